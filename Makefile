@@ -1,0 +1,41 @@
+# floodcast: everything a fresh machine needs is set up by these targets.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# pip on this machine resolves torch 2.14.1 + torchvision 0.29.1 from local disk
+TORCH := torch==2.14.1 torchvision==0.29.1
+EXTRAS ?= dev,social
+DEMO_OUT ?= outputs/demo
+
+.PHONY: install demo test test-slow bench lint clean data
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q $(TORCH) || $(BIN)/pip install -q 'torch>=2.4'
+	$(BIN)/pip install -q -e '.[$(EXTRAS)]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/floodcast demo --out $(DEMO_OUT)
+
+test: install
+	OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=2 $(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+test-slow: install
+	$(BIN)/python -m pytest -q -m slow tests
+
+bench: $(BIN)/python
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python benchmarks/bench_simulate.py
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache

@@ -1,0 +1,106 @@
+"""Flood-map verification metrics from a 2x2 contingency table.
+
+One module used by the solver checks, training, evaluation and serving alike.
+Counts accumulate over batches (as pysteps' verification does), so a metric over a
+whole test split is computed from summed counts, never averaged per sample.
+
+Formulas (hits a, false alarms b, misses c, correct negatives d, n = a+b+c+d):
+    accuracy = (a + d) / n
+    all-dry accuracy = (b + d) / n          (predict dry everywhere)
+    CSI = a / (a + b + c)                   (critical success index)
+    POD = a / (a + c)                       (probability of detection)
+    FAR = b / (a + b)                       (false alarm ratio)
+    bias = (a + b) / (a + c)                (frequency bias)
+    F1 = 2a / (2a + b + c)
+    MCC = (a d - b c) / sqrt((a+b)(a+c)(b+d)(c+d))
+Undefined ratios (0/0) are NaN, never silently 0 or 1.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+FORMULAS = {
+    "accuracy": "(hits + correct_negatives) / n",
+    "all_dry_accuracy": "(false_alarms + correct_negatives) / n",
+    "csi": "hits / (hits + misses + false_alarms)",
+    "pod": "hits / (hits + misses)",
+    "far": "false_alarms / (hits + false_alarms)",
+    "bias": "(hits + false_alarms) / (hits + misses)",
+    "f1": "2 hits / (2 hits + misses + false_alarms)",
+    "mcc": "(hits*cn - fa*misses) / sqrt((hits+fa)(hits+misses)(fa+cn)(misses+cn))",
+}
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num) / float(den) if den > 0 else math.nan
+
+
+@dataclass
+class Contingency:
+    """Accumulating 2x2 table of wet (positive) / dry (negative) cells."""
+
+    hits: int = 0
+    false_alarms: int = 0
+    misses: int = 0
+    correct_negatives: int = 0
+
+    @classmethod
+    def from_masks(cls, pred: np.ndarray, truth: np.ndarray, valid: np.ndarray | None = None):
+        """Build a table from boolean wet masks of equal shape (``valid`` masks cells out)."""
+        pred = np.asarray(pred, dtype=bool)
+        truth = np.asarray(truth, dtype=bool)
+        if pred.shape != truth.shape:
+            raise ValueError(f"prediction shape {pred.shape} != truth shape {truth.shape}")
+        if valid is not None:
+            valid = np.asarray(valid, dtype=bool)
+            pred, truth = pred[valid], truth[valid]
+        a = int(np.count_nonzero(pred & truth))
+        b = int(np.count_nonzero(pred & ~truth))
+        c = int(np.count_nonzero(~pred & truth))
+        d = int(pred.size - a - b - c)
+        return cls(a, b, c, d)
+
+    def update(self, other: "Contingency") -> "Contingency":
+        self.hits += other.hits
+        self.false_alarms += other.false_alarms
+        self.misses += other.misses
+        self.correct_negatives += other.correct_negatives
+        return self
+
+    def __add__(self, other: "Contingency") -> "Contingency":
+        return Contingency(**asdict(self)).update(other)
+
+    @property
+    def n(self) -> int:
+        return self.hits + self.false_alarms + self.misses + self.correct_negatives
+
+    def scores(self) -> dict[str, float]:
+        """All scores as a dict (NaN where undefined)."""
+        a, b, c, d = self.hits, self.false_alarms, self.misses, self.correct_negatives
+        den = math.sqrt(float(a + b) * (a + c) * (b + d) * (c + d))
+        return {
+            "accuracy": _ratio(a + d, self.n),
+            "all_dry_accuracy": _ratio(b + d, self.n),
+            "csi": _ratio(a, a + b + c),
+            "pod": _ratio(a, a + c),
+            "far": _ratio(b, a + b),
+            "bias": _ratio(a + b, a + c),
+            "f1": _ratio(2 * a, 2 * a + b + c),
+            "mcc": _ratio(a * d - b * c, den),
+            "wet_fraction_truth": _ratio(a + c, self.n),
+            "wet_fraction_pred": _ratio(a + b, self.n),
+        }
+
+
+def scores(pred: np.ndarray, truth: np.ndarray, valid: np.ndarray | None = None) -> dict[str, float]:
+    """Scores of boolean wet masks ``pred`` against ``truth``."""
+    return Contingency.from_masks(pred, truth, valid).scores()
+
+
+def csi(pred: np.ndarray, truth: np.ndarray) -> float:
+    """Critical success index of two boolean masks."""
+    return scores(pred, truth)["csi"]
