@@ -1,0 +1,1 @@
+"""Readers and writers: DEMs, rain (radar) series, GeoTIFF/PNG/NetCDF/GeoJSON outputs."""
