@@ -25,6 +25,9 @@ app = typer.Typer(
 _COMMAND_MODULES = (
     "floodcast.cli_simulate",
     "floodcast.cli_radar",
+    "floodcast.cli_data",
+    "floodcast.cli_train",
+    "floodcast.cli_evaluate",
     "floodcast.cli_social",
 )
 

@@ -1,0 +1,166 @@
+"""CLI: `floodcast build-dataset` and `floodcast dataset info`."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import typer
+
+from floodcast.errors import InputError
+
+
+def load_dems(specs: list[str], cell_size: float | None, fill: bool) -> dict:
+    """DEMs by path (or ``sample`` for matplotlib's Jacksboro DEM), optionally coarsened/filled."""
+    from floodcast.io.dem import read_dem, sample_dem
+
+    out = {}
+    for spec in specs:
+        dem = sample_dem() if spec in ("sample", "jacksboro") else read_dem(spec)
+        if cell_size and dem.cell_size < cell_size * 0.99:
+            from floodcast.io.dem_tools import block_mean
+
+            dem = block_mean(dem, cell_size)
+        if fill:
+            from floodcast.io.dem_tools import fill_sinks
+
+            dem = fill_sinks(dem)
+        name = "jacksboro" if spec in ("sample", "jacksboro") else Path(spec).stem
+        did = name
+        i = 1
+        while did in out:
+            i += 1
+            did = f"{name}{i}"
+        out[did] = dem
+    return out
+
+
+def load_radars(specs: list[str], echo=typer.echo) -> dict:
+    """Radar sequences from ``[SOURCE:]PATH`` specs, split at time gaps (reported)."""
+    from floodcast.io.radar import read_radar
+
+    out = {}
+    for spec in specs:
+        source, _, path = spec.rpartition(":") if ":" in spec and not Path(spec).exists() else ("", "", spec)
+        seq = read_radar(path, source or None)
+        pieces = seq.split_at_gaps()
+        if len(pieces) > 1:
+            echo(f"{path}: {len(seq.gaps())} time gap(s); split into {len(pieces)} sequences")
+        if seq.n_clipped:
+            echo(f"{path}: {seq.n_clipped} values above the clip limit set to no-data")
+        for j, piece in enumerate(pieces):
+            rid = f"{seq.source}{'' if len(pieces) == 1 else f'-{j}'}"
+            while rid in out:
+                rid += "+"
+            out[rid] = piece
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    dataset_app = typer.Typer(help="Inspect a dataset store.", no_args_is_help=True)
+    app.add_typer(dataset_app, name="dataset")
+
+    @app.command("build-dataset")
+    def build_dataset_cmd(
+        dem: list[str] = typer.Option(..., "--dem", help="DEM file (GeoTIFF/.asc/.npz, metres) or "
+                                      "'sample' (matplotlib's Jacksboro DEM); repeatable."),
+        radar: list[str] = typer.Option(..., "--radar", help="[SOURCE:]PATH of radar frames "
+                                        "(folder or files; e.g. fmi:DIR, mch:DIR, bom:DIR); repeatable."),
+        out: Path = typer.Option(..., "--out", help="Output zarr store (folder)."),
+        events: int = typer.Option(20, help="Number of events to cut."),
+        event_frames: int = typer.Option(24, help="Radar frames per event (24 x 5 min = 2 h)."),
+        min_rain: float = typer.Option(0.5, help="Minimum window-mean rain rate of an event (mm/h)."),
+        seed: int = typer.Option(0, help="Seed for event placement and splits."),
+        history: int = typer.Option(7, help="K: rain frames per model input."),
+        threshold: float = typer.Option(0.1, help="Wet/dry depth threshold (m), 0 < t < 10."),
+        patch: int = typer.Option(128, help="Tile size (cells)."),
+        overlap: int = typer.Option(0, help="Tile overlap (cells)."),
+        extra: str = typer.Option("", help="Extra channels, comma-separated: "
+                                  "rain_accum,time_since_start,prev_depth."),
+        dem_cell_size: float = typer.Option(0.0, help="Block-mean DEMs finer than this (m); 0 = keep."),
+        fill_sinks: bool = typer.Option(False, help="Fill DEM sinks (pysheds) before simulating."),
+        manning: float = typer.Option(0.035, help="Manning n (s m^-1/3)."),
+        max_step: float = typer.Option(10.0, help="Solver step cap (s)."),
+        scheduler: str = typer.Option("local", help="'local' (Dask LocalCluster), 'sync', or a "
+                                      "Dask scheduler address (tcp://host:8786)."),
+        workers: int = typer.Option(2, help="LocalCluster worker processes."),
+    ) -> None:
+        """Cut events from radar over DEMs, simulate each (Dask), store everything in one zarr."""
+        from rich.progress import Progress
+
+        from floodcast.data.build import BuildConfig, SolverSettings, build_dataset
+        from floodcast.data.events import EventConfig
+        from floodcast.data.samples import SampleSpec
+
+        logging.basicConfig(level=logging.WARNING)
+        try:
+            cfg = BuildConfig(
+                events=EventConfig(count=events, frames=event_frames, min_rain_mmh=min_rain, seed=seed),
+                spec=SampleSpec(frames=history, threshold=threshold, patch=patch, overlap=overlap,
+                                extra_channels=[e for e in extra.split(",") if e]),
+                solver=SolverSettings(manning=manning, max_step=max_step), split_seed=seed)
+            dems = load_dems(dem, dem_cell_size or None, fill_sinks)
+            radars = load_radars(radar)
+            with Progress() as bar:
+                task = bar.add_task("simulating events", total=events)
+                summary = build_dataset(out, dems, radars, cfg, scheduler=scheduler, workers=workers,
+                                        progress=lambda d, t: bar.update(task, completed=d, total=t))
+        except (InputError, ValueError, FileNotFoundError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        _print_summary(out, summary)
+
+    @dataset_app.command("info")
+    def info_cmd(store_path: Path = typer.Argument(..., help="Dataset store (zarr folder)."),
+                 as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+        """Events, samples, dedup counts, wet fraction per split, size on disk vs one record per window."""
+        from floodcast.data import store
+
+        try:
+            _, attrs = store.read_index(store_path)
+        except InputError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        summary = attrs["summary"]
+        if as_json:
+            typer.echo(json.dumps(info_dict(store_path, summary), indent=2, default=str))
+        else:
+            _print_summary(store_path, summary)
+
+
+def info_dict(path: Path, summary: dict) -> dict:
+    from floodcast.data import store
+
+    size = store.size_on_disk(path)
+    rec = summary["record_per_window_bytes"]
+    return {
+        "events": summary["events"],
+        "events_per_split": {s: list(summary["splits"].values()).count(s) for s in ("train", "val", "test")},
+        "samples_total": summary["samples_total"], "samples_kept": summary["samples_kept"],
+        "duplicates_removed": summary["duplicates_removed"], "wet_fraction": summary["wet_fraction"],
+        "channels": summary["channels"], "threshold_m": summary["spec"]["threshold"],
+        "size_on_disk_bytes": size, "one_record_per_window_bytes": rec,
+        "ratio_vs_records_raw": rec["raw"] / size if size else None,
+        "ratio_vs_records_gzip": rec["gzip_estimate"] / size if size else None,
+        "warnings": summary.get("warnings", []),
+    }
+
+
+def _print_summary(path: Path, summary: dict) -> None:
+    d = info_dict(path, summary)
+    typer.echo(f"store: {path}")
+    typer.echo(f"events: {d['events']}  per split: {d['events_per_split']}")
+    typer.echo(f"channels: {', '.join(d['channels'])}  (threshold {d['threshold_m']} m)")
+    for s in ("train", "val", "test"):
+        typer.echo(f"  {s:5s}: {d['samples_kept'][s]} samples kept of {d['samples_total'][s]} "
+                   f"({d['duplicates_removed'][s]} duplicates removed), wet fraction "
+                   f"{d['wet_fraction'][s]:.4f}")
+    mb = 1024 * 1024
+    typer.echo(f"size on disk: {d['size_on_disk_bytes'] / mb:.1f} MiB; one record per window: "
+               f"{d['one_record_per_window_bytes']['raw'] / mb:.1f} MiB raw "
+               f"({d['ratio_vs_records_raw']:.1f}x larger), "
+               f"~{d['one_record_per_window_bytes']['gzip_estimate'] / mb:.1f} MiB gzip "
+               f"({d['ratio_vs_records_gzip']:.1f}x larger)")
+    for w in d["warnings"]:
+        typer.echo(f"warning: {w}")

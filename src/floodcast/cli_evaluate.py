@@ -1,0 +1,40 @@
+"""CLI: `floodcast evaluate` -> a report folder (Markdown + PNG + scores.json)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from floodcast.errors import InputError
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("evaluate")
+    def evaluate_cmd(
+        model: Path = typer.Option(..., help="Trained model (OUT/model.pt from `floodcast train`)."),
+        data: Path = typer.Option(..., help="Dataset store (zarr folder)."),
+        out: Path = typer.Option(..., help="Report folder (report.md, PNGs, scores.json)."),
+        split: str = typer.Option("test", help="Split to score: test | val | train."),
+        thresholds: str = typer.Option("0.05,0.1,0.3", help="Depth thresholds (m), comma-separated."),
+        batch_size: int = typer.Option(16, help="Samples per forward pass."),
+        speed: bool = typer.Option(True, help="Time model vs simulator on a 512x512 area."),
+        speed_size: int = typer.Option(512, help="Side (cells) of the speed-test area."),
+    ) -> None:
+        """Score a model and the baselines per event and overall; write a report with maps."""
+        from floodcast.evaluation.evaluate import EvalConfig, evaluate
+        from floodcast.evaluation.report import write_report
+        from floodcast.evaluation.speed import speed_table
+
+        try:
+            cfg = EvalConfig(model=str(model), data=str(data), out=str(out), split=split,
+                             thresholds=tuple(float(t) for t in thresholds.split(",") if t),
+                             batch_size=batch_size, speed=speed)
+            res, ctx = evaluate(cfg)
+            sp = speed_table(ctx["model"], len(ctx["dataset"].channels), n=speed_size) if speed else None
+            md = write_report(out, res, ctx, sp, model)
+        except (InputError, FileNotFoundError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        typer.echo(md.read_text())
+        typer.echo(f"report written to {md}")

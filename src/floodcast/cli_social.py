@@ -1,0 +1,167 @@
+"""``floodcast social …``: ingest posts, relevance and sentiment evaluation, event report.
+
+Commands accept raw sources (CSV / JSONL) or post tables written by ``social ingest``
+(.parquet / .csv / .jsonl); raw sources are ingested on the fly with the same options.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+social = typer.Typer(help="Social-media flood impact: ingest, relevance, sentiment, report.",
+                     no_args_is_help=True)
+
+_LANG_HELP = "Languages kept (comma-separated ISO codes), or 'any' to keep every language."
+
+
+def _languages(lang: str) -> tuple[str, ...] | None:
+    lang = lang.strip().lower()
+    return None if lang in ("any", "all", "") else tuple(s.strip() for s in lang.split(","))
+
+
+def _ingest_kwargs(event, keep_retweets, lang) -> dict:
+    return {"event": event, "keep_retweets": keep_retweets, "languages": _languages(lang)}
+
+
+def _check_inputs(paths: list[Path]) -> None:
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        typer.echo(f"error: input not found: {', '.join(missing)}", err=True)
+        raise typer.Exit(2)
+
+
+@social.command("ingest")
+def ingest_cmd(
+    inputs: list[Path] = typer.Argument(..., help="CSV / JSONL / JSON post files."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output .parquet, .csv or .jsonl."),
+    event: str = typer.Option(None, help="Event name for all posts (default: from the "
+                              "event column, else the file name before the first '-')."),
+    keep_retweets: bool = typer.Option(False, help="Keep retweets (counted either way)."),
+    lang: str = typer.Option("en", help=_LANG_HELP),
+    summary_json: Path = typer.Option(None, help="Also write the run summary as JSON here."),
+) -> None:
+    """Read posts, drop duplicates/retweets/bad rows (counted), normalise, write a table."""
+    from floodcast.io.atomic import atomic_path
+    from floodcast.social.ingest import ingest
+    from floodcast.social.records import write_posts
+
+    if out.suffix.lower() not in (".parquet", ".csv", ".jsonl", ".ndjson"):
+        typer.echo("error: --out must end in .parquet, .csv or .jsonl", err=True)
+        raise typer.Exit(2)
+    _check_inputs(inputs)
+    df, stats = ingest(inputs, **_ingest_kwargs(event, keep_retweets, lang))
+    write_posts(df, out)
+    typer.echo(stats.summary())
+    typer.echo(f"wrote {len(df)} posts to {out}")
+    if summary_json:
+        with atomic_path(summary_json) as tmp:
+            tmp.write_text(json.dumps(stats.as_dict(), indent=2))
+
+
+@social.command("relevance")
+def relevance_cmd(
+    train: list[Path] = typer.Option(..., "--train", help="Labelled posts of event A."),
+    test: list[Path] = typer.Option(..., "--test", help="Labelled posts of event B."),
+    model: str = typer.Option("all", help="tfidf, embed, transformer, comma list, or all."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (metrics.json/.md)."),
+    one_way: bool = typer.Option(False, help="Only train on --train / test on --test."),
+    max_seconds: float = typer.Option(300.0, help="Training time bound for 'transformer'."),
+    epochs: int = typer.Option(8, help="Epochs for 'transformer'."),
+    cache_dir: Path = typer.Option(None, help="Cache folder for sentence embeddings."),
+    keep_retweets: bool = typer.Option(False, help="Keep retweets."),
+    lang: str = typer.Option("en", help=_LANG_HELP),
+) -> None:
+    """Cross-event relevance (on-topic / off-topic): train on one flood, test on the other."""
+    from floodcast.social import relevance
+    from floodcast.social.models import resolve_models
+
+    try:
+        models = resolve_models(model)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    _check_inputs(list(train) + list(test))
+    kw = {"transformer": {"max_seconds": max_seconds, "epochs": epochs, "verbose": True},
+          "embed": {"cache_dir": cache_dir}}
+    rows = relevance.run(train, test, out, models, both_ways=not one_way, model_kwargs=kw,
+                         ingest_kwargs=_ingest_kwargs(None, keep_retweets, lang),
+                         log=typer.echo)
+    best = max(rows, key=lambda r: r["f1"])
+    typer.echo(f"best: {best['model']} F1 {best['f1']:.3f} ({best['train_event']} -> "
+               f"{best['test_event']}); wrote {out}/metrics.md")
+
+
+@social.command("sentiment")
+def sentiment_cmd(
+    inputs: list[Path] = typer.Argument(..., help="Posts of two or more events."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (sentiment.json/.md)."),
+    model: str = typer.Option("transformer,embed", help="Models trained on emoji labels "
+                              "(tfidf, embed, transformer, comma list, or all)."),
+    test_event: list[str] = typer.Option(None, help="Held-out event(s); default: each "
+                                         "event in turn (leave one event out)."),
+    max_seconds: float = typer.Option(120.0, help="Training time bound for 'transformer'."),
+    epochs: int = typer.Option(15, help="Epochs for 'transformer'."),
+    keep_retweets: bool = typer.Option(False, help="Keep retweets."),
+    lang: str = typer.Option("en", help=_LANG_HELP),
+) -> None:
+    """Emoji distant supervision: train on other events, evaluate on a held-out event."""
+    from floodcast.social import sentiment
+    from floodcast.social.models import resolve_models
+    from floodcast.social.records import load_posts
+
+    try:
+        models = resolve_models(model)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    _check_inputs(inputs)
+    df, stats = load_posts(inputs, **_ingest_kwargs(None, keep_retweets, lang))
+    if stats.files:
+        typer.echo(stats.summary())
+    if df["event"].nunique() < 2:
+        typer.echo("error: need posts of at least two events (train on one, test on another)",
+                   err=True)
+        raise typer.Exit(2)
+    kw = {"transformer": {"max_seconds": max_seconds, "epochs": epochs}}
+    sentiment.run(df, out, models, test_event or None, kw, log=typer.echo)
+    typer.echo(f"wrote {out}/sentiment.md")
+
+
+@social.command("report")
+def report_cmd(
+    inputs: list[Path] = typer.Argument(..., help="Posts (raw sources or ingested tables)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (report.md, PNG, CSV)."),
+    freq: str = typer.Option(None, help="Time bin (pandas offset: h, 6h, D); default per "
+                             "event, at least ~8 bins."),
+    min_posts: int = typer.Option(5, help="Bins with fewer posts get no share positive."),
+    topics: int = typer.Option(6, help="LDA topics per event."),
+    event: str = typer.Option(None, help="Event name for all raw posts."),
+    keep_retweets: bool = typer.Option(False, help="Keep retweets."),
+    lang: str = typer.Option("en", help=_LANG_HELP),
+) -> None:
+    """Per-event volume, sentiment, information types, LDA topics; cross-event correlation."""
+    from floodcast.io.atomic import check_writable
+    from floodcast.social.records import load_posts
+    from floodcast.social.report import build_report
+
+    _check_inputs(inputs)
+    check_writable(out.parent if out.parent != Path("") else Path("."))
+    df, stats = load_posts(inputs, **_ingest_kwargs(event, keep_retweets, lang))
+    summary_text = stats.summary() if stats.files else None
+    if summary_text:
+        typer.echo(summary_text)
+    if df.empty:
+        typer.echo("error: no usable posts in the input", err=True)
+        raise typer.Exit(1)
+    s = build_report(df, out, freq, min_posts, topics, ingest_summary=summary_text)
+    p = s["correlation"]["pooled"]
+    typer.echo(f"Pearson(volume, share positive): {p['all']:.3f} with replies, "
+               f"{p['no_replies']:.3f} without ({p['bins']} bins)")
+    typer.echo(f"wrote {out}/report.md")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(social, name="social")

@@ -1,0 +1,1 @@
+"""Honest evaluation: contingency scores per event and overall, baselines, reports, speed."""

@@ -1,0 +1,171 @@
+"""DEM preparation: sink filling (pysheds / scikit-image / richdem) and block-mean coarsening.
+
+Raw SRTM has spurious pits several metres deep that would trap water in a flood run;
+``fill_sinks`` raises every closed depression to its spill level with a library's
+priority-flood / morphological reconstruction, never a hand-written loop.
+
+NaN (nodata) handling, the same for all methods as far as the library allows:
+NaN cells stay NaN. NaN regions touching the grid border (a nodata collar around a
+clipped DEM) are outside the terrain, so water may leave through them; NaN holes
+inside the terrain are walls. pysheds takes as outlets the first valid cell seen from
+each edge along every row and column; scikit-image and richdem use every valid cell
+next to the border or the collar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from scipy import ndimage
+
+from floodcast.errors import InputError
+from floodcast.io.dem import Dem
+
+SINK_METHODS = ("pysheds", "skimage", "richdem")
+
+
+def fill_sinks(dem: Dem, method: str = "pysheds") -> Dem:
+    """Fill closed depressions to their spill elevation (flat fill, no epsilon gradient).
+
+    Args:
+        dem: the terrain; NaN = nodata (see the module notes).
+        method: "pysheds" (``Grid.fill_depressions``, priority flood; the first import
+            JIT-compiles numba code: ~15 s warm, minutes on a fresh install),
+            "skimage" (``skimage.morphology.reconstruction`` by erosion, fast) or
+            "richdem" (``richdem.FillDepressions``, if installed).
+
+    Returns:
+        A new Dem; ``attrs["sink_fill"]`` has the method, cells raised, the largest
+        raise (m) and the filled volume (m^3), and a line is added to ``notes``.
+
+    Raises:
+        InputError: unknown method (lists the valid ones) or an all-NaN DEM.
+    """
+    z = np.asarray(dem.elevation, dtype=np.float64)
+    valid = np.isfinite(z)
+    if not valid.any():
+        raise InputError(f"{dem.source}: all cells are nodata; nothing to fill")
+    if method == "pysheds":
+        filled = _fill_pysheds(z, dem)
+    elif method == "skimage":
+        filled = _fill_skimage(z, valid)
+    elif method == "richdem":
+        filled = _fill_richdem(z, valid)
+    else:
+        raise InputError(f"unknown sink-fill method {method!r}; valid: {', '.join(SINK_METHODS)}")
+    filled = np.where(valid, np.maximum(filled, z), np.nan).astype(np.float32)
+    raise_m = np.where(valid, filled - dem.elevation, 0.0)
+    raised = raise_m > 0
+    info = {
+        "method": method,
+        "cells_raised": int(raised.sum()),
+        "max_raise_m": float(raise_m.max(initial=0.0)),
+        "volume_m3": float(raise_m.sum() * dem.cell_size**2),
+    }
+    note = (
+        f"sinks filled ({method}): {info['cells_raised']} cells raised, "
+        f"up to {info['max_raise_m']:.2f} m"
+    )
+    attrs = {**dem.attrs, "notes": [*dem.attrs.get("notes", []), note], "sink_fill": info}
+    return replace(dem, elevation=filled, attrs=attrs)
+
+
+def _outside_nan(valid: np.ndarray) -> np.ndarray:
+    """NaN cells connected (8-neighbour) to the grid border: the collar outside the DEM."""
+    lab, _ = ndimage.label(~valid, structure=np.ones((3, 3)))
+    border = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
+    return np.isin(lab, border[border > 0])
+
+
+def _outlets(valid: np.ndarray) -> np.ndarray:
+    """Valid cells on the grid border or 8-adjacent to the outside-NaN collar."""
+    edge = np.zeros_like(valid)
+    edge[[0, -1], :] = True
+    edge[:, [0, -1]] = True
+    near = ndimage.binary_dilation(_outside_nan(valid), structure=np.ones((3, 3)))
+    return valid & (edge | near)
+
+
+def _fill_skimage(z: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    from skimage.morphology import reconstruction
+
+    hi = float(np.nanmax(z)) + 1.0
+    mask = np.where(valid, z, hi)  # interior holes: walls above any spill level
+    seed = np.where(_outlets(valid), z, hi)  # fill from the outlets inward
+    return reconstruction(seed, mask, method="erosion")
+
+
+def _fill_pysheds(z: np.ndarray, dem: Dem) -> np.ndarray:
+    from affine import Affine
+    from pysheds.grid import Grid
+    from pysheds.sview import Raster, ViewFinder
+
+    tr = dem.transform
+    aff = Affine(*tr[:6]) if tr is not None else Affine(dem.cell_size, 0, 0, 0, -dem.cell_size, 0)
+    vf = ViewFinder(affine=aff, shape=z.shape, nodata=np.nan)
+    grid = Grid(viewfinder=vf)
+    out = grid.fill_depressions(Raster(z, viewfinder=vf))
+    return np.asarray(out, dtype=np.float64)
+
+
+def _fill_richdem(z: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    try:
+        import richdem as rd
+    except ImportError as exc:
+        raise InputError("richdem is not installed; use method='pysheds' or 'skimage'") from exc
+    nod = float(np.nanmin(z)) - 1e4
+    arr = rd.rdarray(np.where(valid, z, nod), no_data=nod)
+    return np.asarray(rd.FillDepressions(arr, epsilon=False, in_place=False), dtype=np.float64)
+
+
+def block_mean(dem: Dem, cell_size: float, *, min_valid: float = 0.5) -> Dem:
+    """Coarsen by an integer factor with the NaN-aware mean of each block.
+
+    Args:
+        dem: the terrain.
+        cell_size: target cell size in metres; must be an integer multiple of
+            ``dem.cell_size`` (within 0.1 %).
+        min_valid: a block with a smaller fraction of valid cells becomes NaN (wall).
+
+    Returns:
+        A new Dem; rows/columns that do not fill a whole block at the south/east edges
+        are dropped (said in ``notes``); the transform is scaled by the factor.
+
+    Raises:
+        InputError: non-integer factor, factor < 1, or a grid smaller than one block.
+    """
+    ratio = float(cell_size) / float(dem.cell_size)
+    k = round(ratio)
+    if k < 1 or abs(ratio - k) > 1e-3 * max(k, 1):
+        raise InputError(
+            f"{dem.source}: target cell {cell_size} m is not an integer multiple "
+            f"of {dem.cell_size:g} m (ratio {ratio:.4f})"
+        )
+    if k == 1:
+        return dem
+    ny, nx = dem.shape
+    by, bx = ny // k, nx // k
+    if by == 0 or bx == 0:
+        raise InputError(f"{dem.source}: grid {ny}x{nx} is smaller than one {k}x{k} block")
+    z = np.asarray(dem.elevation[: by * k, : bx * k], dtype=np.float64).reshape(by, k, bx, k)
+    ok = np.isfinite(z)
+    n = ok.sum(axis=(1, 3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(ok, z, 0.0).sum(axis=(1, 3)) / n
+    mean[n < min_valid * k * k] = np.nan
+    note = f"block mean x{k}: {dem.cell_size:g} m -> {dem.cell_size * k:g} m"
+    notes = [*dem.attrs.get("notes", []), note]
+    if (ny, nx) != (by * k, bx * k):
+        notes.append(
+            f"dropped {ny - by * k} south rows and {nx - bx * k} east columns "
+            f"that do not fill a {k}x{k} block"
+        )
+    tr = dem.transform * type(dem.transform).scale(k) if dem.transform is not None else None
+    return replace(
+        dem,
+        elevation=mean.astype(np.float32),
+        cell_size=dem.cell_size * k,
+        transform=tr,
+        attrs={**dem.attrs, "notes": notes, "block_factor": k},
+    )

@@ -1,0 +1,345 @@
+"""The simulate job: load and validate inputs, run the solver, write the outputs atomically.
+
+Two phases so that every check happens before any computing:
+
+* :func:`prepare` reads the DEM, rain and inflows, validates every setting, checks that
+  the output folder can be written, and returns a :class:`PreparedJob` (with the notes a
+  user should see, e.g. "12 nodata cells are closed walls").
+* :func:`execute` runs the simulation and writes ``depth.nc``, ``max_depth.tif``,
+  ``mass_balance.csv``, ``max_depth.png`` and ``run.json`` into a hidden staging folder
+  inside the output folder, then renames each into place. A failure at any point leaves
+  no partial result behind (a folder created for the run is removed again).
+
+User errors are :class:`floodcast.errors.InputError`; an unstable or non-conservative
+run raises the solver's ``SimulationError``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from floodcast.errors import InputError
+from floodcast.io.atomic import check_writable
+from floodcast.io.dem import Dem, fill_sinks, read_dem
+from floodcast.io.rain import RainSeries, check_coverage, read_rain
+
+OUTPUT_FILES = ("depth.nc", "max_depth.tif", "mass_balance.csv", "max_depth.png", "run.json")
+
+
+@dataclass
+class SimulateRequest:
+    """Settings of one simulate run, as given on the command line (units in names).
+
+    ``dem`` and ``rain`` may be paths/strings or already loaded :class:`Dem` /
+    :class:`RainSeries` objects (the demo passes objects).
+    """
+
+    dem: str | Path | Dem
+    rain: str | Path | RainSeries
+    duration_s: float
+    out: str | Path
+    manning: float = 0.035
+    boundary: str = "free"
+    save_every_s: float = 300.0
+    max_step_s: float = 10.0
+    threshold_m: float = 0.1
+    pad_zero: bool = False
+    infiltration_mmh: float = 0.0
+    inflows: Sequence[str] = ()
+    threads: int | None = None
+    fill_sinks: bool = False
+
+    def settings(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("dem", "rain"):
+            v = getattr(self, k)
+            d[k] = v.source if isinstance(v, (Dem, RainSeries)) else str(v)
+        d["out"] = str(self.out)
+        d["inflows"] = list(self.inflows)
+        return d
+
+
+@dataclass
+class PreparedJob:
+    """Validated inputs, ready to simulate."""
+
+    request: SimulateRequest
+    dem: Dem
+    rain: RainSeries
+    boundaries: Any
+    inflows: list[Any]
+    config: Any
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class JobResult:
+    """What :func:`execute` produced: output paths and run statistics."""
+
+    out: Path
+    files: dict[str, Path]
+    stats: dict[str, Any]
+
+
+# --------------------------------------------------------------------------- prepare
+
+
+def _positive(name: str, value: float, allow_zero: bool = False) -> float:
+    v = float(value)
+    ok = math.isfinite(v) and (v >= 0 if allow_zero else v > 0)
+    if not ok:
+        raise InputError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
+    return v
+
+
+def read_inflow(spec: str, dem: Dem) -> Any:
+    """Parse ``ROW,COL,FILE.csv`` into a ``PointInflow``.
+
+    The CSV has two columns, time (s) and discharge (m³/s, >= 0), with an optional
+    header line; the discharge is linear between rows and zero outside them.
+    """
+    from floodcast.physics.boundaries import PointInflow
+
+    parts = spec.split(",", 2)
+    if len(parts) != 3:
+        raise InputError(f"--inflow {spec!r}: expected ROW,COL,FILE.csv")
+    try:
+        row, col = int(parts[0]), int(parts[1])
+    except ValueError:
+        raise InputError(f"--inflow {spec!r}: ROW and COL must be integers") from None
+    ny, nx = dem.shape
+    if not (0 <= row < ny and 0 <= col < nx):
+        raise InputError(f"--inflow {spec!r}: cell ({row}, {col}) is outside the DEM {dem.shape}")
+    if np.isnan(dem.elevation[row, col]):
+        raise InputError(f"--inflow {spec!r}: cell ({row}, {col}) is a nodata wall")
+    path = Path(parts[2])
+    if not path.is_file():
+        raise InputError(f"inflow file not found: {path}")
+    rows: list[tuple[float, float]] = []
+    try:
+        with open(path, newline="") as fh:
+            for i, rec in enumerate(csv.reader(fh)):
+                if not rec or not "".join(rec).strip():
+                    continue
+                try:
+                    t, q = (float(v) for v in rec[:2])
+                    if len(rec) < 2:
+                        raise ValueError
+                except ValueError:
+                    if i == 0 and not rows:
+                        continue  # header
+                    raise InputError(f"{path}: line {i + 1}: expected 'time_s,q_m3s' numbers, "
+                                     f"got {rec}") from None
+                rows.append((t, q))
+    except OSError as exc:
+        raise InputError(f"cannot read inflow file {path}: {exc}") from exc
+    if not rows:
+        raise InputError(f"{path}: no inflow rows (expected 'time_s,q_m3s')")
+    t, q = np.array(rows).T
+    if (q < 0).any() or not np.isfinite(q).all():
+        raise InputError(f"{path}: discharges must be finite and >= 0 m³/s")
+    try:
+        return PointInflow(row, col, t, q)
+    except ValueError as exc:
+        raise InputError(f"{path}: {exc}") from None
+
+
+def prepare(req: SimulateRequest) -> PreparedJob:
+    """Read and validate every input and setting; nothing is computed or written.
+
+    Raises:
+        InputError: naming the file or option and the problem.
+    """
+    from floodcast.physics.boundaries import Boundaries
+
+    duration = _positive("--duration (s)", req.duration_s)
+    save_every = _positive("--save-every (s)", req.save_every_s)
+    _positive("--max-step (s)", req.max_step_s)
+    _positive("--infiltration (mm/h)", req.infiltration_mmh, allow_zero=True)
+    if not float(req.manning) > 0 or not math.isfinite(req.manning):
+        raise InputError(f"--manning must be > 0 (s/m^(1/3)), got {req.manning}")
+    if not 0 < float(req.threshold_m) < 10:
+        raise InputError(f"--threshold must be between 0 and 10 m, got {req.threshold_m}")
+    if req.threads is not None and int(req.threads) < 1:
+        raise InputError(f"--threads must be >= 1, got {req.threads}")
+    if save_every > duration:
+        raise InputError(f"--save-every ({save_every:g} s) is longer than --duration ({duration:g} s)")
+    _check_out(Path(req.out))
+    try:
+        boundaries = Boundaries.parse(req.boundary)
+    except ValueError as exc:
+        raise InputError(f"--boundary: {exc}") from None
+
+    dem = req.dem if isinstance(req.dem, Dem) else read_dem(req.dem)
+    if req.fill_sinks:
+        dem = _filled(dem)
+    rain = req.rain if isinstance(req.rain, RainSeries) else read_rain(req.rain, dem)
+    if not rain.uniform and rain.rates_mmh.shape[1:] != tuple(dem.shape):
+        raise InputError(f"{rain.source}: rain grid {rain.rates_mmh.shape[1:]} does not match "
+                         f"the DEM grid {dem.shape}")
+    rain = check_coverage(rain, duration, req.pad_zero)
+    inflows = [read_inflow(s, dem) for s in req.inflows]
+    config = _solver_config(req)
+    notes = [f"DEM {Path(dem.source).name}: {dem.shape[0]} x {dem.shape[1]} cells of "
+             f"{dem.cell_size:.3f} m" + (f", CRS {dem.crs}" if dem.crs else ", no CRS")]
+    notes += [f"DEM: {n}" for n in dem.notes] + [f"rain: {n}" for n in rain.notes]
+    return PreparedJob(req, dem, rain, boundaries, inflows, config, notes)
+
+
+def _filled(dem: Dem) -> Dem:
+    filled = fill_sinks(dem.elevation)
+    raised = filled - dem.elevation
+    n = int((raised > 0).sum())
+    note = (f"filled sinks: {n} cells raised to their spill level (up to "
+            f"{float(np.nanmax(raised)) if n else 0.0:.2f} m)")
+    return replace(dem, elevation=filled, attrs={**dem.attrs, "notes": [*dem.notes, note]})
+
+
+def _check_out(out: Path) -> None:
+    """The output folder must be creatable and writable (checked before any computing)."""
+    existing = next((p for p in (out, *out.parents) if p.exists()), Path("."))
+    if existing != out and not existing.is_dir():
+        raise InputError(f"output folder {out} cannot be created: {existing} is not a folder")
+    try:
+        check_writable(out)
+    except OSError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _solver_config(req: SimulateRequest) -> Any:
+    from floodcast.physics.solver import SolverConfig
+
+    try:
+        return SolverConfig(manning=float(req.manning), max_step=float(req.max_step_s),
+                            infiltration_mmh=float(req.infiltration_mmh))
+    except ValueError as exc:
+        raise InputError(f"solver settings: {exc}") from None
+
+
+# --------------------------------------------------------------------------- execute
+
+
+def execute(job: PreparedJob, progress: Callable[[Any], None] | None = None) -> JobResult:
+    """Run the prepared simulation and write all outputs (atomically) to ``request.out``.
+
+    Raises:
+        SimulationError: NaN/instability or a relative mass error above the limit.
+    """
+    from floodcast.physics.solver import Simulation, SimulationError, run, set_threads
+
+    req, dem = job.request, job.dem
+    if req.threads:
+        set_threads(int(req.threads))
+    sim = Simulation(dem.elevation, dem.cell_size, job.rain, job.config,
+                     boundaries=job.boundaries, inflows=tuple(job.inflows))
+    result = run(sim, float(req.duration_s), float(req.save_every_s), progress=progress,
+                 mass_every_s=min(float(req.save_every_s), 60.0))
+
+    walls = np.isnan(dem.elevation)
+    depth = np.where(walls, 0.0, np.asarray(result.depth, np.float32)).astype(np.float32)
+    max_depth = np.where(walls, 0.0, np.asarray(result.max_depth, np.float32)).astype(np.float32)
+    if not (np.isfinite(depth).all() and np.isfinite(max_depth).all()):
+        raise SimulationError("the solution contains NaN or infinite depths; nothing written "
+                              "(try a smaller --max-step)")
+    last = result.mass[-1] if result.mass else None
+    if last is not None and abs(last.relative_error) > job.config.max_mass_error:
+        raise SimulationError(f"relative mass error {last.relative_error:.3g} exceeds "
+                              f"{job.config.max_mass_error:g}; nothing written")
+    stats = _stats(job, result, max_depth, depth)
+    return JobResult(Path(req.out), write_outputs(job, result, depth, max_depth, stats), stats)
+
+
+def _stats(job: PreparedJob, result: Any, max_depth: np.ndarray, depth: np.ndarray) -> dict:
+    thr, area = job.request.threshold_m, job.dem.cell_size ** 2
+    wet = int((max_depth > thr).sum())
+    last = result.mass[-1] if result.mass else None
+    valid = int((~np.isnan(job.dem.elevation)).sum())
+    return {
+        "steps": int(result.steps),
+        "dt_min_s": float(result.dt_min),
+        "dt_max_s": float(result.dt_max),
+        "wall_time_s": float(result.wall_time_s),
+        "cell_updates_per_s": float(result.cell_updates_per_s),
+        "threshold_m": thr,
+        "wet_cells_max": wet,
+        "wet_area_max_m2": wet * area,
+        "wet_fraction_max": wet / max(valid, 1),
+        "wet_cells_end": int((depth[-1] > thr).sum()) if len(depth) else 0,
+        "max_depth_m": float(max_depth.max()),
+        "cells": int(max_depth.size),
+        "wall_cells": int(max_depth.size - valid),
+        "saves": int(len(result.times_s)),
+        "mass": asdict(last) if last is not None else None,
+    }
+
+
+def write_outputs(job: PreparedJob, result: Any, depth: np.ndarray, max_depth: np.ndarray,
+                  stats: dict) -> dict[str, Path]:
+    """Write the five outputs into a staging folder inside ``out``, then rename them in.
+
+    On any failure the staging folder is removed, and so is ``out`` if this call
+    created it, so the folder never holds a partial result of this run.
+    """
+    from floodcast import __version__
+    from floodcast.io.plotting import plot_depth_map
+    from floodcast.io.writers import write_depth_netcdf, write_geotiff, write_json, write_mass_csv
+
+    req, dem = job.request, job.dem
+    out = Path(req.out)
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".simulate-tmp-", dir=out))
+    try:
+        settings = {**req.settings(), "boundary": str(job.boundaries),
+                    "solver": asdict(job.config), "dem_cell_size_m": dem.cell_size,
+                    "dem_crs": dem.crs, "rain_frames": int(len(job.rain.times_s))}
+        write_depth_netcdf(stage / "depth.nc", result.times_s, depth, max_depth, dem,
+                           attrs={"title": "floodcast simulate: water depth",
+                                  "floodcast_version": __version__,
+                                  "dem_source": dem.source, "rain_source": job.rain.source,
+                                  "manning_n": float(req.manning), "settings": settings})
+        write_geotiff(stage / "max_depth.tif", max_depth, dem,
+                      tags={"units": "m", "long_name": "maximum water depth"})
+        write_mass_csv(stage / "mass_balance.csv", result.mass)
+        plot_depth_map(stage / "max_depth.png", max_depth, dem.elevation, dem.cell_size,
+                       threshold=req.threshold_m,
+                       title=f"Maximum water depth, {req.duration_s / 3600:g} h")
+        write_json(stage / "run.json", {
+            "floodcast_version": __version__, "command": "simulate",
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "settings": settings,
+            "notes": job.notes, "stats": stats, "outputs": list(OUTPUT_FILES)})
+        files = {}
+        mode = 0o666 & ~_umask()  # temporary files are private (0600); outputs are not
+        for name in OUTPUT_FILES:
+            os.chmod(stage / name, mode)
+            os.replace(stage / name, out / name)
+            files[name] = out / name
+        return files
+    except BaseException:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def run_job(req: SimulateRequest, progress: Callable[[Any], None] | None = None) -> JobResult:
+    """:func:`prepare` then :func:`execute` (for callers that need no notes in between)."""
+    return execute(prepare(req), progress)

@@ -1,0 +1,360 @@
+"""Numba kernels of the local-inertial scheme (Bates et al. 2010; de Almeida et al. 2012).
+
+Grid layout (row 0 = north, column 0 = west): ``h``/``z`` [ny, nx]; x-face unit discharge
+``qx`` [ny, nx+1] (face j is the west face of cell j, positive towards the east); y-face
+``qy`` [ny+1, nx] (face i is the north face of row i, positive towards the south).
+
+One step is four passes, each a ``prange`` over rows with branch-light inner loops that LLVM
+can vectorise:
+
+1. ``flux_interior``: new interior face discharges from the old ones (``qx``/``qy`` -> ``qxn``/
+   ``qyn``), semi-implicit Manning friction, plus a per-row maximum of the face wave speed
+   ``|q|/h + sqrt(g h)`` (used for the speed-aware step limit).
+2. ``flux_boundary``: the perimeter faces (closed / free / fixed level); O(perimeter).
+3. ``limiter``: LISFLOOD-FP's drying limiter as a per-cell factor on *outgoing* discharges
+   (stored in ``fac``, padded with a halo of ones).
+4. ``continuity``: applies the factors face by face (each face takes its upwind cell's factor,
+   so both neighbours see the same discharge: exactly conservative), adds rain, updates
+   depth, clips negatives (and counts the clipped volume), infiltration, max depth, and
+   writes the limited discharges back into ``qx``/``qy`` (the next step's old discharges).
+   Per-row reductions: max depth, boundary outflow, clipped and infiltrated volume.
+
+All arithmetic is in the dtype of the state (float32 by default): every constant comes in
+through the parameter vector ``p`` (same dtype) so that no float64 promotion sneaks in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
+
+# indices into the parameter vector p (state dtype)
+P_G, P_DT, P_DX, P_INVDX, P_THR, P_THETA, P_GDT, P_WNB, P_DTDX, P_RDT, P_INFDT = range(11)
+P_ZERO, P_ONE, P_QUARTER, P_HALF = range(11, 15)
+NPARAM = 15
+
+WALL_Z = 1.0e30  # bed elevation of NaN (wall) cells: hflow = max(eta) - max(z) = 0 -> no flow
+
+_opts = dict(parallel=True, fastmath=True, error_model="numpy", cache=True, nogil=True)
+
+
+@intrinsic
+def _f32_bits(typingctx, x):
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+    return types.int32(types.float32), codegen
+
+
+@intrinsic
+def _bits_f32(typingctx, i):
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.FloatType())
+    return types.float32(types.int32), codegen
+
+
+@njit(inline="always", fastmath=True)
+def rcbrt32(x):
+    """x**(-1/3) for float32 x > 0 without a libm call (vectorisable): bit-level first guess
+    (exponent / -3) and three multiply-only Newton steps; relative error < 3e-7."""
+    i = np.int32(0x54A2FA8C) - np.int32(np.float32(_f32_bits(x)) * np.float32(1.0 / 3.0))
+    y = _bits_f32(i)
+    c43 = np.float32(4.0 / 3.0)
+    c13 = np.float32(1.0 / 3.0)
+    y = y * (c43 - c13 * x * y * y * y)
+    y = y * (c43 - c13 * x * y * y * y)
+    y = y * (c43 - c13 * x * y * y * y)
+    return y
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _face(eta0, eta1, z0, z1, q0, qc, qp, n2, c):
+    """New unit discharge on a face between cell 0 (W/N) and cell 1 (E/S); returns (q, speed).
+
+    c = (zero, one, thr, g*dt, 1/dx, g) as scalars (not the p array: loads from an array
+    inside the loop could alias the output and would block vectorisation).
+    """
+    zero, one, thr, gdt, invdx, g = c
+    hflow = max(eta0, eta1) - max(z0, z1)
+    hf = max(hflow, thr)
+    s = (eta1 - eta0) * invdx
+    qmag = np.sqrt(q0 * q0 + qp * qp)
+    rinv = one / hf
+    hm73 = rinv * rinv * rcbrt32(hf)  # hf**(-7/3) without pow()
+    qn = (qc - gdt * hf * s) / (one + gdt * n2 * qmag * hm73)
+    wet = hflow > thr
+    qn = qn if wet else zero
+    spd = (abs(qn) * rinv + np.sqrt(g * hf)) if wet else zero
+    return qn, spd
+
+
+@njit(inline="always")
+def _consts(p):
+    return (p[P_ZERO], p[P_ONE], p[P_THR], p[P_GDT], p[P_INVDX], p[P_G])
+
+
+@njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
+def _xrow(hr, zr, qxr, qyr0, qyr1, n2r, out, p):
+    """x-faces 1..nx-1 of one row; returns the max face wave speed (float bits as int32)."""
+    nx = hr.shape[0]
+    half = p[P_HALF]
+    quarter = p[P_QUARTER]
+    theta = p[P_THETA]
+    wnb = p[P_WNB]
+    c = _consts(p)
+    smax = np.int32(0)
+    for j in range(1, nx):
+        q0 = qxr[j]
+        qc = theta * q0 + wnb * (qxr[j - 1] + qxr[j + 1])
+        qp = quarter * (qyr0[j - 1] + qyr1[j - 1] + qyr0[j] + qyr1[j])
+        n2 = half * (n2r[j - 1] + n2r[j])
+        qn, spd = _face(zr[j - 1] + hr[j - 1], zr[j] + hr[j], zr[j - 1], zr[j], q0, qc, qp, n2, c)
+        out[j] = qn
+        smax = max(smax, _f32_bits(spd))  # speed >= 0: integer max of the bits is exact
+    return smax
+
+
+@njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
+def _yrow(h0r, h1r, z0r, z1r, qyr, qym, qyp, qx0r, qx1r, n2a, n2b, out, p):
+    """y-faces between two rows (0 = north, 1 = south); returns max speed bits (int32)."""
+    nx = h0r.shape[0]
+    half = p[P_HALF]
+    quarter = p[P_QUARTER]
+    theta = p[P_THETA]
+    wnb = p[P_WNB]
+    c = _consts(p)
+    smax = np.int32(0)
+    for j in range(nx):
+        q0 = qyr[j]
+        qc = theta * q0 + wnb * (qym[j] + qyp[j])
+        qp = quarter * (qx0r[j] + qx0r[j + 1] + qx1r[j] + qx1r[j + 1])
+        n2 = half * (n2a[j] + n2b[j])
+        qn, spd = _face(z0r[j] + h0r[j], z1r[j] + h1r[j], z0r[j], z1r[j], q0, qc, qp, n2, c)
+        out[j] = qn
+        smax = max(smax, _f32_bits(spd))
+    return smax
+
+
+@njit(**_opts)
+def flux_interior(h, z, qx, qy, qxn, qyn, n2, p, row_speed):
+    """Interior faces: x-faces of row i and y-faces between rows i-1 and i.
+
+    n2: Manning n² as [ny, nx] or one row [1, nx] (uniform n). row_speed[i]: max face speed.
+    """
+    ny, nx = h.shape
+    last = n2.shape[0] - 1  # 0 for one row (uniform n)
+    for i in prange(ny):
+        ni = min(np.int64(i), last)
+        sb = _xrow(h[i], z[i], qx[i], qy[i], qy[i + 1], n2[ni], qxn[i], p)
+        if i >= 1:
+            nm = min(np.int64(i) - 1, last)
+            sy = _yrow(h[i - 1], h[i], z[i - 1], z[i], qy[i], qy[i - 1], qy[i + 1], qx[i - 1],
+                       qx[i], n2[nm], n2[ni], qyn[i], p)
+            sb = max(sb, sy)
+        row_speed[i] = _bits_f32(sb)
+
+
+@njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
+def _free_q(hb, eta_b, eta_in, in_wall, qold, n2v, p):
+    """LISFLOOD-FP FREE outflow magnitude (>= 0) at an edge cell; returns (|q|, speed)."""
+    zero = p[P_ZERO]
+    if hb <= p[P_THR]:
+        return zero, zero
+    s = zero if in_wall else abs(eta_b - eta_in) * p[P_INVDX]
+    qa = abs(qold)
+    gdt = p[P_GDT]
+    q = (qa + gdt * hb * s) / (p[P_ONE] + gdt * n2v * qa * rcbrt32(hb) / (hb * hb))
+    return q, q / hb + np.sqrt(p[P_G] * hb)
+
+
+@njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
+def flux_boundary(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels):
+    """Perimeter faces. kinds/levels: [north, south, east, west]; 0 closed, 1 free, 2 level.
+
+    Returns the maximum face wave speed on the boundary.
+    """
+    ny, nx = h.shape
+    zero = p[P_ZERO]
+    half = p[P_HALF]
+    theta = p[P_THETA]
+    wnb = p[P_WNB]
+    smax = zero
+    c = _consts(p)
+    last = n2.shape[0] - 1
+    # west (face 0 of each row) and east (face nx)
+    for side in (3, 2):
+        kind = kinds[side]
+        for i in range(ny):
+            if side == 3:
+                jb, jc, jin, sgn = 0, 0, 1, -1
+            else:
+                jb, jc, jin, sgn = nx, nx - 1, nx - 2, 1
+            if kind == 0:
+                qxn[i, jb] = zero
+                continue
+            n2v = n2[min(i, last), jc]
+            hb = h[i, jc]
+            zb = z[i, jc]
+            if kind == 1:
+                in_wall = jin < 0 or jin >= nx
+                eta_in = zero
+                if not in_wall:
+                    in_wall = z[i, jin] >= WALL_Z
+                    eta_in = z[i, jin] + h[i, jin]
+                q, spd = _free_q(hb, zb + hb, eta_in, in_wall, qx[i, jb], n2v, p)
+                qxn[i, jb] = q if sgn > 0 else -q
+            else:
+                lev = levels[side]
+                q0 = qx[i, jb]
+                qc = q0
+                if theta < p[P_ONE]:
+                    qc = theta * q0 + wnb * (qx[i, jb + 1 if side == 3 else jb - 1] + q0)
+                qp = half * (qy[i, jc] + qy[i + 1, jc])
+                if side == 3:
+                    q, spd = _face(lev, zb + hb, zb, zb, q0, qc, qp, n2v, c)
+                else:
+                    q, spd = _face(zb + hb, lev, zb, zb, q0, qc, qp, n2v, c)
+                qxn[i, jb] = q
+            smax = max(smax, spd)
+    # north (face 0 of each column) and south (face ny)
+    for side in (0, 1):
+        kind = kinds[side]
+        for j in range(nx):
+            if side == 0:
+                ib, ic, iin, sgn = 0, 0, 1, -1
+            else:
+                ib, ic, iin, sgn = ny, ny - 1, ny - 2, 1
+            if kind == 0:
+                qyn[ib, j] = zero
+                continue
+            n2v = n2[min(ic, last), j]
+            hb = h[ic, j]
+            zb = z[ic, j]
+            if kind == 1:
+                in_wall = iin < 0 or iin >= ny
+                eta_in = zero
+                if not in_wall:
+                    in_wall = z[iin, j] >= WALL_Z
+                    eta_in = z[iin, j] + h[iin, j]
+                q, spd = _free_q(hb, zb + hb, eta_in, in_wall, qy[ib, j], n2v, p)
+                qyn[ib, j] = q if sgn > 0 else -q
+            else:
+                lev = levels[side]
+                q0 = qy[ib, j]
+                qc = q0
+                if theta < p[P_ONE]:
+                    qc = theta * q0 + wnb * (qy[ib + 1 if side == 0 else ib - 1, j] + q0)
+                qp = half * (qx[ic, j] + qx[ic, j + 1])
+                if side == 0:
+                    q, spd = _face(lev, zb + hb, zb, zb, q0, qc, qp, n2v, c)
+                else:
+                    q, spd = _face(zb + hb, lev, zb, zb, q0, qc, qp, n2v, c)
+                qyn[ib, j] = q
+            smax = max(smax, spd)
+    return smax
+
+
+@njit(**_opts)
+def limiter(h, qxn, qyn, fac, p):
+    """Drying limiter: factor on the outgoing discharges of cells that would go negative.
+
+    As LISFLOOD-FP: if h*A + dt*(Q_in - Q_out) < 0, outgoing discharges are scaled by
+    h*A / (dt*(Q_out - Q_in)). ``fac`` is [ny+2, nx+2] with a halo of ones.
+    """
+    ny, nx = h.shape
+    zero = p[P_ZERO]
+    one = p[P_ONE]
+    dt = p[P_DT]
+    dx = p[P_DX]
+    for i in prange(ny):
+        for j in range(nx):
+            qw = qxn[i, j]
+            qe = qxn[i, j + 1]
+            qn = qyn[i, j]
+            qs = qyn[i + 1, j]
+            qout = max(qe, zero) - min(qw, zero) + max(qs, zero) - min(qn, zero)
+            qin = max(qw, zero) - min(qe, zero) + max(qn, zero) - min(qs, zero)
+            hdx = h[i, j] * dx
+            net = dt * (qout - qin)
+            f = hdx / net if net > hdx else one
+            fac[i + 1, j + 1] = f
+
+
+@njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
+def _crow(hr, qxnr, qyn0, qyn1, fc, fn, fs, rr, ar, mr, qxr, qyr, p):
+    """Continuity for one row; returns (max depth bits int32, clipped depth, infiltrated depth)."""
+    nx = hr.shape[0]
+    zero = p[P_ZERO]
+    dt = p[P_DT]
+    dtdx = p[P_DTDX]
+    infdt = p[P_INFDT]
+    hm = np.int32(0)
+    clip = 0.0
+    inf = 0.0
+    for j in range(nx):
+        f = fc[j + 1]
+        qw = qxnr[j]
+        lw = qw * (fc[j] if qw > zero else f)
+        qe = qxnr[j + 1]
+        le = qe * (f if qe > zero else fc[j + 2])
+        qn = qyn0[j]
+        ln = qn * (fn[j + 1] if qn > zero else f)
+        qs = qyn1[j]
+        ls = qs * (f if qs > zero else fs[j + 1])
+        hn = hr[j] + rr[j] * dt + dtdx * (lw - le + ln - ls)
+        hn = hn if ar[j] else zero
+        neg = min(hn, zero)
+        hn = hn - neg
+        clip -= neg
+        loss = min(hn, infdt)
+        hn = hn - loss
+        inf += loss
+        hr[j] = hn
+        mr[j] = max(mr[j], hn)
+        hm = max(hm, _f32_bits(hn))
+        qxr[j] = lw
+        qyr[j] = ln
+    return hm, clip, inf
+
+
+@njit(**_opts)
+def continuity(h, qxn, qyn, fac, qx, qy, rain, active, maxd, p, row_hmax, row_bnd, row_clip,
+               row_inf):
+    """Depth update with limited discharges; writes them to qx/qy; per-row reductions.
+
+    rain: rain rate (m/s) as [ny, nx], or one row [1, nx] for uniform rain. active: uint8
+    [ny, nx] (0 = wall). Per row: row_hmax max depth; row_bnd net boundary outflow as unit
+    discharge (m²/s; x dx -> m³/s); row_clip depth created by clipping negatives (m);
+    row_inf infiltrated depth (m).
+    """
+    ny, nx = h.shape
+    zero = p[P_ZERO]
+    last = rain.shape[0] - 1  # 0 for one row (uniform rain)
+    for i in prange(ny):
+        hm, clip, inf = _crow(h[i], qxn[i], qyn[i], qyn[i + 1], fac[i + 1], fac[i], fac[i + 2],
+                              rain[min(np.int64(i), last)], active[i], maxd[i], qx[i], qy[i], p)
+        qe = qxn[i, nx]
+        le = qe * (fac[i + 1, nx] if qe > zero else fac[i + 1, nx + 1])
+        qx[i, nx] = le
+        bnd = le - qx[i, 0]
+        if i == 0:
+            for j in range(nx):
+                bnd -= qy[0, j]
+        if i == ny - 1:
+            for j in range(nx):
+                qs = qyn[ny, j]
+                ls = qs * (fac[ny, j + 1] if qs > zero else fac[ny + 1, j + 1])
+                qy[ny, j] = ls
+                bnd += ls
+        row_hmax[i] = _bits_f32(hm)
+        row_bnd[i] = bnd
+        row_clip[i] = clip
+        row_inf[i] = inf
+
+
+@njit(cache=True, nogil=True)
+def add_point_volumes(h, rows, cols, depths):
+    """Add point-inflow depths (m) to cells (tiny; outside the parallel passes)."""
+    for k in range(rows.shape[0]):
+        h[rows[k], cols[k]] += depths[k]

@@ -1,0 +1,414 @@
+"""Local-inertial 2-D flood solver (LISFLOOD-FP ``acceleration`` scheme) on a raster DEM.
+
+Scheme: Bates, Horritt & Fewtrell (2010) with the theta weighting of de Almeida et al. (2012):
+semi-implicit Manning friction, face flow depth max(eta) - max(z), no flow at or below the
+depth threshold, drying limiter, adaptive step. See ``kernels`` for the passes of one step and
+``docs/readme/physics.md`` for the verification.
+
+Step limit: LISFLOOD-FP uses dt = cfl*dx/sqrt(g*h_max), which ignores the flow speed and lets
+the advective Courant number exceed 1 on steep terrain (water gained by clipping). With
+``speed_aware_step=True`` (default) dt = cfl*dx / max(sqrt(g*h_max), max_faces(|u| + sqrt(g*h))).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from floodcast.io.rain import RainSeries
+
+from . import kernels as K
+from .boundaries import KIND_CODES, Boundaries, PointInflow
+from .mass import MassBalance
+
+MMH_TO_MS = 1.0 / 3.6e6
+
+
+class SimulationError(RuntimeError):
+    """Instability (NaN/inf, collapsing step), missing forcing, or mass error too large."""
+
+
+@dataclass
+class SolverConfig:
+    """Numerical and physical settings. ``SolverConfig.lisflood()`` reproduces LISFLOOD-FP 8.1.
+
+    Optional extras beyond the core contract:
+        rain_at_step_start: if True, steps are *not* shortened at rain-frame changes and the
+            rate at the start of a step holds for the whole step (as LISFLOOD-FP).
+    """
+
+    manning: float | np.ndarray = 0.035
+    cfl: float = 0.7
+    max_step: float = 10.0
+    theta: float = 1.0
+    depth_threshold: float = 1e-3
+    infiltration_mmh: float = 0.0
+    speed_aware_step: bool = True
+    g: float = 9.80655
+    max_mass_error: float = 1e-3
+    rain_at_step_start: bool = False
+
+    def __post_init__(self) -> None:
+        n = np.asarray(self.manning, dtype=np.float64)
+        finite = n[np.isfinite(n)]
+        if finite.size == 0 or np.any(finite <= 0):
+            raise ValueError(f"manning must be > 0 (s m^-1/3), got {self.manning!r}")
+        if n.ndim not in (0, 2):
+            raise ValueError("manning must be a scalar or a [y, x] array")
+        if not 0 < self.cfl <= 1:
+            raise ValueError(f"cfl must be in (0, 1], got {self.cfl}")
+        if not self.max_step > 0:
+            raise ValueError(f"max_step must be > 0 s, got {self.max_step}")
+        if not 0 <= self.theta <= 1:
+            raise ValueError(f"theta must be in [0, 1], got {self.theta}")
+        if not self.depth_threshold >= 0:
+            raise ValueError("depth_threshold must be >= 0 m")
+        if not self.infiltration_mmh >= 0:
+            raise ValueError("infiltration_mmh must be >= 0 mm/h")
+        if not self.g > 0:
+            raise ValueError("g must be > 0")
+
+    @classmethod
+    def lisflood(cls, **kw) -> "SolverConfig":
+        """LISFLOOD-FP 8.1 compatible: depth-only CFL step, rain rate taken at step start."""
+        kw.setdefault("speed_aware_step", False)
+        kw.setdefault("rain_at_step_start", True)
+        return cls(**kw)
+
+
+class Simulation:
+    """A flood simulation on one DEM; advance it in time with ``advance`` (or ``run``)."""
+
+    def __init__(self, elevation: np.ndarray, cell_size: float, rain: RainSeries,
+                 config: SolverConfig | None = None, boundaries: Boundaries | None = None,
+                 inflows: Sequence[PointInflow] = (), initial_depth: np.ndarray | None = None):
+        cfg = config if config is not None else SolverConfig()
+        self.config = cfg
+        elev = np.asarray(elevation, dtype=np.float64)
+        if elev.ndim != 2 or min(elev.shape) < 1:
+            raise ValueError(f"elevation must be a 2-D [y, x] array, got shape {elev.shape}")
+        if not (cell_size > 0 and math.isfinite(cell_size)):
+            raise ValueError(f"cell_size must be > 0 m, got {cell_size}")
+        ny, nx = elev.shape
+        self.shape = (ny, nx)
+        self.cell_size = float(cell_size)
+        self.area = self.cell_size ** 2
+        self.active = np.isfinite(elev)
+        if not self.active.any():
+            raise ValueError("elevation has no valid (non-NaN) cell")
+        self.has_walls = bool((~self.active).any())
+        self.z_offset = float(np.nanmin(elev))
+        dt_ = np.float32
+        self.dtype = dt_
+        self.z = np.where(self.active, elev - self.z_offset, K.WALL_Z).astype(dt_)
+        self.boundaries = boundaries if boundaries is not None else Boundaries()
+        self._kinds = np.array([KIND_CODES[self.boundaries.edge(s).kind]
+                                for s in ("north", "south", "east", "west")], dtype=np.int64)
+        self._levels = np.zeros(4, dtype=dt_)
+        for k, s in enumerate(("north", "south", "east", "west")):
+            e = self.boundaries.edge(s)
+            if e.kind == "level":
+                self._levels[k] = e.level - self.z_offset
+        # rain
+        rates = np.asarray(rain.rates_mmh)
+        if rates.ndim == 3 and rates.shape[1:] != (ny, nx):
+            raise ValueError(f"rain grid {rates.shape[1:]} does not match the DEM {(ny, nx)}")
+        if rates.ndim not in (1, 3):
+            raise ValueError("rain.rates_mmh must be [t] or [t, y, x]")
+        times = np.asarray(rain.times_s, dtype=np.float64)
+        if times.shape[0] != rates.shape[0] or (times.size > 1 and np.any(np.diff(times) <= 0)):
+            raise ValueError("rain.times_s must be strictly increasing, one per frame")
+        self.rain = rain
+        self._rain_times = times
+        self._frame_cache: tuple[int, np.ndarray, bool, float] | None = None
+        # manning
+        n = np.asarray(cfg.manning, dtype=np.float64)
+        if n.ndim == 2:
+            if n.shape != (ny, nx):
+                raise ValueError(f"manning grid {n.shape} does not match the DEM {(ny, nx)}")
+            bad = ~np.isfinite(n) & self.active
+            if bad.any():
+                raise ValueError("manning has NaN in valid cells")
+            n2 = np.where(self.active, n, np.nanmean(n[self.active])) ** 2
+            if np.any(n2 <= 0):
+                raise ValueError("manning must be > 0 (s m^-1/3)")
+            self._n2 = n2.astype(dt_)
+        else:
+            self._n2 = np.full((1, nx), float(n) ** 2, dtype=dt_)
+        # inflows
+        self.inflows = tuple(inflows)
+        for f in self.inflows:
+            if not (0 <= f.row < ny and 0 <= f.col < nx) or not self.active[f.row, f.col]:
+                raise ValueError(f"point inflow at ({f.row}, {f.col}) is outside the valid grid")
+        self._in_rows = np.array([f.row for f in self.inflows], dtype=np.int64)
+        self._in_cols = np.array([f.col for f in self.inflows], dtype=np.int64)
+        # state
+        if initial_depth is None:
+            h = np.zeros((ny, nx), dtype=dt_)
+        else:
+            h = np.asarray(initial_depth, dtype=np.float64)
+            if h.shape != (ny, nx):
+                raise ValueError(f"initial_depth shape {h.shape} != DEM {(ny, nx)}")
+            h = np.where(self.active, h, 0.0)
+            if not np.all(np.isfinite(h)) or np.any(h < 0):
+                raise ValueError("initial_depth must be finite and >= 0")
+            h = h.astype(dt_)
+        self.h = h
+        self.qx = np.zeros((ny, nx + 1), dtype=dt_)
+        self.qy = np.zeros((ny + 1, nx), dtype=dt_)
+        self._qxn = np.zeros_like(self.qx)
+        self._qyn = np.zeros_like(self.qy)
+        self._fac = np.ones((ny + 2, nx + 2), dtype=dt_)
+        self._maxd = h.copy()
+        self._row_speed = np.zeros(ny, dtype=dt_)
+        self._row_hmax = np.zeros(ny, dtype=dt_)
+        self._row_bnd = np.zeros(ny, dtype=dt_)
+        self._row_clip = np.zeros(ny, dtype=np.float64)
+        self._row_inf = np.zeros(ny, dtype=np.float64)
+        self._p = np.zeros(K.NPARAM, dtype=dt_)
+        self._p[[K.P_G, K.P_DX, K.P_INVDX, K.P_THR, K.P_THETA, K.P_WNB]] = [
+            cfg.g, self.cell_size, 1.0 / self.cell_size, cfg.depth_threshold, cfg.theta,
+            0.5 * (1.0 - cfg.theta)]
+        self._p[[K.P_ZERO, K.P_ONE, K.P_QUARTER, K.P_HALF]] = [0.0, 1.0, 0.25, 0.5]
+        self._active_u8 = self.active.astype(np.uint8)
+        # time and bookkeeping
+        self.t = 0.0
+        self.steps = 0
+        self.dt_min = math.inf
+        self.dt_max = 0.0
+        self._hmax = float(h.max())
+        self._speed = 0.0
+        self._vol = dict(rain=0.0, inflow=0.0, out=0.0, infil=0.0, clipped=0.0,
+                         initial=float(np.sum(h, dtype=np.float64)) * self.area)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def depth(self) -> np.ndarray:
+        """Water depth (m), float32 [y, x] copy; 0 in wall (NaN) cells."""
+        return self.h.copy()
+
+    @property
+    def max_depth(self) -> np.ndarray:
+        """Maximum depth (m) over every step so far, float32 [y, x] copy."""
+        return self._maxd.copy()
+
+    @property
+    def mass(self) -> MassBalance:
+        v = self._vol
+        stored = float(np.sum(self.h, dtype=np.float64)) * self.area
+        return MassBalance.from_totals(self.t, v["rain"], v["inflow"], v["out"], v["infil"],
+                                       v["initial"], stored, v["clipped"])
+
+    @property
+    def n_cells(self) -> int:
+        return self.shape[0] * self.shape[1]
+
+    # ------------------------------------------------------------------ stepping
+    def next_step_limit(self) -> float:
+        """Step length (s) the CFL rule allows now (before shortening to hit targets)."""
+        cfg = self.config
+        if not self._hmax > cfg.depth_threshold:
+            return float(cfg.max_step)
+        c = math.sqrt(cfg.g * self._hmax)
+        if cfg.speed_aware_step:
+            c = max(c, self._speed)
+        return float(min(cfg.max_step, cfg.cfl * self.cell_size / c))
+
+    def _rain_frame(self, k: int) -> tuple[np.ndarray, bool, float]:
+        """(rate m/s [y, x] or one row [1, x], is_grid, volume rate m³/s over valid cells)."""
+        if self._frame_cache is not None and self._frame_cache[0] == k:
+            return self._frame_cache[1:]  # type: ignore[return-value]
+        rates = np.asarray(self.rain.rates_mmh)
+        nx = self.shape[1]
+        if k < 0:
+            out = (np.zeros((1, nx), self.dtype), False, 0.0)
+        elif rates.ndim == 1:
+            r = float(rates[k])
+            r = 0.0 if not math.isfinite(r) else max(r, 0.0)
+            rs = np.full((1, nx), r * MMH_TO_MS, dtype=self.dtype)
+            vol = float(rs[0, 0]) * self.area * int(self.active.sum())
+            out = (rs, False, vol)
+        else:
+            fr = np.nan_to_num(np.asarray(rates[k], dtype=np.float64), nan=0.0, posinf=0.0)
+            fr = np.where(self.active, np.maximum(fr, 0.0), 0.0) * MMH_TO_MS
+            g = fr.astype(self.dtype)
+            out = (g, True, float(np.sum(g, dtype=np.float64)) * self.area)
+        self._frame_cache = (k, *out)
+        return out
+
+    def _step(self, dt: float, k: int) -> None:
+        cfg = self.config
+        p = self._p
+        p[K.P_DT] = dt
+        p[K.P_GDT] = cfg.g * dt
+        p[K.P_DTDX] = dt / self.cell_size
+        p[K.P_INFDT] = cfg.infiltration_mmh * MMH_TO_MS * dt
+        rain, rain_grid, rain_vol = self._rain_frame(k)
+        K.flux_interior(self.h, self.z, self.qx, self.qy, self._qxn, self._qyn, self._n2, p,
+                        self._row_speed)
+        bspeed = K.flux_boundary(self.h, self.z, self.qx, self.qy, self._qxn, self._qyn,
+                                 self._n2, p, self._kinds, self._levels)
+        K.limiter(self.h, self._qxn, self._qyn, self._fac, p)
+        if self.inflows:
+            vols = np.array([f.volume(self.t, self.t + dt) for f in self.inflows])
+            K.add_point_volumes(self.h, self._in_rows, self._in_cols,
+                                (vols / self.area).astype(self.dtype))
+            self._vol["inflow"] += float(np.sum(vols))
+        K.continuity(self.h, self._qxn, self._qyn, self._fac, self.qx, self.qy, rain,
+                     self._active_u8, self._maxd, p, self._row_hmax, self._row_bnd,
+                     self._row_clip, self._row_inf)
+        v = self._vol
+        v["rain"] += rain_vol * float(np.float32(dt))
+        v["out"] += float(np.sum(self._row_bnd, dtype=np.float64)) * self.cell_size * dt
+        v["clipped"] += float(self._row_clip.sum()) * self.area
+        v["infil"] += float(self._row_inf.sum()) * self.area
+        self._hmax = float(self._row_hmax.max())
+        self._speed = max(float(self._row_speed.max()), float(bspeed))
+        if not (math.isfinite(self._hmax) and math.isfinite(self._speed)) or self._hmax > 1e5:
+            raise SimulationError(
+                f"numerical instability at t={self.t:.3f} s (max depth {self._hmax!r} m, "
+                f"wave speed {self._speed!r} m/s); reduce cfl or max_step")
+        self.steps += 1
+        self.dt_min = min(self.dt_min, dt)
+        self.dt_max = max(self.dt_max, dt)
+
+    def advance(self, until_s: float, on_step: Callable[[float, float], None] | None = None
+                ) -> None:
+        """Step until ``t == until_s`` exactly (the last step is shortened to land on it).
+
+        Unless ``config.rain_at_step_start``, steps are also shortened to land on rain-frame
+        changes, so each step sees one constant rain rate. ``on_step(t, dt)`` is called after
+        every step. Raises SimulationError on instability or if the rain does not cover until_s.
+        """
+        until_s = float(until_s)
+        if until_s < self.t - 1e-9:
+            raise ValueError(f"cannot advance backwards: t={self.t} s, until_s={until_s} s")
+        if until_s > float(self.rain.end_s) + 1e-9:
+            raise SimulationError(f"rain ({self.rain.source}) ends at {self.rain.end_s} s, "
+                                  f"before until_s={until_s} s")
+        times = self._rain_times
+        tol = 1e-9 * max(1.0, abs(until_s))
+        while until_s - self.t > tol:
+            t = self.t
+            k = int(np.searchsorted(times, t + tol, side="right") - 1)
+            dt = self.next_step_limit()
+            target = until_s
+            if not self.config.rain_at_step_start and k + 1 < times.size:
+                target = min(target, float(times[k + 1]))
+            if target - t <= dt * (1.0 + 1e-9):
+                dt = target - t
+                self._step(dt, k)
+                self.t = target
+            else:
+                self._step(dt, k)
+                self.t = t + dt
+            if on_step is not None:
+                on_step(self.t, dt)
+        self.t = max(self.t, until_s) if abs(self.t - until_s) <= tol else self.t
+        if not np.all(np.isfinite(self.h)):
+            raise SimulationError(f"non-finite depth at t={self.t:.3f} s")
+
+    # ------------------------------------------------------------------ hot start
+    def state_dict(self) -> dict[str, np.ndarray | float]:
+        """Everything needed to continue the run exactly (arrays are copies)."""
+        d: dict[str, np.ndarray | float] = {
+            "h": self.h.copy(), "qx": self.qx.copy(), "qy": self.qy.copy(),
+            "max_depth": self._maxd.copy(), "t": float(self.t), "steps": float(self.steps),
+            "dt_min": float(self.dt_min), "dt_max": float(self.dt_max),
+            "hmax": float(self._hmax), "speed": float(self._speed),
+        }
+        for key, val in self._vol.items():
+            d[f"vol_{key}"] = float(val)
+        return d
+
+    def load_state_dict(self, d: dict) -> None:
+        """Restore a ``state_dict`` taken from a simulation on the same grid."""
+        for key, shape in (("h", self.h.shape), ("qx", self.qx.shape), ("qy", self.qy.shape),
+                           ("max_depth", self._maxd.shape)):
+            a = np.asarray(d[key])
+            if a.shape != shape:
+                raise ValueError(f"state {key!r} has shape {a.shape}, expected {shape}")
+        self.h[...] = np.where(self.active, np.asarray(d["h"]), 0)
+        self.qx[...] = d["qx"]
+        self.qy[...] = d["qy"]
+        self._maxd[...] = d["max_depth"]
+        self.t = float(d["t"])
+        self.steps = int(d["steps"])
+        self.dt_min, self.dt_max = float(d["dt_min"]), float(d["dt_max"])
+        self._hmax = float(d.get("hmax", float(self.h.max())))
+        self._speed = float(d.get("speed", 0.0))
+        for key in self._vol:
+            self._vol[key] = float(d[f"vol_{key}"])
+
+
+@dataclass
+class SimulationResult:
+    times_s: np.ndarray
+    depth: np.ndarray
+    max_depth: np.ndarray
+    mass: list[MassBalance]
+    steps: int
+    dt_min: float
+    dt_max: float
+    wall_time_s: float
+    cell_updates_per_s: float
+
+
+def run(sim: Simulation, duration_s: float, save_every_s: float,
+        progress: Callable[[Simulation], None] | None = None,
+        mass_every_s: float | None = None) -> SimulationResult:
+    """Advance ``sim`` by ``duration_s`` from its current time, saving depth every
+    ``save_every_s`` (and always at the end). Times are relative to the simulation clock:
+    saves at t0 + k*save_every_s. Mass is recorded at every save (and every
+    ``mass_every_s`` if given). Raises SimulationError if the final relative mass error
+    exceeds ``config.max_mass_error``.
+    """
+    if not duration_s > 0 or not save_every_s > 0:
+        raise ValueError("duration_s and save_every_s must be > 0")
+    t0 = sim.t
+    t_end = t0 + duration_s
+    n_save = int(math.floor(duration_s / save_every_s + 1e-9))
+    save_t = [t0 + k * save_every_s for k in range(1, n_save + 1)]
+    if not save_t or t_end - save_t[-1] > 1e-9 * max(1.0, t_end):
+        save_t.append(t_end)
+    save_t[-1] = t_end
+    events = set(save_t)
+    if mass_every_s:
+        m = int(math.floor(duration_s / mass_every_s + 1e-9))
+        events.update(t0 + k * mass_every_s for k in range(1, m + 1) if t0 + k * mass_every_s < t_end)
+    save_set = set(save_t)
+    depth = np.empty((len(save_t), *sim.shape), dtype=np.float32)
+    masses: list[MassBalance] = []
+    steps0 = sim.steps
+    wall0 = time.perf_counter()
+    isave = 0
+    for te in sorted(events):
+        sim.advance(te)
+        if te in save_set:
+            depth[isave] = sim.h
+            isave += 1
+        masses.append(sim.mass)
+        if progress is not None:
+            progress(sim)
+    wall = time.perf_counter() - wall0
+    nsteps = sim.steps - steps0
+    final = masses[-1]
+    if final.relative_error > sim.config.max_mass_error:
+        raise SimulationError(f"relative mass error {final.relative_error:.3e} exceeds "
+                              f"max_mass_error {sim.config.max_mass_error:.1e} ({final})")
+    return SimulationResult(np.array(save_t), depth, sim.max_depth, masses, nsteps, sim.dt_min,
+                            sim.dt_max, wall, sim.n_cells * nsteps / max(wall, 1e-12))
+
+
+def set_threads(n: int) -> None:
+    """Number of threads for the numba kernels (<= NUMBA_NUM_THREADS)."""
+    import numba
+    numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
+
+
+__all__ = ["SimulationError", "SolverConfig", "Simulation", "SimulationResult", "run",
+           "set_threads"]

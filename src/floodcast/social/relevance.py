@@ -1,0 +1,123 @@
+"""Relevance (is the post about the flood?): cross-event training and evaluation.
+
+Train on one flood, test on another, both ways (CrisisLex T6: Alberta <-> Queensland
+2013, on-topic / off-topic). Posts are ingested with the usual cleaning (duplicates and
+retweets removed, English only), so a retweet of a test post never sits in training.
+The F1 reported is that of the ``on-topic`` class; macro-F1 and accuracy are given too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from floodcast.io.atomic import atomic_dir
+from floodcast.social.metrics import classification_metrics
+from floodcast.social.models import make_model, resolve_models
+from floodcast.social.records import load_posts
+
+POSITIVE = "on-topic"
+_LABEL_MAP = {
+    "on-topic": "on-topic", "ontopic": "on-topic", "relevant": "on-topic", "1": "on-topic",
+    "related and informative": "on-topic", "related - but not informative": "on-topic",
+    "off-topic": "off-topic", "offtopic": "off-topic", "irrelevant": "off-topic",
+    "0": "off-topic", "not related": "off-topic",
+}
+
+
+def relevance_label(v) -> str | None:
+    """Map source labels (T6 on/off-topic, T26 informativeness) to on-topic/off-topic."""
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return None
+    return _LABEL_MAP.get(str(v).strip().lower())
+
+
+def load_labelled(paths, **ingest_kwargs) -> pd.DataFrame:
+    """Posts with a relevance label (``label`` column, or T26 informativeness)."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    df, _ = load_posts(paths, **ingest_kwargs)
+    lab = df["label"].map(relevance_label)
+    if "informativeness" in df:
+        lab = lab.fillna(df["informativeness"].map(relevance_label))
+    df = df.assign(y=lab).dropna(subset=["y"]).reset_index(drop=True)
+    return df
+
+
+def evaluate(train: pd.DataFrame, test: pd.DataFrame, model: str, text_col: str = "text",
+             **model_kwargs) -> dict:
+    """Fit ``model`` on ``train`` and score it on ``test``; returns a metrics row."""
+    clf = make_model(model, **model_kwargs)
+    t0 = time.monotonic()
+    clf.fit(train[text_col].tolist(), train["y"].tolist())
+    fit_s = time.monotonic() - t0
+    t0 = time.monotonic()
+    pred = clf.predict(test[text_col].tolist())
+    row = {
+        "model": model,
+        "train_event": ",".join(sorted(train["event"].unique())),
+        "test_event": ",".join(sorted(test["event"].unique())),
+        "n_train": len(train), "n_test": len(test),
+        "train_on_topic_share": float((train["y"] == POSITIVE).mean()),
+        "test_on_topic_share": float((test["y"] == POSITIVE).mean()),
+        "fit_seconds": round(fit_s, 2), "predict_seconds": round(time.monotonic() - t0, 2),
+    }
+    row.update(classification_metrics(test["y"], pred, positive=POSITIVE))
+    return row
+
+
+def cross_event(a: pd.DataFrame, b: pd.DataFrame, models="all", both_ways: bool = True,
+                model_kwargs: dict[str, dict] | None = None, log=None) -> list[dict]:
+    """Train on ``a`` / test on ``b`` (and the reverse) for every model."""
+    model_kwargs = model_kwargs or {}
+    pairs = [(a, b), (b, a)] if both_ways else [(a, b)]
+    rows = []
+    for name in resolve_models(models):
+        for tr, te in pairs:
+            row = evaluate(tr, te, name, **model_kwargs.get(name, {}))
+            rows.append(row)
+            if log:
+                log(f"{name:12s} {row['train_event']} -> {row['test_event']}: "
+                    f"F1(on-topic) {row['f1']:.3f}  macro-F1 {row['macro_f1']:.3f}  "
+                    f"acc {row['accuracy']:.3f}  ({row['fit_seconds']:.0f}s fit)")
+    return rows
+
+
+def metrics_markdown(rows: list[dict], title: str = "Cross-event relevance") -> str:
+    lines = [f"# {title}", "",
+             "F1 of the on-topic class; train on one event, test on the other.", "",
+             "| model | train | test | n train | n test | F1 | precision | recall | "
+             "macro-F1 | accuracy | fit s |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {r['train_event']} | {r['test_event']} | {r['n_train']} | "
+            f"{r['n_test']} | {r['f1']:.3f} | {r['precision']:.3f} | {r['recall']:.3f} | "
+            f"{r['macro_f1']:.3f} | {r['accuracy']:.3f} | {r['fit_seconds']:.0f} |")
+    if rows:
+        best = {}
+        for r in rows:
+            best.setdefault(r["model"], []).append(r["f1"])
+        lines += ["", "Mean F1 over directions: " + ", ".join(
+            f"{m} {sum(v) / len(v):.3f}" for m, v in best.items())]
+    return "\n".join(lines) + "\n"
+
+
+def run(train_paths, test_paths, out_dir, models="all", both_ways=True,
+        model_kwargs=None, ingest_kwargs=None, log=None) -> list[dict]:
+    """Load both events, evaluate, write ``metrics.json`` and ``metrics.md`` atomically."""
+    ingest_kwargs = ingest_kwargs or {}
+    a = load_labelled(train_paths, **ingest_kwargs)
+    b = load_labelled(test_paths, **ingest_kwargs)
+    for name, df in (("train", a), ("test", b)):
+        if df.empty or df["y"].nunique() < 2:
+            raise ValueError(f"{name} data has no usable on-topic/off-topic labels")
+    rows = cross_event(a, b, models, both_ways, model_kwargs, log=log)
+    with atomic_dir(out_dir) as tmp:
+        Path(tmp, "metrics.json").write_text(json.dumps(rows, indent=2))
+        Path(tmp, "metrics.md").write_text(metrics_markdown(rows))
+    return rows

@@ -1,0 +1,91 @@
+"""The Lightning task: model + loss + AdamW, with flood metrics accumulated per epoch.
+
+Validation CSI is computed from a contingency table summed over the whole split
+(``floodcast.metrics``), never averaged per batch, and is what early stopping watches.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+import torch.nn.functional as F
+
+from floodcast.metrics import Contingency
+from floodcast.models.registry import ModelConfig, build_model
+from floodcast.training.losses import build_loss
+
+
+class FloodTask(pl.LightningModule):
+    """Segmentation of wet cells (and optionally depth regression)."""
+
+    def __init__(self, model: dict, loss: str = "ce_dice", lr: float = 1e-3,
+                 weight_decay: float = 1e-4, class_weights: list[float] | None = None,
+                 depth_loss_weight: float = 1.0, postprocess: bool = False,
+                 data: dict | None = None):
+        super().__init__()
+        # everything passed here lands in every checkpoint (nanoGPT's "config in the ckpt")
+        self.save_hyperparameters()
+        self.model = build_model(ModelConfig(**model))
+        self.loss_fn = build_loss(loss, class_weights=class_weights)
+        self._tables: dict[str, Contingency] = {}
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.model(x)
+
+    def _step(self, batch: dict, stage: str) -> torch.Tensor:
+        out = self.model(batch["x"])
+        loss = self.loss_fn(out["logits"], batch["y"])
+        if "depth" in out:
+            # regression in log space keeps the many shallow cells from being ignored
+            d_loss = F.smooth_l1_loss(torch.log1p(out["depth"][:, 0] * 10),
+                                      torch.log1p(batch["depth"] * 10))
+            self.log(f"{stage}_depth_loss", d_loss, batch_size=len(batch["x"]))
+            loss = loss + self.hparams.depth_loss_weight * d_loss
+        pred = out["logits"].argmax(1).bool()
+        tab = Contingency.from_masks(pred.cpu().numpy(), batch["y"].bool().cpu().numpy())
+        self._tables.setdefault(stage, Contingency()).update(tab)
+        self.log(f"{stage}_loss", loss, prog_bar=True, batch_size=len(batch["x"]),
+                 on_step=stage == "train", on_epoch=True, sync_dist=True)
+        return loss
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def _epoch_end(self, stage: str) -> None:
+        tab = self._tables.pop(stage, None)
+        if tab is None:
+            return
+        # all-gather the counts under DDP so every rank sees the global table
+        counts = torch.tensor([tab.hits, tab.false_alarms, tab.misses, tab.correct_negatives],
+                              dtype=torch.float64, device=self.device)
+        if self.trainer.world_size > 1:
+            counts = self.all_gather(counts).sum(0)
+        tab = Contingency(*(int(v) for v in counts.tolist()))
+        s = tab.scores()
+        for k in ("csi", "mcc", "f1", "bias", "far", "pod", "accuracy", "all_dry_accuracy"):
+            v = s[k]
+            # an undefined score (no wet cell at all) must not look like a good one
+            self.log(f"{stage}_{k}", 0.0 if math.isnan(v) else v, prog_bar=k == "csi",
+                     sync_dist=False)
+
+    def on_train_epoch_end(self) -> None:
+        self._epoch_end("train")
+
+    def on_validation_epoch_end(self) -> None:
+        self._epoch_end("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._epoch_end("test")
+
+    def configure_optimizers(self) -> Any:
+        return torch.optim.AdamW(self.parameters(), lr=self.hparams.lr,
+                                 weight_decay=self.hparams.weight_decay)
