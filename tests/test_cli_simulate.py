@@ -16,8 +16,14 @@ runner = CliRunner()
 @pytest.fixture
 def dem_asc(tmp_path):
     z = np.add.outer(np.arange(20.0)[::-1] * 0.05, np.zeros(30)) + 100  # 1 % slope to S
-    lines = ["ncols 30", "nrows 20", "xllcorner 0", "yllcorner 0", "cellsize 5",
-             "NODATA_value -9999"] + [" ".join(f"{v:g}" for v in row) for row in z]
+    lines = [
+        "ncols 30",
+        "nrows 20",
+        "xllcorner 0",
+        "yllcorner 0",
+        "cellsize 5",
+        "NODATA_value -9999",
+    ] + [" ".join(f"{v:g}" for v in row) for row in z]
     p = tmp_path / "dem.asc"
     p.write_text("\n".join(lines) + "\n")
     return p
@@ -37,8 +43,22 @@ def test_help_mentions_units():
 
 def test_simulate_writes_all_outputs(tmp_path, dem_asc):
     out = tmp_path / "run"
-    res = sim("--dem", dem_asc, "--rain", "50mm/h:600s", "--duration", 900, "--out", out,
-              "--boundary", "S=free", "--save-every", 300, "--threshold", 0.001)
+    res = sim(
+        "--dem",
+        dem_asc,
+        "--rain",
+        "50mm/h:600s",
+        "--duration",
+        900,
+        "--out",
+        out,
+        "--boundary",
+        "S=free",
+        "--save-every",
+        300,
+        "--threshold",
+        0.001,
+    )
     assert res.exit_code == 0, res.output
     for name in ("depth.nc", "max_depth.tif", "mass_balance.csv", "max_depth.png", "run.json"):
         assert (out / name).is_file()
@@ -48,16 +68,23 @@ def test_simulate_writes_all_outputs(tmp_path, dem_asc):
     assert "outputs in" in res.output
 
 
-@pytest.mark.parametrize("extra,message", [
-    (["--dem", "missing.tif"], "DEM file not found: missing.tif"),
-    (["--manning", "0"], "--manning must be > 0"),
-    (["--threshold", "12"], "--threshold must be between 0 and 10"),
-    (["--boundary", "N=wet"], "bad boundary token 'N=wet'"),
-    (["--rain", "50mm/h:600s", "--duration", "-5"], "--duration"),
-])
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--dem", "missing.tif"], "DEM file not found: missing.tif"),
+        (["--manning", "0"], "--manning must be > 0"),
+        (["--threshold", "12"], "--threshold must be between 0 and 10"),
+        (["--boundary", "N=wet"], "bad boundary token 'N=wet'"),
+        (["--rain", "50mm/h:600s", "--duration", "-5"], "--duration"),
+    ],
+)
 def test_user_errors_exit_1_without_traceback(tmp_path, dem_asc, extra, message):
-    args = dict(zip(["--dem", "--rain", "--duration", "--out"],
-                    [dem_asc, "50mm/h:600s", "600", tmp_path / "o"]))
+    args = dict(
+        zip(
+            ["--dem", "--rain", "--duration", "--out"],
+            [dem_asc, "50mm/h:600s", "600", tmp_path / "o"],
+        )
+    )
     for k, v in zip(extra[::2], extra[1::2]):
         args[k] = v
     res = sim(*[x for kv in args.items() for x in kv])
@@ -68,10 +95,23 @@ def test_user_errors_exit_1_without_traceback(tmp_path, dem_asc, extra, message)
 
 
 def test_rain_coverage_and_pad_zero(tmp_path, dem_asc):
-    np.savez(tmp_path / "r.npz", rain_mmh=np.full((2, 20, 30), 20.0, np.float32),
-             times_s=np.array([0.0, 300.0]))
-    base = ["--dem", dem_asc, "--rain", tmp_path / "r.npz", "--duration", 900,
-            "--out", tmp_path / "o", "--save-every", 300]
+    np.savez(
+        tmp_path / "r.npz",
+        rain_mmh=np.full((2, 20, 30), 20.0, np.float32),
+        times_s=np.array([0.0, 300.0]),
+    )
+    base = [
+        "--dem",
+        dem_asc,
+        "--rain",
+        tmp_path / "r.npz",
+        "--duration",
+        900,
+        "--out",
+        tmp_path / "o",
+        "--save-every",
+        300,
+    ]
     res = sim(*base)
     assert res.exit_code == 1 and "--pad-zero" in res.output and not (tmp_path / "o").exists()
     res = sim(*base, "--pad-zero")
@@ -82,20 +122,33 @@ def test_negative_and_nan_rain(tmp_path, dem_asc):
     r = np.full((2, 20, 30), 5.0, np.float32)
     r[0, 0, :4] = np.nan
     np.savez(tmp_path / "nan.npz", rain_mmh=r, times_s=np.array([0.0, 300.0]))
-    res = sim("--dem", dem_asc, "--rain", tmp_path / "nan.npz", "--duration", 600,
-              "--out", tmp_path / "o")
+    res = sim(
+        "--dem", dem_asc, "--rain", tmp_path / "nan.npz", "--duration", 600, "--out", tmp_path / "o"
+    )
     assert res.exit_code == 0 and "4 NaN rain values" in " ".join(res.output.split())
     r[0, 0, :4] = -1
     np.savez(tmp_path / "neg.npz", rain_mmh=r, times_s=np.array([0.0, 300.0]))
-    res = sim("--dem", dem_asc, "--rain", tmp_path / "neg.npz", "--duration", 600,
-              "--out", tmp_path / "o2")
-    assert res.exit_code == 1 and "4 negative rain values" in res.output
+    res = sim(
+        "--dem",
+        dem_asc,
+        "--rain",
+        tmp_path / "neg.npz",
+        "--duration",
+        600,
+        "--out",
+        tmp_path / "o2",
+    )
+    assert res.exit_code == 1 and "4 negative rain values" in " ".join(res.output.split())
 
 
 def test_demo_short(tmp_path, monkeypatch):
     import floodcast.demo as D
+    import floodcast.io.dem as dem_mod
 
-    monkeypatch.setattr(D, "DEMO_DURATION_S", 600.0)
+    full = dem_mod.sample_dem()
+    crop = dem_mod.Dem(full.elevation[100:160, 100:180], full.cell_size, source="crop")
+    monkeypatch.setattr(dem_mod, "sample_dem", lambda: crop)  # keep the test small
+    monkeypatch.setattr(D, "DEMO_DURATION_S", 900.0)
     res = runner.invoke(app, ["demo", "--out", str(tmp_path / "d")])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "d" / "simulate" / "depth.nc").is_file()
@@ -104,7 +157,17 @@ def test_demo_short(tmp_path, monkeypatch):
 
 @pytest.mark.shared_data
 def test_real_landlab_dem(tmp_path, shared_data):
-    res = sim("--dem", shared_data / "dem/landlab/hugo_site.asc", "--rain", "30mm/h:600s",
-              "--duration", 600, "--out", tmp_path / "o", "--save-every", 600)
+    res = sim(
+        "--dem",
+        shared_data / "dem/landlab/hugo_site.asc",
+        "--rain",
+        "30mm/h:600s",
+        "--duration",
+        600,
+        "--out",
+        tmp_path / "o",
+        "--save-every",
+        600,
+    )
     assert res.exit_code == 0, res.output
     assert "2028 nodata cells" in " ".join(res.output.split())

@@ -55,7 +55,7 @@ def info(
             )
     except (ValueError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=2) from exc
+        raise typer.Exit(1) from None
     s = summarize(seq)
     if as_json:
         typer.echo(json.dumps(s, indent=2, default=str))

@@ -39,10 +39,14 @@ def user_errors():
 @contextmanager
 def sim_progress(duration_s: float):
     """A rich progress bar over simulated time; yields the solver's ``progress`` callback."""
-    columns = (TextColumn("[bold]simulating"), BarColumn(),
-               TextColumn("t = {task.fields[t]:>8.0f} / {task.total:.0f} s"),
-               TextColumn("{task.fields[steps]:>7d} steps"), TextColumn("wall"),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("[bold]simulating"),
+        BarColumn(),
+        TextColumn("t = {task.fields[t]:>8.0f} / {task.total:.0f} s"),
+        TextColumn("{task.fields[steps]:>7d} steps"),
+        TextColumn("wall"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task("sim", total=duration_s, t=0.0, steps=0)
         last = [0.0]
@@ -64,54 +68,103 @@ def print_summary(result: Any) -> None:
         f"wall {s['wall_time_s']:.1f} s, {s['cell_updates_per_s']:.3g} cell updates/s; "
         f"max depth {s['max_depth_m']:.3f} m; {s['wet_cells_max']} cells "
         f"({s['wet_area_max_m2'] / 1e6:.4g} km²) wetter than {s['threshold_m']:g} m",
-        highlight=False)
+        highlight=False,
+    )
     if s.get("mass"):
-        console.print(f"mass balance: relative error {s['mass']['relative_error']:.2e}",
-                      highlight=False)
+        console.print(
+            f"mass balance: relative error {s['mass']['relative_error']:.2e}", highlight=False
+        )
     console.print(f"outputs in [bold]{result.out}[/]: " + ", ".join(result.files), highlight=False)
 
 
 def simulate(
-    dem: Annotated[Path, typer.Option(help="DEM: GeoTIFF, ESRI ASCII .asc, or .npz "
-                                      "('elevation' (y, x) in m, 'cell_size' in m). "
-                                      "NaN/nodata cells are closed walls.")],
-    rain: Annotated[str, typer.Option(help="Rain in mm/h: NetCDF/zarr with rain(time, y, x), "
-                                      ".npz with rain_mmh (t, y, x) and times_s (t), or a "
-                                      "uniform hyetograph such as 50mm/h:600s.")],
+    dem: Annotated[
+        Path,
+        typer.Option(
+            help="DEM: GeoTIFF, ESRI ASCII .asc, or .npz "
+            "('elevation' (y, x) in m, 'cell_size' in m). "
+            "NaN/nodata cells are closed walls."
+        ),
+    ],
+    rain: Annotated[
+        str,
+        typer.Option(
+            help="Rain in mm/h: NetCDF/zarr with rain(time, y, x), "
+            ".npz with rain_mmh (t, y, x) and times_s (t), or a "
+            "uniform hyetograph such as 50mm/h:600s."
+        ),
+    ],
     duration: Annotated[float, typer.Option(help="Simulated time (s).")],
-    out: Annotated[Path, typer.Option(help="Output folder: depth.nc, max_depth.tif, "
-                                      "mass_balance.csv, max_depth.png, run.json.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Output folder: depth.nc, max_depth.tif, "
+            "mass_balance.csv, max_depth.png, run.json."
+        ),
+    ],
     manning: Annotated[float, typer.Option(help="Manning roughness n (s/m^(1/3)), > 0.")] = 0.035,
-    boundary: Annotated[str, typer.Option(help="Edges: free | closed | level:<m>, or per side "
-                                          "N=free,S=closed,E=level:12.5 (unnamed sides closed).")
-                        ] = "free",
-    save_every: Annotated[float, typer.Option(help="Interval between saved depth maps (s).")
-                          ] = 300.0,
-    max_step: Annotated[float, typer.Option(help="Maximum solver time step (s).")] = 10.0,
-    threshold: Annotated[float, typer.Option(help="Wet/dry depth for reporting the wet area "
-                                             "(m), 0 < t < 10.")] = 0.1,
-    pad_zero: Annotated[bool, typer.Option("--pad-zero", help="Assume no rain where the rain "
-                                           "series does not cover the run (else an error).")
-                        ] = False,
-    infiltration: Annotated[float, typer.Option(help="Constant infiltration loss (mm/h), >= 0.")
-                            ] = 0.0,
-    inflow: Annotated[list[str] | None, typer.Option(help="Point inflow ROW,COL,FILE.csv "
-                                                     "(CSV: time_s, q_m3s); repeatable.")
-                      ] = None,
-    threads: Annotated[int | None, typer.Option(help="Solver threads (default: numba's).")
-                       ] = None,
-    fill_sinks: Annotated[bool, typer.Option("--fill-sinks", help="Fill closed depressions "
-                                             "(spurious SRTM pits) to their spill level first.")
-                          ] = False,
+    boundary: Annotated[
+        str,
+        typer.Option(
+            help="Edges: free | closed | level:<m>, or per side "
+            "N=free,S=closed,E=level:12.5 (unnamed sides closed)."
+        ),
+    ] = "free",
+    save_every: Annotated[
+        float, typer.Option(help="Interval between saved depth maps (s).")
+    ] = 300.0,
+    max_step: Annotated[
+        float,
+        typer.Option(
+            help="Maximum solver time step (s); longer steps "
+            "are faster but lose accuracy on steep terrain."
+        ),
+    ] = 2.0,
+    threshold: Annotated[
+        float, typer.Option(help="Wet/dry depth for reporting the wet area (m), 0 < t < 10.")
+    ] = 0.1,
+    pad_zero: Annotated[
+        bool,
+        typer.Option(
+            "--pad-zero",
+            help="Assume no rain where the rain series does not cover the run (else an error).",
+        ),
+    ] = False,
+    infiltration: Annotated[
+        float, typer.Option(help="Constant infiltration loss (mm/h), >= 0.")
+    ] = 0.0,
+    inflow: Annotated[
+        list[str] | None,
+        typer.Option(help="Point inflow ROW,COL,FILE.csv (CSV: time_s, q_m3s); repeatable."),
+    ] = None,
+    threads: Annotated[int | None, typer.Option(help="Solver threads (default: numba's).")] = None,
+    fill_sinks: Annotated[
+        bool,
+        typer.Option(
+            "--fill-sinks",
+            help="Fill closed depressions (spurious SRTM pits) to their spill level first.",
+        ),
+    ] = False,
 ) -> None:
     """Simulate surface water depth (m) from a DEM and rain (mm/h) with the local-inertial solver."""
     from floodcast.physics.job import SimulateRequest, execute, prepare
 
-    req = SimulateRequest(dem=dem, rain=rain, duration_s=duration, out=out, manning=manning,
-                          boundary=boundary, save_every_s=save_every, max_step_s=max_step,
-                          threshold_m=threshold, pad_zero=pad_zero, infiltration_mmh=infiltration,
-                          inflows=tuple(inflow or ()), threads=threads,
-                          fill_sinks=fill_sinks)
+    req = SimulateRequest(
+        dem=dem,
+        rain=rain,
+        duration_s=duration,
+        out=out,
+        manning=manning,
+        boundary=boundary,
+        save_every_s=save_every,
+        max_step_s=max_step,
+        threshold_m=threshold,
+        pad_zero=pad_zero,
+        infiltration_mmh=infiltration,
+        inflows=tuple(inflow or ()),
+        threads=threads,
+        fill_sinks=fill_sinks,
+    )
     with user_errors():
         job = prepare(req)
         for note in job.notes:
@@ -122,8 +175,9 @@ def simulate(
 
 
 def demo(
-    out: Annotated[Path, typer.Option(help="Output folder; the simulation goes to OUT/simulate/.")
-                   ] = Path("floodcast-demo"),
+    out: Annotated[
+        Path, typer.Option(help="Output folder; the simulation goes to OUT/simulate/.")
+    ] = Path("floodcast-demo"),
 ) -> None:
     """Run the offline demo: matplotlib's Jacksboro DEM (~83 m cells) + a synthetic 2-h storm."""
     from floodcast.demo import run_demo

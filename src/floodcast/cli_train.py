@@ -41,6 +41,9 @@ def register(app: typer.Typer) -> None:
         limit_batches: float = typer.Option(1.0, help="Fraction (<=1) or count (>1) of train batches per epoch."),
         postprocess: bool = typer.Option(False, help="Remove isolated wet pixels at inference."),
         init_encoder: str = typer.Option("", help="Initialise the encoder from a pretrain checkpoint."),
+        formulation: str = typer.Option("", help="original (K frames + DEM) | state (+ rain since "
+                                        "start, time since start) | autoregressive (+ previous depth); "
+                                        "default: all channels in the store."),
         preset: str = typer.Option("", help="'seed': the author's final recipe (DeepLabV3+, CE+Dice, "
                                    "lr 1e-5, 2x upscaling, isolated-pixel removal)."),
         quiet: bool = typer.Option(False, help="No progress bar."),
@@ -59,9 +62,40 @@ def register(app: typer.Typer) -> None:
                 max_minutes=max_minutes or None, train_fraction=train_fraction,
                 limit_batches=int(limit_batches) if limit_batches > 1 else limit_batches,
                 postprocess=postprocess, init_encoder=init_encoder or None,
+                formulation=formulation or None,
             ).apply_preset(preset or None)
             result = train(cfg, progress=not quiet)
         except (InputError, ValueError, FileNotFoundError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
         typer.echo(json.dumps(result, indent=2))
+
+    @app.command("tune")
+    def tune_cmd(
+        data: Path = typer.Option(..., help="Dataset store (zarr folder)."),
+        out: Path = typer.Option(..., help="Output folder (trials.csv, tune.png, best.json)."),
+        sampler: str = typer.Option("grid", help="grid (every combination) | tpe."),
+        trials: int = typer.Option(0, help="Number of trials (0 = whole grid / 10 for tpe)."),
+        lr: str = typer.Option("1e-4,1e-3,3e-3", help="Learning rates to try."),
+        loss: str = typer.Option("ce_dice,focal", help="Losses to try."),
+        encoder: str = typer.Option("resnet18", help="Encoders to try."),
+        batch_size: str = typer.Option("8", help="Batch sizes to try."),
+        model: str = typer.Option("deeplabv3plus", help="Registry model for every trial."),
+        epochs: int = typer.Option(3, help="Epochs per trial."),
+        limit_batches: float = typer.Option(1.0, help="Train batches per epoch (fraction or count)."),
+        seed: int = typer.Option(0, help="Random seed."),
+    ) -> None:
+        """Hyper-parameter search with Optuna (grid or TPE) and median pruning on val CSI."""
+        from floodcast.training.train import TrainConfig
+        from floodcast.training.tune import tune
+
+        space = {"lr": [float(v) for v in lr.split(",")], "loss": loss.split(","),
+                 "encoder": encoder.split(","), "batch_size": [int(v) for v in batch_size.split(",")]}
+        base = TrainConfig(data=str(data), out=str(out), model=model, epochs=epochs, seed=seed,
+                           limit_batches=int(limit_batches) if limit_batches > 1 else limit_batches)
+        try:
+            best = tune(base, out, sampler=sampler, trials=trials or None, space=space, seed=seed)
+        except (InputError, ValueError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        typer.echo(json.dumps(best, indent=2))

@@ -15,16 +15,32 @@ from floodcast.io.dem import geographic_cell_size, read_dem, sample_dem
 
 def write_asc(path, z, cell=2.0, nodata=-9999.0, header_extra=""):
     ny, nx = z.shape
-    lines = [f"ncols {nx}", f"nrows {ny}", "xllcorner 100", "yllcorner 200",
-             f"cellsize {cell}", f"NODATA_value {nodata}"]
+    lines = [
+        f"ncols {nx}",
+        f"nrows {ny}",
+        "xllcorner 100",
+        "yllcorner 200",
+        f"cellsize {cell}",
+        f"NODATA_value {nodata}",
+    ]
     body = [" ".join(f"{v:g}" for v in row) for row in np.where(np.isnan(z), nodata, z)]
     path.write_text("\n".join(lines) + header_extra + "\n" + "\n".join(body) + "\n")
     return path
 
 
 def write_tif(path, z, transform, crs="EPSG:32614", nodata=-32768.0):
-    with rasterio.open(path, "w", driver="GTiff", height=z.shape[0], width=z.shape[1], count=1,
-                       dtype="float32", transform=transform, crs=crs, nodata=nodata) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=z.shape[0],
+        width=z.shape[1],
+        count=1,
+        dtype="float32",
+        transform=transform,
+        crs=crs,
+        nodata=nodata,
+    ) as ds:
         ds.write(np.where(np.isnan(z), nodata, z).astype("float32"), 1)
     return path
 
@@ -62,8 +78,10 @@ def test_asc_truncated_file(tmp_path, z):
         read_dem(p)
 
 
-@pytest.mark.parametrize("bad,match", [("cellsize 0", "positive"), ("cellsize -3", "positive"),
-                                       ("cellsize abc", "not a number")])
+@pytest.mark.parametrize(
+    "bad,match",
+    [("cellsize 0", "positive"), ("cellsize -3", "positive"), ("cellsize abc", "not a number")],
+)
 def test_asc_bad_cell_size(tmp_path, z, bad, match):
     p = write_asc(tmp_path / "c.asc", z)
     p.write_text(p.read_text().replace("cellsize 2.0", bad))

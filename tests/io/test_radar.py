@@ -21,8 +21,8 @@ def test_dbz_marshall_palmer_pinned():
     # Z = 200 R^1.6: 23 dBZ -> (10^2.3 / 200)^(1/1.6) = 0.998519 mm/h
     assert dbz_to_mmh(23.0) == pytest.approx((10**2.3 / 200) ** (1 / 1.6), rel=1e-12)
     assert dbz_to_mmh(23.0) == pytest.approx(0.998519, abs=1e-6)
-    # FMI's Z = 223 R^1.53 at 40 dBZ: (10^4 / 223)^(1/1.53) = 12.007 mm/h
-    assert dbz_to_mmh(40.0, 223.0, 1.53) == pytest.approx(12.00699, rel=1e-5)
+    # FMI's Z = 223 R^1.53 at 40 dBZ: (10^4 / 223)^(1/1.53) = 12.010 mm/h
+    assert dbz_to_mmh(40.0, 223.0, 1.53) == pytest.approx(12.0099, rel=1e-5)
 
 
 def test_depth_per_interval_pinned():
@@ -36,8 +36,15 @@ def test_to_mmh_dbz_matches_pysteps_and_zeroes_below_threshold():
     from pysteps.utils.conversion import to_rainrate
 
     dbz = np.array([[-32.0, -31.5, 10.0], [23.0, 40.0, np.nan]])
-    md = {"unit": "dBZ", "transform": "dB", "threshold": -31.5, "zerovalue": -32.0,
-          "accutime": 5.0, "zr_a": 223.0, "zr_b": 1.53}
+    md = {
+        "unit": "dBZ",
+        "transform": "dB",
+        "threshold": -31.5,
+        "zerovalue": -32.0,
+        "accutime": 5.0,
+        "zr_a": 223.0,
+        "zr_b": 1.53,
+    }
     ours, md2 = to_mmh(dbz, md)
     ref, _ = to_rainrate(dbz, md)
     np.testing.assert_allclose(ours, ref, rtol=2e-6)
@@ -90,8 +97,16 @@ def _seq(minutes, values=None):
     t = np.datetime64("2020-01-01T00:00", "s") + np.array(minutes) * np.timedelta64(60, "s")
     rain = np.ones((len(minutes), 3, 4), np.float32) if values is None else values
     per = list(range(len(minutes)))
-    return RadarSequence(rain, t, Affine(1000, 0, 0, 0, -1000, 3000), "EPSG:3067", 1000.0,
-                         "test", n_clipped=sum(per), attrs={"clipped_per_frame": per})
+    return RadarSequence(
+        rain,
+        t,
+        Affine(1000, 0, 0, 0, -1000, 3000),
+        "EPSG:3067",
+        1000.0,
+        "test",
+        n_clipped=sum(per),
+        attrs={"clipped_per_frame": per},
+    )
 
 
 def test_gaps_and_split_on_synthetic_times():
@@ -116,6 +131,7 @@ def test_to_xarray_coords_and_crs():
 
 # ---------------------------------------------------------------- generic stacks
 def _write_nc(path, rain, minutes, *, units="mm/h", south_up=False, georef=True):
+    import rioxarray  # noqa: F401
     import xarray as xr
 
     ny, nx = rain.shape[1:]
@@ -177,15 +193,23 @@ def test_zarr_and_geotiff_stacks(tmp_path):
     import xarray as xr
 
     nc = _write_nc(tmp_path / "z.nc", np.full((2, 3, 4), 1.5, np.float32), [0, 10])
-    xr.open_dataset(nc).to_zarr(tmp_path / "z.zarr")
+    xr.open_dataset(nc).to_zarr(tmp_path / "z.zarr", consolidated=False)
     s = read_radar(tmp_path / "z.zarr")
     assert s.source == "zarr" and s.interval_s == 600 and float(s.rain_mmh.max()) == 1.5
-    profile = {"driver": "GTiff", "width": 4, "height": 3, "count": 1, "dtype": "float32",
-               "crs": "EPSG:32632", "transform": Affine(250, 0, 1e5, 0, -250, 5e6),
-               "nodata": -1.0}
+    profile = {
+        "driver": "GTiff",
+        "width": 4,
+        "height": 3,
+        "count": 1,
+        "dtype": "float32",
+        "crs": "EPSG:32632",
+        "transform": Affine(250, 0, 1e5, 0, -250, 5e6),
+        "nodata": -1.0,
+    }
     for k, minute in enumerate([0, 5, 10]):
-        with rasterio.open(tmp_path / f"rr_20210714{12:02d}{minute:02d}.tif", "w",
-                           **profile) as dst:
+        with rasterio.open(
+            tmp_path / f"rr_20210714{12:02d}{minute:02d}.tif", "w", **profile
+        ) as dst:
             a = np.full((3, 4), k, np.float32)
             a[0, 0] = -1.0  # nodata -> NaN
             dst.write(a, 1)
@@ -222,7 +246,8 @@ def test_mch_gif_mm_per_5min(shared_data):
     d = shared_data / RADAR / "mch/20150515"
     s = _read(shared_data, "mch/20150515", end="2015-05-15T15:50", source="mch_gif")
     raw, _, _ = pysteps.io.get_method("mch_gif", "importer")(
-        str(next(d.glob("AQC151351545*"))), product="AQC", unit="mm", accutime=5)
+        str(next(d.glob("AQC151351545*"))), product="AQC", unit="mm", accutime=5
+    )
     np.testing.assert_allclose(s.rain_mmh[0], raw * 12.0, rtol=1e-6)  # mm/5 min -> mm/h
     assert s.transform == Affine(1000, 0, 255000, 0, -1000, 480000) and s.cell_size == 1000
 
@@ -251,8 +276,7 @@ def test_opera_odim_clips_spikes(shared_data):
 
 @pytest.mark.shared_data
 def test_fmi_geotiff_via_rasterio(shared_data):
-    s = _read(shared_data, "fmi/geotiff/20160928", source="fmi_geotiff",
-              end="2016-09-28T14:45")
+    s = _read(shared_data, "fmi/geotiff/20160928", source="fmi_geotiff", end="2016-09-28T14:45")
     assert s.shape == (1, 7316, 4963) and s.cell_size == pytest.approx(250.0, abs=0.01)
     assert s.attrs["unit_in"] == "dBZ" and "TM35FIN" in s.crs
     assert 0 < np.nanmax(s.rain_mmh) < 300
@@ -266,3 +290,21 @@ def test_mixed_sources_and_missing_path(shared_data, tmp_path):
         read_radar(files)
     with pytest.raises(FileNotFoundError, match="nothere"):
         read_radar(tmp_path / "nothere")
+
+
+def test_differing_grids_name_the_file(tmp_path):
+    a = _write_nc(tmp_path / "a_202107141200.nc", np.ones((1, 3, 3), np.float32), [0])
+    b = _write_nc(tmp_path / "b.nc", np.ones((1, 4, 3), np.float32), [5])
+    with pytest.raises(InputError, match=r"b.nc: grid \(4, 3\) differs"):
+        read_radar([a, b])
+
+
+@pytest.mark.shared_data
+def test_real_gap_is_reported_not_filled(shared_data):
+    d = shared_data / RADAR / "mch/20150515"
+    # 15:45, 15:50, 15:55, (16:00 missing), 16:05, 16:10
+    files = [d / f"AQC15135{hm}F_00005.801.gif" for hm in ("1545", "1550", "1555", "1605", "1610")]
+    s = read_radar(files)
+    assert s.interval_s == 300 and len(s.times) == 5
+    assert s.gaps() == [(np.datetime64("2015-05-15T15:55"), np.datetime64("2015-05-15T16:05"))]
+    assert [len(p.times) for p in s.split_at_gaps()] == [3, 2]

@@ -20,8 +20,13 @@ NY, NX = 20, 30
 
 @pytest.fixture
 def dem():
-    return Dem(np.zeros((NY, NX), np.float32), 10.0, from_origin(1000, 2000, 10, 10),
-               "EPSG:32633", "dem.tif")
+    return Dem(
+        np.zeros((NY, NX), np.float32),
+        10.0,
+        from_origin(1000, 2000, 10, 10),
+        "EPSG:32633",
+        "dem.tif",
+    )
 
 
 @pytest.fixture
@@ -98,8 +103,9 @@ def test_mm_per_interval_warning(tmp_path, plain_dem):
         read_rain(tmp_path / "r.npz", plain_dem)
 
 
-@pytest.mark.parametrize("times,match", [([0.0, 300, 300], "duplicate timestamp 300"),
-                                         ([0.0, 600, 300], "not sorted")])
+@pytest.mark.parametrize(
+    "times,match", [([0.0, 300, 300], "duplicate timestamp 300"), ([0.0, 600, 300], "not sorted")]
+)
 def test_bad_timestamps(tmp_path, plain_dem, times, match):
     np.savez(tmp_path / "r.npz", rain_mmh=frames(3), times_s=np.array(times))
     with pytest.raises(InputError, match=match):
@@ -118,8 +124,10 @@ def test_missing_rain_file(tmp_path):
 
 
 def _dataset(values, times, y, x, crs=None):
-    ds = xr.Dataset({"rain": (("time", "y", "x"), values, {"units": "mm/h"})},
-                    coords={"time": times, "y": y, "x": x})
+    ds = xr.Dataset(
+        {"rain": (("time", "y", "x"), values, {"units": "mm/h"})},
+        coords={"time": times, "y": y, "x": x},
+    )
     if crs:
         ds = ds.rio.write_crs(crs)
     return ds
@@ -138,9 +146,10 @@ def test_netcdf_datetimes_and_south_up_grid(tmp_path, dem):
 
 
 def test_netcdf_seconds_units_and_zarr(tmp_path, plain_dem):
-    ds = xr.Dataset({"rain": (("time", "y", "x"), frames(2) / 3600.0,
-                              {"units": "kg m-2 s-1"})},
-                    coords={"time": ("time", [0.0, 5.0], {"units": "min"})})
+    ds = xr.Dataset(
+        {"rain": (("time", "y", "x"), frames(2) / 3600.0, {"units": "kg m-2 s-1"})},
+        coords={"time": ("time", [0.0, 5.0], {"units": "min"})},
+    )
     ds.to_zarr(tmp_path / "r.zarr")
     r = read_rain(tmp_path / "r.zarr", plain_dem)
     np.testing.assert_array_equal(r.times_s, [0, 300])

@@ -13,8 +13,14 @@ from rasterio.transform import from_origin
 
 from floodcast.io.dem import Dem
 from floodcast.io.plotting import hillshade, plot_depth_map
-from floodcast.io.writers import (MASS_COLUMNS, grid_coords, write_depth_netcdf, write_geotiff,
-                                  write_json, write_mass_csv)
+from floodcast.io.writers import (
+    MASS_COLUMNS,
+    grid_coords,
+    write_depth_netcdf,
+    write_geotiff,
+    write_json,
+    write_mass_csv,
+)
 
 NY, NX = 20, 30
 
@@ -31,9 +37,14 @@ def no_leftovers(folder):
 def test_depth_netcdf_roundtrip_with_crs(tmp_path):
     dem = geo_dem()
     depth = np.random.default_rng(0).random((3, NY, NX)).astype(np.float32)
-    write_depth_netcdf(tmp_path / "depth.nc", np.array([60.0, 120, 180]), depth,
-                       depth.max(0), dem, attrs={"manning_n": 0.035, "settings": {"a": 1},
-                                                 "pad_zero": False})
+    write_depth_netcdf(
+        tmp_path / "depth.nc",
+        np.array([60.0, 120, 180]),
+        depth,
+        depth.max(0),
+        dem,
+        attrs={"manning_n": 0.035, "settings": {"a": 1}, "pad_zero": False},
+    )
     with xr.open_dataset(tmp_path / "depth.nc") as ds:
         assert ds["depth"].dims == ("time", "y", "x") and ds["max_depth"].dims == ("y", "x")
         assert ds["depth"].attrs["units"] == "m" and ds["time"].attrs["units"] == "s"

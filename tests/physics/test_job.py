@@ -25,8 +25,13 @@ def flat_npz(tmp_path, n=10, cell=2.0, walls=()):
 
 
 def req(tmp_path, **kw):
-    base = dict(rain="36mm/h:100s", duration_s=200.0, out=tmp_path / "out",
-                boundary="closed", save_every_s=50.0)
+    base = {
+        "rain": "36mm/h:100s",
+        "duration_s": 200.0,
+        "out": tmp_path / "out",
+        "boundary": "closed",
+        "save_every_s": 50.0,
+    }
     base.update(kw)
     if "dem" not in base:
         base["dem"] = flat_npz(tmp_path)
@@ -69,8 +74,16 @@ def test_walls_reported_and_dry(tmp_path):
 def test_free_edges_drain_a_slope(tmp_path):
     z = np.add.outer(np.arange(12.0)[::-1] * 0.05, np.zeros(8))  # 1 % slope to the south
     np.savez(tmp_path / "s.npz", elevation=z, cell_size=5.0)
-    res = J.run_job(req(tmp_path, dem=tmp_path / "s.npz", rain="100mm/h:600s",
-                        duration_s=1200.0, boundary="S=free", save_every_s=600.0))
+    res = J.run_job(
+        req(
+            tmp_path,
+            dem=tmp_path / "s.npz",
+            rain="100mm/h:600s",
+            duration_s=1200.0,
+            boundary="S=free",
+            save_every_s=600.0,
+        )
+    )
     m = res.stats["mass"]
     assert m["boundary_out_m3"] > 0 and m["relative_error"] < 1e-3
     assert m["rain_in_m3"] == pytest.approx(0.1 / 6 * 12 * 8 * 25, rel=1e-5)
@@ -83,17 +96,20 @@ def test_point_inflow_adds_its_volume(tmp_path):
     assert res.stats["mass"]["stored_m3"] == pytest.approx(50.0, rel=1e-4)
 
 
-@pytest.mark.parametrize("kw,match", [
-    (dict(manning=0.0), "--manning must be > 0"),
-    (dict(manning=-0.03), "--manning must be > 0"),
-    (dict(threshold_m=10.0), "--threshold must be between 0 and 10"),
-    (dict(threshold_m=0.0), "--threshold must be between 0 and 10"),
-    (dict(duration_s=0.0), "--duration"),
-    (dict(save_every_s=500.0), "--save-every"),
-    (dict(boundary="N=free,Q=closed"), "--boundary: .*'Q=closed'"),
-    (dict(rain="36mm/h:100s", duration_s=50.0, inflows=["99,0,x.csv"]), "outside the DEM"),
-    (dict(dem="/nonexistent/dem.tif"), "DEM file not found: /nonexistent/dem.tif"),
-])
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        ({"manning": 0.0}, "--manning must be > 0"),
+        ({"manning": -0.03}, "--manning must be > 0"),
+        ({"threshold_m": 10.0}, "--threshold must be between 0 and 10"),
+        ({"threshold_m": 0.0}, "--threshold must be between 0 and 10"),
+        ({"duration_s": 0.0}, "--duration"),
+        ({"save_every_s": 500.0}, "--save-every"),
+        ({"boundary": "N=free,Q=closed"}, "--boundary: .*'Q=closed'"),
+        ({"rain": "36mm/h:100s", "duration_s": 50.0, "inflows": ["99,0,x.csv"]}, "outside the DEM"),
+        ({"dem": "/nonexistent/dem.tif"}, "DEM file not found: /nonexistent/dem.tif"),
+    ],
+)
 def test_bad_settings_fail_before_running(tmp_path, kw, match):
     with pytest.raises(InputError, match=match):
         J.prepare(req(tmp_path, **kw))
@@ -101,12 +117,20 @@ def test_bad_settings_fail_before_running(tmp_path, kw, match):
 
 
 def test_rain_not_covering_the_run(tmp_path):
-    np.savez(tmp_path / "r.npz", rain_mmh=np.full((2, 10, 10), 5.0, np.float32),
-             times_s=[0.0, 300.0])
+    np.savez(
+        tmp_path / "r.npz", rain_mmh=np.full((2, 10, 10), 5.0, np.float32), times_s=[0.0, 300.0]
+    )
     with pytest.raises(InputError, match="covers 0..600 s but the run lasts 900 s"):
         J.prepare(req(tmp_path, rain=str(tmp_path / "r.npz"), duration_s=900.0))
-    res = J.run_job(req(tmp_path, rain=str(tmp_path / "r.npz"), duration_s=900.0,
-                        save_every_s=300.0, pad_zero=True))
+    res = J.run_job(
+        req(
+            tmp_path,
+            rain=str(tmp_path / "r.npz"),
+            duration_s=900.0,
+            save_every_s=300.0,
+            pad_zero=True,
+        )
+    )
     # 5 mm/h for 600 s = 0.8333 mm, then no rain (padded)
     assert res.stats["max_depth_m"] == pytest.approx(5 / 3600 * 600 / 1000, rel=1e-5)
 

@@ -108,7 +108,7 @@ def test_twitter_api_v2_jsonl(tmp_path):
                                       "1212092628029698051", "5"]
     assert st.retweets == 1
     assert df["is_reply"].tolist() == [False, True, False, False]
-    assert df["reply_source"].iloc[0] == "field"
+    assert df["reply_source"].tolist() == ["text", "field", "text", "text"]  # no reply fields
     assert df["time_source"].tolist() == ["column", "column", "snowflake", "none"]
     assert df["text"].iloc[3] == "the full long text about the flood relief"
     assert st.skipped["malformed"] == 3 and st.skipped["non_utf8"] == 1

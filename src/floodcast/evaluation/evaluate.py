@@ -88,7 +88,8 @@ def evaluate(cfg: EvalConfig, model=None, extra: dict | None = None) -> tuple[Ev
     if model is None:
         model, extra = load_model(cfg.model)
     model.eval()
-    ds = FloodDataset(cfg.data, cfg.split)
+    form = extra["data"].get("formulation")
+    ds = FloodDataset(cfg.data, cfg.split, formulation=form)
     if len(ds) == 0:
         raise InputError(f"{cfg.data}: split {cfg.split!r} has no samples")
     want = extra["data"]["channels"]
@@ -97,7 +98,7 @@ def evaluate(cfg: EvalConfig, model=None, extra: dict | None = None) -> tuple[Ev
     th0 = float(ds.spec["threshold"])
     thresholds = sorted(set(cfg.thresholds) | {th0})
     rng = np.random.default_rng(0)
-    clim, heur, info = _prepare_baselines(FloodDataset(cfg.data, "train"), thresholds,
+    clim, heur, info = _prepare_baselines(FloodDataset(cfg.data, "train", formulation=form), thresholds,
                                           cfg.max_train_samples, rng)
     res = EvalResult(threshold=th0, heuristic_thresholds=info["fitted"], n_samples=len(ds))
     overall: dict = defaultdict(Contingency)

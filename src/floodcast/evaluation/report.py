@@ -81,12 +81,13 @@ def maps_png(ds, model, picks: list[tuple[str, int]], path: Path, postprocess: b
 
 
 def learning_curves_png(model_dir: Path, path: Path) -> bool:
-    csv = model_dir / "logs" / "metrics.csv"
-    if not csv.exists():
+    csvs = sorted((model_dir / "logs").glob("version_*/metrics.csv"),
+                  key=lambda p: int(p.parent.name.split("_")[1]))
+    if not csvs:
         return False
     import pandas as pd
 
-    df = pd.read_csv(csv)
+    df = pd.concat([pd.read_csv(c) for c in csvs], ignore_index=True)
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.2))
     for col in ("train_loss_epoch", "val_loss"):
         if col in df:

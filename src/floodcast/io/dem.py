@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rasterio.errors import CRSError
 
 from floodcast.errors import InputError
 
@@ -95,7 +96,7 @@ def _is_geographic(crs: Any) -> bool:
         from rasterio.crs import CRS
 
         return bool(CRS.from_user_input(crs).is_geographic)
-    except Exception:  # unparsable CRS: treat as projected, the caller keeps the string
+    except CRSError:  # unparsable CRS: treat as projected, the caller keeps the string
         return False
 
 
@@ -108,7 +109,7 @@ def _crs_string(crs: Any) -> str | None:
         c = CRS.from_user_input(crs)
         epsg = c.to_epsg()
         return f"EPSG:{epsg}" if epsg else c.to_wkt()
-    except Exception:
+    except CRSError:
         return str(crs)
 
 
@@ -184,8 +185,18 @@ def _require_file(path: Path) -> None:
         raise InputError(f"DEM path is not a file: {path}")
 
 
-_ASC_KEYS = {"ncols", "nrows", "xllcorner", "yllcorner", "xllcenter", "yllcenter",
-             "cellsize", "dx", "dy", "nodata_value"}
+_ASC_KEYS = {
+    "ncols",
+    "nrows",
+    "xllcorner",
+    "yllcorner",
+    "xllcenter",
+    "yllcenter",
+    "cellsize",
+    "dx",
+    "dy",
+    "nodata_value",
+}
 
 
 def read_esri_ascii(path: str | Path) -> Dem:
@@ -223,7 +234,9 @@ def read_esri_ascii(path: str | Path) -> Dem:
         try:
             header[key] = float(parts[1])
         except ValueError:
-            raise InputError(f"{path}: line {i + 1}: header value is not a number: {lines[i]!r}") from None
+            raise InputError(
+                f"{path}: line {i + 1}: header value is not a number: {lines[i]!r}"
+            ) from None
         i += 1
     for key in ("ncols", "nrows"):
         if key not in header:
@@ -282,8 +295,8 @@ def read_geotiff(path: str | Path) -> Dem:
         InputError: unreadable or truncated file, rotated grid, all nodata, bad cell size.
     """
     import rasterio
-    from rasterio.transform import Affine
     from rasterio.errors import RasterioError
+    from rasterio.transform import Affine
 
     path = Path(path)
     _require_file(path)
@@ -299,7 +312,9 @@ def read_geotiff(path: str | Path) -> Dem:
     if elev.shape != shape:
         raise InputError(f"{path}: read {elev.shape} cells, header says {shape}")
     if transform.b != 0 or transform.d != 0:
-        raise InputError(f"{path}: rotated grids are not supported (transform {tuple(transform)[:6]})")
+        raise InputError(
+            f"{path}: rotated grids are not supported (transform {tuple(transform)[:6]})"
+        )
     if transform.e > 0:
         # south-up raster: flip so that row 0 is north, and fix the transform to match
         elev = elev[::-1]
@@ -340,7 +355,9 @@ def read_npz_dem(path: str | Path) -> Dem:
         raise InputError(f"{path}: '{ckey}' must be a single number (m)") from None
     if not math.isfinite(cell) or cell <= 0:
         raise InputError(f"{path}: cell size must be positive, got {ckey}={cell}")
-    transform = Affine(*np.asarray(data["transform"], float).ravel()[:6]) if "transform" in data else None
+    transform = (
+        Affine(*np.asarray(data["transform"], float).ravel()[:6]) if "transform" in data else None
+    )
     crs = str(data["crs"]) if "crs" in data else None
     if transform is not None and crs is not None and _is_geographic(crs):
         # a geographic npz carries its cell size in degrees in the transform
@@ -417,7 +434,6 @@ def fill_sinks(elevation: np.ndarray) -> np.ndarray:
         for a, b in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1)):
             if 0 <= a < ny and 0 <= b < nx and not done[a, b]:
                 done[a, b] = True
-                if out[a, b] < level:
-                    out[a, b] = level
+                out[a, b] = max(out[a, b], level)
                 push(heap, (out[a, b], a, b))
     return out.astype(np.float32)

@@ -161,7 +161,9 @@ def block_mean(dem: Dem, cell_size: float, *, min_valid: float = 0.5) -> Dem:
             f"dropped {ny - by * k} south rows and {nx - bx * k} east columns "
             f"that do not fill a {k}x{k} block"
         )
-    tr = dem.transform * type(dem.transform).scale(k) if dem.transform is not None else None
+    t = dem.transform
+    # t * Affine.scale(k), written out: affine 3 deprecates "*" for composition
+    tr = type(t)(t.a * k, t.b * k, t.c, t.d * k, t.e * k, t.f) if t is not None else None
     return replace(
         dem,
         elevation=mean.astype(np.float32),

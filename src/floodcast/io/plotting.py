@@ -10,8 +10,9 @@ import numpy as np
 from floodcast.io.atomic import atomic_path
 
 
-def hillshade(elevation: np.ndarray, cell_size: float, azimuth: float = 315.0,
-              altitude: float = 45.0) -> np.ndarray:
+def hillshade(
+    elevation: np.ndarray, cell_size: float, azimuth: float = 315.0, altitude: float = 45.0
+) -> np.ndarray:
     """Shaded relief in [0, 1] (light from the NW by default); NaN cells are 1 (white)."""
     from matplotlib.colors import LightSource
 
@@ -21,7 +22,8 @@ def hillshade(elevation: np.ndarray, cell_size: float, azimuth: float = 315.0,
         return np.ones_like(z)
     filled = np.where(nan, np.nanmean(z), z)
     shade = LightSource(azdeg=azimuth, altdeg=altitude).hillshade(
-        filled, dx=cell_size, dy=cell_size, vert_exag=1.0)
+        filled, dx=cell_size, dy=cell_size, vert_exag=1.0
+    )
     shade[nan] = 1.0
     return shade
 
@@ -53,8 +55,14 @@ def plot_depth_map(
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     # light relief so the water stands out; vmin < 0 compresses the grey range upwards
-    ax.imshow(hillshade(elevation, cell_size), cmap="gray", vmin=-0.6, vmax=1.0, extent=extent,
-              interpolation="nearest")
+    ax.imshow(
+        hillshade(elevation, cell_size),
+        cmap="gray",
+        vmin=-0.6,
+        vmax=1.0,
+        extent=extent,
+        interpolation="nearest",
+    )
     wet = np.ma.masked_where(~(depth > threshold), depth)
     top = float(np.nanmax(depth)) if wet.count() else threshold * 2
     top = max(top, threshold * 1.01)
@@ -70,9 +78,11 @@ def plot_depth_map(
         cb.ax.yaxis.set_major_formatter("{x:g}")
         cb.ax.minorticks_off()
     n_wet = int(wet.count())
-    ax.set_title(f"{title}\n{n_wet} cells > {threshold:g} m "
-                 f"({n_wet * cell_size**2 / 1e6:.3g} km², max {np.nanmax(depth):.2f} m)",
-                 fontsize=10)
+    ax.set_title(
+        f"{title}\n{n_wet} cells > {threshold:g} m "
+        f"({n_wet * cell_size**2 / 1e6:.3g} km², max {np.nanmax(depth):.2f} m)",
+        fontsize=10,
+    )
     ax.set_xlabel("x (km)")
     ax.set_ylabel("y (km)")
     fig.tight_layout()

@@ -31,10 +31,11 @@ from floodcast.io.radar_sources import (
     get_source,
     guess_source,
 )
+from floodcast.io.radar_summary import summarize
 
 __all__ = ["RADAR_SOURCES", "RadarSequence", "read_radar", "summarize"]
 
-GAP_FACTOR = 1.5  # a spacing longer than 1.5 × the median interval is a gap
+GAP_FACTOR = 1.5  # a spacing longer than 1.5 × the nominal interval is a gap
 
 
 @dataclass
@@ -80,21 +81,27 @@ class RadarSequence:
 
     @property
     def interval_s(self) -> float:
-        """Median spacing of the frames in seconds (NaN for a single frame)."""
+        """Nominal frame spacing in seconds: the most common spacing (ties: the shorter).
+
+        Equal to the median for regular data; unlike the median it stays right when a
+        short sequence has a gap (0, 5, 15 min -> 5 min, not 7.5). A single frame gives
+        the accumulation time if known, else NaN.
+        """
         if len(self.times) < 2:
-            return float(self.attrs.get("accutime_min", np.nan)) * 60.0
-        return float(np.median(np.diff(self.times).astype("timedelta64[s]").astype(float)))
+            return float(self.attrs.get("accutime_min") or np.nan) * 60.0
+        d = np.diff(self.times).astype("timedelta64[s]").astype(np.int64)
+        vals, counts = np.unique(d, return_counts=True)
+        return float(vals[np.argmax(counts)])
 
     @property
     def extent(self) -> tuple[float, float, float, float]:
         """(left, bottom, right, top) in crs units."""
         ny, nx = self.shape[1:]
-        left, top = self.transform * (0, 0)
-        right, bottom = self.transform * (nx, ny)
-        return (left, bottom, right, top)
+        t = self.transform  # north-up, no rotation (the readers build it so)
+        return (t.c, t.f + t.e * ny, t.c + t.a * nx, t.f)
 
     def gaps(self) -> list[tuple[np.datetime64, np.datetime64]]:
-        """(last time before, first time after) for every spacing > 1.5 × the median."""
+        """(last time before, first time after) for every spacing > 1.5 × ``interval_s``."""
         if len(self.times) < 2:
             return []
         d = np.diff(self.times).astype("timedelta64[s]").astype(float)
@@ -300,31 +307,3 @@ def _finalize(raw: dict, source: str, max_rate_mmh: float) -> RadarSequence:
         n_clipped=int(per_frame.sum()),
         attrs=attrs,
     )
-
-
-def summarize(seq: RadarSequence) -> dict:
-    """Numbers for ``floodcast radar info``: frames, interval, grid, coverage, max, gaps."""
-    finite = np.isfinite(seq.rain_mmh)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mx = float(np.nanmax(seq.rain_mmh)) if finite.any() else float("nan")
-        mean = float(np.nanmean(seq.rain_mmh)) if finite.any() else float("nan")
-    return {
-        "source": seq.source,
-        "frames": int(seq.shape[0]),
-        "start": str(seq.times[0]),
-        "end": str(seq.times[-1]),
-        "interval_s": seq.interval_s,
-        "grid": f"{seq.shape[1]} x {seq.shape[2]} (y, x)",
-        "cell_size_m": seq.cell_size,
-        "crs": seq.crs,
-        "extent": tuple(round(v, 3) for v in seq.extent),
-        "coverage": float(finite.mean()),
-        "max_rate_mmh": mx,
-        "mean_rate_mmh": mean,
-        "n_clipped": seq.n_clipped,
-        "gaps": [(str(a), str(b)) for a, b in seq.gaps()],
-        "skipped": seq.attrs.get("skipped", []),
-        "units_in": seq.attrs.get("unit_in"),
-        "flipped": seq.attrs.get("flipped", False),
-    }

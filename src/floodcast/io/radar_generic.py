@@ -7,6 +7,7 @@ dBZ through Marshall–Palmer. Anything else fails naming the file and variable.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +78,7 @@ def read_stack(
     if len(np.unique(times)) != len(times):
         raise InputError(f"duplicate times in {sorted(set(names))}")
     check_spacing(list(times), [f"{n}@{t}" for n, t in zip(names, times)])
-    interval = float(np.median(np.diff(times).astype(float))) / 60 if len(times) > 1 else None
+    interval = float(np.diff(times).astype(float).min()) / 60 if len(times) > 1 else None
     rain = convert_units(
         rain, first["unit"], first["accutime"] or interval, f"{first['file']}:{first['var']}"
     )
@@ -102,10 +103,19 @@ def _read_xr(path: Path, kind: str, variable: str | None, units: str | None) -> 
     import xarray as xr
 
     try:
-        ds = xr.open_zarr(path) if kind == "zarr" else xr.open_dataset(path)
+        with warnings.catch_warnings():  # "no consolidated metadata": harmless here
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ds = xr.open_zarr(path) if kind == "zarr" else xr.open_dataset(path)
     except Exception as exc:
         raise InputError(f"{path}: cannot open as {kind}: {exc}") from exc
     with ds:
+        # zarr keeps the CF grid-mapping variable as data: make it a coordinate so
+        # rioxarray finds the CRS through the variable's ``grid_mapping``.
+        gms = {
+            ds[v].attrs.get("grid_mapping") or ds[v].encoding.get("grid_mapping")
+            for v in ds.data_vars
+        }
+        ds = ds.set_coords([v for v in ds.data_vars if v in gms or v == "spatial_ref"])
         if variable is None:
             cands = [v for v in ds.data_vars if _dim(ds[v].dims, _Y) and _dim(ds[v].dims, _X)]
             if not cands:
@@ -209,14 +219,15 @@ def _read_geotiffs(files: list[Path], t0, t1, units: str | None) -> dict:
             crs = src.crs
             tr = src.transform if not src.transform.is_identity else None
             if tr is not None and tr.e > 0:
-                a, tr = a[::-1], tr * Affine.translation(0, src.height) * Affine.scale(1, -1)
+                # south-up: flip rows; the new top edge is the old last row's far edge
+                a, tr = a[::-1], Affine(tr.a, tr.b, tr.c, tr.d, -tr.e, tr.f + tr.e * src.height)
         if ref is None:
             ref = (a.shape, tr, unit)
         elif a.shape != ref[0] or (tr is not None and not tr.almost_equals(ref[1])):
             raise InputError(f"{f}: grid differs from {timed[0][1]}")
         frames.append(a)
     times = np.array([t for t, _ in timed], dtype="datetime64[s]")
-    interval = float(np.median(np.diff(times).astype(float))) / 60 if len(times) > 1 else None
+    interval = float(np.diff(times).astype(float).min()) / 60 if len(times) > 1 else None
     rain = convert_units(np.stack(frames), ref[2], interval, str(timed[0][1]))
     return {
         "rain": rain,

@@ -36,9 +36,8 @@ def plot_strip(seq, path: str | Path, n_frames: int = 6, *, max_pixels: int = 40
     frames = np.where(frames <= 0, 0.01, frames)
     vmax = float(np.nanmax(frames)) if np.isfinite(frames).any() else 1.0
     norm = LogNorm(vmin=0.1, vmax=max(vmax, 1.0))
-    cmap = plt.get_cmap("viridis").copy()
-    cmap.set_bad("0.75")  # NaN = no coverage
-    cmap.set_under("white")  # below 0.1 mm/h: dry
+    # grey = NaN (no coverage), white = under 0.1 mm/h (dry)
+    cmap = plt.get_cmap("viridis").with_extremes(bad="0.75", under="white")
     left, bottom, right, top = (v / 1000.0 for v in seq.extent)
     fig, axes = plt.subplots(
         1, len(idx), figsize=(2.6 * len(idx) + 0.8, 3.2), squeeze=False, constrained_layout=True

@@ -138,20 +138,21 @@ def read_frames(files: list[Path], spec: RadarSource, *, t0=None, t1=None) -> di
 
 
 def check_spacing(times: list, names: list) -> None:
-    """Fail on spacings that are not whole multiples of the median interval.
+    """Fail on spacings that are not whole multiples of the shortest one.
 
-    Whole multiples (a missing frame) are gaps, reported later by ``RadarSequence.gaps``.
+    Whole multiples (missing frames) are gaps, reported by ``RadarSequence.gaps``;
+    anything else means differing intervals, which cannot be one sequence.
     """
     if len(times) < 3:
         return
     d = np.diff(np.asarray(times, dtype="datetime64[s]")).astype(float)
-    step = float(np.median(d))
+    step = float(d.min())
     ratio = d / step
     bad = np.flatnonzero(np.abs(ratio - np.round(ratio)) > 1e-6)
     if bad.size:
         i = int(bad[0])
         raise InputError(
             f"irregular time spacing: {names[i]} -> {names[i + 1]} is {d[i] / 60:g} min, "
-            f"the median interval is {step / 60:g} min (differing intervals cannot be mixed; "
-            "select a consistent subset with start=/end= or separate the files)"
+            f"not a multiple of the {step / 60:g} min interval (differing intervals cannot "
+            "be mixed; select a consistent subset with start=/end= or separate the files)"
         )

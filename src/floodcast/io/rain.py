@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rasterio.errors import CRSError
 
 from floodcast.errors import InputError, InputWarning
 
@@ -30,10 +31,29 @@ SUSPICIOUS_MMH = 500.0  # above this a rate is probably mm per interval, not mm/
 _RAIN_NAMES = ("rain", "rain_mmh", "rainfall_rate", "precipitation", "precip")
 _Y_NAMES = ("y", "lat", "latitude", "northing")
 _X_NAMES = ("x", "lon", "longitude", "easting")
-_TIME_UNITS = {"s": 1.0, "sec": 1.0, "second": 1.0, "seconds": 1.0, "min": 60.0,
-               "minute": 60.0, "minutes": 60.0, "h": 3600.0, "hour": 3600.0, "hours": 3600.0}
-_RATE_UNITS = {"mm/h": 1.0, "mm h-1": 1.0, "mm hr-1": 1.0, "mm/hr": 1.0, "mm h**-1": 1.0,
-               "mm.h-1": 1.0, "kg m-2 s-1": 3600.0, "mm/s": 3600.0, "m/s": 3.6e6}
+_TIME_UNITS = {
+    "s": 1.0,
+    "sec": 1.0,
+    "second": 1.0,
+    "seconds": 1.0,
+    "min": 60.0,
+    "minute": 60.0,
+    "minutes": 60.0,
+    "h": 3600.0,
+    "hour": 3600.0,
+    "hours": 3600.0,
+}
+_RATE_UNITS = {
+    "mm/h": 1.0,
+    "mm h-1": 1.0,
+    "mm hr-1": 1.0,
+    "mm/hr": 1.0,
+    "mm h**-1": 1.0,
+    "mm.h-1": 1.0,
+    "kg m-2 s-1": 3600.0,
+    "mm/s": 3600.0,
+    "m/s": 3.6e6,
+}
 
 
 @dataclass
@@ -85,7 +105,7 @@ class _RawRain:
 # --------------------------------------------------------------------------- hyetograph
 
 _BLOCK = re.compile(
-    r"^\s*([0-9]*\.?[0-9]+)\s*mm/h\s*:\s*([0-9]*\.?[0-9]+)\s*(s|sec|min|h)\s*$", re.I
+    r"^\s*([0-9]*\.?[0-9]+)\s*mm/h\s*:\s*([0-9]*\.?[0-9]+)\s*(s|sec|min|h)\s*$", re.IGNORECASE
 )
 
 
@@ -170,8 +190,10 @@ def _read_xarray(path: Path) -> _RawRain:
     with ds:
         name = next((n for n in _RAIN_NAMES if n in ds.data_vars), None)
         if name is None:
-            raise InputError(f"{path}: no rain variable; expected 'rain' (time, y, x) in mm/h, "
-                             f"found {sorted(ds.data_vars)}")
+            raise InputError(
+                f"{path}: no rain variable; expected 'rain' (time, y, x) in mm/h, "
+                f"found {sorted(ds.data_vars)}"
+            )
         da = ds[name]
         notes: list[str] = []
         tdim = next((d for d in da.dims if d in ("time", "t")), None)
@@ -198,8 +220,9 @@ def _read_xarray(path: Path) -> _RawRain:
         rates = np.asarray(da.values, dtype=np.float32) * np.float32(scale)
         transform = crs = None
         if ydim is not None and ydim in da.coords and xdim in da.coords:
-            got = _transform_from_coords(np.asarray(da[xdim].values, float),
-                                         np.asarray(da[ydim].values, float))
+            got = _transform_from_coords(
+                np.asarray(da[xdim].values, float), np.asarray(da[ydim].values, float)
+            )
             if got is not None:
                 transform, y_up = got
                 if y_up:  # row 0 must be north
@@ -218,14 +241,15 @@ def _xarray_crs(ds: Any, da: Any) -> str | None:
         for key in ("crs_wkt", "spatial_ref", "epsg_code"):
             if ds[gm].attrs.get(key):
                 return str(ds[gm].attrs[key])
-    try:
-        import rioxarray  # noqa: F401  (registers the .rio accessor)
+    import rioxarray  # noqa: F401  (registers the .rio accessor)
+    from rioxarray.exceptions import RioXarrayError
 
+    try:
         crs = da.rio.crs or ds.rio.crs
-        if crs is not None:
-            return crs.to_string()
-    except Exception:
-        pass
+    except (RioXarrayError, CRSError):
+        crs = None
+    if crs is not None:
+        return crs.to_string()
     for obj in (da, ds):
         for key in ("crs", "spatial_ref", "crs_wkt"):
             if isinstance(obj.attrs.get(key), str):
@@ -243,12 +267,16 @@ def _read_npz(path: Path) -> _RawRain:
         raise InputError(f"cannot read rain file {path}: {exc}") from exc
     tkey = next((k for k in ("times_s", "rain_times_s") if k in data), None)
     if "rain_mmh" not in data or tkey is None:
-        raise InputError(f"{path}: npz rain needs 'rain_mmh' [t, y, x] (mm/h) and 'times_s' [t] "
-                         f"(or 'rain_times_s'); found {sorted(data)}")
+        raise InputError(
+            f"{path}: npz rain needs 'rain_mmh' [t, y, x] (mm/h) and 'times_s' [t] "
+            f"(or 'rain_times_s'); found {sorted(data)}"
+        )
     rates = np.asarray(data["rain_mmh"], dtype=np.float32)
     if rates.ndim not in (1, 3):
         raise InputError(f"{path}: 'rain_mmh' must be [t, y, x] or [t], got shape {rates.shape}")
-    transform = Affine(*np.asarray(data["transform"], float).ravel()[:6]) if "transform" in data else None
+    transform = (
+        Affine(*np.asarray(data["transform"], float).ravel()[:6]) if "transform" in data else None
+    )
     crs = str(data["crs"]) if "crs" in data else None
     times = _times_to_seconds(np.asarray(data[tkey]).ravel(), None, str(path))
     return _RawRain(rates, times, str(path), transform, crs)
@@ -269,12 +297,16 @@ def _check_values(rates: np.ndarray, source: str, notes: list[str]) -> None:
         raise InputError(f"{source}: {int(np.isinf(rates).sum())} infinite rain values")
     n_neg = int((rates < 0).sum())
     if n_neg:
-        raise InputError(f"{source}: {n_neg} negative rain values (min {rates.min():g} mm/h); "
-                         "rain must be >= 0 mm/h")
+        raise InputError(
+            f"{source}: {n_neg} negative rain values (min {rates.min():g} mm/h); "
+            "rain must be >= 0 mm/h"
+        )
     peak = float(rates.max()) if rates.size else 0.0
     if peak > SUSPICIOUS_MMH:
-        msg = (f"{source}: peak rain {peak:g} mm/h > {SUSPICIOUS_MMH:g} mm/h: is it mm per "
-               "interval instead of mm/h? (continuing)")
+        msg = (
+            f"{source}: peak rain {peak:g} mm/h > {SUSPICIOUS_MMH:g} mm/h: is it mm per "
+            "interval instead of mm/h? (continuing)"
+        )
         notes.append(msg)
         warnings.warn(msg, InputWarning, stacklevel=3)
 
@@ -292,8 +324,10 @@ def _check_times(times: np.ndarray, n_frames: int, source: str) -> None:
         raise InputError(f"{source}: duplicate timestamp {times[i]:g} s (frames {i} and {i + 1})")
     if (d < 0).any():
         i = int(np.flatnonzero(d < 0)[0])
-        raise InputError(f"{source}: timestamps are not sorted (frame {i + 1} at {times[i + 1]:g} s "
-                         f"comes before frame {i} at {times[i]:g} s)")
+        raise InputError(
+            f"{source}: timestamps are not sorted (frame {i + 1} at {times[i + 1]:g} s "
+            f"comes before frame {i} at {times[i]:g} s)"
+        )
 
 
 def _coverage_end(rates: np.ndarray, times: np.ndarray, notes: list[str]) -> float:
@@ -316,8 +350,10 @@ def regrid_to_dem(raw: _RawRain, dem: Any) -> np.ndarray:
         return rates
     same_shape = rates.shape[1:] == tuple(dem.shape)
     both_geo = raw.transform is not None and raw.crs is not None and dem.georeferenced
-    if same_shape and (not both_geo or (_same_crs(raw.crs, dem.crs)
-                                        and raw.transform.almost_equals(dem.transform, 1e-6))):
+    if same_shape and (
+        not both_geo
+        or (_same_crs(raw.crs, dem.crs) and raw.transform.almost_equals(dem.transform, 1e-6))
+    ):
         return rates
     if not both_geo:
         raise InputError(
@@ -327,10 +363,17 @@ def regrid_to_dem(raw: _RawRain, dem: Any) -> np.ndarray:
     from rasterio.warp import Resampling, reproject
 
     out = np.full((rates.shape[0], *dem.shape), np.nan, np.float32)
-    reproject(source=np.ascontiguousarray(rates), destination=out,
-              src_transform=raw.transform, src_crs=raw.crs, src_nodata=np.nan,
-              dst_transform=dem.transform, dst_crs=dem.crs, dst_nodata=np.nan,
-              resampling=Resampling.bilinear)
+    reproject(
+        source=np.ascontiguousarray(rates),
+        destination=out,
+        src_transform=raw.transform,
+        src_crs=raw.crs,
+        src_nodata=np.nan,
+        dst_transform=dem.transform,
+        dst_crs=dem.crs,
+        dst_nodata=np.nan,
+        resampling=Resampling.bilinear,
+    )
     outside = int(np.isnan(out[0]).sum())
     if outside == out[0].size:
         raise InputError(f"{raw.source}: the rain grid does not overlap the DEM {dem.source}")
@@ -348,7 +391,7 @@ def _same_crs(a: str | None, b: str | None) -> bool:
         from rasterio.crs import CRS
 
         return CRS.from_user_input(a) == CRS.from_user_input(b)
-    except Exception:
+    except CRSError:
         return a == b
 
 
@@ -377,14 +420,21 @@ def read_rain(spec: str | Path, dem: Any | None = None) -> RainSeries:
     elif suffix in (".nc", ".nc4", ".netcdf", ".zarr", ".h5") or path.is_dir():
         raw = _read_xarray(path)
     else:
-        raise InputError(f"{path}: unknown rain format {path.suffix!r}; valid: .nc, .zarr, .npz, "
-                         "or a hyetograph like 50mm/h:600s")
+        raise InputError(
+            f"{path}: unknown rain format {path.suffix!r}; valid: .nc, .zarr, .npz, "
+            "or a hyetograph like 50mm/h:600s"
+        )
     _check_times(raw.times_s, raw.rates.shape[0], raw.source)
     _check_values(raw.rates, raw.source, raw.notes)
     rates = regrid_to_dem(raw, dem) if dem is not None else raw.rates
     end = _coverage_end(rates, raw.times_s, raw.notes)
-    return RainSeries(rates.astype(np.float32, copy=False), raw.times_s.astype(np.float64), end,
-                      raw.source, {"notes": raw.notes, "crs": raw.crs})
+    return RainSeries(
+        rates.astype(np.float32, copy=False),
+        raw.times_s.astype(np.float64),
+        end,
+        raw.source,
+        {"notes": raw.notes, "crs": raw.crs},
+    )
 
 
 def check_coverage(rain: RainSeries, duration_s: float, pad_zero: bool = False) -> RainSeries:
@@ -399,8 +449,10 @@ def check_coverage(rain: RainSeries, duration_s: float, pad_zero: bool = False) 
     zero = np.zeros((1, *rates.shape[1:]), rates.dtype)
     if times[0] > 0:
         if not pad_zero:
-            raise InputError(f"{rain.source}: rain starts at {times[0]:g} s, after the run start "
-                             "(0 s); use --pad-zero to assume no rain before it")
+            raise InputError(
+                f"{rain.source}: rain starts at {times[0]:g} s, after the run start "
+                "(0 s); use --pad-zero to assume no rain before it"
+            )
         times, rates = np.concatenate([[0.0], times]), np.concatenate([zero, rates])
         notes.append(f"no rain before {rain.times_s[0]:g} s (--pad-zero)")
     if times[0] < 0:
@@ -414,5 +466,6 @@ def check_coverage(rain: RainSeries, duration_s: float, pad_zero: bool = False) 
         times, rates = np.concatenate([times, [end]]), np.concatenate([rates, zero])
         notes.append(f"no rain after {end:g} s (--pad-zero)")
         end = math.inf
-    return replace(rain, rates_mmh=rates, times_s=times, end_s=end,
-                   attrs={**rain.attrs, "notes": notes})
+    return replace(
+        rain, rates_mmh=rates, times_s=times, end_s=end, attrs={**rain.attrs, "notes": notes}
+    )

@@ -19,8 +19,17 @@ import numpy as np
 from floodcast.io.atomic import atomic_path
 from floodcast.io.dem import Dem
 
-MASS_COLUMNS = ("time_s", "rain_in_m3", "inflow_m3", "boundary_out_m3", "infiltration_m3",
-                "initial_m3", "stored_m3", "relative_error", "clipped_m3")
+MASS_COLUMNS = (
+    "time_s",
+    "rain_in_m3",
+    "inflow_m3",
+    "boundary_out_m3",
+    "infiltration_m3",
+    "initial_m3",
+    "stored_m3",
+    "relative_error",
+    "clipped_m3",
+)
 
 
 def grid_coords(dem: Dem) -> tuple[np.ndarray, np.ndarray, str]:
@@ -83,20 +92,30 @@ def write_depth_netcdf(
 
     depth = np.asarray(depth, np.float32)
     if depth.ndim != 3 or depth.shape[1:] != tuple(dem.shape) or depth.shape[0] != len(times_s):
-        raise ValueError(f"depth {depth.shape} does not match times {len(times_s)} x DEM {dem.shape}")
+        raise ValueError(
+            f"depth {depth.shape} does not match times {len(times_s)} x DEM {dem.shape}"
+        )
     x, y, units = grid_coords(dem)
     ds = xr.Dataset(
         {
-            "depth": (("time", "y", "x"), depth,
-                      {"units": "m", "long_name": "water depth"}),
-            "max_depth": (("y", "x"), np.asarray(max_depth, np.float32),
-                          {"units": "m", "long_name": "maximum water depth over the run"}),
-            "elevation": (("y", "x"), dem.elevation.astype(np.float32),
-                          {"units": "m", "long_name": "bed elevation (NaN = wall)"}),
+            "depth": (("time", "y", "x"), depth, {"units": "m", "long_name": "water depth"}),
+            "max_depth": (
+                ("y", "x"),
+                np.asarray(max_depth, np.float32),
+                {"units": "m", "long_name": "maximum water depth over the run"},
+            ),
+            "elevation": (
+                ("y", "x"),
+                dem.elevation.astype(np.float32),
+                {"units": "m", "long_name": "bed elevation (NaN = wall)"},
+            ),
         },
         coords={
-            "time": ("time", np.asarray(times_s, np.float64),
-                     {"units": "s", "long_name": "time since the run start"}),
+            "time": (
+                "time",
+                np.asarray(times_s, np.float64),
+                {"units": "s", "long_name": "time since the run start"},
+            ),
             "y": ("y", y, {"units": units}),
             "x": ("x", x, {"units": units}),
         },
@@ -105,7 +124,9 @@ def write_depth_netcdf(
         value = _plain(value)
         if isinstance(value, bool):  # netCDF attributes have no boolean type
             value = int(value)
-        ds.attrs[key] = json.dumps(value) if isinstance(value, (dict, list)) or value is None else value
+        ds.attrs[key] = (
+            json.dumps(value) if isinstance(value, (dict, list)) or value is None else value
+        )
     ds.attrs["cell_size_m"] = dem.cell_size
     if dem.crs:
         import rioxarray  # noqa: F401  (registers .rio)
@@ -118,8 +139,13 @@ def write_depth_netcdf(
     return Path(path)
 
 
-def write_geotiff(path: str | os.PathLike, array: np.ndarray, dem: Dem,
-                  nodata: float | None = None, tags: Mapping[str, Any] | None = None) -> Path:
+def write_geotiff(
+    path: str | os.PathLike,
+    array: np.ndarray,
+    dem: Dem,
+    nodata: float | None = None,
+    tags: Mapping[str, Any] | None = None,
+) -> Path:
     """Write a single-band float32 GeoTIFF on the DEM grid (georeferenced when the DEM is).
 
     A DEM without georeferencing gets a local transform (cell size in metres, origin at
@@ -130,9 +156,16 @@ def write_geotiff(path: str | os.PathLike, array: np.ndarray, dem: Dem,
     arr = np.asarray(array, np.float32)
     if arr.shape != tuple(dem.shape):
         raise ValueError(f"array {arr.shape} does not match the DEM grid {dem.shape}")
-    profile = dict(driver="GTiff", height=arr.shape[0], width=arr.shape[1], count=1,
-                   dtype="float32", transform=_local_transform(dem), compress="deflate",
-                   nodata=nodata)
+    profile = {
+        "driver": "GTiff",
+        "height": arr.shape[0],
+        "width": arr.shape[1],
+        "count": 1,
+        "dtype": "float32",
+        "transform": _local_transform(dem),
+        "compress": "deflate",
+        "nodata": nodata,
+    }
     if dem.crs:
         profile["crs"] = dem.crs
     with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as ds:

@@ -52,7 +52,7 @@ class SimulateRequest:
     manning: float = 0.035
     boundary: str = "free"
     save_every_s: float = 300.0
-    max_step_s: float = 10.0
+    max_step_s: float = 2.0
     threshold_m: float = 0.1
     pad_zero: bool = False
     infiltration_mmh: float = 0.0
@@ -139,8 +139,9 @@ def read_inflow(spec: str, dem: Dem) -> Any:
                 except ValueError:
                     if i == 0 and not rows:
                         continue  # header
-                    raise InputError(f"{path}: line {i + 1}: expected 'time_s,q_m3s' numbers, "
-                                     f"got {rec}") from None
+                    raise InputError(
+                        f"{path}: line {i + 1}: expected 'time_s,q_m3s' numbers, got {rec}"
+                    ) from None
                 rows.append((t, q))
     except OSError as exc:
         raise InputError(f"cannot read inflow file {path}: {exc}") from exc
@@ -174,7 +175,9 @@ def prepare(req: SimulateRequest) -> PreparedJob:
     if req.threads is not None and int(req.threads) < 1:
         raise InputError(f"--threads must be >= 1, got {req.threads}")
     if save_every > duration:
-        raise InputError(f"--save-every ({save_every:g} s) is longer than --duration ({duration:g} s)")
+        raise InputError(
+            f"--save-every ({save_every:g} s) is longer than --duration ({duration:g} s)"
+        )
     _check_out(Path(req.out))
     try:
         boundaries = Boundaries.parse(req.boundary)
@@ -186,13 +189,17 @@ def prepare(req: SimulateRequest) -> PreparedJob:
         dem = _filled(dem)
     rain = req.rain if isinstance(req.rain, RainSeries) else read_rain(req.rain, dem)
     if not rain.uniform and rain.rates_mmh.shape[1:] != tuple(dem.shape):
-        raise InputError(f"{rain.source}: rain grid {rain.rates_mmh.shape[1:]} does not match "
-                         f"the DEM grid {dem.shape}")
+        raise InputError(
+            f"{rain.source}: rain grid {rain.rates_mmh.shape[1:]} does not match "
+            f"the DEM grid {dem.shape}"
+        )
     rain = check_coverage(rain, duration, req.pad_zero)
     inflows = [read_inflow(s, dem) for s in req.inflows]
     config = _solver_config(req)
-    notes = [f"DEM {Path(dem.source).name}: {dem.shape[0]} x {dem.shape[1]} cells of "
-             f"{dem.cell_size:.3f} m" + (f", CRS {dem.crs}" if dem.crs else ", no CRS")]
+    notes = [
+        f"DEM {Path(dem.source).name}: {dem.shape[0]} x {dem.shape[1]} cells of "
+        f"{dem.cell_size:.3f} m" + (f", CRS {dem.crs}" if dem.crs else ", no CRS")
+    ]
     notes += [f"DEM: {n}" for n in dem.notes] + [f"rain: {n}" for n in rain.notes]
     return PreparedJob(req, dem, rain, boundaries, inflows, config, notes)
 
@@ -201,8 +208,10 @@ def _filled(dem: Dem) -> Dem:
     filled = fill_sinks(dem.elevation)
     raised = filled - dem.elevation
     n = int((raised > 0).sum())
-    note = (f"filled sinks: {n} cells raised to their spill level (up to "
-            f"{float(np.nanmax(raised)) if n else 0.0:.2f} m)")
+    note = (
+        f"filled sinks: {n} cells raised to their spill level (up to "
+        f"{float(np.nanmax(raised)) if n else 0.0:.2f} m)"
+    )
     return replace(dem, elevation=filled, attrs={**dem.attrs, "notes": [*dem.notes, note]})
 
 
@@ -221,8 +230,11 @@ def _solver_config(req: SimulateRequest) -> Any:
     from floodcast.physics.solver import SolverConfig
 
     try:
-        return SolverConfig(manning=float(req.manning), max_step=float(req.max_step_s),
-                            infiltration_mmh=float(req.infiltration_mmh))
+        return SolverConfig(
+            manning=float(req.manning),
+            max_step=float(req.max_step_s),
+            infiltration_mmh=float(req.infiltration_mmh),
+        )
     except ValueError as exc:
         raise InputError(f"solver settings: {exc}") from None
 
@@ -241,27 +253,42 @@ def execute(job: PreparedJob, progress: Callable[[Any], None] | None = None) -> 
     req, dem = job.request, job.dem
     if req.threads:
         set_threads(int(req.threads))
-    sim = Simulation(dem.elevation, dem.cell_size, job.rain, job.config,
-                     boundaries=job.boundaries, inflows=tuple(job.inflows))
-    result = run(sim, float(req.duration_s), float(req.save_every_s), progress=progress,
-                 mass_every_s=min(float(req.save_every_s), 60.0))
+    sim = Simulation(
+        dem.elevation,
+        dem.cell_size,
+        job.rain,
+        job.config,
+        boundaries=job.boundaries,
+        inflows=tuple(job.inflows),
+    )
+    result = run(
+        sim,
+        float(req.duration_s),
+        float(req.save_every_s),
+        progress=progress,
+        mass_every_s=min(float(req.save_every_s), 60.0),
+    )
 
     walls = np.isnan(dem.elevation)
     depth = np.where(walls, 0.0, np.asarray(result.depth, np.float32)).astype(np.float32)
     max_depth = np.where(walls, 0.0, np.asarray(result.max_depth, np.float32)).astype(np.float32)
     if not (np.isfinite(depth).all() and np.isfinite(max_depth).all()):
-        raise SimulationError("the solution contains NaN or infinite depths; nothing written "
-                              "(try a smaller --max-step)")
+        raise SimulationError(
+            "the solution contains NaN or infinite depths; nothing written "
+            "(try a smaller --max-step)"
+        )
     last = result.mass[-1] if result.mass else None
     if last is not None and abs(last.relative_error) > job.config.max_mass_error:
-        raise SimulationError(f"relative mass error {last.relative_error:.3g} exceeds "
-                              f"{job.config.max_mass_error:g}; nothing written")
+        raise SimulationError(
+            f"relative mass error {last.relative_error:.3g} exceeds "
+            f"{job.config.max_mass_error:g}; nothing written"
+        )
     stats = _stats(job, result, max_depth, depth)
     return JobResult(Path(req.out), write_outputs(job, result, depth, max_depth, stats), stats)
 
 
 def _stats(job: PreparedJob, result: Any, max_depth: np.ndarray, depth: np.ndarray) -> dict:
-    thr, area = job.request.threshold_m, job.dem.cell_size ** 2
+    thr, area = job.request.threshold_m, job.dem.cell_size**2
     wet = int((max_depth > thr).sum())
     last = result.mass[-1] if result.mass else None
     valid = int((~np.isnan(job.dem.elevation)).sum())
@@ -279,13 +306,14 @@ def _stats(job: PreparedJob, result: Any, max_depth: np.ndarray, depth: np.ndarr
         "max_depth_m": float(max_depth.max()),
         "cells": int(max_depth.size),
         "wall_cells": int(max_depth.size - valid),
-        "saves": int(len(result.times_s)),
+        "saves": len(result.times_s),
         "mass": asdict(last) if last is not None else None,
     }
 
 
-def write_outputs(job: PreparedJob, result: Any, depth: np.ndarray, max_depth: np.ndarray,
-                  stats: dict) -> dict[str, Path]:
+def write_outputs(
+    job: PreparedJob, result: Any, depth: np.ndarray, max_depth: np.ndarray, stats: dict
+) -> dict[str, Path]:
     """Write the five outputs into a staging folder inside ``out``, then rename them in.
 
     On any failure the staging folder is removed, and so is ``out`` if this call
@@ -301,24 +329,56 @@ def write_outputs(job: PreparedJob, result: Any, depth: np.ndarray, max_depth: n
     out.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".simulate-tmp-", dir=out))
     try:
-        settings = {**req.settings(), "boundary": str(job.boundaries),
-                    "solver": asdict(job.config), "dem_cell_size_m": dem.cell_size,
-                    "dem_crs": dem.crs, "rain_frames": int(len(job.rain.times_s))}
-        write_depth_netcdf(stage / "depth.nc", result.times_s, depth, max_depth, dem,
-                           attrs={"title": "floodcast simulate: water depth",
-                                  "floodcast_version": __version__,
-                                  "dem_source": dem.source, "rain_source": job.rain.source,
-                                  "manning_n": float(req.manning), "settings": settings})
-        write_geotiff(stage / "max_depth.tif", max_depth, dem,
-                      tags={"units": "m", "long_name": "maximum water depth"})
+        settings = {
+            **req.settings(),
+            "boundary": str(job.boundaries),
+            "solver": asdict(job.config),
+            "dem_cell_size_m": dem.cell_size,
+            "dem_crs": dem.crs,
+            "rain_frames": len(job.rain.times_s),
+        }
+        write_depth_netcdf(
+            stage / "depth.nc",
+            result.times_s,
+            depth,
+            max_depth,
+            dem,
+            attrs={
+                "title": "floodcast simulate: water depth",
+                "floodcast_version": __version__,
+                "dem_source": dem.source,
+                "rain_source": job.rain.source,
+                "manning_n": float(req.manning),
+                "settings": settings,
+            },
+        )
+        write_geotiff(
+            stage / "max_depth.tif",
+            max_depth,
+            dem,
+            tags={"units": "m", "long_name": "maximum water depth"},
+        )
         write_mass_csv(stage / "mass_balance.csv", result.mass)
-        plot_depth_map(stage / "max_depth.png", max_depth, dem.elevation, dem.cell_size,
-                       threshold=req.threshold_m,
-                       title=f"Maximum water depth, {req.duration_s / 3600:g} h")
-        write_json(stage / "run.json", {
-            "floodcast_version": __version__, "command": "simulate",
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "settings": settings,
-            "notes": job.notes, "stats": stats, "outputs": list(OUTPUT_FILES)})
+        plot_depth_map(
+            stage / "max_depth.png",
+            max_depth,
+            dem.elevation,
+            dem.cell_size,
+            threshold=req.threshold_m,
+            title=f"Maximum water depth, {req.duration_s / 3600:g} h",
+        )
+        write_json(
+            stage / "run.json",
+            {
+                "floodcast_version": __version__,
+                "command": "simulate",
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "settings": settings,
+                "notes": job.notes,
+                "stats": stats,
+                "outputs": list(OUTPUT_FILES),
+            },
+        )
         files = {}
         mode = 0o666 & ~_umask()  # temporary files are private (0600); outputs are not
         for name in OUTPUT_FILES:

@@ -19,8 +19,10 @@ can vectorise:
    writes the limited discharges back into ``qx``/``qy`` (the next step's old discharges).
    Per-row reductions: max depth, boundary outflow, clipped and infiltrated volume.
 
-All arithmetic is in the dtype of the state (float32 by default): every constant comes in
-through the parameter vector ``p`` (same dtype) so that no float64 promotion sneaks in.
+All arithmetic is in the dtype of the state (float32 by default, float64 optional): every
+constant comes in through the parameter vector ``p`` (same dtype), so no float64 promotion
+sneaks into the float32 kernels. Vectorisation needs ``error_model="numpy"`` (no zero-division
+checks), loop constants hoisted into scalars, and max-reductions done on the float bits.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 # indices into the parameter vector p (state dtype)
 P_G, P_DT, P_DX, P_INVDX, P_THR, P_THETA, P_GDT, P_WNB, P_DTDX, P_RDT, P_INFDT = range(11)
@@ -41,36 +43,75 @@ _opts = dict(parallel=True, fastmath=True, error_model="numpy", cache=True, nogi
 
 
 @intrinsic
-def _f32_bits(typingctx, x):
+def _fbits(typingctx, x):
+    """Bit pattern of a float32 (-> int32) or float64 (-> int64): for x >= 0 the integer order
+    equals the float order, and integer max-reductions vectorise where float ones do not."""
+    if x == types.float32:
+        rt, width = types.int32, 32
+    elif x == types.float64:
+        rt, width = types.int64, 64
+    else:
+        return None
+
     def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], ir.IntType(32))
-    return types.int32(types.float32), codegen
+        return builder.bitcast(args[0], ir.IntType(width))
+    return rt(x), codegen
 
 
 @intrinsic
-def _bits_f32(typingctx, i):
+def _bitsf(typingctx, i):
+    """Inverse of ``_fbits``."""
+    if i == types.int32:
+        rt, ft = types.float32, ir.FloatType()
+    elif i == types.int64:
+        rt, ft = types.float64, ir.DoubleType()
+    else:
+        return None
+
     def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], ir.FloatType())
-    return types.float32(types.int32), codegen
+        return builder.bitcast(args[0], ft)
+    return rt(i), codegen
 
 
-@njit(inline="always", fastmath=True)
-def rcbrt32(x):
-    """x**(-1/3) for float32 x > 0 without a libm call (vectorisable): bit-level first guess
-    (exponent / -3) and three multiply-only Newton steps; relative error < 3e-7."""
-    i = np.int32(0x54A2FA8C) - np.int32(np.float32(_f32_bits(x)) * np.float32(1.0 / 3.0))
-    y = _bits_f32(i)
-    c43 = np.float32(4.0 / 3.0)
-    c13 = np.float32(1.0 / 3.0)
-    y = y * (c43 - c13 * x * y * y * y)
-    y = y * (c43 - c13 * x * y * y * y)
-    y = y * (c43 - c13 * x * y * y * y)
-    return y
+def rcbrt(x):
+    """x**(-1/3) for x > 0 (float32 or float64) without a libm call: bit-level first guess
+    (exponent / -3) and multiply-only Newton steps (vectorisable; rel. error < 3e-7 in
+    float32, < 1e-15 in float64)."""
+    return x ** (-1.0 / 3.0)
+
+
+@overload(rcbrt, inline="always", jit_options={"fastmath": True})
+def _ol_rcbrt(x):
+    if x == types.float32:
+        def impl32(x):
+            i = np.int32(0x54A2FA8C - np.int32(np.float32(_fbits(x)) * np.float32(1.0 / 3.0)))
+            y = _bitsf(i)  # (int32 arithmetic is promoted to int64 in numba: cast back)
+            c43 = np.float32(4.0 / 3.0)
+            c13 = np.float32(1.0 / 3.0)
+            y = y * (c43 - c13 * x * y * y * y)
+            y = y * (c43 - c13 * x * y * y * y)
+            y = y * (c43 - c13 * x * y * y * y)
+            return y
+        return impl32
+    if x == types.float64:
+        def impl64(x):
+            i = np.int64(0x553F09FC20000000) - np.int64(np.float64(_fbits(x)) * (1.0 / 3.0))
+            y = _bitsf(i)
+            c43 = 4.0 / 3.0
+            c13 = 1.0 / 3.0
+            y = y * (c43 - c13 * x * y * y * y)
+            y = y * (c43 - c13 * x * y * y * y)
+            y = y * (c43 - c13 * x * y * y * y)
+            y = y * (c43 - c13 * x * y * y * y)
+            y = y * (c43 - c13 * x * y * y * y)
+            return y
+        return impl64
+    return None
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")
 def _face(eta0, eta1, z0, z1, q0, qc, qp, n2, c):
-    """New unit discharge on a face between cell 0 (W/N) and cell 1 (E/S); returns (q, speed).
+    """New discharge on a face between cell 0 (W/N) and cell 1 (E/S): (q, speed, accel).
 
     c = (zero, one, thr, g*dt, 1/dx, g) as scalars (not the p array: loads from an array
     inside the loop could alias the output and would block vectorisation).
@@ -81,12 +122,15 @@ def _face(eta0, eta1, z0, z1, q0, qc, qp, n2, c):
     s = (eta1 - eta0) * invdx
     qmag = np.sqrt(q0 * q0 + qp * qp)
     rinv = one / hf
-    hm73 = rinv * rinv * rcbrt32(hf)  # hf**(-7/3) without pow()
+    hm73 = rinv * rinv * rcbrt(hf)  # hf**(-7/3) without pow()
     qn = (qc - gdt * hf * s) / (one + gdt * n2 * qmag * hm73)
     wet = hflow > thr
     qn = qn if wet else zero
     spd = (abs(qn) * rinv + np.sqrt(g * hf)) if wet else zero
-    return qn, spd
+    # gravity acceleration g|S| on faces that are wet or about to wet (hflow > thr/2): a face
+    # that starts from q = 0 gains g|S|dt of speed in one step (no friction with q_old = 0)
+    acc = g * abs(s) if hflow + hflow > thr else zero
+    return qn, spd, acc
 
 
 @njit(inline="always")
@@ -103,16 +147,19 @@ def _xrow(hr, zr, qxr, qyr0, qyr1, n2r, out, p):
     theta = p[P_THETA]
     wnb = p[P_WNB]
     c = _consts(p)
-    smax = np.int32(0)
+    smax = _fbits(p[P_ZERO])
+    amax = smax
     for j in range(1, nx):
         q0 = qxr[j]
         qc = theta * q0 + wnb * (qxr[j - 1] + qxr[j + 1])
         qp = quarter * (qyr0[j - 1] + qyr1[j - 1] + qyr0[j] + qyr1[j])
         n2 = half * (n2r[j - 1] + n2r[j])
-        qn, spd = _face(zr[j - 1] + hr[j - 1], zr[j] + hr[j], zr[j - 1], zr[j], q0, qc, qp, n2, c)
+        qn, spd, acc = _face(zr[j - 1] + hr[j - 1], zr[j] + hr[j], zr[j - 1], zr[j], q0, qc,
+                             qp, n2, c)
         out[j] = qn
-        smax = max(smax, _f32_bits(spd))  # speed >= 0: integer max of the bits is exact
-    return smax
+        smax = max(smax, _fbits(spd))  # speed >= 0: integer max of the bits is exact
+        amax = max(amax, _fbits(acc))
+    return smax, amax
 
 
 @njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
@@ -124,35 +171,41 @@ def _yrow(h0r, h1r, z0r, z1r, qyr, qym, qyp, qx0r, qx1r, n2a, n2b, out, p):
     theta = p[P_THETA]
     wnb = p[P_WNB]
     c = _consts(p)
-    smax = np.int32(0)
+    smax = _fbits(p[P_ZERO])
+    amax = smax
     for j in range(nx):
         q0 = qyr[j]
         qc = theta * q0 + wnb * (qym[j] + qyp[j])
         qp = quarter * (qx0r[j] + qx0r[j + 1] + qx1r[j] + qx1r[j + 1])
         n2 = half * (n2a[j] + n2b[j])
-        qn, spd = _face(z0r[j] + h0r[j], z1r[j] + h1r[j], z0r[j], z1r[j], q0, qc, qp, n2, c)
+        qn, spd, acc = _face(z0r[j] + h0r[j], z1r[j] + h1r[j], z0r[j], z1r[j], q0, qc, qp, n2,
+                             c)
         out[j] = qn
-        smax = max(smax, _f32_bits(spd))
-    return smax
+        smax = max(smax, _fbits(spd))
+        amax = max(amax, _fbits(acc))
+    return smax, amax
 
 
 @njit(**_opts)
-def flux_interior(h, z, qx, qy, qxn, qyn, n2, p, row_speed):
+def flux_interior(h, z, qx, qy, qxn, qyn, n2, p, row_speed, row_acc):
     """Interior faces: x-faces of row i and y-faces between rows i-1 and i.
 
-    n2: Manning n² as [ny, nx] or one row [1, nx] (uniform n). row_speed[i]: max face speed.
+    n2: Manning n² as [ny, nx] or one row [1, nx] (uniform n). Per row: row_speed max face
+    wave speed |u| + sqrt(g h); row_acc max gravity acceleration g|S| of (nearly) wet faces.
     """
     ny, nx = h.shape
     last = n2.shape[0] - 1  # 0 for one row (uniform n)
     for i in prange(ny):
         ni = min(np.int64(i), last)
-        sb = _xrow(h[i], z[i], qx[i], qy[i], qy[i + 1], n2[ni], qxn[i], p)
+        sb, ab = _xrow(h[i], z[i], qx[i], qy[i], qy[i + 1], n2[ni], qxn[i], p)
         if i >= 1:
             nm = min(np.int64(i) - 1, last)
-            sy = _yrow(h[i - 1], h[i], z[i - 1], z[i], qy[i], qy[i - 1], qy[i + 1], qx[i - 1],
+            sy, ay = _yrow(h[i - 1], h[i], z[i - 1], z[i], qy[i], qy[i - 1], qy[i + 1], qx[i - 1],
                        qx[i], n2[nm], n2[ni], qyn[i], p)
             sb = max(sb, sy)
-        row_speed[i] = _bits_f32(sb)
+            ab = max(ab, ay)
+        row_speed[i] = _bitsf(sb)
+        row_acc[i] = _bitsf(ab)
 
 
 @njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
@@ -160,19 +213,19 @@ def _free_q(hb, eta_b, eta_in, in_wall, qold, n2v, p):
     """LISFLOOD-FP FREE outflow magnitude (>= 0) at an edge cell; returns (|q|, speed)."""
     zero = p[P_ZERO]
     if hb <= p[P_THR]:
-        return zero, zero
+        return zero, zero, zero
     s = zero if in_wall else abs(eta_b - eta_in) * p[P_INVDX]
     qa = abs(qold)
     gdt = p[P_GDT]
-    q = (qa + gdt * hb * s) / (p[P_ONE] + gdt * n2v * qa * rcbrt32(hb) / (hb * hb))
-    return q, q / hb + np.sqrt(p[P_G] * hb)
+    q = (qa + gdt * hb * s) / (p[P_ONE] + gdt * n2v * qa * rcbrt(hb) / (hb * hb))
+    return q, q / hb + np.sqrt(p[P_G] * hb), p[P_G] * s
 
 
 @njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
 def flux_boundary(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels):
     """Perimeter faces. kinds/levels: [north, south, east, west]; 0 closed, 1 free, 2 level.
 
-    Returns the maximum face wave speed on the boundary.
+    Returns the maximum face wave speed and gravity acceleration on the boundary.
     """
     ny, nx = h.shape
     zero = p[P_ZERO]
@@ -180,6 +233,7 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels):
     theta = p[P_THETA]
     wnb = p[P_WNB]
     smax = zero
+    amax = zero
     c = _consts(p)
     last = n2.shape[0] - 1
     # west (face 0 of each row) and east (face nx)
@@ -193,6 +247,7 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels):
             if kind == 0:
                 qxn[i, jb] = zero
                 continue
+            acc = zero
             n2v = n2[min(i, last), jc]
             hb = h[i, jc]
             zb = z[i, jc]
@@ -202,7 +257,7 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels):
                 if not in_wall:
                     in_wall = z[i, jin] >= WALL_Z
                     eta_in = z[i, jin] + h[i, jin]
-                q, spd = _free_q(hb, zb + hb, eta_in, in_wall, qx[i, jb], n2v, p)
+                q, spd, acc = _free_q(hb, zb + hb, eta_in, in_wall, qx[i, jb], n2v, p)
                 qxn[i, jb] = q if sgn > 0 else -q
             else:
                 lev = levels[side]
@@ -212,11 +267,12 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels):
                     qc = theta * q0 + wnb * (qx[i, jb + 1 if side == 3 else jb - 1] + q0)
                 qp = half * (qy[i, jc] + qy[i + 1, jc])
                 if side == 3:
-                    q, spd = _face(lev, zb + hb, zb, zb, q0, qc, qp, n2v, c)
+                    q, spd, acc = _face(lev, zb + hb, zb, zb, q0, qc, qp, n2v, c)
                 else:
-                    q, spd = _face(zb + hb, lev, zb, zb, q0, qc, qp, n2v, c)
+                    q, spd, acc = _face(zb + hb, lev, zb, zb, q0, qc, qp, n2v, c)
                 qxn[i, jb] = q
             smax = max(smax, spd)
+            amax = max(amax, acc)
     # north (face 0 of each column) and south (face ny)
     for side in (0, 1):
         kind = kinds[side]
@@ -228,6 +284,7 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels):
             if kind == 0:
                 qyn[ib, j] = zero
                 continue
+            acc = zero
             n2v = n2[min(ic, last), j]
             hb = h[ic, j]
             zb = z[ic, j]
@@ -237,7 +294,7 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels):
                 if not in_wall:
                     in_wall = z[iin, j] >= WALL_Z
                     eta_in = z[iin, j] + h[iin, j]
-                q, spd = _free_q(hb, zb + hb, eta_in, in_wall, qy[ib, j], n2v, p)
+                q, spd, acc = _free_q(hb, zb + hb, eta_in, in_wall, qy[ib, j], n2v, p)
                 qyn[ib, j] = q if sgn > 0 else -q
             else:
                 lev = levels[side]
@@ -247,12 +304,13 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels):
                     qc = theta * q0 + wnb * (qy[ib + 1 if side == 0 else ib - 1, j] + q0)
                 qp = half * (qx[ic, j] + qx[ic, j + 1])
                 if side == 0:
-                    q, spd = _face(lev, zb + hb, zb, zb, q0, qc, qp, n2v, c)
+                    q, spd, acc = _face(lev, zb + hb, zb, zb, q0, qc, qp, n2v, c)
                 else:
-                    q, spd = _face(zb + hb, lev, zb, zb, q0, qc, qp, n2v, c)
+                    q, spd, acc = _face(zb + hb, lev, zb, zb, q0, qc, qp, n2v, c)
                 qyn[ib, j] = q
             smax = max(smax, spd)
-    return smax
+            amax = max(amax, acc)
+    return smax, amax
 
 
 @njit(**_opts)
@@ -289,7 +347,7 @@ def _crow(hr, qxnr, qyn0, qyn1, fc, fn, fs, rr, ar, mr, qxr, qyr, p):
     dt = p[P_DT]
     dtdx = p[P_DTDX]
     infdt = p[P_INFDT]
-    hm = np.int32(0)
+    hm = _fbits(zero)
     clip = 0.0
     inf = 0.0
     for j in range(nx):
@@ -312,7 +370,7 @@ def _crow(hr, qxnr, qyn0, qyn1, fc, fn, fs, rr, ar, mr, qxr, qyr, p):
         inf += loss
         hr[j] = hn
         mr[j] = max(mr[j], hn)
-        hm = max(hm, _f32_bits(hn))
+        hm = max(hm, _fbits(hn))
         qxr[j] = lw
         qyr[j] = ln
     return hm, clip, inf
@@ -347,7 +405,7 @@ def continuity(h, qxn, qyn, fac, qx, qy, rain, active, maxd, p, row_hmax, row_bn
                 ls = qs * (fac[ny, j + 1] if qs > zero else fac[ny + 1, j + 1])
                 qy[ny, j] = ls
                 bnd += ls
-        row_hmax[i] = _bits_f32(hm)
+        row_hmax[i] = _bitsf(hm)
         row_bnd[i] = bnd
         row_clip[i] = clip
         row_inf[i] = inf

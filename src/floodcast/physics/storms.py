@@ -73,12 +73,19 @@ def synthetic_storm(
         mid = rng.uniform(0.1, 0.8) * duration_s  # time of peak intensity
         h = heading + rng.normal(0, 0.25)
         v = speed * rng.uniform(0.8, 1.2)
-        cells.append(dict(
-            birth=mid - life / 2, life=life, peak=rng.uniform(*cfg.peak_mmh),
-            x_mid=rng.uniform(0.15, 0.85) * width, y_mid=rng.uniform(0.15, 0.85) * height,
-            vx=v * math.cos(h), vy=v * math.sin(h),
-            sigma0=rng.uniform(*cfg.sigma_frac) * diag, growth=rng.uniform(*cfg.growth),
-        ))
+        cells.append(
+            {
+                "birth": mid - life / 2,
+                "life": life,
+                "peak": rng.uniform(*cfg.peak_mmh),
+                "x_mid": rng.uniform(0.15, 0.85) * width,
+                "y_mid": rng.uniform(0.15, 0.85) * height,
+                "vx": v * math.cos(h),
+                "vy": v * math.sin(h),
+                "sigma0": rng.uniform(*cfg.sigma_frac) * diag,
+                "growth": rng.uniform(*cfg.growth),
+            }
+        )
     x = (np.arange(nx) + 0.5) * cell_size
     y = (ny - np.arange(ny) - 0.5) * cell_size  # northing: row 0 = north
     n_frames = max(1, math.ceil(duration_s / cfg.frame_s))
@@ -100,6 +107,10 @@ def synthetic_storm(
             field += amp * np.outer(gy, gx)
         rates[k] = np.clip(field, 0, cfg.max_mmh)
     times = np.append(times, float(duration_s)).astype(np.float64)
-    attrs = {"generator": "floodcast.physics.storms.synthetic_storm", "seed": seed,
-             "config": asdict(cfg), "notes": []}
+    attrs = {
+        "generator": "floodcast.physics.storms.synthetic_storm",
+        "seed": seed,
+        "config": asdict(cfg),
+        "notes": [],
+    }
     return RainSeries(rates, times, math.inf, f"synthetic storm (seed {seed})", attrs)

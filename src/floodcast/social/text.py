@@ -154,3 +154,27 @@ def detect_language(text: str) -> str:
         if cand.lang == "en" and cand.prob >= 0.2:
             return "en"
     return langs[0].lang
+
+
+# Crisis words that hashtags glue to place codes (#yycflood, #qldfloods, #bigwet).
+_HASHTAG_WORDS = re.compile(
+    r"(flood(?:s|ing|ed|water|waters)?|rain(?:s|fall|ing)?|storm(?:s)?|wet|water|relief|"
+    r"help|evac(?:uation|uate)?|cyclone|weather|emergency|disaster|recovery|strong|safe|"
+    r"prayfor|rescue)", re.IGNORECASE)
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def expand_hashtags(text: str) -> str:
+    """Split hashtags into words for the models: ``#yycflood`` -> ``yyc flood``,
+    ``#HighRiver`` -> ``High River``, ``#bigwet`` -> ``big wet``.
+
+    The event-specific tags differ between floods but share the crisis word, so a model
+    trained on one flood can recognise the other's tags.
+    """
+
+    def split(m: re.Match) -> str:
+        tag = _CAMEL.sub(" ", m.group(0)[1:])
+        tag = _HASHTAG_WORDS.sub(lambda w: f" {w.group(0)} ", tag)
+        return " ".join(tag.replace("_", " ").split())
+
+    return WS_RE.sub(" ", HASHTAG_RE.sub(split, text or "")).strip()

@@ -53,6 +53,7 @@ class TrainConfig:
     limit_batches: float = 1.0
     postprocess: bool = False
     init_encoder: str | None = None
+    formulation: str | None = None  # original | state | autoregressive (None = all stored channels)
     extra: dict = field(default_factory=dict)
 
     def apply_preset(self, name: str | None) -> "TrainConfig":
@@ -90,7 +91,7 @@ def notify(url: str | None, title: str, body: str) -> bool:
         return False
 
 
-def train(cfg: TrainConfig, progress: bool = True) -> dict:
+def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None = None) -> dict:
     """Train a model on a dataset store; returns best validation scores and paths."""
     import lightning.pytorch as pl
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
@@ -104,13 +105,15 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     pl.seed_everything(cfg.seed, workers=True)
     dm = FloodDataModule(cfg.data, batch_size=cfg.batch_size, num_workers=cfg.workers,
-                         train_fraction=cfg.train_fraction, seed=cfg.seed)
+                         train_fraction=cfg.train_fraction, seed=cfg.seed,
+                         formulation=cfg.formulation)
     dm.setup()
     train_ds = dm.ds["train"]
     if len(train_ds) == 0 or len(dm.ds["val"]) == 0:
         raise InputError(f"{cfg.data}: the train or val split has no samples")
     data_info = {"path": str(cfg.data), "fingerprint": dataset_fingerprint(cfg.data),
-                 "channels": train_ds.channels, "stats": train_ds.stats, "spec": train_ds.spec}
+                 "channels": train_ds.channels, "stats": train_ds.stats, "spec": train_ds.spec,
+                 "formulation": cfg.formulation}
     model_cfg = {"name": cfg.model, "encoder": cfg.encoder, "in_channels": train_ds.in_channels,
                  "cbam": cfg.cbam, "upscale": cfg.upscale, "depth_head": cfg.depth_head,
                  "encoder_depth": cfg.encoder_depth}
@@ -133,6 +136,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                         save_last=True, save_top_k=1),
         EarlyStopping(monitor="val_csi", mode="max", patience=cfg.patience),
     ]
+    callbacks += list(extra_callbacks or [])
     if progress:
         callbacks.append(RichProgressBar())
     gpu = cfg.accelerator in ("gpu", "cuda") or (cfg.accelerator == "auto" and _has_gpu())
@@ -140,8 +144,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices,
         num_nodes=cfg.num_nodes, strategy=cfg.strategy,
         precision="16-mixed" if gpu else "32-true", callbacks=callbacks,
-        logger=[CSVLogger(out, name="logs", version=""),
-                TensorBoardLogger(out, name="logs", version="tb")],
+        # a new log version per (resumed) run: resuming must not erase earlier epochs
+        logger=[CSVLogger(out, name="logs"), TensorBoardLogger(out, name="tensorboard")],
         max_time={"minutes": cfg.max_minutes} if cfg.max_minutes else None,
         limit_train_batches=cfg.limit_batches, limit_val_batches=1.0,
         enable_progress_bar=progress, deterministic="warn", log_every_n_steps=5,

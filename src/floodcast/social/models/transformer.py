@@ -117,7 +117,7 @@ class TransformerClassifier:
                 if step < steps - 1:
                     sched.step()
                     step += 1
-                total += float(loss) * len(bi)
+                total += float(loss.detach()) * len(bi)
             score = self._val_score(Xt[val], y[val]) if n_val else -float(total)
             self.history_.append({"epoch": epoch + 1, "loss": total / max(1, len(tr)),
                                   "val_macro_f1": score, "seconds": time.monotonic() - t0})

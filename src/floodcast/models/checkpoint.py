@@ -1,0 +1,120 @@
+"""Model checkpoints for inference: weights + the ``ModelConfig`` + the trainer's extras.
+
+Loading lives here (not in training) so prediction and serving need only ``models``.
+The file is a plain ``torch.save`` dict loaded with ``weights_only=True`` (no pickled
+code runs on load), so ``extra`` is converted to plain Python on save: numpy arrays
+become lists, numpy scalars Python numbers, paths strings, dataclasses dicts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from floodcast.errors import InputError
+from floodcast.io.atomic import atomic_path
+from floodcast.models.registry import FloodModel, ModelConfig, build_model
+
+FORMAT = "floodcast.model"
+FORMAT_VERSION = 1
+
+
+def _plain(obj: Any, where: str = "extra") -> Any:
+    """Convert to types ``torch.load(weights_only=True)`` accepts, or raise naming the key."""
+    if obj is None or isinstance(obj, (bool, int, float, str, torch.Tensor)):
+        return obj
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return _plain(dataclasses.asdict(obj), where)
+    if isinstance(obj, dict):
+        return {str(k): _plain(v, f"{where}[{k!r}]") for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        seq = [_plain(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+        return tuple(seq) if isinstance(obj, tuple) else seq
+    raise TypeError(f"{where}: cannot store {type(obj).__name__} in a checkpoint; "
+                    "pass plain numbers, strings, lists, dicts, numpy arrays or tensors")
+
+
+def _versions() -> dict[str, str]:
+    import segmentation_models_pytorch as smp
+    import timm
+
+    import floodcast
+
+    # str(): torch.__version__ is a TorchVersion, which weights_only loading refuses
+    return {"torch": str(torch.__version__), "segmentation_models_pytorch": str(smp.__version__),
+            "timm": str(timm.__version__), "floodcast": str(getattr(floodcast, "__version__", "?"))}
+
+
+def save_model(model: FloodModel, path: str | Path, extra: dict | None = None) -> Path:
+    """Write ``model`` (config + weights) and ``extra`` atomically to ``path``.
+
+    Args:
+        model: a ``FloodModel`` from ``build_model``.
+        path: output file (``.pt``).
+        extra: anything the predictor needs: normalisation stats, channels, threshold,
+            dataset fingerprint...
+
+    Returns:
+        The path written.
+    """
+    if not isinstance(model, FloodModel):
+        raise TypeError(f"save_model needs a FloodModel, got {type(model).__name__}")
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    blob = {"format": FORMAT, "format_version": FORMAT_VERSION,
+            "config": model.config.to_dict(), "state_dict": state,
+            "extra": _plain(extra or {}), "versions": _versions()}
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        torch.save(blob, tmp)
+    return path
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The raw checkpoint dict (format, config, state_dict, extra, versions), safely loaded."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"checkpoint {path} not found")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # a pickle error means a foreign or corrupt file
+        raise InputError(f"{path} is not a readable floodcast model checkpoint: {e}") from e
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        raise InputError(f"{path} is not a floodcast model checkpoint (no format={FORMAT!r}); "
+                         "write it with floodcast.models.save_model")
+    if blob.get("format_version", 0) > FORMAT_VERSION:
+        raise InputError(f"{path} has format_version {blob['format_version']}, newer than this "
+                         f"floodcast understands ({FORMAT_VERSION}); upgrade floodcast")
+    return blob
+
+
+def load_model(path: str | Path, eval_mode: bool = True) -> tuple[FloodModel, dict]:
+    """Rebuild the model from its stored config and load the weights.
+
+    Returns:
+        ``(model, extra)``; the model is in eval mode unless ``eval_mode=False``.
+    """
+    blob = read_checkpoint(path)
+    cfg_dict = blob["config"]
+    unknown = sorted(set(cfg_dict) - set(ModelConfig.__dataclass_fields__))
+    if unknown:
+        warnings.warn(f"{path}: ignoring unknown model config keys {unknown} "
+                      "(written by a newer floodcast?)", stacklevel=2)
+    model = build_model(ModelConfig.from_dict(cfg_dict, strict=False))
+    missing, unexpected = model.load_state_dict(blob["state_dict"], strict=False)
+    if missing or unexpected:
+        raise InputError(f"{path}: weights do not fit {model.config.name}: missing "
+                         f"{missing[:5]}, unexpected {unexpected[:5]}")
+    model.train(not eval_mode)
+    return model, blob.get("extra", {})

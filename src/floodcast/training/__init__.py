@@ -1,0 +1,1 @@
+"""Training: the Lightning task, losses, callbacks and tuning (see ``train.train``)."""

@@ -1,0 +1,95 @@
+"""DEM tools: sink filling on a tiny synthetic pit, block-mean pinned values, real DEMs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from affine import Affine
+
+from floodcast.errors import InputError
+from floodcast.io.dem import Dem
+from floodcast.io.dem_tools import block_mean, fill_sinks
+
+
+def _pit_dem() -> Dem:
+    """A 6 x 7 plane rising to the east (outlet: west edge) with a 2-cell pit."""
+    z = np.tile(np.arange(7, dtype=np.float32), (6, 1)) + 10.0  # 10 .. 16 m west -> east
+    z[2, 3], z[3, 3] = 8.0, 9.5  # pit; lowest rim cell is 12 m (column 2)
+    z[4, 5] = np.nan  # interior hole: a wall
+    return Dem(z, 10.0, Affine(10, 0, 500000, 0, -10, 4e6), "EPSG:32633", "synthetic")
+
+
+def test_fill_pit_skimage_pinned():
+    dem = _pit_dem()
+    out = fill_sinks(dem, "skimage")
+    assert out.elevation[2, 3] == 12.0 and out.elevation[3, 3] == 12.0
+    np.testing.assert_array_equal(
+        np.delete(out.elevation.ravel(), [17, 24]), np.delete(dem.elevation.ravel(), [17, 24])
+    )  # nothing else
+    assert np.isnan(out.elevation[4, 5]) and out.elevation.dtype == np.float32
+    info = out.attrs["sink_fill"]
+    assert info["cells_raised"] == 2 and info["max_raise_m"] == 4.0
+    assert info["volume_m3"] == pytest.approx((4.0 + 2.5) * 100.0)
+    assert "sinks filled" in out.notes[-1] and dem.attrs == {}  # input untouched
+
+
+def test_fill_nan_collar_is_outside():
+    z = np.full((5, 5), 20.0, np.float32)
+    z[:, 0] = np.nan  # nodata collar on the west
+    z[2, 1] = 5.0  # low cell next to the collar: water leaves through it, not a pit
+    z[2, 3] = 1.0  # a real pit
+    out = fill_sinks(Dem(z, 1.0), "skimage")
+    assert out.elevation[2, 1] == 5.0 and out.elevation[2, 3] == 20.0
+    assert np.isnan(out.elevation[:, 0]).all()
+
+
+def test_fill_errors():
+    with pytest.raises(InputError, match="valid: pysheds, skimage, richdem"):
+        fill_sinks(_pit_dem(), "magic")
+    with pytest.raises(InputError, match="all cells are nodata"):
+        fill_sinks(Dem(np.full((3, 3), np.nan, np.float32), 1.0), "skimage")
+
+
+@pytest.mark.slow  # pysheds JIT-compiles numba code on import: ~15 s warm, minutes cold
+def test_fill_pit_pysheds_matches_skimage():
+    dem = _pit_dem()
+    a, b = fill_sinks(dem), fill_sinks(dem, "skimage")
+    np.testing.assert_array_equal(a.elevation, b.elevation)
+    assert a.attrs["sink_fill"]["method"] == "pysheds"
+
+
+def test_block_mean_pinned():
+    z = np.arange(24, dtype=np.float32).reshape(4, 6)
+    z[0, 0] = np.nan
+    dem = Dem(z, 5.0, Affine(5, 0, 100, 0, -5, 200), "EPSG:32632", "t")
+    out = block_mean(dem, 10.0)
+    # blocks (rows 0-1, cols 0-1): nan,1,6,7 -> 14/3; (0-1, 2-3): 2,3,8,9 -> 5.5 ...
+    np.testing.assert_allclose(out.elevation, [[14 / 3, 5.5, 7.5], [15.5, 17.5, 19.5]])
+    assert out.cell_size == 10.0 and out.transform == Affine(10, 0, 100, 0, -10, 200)
+    assert out.attrs["block_factor"] == 2 and out.elevation.dtype == np.float32
+    strict = block_mean(dem, 10.0, min_valid=1.0)
+    assert np.isnan(strict.elevation[0, 0]) and strict.elevation[0, 1] == 5.5
+    odd = block_mean(dem, 15.0)  # 4x6 by 3: one row dropped, said so
+    assert odd.shape == (1, 2) and "dropped 1 south rows" in odd.notes[-1]
+    assert block_mean(dem, 5.0) is dem
+
+
+def test_block_mean_errors():
+    dem = _pit_dem()
+    with pytest.raises(InputError, match="not an integer multiple"):
+        block_mean(dem, 25.0)
+    with pytest.raises(InputError, match="smaller than one"):
+        block_mean(dem, 100.0)
+
+
+@pytest.mark.shared_data
+def test_real_srtm_fill_and_coarsen(shared_data):
+    from floodcast.io.dem import read_dem
+
+    dem = read_dem(shared_data / "dem/pysheds/roi.tif")
+    filled = fill_sinks(dem, "skimage")
+    assert np.all(filled.elevation >= dem.elevation)
+    assert fill_sinks(filled, "skimage").attrs["sink_fill"]["cells_raised"] == 0  # idempotent
+    coarse = block_mean(filled, 90.0)
+    assert coarse.shape == (33, 23) and coarse.cell_size == 90.0
+    assert coarse.elevation[0, 0] == pytest.approx(filled.elevation[:3, :3].mean(), rel=1e-6)

@@ -1,0 +1,43 @@
+"""build-dataset / dataset info through the CLI, on real radar and a real DEM."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from floodcast.cli import app
+
+
+@pytest.mark.shared_data
+def test_build_dataset_real_fmi_radar(tmp_path, shared_data):
+    fmi = shared_data / "radar/pysteps-data/radar/fmi/pgm/20160928"
+    dem = shared_data / "dem/landlab/hugo_site.asc"
+    if not fmi.is_dir() or not dem.is_file():
+        pytest.skip(f"shared radar/DEM missing: {fmi}, {dem}")
+    out = tmp_path / "fmi.zarr"
+    args = ["build-dataset", "--dem", str(dem), "--radar", f"fmi:{fmi}", "--out", str(out),
+            "--events", "3", "--event-frames", "6", "--patch", "48", "--history", "3",
+            "--threshold", "0.01", "--scheduler", "sync", "--min-rain", "0.2"]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert "events: 3" in r.output
+    info = CliRunner().invoke(app, ["dataset", "info", str(out), "--json"])
+    assert info.exit_code == 0, info.output
+    d = json.loads(info.output)
+    assert d["events"] == 3
+    assert sum(d["samples_kept"].values()) > 0
+    assert d["channels"][:3] == ["rain_t-2", "rain_t-1", "rain_t-0"]
+    assert d["size_on_disk_bytes"] < d["one_record_per_window_bytes"]["raw"]
+
+
+def test_bad_threshold_is_a_clear_error(tmp_path):
+    r = CliRunner().invoke(app, ["build-dataset", "--dem", "sample", "--radar", "x", "--out",
+                                 str(tmp_path / "a.zarr"), "--threshold", "15"])
+    assert r.exit_code == 1
+    assert "threshold" in r.output
+    assert not (tmp_path / "a.zarr").exists()
+
+
+def test_info_on_missing_store(tmp_path):
+    r = CliRunner().invoke(app, ["dataset", "info", str(tmp_path / "nope.zarr")])
+    assert r.exit_code == 1 and "not a floodcast dataset store" in r.output
