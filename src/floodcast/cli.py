@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "floodcast.cli_data",
     "floodcast.cli_train",
     "floodcast.cli_evaluate",
+    "floodcast.cli_predict",
     "floodcast.cli_social",
 )
 

@@ -21,6 +21,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -40,6 +42,7 @@ def _no_rain(end: float = np.inf) -> RainSeries:
     return RainSeries(np.zeros(1, np.float32), np.zeros(1), end, "none")
 
 
+@functools.lru_cache(maxsize=None)
 def _run_wave(u: float):
     ts = np.linspace(0.0, T_END, 3601)
     q_row = u * _wave_depth(0.0, ts, u) * DX  # m³/s into each row's first cell

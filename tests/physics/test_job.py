@@ -199,3 +199,14 @@ def test_dem_and_rain_objects(tmp_path):
     res = J.run_job(req(tmp_path, dem=dem, rain=rain, duration_s=600.0, save_every_s=300.0))
     total = (rain.rates_mmh[:-1].sum(0) * 300 / 3.6e6).sum() * 2500.0
     assert res.stats["mass"]["rain_in_m3"] == pytest.approx(total, rel=1e-4)
+
+
+def test_unwritable_output_folder_is_checked_first(tmp_path, monkeypatch):
+    import floodcast.io.atomic as A
+
+    ran = []
+    monkeypatch.setattr(A.os, "access", lambda *a, **k: False)  # as for a read-only folder
+    monkeypatch.setattr(J, "read_dem", lambda *a: ran.append(1))
+    with pytest.raises(InputError, match="cannot be written"):
+        J.prepare(req(tmp_path))
+    assert not ran  # failed before reading (let alone computing)

@@ -3,6 +3,9 @@
 Train on one flood, test on another, both ways (CrisisLex T6: Alberta <-> Queensland
 2013, on-topic / off-topic). Posts are ingested with the usual cleaning (duplicates and
 retweets removed, English only), so a retweet of a test post never sits in training.
+Models read the normalised text with hashtags split into words (``#yycflood`` -> ``yyc
+flood``), so event-specific tags share the crisis word. Optional transductive
+self-training (``adapt``) lets a model use the new event's unlabelled posts.
 The F1 reported is that of the ``on-topic`` class; macro-F1 and accuracy are given too.
 """
 
@@ -13,14 +16,16 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from floodcast.io.atomic import atomic_dir
 from floodcast.social.metrics import classification_metrics
 from floodcast.social.models import make_model, resolve_models
 from floodcast.social.records import load_posts
+from floodcast.social.text import expand_hashtags
 
-POSITIVE = "on-topic"
+POSITIVE, NEGATIVE = "on-topic", "off-topic"
 _LABEL_MAP = {
     "on-topic": "on-topic", "ontopic": "on-topic", "relevant": "on-topic", "1": "on-topic",
     "related and informative": "on-topic", "related - but not informative": "on-topic",
@@ -48,15 +53,12 @@ def load_labelled(paths, **ingest_kwargs) -> pd.DataFrame:
     return df
 
 
-def evaluate(train: pd.DataFrame, test: pd.DataFrame, model: str, text_col: str = "text",
-             **model_kwargs) -> dict:
-    """Fit ``model`` on ``train`` and score it on ``test``; returns a metrics row."""
-    clf = make_model(model, **model_kwargs)
-    t0 = time.monotonic()
-    clf.fit(train[text_col].tolist(), train["y"].tolist())
-    fit_s = time.monotonic() - t0
-    t0 = time.monotonic()
-    pred = clf.predict(test[text_col].tolist())
+def model_text(texts, expand_tags: bool = True) -> list[str]:
+    """What the classifiers read: normalised text, hashtags split into words."""
+    return [expand_hashtags(t) if expand_tags else str(t) for t in texts]
+
+
+def _row(model, train, test, pred, fit_s, pred_s, **extra) -> dict:
     row = {
         "model": model,
         "train_event": ",".join(sorted(train["event"].unique())),
@@ -64,32 +66,72 @@ def evaluate(train: pd.DataFrame, test: pd.DataFrame, model: str, text_col: str 
         "n_train": len(train), "n_test": len(test),
         "train_on_topic_share": float((train["y"] == POSITIVE).mean()),
         "test_on_topic_share": float((test["y"] == POSITIVE).mean()),
-        "fit_seconds": round(fit_s, 2), "predict_seconds": round(time.monotonic() - t0, 2),
-    }
+        "fit_seconds": round(fit_s, 2), "predict_seconds": round(pred_s, 2),
+    } | extra
     row.update(classification_metrics(test["y"], pred, positive=POSITIVE))
     return row
 
 
+def evaluate(train: pd.DataFrame, test: pd.DataFrame, model: str, adapt: bool = False,
+             expand_tags: bool = True, confidence: float = 0.9, **model_kwargs) -> list[dict]:
+    """Fit ``model`` on ``train`` and score it on ``test``; returns metrics rows.
+
+    With ``adapt``, a second row ``<model>+self-train`` is added: the test event's posts
+    that the first model labels with probability >= ``confidence`` are added to the
+    training data with those *predicted* labels and the model is refitted (transductive
+    self-training: the test labels are never used, only its unlabelled text -- what a
+    deployment has during a new flood).
+    """
+    xtr = model_text(train["text"], expand_tags)
+    xte = model_text(test["text"], expand_tags)
+    ytr = train["y"].tolist()
+    clf = make_model(model, **model_kwargs)
+    t0 = time.monotonic()
+    clf.fit(xtr, ytr)
+    fit_s = time.monotonic() - t0
+    t0 = time.monotonic()
+    proba = clf.predict_proba(xte)[:, clf.classes_.index(POSITIVE)]
+    pred = np.where(proba >= 0.5, POSITIVE, NEGATIVE)
+    rows = [_row(model, train, test, pred, fit_s, time.monotonic() - t0)]
+    if adapt:
+        sel = (proba >= confidence) | (proba <= 1 - confidence)
+        pseudo = [POSITIVE if q >= 0.5 else NEGATIVE for q in proba[sel]]
+        xs = xtr + [x for x, s in zip(xte, sel) if s]
+        clf2 = make_model(model, **model_kwargs)
+        t0 = time.monotonic()
+        clf2.fit(xs, ytr + pseudo)
+        fit2 = time.monotonic() - t0
+        t0 = time.monotonic()
+        pred2 = clf2.predict(xte)
+        rows.append(_row(f"{model}+self-train", train, test, pred2, fit_s + fit2,
+                         time.monotonic() - t0, pseudo_labelled=int(sel.sum())))
+    return rows
+
+
 def cross_event(a: pd.DataFrame, b: pd.DataFrame, models="all", both_ways: bool = True,
-                model_kwargs: dict[str, dict] | None = None, log=None) -> list[dict]:
+                model_kwargs: dict[str, dict] | None = None, adapt: bool = False,
+                expand_tags: bool = True, log=None) -> list[dict]:
     """Train on ``a`` / test on ``b`` (and the reverse) for every model."""
     model_kwargs = model_kwargs or {}
     pairs = [(a, b), (b, a)] if both_ways else [(a, b)]
     rows = []
     for name in resolve_models(models):
         for tr, te in pairs:
-            row = evaluate(tr, te, name, **model_kwargs.get(name, {}))
-            rows.append(row)
-            if log:
-                log(f"{name:12s} {row['train_event']} -> {row['test_event']}: "
-                    f"F1(on-topic) {row['f1']:.3f}  macro-F1 {row['macro_f1']:.3f}  "
-                    f"acc {row['accuracy']:.3f}  ({row['fit_seconds']:.0f}s fit)")
+            for row in evaluate(tr, te, name, adapt=adapt, expand_tags=expand_tags,
+                                **model_kwargs.get(name, {})):
+                rows.append(row)
+                if log:
+                    log(f"{row['model']:22s} {row['train_event']} -> {row['test_event']}: "
+                        f"F1(on-topic) {row['f1']:.3f}  macro-F1 {row['macro_f1']:.3f}  "
+                        f"acc {row['accuracy']:.3f}  ({row['fit_seconds']:.0f}s fit)")
     return rows
 
 
 def metrics_markdown(rows: list[dict], title: str = "Cross-event relevance") -> str:
     lines = [f"# {title}", "",
-             "F1 of the on-topic class; train on one event, test on the other.", "",
+             "F1 of the on-topic class; train on one event, test on the other. "
+             "`+self-train`: refitted with the test event's confidently predicted posts "
+             "(their predicted labels; test labels never used).", "",
              "| model | train | test | n train | n test | F1 | precision | recall | "
              "macro-F1 | accuracy | fit s |",
              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -108,7 +150,8 @@ def metrics_markdown(rows: list[dict], title: str = "Cross-event relevance") -> 
 
 
 def run(train_paths, test_paths, out_dir, models="all", both_ways=True,
-        model_kwargs=None, ingest_kwargs=None, log=None) -> list[dict]:
+        model_kwargs=None, ingest_kwargs=None, adapt: bool = False, expand_tags: bool = True,
+        log=None) -> list[dict]:
     """Load both events, evaluate, write ``metrics.json`` and ``metrics.md`` atomically."""
     ingest_kwargs = ingest_kwargs or {}
     a = load_labelled(train_paths, **ingest_kwargs)
@@ -116,7 +159,7 @@ def run(train_paths, test_paths, out_dir, models="all", both_ways=True,
     for name, df in (("train", a), ("test", b)):
         if df.empty or df["y"].nunique() < 2:
             raise ValueError(f"{name} data has no usable on-topic/off-topic labels")
-    rows = cross_event(a, b, models, both_ways, model_kwargs, log=log)
+    rows = cross_event(a, b, models, both_ways, model_kwargs, adapt, expand_tags, log=log)
     with atomic_dir(out_dir) as tmp:
         Path(tmp, "metrics.json").write_text(json.dumps(rows, indent=2))
         Path(tmp, "metrics.md").write_text(metrics_markdown(rows))

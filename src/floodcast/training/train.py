@@ -97,6 +97,7 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
+    from floodcast.data import store
     from floodcast.data.torchdata import FloodDataModule
     from floodcast.models.checkpoint import save_model
     from floodcast.training.task import FloodTask
@@ -113,7 +114,7 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
         raise InputError(f"{cfg.data}: the train or val split has no samples")
     data_info = {"path": str(cfg.data), "fingerprint": dataset_fingerprint(cfg.data),
                  "channels": train_ds.channels, "stats": train_ds.stats, "spec": train_ds.spec,
-                 "formulation": cfg.formulation}
+                 "formulation": cfg.formulation, **store.grid_info(cfg.data)}
     model_cfg = {"name": cfg.model, "encoder": cfg.encoder, "in_channels": train_ds.in_channels,
                  "cbam": cfg.cbam, "upscale": cfg.upscale, "depth_head": cfg.depth_head,
                  "encoder_depth": cfg.encoder_depth}

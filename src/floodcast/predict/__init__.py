@@ -1,0 +1,1 @@
+"""Inference: flood maps from a trained model (tiling, input checks, GeoTIFF/PNG/GeoJSON)."""

@@ -1,0 +1,139 @@
+"""Flood maps from a trained model: input checks, tiling with overlap and blending.
+
+``FloodMapper`` wraps a model and the facts its checkpoint carries (channels,
+normalisation statistics, training cell sizes and radar interval) and refuses inputs
+it was not trained for, saying what it expects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from floodcast.data.samples import make_input, tile_origins
+from floodcast.errors import InputError
+from floodcast.evaluation.postprocess import remove_isolated
+
+CELL_SIZE_TOLERANCE = 2.0  # refuse grids more than 2x finer/coarser than any training DEM
+INTERVAL_TOLERANCE = 0.25  # refuse radar intervals more than 25 % off the training interval
+
+
+@dataclass
+class FloodMap:
+    probability: np.ndarray  # [y, x] wet probability
+    wet: np.ndarray  # [y, x] bool after the probability cut (and postprocessing)
+    depth: np.ndarray | None = None  # [y, x] m, when the model has a depth head
+
+
+def _blend_weights(p: int, overlap: int) -> np.ndarray:
+    """Tile weights that ramp down over the overlap so seams blend smoothly."""
+    if overlap <= 0:
+        return np.ones((p, p), np.float32)
+    ramp = np.minimum(np.arange(p) + 1, overlap + 1).astype(np.float32)
+    ramp = np.minimum(ramp, ramp[::-1])
+    return np.outer(ramp, ramp) / float(overlap + 1) ** 2
+
+
+class FloodMapper:
+    """Model + checkpoint facts -> flood maps on any DEM grid."""
+
+    def __init__(self, model, extra: dict, patch: int | None = None, overlap: int | None = None):
+        self.model = model.eval()
+        self.extra = extra
+        data = extra["data"]
+        self.channels: list[str] = data["channels"]
+        self.stats: dict = data["stats"]
+        self.frames: int = int(data["spec"]["frames"])
+        self.extras: list[str] = list(data["spec"]["extra_channels"])
+        self.threshold: float = float(data["spec"]["threshold"])
+        self.patch = int(patch or data["spec"]["patch"])
+        self.overlap = int(self.patch // 4 if overlap is None else overlap)
+        self.cell_sizes = data.get("cell_sizes_m") or []
+        self.intervals = data.get("intervals_s") or []
+        self.postprocess = bool(extra.get("postprocess", False))
+
+    @classmethod
+    def load(cls, path: str | Path, **kw) -> "FloodMapper":
+        from floodcast.models.checkpoint import load_model
+
+        model, extra = load_model(path)
+        if "data" not in extra:
+            raise InputError(f"{path}: no training-data facts in the checkpoint (not from `floodcast train`)")
+        return cls(model, extra, **kw)
+
+    def describe(self) -> str:
+        return (f"{self.frames} rain frames (mm/h) every {self.intervals or '?'} s + DEM "
+                f"(cells {self.cell_sizes or '?'} m) + {self.extras or 'no state channels'}")
+
+    def check(self, n_frames: int, cell_size: float, interval_s: float | None) -> None:
+        """Refuse inputs the model was not trained for, saying what it expects."""
+        if n_frames < self.frames:
+            raise InputError(f"got {n_frames} rain frames, the model needs the last {self.frames} "
+                             f"(it expects {self.describe()})")
+        if self.cell_sizes:
+            lo, hi = min(self.cell_sizes), max(self.cell_sizes)
+            if cell_size < lo / CELL_SIZE_TOLERANCE or cell_size > hi * CELL_SIZE_TOLERANCE:
+                raise InputError(f"DEM cell size {cell_size:.1f} m is far from the training cell "
+                                 f"sizes {self.cell_sizes} m; resample the DEM (model expects "
+                                 f"{self.describe()})")
+        if interval_s is not None and self.intervals:
+            near = min(self.intervals, key=lambda v: abs(v - interval_s))
+            if abs(interval_s - near) > INTERVAL_TOLERANCE * near:
+                raise InputError(f"radar interval {interval_s:.0f} s differs from the training "
+                                 f"intervals {self.intervals} s (model expects {self.describe()})")
+
+    @torch.no_grad()
+    def predict(self, rain: np.ndarray, elevation: np.ndarray, cell_size: float,
+                interval_s: float, prev_depth: np.ndarray | None = None,
+                cut: float = 0.5) -> FloodMap:
+        """Map from rain frames [t, y, x] (mm/h, since the event began) on the DEM grid.
+
+        The last ``frames`` frames are the input window; state channels use all frames.
+        """
+        rain = np.asarray(rain, np.float32)
+        if rain.ndim != 3 or rain.shape[1:] != elevation.shape:
+            raise InputError(f"rain {rain.shape} must be [t, y, x] on the DEM grid {elevation.shape}")
+        if np.isnan(rain).any():
+            raise InputError(f"rain has {int(np.isnan(rain).sum())} NaN values (no coverage)")
+        self.check(rain.shape[0], cell_size, interval_s)
+        ny, nx = elevation.shape
+        p = min(self.patch, ny, nx) if min(ny, nx) < self.patch else self.patch
+        dt_h = interval_s / 3600.0
+        win_all = rain[-self.frames:]
+        accum = rain.sum(0) * dt_h
+        t_h = rain.shape[0] * dt_h
+        w = _blend_weights(p, min(self.overlap, p - 1))
+        prob = np.zeros((ny, nx), np.float32)
+        dep = np.zeros((ny, nx), np.float32)
+        wsum = np.zeros((ny, nx), np.float32)
+        rows = tile_origins(ny, p, min(self.overlap, p - 1))
+        cols = tile_origins(nx, p, min(self.overlap, p - 1))
+        batch, where = [], []
+        has_depth = False
+        for r in rows:
+            for c in cols:
+                sl = (slice(r, r + p), slice(c, c + p))
+                prev = None if prev_depth is None else prev_depth[sl]
+                batch.append(make_input(win_all[:, sl[0], sl[1]], elevation[sl], self.stats,
+                                        self.extras, accum_tile=accum[sl], time_h=t_h,
+                                        prev_depth=prev))
+                where.append(sl)
+        for i in range(0, len(batch), 8):
+            out = self.model(torch.from_numpy(np.stack(batch[i:i + 8])))
+            pr = torch.softmax(out["logits"], 1)[:, 1].numpy()
+            dp = out["depth"][:, 0].numpy() if "depth" in out else None
+            has_depth = dp is not None
+            for j, sl in enumerate(where[i:i + 8]):
+                prob[sl] += pr[j] * w
+                wsum[sl] += w
+                if dp is not None:
+                    dep[sl] += dp[j] * w
+        prob /= np.maximum(wsum, 1e-12)
+        wet = prob > cut
+        if self.postprocess:
+            wet = remove_isolated(wet)
+        wet &= np.isfinite(elevation)
+        return FloodMap(prob, wet, dep / np.maximum(wsum, 1e-12) if has_depth else None)

@@ -1,0 +1,105 @@
+"""predict: tiling/blending, input refusal, and the CLI outputs (GeoTIFF, PNG, GeoJSON)."""
+
+import json
+
+import numpy as np
+import pytest
+import rasterio
+import torch
+from typer.testing import CliRunner
+
+from floodcast.cli import app
+from floodcast.errors import InputError
+from floodcast.models.checkpoint import save_model
+from floodcast.models.registry import build_model
+from floodcast.predict.mapper import FloodMapper, _blend_weights
+from floodcast.predict.outputs import flood_geojson
+from floodcast.io.dem import Dem
+
+
+def _extra(frames=3, extras=(), cells=(50.0,), intervals=(300.0,)):
+    chans = [f"rain_t-{frames - 1 - i}" for i in range(frames)] + ["dem"] + list(extras)
+    return {"data": {"channels": chans, "stats": {"rain_mean": 1.0, "rain_std": 2.0,
+                                                  "dem_anomaly_std": 5.0, "rain_accum_scale_mm": 3.0},
+                     "spec": {"frames": frames, "extra_channels": list(extras), "threshold": 0.1,
+                              "patch": 32},
+                     "cell_sizes_m": list(cells), "intervals_s": list(intervals)},
+            "postprocess": False}
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    torch.manual_seed(0)
+    m = build_model({"name": "small_unet", "in_channels": 4})
+    path = tmp_path_factory.mktemp("m") / "model.pt"
+    save_model(m, path, _extra())
+    return path
+
+
+def test_blend_weights_partition():
+    w = _blend_weights(8, 2)
+    assert w.max() == 1.0 and w.min() > 0
+    assert np.allclose(w, w[::-1, ::-1])
+
+
+def test_tiled_equals_untiled_for_constant_model():
+    class Const(torch.nn.Module):
+        def forward(self, x):
+            z = torch.zeros(x.shape[0], 2, *x.shape[2:])
+            z[:, 1] = 2.0
+            return {"logits": z}
+    m = FloodMapper(Const(), _extra(), patch=32, overlap=8)
+    fm = m.predict(np.ones((3, 70, 45), np.float32), np.zeros((70, 45), np.float32), 50.0, 300.0)
+    np.testing.assert_allclose(fm.probability, 1 / (1 + np.exp(-2.0)), rtol=1e-5)
+    assert fm.wet.all()
+
+
+def test_refuses_inputs_it_was_not_trained_for(model_file):
+    m = FloodMapper.load(model_file)
+    z = np.zeros((40, 40), np.float32)
+    with pytest.raises(InputError, match="needs the last 3"):
+        m.predict(np.zeros((2, 40, 40)), z, 50.0, 300.0)
+    with pytest.raises(InputError, match="cell size"):
+        m.predict(np.zeros((3, 40, 40)), z, 500.0, 300.0)
+    with pytest.raises(InputError, match="interval"):
+        m.predict(np.zeros((3, 40, 40)), z, 50.0, 900.0)
+
+
+def test_geojson_area_of_a_square():
+    wet = np.zeros((10, 10), bool)
+    wet[2:5, 3:7] = True
+    fc = flood_geojson(wet, Dem(np.zeros((10, 10), np.float32), 10.0))
+    assert len(fc["features"]) == 1
+    assert fc["features"][0]["properties"]["area_m2"] == pytest.approx(12 * 100.0)
+
+
+def test_predict_cli_writes_georeferenced_outputs(model_file, tmp_path):
+    from rasterio.transform import from_origin
+
+    tr = from_origin(500000, 4000000, 50, 50)
+    dem_path = tmp_path / "dem.tif"
+    z = np.add.outer(np.arange(40), np.abs(np.arange(50) - 25)).astype(np.float32)
+    with rasterio.open(dem_path, "w", driver="GTiff", height=40, width=50, count=1, dtype="float32",
+                       crs="EPSG:32614", transform=tr) as ds:
+        ds.write(z, 1)
+    rain = tmp_path / "rain.npz"
+    np.savez(rain, rain_mmh=np.full((4, 40, 50), 20.0, np.float32), times_s=np.arange(4) * 300.0)
+    out = tmp_path / "pred"
+    r = CliRunner().invoke(app, ["predict", "--model", str(model_file), "--dem", str(dem_path),
+                                 "--rain", str(rain), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    with rasterio.open(out / "wet_probability.tif") as ds:
+        assert ds.crs.to_epsg() == 32614 and ds.transform == tr
+        p = ds.read(1)
+    assert p.shape == (40, 50) and np.isfinite(p).all() and (0 <= p).all() and (p <= 1).all()
+    fc = json.loads((out / "flood.geojson").read_text())
+    assert fc["type"] == "FeatureCollection"
+    assert (out / "flood.png").stat().st_size > 1000
+
+
+def test_predict_cli_bad_input_leaves_nothing(model_file, tmp_path):
+    out = tmp_path / "pred"
+    r = CliRunner().invoke(app, ["predict", "--model", str(model_file), "--dem", "sample",
+                                 "--rain", str(tmp_path / "missing.npz"), "--out", str(out)])
+    assert r.exit_code == 1
+    assert not out.exists()
