@@ -41,6 +41,8 @@ def main(argv=None) -> int:
                     default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
                     / "floodcast")
     ap.add_argument("--lang", default="en", help="'any' keeps all languages")
+    ap.add_argument("--no-adapt", action="store_true",
+                    help="skip the '+self-train' rows (transductive self-training)")
     args = ap.parse_args(argv)
 
     data = shared_data()
@@ -65,7 +67,7 @@ def main(argv=None) -> int:
     kw = {"transformer": {"max_seconds": args.transformer_seconds,
                           "epochs": args.transformer_epochs, "verbose": True},
           "embed": {"cache_dir": args.cache_dir / "embeddings"}}
-    rows = relevance.cross_event(a, b, args.models, True, kw,
+    rows = relevance.cross_event(a, b, args.models, True, kw, adapt=not args.no_adapt,
                                  log=lambda s: print(s, flush=True))
     import json
 
@@ -76,9 +78,9 @@ def main(argv=None) -> int:
         (tmp / "metrics.md").write_text(relevance.metrics_markdown(
             rows, "Cross-event relevance, CrisisLex T6 (bench_social)"))
     print()
-    print(f"{'model':12s} {'train -> test':48s} {'F1':>6s} {'macroF1':>8s} {'acc':>6s}")
+    print(f"{'model':22s} {'train -> test':48s} {'F1':>6s} {'macroF1':>8s} {'acc':>6s}")
     for r in rows:
-        print(f"{r['model']:12s} {r['train_event'] + ' -> ' + r['test_event']:48s} "
+        print(f"{r['model']:22s} {r['train_event'] + ' -> ' + r['test_event']:48s} "
               f"{r['f1']:6.3f} {r['macro_f1']:8.3f} {r['accuracy']:6.3f}")
     best = max(rows, key=lambda r: min(x["f1"] for x in rows if x["model"] == r["model"]))
     worst_dir = min(x["f1"] for x in rows if x["model"] == best["model"])

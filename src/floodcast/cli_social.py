@@ -71,6 +71,9 @@ def relevance_cmd(
     max_seconds: float = typer.Option(300.0, help="Training time bound for 'transformer'."),
     epochs: int = typer.Option(8, help="Epochs for 'transformer'."),
     cache_dir: Path = typer.Option(None, help="Cache folder for sentence embeddings."),
+    adapt: bool = typer.Option(True, help="Also report '<model>+self-train': refit with the "
+                               "test event's confidently predicted (unlabelled) posts."),
+    expand_tags: bool = typer.Option(True, help="Split hashtags into words for the models."),
     keep_retweets: bool = typer.Option(False, help="Keep retweets."),
     lang: str = typer.Option("en", help=_LANG_HELP),
 ) -> None:
@@ -88,7 +91,7 @@ def relevance_cmd(
           "embed": {"cache_dir": cache_dir}}
     rows = relevance.run(train, test, out, models, both_ways=not one_way, model_kwargs=kw,
                          ingest_kwargs=_ingest_kwargs(None, keep_retweets, lang),
-                         log=typer.echo)
+                         adapt=adapt, expand_tags=expand_tags, log=typer.echo)
     best = max(rows, key=lambda r: r["f1"])
     typer.echo(f"best: {best['model']} F1 {best['f1']:.3f} ({best['train_event']} -> "
                f"{best['test_event']}); wrote {out}/metrics.md")
@@ -104,6 +107,7 @@ def sentiment_cmd(
                                          "event in turn (leave one event out)."),
     max_seconds: float = typer.Option(120.0, help="Training time bound for 'transformer'."),
     epochs: int = typer.Option(15, help="Epochs for 'transformer'."),
+    cache_dir: Path = typer.Option(None, help="Cache folder for sentence embeddings."),
     keep_retweets: bool = typer.Option(False, help="Keep retweets."),
     lang: str = typer.Option("en", help=_LANG_HELP),
 ) -> None:
@@ -126,6 +130,10 @@ def sentiment_cmd(
                    err=True)
         raise typer.Exit(2)
     kw = {"transformer": {"max_seconds": max_seconds, "epochs": epochs}}
+    if "embed" in models:  # one encoder cache shared by every held-out split
+        from floodcast.social.models.embedding import Embedder
+
+        kw["embed"] = {"embedder": Embedder(cache_dir=cache_dir)}
     sentiment.run(df, out, models, test_event or None, kw, log=typer.echo)
     typer.echo(f"wrote {out}/sentiment.md")
 

@@ -61,8 +61,7 @@ def write_t6_csv(path: Path, rows) -> Path:
 
 def write_jsonl(path: Path, objs) -> Path:
     with open(path, "w", encoding="utf-8") as fh:
-        for o in objs:
-            fh.write(json.dumps(o) + "\n")
+        fh.writelines(json.dumps(o) + "\n" for o in objs)
     return path
 
 

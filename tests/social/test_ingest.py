@@ -5,7 +5,11 @@ import pytest
 
 from floodcast.social.ingest import ingest
 from floodcast.social.records import (
-    canonical_column, event_from_filename, load_posts, read_posts, write_posts,
+    canonical_column,
+    event_from_filename,
+    load_posts,
+    read_posts,
+    write_posts,
 )
 
 from .conftest import write_jsonl
@@ -57,7 +61,7 @@ def test_bad_rows_are_counted_never_fatal(tmp_path):
         + b"3,,on-topic,x\n"                                # empty text
         + b"4,caf\xe9 flooded \xff\xfe badly,on-topic,x\n"  # non-UTF-8 bytes
         + b"5,http://t.co/abc,off-topic,x\n"                # nothing left but a URL
-        + "6,Alluvione a Olbia: strade chiuse e case allagate stanotte,on-topic,x\n".encode()
+        + b"6,Alluvione a Olbia: strade chiuse e case allagate stanotte,on-topic,x\n"
         + f"7,{good} 7,on-topic,x\n".encode()
         + b"\n"
     )

@@ -26,6 +26,15 @@ def test_cross_event_both_ways_writes_metrics(tmp_path, t6_pair):
         (tmp_path / "rel" / "metrics.md").read_text()
 
 
+def test_self_training_adds_rows(t6_pair):
+    a = load_labelled(t6_pair[0], languages=None)
+    b = load_labelled(t6_pair[1], languages=None)
+    rows = relevance.cross_event(a, b, "tfidf", both_ways=False, adapt=True)
+    assert [r["model"] for r in rows] == ["tfidf", "tfidf+self-train"]
+    assert 0 < rows[1]["pseudo_labelled"] <= len(b)
+    assert rows[1]["f1"] >= 0.9
+
+
 def test_unlabelled_input_is_refused(tmp_path):
     p = tmp_path / "x.csv"
     p.write_text("id,text\n1,the river is flooding\n2,water in the street now\n")

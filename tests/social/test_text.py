@@ -43,3 +43,30 @@ def test_detect_language():
     assert T.detect_language("Alluvione in Sardegna, morti e dispersi nella notte") == "it"
     assert T.detect_language("#yycflood") == "und"  # hashtags only: undeterminable
     assert T.detect_language("") == "und"
+
+
+def test_expand_hashtags():
+    assert T.expand_hashtags("Keep calm #Calgary on #yycflood #abflood") == \
+        "Keep calm Calgary on yyc flood ab flood"
+    assert T.expand_hashtags("#HighRiver #bigwet #qldfloods") == "High River big wet qld floods"
+    assert T.expand_hashtags("no tags here") == "no tags here"
+
+
+def test_image_extension_point():
+    import numpy as np
+    import pytest
+
+    from floodcast.social import images
+
+    with pytest.raises(ValueError, match="not available offline"):
+        images.make_image_model("clip")
+
+    class Const:
+        def score(self, paths):
+            return np.full(len(paths), 0.5)
+
+    images.register_image_model("const", Const)
+    try:
+        assert images.make_image_model("const").score(["a.jpg"]).tolist() == [0.5]
+    finally:
+        images.IMAGE_MODELS.pop("const")

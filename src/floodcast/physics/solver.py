@@ -41,6 +41,9 @@ class SolverConfig:
             rate at the start of a step holds for the whole step (as LISFLOOD-FP).
         precision: "float32" (default; fast, like LISFLOOD-FP's default build) or "float64"
             (state and arithmetic in double: round-off mass error ~1e-14 instead of ~1e-6).
+        strict_limiter: drying limiter that never lets a depth go negative (outflow capped by
+            the water in the cell, inflows not counted): exactly conservative. False uses
+            LISFLOOD-FP's limiter (counts unlimited inflows; negative depths are clipped).
     """
 
     manning: float | np.ndarray = 0.035
@@ -54,6 +57,7 @@ class SolverConfig:
     max_mass_error: float = 1e-3
     rain_at_step_start: bool = False
     precision: str = "float32"
+    strict_limiter: bool = True
 
     def __post_init__(self) -> None:
         if self.precision not in ("float32", "float64"):
@@ -79,8 +83,10 @@ class SolverConfig:
 
     @classmethod
     def lisflood(cls, **kw) -> "SolverConfig":
-        """LISFLOOD-FP 8.1 compatible: depth-only CFL step, rain rate taken at step start."""
+        """LISFLOOD-FP 8.1 compatible: depth-only CFL step, rain rate taken at step start,
+        LISFLOOD-FP's drying limiter."""
         kw.setdefault("speed_aware_step", False)
+        kw.setdefault("strict_limiter", False)
         kw.setdefault("rain_at_step_start", True)
         return cls(**kw)
 
@@ -180,6 +186,7 @@ class Simulation:
             cfg.g, self.cell_size, 1.0 / self.cell_size, cfg.depth_threshold, cfg.theta,
             0.5 * (1.0 - cfg.theta)]
         self._p[[K.P_ZERO, K.P_ONE, K.P_QUARTER, K.P_HALF]] = [0.0, 1.0, 0.25, 0.5]
+        self._p[K.P_INFAC] = 0.0 if cfg.strict_limiter else 1.0
         self._active_u8 = self.active.astype(np.uint8)
         # time and bookkeeping
         self.t = 0.0

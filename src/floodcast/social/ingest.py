@@ -27,7 +27,12 @@ from pathlib import Path
 import pandas as pd
 
 from floodcast.social import text as T
-from floodcast.social.records import POST_COLUMNS, IngestStats, canonical_column, event_from_filename
+from floodcast.social.records import (
+    POST_COLUMNS,
+    IngestStats,
+    canonical_column,
+    event_from_filename,
+)
 
 
 def _has_surrogates(s: str) -> bool:

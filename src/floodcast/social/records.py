@@ -89,10 +89,10 @@ class IngestStats:
         s = self.skipped
         lines = [
             f"files read: {self.files}; rows read: {self.rows_read}; posts kept: {self.kept}",
-            f"removed: {self.duplicates} exact duplicates, {self.retweets} retweets, "
-            f"{self.non_english} non-English",
-            f"skipped bad rows: {s['malformed']} malformed, {s['empty']} empty, "
-            f"{s['non_utf8']} non-UTF-8",
+            (f"removed: {self.duplicates} exact duplicates, {self.retweets} retweets, "
+            f"{self.non_english} non-English"),
+            (f"skipped bad rows: {s['malformed']} malformed, {s['empty']} empty, "
+            f"{s['non_utf8']} non-UTF-8"),
         ]
         for f, cols in self.unknown_columns.items():
             lines.append(f"ignored unknown columns in {Path(f).name}: {', '.join(cols)}")

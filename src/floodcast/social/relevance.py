@@ -129,11 +129,11 @@ def cross_event(a: pd.DataFrame, b: pd.DataFrame, models="all", both_ways: bool 
 
 def metrics_markdown(rows: list[dict], title: str = "Cross-event relevance") -> str:
     lines = [f"# {title}", "",
-             "F1 of the on-topic class; train on one event, test on the other. "
+             ("F1 of the on-topic class; train on one event, test on the other. "
              "`+self-train`: refitted with the test event's confidently predicted posts "
-             "(their predicted labels; test labels never used).", "",
-             "| model | train | test | n train | n test | F1 | precision | recall | "
-             "macro-F1 | accuracy | fit s |",
+             "(their predicted labels; test labels never used)."), "",
+             ("| model | train | test | n train | n test | F1 | precision | recall | "
+             "macro-F1 | accuracy | fit s |"),
              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(

@@ -198,14 +198,14 @@ def _plots(reports: list[EventReport], corr: dict, folder: Path) -> list[str]:
 
 def _markdown(reports, corr, plots, ingest_summary: str | None) -> str:
     L = ["# Social-media flood impact report", "",
-         "Sentiment: VADER compound on the normalised post text (positive >= 0.05). Time: "
+         ("Sentiment: VADER compound on the normalised post text (positive >= 0.05). Time: "
          "the post's time field, else derived from the Twitter snowflake id. Replies: the "
-         "API reply field, else text starting with '@'.", ""]
+         "API reply field, else text starting with '@'."), ""]
     if ingest_summary:
         L += ["## Input", "", "```", ingest_summary, "```", ""]
     L += ["## Across events", "",
-          "| event | posts | replies | share positive | share positive (no replies) | "
-          "mean compound | Pearson vol~pos | Pearson vol~pos (no replies) | bins |",
+          ("| event | posts | replies | share positive | share positive (no replies) | "
+          "mean compound | Pearson vol~pos | Pearson vol~pos (no replies) | bins |"),
           "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in reports:
         c = corr["per_event"].get(r.event, {})
@@ -213,9 +213,9 @@ def _markdown(reports, corr, plots, ingest_summary: str | None) -> str:
                  f"{_fmt(r.share_positive_no_replies)} | {_fmt(r.mean_sentiment)} | "
                  f"{_fmt(c.get('all'))} | {_fmt(c.get('no_replies'))} | {c.get('bins', 0)} |")
     p = corr["pooled"]
-    L += ["", f"**Pooled over all events' time bins ({p['bins']} bins): Pearson(volume, share "
+    L += ["", (f"**Pooled over all events' time bins ({p['bins']} bins): Pearson(volume, share "
           f"positive) = {_fmt(p['all'])} with replies, {_fmt(p['no_replies'])} without.** "
-          "(The original study reported -0.54 and -0.31 on its data.)", ""]
+          "(The original study reported -0.54 and -0.31 on its data.)"), ""]
     if "volume_vs_positive.png" in plots:
         L += ["![volume vs share positive](volume_vs_positive.png)", ""]
     if "sentiment_by_info_type.png" in plots:
@@ -226,8 +226,8 @@ def _markdown(reports, corr, plots, ingest_summary: str | None) -> str:
         if f"volume_{r.event}.png" in plots:
             L += [f"![volume {r.event}](volume_{r.event}.png)", ""]
         if not r.info_types.empty:
-            L += ["| information type | posts | mean compound | share positive | "
-                  "share negative |", "|---|---:|---:|---:|---:|"]
+            L += [("| information type | posts | mean compound | share positive | "
+                  "share negative |"), "|---|---:|---:|---:|---:|"]
             for _, t in r.info_types.iterrows():
                 L.append(f"| {t['info_type']} | {t['posts']} | {_fmt(t['mean_sentiment'])} | "
                          f"{_fmt(t['share_positive'])} | {_fmt(t['share_negative'])} |")

@@ -129,15 +129,15 @@ def leave_one_event_out(df: pd.DataFrame, models="transformer,embed", events=Non
 
 def sentiment_markdown(rows: list[dict]) -> str:
     lines = ["# Sentiment: emoji distant supervision, held-out event", "",
-             "Labels: emoji/emoticons (removed from the text before training). VADER row: "
+             ("Labels: emoji/emoticons (removed from the text before training). VADER row: "
              "VADER on the emoji-free text, scored where it is not neutral (coverage = that "
              "share). VADER agreement: share of the test event's VADER-non-neutral posts "
-             "where the model agrees.", "",
-             "| model | train | test | train balance | test balance | accuracy | macro-F1 | "
-             "F1 pos | VADER agreement | kappa |",
+             "where the model agrees."), "",
+             ("| model | train | test | train balance | test balance | accuracy | macro-F1 | "
+             "F1 pos | VADER agreement | kappa |"),
              "|---|---|---|---|---|---:|---:|---:|---:|---:|"]
     for r in rows:
-        bal = lambda d: ", ".join(f"{k} {v}" for k, v in d.items())  # noqa: E731
+        bal = lambda d: ", ".join(f"{k} {v}" for k, v in d.items())
         lines.append(
             f"| {r['model']} | {r['train_event']} | {r['test_event']} | "
             f"{bal(r['train_balance']) if r['n_train'] else '-'} | {bal(r['test_balance'])} | "

@@ -1,0 +1,47 @@
+"""Rollout mechanics: the model's own depth is fed back as the next prev_depth."""
+
+import numpy as np
+import pytest
+import torch
+
+from floodcast.data import store
+from floodcast.errors import InputError
+from floodcast.evaluation.rollout import rollout_scores, rollout_table
+from floodcast.predict.mapper import FloodMapper
+
+
+class GrowModel(torch.nn.Module):
+    """depth = prev_depth + 0.04 m each step; wet where depth > 0.1 m."""
+
+    def forward(self, x):
+        depth = x[:, -1:] + 0.04
+        wet = 100.0 * (depth[:, 0] - 0.1)
+        return {"logits": torch.stack([torch.zeros_like(wet), wet], 1), "depth": depth}
+
+
+def _mapper(tiny_store, extras, model):
+    path, summary = tiny_store
+    spec = {**summary["spec"], "extra_channels": extras, "threshold": 0.1}
+    extra = {"data": {"channels": summary["channels"][:4] + extras, "stats": summary["stats"],
+                      "spec": spec, **store.grid_info(path)}}
+    return FloodMapper(model, extra)
+
+
+def test_autoregressive_rollout_feeds_back_own_depth(tiny_store):
+    m = _mapper(tiny_store, ["prev_depth"], GrowModel())
+    res = rollout_scores(m, str(tiny_store[0]), split="test", steps=4)
+    assert res["autoregressive"] and res["steps"] == 4
+    n = res["per_step"][0].n
+    predicted_wet = [res["per_step"][k].hits + res["per_step"][k].false_alarms for k in range(4)]
+    assert predicted_wet == [0, 0, n, n]  # 0.04, 0.08, 0.12, 0.16 m
+    lines = rollout_table({"ar": res})
+    assert lines[2].startswith("| ar |")
+
+
+def test_autoregressive_needs_depth_head(tiny_store):
+    class NoDepth(GrowModel):
+        def forward(self, x):
+            return {"logits": super().forward(x)["logits"]}
+
+    with pytest.raises(InputError, match="depth head"):
+        rollout_scores(_mapper(tiny_store, ["prev_depth"], NoDepth()), str(tiny_store[0]), steps=2)
