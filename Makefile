@@ -5,8 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 # pip on this machine resolves torch 2.14.1 + torchvision 0.29.1 from local disk
 TORCH := torch==2.14.1 torchvision==0.29.1
-EXTRAS ?= dev,social
+EXTRAS ?= dev,ml,social
 DEMO_OUT ?= outputs/demo
+
+SHARED ?= $(or $(FLOODCAST_SHARED_DATA),../shared/data)
+RADAR := $(SHARED)/radar/pysteps-data/radar
+DEV_EVENTS ?= 240
 
 .PHONY: install demo test test-slow bench lint clean data
 
@@ -33,6 +37,15 @@ test-slow: install
 bench: $(BIN)/python
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/bench_simulate.py
+
+# The real development dataset (needs ../shared/data): FMI, MeteoSwiss and BoM radar over
+# three real DEMs, with state and autoregressive channels stored too.
+data: install
+	$(BIN)/floodcast build-dataset --out data/dev.zarr --events $(DEV_EVENTS) --event-frames 24 \
+	  --dem sample --dem $(SHARED)/dem/pysheds/dem.tif --dem $(SHARED)/dem/topotoolbox/greenriver.tif \
+	  --dem-cell-size 4 --radar fmi:$(RADAR)/fmi/pgm/20160928 --radar mch:$(RADAR)/mch/20150515 \
+	  --radar bom:$(RADAR)/bom/prcp-cscn/2/2018/06/16 --min-rain 1.0 \
+	  --extra rain_accum,time_since_start,prev_depth --seed 0
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

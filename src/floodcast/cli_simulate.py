@@ -137,7 +137,13 @@ def simulate(
         list[str] | None,
         typer.Option(help="Point inflow ROW,COL,FILE.csv (CSV: time_s, q_m3s); repeatable."),
     ] = None,
-    threads: Annotated[int | None, typer.Option(help="Solver threads (default: numba's).")] = None,
+    threads: Annotated[
+        int,
+        typer.Option(
+            help="Solver threads. Default 1: on a busy shared machine the parallel kernels "
+            "can be 10x slower than one thread; use 2+ on an idle multi-core machine."
+        ),
+    ] = 1,
     fill_sinks: Annotated[
         bool,
         typer.Option(

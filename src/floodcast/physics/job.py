@@ -57,7 +57,7 @@ class SimulateRequest:
     pad_zero: bool = False
     infiltration_mmh: float = 0.0
     inflows: Sequence[str] = ()
-    threads: int | None = None
+    threads: int | None = 1  # None: numba's default; see docs/readme/simulate.md
     fill_sinks: bool = False
 
     def settings(self) -> dict[str, Any]:
