@@ -171,3 +171,14 @@ def test_real_landlab_dem(tmp_path, shared_data):
     )
     assert res.exit_code == 0, res.output
     assert "2028 nodata cells" in " ".join(res.output.split())
+
+
+def test_simulation_failure_exit_1_nothing_written(tmp_path, dem_asc, monkeypatch):
+    from floodcast.physics import job as J
+    from floodcast.physics.solver import SolverConfig
+
+    monkeypatch.setattr(J, "_solver_config", lambda r: SolverConfig(max_mass_error=1e-15))
+    res = sim("--dem", dem_asc, "--rain", "50mm/h:600s", "--duration", 600, "--out", tmp_path / "o")
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert "simulation failed" in res.output and "nothing was written" in res.output
+    assert not (tmp_path / "o").exists()

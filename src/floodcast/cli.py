@@ -29,7 +29,10 @@ _COMMAND_MODULES = (
     "floodcast.cli_train",
     "floodcast.cli_evaluate",
     "floodcast.cli_predict",
+    "floodcast.cli_nowcast",
     "floodcast.cli_social",
+    "floodcast.cli_diagnostics",
+    "floodcast.cli_serve",
 )
 
 for _name in _COMMAND_MODULES:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 console = Console(stderr=True)
@@ -26,12 +27,17 @@ def user_errors():
             warnings.simplefilter("ignore", InputWarning)
             yield
     except InputError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+    except OSError as exc:  # e.g. disk full while writing: the job removed its partial output
+        console.print(f"[bold red]error writing outputs:[/] {escape(str(exc))}", highlight=False)
+        console.print("nothing was written.", highlight=False)
         raise typer.Exit(1) from None
     except Exception as exc:
+        # the solver module is imported lazily (numba start-up), so match by name
         if type(exc).__name__ != "SimulationError":
             raise
-        console.print(f"[bold red]simulation failed:[/] {exc}", highlight=False)
+        console.print(f"[bold red]simulation failed:[/] {escape(str(exc))}", highlight=False)
         console.print("nothing was written.", highlight=False)
         raise typer.Exit(1) from None
 
@@ -74,7 +80,10 @@ def print_summary(result: Any) -> None:
         console.print(
             f"mass balance: relative error {s['mass']['relative_error']:.2e}", highlight=False
         )
-    console.print(f"outputs in [bold]{result.out}[/]: " + ", ".join(result.files), highlight=False)
+    console.print(
+        f"outputs in [bold]{escape(str(result.out))}[/]: " + ", ".join(result.files),
+        highlight=False,
+    )
 
 
 def simulate(
@@ -174,7 +183,7 @@ def simulate(
     with user_errors():
         job = prepare(req)
         for note in job.notes:
-            console.print(f"[cyan]note:[/] {note}", highlight=False)
+            console.print(f"[cyan]note:[/] {escape(note)}", highlight=False)
         with sim_progress(duration) as cb:
             result = execute(job, progress=cb)
     print_summary(result)

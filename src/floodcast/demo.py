@@ -43,6 +43,8 @@ DemoStep = Callable[[DemoContext], None]
 
 def step_simulate(ctx: DemoContext) -> None:
     """Simulate 2 h of a synthetic storm over the Jacksboro DEM into ``OUT/simulate``."""
+    from rich.markup import escape
+
     from floodcast.io.dem import sample_dem
     from floodcast.physics.job import SimulateRequest, execute, prepare
     from floodcast.physics.storms import synthetic_storm
@@ -61,7 +63,7 @@ def step_simulate(ctx: DemoContext) -> None:
     )
     job = prepare(req)
     for note in job.notes:
-        ctx.say(f"[cyan]note:[/] {note}")
+        ctx.say(f"[cyan]note:[/] {escape(note)}")
     if ctx.console is not None:
         from floodcast.cli_simulate import sim_progress
 
@@ -75,19 +77,35 @@ def step_simulate(ctx: DemoContext) -> None:
         f"[green]simulate:[/] {s['steps']} steps in {s['wall_time_s']:.1f} s, max depth "
         f"{s['max_depth_m']:.2f} m, {s['wet_cells_max']} cells > {s['threshold_m']:g} m"
     )
-    ctx.say(f"  outputs in [bold]{result.out}[/]: {', '.join(result.files)}")
+    ctx.say(f"  outputs in [bold]{escape(str(result.out))}[/]: {', '.join(result.files)}")
 
 
-STEPS: list[tuple[str, DemoStep]] = [("simulate", step_simulate)]
+def _later(name: str) -> DemoStep:
+    """A step defined in ``floodcast.demo_pipeline`` (imported lazily: torch is heavy)."""
+
+    def step(ctx: DemoContext) -> None:
+        from floodcast import demo_pipeline
+
+        getattr(demo_pipeline, f"step_{name}")(ctx)
+
+    step.__doc__ = f"demo_pipeline.step_{name}"
+    return step
+
+
+STEPS: list[tuple[str, DemoStep]] = [("simulate", step_simulate)] + [
+    (name, _later(name)) for name in ("dataset", "train", "evaluate", "serve_hint")
+]
 
 
 def run_demo(
     out: Path, console: Any = None, steps: list[tuple[str, DemoStep]] | None = None
 ) -> DemoContext:
     """Run the demo steps in order, writing under ``out``; returns the context with results."""
+    from rich.markup import escape
+
     ctx = DemoContext(Path(out), console)
     for i, (name, step) in enumerate(steps if steps is not None else STEPS, 1):
         ctx.say(f"[bold]demo step {i}: {name}[/]")
         step(ctx)
-    ctx.say(f"[bold green]demo finished:[/] outputs under {ctx.out.resolve()}")
+    ctx.say(f"[bold green]demo finished:[/] outputs under {escape(str(ctx.out.resolve()))}")
     return ctx

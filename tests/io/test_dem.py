@@ -182,3 +182,10 @@ def test_fill_sinks_raises_pits_to_spill_level():
     assert f[2, 2] == 8.0 and f[1, 2] == 8.0 and f[0, 2] == 5.0 and np.isnan(f[4, 4])
     valid = ~np.isnan(z)
     assert (f[valid] >= z[valid]).all() and np.isnan(f).sum() == 1
+
+
+@pytest.mark.parametrize("name", ["junk.tif", "junk.npz", "junk.asc"])
+def test_unreadable_files_are_named(tmp_path, name):
+    (tmp_path / name).write_bytes(b"\x00\x01garbage\xff" * 10)
+    with pytest.raises(InputError, match=name):
+        read_dem(tmp_path / name)

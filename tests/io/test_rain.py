@@ -172,3 +172,10 @@ def test_regrid_coarse_georeferenced_rain_bilinear(tmp_path, dem):
     expect = (5 + 10 * np.arange(NX)) / 10.0 + 5  # the ramp at the DEM cell centres
     np.testing.assert_allclose(r.rates_mmh[0, 5], expect, atol=1e-4)
     assert any("regridded" in n for n in r.notes)
+
+
+@pytest.mark.parametrize("name", ["junk.nc", "junk.npz"])
+def test_unreadable_rain_files_are_named(tmp_path, name):
+    (tmp_path / name).write_bytes(b"\x00\x01garbage\xff" * 10)
+    with pytest.raises(InputError, match=name):
+        read_rain(tmp_path / name)

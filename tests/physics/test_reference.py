@@ -112,23 +112,27 @@ def test_reference_real_full(shared_data, case):
 def test_speed_aware_step_on_steep_terrain(shared_data):
     """jacksboro_fmi (83 m cells, slopes up to ~0.5), first 30 min, 10 s step cap.
 
-    LISFLOOD-FP's rule dt = cfl*dx/sqrt(g h_max) stays at the 10 s cap here and gains water
-    by clipping over-drained thin films; the speed-aware rule (default) limits the step by
-    |u| + sqrt(g h) and by gravity acceleration, conserves mass and stays within a fraction of
-    a mm of the 1 s reference.
+    LISFLOOD-FP's rule dt = cfl*dx/sqrt(g h_max) stays at the 10 s cap here and (with its
+    drying limiter) gains water by clipping over-drained thin films; the default (speed-aware
+    step: |u| + sqrt(g h) and gravity acceleration; strict limiter) conserves mass and stays
+    within a fraction of a mm of the 1 s reference. The depth-only step with the strict
+    limiter conserves mass but is still inaccurate (printed for the record).
     """
     d = _load(shared_data, "jacksboro_fmi")
     ref = d["depth"][5]  # t = 1800 s of the 1 s LISFLOOD-FP run
     out = {}
-    for aware in (False, True):
-        cfg = SolverConfig(manning=0.035, max_step=10.0, speed_aware_step=aware)
+    for name, cfg in (("lisflood", SolverConfig.lisflood(manning=0.035, max_step=10.0)),
+                      ("depth_only_strict", SolverConfig(manning=0.035, max_step=10.0,
+                                                         speed_aware_step=False)),
+                      ("default", SolverConfig(manning=0.035, max_step=10.0))):
         sim = _sim(d, "jacksboro_fmi", cfg)
         sim.advance(1800.0)
         h = sim.depth.astype(np.float64)
-        out[aware] = (sim.mass.relative_error, float(np.sqrt(np.mean((h - ref) ** 2))),
-                      float(np.abs(h - ref).max()), sim.steps)
-    lis_err, lis_rmse, lis_max, _ = out[False]
-    aw_err, aw_rmse, aw_max, aw_steps = out[True]
+        out[name] = (sim.mass.relative_error, float(np.sqrt(np.mean((h - ref) ** 2))),
+                     float(np.abs(h - ref).max()), sim.steps)
+    print(out)
+    lis_err, lis_rmse, lis_max, _ = out["lisflood"]
+    aw_err, aw_rmse, aw_max, aw_steps = out["default"]
     assert lis_err > 1e-3  # depth-only rule at a 10 s cap gains water (measured ~1e-2)
     assert aw_err < 1e-5, out  # measured ~4e-8
     assert aw_rmse < 0.1 * lis_rmse and aw_rmse < 1e-3, out

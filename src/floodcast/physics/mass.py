@@ -13,7 +13,8 @@ class MassBalance:
 
     ``boundary_out_m3`` is the net outflow through the domain edges (fixed-level edges can
     make it negative). ``relative_error`` =
-    |initial + rain + inflow - out - infiltration - stored| / max(rain + inflow + initial, tiny).
+    |initial + rain + inflow - out - infiltration - stored| / max(rain + inflow + initial, tiny)
+    (plus the net water supplied by fixed-level edges, if any, in the denominator).
     ``clipped_m3`` (diagnostic, not part of the closure) is the water created by clipping
     negative depths to zero; it is the only non-conservative operation of the scheme, so it
     explains the closure error.
@@ -35,7 +36,8 @@ class MassBalance:
                     stored_m3: float, clipped_m3: float = 0.0) -> "MassBalance":
         residual = (initial_m3 + rain_in_m3 + inflow_m3 - boundary_out_m3 - infiltration_m3
                     - stored_m3)
-        denom = max(rain_in_m3 + inflow_m3 + initial_m3, TINY_M3)
+        # water supplied through fixed-level edges (net negative outflow) counts as input too
+        denom = max(rain_in_m3 + inflow_m3 + initial_m3 + max(-boundary_out_m3, 0.0), TINY_M3)
         return cls(float(time_s), float(rain_in_m3), float(inflow_m3), float(boundary_out_m3),
                    float(infiltration_m3), float(initial_m3), float(stored_m3),
                    abs(residual) / denom, float(clipped_m3))

@@ -17,7 +17,8 @@ reports the unknown fraction per lead.
 
 from __future__ import annotations
 
-import os
+import contextlib
+import io
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,10 +33,6 @@ DB_THRESHOLD_MMH = 0.1  # below this rain is "zero" in the dB transform (pysteps
 DB_ZERO = -15.0  # dB value given to zero rain (and to no coverage) for STEPS
 
 
-def _quiet_pysteps():
-    os.environ.setdefault("PYSTEPS_QUIET", "1")  # pysteps: skip its config banner where honoured
-
-
 def min_frames(method: str) -> int:
     """Observed frames needed: 2 for optical flow; STEPS' AR(2) model needs 3."""
     return 3 if method == "steps" else 2
@@ -47,7 +44,6 @@ def estimate_motion(frames: np.ndarray, flow: str = "lucaskanade") -> np.ndarray
     Frames must be finite (fill no coverage first). ``flow`` is a pysteps motion method:
     lucaskanade (needs OpenCV), darts, proesmans or vet.
     """
-    _quiet_pysteps()
     from pysteps import motion
 
     key = flow.lower()
@@ -94,7 +90,6 @@ def extrapolate(frames_mmh: np.ndarray, n_steps: int, method: str = "extrapolati
         [n_steps, y, x] (extrapolation) or [n_members, n_steps, y, x] (steps) float32
         mm/h, NaN where unknown; with ``return_motion`` a tuple (forecast, motion).
     """
-    _quiet_pysteps()
     from pysteps import nowcasts
     from pysteps.utils import transformation
 
@@ -134,12 +129,14 @@ def extrapolate(frames_mmh: np.ndarray, n_steps: int, method: str = "extrapolati
         if not (db[-1] > thr_db).any():  # no rain to perturb: the ensemble is dry
             fc = np.zeros((n_members, int(n_steps)) + db.shape[1:], np.float32)
         else:
-            fc_db = nowcasts.get_method("steps")(
-                db[-3:], velocity, int(n_steps), n_ens_members=int(n_members),
-                n_cascade_levels=levels, precip_thr=thr_db, kmperpixel=cell_size_m / 1000.0,
-                timestep=interval_s / 60.0, noise_method="nonparametric", vel_pert_method="bps",
-                mask_method="incremental", seed=seed, num_workers=1, fft_method="numpy",
-            )
+            with contextlib.redirect_stdout(io.StringIO()):  # STEPS prints a long log
+                fc_db = nowcasts.get_method("steps")(
+                    db[-3:], velocity, int(n_steps), n_ens_members=int(n_members),
+                    n_cascade_levels=levels, precip_thr=thr_db, kmperpixel=cell_size_m / 1000.0,
+                    timestep=interval_s / 60.0, noise_method="nonparametric",
+                    vel_pert_method="bps", mask_method="incremental", seed=seed, num_workers=1,
+                    fft_method="numpy",
+                )
             fc, _ = transformation.dB_transform(np.asarray(fc_db, float), threshold=thr_db,
                                                 inverse=True, zerovalue=0.0)
             fc = np.asarray(fc, np.float32)

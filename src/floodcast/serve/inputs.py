@@ -9,6 +9,7 @@ and the bytes are written only to a private temporary folder): npz (zip), NetCDF
 from __future__ import annotations
 
 import math
+import re
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -25,6 +26,12 @@ _MAGIC = ((b"PK\x03\x04", "npz"), (b"CDF\x01", "nc"), (b"CDF\x02", "nc"),
           (b"\x89HDF\r\n\x1a\n", "nc"), (b"II*\x00", "tif"), (b"MM\x00*", "tif"),
           (b"II+\x00", "tif"), (b"MM\x00+", "tif"))
 FORMATS = ("npz", "nc", "tif")
+
+
+class _NaNFound(Exception):
+    def __init__(self, n: int, result: tuple):
+        super().__init__(n)
+        self.n, self.result = n, result
 
 
 @dataclass
@@ -121,6 +128,11 @@ def read_path(path: Path, dem: Dem, interval_s: float | None, default_interval: 
             frames, tag_interval, notes = _read_tif(path, dem)
         else:
             frames, tag_interval, notes = _read_rain_file(path, dem)
+    except _NaNFound as nan:
+        if not allow_nan:
+            raise InputError(f"{source}: {nan.n} NaN rain values; fill cells without radar "
+                             "coverage with 0 mm/h before sending") from None
+        frames, tag_interval, notes = nan.result
     except InputError as exc:
         raise InputError(str(exc).replace(str(path), source)) from None
     except Exception as exc:  # a corrupt file can fail deep inside netCDF4/zipfile/GDAL
@@ -131,48 +143,23 @@ def read_path(path: Path, dem: Dem, interval_s: float | None, default_interval: 
 
 
 def _read_rain_file(path: Path, dem: Dem) -> tuple[np.ndarray, float | None, list[str]]:
+    """npz / NetCDF through :func:`floodcast.io.rain.read_rain` (which regrids if needed)."""
     from floodcast.errors import InputWarning
     from floodcast.io.rain import read_rain
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InputWarning)
-        raw = _raw_npz_nan(path) if path.suffix == ".npz" else None
         series = read_rain(path, dem)
     rates = np.asarray(series.rates_mmh, np.float32)
     if rates.ndim == 1:  # a uniform hyetograph: one rate per frame everywhere
         rates = np.broadcast_to(rates[:, None, None], (len(rates), *dem.shape)).copy()
-    nan_note = [str(w.message) for w in caught if "NaN" in str(w.message)]
-    if nan_note or raw:  # read_rain set NaN to 0: put them back so validate() decides
-        rates = rates.copy()
-        rates[:] = np.where(_nan_mask(path, rates.shape), np.nan, rates)
+    # read_rain sets NaN (no coverage) to 0 and warns; the API refuses NaN (see validate)
+    nan = [m.group(1) for w in caught if (m := re.search(r"(\d+) NaN rain values", str(w.message)))]
     times = np.asarray(series.times_s, float)
     interval = float(np.median(np.diff(times))) if times.size >= 2 else None
+    if nan:
+        raise _NaNFound(int(nan[0]), (rates, interval, list(series.notes)))
     return rates, interval, list(series.notes)
-
-
-def _raw_npz_nan(path: Path) -> bool:
-    with np.load(path, allow_pickle=False) as z:
-        a = z["rain_mmh"] if "rain_mmh" in z.files else None
-        return a is not None and a.dtype.kind == "f" and bool(np.isnan(a).any())
-
-
-def _nan_mask(path: Path, shape: tuple) -> np.ndarray:
-    """Where the file had NaN (read again: read_rain already replaced them by 0)."""
-    if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as z:
-            a = np.asarray(z["rain_mmh"], np.float32)
-    else:
-        import xarray as xr
-
-        with xr.open_dataset(path) as ds:
-            name = next(n for n in ("rain", "rain_mmh", "rainfall_rate", "precipitation",
-                                    "precip") if n in ds.data_vars)
-            a = np.asarray(ds[name].values, np.float32)
-    if a.ndim == 1:
-        a = np.broadcast_to(a[:, None, None], shape)
-    if a.shape != shape:  # regridded: mark whole frames that had any NaN
-        return np.broadcast_to(np.isnan(a).any(axis=tuple(range(1, a.ndim)))[:, None, None], shape)
-    return np.isnan(a)
 
 
 def _read_tif(path: Path, dem: Dem) -> tuple[np.ndarray, float | None, list[str]]:

@@ -34,7 +34,16 @@ def load_encoder(device: str = "cpu"):
     """The SentenceTransformer, loaded offline from the wheel (cached per process)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     from sentence_transformers import SentenceTransformer
+
+    try:  # silence the weight-loading progress bar
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except Exception:  # pragma: no cover - cosmetic only
+        pass
 
     return SentenceTransformer(str(model_dir()), device=device, local_files_only=True)
 

@@ -1,0 +1,57 @@
+"""CLI: `floodcast serve` -> HTTP API, web map and (with --watch) live flood maps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from floodcast.errors import InputError
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    def serve_cmd(
+        model: Path = typer.Option(..., help="Trained model (OUT/model.pt from `floodcast train`)."),
+        dem: str = typer.Option(..., help="DEM of the served area (GeoTIFF/.asc/.npz) or 'sample'."),
+        host: str = typer.Option("127.0.0.1", help="Address to listen on (loopback by default)."),
+        port: int = typer.Option(8000, help="TCP port."),
+        watch: Path = typer.Option(None, help="Folder to watch for new radar files "
+                                   "(npz/NetCDF/GeoTIFF on the DEM grid, one or more frames)."),
+        state: Path = typer.Option(None, help="State folder (live solver, maps); default "
+                                   "WATCH/../floodcast-state, or a temporary folder."),
+        max_upload_mb: float = typer.Option(20.0, help="Largest accepted upload (MB)."),
+        leads: int = typer.Option(6, help="Nowcast lead times (radar intervals) in watch mode."),
+        physics: bool = typer.Option(True, help="Run the live physics solver in watch mode."),
+        poll: float = typer.Option(1.0, help="Seconds between scans of the watch folder."),
+        realtime_check: bool = typer.Option(True, help="Time a 512x512 live solver at startup "
+                                            "(watch mode) and report it on /metrics."),
+        log_level: str = typer.Option("info", help="uvicorn log level."),
+    ) -> None:
+        """Serve flood maps over HTTP: POST /predict, GET /maps/latest, /metrics, web map at /."""
+        import uvicorn
+
+        from floodcast.cli_data import load_dems
+        from floodcast.serve.app import ServeConfig, create_app
+
+        if host not in LOOPBACK:
+            typer.echo(f"warning: listening on {host}: the API has no authentication", err=True)
+        try:
+            (_, d), = load_dems([dem], None, False).items()
+            if watch is not None and not watch.is_dir():
+                raise InputError(f"--watch {watch}: not a folder")
+            state_dir = state or (watch.parent / "floodcast-state" if watch else None)
+            cfg = ServeConfig(model=model, dem=d, watch_dir=watch, state_dir=state_dir,
+                              max_upload_mb=max_upload_mb, n_leads=leads, physics=physics,
+                              poll_s=poll, reference_check=realtime_check)
+            api = create_app(cfg)
+        except (InputError, FileNotFoundError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        srv = api.state.server
+        typer.echo(f"floodcast serve: model {model} ({srv.version}), DEM {d.source} {d.shape}, "
+                   f"state {srv.state_dir}" + (f", watching {watch}" if watch else ""))
+        typer.echo(f"  web map http://{host}:{port}/  API docs http://{host}:{port}/docs")
+        uvicorn.run(api, host=host, port=port, log_level=log_level)

@@ -1,0 +1,249 @@
+"""`floodcast serve`: the FastAPI app (prediction API, web map, watch mode, metrics).
+
+Bad input always gets a 4xx with a JSON ``{"error": ...}`` body: uploads are capped
+(:class:`~floodcast.serve.limits.BodyLimit`), parsed into validated frames
+(:mod:`floodcast.serve.inputs`) and the model's own checks raise ``InputError``. Only
+files the server wrote itself, in its state folder, can be fetched, by a name matched
+against a fixed pattern. Model calls are serialised by one lock (the watcher shares it),
+so concurrent requests queue instead of oversubscribing the CPU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from floodcast.errors import InputError
+from floodcast.io.dem import Dem
+from floodcast.serve import inputs, limits, schemas
+from floodcast.serve.maps import MapBoard
+from floodcast.serve.metrics import ServeMetrics
+from floodcast.serve.render import hillshade_png
+
+log = logging.getLogger("floodcast.serve")
+STATIC = Path(__file__).parent / "static"
+
+
+@dataclass
+class ServeConfig:
+    """What ``floodcast serve`` serves; see ``floodcast serve --help``."""
+
+    model: Path
+    dem: Dem
+    watch_dir: Path | None = None
+    state_dir: Path | None = None
+    max_upload_mb: float = 20.0
+    n_leads: int = 6
+    physics: bool = True
+    poll_s: float = 1.0
+    cut: float = 0.5
+    reference_check: bool = False  # time a 512 x 512 live solver at startup (watch mode)
+    workers: int = 2  # model calls at once (each on one torch thread)
+    tile: int | None = None  # model tile (cells); None = the training patch
+    cache: int = 32  # responses kept for repeated identical requests (0 = off)
+
+
+class Server:
+    """The model, the DEM, the map board and the watcher behind one app."""
+
+    def __init__(self, cfg: ServeConfig):
+        from floodcast import __version__
+        from floodcast.predict.mapper import FloodMapper
+
+        self.cfg, self.dem = cfg, cfg.dem
+        self.mapper = FloodMapper.load(cfg.model, patch=cfg.tile)
+        self.version = hashlib.sha256(Path(cfg.model).read_bytes()).hexdigest()[:12]
+        self.interval = float((self.mapper.intervals or [300.0])[0])
+        # one torch thread per model call and at most ``workers`` calls at once: on a busy
+        # 2-core machine 2 intra-op threads spin against each other (measured 25x slower)
+        torch.set_num_threads(1)
+        self.lock = threading.BoundedSemaphore(max(1, cfg.workers))
+        self.cache = ResponseCache(cfg.cache)
+        self.state_dir = Path(cfg.state_dir or tempfile.mkdtemp(prefix="floodcast-serve-"))
+        self.board = MapBoard(self.dem, self.mapper, self.state_dir / "maps", self.lock,
+                              n_leads=cfg.n_leads, cut=cfg.cut)
+        self.hillshade = hillshade_png(self.dem)
+        self.reference: dict | None = None
+        self.info = {"version": self.version, "model": Path(cfg.model).name,
+                     "frames": str(self.mapper.frames), "floodcast": __version__}
+        self.metrics = ServeMetrics(self.info, self.mapper.stats, self.status)
+        self.watcher = None
+        if cfg.watch_dir is not None:
+            from floodcast.serve.live import LivePhysics
+            from floodcast.serve.watcher import Watcher
+
+            live = LivePhysics(self.dem, self.mapper.threshold) if cfg.physics else None
+            self.watcher = Watcher(cfg.watch_dir, self.state_dir, self.dem, self.board, live,
+                                   self.interval, cfg.poll_s, self.metrics.drift.record)
+
+    def status(self) -> dict:
+        w = self.watcher
+        out = {"watch": w.status() if w else {}, "csi": dict(self.board.csi),
+               "physics": w.live.status() if w and w.live else {}}
+        if self.reference:
+            out["reference"] = self.reference
+        return out
+
+    def predict(self, rin: inputs.RainInput, cut: float):
+        with self.lock:
+            return self.mapper.predict(rin.frames, self.dem.elevation, self.dem.cell_size,
+                                       rin.interval_s, cut=cut)
+
+    def start(self) -> None:
+        if self.watcher is not None:
+            self.watcher.start()
+            if self.cfg.reference_check:
+                threading.Thread(target=self._reference, daemon=True).start()
+
+    def _reference(self) -> None:
+        from floodcast.serve.live import realtime_check
+
+        try:
+            self.reference = realtime_check(512, self.interval)
+        except Exception as exc:  # informative only: never take the server down
+            self.reference = {"error": f"{type(exc).__name__}: {exc}"}
+
+    def stop(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+
+
+def create_app(cfg: ServeConfig) -> FastAPI:
+    """Build the app for ``cfg`` (loads the model; starts the watcher on startup)."""
+    srv = Server(cfg)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        srv.start()
+        yield
+        srv.stop()
+
+    app = FastAPI(title="floodcast", version=srv.info["floodcast"], lifespan=lifespan,
+                  description="Flood maps from radar rain and a DEM: model predictions, "
+                  "nowcasts and a live physics solver. Rain in mm/h, depth in m, time in s.")
+    app.state.server = srv
+    app.add_middleware(limits.BodyLimit, max_bytes=int(cfg.max_upload_mb * 1e6))
+    app.add_middleware(limits.Timing, observe=srv.metrics.observe)
+    limits.install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    from floodcast.serve.routes import add_routes
+
+    add_routes(app, srv)
+
+    @app.post("/predict", summary="Flood map from uploaded radar frames",
+              openapi_extra={"requestBody": schemas.PREDICT_BODY},
+              responses=schemas.PREDICT_RESPONSES, response_class=Response)
+    async def predict(request: Request,
+                      format: schemas.OutputFormat | None = Query(
+                          None, description="Output format; default from Accept (GeoJSON)"),
+                      interval_s: float | None = Query(
+                          None, gt=0, le=86400, description="Frame interval (s) when the "
+                          "file does not say; default the model's"),
+                      cut: float = Query(0.5, ge=0, le=1, description="Wet-probability cut"),
+                      publish: bool = Query(False, description="Also show it on the web map")):
+        fmt = limits.negotiate(format, request.headers.get("accept"))
+        kind, data = await _payload(request)  # within the upload cap (BodyLimit)
+        key = srv.cache.key(data, kind, fmt, interval_s, cut)
+        hit = None if publish else srv.cache.get(key)
+        if hit is not None:
+            return Response(hit[0], media_type=hit[1], headers={"X-Model-Version": srv.version,
+                                                                "X-Cache": "hit"})
+        rin = await run_in_threadpool(_parse, kind, data, srv, interval_s)
+        fmap = await run_in_threadpool(srv.predict, rin, cut)
+        srv.metrics.drift.record(rin.frames[-srv.mapper.frames:])
+        if publish:
+            await run_in_threadpool(srv.board.update, rin.frames, time.time(), rin.interval_s,
+                                    None)
+        from floodcast.serve.routes import render_map
+
+        resp = render_map(fmt, fmap, srv, {"frames": int(rin.frames.shape[0]),
+                                           "interval_s": rin.interval_s, "cut": cut,
+                                           "notes": rin.notes})
+        srv.cache.put(key, resp.body, resp.media_type)
+        return resp
+
+    return app
+
+
+class ResponseCache:
+    """Last ``size`` responses by a hash of the request body and options (LRU).
+
+    Many clients asking for the map of the same radar frame cost one model call. The
+    model version is fixed for the app's life, so entries never go stale.
+    """
+
+    def __init__(self, size: int):
+        self.size = int(size)
+        self._d: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def key(self, body: bytes, *opts) -> str:
+        return hashlib.sha256(body + repr(opts).encode()).hexdigest() if self.size else ""
+
+    def get(self, key: str):
+        with self._lock:
+            if key in self._d:
+                self._d.move_to_end(key)
+                return self._d[key]
+        return None
+
+    def put(self, key: str, body: bytes, media_type: str | None) -> None:
+        if not self.size:
+            return
+        with self._lock:
+            self._d[key] = (body, media_type or "application/octet-stream")
+            while len(self._d) > self.size:
+                self._d.popitem(last=False)
+
+
+async def _payload(request: Request) -> tuple[str, bytes]:
+    """("file" | "json", bytes) of the request; multipart gives its part named ``file``."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "multipart/form-data":
+        try:
+            form = await request.form(max_files=1, max_fields=4)
+        except limits.TooLarge:
+            raise
+        except Exception as exc:  # malformed multipart body
+            raise HTTPException(400, f"malformed multipart body: {exc}") from None
+        up = form.get("file")
+        if not isinstance(up, UploadFile):
+            raise InputError("multipart upload needs a file part named 'file'")
+        return "file", await up.read()
+    if ctype in ("application/octet-stream", "application/x-netcdf", "application/zip",
+                 "image/tiff", "application/x-hdf5"):
+        return "file", await request.body()
+    if ctype == "application/json":
+        return "json", await request.body()
+    raise HTTPException(415, f"unsupported content type {ctype or '(none)'}; send "
+                        "multipart/form-data (file=...), application/octet-stream or JSON")
+
+
+def _parse(kind: str, data: bytes, srv: Server, interval_s: float | None) -> inputs.RainInput:
+    dem, default = srv.dem, srv.interval
+    if kind == "file":
+        return inputs.from_bytes(data, dem, interval_s, default)
+    try:
+        body = schemas.PredictJSON.model_validate(json.loads(data))
+    except ValueError as exc:  # JSONDecodeError and pydantic's ValidationError
+        detail = jsonable_encoder(exc.errors(include_input=False)) \
+            if isinstance(exc, ValidationError) else None
+        raise limits.ApiError(422, f"invalid JSON body: {str(exc)[:300]}", detail) from None
+    return inputs.from_arrays(body.rain_mmh, dem, body.interval_s or interval_s, default)

@@ -1,0 +1,194 @@
+"""Watch mode: radar files dropped into a folder are ingested in name order.
+
+The folder is polled (portable, works on network mounts; no inotify needed). A file is
+taken only once its size and modification time have stayed the same over two polls,
+so a file still being copied waits; hidden files (``.name``) and ``*.part``/``*.tmp``
+are ignored, and symlinks are not followed. A file that cannot be read or is invalid
+is reported (``status()["rejected_files"]``, ``/metrics``) and skipped, and tried again
+only if it changes; the watcher keeps running whatever one file does.
+
+After each file the state (live solver, recent frames, which files were used) is written
+atomically to ``STATE/watch_state.npz``; a restarted server resumes from it and does not
+ingest the same files twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+
+from floodcast.errors import InputError
+from floodcast.io.atomic import atomic_path
+from floodcast.io.dem import Dem
+from floodcast.serve.inputs import read_path
+from floodcast.serve.live import LivePhysics
+from floodcast.serve.maps import MapBoard
+
+log = logging.getLogger("floodcast.serve")
+SUFFIXES = {".npz", ".nc", ".nc4", ".h5", ".tif", ".tiff"}
+STATE_FILE = "watch_state.npz"
+MAX_HISTORY = 36  # frames kept for the model's window and state channels (3 h of 5-min)
+
+
+class Watcher:
+    """Polls ``folder`` and feeds new radar files to the live solver and the map board."""
+
+    def __init__(self, folder: Path, state_dir: Path, dem: Dem, board: MapBoard,
+                 live: LivePhysics | None, interval_s: float, poll_s: float = 1.0,
+                 on_frames=None):
+        self.folder, self.state_dir = Path(folder), Path(state_dir)
+        self.dem, self.board, self.live = dem, board, live
+        self.interval_s = float(interval_s)
+        self.poll_s = float(poll_s)
+        self.on_frames = on_frames  # callback(frames) for input-drift statistics
+        self.history: deque[np.ndarray] = deque(maxlen=MAX_HISTORY)
+        self.done: list[str] = []
+        self.rejected: dict[str, dict] = {}  # name -> {reason, sig}
+        self.frames = 0
+        self.errors: list[str] = []
+        self.last_unix: float | None = None
+        self._seen: dict[str, tuple] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.state_path = self.state_dir / STATE_FILE
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if self.state_path.exists():
+            self._load()
+
+    # ------------------------------------------------------------------ persistence
+    def _load(self) -> None:
+        try:
+            with np.load(self.state_path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            meta = json.loads(str(arrays.pop("meta_json")))
+            hist = arrays.pop("history", np.zeros((0, *self.dem.shape), np.float32))
+            if hist.shape[1:] != tuple(self.dem.shape):
+                raise ValueError(f"history grid {hist.shape[1:]} != DEM {self.dem.shape}")
+            if self.live is not None:
+                self.live.restore(arrays)
+        except (OSError, ValueError, KeyError) as exc:  # unusable state: start afresh, say so
+            self.errors.append(f"state {self.state_path.name} not resumed: {exc}")
+            log.warning(self.errors[-1])
+            return
+        self.history.extend(np.asarray(hist, np.float32))
+        self.done = list(meta.get("done", []))
+        self.frames = int(meta.get("frames", 0))
+        self.last_unix = meta.get("last_unix")
+        log.info("resumed watch state: %d files, %d frames, physics t=%.0f s",
+                 len(self.done), self.frames, self.live.t if self.live else 0.0)
+
+    def _save(self) -> None:
+        meta = {"done": self.done, "frames": self.frames, "last_unix": self.last_unix,
+                "interval_s": self.interval_s, "dem_shape": list(self.dem.shape)}
+        arrays = self.live.to_arrays() if self.live is not None else {}
+        hist = np.stack(self.history) if self.history else np.zeros((0, *self.dem.shape))
+        with atomic_path(self.state_path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, meta_json=np.array(json.dumps(meta)),
+                     history=hist.astype(np.float32), **arrays)
+
+    # ------------------------------------------------------------------ scanning
+    def _candidates(self) -> list[tuple[str, tuple]]:
+        out = []
+        try:
+            entries = list(os.scandir(self.folder))
+        except OSError as exc:
+            self._error(f"cannot list {self.folder}: {exc}")
+            return out
+        for e in entries:
+            name = e.name
+            if (name.startswith(".") or name.endswith((".part", ".tmp", ".partial"))
+                    or Path(name).suffix.lower() not in SUFFIXES):
+                continue
+            try:
+                if not e.is_file(follow_symlinks=False):
+                    continue
+                st = e.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            out.append((name, (st.st_size, st.st_mtime_ns)))
+        return sorted(out)
+
+    def poll_once(self) -> int:
+        """One scan: ingest every new file that is complete. Returns files ingested."""
+        n = 0
+        done = set(self.done)
+        for name, sig in self._candidates():
+            if name in done or self.rejected.get(name, {}).get("sig") == sig:
+                continue
+            if self._seen.get(name) != sig or sig[0] == 0:  # still changing (or empty): wait
+                self._seen[name] = sig
+                continue
+            if self._stop.is_set():
+                break
+            n += self._ingest(name, sig)
+        return n
+
+    def _ingest(self, name: str, sig: tuple) -> int:
+        path = self.folder / name
+        try:
+            rin = read_path(path, self.dem, None, self.interval_s, allow_nan=True)
+        except InputError as exc:
+            self.rejected[name] = {"reason": str(exc)[:300], "sig": sig}
+            log.warning("skipped radar file %s: %s", name, exc)
+            return 0
+        try:
+            unix = sig[1] / 1e9
+            for fr in rin.frames:
+                self.history.append(fr)
+                if self.live is not None:
+                    self.live.advance(fr, rin.interval_s)
+            if self.on_frames is not None:
+                self.on_frames(rin.frames)
+            self.frames += len(rin.frames)
+            self.done.append(name)
+            self.last_unix = unix
+            self._save()
+            self.board.update(np.stack(self.history), unix, rin.interval_s,
+                              self.live)
+        except Exception as exc:  # a failing update must not stop the watcher
+            self._error(f"{name}: {type(exc).__name__}: {exc}")
+            if name not in self.done:
+                self.rejected[name] = {"reason": self.errors[-1][:300], "sig": sig}
+            return 0
+        log.info("ingested %s (%d frames)", name, len(rin.frames))
+        return 1
+
+    def _error(self, msg: str) -> None:
+        log.error(msg)
+        self.errors = (self.errors + [msg])[-20:]
+
+    # ------------------------------------------------------------------ thread
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="floodcast-watch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+            except Exception as exc:  # never let the thread die
+                self._error(f"poll failed: {type(exc).__name__}: {exc}")
+            self._stop.wait(self.poll_s)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def status(self) -> dict:
+        idx = self.board.latest()
+        return {"folder": str(self.folder), "files": len(self.done), "frames": self.frames,
+                "rejected": len(self.rejected), "latest_unix": self.last_unix,
+                "rejected_files": [{"name": k, "reason": v["reason"]}
+                                   for k, v in list(self.rejected.items())[-20:]],
+                "errors": self.errors[-5:], "nowcast": idx.get("nowcast"),
+                "persistence": (None if not idx else
+                                float(str(idx.get("nowcast", "")).startswith("persistence"))),
+                "model": idx.get("model")}
