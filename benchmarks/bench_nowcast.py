@@ -48,10 +48,10 @@ def main(argv=None) -> int:
     if root is None:
         print("shared radar data not found (set FLOODCAST_SHARED_DATA); nothing to do")
         return 1
+    import pandas as pd
+
     from floodcast.cli_nowcast import run_verify, write_skill
     from floodcast.predict.verify import skill_vs_reference
-
-    import pandas as pd
 
     tables = []
     for name in args.sources.split(","):

@@ -231,7 +231,7 @@ def _write_nowcast(out: Path, leads, fc, dem, meta: dict, t_last) -> dict:
         probs = []
         for lead in leads:
             mins = lead.lead_s / 60.0
-            sub = tmp / f"lead_{int(round(mins)):03d}min"
+            sub = tmp / f"lead_{round(mins):03d}min"
             valid = None if t_last is None else str(t_last + np.timedelta64(int(lead.lead_s), "s"))
             lm = {**meta, "lead_min": mins, "valid_time": valid,
                   "title": f"floodcast nowcast +{mins:g} min: wet (> {meta['threshold_m']} m) "

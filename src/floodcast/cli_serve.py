@@ -11,6 +11,12 @@ from floodcast.errors import InputError
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
+def serve_command(model: str | Path, dem: str = "sample", watch: str | Path | None = None) -> str:
+    """The shell command that serves ``model`` (for ``make demo``'s closing hint)."""
+    cmd = f"floodcast serve --model {model} --dem {dem} --host 127.0.0.1 --port 8000"
+    return cmd + (f" --watch {watch}" if watch else "")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve_cmd(
@@ -28,6 +34,9 @@ def register(app: typer.Typer) -> None:
         poll: float = typer.Option(1.0, help="Seconds between scans of the watch folder."),
         realtime_check: bool = typer.Option(True, help="Time a 512x512 live solver at startup "
                                             "(watch mode) and report it on /metrics."),
+        workers: int = typer.Option(2, help="Model calls run at once (one torch thread each)."),
+        tile: int = typer.Option(0, help="Model tile size in cells (0 = the training patch)."),
+        cache: int = typer.Option(32, help="Responses kept for repeated identical requests."),
         log_level: str = typer.Option("info", help="uvicorn log level."),
     ) -> None:
         """Serve flood maps over HTTP: POST /predict, GET /maps/latest, /metrics, web map at /."""
@@ -45,7 +54,8 @@ def register(app: typer.Typer) -> None:
             state_dir = state or (watch.parent / "floodcast-state" if watch else None)
             cfg = ServeConfig(model=model, dem=d, watch_dir=watch, state_dir=state_dir,
                               max_upload_mb=max_upload_mb, n_leads=leads, physics=physics,
-                              poll_s=poll, reference_check=realtime_check)
+                              poll_s=poll, reference_check=realtime_check, workers=workers,
+                              tile=tile or None, cache=cache)
             api = create_app(cfg)
         except (InputError, FileNotFoundError) as exc:
             typer.echo(f"error: {exc}", err=True)

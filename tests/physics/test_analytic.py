@@ -34,7 +34,8 @@ DX, NX, NY, T_END = 25.0, 200, 3, 3600.0
 
 
 def _wave_depth(x, t, u: float):
-    arg = (7.0 / 3.0) * N_WAVE**2 * u**2 * (u * np.asarray(t, np.float64) - np.asarray(x, np.float64))
+    t, x = np.asarray(t, np.float64), np.asarray(x, np.float64)
+    arg = (7.0 / 3.0) * N_WAVE**2 * u**2 * (u * t - x)
     return np.where(arg > 0, np.maximum(arg, 0.0) ** (3.0 / 7.0), 0.0)
 
 
@@ -42,13 +43,13 @@ def _no_rain(end: float = np.inf) -> RainSeries:
     return RainSeries(np.zeros(1, np.float32), np.zeros(1), end, "none")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _run_wave(u: float):
     ts = np.linspace(0.0, T_END, 3601)
     q_row = u * _wave_depth(0.0, ts, u) * DX  # m³/s into each row's first cell
     inflows = [PointInflow(r, 0, ts, q_row) for r in range(NY)]
-    sim = Simulation(np.zeros((NY, NX)), DX, _no_rain(), SolverConfig(manning=N_WAVE, max_step=10.0),
-                     inflows=inflows)
+    cfg = SolverConfig(manning=N_WAVE, max_step=10.0)
+    sim = Simulation(np.zeros((NY, NX)), DX, _no_rain(), cfg, inflows=inflows)
     sim.advance(T_END)
     h = sim.depth.astype(np.float64)
     assert np.all(np.isfinite(h)) and h.min() >= 0

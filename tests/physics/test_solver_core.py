@@ -193,9 +193,9 @@ def test_manning_grid_and_lisflood_mode():
     assert not cfg.speed_aware_step and cfg.rain_at_step_start
 
 
-@pytest.mark.parametrize("kw", [dict(manning=0.0), dict(manning=-1.0), dict(cfl=1.5),
-                                dict(max_step=0.0), dict(theta=1.2), dict(precision="float16"),
-                                dict(manning=np.zeros((3, 3)))])
+@pytest.mark.parametrize("kw", [{"manning": 0.0}, {"manning": -1.0}, {"cfl": 1.5},
+                                {"max_step": 0.0}, {"theta": 1.2}, {"precision": "float16"},
+                                {"manning": np.zeros((3, 3))}])
 def test_config_validation(kw):
     with pytest.raises(ValueError):
         SolverConfig(**kw)

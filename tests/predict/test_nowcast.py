@@ -193,3 +193,42 @@ def test_radar_extrapolated_on_its_grid_then_reprojected_to_dem():
     assert np.isfinite(obs).all()
     with pytest.raises(InputError, match="does not cover"):
         _crop_around(seq, replace(dem, transform=Affine(50, 0, 900000, 0, -50, 4010000)), 10.0)
+
+
+def test_steps_falls_back_to_ar1_on_identical_frames():
+    obs = np.repeat(blob_frames(1, ny=48, nx=48), 3, 0)  # no change: AR(2) is singular
+    fc = extrapolate(obs, 2, method="steps", n_members=2, seed=0)
+    assert fc.shape == (2, 2, 48, 48) and np.nanmax(fc) > 5
+
+
+@pytest.mark.shared_data
+def test_nowcast_cli_on_shared_radar(shared_data, model_file, tmp_path):
+    """--radar: MeteoSwiss frames extrapolated on their own grid (Swiss projection) around
+    a small DEM, reprojected onto it, flood map per lead."""
+    from floodcast.io.radar import read_radar
+
+    mch = shared_data / "radar/pysteps-data/radar/mch"
+    files = sorted(mch.glob("*.gif"))[-4:]  # the last 4 frames: 18:45-19:00
+    seq = read_radar(files, "mch")
+    left, _, _, top = seq.extent
+    tr = Affine(50, 0, left + 400_000, 0, -50, top - 300_000)
+    dem_path = tmp_path / "dem.tif"
+    z = (400 + np.add.outer(np.arange(40), np.abs(np.arange(50) - 25)) * 0.5).astype(np.float32)
+    with rasterio.open(dem_path, "w", driver="GTiff", height=40, width=50, count=1,
+                       dtype="float32", crs=rasterio.crs.CRS.from_string(seq.crs),
+                       transform=tr) as ds:
+        ds.write(z, 1)
+    radar_dir = tmp_path / "radar"
+    radar_dir.mkdir()
+    for f in files:
+        (radar_dir / f.name).symlink_to(f)
+    out = tmp_path / "nc"
+    r = CliRunner().invoke(app, ["nowcast", "--model", str(model_file), "--dem", str(dem_path),
+                                 "--radar", f"mch:{radar_dir}", "--out", str(out),
+                                 "--steps", "2", "--margin-km", "20"])
+    assert r.exit_code == 0, r.output
+    summary = json.loads((out / "nowcast.json").read_text())
+    assert summary["analysis_time"] == "2015-05-15T19:00:00"
+    assert [row["valid_time"] for row in summary["leads"]][-1] == "2015-05-15T19:10:00"
+    rain = np.load(out / "rain_forecast.npz")["rain_mmh"]
+    assert rain.shape == (2, 40, 50) and np.isfinite(rain).all()

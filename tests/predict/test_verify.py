@@ -35,7 +35,7 @@ def test_valid_starts_skip_gaps_and_pick_spreads_evenly():
     seq = synthetic_seq(10, drop=6)  # frame 6 missing: a gap of 10 min
     valid = _valid_starts(seq.times, 300.0, n_steps=2, n_past=2)
     # indices into the 9 kept frames; starts whose window crosses the gap are out
-    assert valid == [1, 2, 3, 6, 7]
+    assert valid == [1, 2, 3]
     assert pick_starts(list(range(2, 20)), 3) == [2, 10, 19]
     assert pick_starts([4, 5], 6) == [4, 5]
 
@@ -66,7 +66,7 @@ def test_verify_refuses_too_short_sequences():
 @pytest.mark.shared_data
 @pytest.mark.parametrize("source, sub, start, end, region", [
     ("mch", "mch", "2015-05-15T16:00", "2015-05-15T16:40", (320, 448, 288, 416)),
-    ("bom", "bom", "2018-06-16T12:00", "2018-06-16T12:48", (224, 352, 96, 224)),
+    ("bom", "bom", "2018-06-16T12:00", "2018-06-16T12:48", (128, 384, 128, 384)),
 ])
 def test_verify_on_shared_sequences(shared_data, source, sub, start, end, region):
     from floodcast.io.radar import read_radar
@@ -77,7 +77,7 @@ def test_verify_on_shared_sequences(shared_data, source, sub, start, end, region
     ex = df[df.method == "extrapolation"].set_index("lead_steps")
     pe = df[df.method == "persistence"].set_index("lead_steps")
     assert np.isfinite(df.csi).all() and (df.rain_cells_obs > 100).all()
-    assert (ex.csi > 0.5).all()
+    assert ex.loc[1, "csi"] > 0.6 and (ex.csi.diff().dropna() < 0).all()
     # at 10-18 min a storm has moved: advecting it must beat holding it still
     assert ex.loc[3, "csi"] > pe.loc[3, "csi"]
     assert ex.loc[3, "fss_10km"] >= pe.loc[3, "fss_10km"] - 0.01

@@ -208,3 +208,19 @@ def test_metrics_prometheus_text(client):
     assert 'floodcast_input_rain_mean_mmh{set="training"} 2.0' in text
     assert 'floodcast_input_rain_mean_mmh{set="recent"}' in text
     assert "floodcast_input_drift_mean_shift" in text and "floodcast_input_rain_mmh_bucket" in text
+
+
+
+def test_cli_refuses_bad_setup(model_file, tmp_path):
+    from typer.testing import CliRunner
+
+    from floodcast.cli import app as cli
+    from floodcast.cli_serve import serve_command
+
+    r = CliRunner().invoke(cli, ["serve", "--model", str(tmp_path / "none.pt"), "--dem",
+                                 "sample"])
+    assert r.exit_code == 1 and "error" in r.output
+    r = CliRunner().invoke(cli, ["serve", "--model", str(model_file), "--dem", "sample",
+                                 "--watch", str(tmp_path / "missing")])
+    assert r.exit_code == 1 and "not a folder" in r.output
+    assert serve_command("m.pt").startswith("floodcast serve --model m.pt --dem sample")

@@ -209,9 +209,11 @@ def load_encoder_into(model: nn.Module, path: str | Path, log=print) -> int:
             f"{path}: pretrained encoder does not fit this model: {len(missing)} missing key(s) "
             f"{missing[:3]}, {len(unexpected)} unexpected {unexpected[:3]}, {len(bad_shape)} shape "
             f"mismatch(es) {bad_shape[:3]}. Pretrained with model={c['model']} encoder={c['encoder']} "
-            f"encoder_depth={c['encoder_depth']} in_channels={c['in_channels']}; this model has "
-            + (f"encoder={mine.encoder} encoder_depth={mine.encoder_depth} in_channels="
-               f"{mine.in_channels}" if mine is not None else "another layout")
+            f"encoder_depth={c['encoder_depth']} in_channels={c['in_channels']} decoder_channels="
+            f"{c.get('decoder_channels')}; this model has "
+            + (f"model={mine.name} encoder={mine.encoder} encoder_depth={mine.encoder_depth} "
+               f"in_channels={mine.in_channels} decoder_channels={mine.decoder_channels}"
+               if mine is not None else "another layout")
             + ". Use the same encoder settings and --formulation as the pretraining.")
     model.encoder.load_state_dict(src, strict=True)
     log(f"loaded {len(src)} encoder tensors from {path} (model={blob['config']['model']}, "

@@ -55,12 +55,12 @@ class Boundaries:
     west: Edge = field(default_factory=Edge)
 
     @classmethod
-    def all(cls, kind: EdgeKind = "closed", level: float | None = None) -> "Boundaries":
+    def all(cls, kind: EdgeKind = "closed", level: float | None = None) -> Boundaries:
         e = Edge(kind, level)
         return cls(e, e, e, e)
 
     @classmethod
-    def parse(cls, spec: str) -> "Boundaries":
+    def parse(cls, spec: str) -> Boundaries:
         """Parse ``"free"``, ``"closed"``, ``"level:12.5"`` (all edges) or a comma list such
         as ``"N=free,S=closed,E=level:12.5"`` (edges not named are closed).
 
@@ -79,7 +79,8 @@ class Boundaries:
             side_s, kind_s = (s.strip() for s in tok.split("=", 1))
             side = _SIDE_ALIASES.get(side_s.lower())
             if side is None:
-                raise ValueError(f"bad boundary token {tok!r}: unknown side {side_s!r} (N, S, E, W)")
+                raise ValueError(
+                    f"bad boundary token {tok!r}: unknown side {side_s!r} (N, S, E, W)")
             if side in edges:
                 raise ValueError(f"bad boundary token {tok!r}: side {side} given twice")
             edges[side] = Edge(*_parse_kind(kind_s, tok))

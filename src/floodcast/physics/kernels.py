@@ -39,7 +39,7 @@ NPARAM = 16
 
 WALL_Z = 1.0e30  # bed elevation of NaN (wall) cells: hflow = max(eta) - max(z) = 0 -> no flow
 
-_opts = dict(parallel=True, fastmath=True, error_model="numpy", cache=True, nogil=True)
+_opts = {"parallel": True, "fastmath": True, "error_model": "numpy", "cache": True, "nogil": True}
 
 
 @intrinsic
@@ -193,7 +193,7 @@ def flux_interior(h, z, qx, qy, qxn, qyn, n2, p, row_speed, row_acc):
     n2: Manning n² as [ny, nx] or one row [1, nx] (uniform n). Per row: row_speed max face
     wave speed |u| + sqrt(g h); row_acc max gravity acceleration g|S| of (nearly) wet faces.
     """
-    ny, nx = h.shape
+    ny = h.shape[0]
     last = n2.shape[0] - 1  # 0 for one row (uniform n)
     for i in prange(ny):
         ni = min(np.int64(i), last)
@@ -353,8 +353,8 @@ def _crow(hr, qxnr, qyn0, qyn1, fc, fn, fs, rr, ar, mr, qxr, qyr, p):
     dtdx = p[P_DTDX]
     infdt = p[P_INFDT]
     hm = _fbits(zero)
-    clip = 0.0
-    inf = 0.0
+    clip = zero  # row sums in the state dtype (float64 sums would halve the vector width)
+    inf = zero
     for j in range(nx):
         f = fc[j + 1]
         qw = qxnr[j]

@@ -33,7 +33,7 @@ class MassBalance:
     @classmethod
     def from_totals(cls, time_s: float, rain_in_m3: float, inflow_m3: float,
                     boundary_out_m3: float, infiltration_m3: float, initial_m3: float,
-                    stored_m3: float, clipped_m3: float = 0.0) -> "MassBalance":
+                    stored_m3: float, clipped_m3: float = 0.0) -> MassBalance:
         residual = (initial_m3 + rain_in_m3 + inflow_m3 - boundary_out_m3 - infiltration_m3
                     - stored_m3)
         # water supplied through fixed-level edges (net negative outflow) counts as input too

@@ -82,7 +82,7 @@ class SolverConfig:
             raise ValueError("g must be > 0")
 
     @classmethod
-    def lisflood(cls, **kw) -> "SolverConfig":
+    def lisflood(cls, **kw) -> SolverConfig:
         """LISFLOOD-FP 8.1 compatible: depth-only CFL step, rain rate taken at step start,
         LISFLOOD-FP's drying limiter."""
         kw.setdefault("speed_aware_step", False)
@@ -196,8 +196,8 @@ class Simulation:
         self._hmax = float(h.max())
         self._speed = 0.0
         self._acc = 0.0
-        self._vol = dict(rain=0.0, inflow=0.0, out=0.0, infil=0.0, clipped=0.0,
-                         initial=float(np.sum(h, dtype=np.float64)) * self.area)
+        self._vol = {"rain": 0.0, "inflow": 0.0, "out": 0.0, "infil": 0.0, "clipped": 0.0,
+                         "initial": float(np.sum(h, dtype=np.float64)) * self.area}
 
     # ------------------------------------------------------------------ properties
     @property
@@ -267,7 +267,7 @@ class Simulation:
         p[K.P_GDT] = cfg.g * dt
         p[K.P_DTDX] = dt / self.cell_size
         p[K.P_INFDT] = cfg.infiltration_mmh * MMH_TO_MS * dt
-        rain, rain_grid, rain_vol = self._rain_frame(k)
+        rain, _, rain_vol = self._rain_frame(k)
         K.flux_interior(self.h, self.z, self.qx, self.qy, self._qxn, self._qyn, self._n2, p,
                         self._row_speed, self._row_acc)
         bspeed, bacc = K.flux_boundary(self.h, self.z, self.qx, self.qy, self._qxn, self._qyn,
@@ -405,15 +405,15 @@ def run(sim: Simulation, duration_s: float, save_every_s: float,
         raise ValueError("duration_s and save_every_s must be > 0")
     t0 = sim.t
     t_end = t0 + duration_s
-    n_save = int(math.floor(duration_s / save_every_s + 1e-9))
+    n_save = math.floor(duration_s / save_every_s + 1e-9)
     save_t = [t0 + k * save_every_s for k in range(1, n_save + 1)]
     if not save_t or t_end - save_t[-1] > 1e-9 * max(1.0, t_end):
         save_t.append(t_end)
     save_t[-1] = t_end
     events = set(save_t)
     if mass_every_s:
-        m = int(math.floor(duration_s / mass_every_s + 1e-9))
-        events.update(t0 + k * mass_every_s for k in range(1, m + 1) if t0 + k * mass_every_s < t_end)
+        m = math.floor(duration_s / mass_every_s + 1e-9)
+        events.update(t for t in (t0 + k * mass_every_s for k in range(1, m + 1)) if t < t_end)
     save_set = set(save_t)
     depth = np.empty((len(save_t), *sim.shape), dtype=np.float32)
     masses: list[MassBalance] = []
@@ -444,5 +444,11 @@ def set_threads(n: int) -> None:
     numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
 
 
-__all__ = ["SimulationError", "SolverConfig", "Simulation", "SimulationResult", "run",
-           "set_threads"]
+__all__ = [
+    "Simulation",
+    "SimulationError",
+    "SimulationResult",
+    "SolverConfig",
+    "run",
+    "set_threads",
+]

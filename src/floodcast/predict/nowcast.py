@@ -119,24 +119,34 @@ def extrapolate(frames_mmh: np.ndarray, n_steps: int, method: str = "extrapolati
         fc = np.asarray(fc, np.float32)
         fc[:, no_cov] = np.nan
     else:
+        if n_members < 1:
+            raise InputError(f"STEPS needs n_members >= 1, got {n_members}")
         filled = np.nan_to_num(use, nan=0.0)
         db, _ = transformation.dB_transform(filled, threshold=DB_THRESHOLD_MMH, zerovalue=DB_ZERO)
         velocity = estimate_motion(db, flow)
-        if n_members < 1:
-            raise InputError(f"STEPS needs n_members >= 1, got {n_members}")
-        levels = n_cascade_levels or int(np.clip(np.log2(min(db.shape[1:])) - 2, 1, 6))
         thr_db = 10.0 * np.log10(DB_THRESHOLD_MMH)
         if not (db[-1] > thr_db).any():  # no rain to perturb: the ensemble is dry
             fc = np.zeros((n_members, int(n_steps)) + db.shape[1:], np.float32)
         else:
-            with contextlib.redirect_stdout(io.StringIO()):  # STEPS prints a long log
-                fc_db = nowcasts.get_method("steps")(
-                    db[-3:], velocity, int(n_steps), n_ens_members=int(n_members),
-                    n_cascade_levels=levels, precip_thr=thr_db, kmperpixel=cell_size_m / 1000.0,
-                    timestep=interval_s / 60.0, noise_method="nonparametric",
-                    vel_pert_method="bps", mask_method="incremental", seed=seed, num_workers=1,
-                    fft_method="numpy",
-                )
+            kw = {"n_ens_members": int(n_members), "precip_thr": thr_db,
+                  "n_cascade_levels": n_cascade_levels
+                  or int(np.clip(np.log2(min(db.shape[1:])) - 2, 1, 6)),
+                  "kmperpixel": cell_size_m / 1000.0, "timestep": interval_s / 60.0,
+                  "noise_method": "nonparametric", "vel_pert_method": "bps",
+                  "mask_method": "incremental", "seed": seed, "num_workers": 1,
+                  "fft_method": "numpy"}
+            steps = nowcasts.get_method("steps")
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):  # STEPS prints a long log
+                    fc_db = steps(db[-3:], velocity, int(n_steps), ar_order=2, **kw)
+            except np.linalg.LinAlgError:
+                # frames too alike for an AR(2) fit (lag-1 = lag-2 correlation): use AR(1)
+                try:
+                    with contextlib.redirect_stdout(io.StringIO()):
+                        fc_db = steps(db[-2:], velocity, int(n_steps), ar_order=1, **kw)
+                except (np.linalg.LinAlgError, ValueError) as exc:
+                    raise InputError(f"STEPS failed on these frames ({exc}; identical "
+                                     "frames?); use method='extrapolation'") from exc
             fc, _ = transformation.dB_transform(np.asarray(fc_db, float), threshold=thr_db,
                                                 inverse=True, zerovalue=0.0)
             fc = np.asarray(fc, np.float32)

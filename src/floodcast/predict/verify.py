@@ -31,7 +31,7 @@ def _valid_starts(times: np.ndarray, interval_s: float, n_steps: int, n_past: in
     """Start indices with n_past frames before and n_steps frames after, without gaps."""
     t = times.astype("datetime64[s]").astype(np.int64)
     pos = {int(v): i for i, v in enumerate(t)}
-    dt = int(round(interval_s))
+    dt = round(interval_s)
     out = []
     for i, ti in enumerate(t):
         need = [int(ti) + k * dt for k in range(-(n_past - 1), n_steps + 1)]
@@ -98,7 +98,7 @@ def verify_extrapolation(seq, n_steps: int = 12, starts: list[int] | None = None
             raise InputError(f"start indices {bad} lack {n_past} past or {n_steps} future frames "
                              f"(valid: {valid[:3]}…{valid[-3:] if valid else ''})")
     cell_km = float(seq.cell_size) / 1000.0
-    scale_px = {s: max(1, int(round(s / cell_km))) for s in scales_km}
+    scale_px = {s: max(1, round(s / cell_km)) for s in scales_km}
     methods = ("extrapolation", REFERENCE)
     acc = {(m, thr, k): {"ct": dc.det_cat_fct_init(thr), "per_start": [], "rain": 0,
                          "fss": {s: ss.fss_init(thr, px) for s, px in scale_px.items()}}
@@ -164,8 +164,8 @@ def skill_markdown(df, fss_col: str | None = None) -> str:
     for (name, thr), g in wide.groupby(["sequence", "threshold_mmh"], sort=False):
         n = int(df[(df.sequence == name)].n_starts.iloc[0])
         lines += [f"### {name}: rain >= {thr:g} mm/h ({n} start times, pooled)", "",
-                  f"| lead (min) | CSI extrap | CSI persist | CSI ratio | {fss_col} extrap "
-                  f"| {fss_col} persist | FSS ratio |", "|---:|---:|---:|---:|---:|---:|---:|"]
+                  (f"| lead (min) | CSI extrap | CSI persist | CSI ratio | {fss_col} extrap "
+                   f"| {fss_col} persist | FSS ratio |"), "|---:|---:|---:|---:|---:|---:|---:|"]
         for _, r in g.iterrows():
             lines.append(f"| {r.lead_min:g} | {r.csi_extrap:.3f} | {r.csi_persist:.3f} | "
                          f"{r.csi_ratio:.2f} | {r[fss_col + '_extrap']:.3f} | "

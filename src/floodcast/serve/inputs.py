@@ -135,7 +135,7 @@ def read_path(path: Path, dem: Dem, interval_s: float | None, default_interval: 
         frames, tag_interval, notes = nan.result
     except InputError as exc:
         raise InputError(str(exc).replace(str(path), source)) from None
-    except Exception as exc:  # a corrupt file can fail deep inside netCDF4/zipfile/GDAL
+    except Exception as exc:  # noqa: BLE001  (corrupt files fail deep in netCDF4/GDAL)
         raise InputError(f"{source}: cannot read {kind} file ({type(exc).__name__}: {exc})"
                          ) from None
     interval = tag_interval or interval_s or default_interval

@@ -33,7 +33,6 @@ class ApiError(Exception):
 class TooLarge(Exception):
     """The body passed the upload limit while being read."""
 
-    pass
 
 
 def _json(status: int, error: str, detail=None) -> JSONResponse:

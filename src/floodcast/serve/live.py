@@ -22,6 +22,7 @@ from floodcast.io.rain import RainSeries
 from floodcast.physics.boundaries import Boundaries
 from floodcast.physics.solver import Simulation, SolverConfig
 
+
 class LivePhysics:
     """A hot-started flood simulation on the served DEM, one radar interval at a time."""
 

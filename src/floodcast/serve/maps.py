@@ -15,7 +15,7 @@ import json
 import math
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ HISTORY_STEPS = 12  # observed steps kept on the page's slider (1 h of 5-min fra
 
 
 def iso(unix: float) -> str:
-    return datetime.fromtimestamp(unix, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def nowcast_rain(frames: np.ndarray, n_steps: int, cell_size: float,
@@ -48,7 +48,7 @@ def nowcast_rain(frames: np.ndarray, n_steps: int, cell_size: float,
             return np.asarray(fc, np.float32), "extrapolation (pysteps optical flow)"
         except ImportError:
             why = "floodcast.predict.nowcast unavailable"
-        except Exception as exc:  # too few features, tiny grid …: hold the last frame
+        except Exception as exc:  # noqa: BLE001  (few features, tiny grid: hold last frame)
             why = f"{type(exc).__name__}: {exc}"[:200]
     last = np.nan_to_num(frames[-1])
     return np.repeat(last[None], n_steps, 0).astype(np.float32), f"persistence ({why})"
@@ -118,7 +118,7 @@ class MapBoard:
             if fm is not None and pwet is not None:
                 c = csi(fm.wet, pwet)
                 step["csi"] = None if math.isnan(c) else c
-                csis[int(round(k * interval_s / 60))] = c
+                csis[round(k * interval_s / 60)] = c
             steps.append(step)
         observed = [s for s in self.index.get("steps", []) if s["kind"] == "observed"]
         observed = (observed + [steps[0]])[-HISTORY_STEPS:]

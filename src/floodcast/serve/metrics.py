@@ -77,7 +77,7 @@ class ServeMetrics:
         info.labels(**model_info).set(1)
         self.drift = DriftTracker(train_stats.get("rain_mean", math.nan),
                                   train_stats.get("rain_std", math.nan))
-        self.status = status or (lambda: {})
+        self.status = status or (dict)
         self.registry.register(_LiveCollector(self))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:

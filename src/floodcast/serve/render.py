@@ -87,16 +87,22 @@ def leaflet_bounds(dem: Dem) -> dict:
             ys = [t.f, t.f, t.f + t.e * ny, t.f + t.e * ny]
             lon, lat = warp(dem.crs, "EPSG:4326", xs, ys)
             return {"crs": "lonlat", "bounds": [[min(lat), min(lon)], [max(lat), max(lon)]]}
-        except Exception:  # an unusual CRS must not break the page: fall back to cells
-            pass
+        except Exception as exc:  # noqa: BLE001  (an odd CRS must not break the page)
+            import logging
+
+            logging.getLogger("floodcast.serve").warning("no lon/lat bounds: %s", exc)
     return {"crs": "simple", "bounds": [[0, 0], [ny, nx]]}
 
 
 def legend() -> dict:
     """Colours and labels of the overlays, for the page's legend."""
-    rad = [{"label": f"≥ {lv:g} mm/h", "color": "rgb(%d,%d,%d)" % c}
+    rad = [{"label": f"≥ {lv:g} mm/h", "color": _rgb(c)}
            for lv, c in zip(RADAR_LEVELS, RADAR_COLORS)]
     return {"radar": rad,
-            "flood": {"label": "model: wet probability", "color": "rgb(%d,%d,%d)" % FLOOD_RGB},
+            "flood": {"label": "model: wet probability", "color": _rgb(FLOOD_RGB)},
             "physics": {"label": "physics: wet extent (outline)",
-                        "color": "rgb(%d,%d,%d)" % PHYSICS_RGB}}
+                        "color": _rgb(PHYSICS_RGB)}}
+
+
+def _rgb(c: tuple) -> str:
+    return f"rgb({c[0]},{c[1]},{c[2]})"

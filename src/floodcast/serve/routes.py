@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from fastapi import FastAPI, HTTPException, Path as PathParam, Query, Request
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from floodcast.predict.mapper import FloodMap

@@ -66,8 +66,8 @@ class PredictSummary(BaseModel):
 ERRORS = {code: {"model": ErrorBody, "description": why} for code, why in (
     (400, "Malformed request"), (406, "No acceptable output format"),
     (413, "Upload larger than the limit"), (415, "Unsupported content type"),
-    (422, "Invalid input (shape, dtype, NaN, unreadable file, not what the model was "
-          "trained for)"))}
+    (422, ("Invalid input (shape, dtype, NaN, unreadable file, not what the model was "
+           "trained for)")))}
 
 PREDICT_BODY = {
     "required": True,

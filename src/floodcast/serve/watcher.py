@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import threading
-import time
 from collections import deque
 from pathlib import Path
 
@@ -152,7 +151,7 @@ class Watcher:
             self._save()
             self.board.update(np.stack(self.history), unix, rin.interval_s,
                               self.live)
-        except Exception as exc:  # a failing update must not stop the watcher
+        except Exception as exc:  # noqa: BLE001  (a failing update must not stop the watcher)
             self._error(f"{name}: {type(exc).__name__}: {exc}")
             if name not in self.done:
                 self.rejected[name] = {"reason": self.errors[-1][:300], "sig": sig}
@@ -173,7 +172,7 @@ class Watcher:
         while not self._stop.is_set():
             try:
                 self.poll_once()
-            except Exception as exc:  # never let the thread die
+            except Exception as exc:  # noqa: BLE001  (never let the thread die)
                 self._error(f"poll failed: {type(exc).__name__}: {exc}")
             self._stop.wait(self.poll_s)
 

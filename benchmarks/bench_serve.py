@@ -1,0 +1,176 @@
+"""Load benchmark of `floodcast serve` (a benchmark, not a test).
+
+Starts ``floodcast serve`` on a loopback port with the default small model (``small_unet``
+as the registry builds it, 7 rain frames, 128-cell tiles; random weights: speed does
+not depend on training) and a 256 x 256 DEM, then sends POST /predict (npz upload,
+7 frames of 256 x 256, GeoJSON back) from 16 concurrent clients for 60 s and reports
+p50/p99 latency, throughput and errors against the target (p50 < 100 ms, no errors).
+
+By default every request carries a different input (a pool of 64 storms cycled
+through, more than the server's 32-entry response cache), so each one runs the model;
+``--same-input`` sends one input again and again (served from the cache after the
+first). ``--physics`` also times the 512 x 512 live solver per 5-min radar interval.
+
+    .venv/bin/python benchmarks/bench_serve.py [--seconds 60] [--clients 16] [--physics]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+TARGET_P50_S = 0.100
+FRAMES, SIZE = 7, 256
+
+
+def _model(path: Path) -> Path:
+    import torch
+
+    from floodcast.models.checkpoint import save_model
+    from floodcast.models.registry import build_model
+
+    torch.manual_seed(0)
+    m = build_model({"name": "small_unet", "in_channels": FRAMES + 1})
+    chans = [f"rain_t-{FRAMES - 1 - i}" for i in range(FRAMES)] + ["dem"]
+    save_model(m, path, {"data": {
+        "channels": chans, "stats": {"rain_mean": 1.0, "rain_std": 4.0, "dem_anomaly_std": 10.0,
+                                     "rain_accum_scale_mm": 7.0},
+        "spec": {"frames": FRAMES, "extra_channels": [], "threshold": 0.1, "patch": 128},
+        "cell_sizes_m": [83.0], "intervals_s": [300.0]}})
+    return path
+
+
+def _dem(path: Path) -> Path:
+    from floodcast.io.dem import sample_dem
+
+    z = sample_dem().elevation[:SIZE, :SIZE]
+    np.savez(path, elevation=z, cell_size=83.0)
+    return path
+
+
+def _payloads(n: int, seed: int = 0) -> list[bytes]:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:SIZE, :SIZE]
+    out = []
+    for _ in range(n):
+        cy, cx, vy, vx = rng.uniform(40, 216, 2).tolist() + rng.normal(0, 4, 2).tolist()
+        rain = np.stack([60 * np.exp(-((yy - cy - k * vy) ** 2 + (xx - cx - k * vx) ** 2)
+                                     / (2 * 30.0 ** 2)) for k in range(FRAMES)]).astype(np.float32)
+        buf = io.BytesIO()
+        np.savez(buf, rain_mmh=rain, times_s=np.arange(FRAMES) * 300.0)
+        out.append(buf.getvalue())
+    return out
+
+
+async def _client(base: str, payloads: list[bytes], start: int, stop_at: float,
+                  lat: list, errors: list, counter: list) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base, timeout=60.0) as c:
+        i = start
+        while time.perf_counter() < stop_at:
+            body = payloads[i % len(payloads)]
+            i += 1
+            t0 = time.perf_counter()
+            try:
+                r = await c.post("/predict", content=body,
+                                 headers={"Content-Type": "application/octet-stream"})
+                ok = r.status_code == 200
+                if not ok:
+                    errors.append(f"{r.status_code} {r.text[:100]}")
+            except Exception as exc:  # noqa: BLE001  (counted, not fatal)
+                ok = False
+                errors.append(f"{type(exc).__name__}: {exc}")
+            if ok:
+                lat.append(time.perf_counter() - t0)
+            counter[0] += 1
+
+
+async def _load(base: str, payloads: list[bytes], clients: int, seconds: float):
+    lat, errors, counter = [], [], [0]
+    stop_at = time.perf_counter() + seconds
+    t0 = time.perf_counter()
+    await asyncio.gather(*[_client(base, payloads, k * 4, stop_at, lat, errors, counter)
+                           for k in range(clients)])
+    return np.array(lat), errors, counter[0], time.perf_counter() - t0
+
+
+def _wait(base: str, proc, timeout: float = 180.0) -> None:
+    import httpx
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(base + "/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    raise SystemExit("server did not start")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--same-input", action="store_true", help="one input (response cache)")
+    ap.add_argument("--model", type=Path, help="model.pt (default: the small model, built)")
+    ap.add_argument("--dem", help="DEM for --model (default: 256 x 256 of the sample DEM)")
+    ap.add_argument("--workers", type=int, default=2, help="server's concurrent model calls")
+    ap.add_argument("--tile", type=int, default=0, help="server's model tile (0 = training)")
+    ap.add_argument("--physics", action="store_true", help="also time the 512x512 live solver")
+    a = ap.parse_args()
+    load0 = os.getloadavg()[0]  # other jobs on the machine, before ours starts
+    tmp = Path(tempfile.mkdtemp(prefix="bench-serve-"))
+    model = a.model or _model(tmp / "model.pt")
+    dem = a.dem or str(_dem(tmp / "dem.npz"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "floodcast.cli", "serve", "--model", str(model), "--dem", dem,
+           "--port", str(port), "--log-level", "warning", "--no-realtime-check",
+           "--workers", str(a.workers), "--tile", str(a.tile)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, env=env)
+    try:
+        _wait(base, proc)
+        payloads = _payloads(1 if a.same_input else 64)
+        asyncio.run(_load(base, payloads[:1], 2, 3.0))  # warm-up
+        lat, errors, n, wall = asyncio.run(_load(base, payloads, a.clients, a.seconds))
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    p50, p99 = (np.percentile(lat, [50, 99]) if lat.size else (float("nan"),) * 2)
+    mode = "same input (cache hits)" if a.same_input else "distinct inputs (model runs)"
+    tile = a.tile or "training patch (128)"
+    print(f"bench_serve: {a.clients} clients x {a.seconds:.0f} s, POST /predict npz "
+          f"{FRAMES}x{SIZE}x{SIZE} -> GeoJSON, {mode}, tile {tile}, {a.workers} workers, "
+          f"loopback, {os.cpu_count()} CPUs, load average before start {load0:.1f}")
+    print(f"  requests {n}  ok {lat.size}  errors {len(errors)}  throughput {lat.size / wall:.1f}/s")
+    print(f"  latency p50 {p50 * 1e3:.0f} ms  p99 {p99 * 1e3:.0f} ms  (target p50 "
+          f"{TARGET_P50_S * 1e3:.0f} ms: ours/target = {p50 / TARGET_P50_S:.2f}x)")
+    if errors:
+        print("  first errors:", errors[:3])
+    if a.physics:
+        from floodcast.serve.live import realtime_check
+
+        r = realtime_check(512)
+        print(f"  physics 512x512: {r['advance_s']:.2f} s wall per {r['interval_s']:.0f} s "
+              f"radar interval (worst of {len(r['advance_s_all'])}) = "
+              f"{r['realtime_factor']:.1f}x real time; keeps up: {r['keeps_up']}")
+
+
+if __name__ == "__main__":
+    main()
