@@ -208,7 +208,7 @@ def test_nowcast_cli_on_shared_radar(shared_data, model_file, tmp_path):
     from floodcast.io.radar import read_radar
 
     mch = shared_data / "radar/pysteps-data/radar/mch"
-    files = sorted(mch.glob("*.gif"))[-4:]  # the last 4 frames: 18:45-19:00
+    files = sorted(mch.rglob("*.gif"))[-4:]  # the last 4 frames: 18:45-19:00
     seq = read_radar(files, "mch")
     left, _, _, top = seq.extent
     tr = Affine(50, 0, left + 400_000, 0, -50, top - 300_000)
