@@ -200,12 +200,12 @@ def _crop_around(seq, dem, margin_km: float):
 
     ny, nx = dem.shape
     tr = _transform(dem)
-    left, top = tr * (0, 0)
-    right, bottom = tr * (nx, ny)
+    left, top = tr @ (0, 0)
+    right, bottom = tr @ (nx, ny)
     bl, bb, br, bt = transform_bounds(dem.crs, seq.crs, min(left, right), min(top, bottom),
                                       max(left, right), max(top, bottom))
     inv = ~seq.transform
-    cols, rows = zip(*(inv * (x, y) for x, y in ((bl, bb), (bl, bt), (br, bb), (br, bt))))
+    cols, rows = zip(*(inv @ (x, y) for x, y in ((bl, bb), (bl, bt), (br, bb), (br, bt))))
     pad = int(np.ceil(margin_km * 1000.0 / seq.cell_size))
     sy, sx = seq.shape[1:]
     r0, r1 = max(0, int(np.floor(min(rows))) - pad), min(sy, int(np.ceil(max(rows))) + pad)
@@ -216,7 +216,7 @@ def _crop_around(seq, dem, margin_km: float):
         r0, r1 = max(0, min(r0, sy - 16)), min(sy, max(r1, r0 + 16))
         c0, c1 = max(0, min(c0, sx - 16)), min(sx, max(c1, c0 + 16))
     return replace(seq, rain_mmh=seq.rain_mmh[:, r0:r1, c0:c1],
-                   transform=seq.transform * Affine.translation(c0, r0))
+                   transform=seq.transform @ Affine.translation(c0, r0))
 
 
 def _write_nowcast(out: Path, leads, fc, dem, meta: dict, t_last) -> dict:

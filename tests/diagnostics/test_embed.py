@@ -7,8 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from floodcast.diagnostics.embed import (LabelAlignmentError, layout_2d, make_labels,
-                                         neighbour_agreement, random_like, run_embed)
+from floodcast.diagnostics.embed import (
+    LabelAlignmentError,
+    layout_2d,
+    make_labels,
+    neighbour_agreement,
+    random_like,
+    run_embed,
+)
 from floodcast.diagnostics.plots import scatter_png
 
 

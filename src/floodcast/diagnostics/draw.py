@@ -80,19 +80,19 @@ def to_svg(g: ModelGraph) -> str:
     width = max(right - left + 2 * pad + lane_w * (len(skips) + 1), len(subtitle) * 6 + 2 * pad)
     height = max(y for _, y, _ in pos.values()) + BOX_H + 2 * pad + title_h
     ox, oy = pad - left, pad + title_h
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
-             f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="Helvetica,Arial,sans-serif">',
-             '<defs><marker id="arr" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
-             'markerHeight="7" orient="auto"><path d="M0,0L10,5L0,10z" fill="#555"/></marker></defs>',
-             f'<text x="{pad}" y="{pad + 8}" font-size="15" font-weight="bold">'
-             f'{html.escape(g.title)}</text>',
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+             f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="Helvetica,Arial,sans-serif">'),
+             ('<defs><marker id="arr" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
+             'markerHeight="7" orient="auto"><path d="M0,0L10,5L0,10z" fill="#555"/></marker></defs>'),
+             (f'<text x="{pad}" y="{pad + 8}" font-size="15" font-weight="bold">'
+             f'{html.escape(g.title)}</text>'),
              f'<text x="{pad}" y="{pad + 26}" font-size="11">{html.escape(subtitle)}</text>']
     # skips: orthogonal routes in their own lanes, shortest span innermost (no crossings)
     skips.sort(key=lambda e: layer_of[e[1]] - layer_of[e[0]])
     lane_of = {e: i + 1 for i, e in enumerate(skips)}
     for s, d, shape in g.edges:
         xs, ys, ws = pos[s]
-        xd, yd, wd = pos[d]
+        xd, yd, _ = pos[d]
         x1, y1, x2, y2 = xs + ox, ys + BOX_H + oy, xd + ox, yd + oy
         tip = html.escape(f"{_fmt_shape(shape)}")
         if (s, d, shape) in lane_of:
@@ -129,8 +129,8 @@ def to_svg(g: ModelGraph) -> str:
 def to_dot(g: ModelGraph) -> str:
     """Graphviz DOT source of the same graph (boxes, shapes, parameters, skip edges)."""
     layer = {v: round(y / (BOX_H + ROW_GAP)) for v, (_, y, _) in layout(g).items()}
-    out = [f'digraph "{g.title}" {{', "  rankdir=TB; node [shape=box, style=\"rounded,filled\", "
-           "fontname=Helvetica, fontsize=10];"]
+    out = [f'digraph "{g.title}" {{', ("  rankdir=TB; node [shape=box, style=\"rounded,filled\", "
+           "fontname=Helvetica, fontsize=10];")]
     for n in g.nodes:
         label = "\\n".join(t.replace('"', "'") for t in node_lines(n))
         out.append(f'  n{n.id} [label="{label}", fillcolor="{COLOURS[n.kind]}"];')

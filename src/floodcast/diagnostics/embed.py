@@ -202,7 +202,7 @@ def run_embed(vectors: np.ndarray, keys: np.ndarray, out: str, colour_by: list[s
     sets = {"embeddings": np.asarray(vectors)}
     if check_random:
         sets["random"] = random_like(vectors, seed)
-    result: dict = {"method": method, "n": int(len(keys)), "dims": int(np.shape(vectors)[1]),
+    result: dict = {"method": method, "n": len(keys), "dims": int(np.shape(vectors)[1]),
                     "files": [], "structure": {}}
     for name, vec in sets.items():
         pts = layout_2d(vec, method, seed)

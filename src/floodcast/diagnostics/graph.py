@@ -79,7 +79,7 @@ def select_blocks(model: nn.Module, depth: int) -> dict[str, nn.Module]:
 
 
 class _Recorder(TorchFunctionMode):
-    def __init__(self, graph: "_Builder"):
+    def __init__(self, graph: _Builder):
         super().__init__()
         self.g = graph
 
@@ -91,9 +91,9 @@ class _Recorder(TorchFunctionMode):
 
 
 class _Builder:
-    _SKIP_OPS = {"__get__", "__set__", "size", "dim", "numel", "is_floating_point", "detach",
+    _SKIP_OPS: frozenset = frozenset({"__get__", "__set__", "size", "dim", "numel", "is_floating_point", "detach",
                  "__len__", "__iter__", "__bool__", "__format__", "__repr__", "__hash__", "item",
-                 "__eq__", "__ne__"}
+                 "__eq__", "__ne__"})
 
     def __init__(self):
         self.nodes: list[Node] = []

@@ -18,7 +18,12 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from floodcast.diagnostics.contrastive import DualEncoder, DualEncoderConfig, clip_loss, same_map_groups
+from floodcast.diagnostics.contrastive import (
+    DualEncoder,
+    DualEncoderConfig,
+    clip_loss,
+    same_map_groups,
+)
 from floodcast.errors import InputError
 
 FORMAT = "floodcast.contrastive"

@@ -138,6 +138,6 @@ def evaluate_retrieval(model, dataset, n_candidates: int = 32, repeats: int = 5,
     res = retrieval_accuracy(emb["rain"][keep], emb["depth"][keep], n_candidates, repeats, seed)
     null = retrieval_accuracy(emb["rain"][keep], emb["depth"][keep], n_candidates, repeats, seed,
                               shuffle_pairs=True)
-    return {"samples": len(dataset), "distinct_depth_maps": int(len(keep)),
+    return {"samples": len(dataset), "distinct_depth_maps": len(keep),
             "retrieval": res.to_dict(), "shuffled_control": null.to_dict(),
             "text": [res.line("held-out"), null.line("shuffled pairs")]}

@@ -79,6 +79,8 @@ def read_frames(files: list[Path], spec: RadarSource, *, t0=None, t1=None) -> di
         ValueError: naming the file on unreadable data, a differing grid, a differing
             accumulation time, duplicate or irregular timestamps.
     """
+    if not files:
+        raise InputError(f"no {spec.name} radar files given")
     timed = sorted((frame_time(Path(f), spec), Path(f)) for f in files)
     timed = [(t, f) for t, f in timed if (t0 is None or t >= t0) and (t1 is None or t <= t1)]
     if not timed:

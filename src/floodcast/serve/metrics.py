@@ -143,6 +143,8 @@ def _status_gauges(st: dict):
                      w.get("rejected", 0))
         yield _gauge("floodcast_latest_map_timestamp_seconds", "Unix time of the latest map",
                      w.get("latest_unix"))
+        yield _gauge("floodcast_watch_update_seconds", "Wall time of the last whole update "
+                     "(read, physics, nowcast, model maps, overlays)", w.get("update_s"))
         yield _gauge("floodcast_nowcast_persistence", "1 if the nowcast holds the last frame "
                      "(no motion field), 0 if extrapolated", w.get("persistence"))
     p = st.get("physics") or {}

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections import deque
 from pathlib import Path
 
@@ -53,6 +54,8 @@ class Watcher:
         self.frames = 0
         self.errors: list[str] = []
         self.last_unix: float | None = None
+        self.update_s: float | None = None  # wall time of the last whole file update
+        self.update_interval_s: float | None = None  # radar time that file covered
         self._seen: dict[str, tuple] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -137,6 +140,7 @@ class Watcher:
             self.rejected[name] = {"reason": str(exc)[:300], "sig": sig}
             log.warning("skipped radar file %s: %s", name, exc)
             return 0
+        t0 = time.perf_counter()
         try:
             unix = sig[1] / 1e9
             for fr in rin.frames:
@@ -156,7 +160,9 @@ class Watcher:
             if name not in self.done:
                 self.rejected[name] = {"reason": self.errors[-1][:300], "sig": sig}
             return 0
-        log.info("ingested %s (%d frames)", name, len(rin.frames))
+        self.update_s = time.perf_counter() - t0
+        self.update_interval_s = rin.interval_s * len(rin.frames)
+        log.info("ingested %s (%d frames) in %.1f s", name, len(rin.frames), self.update_s)
         return 1
 
     def _error(self, msg: str) -> None:
@@ -188,6 +194,7 @@ class Watcher:
                 "rejected_files": [{"name": k, "reason": v["reason"]}
                                    for k, v in list(self.rejected.items())[-20:]],
                 "errors": self.errors[-5:], "nowcast": idx.get("nowcast"),
+                "update_s": self.update_s, "update_interval_s": self.update_interval_s,
                 "persistence": (None if not idx else
                                 float(str(idx.get("nowcast", "")).startswith("persistence"))),
                 "model": idx.get("model")}

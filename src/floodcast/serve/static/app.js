@@ -58,6 +58,13 @@ function showStatus(idx) {
                `(${p.cells} cells, ${Number(p.update_s).toFixed(2)} s per ` +
                `${Math.round(p.interval_s / 60)}-min update)`);
   }
+  const w0 = st.watch || {};
+  if (w0.update_s) {
+    const ok = w0.update_s < w0.update_interval_s;
+    parts.push(`whole update (model + physics + nowcast): ${Number(w0.update_s).toFixed(1)} s ` +
+               `per ${Math.round(w0.update_interval_s / 60)} min of radar: ` +
+               `<span class="${ok ? "yes" : "no"}">${ok ? "keeps up" : "falls behind"}</span>`);
+  }
   const ref = st.reference;
   if (ref && ref.realtime_factor) {
     parts.push(`512×512 check: ${ref.keeps_up ? "keeps up" : "<b>cannot keep up</b>"}, ` +
