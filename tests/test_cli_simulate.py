@@ -149,6 +149,7 @@ def test_demo_short(tmp_path, monkeypatch):
     crop = dem_mod.Dem(full.elevation[100:160, 100:180], full.cell_size, source="crop")
     monkeypatch.setattr(dem_mod, "sample_dem", lambda: crop)  # keep the test small
     monkeypatch.setattr(D, "DEMO_DURATION_S", 900.0)
+    monkeypatch.setattr(D, "STEPS", D.STEPS[:1])  # the later stages have their own tests
     res = runner.invoke(app, ["demo", "--out", str(tmp_path / "d")])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "d" / "simulate" / "depth.nc").is_file()
@@ -182,3 +183,12 @@ def test_simulation_failure_exit_1_nothing_written(tmp_path, dem_asc, monkeypatc
     assert res.exit_code == 1 and "Traceback" not in res.output
     assert "simulation failed" in res.output and "nothing was written" in res.output
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_full_demo(tmp_path):
+    """The whole `make demo` pipeline: simulate, dataset, train, evaluate (a few minutes)."""
+    res = runner.invoke(app, ["demo", "--out", str(tmp_path / "d")])
+    assert res.exit_code == 0, res.output
+    for f in ("simulate/depth.nc", "dataset.zarr/zarr.json", "train/model.pt", "evaluate/report.md"):
+        assert (tmp_path / "d" / f).exists(), f

@@ -16,7 +16,7 @@ from floodcast.demo import DemoContext
 DEMO_STORMS = 4  # synthetic radar sequences
 DEMO_EVENTS = 12
 DEMO_CROP = 160  # DEM cells (x 83 m = 13 km)
-DEMO_TRAIN_MINUTES = 2.0
+DEMO_TRAIN_MINUTES = 3.0
 
 
 def storm_radar(seed: int, n: int = 40, frames: int = 30):
@@ -62,8 +62,8 @@ def step_train(ctx: DemoContext) -> None:
     from floodcast.training.train import TrainConfig, train
 
     cfg = TrainConfig(data=str(ctx.results["dataset"]), out=str(ctx.out / "train"),
-                      model="small_unet", formulation="state", epochs=6, patience=6,
-                      lr=3e-3, batch_size=8, max_minutes=DEMO_TRAIN_MINUTES)
+                      model="small_unet", formulation="state", epochs=10, patience=10,
+                      lr=3e-3, batch_size=8, limit_batches=40, max_minutes=DEMO_TRAIN_MINUTES)
     res = train(cfg, progress=ctx.console is not None)
     ctx.results["model"] = ctx.out / "train" / "model.pt"
     ctx.say(f"[green]train:[/] best val CSI {res['best_val_csi']}, {res['epochs_run']} epochs "

@@ -79,7 +79,7 @@ def test_embed_cli_on_store(tiny_store, tmp_path):
                            tmp_path / "p.pt", {"result": {"config": {"formulation": "original"}}})
     r = CliRunner().invoke(app, ["embed", "--checkpoint", str(ckpt), "--data", str(path),
                                  "--out", str(tmp_path / "e"), "--method", "pca", "--check-random",
-                                 "--color", "event,source,wet_fraction"])
+                                 "--color", "source,wet_fraction", "--no-html"])
     assert r.exit_code == 0, r.output
     assert "kNN agreement" in r.output and "random" in r.output
     assert (tmp_path / "e" / "random_pca_source.png").exists()

@@ -70,7 +70,7 @@ def maps_png(ds, model, picks: list[tuple[str, int]], path: Path, postprocess: b
                   (s["wet"], "truth wet", "Greys"), (pred, "predicted wet", "Greys"),
                   (err, "error (+1 false alarm, -1 miss)", "bwr")]
         for ax, (img, name, cmap) in zip(axes[row], panels):
-            kw = {"vmin": -1, "vmax": 1} if cmap == "bwr" else {}
+            kw = {"bwr": {"vmin": -1, "vmax": 1}, "Greys": {"vmin": 0, "vmax": 1}}.get(cmap, {})
             im = ax.imshow(img, cmap=cmap, **kw)
             ax.set_title(f"{label}: {name}" if ax is axes[row][0] else name, fontsize=8)
             ax.axis("off")
