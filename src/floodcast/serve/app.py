@@ -175,9 +175,9 @@ def create_app(cfg: ServeConfig) -> FastAPI:
                                     None)
         from floodcast.serve.routes import render_map
 
-        resp = render_map(fmt, fmap, srv, {"frames": int(rin.frames.shape[0]),
-                                           "interval_s": rin.interval_s, "cut": cut,
-                                           "notes": rin.notes})
+        meta = {"frames": int(rin.frames.shape[0]), "interval_s": rin.interval_s, "cut": cut,
+                "notes": rin.notes}
+        resp = await run_in_threadpool(render_map, fmt, fmap, srv, meta)  # off the event loop
         srv.cache.put(key, resp.body, resp.media_type)
         return resp
 

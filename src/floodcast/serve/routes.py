@@ -7,6 +7,7 @@ import json
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from floodcast.predict.mapper import FloodMap
@@ -112,7 +113,8 @@ def add_routes(app: FastAPI, srv) -> None:
         if fmap is None:
             raise HTTPException(404, "no model map yet (watch mode ingests radar files; or "
                                 "POST /predict?publish=true)")
-        return render_map(format, fmap, srv, {"valid_time": idx.get("valid_time")})
+        return await run_in_threadpool(render_map, format, fmap, srv,
+                                       {"valid_time": idx.get("valid_time")})
 
     @app.get("/maps/files/{name}", summary="A map overlay PNG written by the server",
              response_class=FileResponse,
