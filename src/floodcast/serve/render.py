@@ -51,12 +51,13 @@ def radar_rgba(rain_mmh: np.ndarray) -> np.ndarray:
 
 
 def flood_rgba(probability: np.ndarray, physics_wet: np.ndarray | None = None,
-               cut: float = 0.05) -> np.ndarray:
-    """Model wet probability as blue opacity, with the physics wet extent outlined in orange."""
+               cut: float = 0.1) -> np.ndarray:
+    """Model wet probability as blue opacity (none below ``cut``, so the radar beneath
+    stays visible), with the physics wet extent outlined in orange."""
     p = np.nan_to_num(np.asarray(probability, np.float32), nan=0.0)
     out = np.zeros(p.shape + (4,), np.uint8)
     out[..., :3] = FLOOD_RGB
-    out[..., 3] = np.where(p >= cut, np.clip(60 + 195 * p, 0, 255), 0).astype(np.uint8)
+    out[..., 3] = np.where(p >= cut, np.clip(30 + 200 * p, 0, 255), 0).astype(np.uint8)
     if physics_wet is not None:
         edge = outline(np.asarray(physics_wet, bool))
         out[edge] = (*PHYSICS_RGB, 255)

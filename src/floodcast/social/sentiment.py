@@ -133,15 +133,15 @@ def sentiment_markdown(rows: list[dict]) -> str:
              "VADER on the emoji-free text, scored where it is not neutral (coverage = that "
              "share). VADER agreement: share of the test event's VADER-non-neutral posts "
              "where the model agrees."), "",
-             ("| model | train | test | train balance | test balance | accuracy | macro-F1 | "
-             "F1 pos | VADER agreement | kappa |"),
-             "|---|---|---|---|---|---:|---:|---:|---:|---:|"]
+             ("| model | train | test | train balance | test balance | n scored | accuracy | "
+             "macro-F1 | F1 pos | VADER agreement | kappa |"),
+             "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         bal = lambda d: ", ".join(f"{k} {v}" for k, v in d.items())
         lines.append(
             f"| {r['model']} | {r['train_event']} | {r['test_event']} | "
             f"{bal(r['train_balance']) if r['n_train'] else '-'} | {bal(r['test_balance'])} | "
-            f"{r['accuracy']:.3f} | {r['macro_f1']:.3f} | {r.get('f1', float('nan')):.3f} | "
+            f"{r['n']} | {r['accuracy']:.3f} | {r['macro_f1']:.3f} | {r.get('f1', float('nan')):.3f} | "
             f"{r.get('vader_agreement', float('nan')):.3f} | {r.get('vader_kappa', float('nan')):.3f} |")
     return "\n".join(lines) + "\n"
 

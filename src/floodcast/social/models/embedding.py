@@ -48,39 +48,67 @@ def load_encoder(device: str = "cpu"):
     return SentenceTransformer(str(model_dir()), device=device, local_files_only=True)
 
 
+_MEM: dict[str, np.ndarray] = {}  # text sha1 -> vector, shared by every Embedder
+
+
+def _key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class Embedder:
-    """Encode texts to L2-normalised 384-d vectors, caching by text (memory and, when
-    ``cache_dir`` is given, on disk as ``.npy`` per text hash batch)."""
+    """Encode texts to L2-normalised 384-d vectors.
+
+    Vectors are cached per text in memory (shared by all instances in the process) and,
+    when ``cache_dir`` is given, on disk: each call that encodes new texts adds one
+    ``minilm-*.npz`` (text hashes + vectors), and all of them are read on first use.
+    """
 
     def __init__(self, batch_size: int = 128, cache_dir: str | os.PathLike | None = None):
         self.batch_size = batch_size
         self.cache_dir = Path(cache_dir) if cache_dir else None
-        self._mem: dict[str, np.ndarray] = {}
+        self._loaded = False
 
-    def _disk_key(self, texts: list[str]) -> Path | None:
-        if self.cache_dir is None:
-            return None
-        h = hashlib.sha1("\x00".join(texts).encode("utf-8", "surrogatepass")).hexdigest()
-        return self.cache_dir / f"minilm-{h[:20]}.npy"
+    def _load_disk(self) -> None:
+        if self._loaded or self.cache_dir is None or not self.cache_dir.is_dir():
+            self._loaded = True
+            return
+        for f in sorted(self.cache_dir.glob("minilm-*.npz")):
+            try:
+                with np.load(f) as z:
+                    _MEM.update(zip(z["keys"].tolist(), z["vecs"]))
+            except (OSError, ValueError, KeyError):
+                continue  # a damaged cache file is ignored (re-encoded)
+        self._loaded = True
+
+    def _save_disk(self, keys: list[str], vecs: np.ndarray) -> None:
+        if self.cache_dir is None or not keys:
+            return
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        name = hashlib.sha1("".join(keys).encode()).hexdigest()[:20]
+        target = self.cache_dir / f"minilm-{name}.npz"
+        tmp = self.cache_dir / f".minilm-{name}.{os.getpid()}.tmp.npz"
+        np.savez(tmp, keys=np.array(keys), vecs=vecs)
+        os.replace(tmp, target)
 
     def encode(self, texts) -> np.ndarray:
         texts = [str(t) for t in texts]
-        key = self._disk_key(texts)
-        if key is not None and key.is_file():
-            return np.load(key)
-        todo = sorted({t for t in texts if t not in self._mem})
+        self._load_disk()
+        keys = [_key(t) for t in texts]
+        todo = {}
+        for k, t in zip(keys, texts):
+            if k not in _MEM:
+                todo[k] = t
         if todo:
             enc = load_encoder()
-            vecs = enc.encode(todo, batch_size=self.batch_size, normalize_embeddings=True,
-                              show_progress_bar=False, convert_to_numpy=True)
-            self._mem.update(zip(todo, vecs.astype(np.float32)))
-        out = np.stack([self._mem[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
-        if key is not None:
-            key.parent.mkdir(parents=True, exist_ok=True)
-            tmp = key.with_suffix(".tmp.npy")
-            np.save(tmp, out)
-            os.replace(tmp, key)
-        return out
+            order = sorted(todo)
+            vecs = enc.encode([todo[k] for k in order], batch_size=self.batch_size,
+                              normalize_embeddings=True, show_progress_bar=False,
+                              convert_to_numpy=True).astype(np.float32)
+            _MEM.update(zip(order, vecs))
+            self._save_disk(order, vecs)
+        if not texts:
+            return np.zeros((0, 384), np.float32)
+        return np.stack([_MEM[k] for k in keys])
 
 
 class EmbeddingClassifier:
