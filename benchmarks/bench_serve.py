@@ -105,6 +105,19 @@ async def _load(base: str, payloads: list[bytes], clients: int, seconds: float):
     return np.array(lat), errors, counter[0], time.perf_counter() - t0
 
 
+def _solo(base: str, payloads: list[bytes]) -> float:
+    """Median latency of requests sent one at a time (the service time, no queueing)."""
+    import httpx
+
+    out = []
+    with httpx.Client(base_url=base, timeout=60.0) as c:
+        for body in payloads:
+            t0 = time.perf_counter()
+            c.post("/predict", content=body, headers={"Content-Type": "application/octet-stream"})
+            out.append(time.perf_counter() - t0)
+    return float(np.median(out))
+
+
 def _wait(base: str, proc, timeout: float = 180.0) -> None:
     import httpx
 
@@ -148,6 +161,7 @@ def main() -> None:
         _wait(base, proc)
         payloads = _payloads(1 if a.same_input else 64)
         asyncio.run(_load(base, payloads[:1], 2, 3.0))  # warm-up
+        solo = _solo(base, payloads[1:11] if len(payloads) > 10 else payloads)
         lat, errors, n, wall = asyncio.run(_load(base, payloads, a.clients, a.seconds))
     finally:
         proc.terminate()
@@ -158,9 +172,11 @@ def main() -> None:
     print(f"bench_serve: {a.clients} clients x {a.seconds:.0f} s, POST /predict npz "
           f"{FRAMES}x{SIZE}x{SIZE} -> GeoJSON, {mode}, tile {tile}, {a.workers} workers, "
           f"loopback, {os.cpu_count()} CPUs, load average before start {load0:.1f}")
-    print(f"  requests {n}  ok {lat.size}  errors {len(errors)}  throughput {lat.size / wall:.1f}/s")
+    print(f"  requests {n}  ok {lat.size}  errors {len(errors)}  "
+          f"throughput {lat.size / wall:.1f}/s")
     print(f"  latency p50 {p50 * 1e3:.0f} ms  p99 {p99 * 1e3:.0f} ms  (target p50 "
           f"{TARGET_P50_S * 1e3:.0f} ms: ours/target = {p50 / TARGET_P50_S:.2f}x)")
+    print(f"  one client alone: median {solo * 1e3:.0f} ms per request (service time)")
     if errors:
         print("  first errors:", errors[:3])
     if a.physics:

@@ -20,8 +20,8 @@ def serve_command(model: str | Path, dem: str = "sample", watch: str | Path | No
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve_cmd(
-        model: Path = typer.Option(..., help="Trained model (OUT/model.pt from `floodcast train`)."),
-        dem: str = typer.Option(..., help="DEM of the served area (GeoTIFF/.asc/.npz) or 'sample'."),
+        model: Path = typer.Option(..., help="Trained model (OUT/model.pt of `floodcast train`)."),
+        dem: str = typer.Option(..., help="DEM of the area (GeoTIFF/.asc/.npz) or 'sample'."),
         host: str = typer.Option("127.0.0.1", help="Address to listen on (loopback by default)."),
         port: int = typer.Option(8000, help="TCP port."),
         watch: Path = typer.Option(None, help="Folder to watch for new radar files "

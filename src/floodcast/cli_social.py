@@ -106,7 +106,7 @@ def sentiment_cmd(
     test_event: list[str] = typer.Option(None, help="Held-out event(s); default: each "
                                          "event in turn (leave one event out)."),
     max_seconds: float = typer.Option(120.0, help="Training time bound for 'transformer'."),
-    epochs: int = typer.Option(15, help="Epochs for 'transformer'."),
+    epochs: int = typer.Option(30, help="Epochs for 'transformer'."),
     cache_dir: Path = typer.Option(None, help="Cache folder for sentence embeddings."),
     keep_retweets: bool = typer.Option(False, help="Keep retweets."),
     lang: str = typer.Option("en", help=_LANG_HELP),

