@@ -35,8 +35,8 @@ def test_transformer_learns_and_is_deterministic():
     import torch
 
     xtr, ytr, xte, yte = _data()
-    kw = dict(d=32, heads=2, layers=1, max_len=24, vocab_size=300, epochs=6, batch_size=32,
-              lr=3e-3, seed=0)
+    kw = {"d": 32, "heads": 2, "layers": 1, "max_len": 24, "vocab_size": 300, "epochs": 6,
+          "batch_size": 32, "lr": 3e-3, "seed": 0}
     torch.manual_seed(0)
     a = make_model("transformer", **kw).fit(xtr, ytr)
     acc = np.mean(np.array(a.predict(xte)) == np.array(yte))

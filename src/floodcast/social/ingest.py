@@ -163,9 +163,8 @@ def _as_bool(v) -> bool | None:
     s = str(v).strip().lower()
     if s in ("1", "true", "yes", "y", "t"):
         return True
-    if s in ("0", "false", "no", "n", "f", ""):
-        return False
-    return True  # a reply id / retweeted status id present
+    # anything else is a reply id / retweeted status id: present means True
+    return s not in ("0", "false", "no", "n", "f", "")
 
 
 def iter_records(path: Path, stats: IngestStats) -> Iterator[dict]:

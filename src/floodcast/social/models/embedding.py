@@ -42,8 +42,8 @@ def load_encoder(device: str = "cpu"):
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
-    except Exception:  # pragma: no cover - cosmetic only
-        pass
+    except (ImportError, AttributeError):  # pragma: no cover - cosmetic only
+        hf_logging = None
 
     return SentenceTransformer(str(model_dir()), device=device, local_files_only=True)
 
