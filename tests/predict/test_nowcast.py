@@ -7,7 +7,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import rasterio
-import torch
 from affine import Affine
 from typer.testing import CliRunner
 
@@ -15,8 +14,6 @@ from floodcast.cli import app
 from floodcast.errors import InputError
 from floodcast.io.dem import Dem
 from floodcast.io.radar import RadarSequence
-from floodcast.models.checkpoint import save_model
-from floodcast.models.registry import build_model
 from floodcast.predict.mapper import FloodMapper
 from floodcast.predict.nowcast import extrapolate, flood_nowcast
 
@@ -40,22 +37,7 @@ def csi(pred, obs, thr=1.0):
     return (p & o).sum() / max((p | o).sum(), 1)
 
 
-def _extra(frames=3, cells=(50.0,), intervals=(300.0,)):
-    chans = [f"rain_t-{frames - 1 - i}" for i in range(frames)] + ["dem"]
-    return {"data": {"channels": chans, "stats": {"rain_mean": 1.0, "rain_std": 2.0,
-                                                  "dem_anomaly_std": 5.0, "rain_accum_scale_mm": 3.0},
-                     "spec": {"frames": frames, "extra_channels": [], "threshold": 0.1, "patch": 32},
-                     "cell_sizes_m": list(cells), "intervals_s": list(intervals)},
-            "postprocess": False}
 
-
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory):
-    torch.manual_seed(0)
-    m = build_model({"name": "small_unet", "in_channels": 4})
-    path = tmp_path_factory.mktemp("m") / "model.pt"
-    save_model(m, path, _extra())
-    return path
 
 
 def test_extrapolation_reproduces_advected_blob_and_beats_persistence():

@@ -10,30 +10,12 @@ from typer.testing import CliRunner
 
 from floodcast.cli import app
 from floodcast.errors import InputError
-from floodcast.models.checkpoint import save_model
-from floodcast.models.registry import build_model
 from floodcast.predict.mapper import FloodMapper, _blend_weights
 from floodcast.predict.outputs import flood_geojson
 from floodcast.io.dem import Dem
 
 
-def _extra(frames=3, extras=(), cells=(50.0,), intervals=(300.0,)):
-    chans = [f"rain_t-{frames - 1 - i}" for i in range(frames)] + ["dem"] + list(extras)
-    return {"data": {"channels": chans, "stats": {"rain_mean": 1.0, "rain_std": 2.0,
-                                                  "dem_anomaly_std": 5.0, "rain_accum_scale_mm": 3.0},
-                     "spec": {"frames": frames, "extra_channels": list(extras), "threshold": 0.1,
-                              "patch": 32},
-                     "cell_sizes_m": list(cells), "intervals_s": list(intervals)},
-            "postprocess": False}
 
-
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory):
-    torch.manual_seed(0)
-    m = build_model({"name": "small_unet", "in_channels": 4})
-    path = tmp_path_factory.mktemp("m") / "model.pt"
-    save_model(m, path, _extra())
-    return path
 
 
 def test_blend_weights_partition():
@@ -42,13 +24,13 @@ def test_blend_weights_partition():
     assert np.allclose(w, w[::-1, ::-1])
 
 
-def test_tiled_equals_untiled_for_constant_model():
+def test_tiled_equals_untiled_for_constant_model(make_extra):
     class Const(torch.nn.Module):
         def forward(self, x):
             z = torch.zeros(x.shape[0], 2, *x.shape[2:])
             z[:, 1] = 2.0
             return {"logits": z}
-    m = FloodMapper(Const(), _extra(), patch=32, overlap=8)
+    m = FloodMapper(Const(), make_extra(), patch=32, overlap=8)
     fm = m.predict(np.ones((3, 70, 45), np.float32), np.zeros((70, 45), np.float32), 50.0, 300.0)
     np.testing.assert_allclose(fm.probability, 1 / (1 + np.exp(-2.0)), rtol=1e-5)
     assert fm.wet.all()
