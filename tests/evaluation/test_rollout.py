@@ -1,6 +1,5 @@
 """Rollout mechanics: the model's own depth is fed back as the next prev_depth."""
 
-import numpy as np
 import pytest
 import torch
 
