@@ -1,0 +1,188 @@
+"""Feeding models: a torch Dataset over the store and a Lightning DataModule.
+
+Inputs are ``[B, C, H, W]`` float32 and targets ``[B, H, W]``; the order is asserted
+at the boundary (``assert_bchw``) so a swapped layout fails loudly instead of training
+on nonsense (the original work once trained on ``[B, W, H, C]``).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from floodcast.data import store
+from floodcast.data.index import SPLIT_CODES
+from floodcast.data.samples import make_input, rain_window
+
+
+def assert_bchw(x: torch.Tensor, channels: int, hw: tuple[int, int] | None = None,
+                name: str = "input") -> None:
+    """Fail with a fix-it message unless ``x`` is [B, C, H, W] with C == ``channels``."""
+    if x.ndim != 4:
+        raise ValueError(f"{name} must be [B, C, H, W]; got {x.ndim} dims {tuple(x.shape)}")
+    if x.shape[1] != channels:
+        hint = ""
+        if x.shape[-1] == channels:
+            hint = " - it looks channels-last [B, H, W, C]: use x.permute(0, 3, 1, 2)"
+        raise ValueError(f"{name} has {x.shape[1]} channels at dim 1, expected {channels}{hint}")
+    if hw is not None and tuple(x.shape[2:]) != tuple(hw):
+        hint = " - height and width are swapped: use x.transpose(2, 3)" if (
+            tuple(x.shape[2:]) == tuple(hw)[::-1]) else ""
+        raise ValueError(f"{name} spatial size {tuple(x.shape[2:])} != expected (H, W) {hw}{hint}")
+
+
+#: Input formulations (issue "beyond the original"): extra channels on top of K frames + DEM.
+FORMULATIONS = {
+    "original": [],
+    "state": ["rain_accum", "time_since_start"],
+    "autoregressive": ["prev_depth"],
+}
+
+
+def select_extras(available: list[str], want: str | list[str] | None) -> list[str]:
+    """Extra channels for a formulation name or an explicit list (None = all stored)."""
+    if want is None:
+        return list(available)
+    extras = FORMULATIONS.get(want) if isinstance(want, str) else list(want)
+    if extras is None:
+        raise ValueError(f"unknown formulation {want!r}; valid: {sorted(FORMULATIONS)}")
+    missing = [e for e in extras if e not in available]
+    if missing:
+        raise ValueError(f"channels {missing} are not in this store (it has {available}); "
+                         "rebuild it with --extra " + ",".join(extras))
+    return extras
+
+
+class FloodDataset(Dataset):
+    """Samples of one split, cut on the fly from the stored frames (no copy per window)."""
+
+    def __init__(self, path: str | Path, split: str = "train", keep_duplicates: bool = False,
+                 cache_events: int = 16, fraction: float = 1.0, seed: int = 0,
+                 formulation: str | list[str] | None = None):
+        self.path = str(path)
+        index, attrs = store.read_index(path)
+        self.summary = attrs["summary"]
+        self.spec = dict(self.summary["spec"])
+        self.spec["extra_channels"] = select_extras(self.spec["extra_channels"], formulation)
+        self.channels: list[str] = self.summary["channels"][:self.spec["frames"] + 1] + list(
+            self.spec["extra_channels"])
+        self.stats = self.summary["stats"]
+        if split not in SPLIT_CODES:
+            raise ValueError(f"split {split!r}: valid are {list(SPLIT_CODES)}")
+        sel = index["split"] == SPLIT_CODES[split]
+        if not keep_duplicates and not self.spec["extra_channels"]:
+            sel &= index["keep"]
+        rows = np.flatnonzero(sel)
+        if fraction < 1.0:  # label-budget experiments: a seeded subset of samples
+            rng = np.random.default_rng(seed)
+            rows = np.sort(rng.choice(rows, max(1, int(round(fraction * len(rows)))), replace=False))
+        self.items = np.stack([index[k][rows] for k in ("event", "frame", "row", "col")], 1)
+        self.event_ids: list[str] = self.summary["event_ids"]
+        self.split = split
+        self._cache: OrderedDict[int, tuple] = OrderedDict()
+        self._cache_size = cache_events
+        self._dems: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def in_channels(self) -> int:
+        return len(self.channels)
+
+    def _event(self, e: int):
+        if e in self._cache:
+            self._cache.move_to_end(e)
+            return self._cache[e]
+        rain, depth, attrs = store.read_event(self.path, self.event_ids[e])
+        did = attrs["plan"]["dem_id"]
+        if did not in self._dems:
+            self._dems[did] = store.read_dem(self.path, did)[0]
+        dt_h = attrs["plan"]["interval_s"] / 3600.0
+        accum = np.cumsum(rain, axis=0) * dt_h  # mm after each frame
+        item = (rain, depth, accum, self._dems[did], dt_h)
+        self._cache[e] = item
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return item
+
+    def sample(self, i: int) -> dict[str, np.ndarray]:
+        """One sample as numpy: x [C, H, W] float32, depth [H, W], wet [H, W]."""
+        e, k, r, c = (int(v) for v in self.items[i])
+        rain, depth, accum, dem, dt_h = self._event(e)
+        p, K = self.spec["patch"], self.spec["frames"]
+        win = rain_window(rain[:, r:r + p, c:c + p], k, K)
+        dtile = dem[r:r + p, c:c + p]
+        prev = depth[k - 1, r:r + p, c:c + p] if k > 0 else None
+        x = make_input(win, dtile, self.stats, self.spec["extra_channels"],
+                       accum_tile=accum[k, r:r + p, c:c + p], time_h=(k + 1) * dt_h,
+                       prev_depth=prev)
+        d = depth[k, r:r + p, c:c + p].astype(np.float32)
+        return {"x": x, "depth": d, "wet": d > self.spec["threshold"], "event": e, "frame": k,
+                "rain_sum": win.sum(0) * dt_h, "dem": dtile}
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        s = self.sample(i)
+        return {"x": torch.from_numpy(s["x"]), "y": torch.from_numpy(s["wet"].astype(np.int64)),
+                "depth": torch.from_numpy(s["depth"]), "event": s["event"], "frame": s["frame"]}
+
+
+def collate_checked(batch: list[dict]) -> dict[str, torch.Tensor]:
+    """Default collation plus the [B, C, H, W] / [B, H, W] boundary check."""
+    out = torch.utils.data.default_collate(batch)
+    x, y = out["x"], out["y"]
+    assert_bchw(x, x.shape[1], tuple(y.shape[1:]))
+    if y.ndim != 3:
+        raise ValueError(f"targets must be [B, H, W]; got {tuple(y.shape)}")
+    return out
+
+
+def make_loader(ds: Dataset, batch_size: int, shuffle: bool, workers: int, seed: int = 0) -> DataLoader:
+    g = torch.Generator().manual_seed(seed)
+    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, num_workers=workers,
+                      collate_fn=collate_checked, generator=g,
+                      persistent_workers=workers > 0, pin_memory=False)
+
+
+try:  # Lightning is optional for plain-torch users
+    import lightning.pytorch as pl
+except ImportError:  # pragma: no cover
+    pl = None
+
+if pl is not None:
+
+    class FloodDataModule(pl.LightningDataModule):
+        """train/val/test loaders over one store; splits are by event (fixed at build)."""
+
+        def __init__(self, path: str | Path, batch_size: int = 8, num_workers: int = 0,
+                     train_fraction: float = 1.0, seed: int = 0,
+                     formulation: str | list[str] | None = None):
+            super().__init__()
+            self.path, self.batch_size, self.num_workers = str(path), batch_size, num_workers
+            self.train_fraction, self.seed, self.formulation = train_fraction, seed, formulation
+            self.ds: dict[str, FloodDataset] = {}
+
+        def setup(self, stage: str | None = None) -> None:
+            for split in ("train", "val", "test"):
+                if split not in self.ds:
+                    frac = self.train_fraction if split == "train" else 1.0
+                    self.ds[split] = FloodDataset(self.path, split, fraction=frac, seed=self.seed,
+                                                  formulation=self.formulation)
+
+        @property
+        def in_channels(self) -> int:
+            self.setup()
+            return self.ds["train"].in_channels
+
+        def train_dataloader(self) -> DataLoader:
+            return make_loader(self.ds["train"], self.batch_size, True, self.num_workers, self.seed)
+
+        def val_dataloader(self) -> DataLoader:
+            return make_loader(self.ds["val"], self.batch_size, False, self.num_workers)
+
+        def test_dataloader(self) -> DataLoader:
+            return make_loader(self.ds["test"], self.batch_size, False, self.num_workers)

@@ -1,0 +1,141 @@
+import numpy as np
+import pytest
+import torch
+
+from floodcast.data import store
+from floodcast.data.build import build_dataset
+from floodcast.data.torchdata import FloodDataset, assert_bchw, collate_checked
+from floodcast.errors import InputError
+
+
+
+def test_store_content(tiny_store):
+    path, summary = tiny_store
+    assert summary["events"] == 6
+    assert set(summary["splits"].values()) <= {"train", "val", "test"}
+    assert len(store.dem_ids(path)) == 1  # the DEM is stored once
+    ev = store.finished_events(path)
+    assert len(ev) == 6
+    rain, depth, attrs = store.read_event(path, "ev00000")
+    assert rain.shape == depth.shape == (8, 48, 48)
+    assert np.all(depth >= 0) and np.isfinite(depth).all()
+    assert attrs["mass_relative_error"] < 1e-3
+    # rain fell, so water is stored somewhere by the end
+    assert depth[-1].max() > 0.01
+
+
+def test_dataset_shapes_and_split_by_event(tiny_store):
+    path, summary = tiny_store
+    ds = FloodDataset(path, "train", formulation="state")
+    assert ds.channels == ["rain_t-2", "rain_t-1", "rain_t-0", "dem", "rain_accum",
+                           "time_since_start"]
+    item = ds[0]
+    assert item["x"].shape == (6, 32, 32) and item["x"].dtype == torch.float32
+    assert item["y"].shape == (32, 32)
+    events = {s: {int(e) for e in FloodDataset(path, s).items[:, 0]} for s in ("train", "val", "test")}
+    assert not events["train"] & events["test"] and not events["train"] & events["val"]
+    batch = collate_checked([ds[0], ds[1]])
+    assert batch["x"].shape == (2, 6, 32, 32) and batch["y"].shape == (2, 32, 32)
+    assert FloodDataset(path, "train").in_channels == 7  # all stored channels
+
+
+def test_formulations_select_channels_and_dedup(tiny_store):
+    path, summary = tiny_store
+    orig = FloodDataset(path, "train", formulation="original")
+    assert orig.in_channels == 4
+    assert len(orig) == summary["samples_kept"]["train"]  # deduplicated
+    ar = FloodDataset(path, "train", formulation="autoregressive")
+    assert len(ar) == summary["samples_total"]["train"]  # state makes windows unique
+    s = ar.sample(5)
+    e, k, r, c = (int(v) for v in ar.items[5])
+    _, depth, _ = store.read_event(path, ar.event_ids[e])
+    prev = depth[k - 1, r:r + 32, c:c + 32] if k > 0 else 0 * depth[0, :32, :32]
+    np.testing.assert_allclose(s["x"][-1], prev)
+    with pytest.raises(ValueError, match="unknown formulation"):
+        FloodDataset(path, "train", formulation="magic")
+
+
+def test_dedup_counts_dry_windows(tiny_store):
+    path, summary = tiny_store
+    total = sum(summary["samples_total"].values())
+    kept = sum(summary["samples_kept"].values())
+    assert kept <= total
+    assert summary["n_samples_kept"] == kept
+    assert summary["record_per_window_bytes"]["raw"] > store.size_on_disk(path)
+
+
+def test_dim_order_fails_loudly():
+    x = torch.zeros(2, 32, 48, 5)
+    with pytest.raises(ValueError, match="channels-last"):
+        assert_bchw(x, 5)
+    with pytest.raises(ValueError, match="swapped"):
+        assert_bchw(torch.zeros(2, 5, 48, 32), 5, (32, 48))
+
+
+def test_resume_after_kill_gives_same_content(tmp_path, tiny_store, factories):
+    fake_radar, tiny_config, valley_dem = factories.radar, factories.config, factories.dem
+    out = tmp_path / "r.zarr"
+    dems, radars, cfg = {"valley": valley_dem()}, {"synth": fake_radar()}, tiny_config(
+        extra_channels=["rain_accum", "time_since_start", "prev_depth"])
+    calls = {"n": 0}
+
+    def boom(done, total):
+        calls["n"] += 1
+        if done == 3:
+            raise KeyboardInterrupt  # simulate a kill after three events
+
+    with pytest.raises(KeyboardInterrupt):
+        build_dataset(out, dems, radars, cfg, scheduler="sync", progress=boom)
+    assert len(store.finished_events(out)) == 3
+    with pytest.raises(InputError, match="did not finish"):
+        FloodDataset(out)
+    summary = build_dataset(out, dems, radars, cfg, scheduler="sync")
+    ref = tiny_store[1]
+    assert summary["samples_kept"] == ref["samples_kept"]
+    a = store.read_event(out, "ev00004")[1]
+    b = store.read_event(tiny_store[0], "ev00004")[1]
+    np.testing.assert_array_equal(a, b)
+
+
+def test_dem_smaller_than_patch_is_an_error(tmp_path, factories):
+    fake_radar, tiny_config, valley_dem = factories.radar, factories.config, factories.dem
+    with pytest.raises(InputError, match="smaller than one patch"):
+        build_dataset(tmp_path / "x.zarr", {"small": valley_dem(n=16)}, {"s": fake_radar()},
+                      tiny_config(), scheduler="sync")
+
+
+def test_no_rain_is_an_error(tmp_path, factories):
+    fake_radar, tiny_config, valley_dem = factories.radar, factories.config, factories.dem
+    r = fake_radar()
+    r.rain_mmh[:] = 0
+    with pytest.raises(InputError, match="no event found"):
+        build_dataset(tmp_path / "x.zarr", {"v": valley_dem()}, {"s": r}, tiny_config(),
+                      scheduler="sync")
+
+
+def test_dask_local_cluster_matches_in_process(tmp_path, tiny_store, factories):
+    """Events simulated on Dask workers equal the in-process ones (same seeded plans)."""
+    cfg = factories.config(extra_channels=["rain_accum", "time_since_start", "prev_depth"])
+    cfg.events.count = 2  # the first two plans of the 6-event tiny store
+    out = tmp_path / "dask.zarr"
+    build_dataset(out, {"valley": factories.dem()}, {"synth": factories.radar()}, cfg,
+                  scheduler="local", workers=1)
+    for ev in ("ev00000", "ev00001"):
+        a = store.read_event(out, ev)
+        b = store.read_event(tiny_store[0], ev)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_store_grows_or_finalises_early_with_another_count(tmp_path, factories):
+    cfg = factories.config()
+    cfg.events.count = 3
+    out = tmp_path / "g.zarr"
+    dems, radars = {"valley": factories.dem()}, {"synth": factories.radar()}
+    build_dataset(out, dems, radars, cfg, scheduler="sync")
+    cfg.events.count = 2
+    s2 = build_dataset(out, dems, radars, cfg, scheduler="sync")
+    assert s2["events"] == 2 and len(store.finished_events(out)) == 3
+    cfg.events.min_rain_mmh = 0.7  # other settings: refused
+    with pytest.raises(InputError, match="other settings"):
+        build_dataset(out, dems, radars, cfg, scheduler="sync")
