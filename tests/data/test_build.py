@@ -124,7 +124,10 @@ def test_dask_local_cluster_matches_in_process(tmp_path, tiny_store, factories):
         a = store.read_event(out, ev)
         b = store.read_event(tiny_store[0], ev)
         np.testing.assert_array_equal(a[0], b[0])
-        np.testing.assert_array_equal(a[1], b[1])
+        # separately compiled processes may round a depth at a 0.5 mm boundary differently
+        # (fastmath vector code): allow one storage quantum (1 mm) in a few cells
+        diff = np.abs(a[1] - b[1])
+        assert diff.max() <= 1.001e-3 and (diff > 0).mean() < 1e-3
 
 
 def test_store_grows_or_finalises_early_with_another_count(tmp_path, factories):
