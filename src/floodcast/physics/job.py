@@ -57,7 +57,7 @@ class SimulateRequest:
     pad_zero: bool = False
     infiltration_mmh: float = 0.0
     inflows: Sequence[str] = ()
-    threads: int | None = 1  # None: numba's default; see docs/readme/simulate.md
+    threads: int | None = 1  # None: numba's default; see the README
     fill_sinks: bool = False
 
     def settings(self) -> dict[str, Any]:

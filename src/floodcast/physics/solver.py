@@ -3,7 +3,7 @@
 Scheme: Bates, Horritt & Fewtrell (2010) with the theta weighting of de Almeida et al. (2012):
 semi-implicit Manning friction, face flow depth max(eta) - max(z), no flow at or below the
 depth threshold, drying limiter, adaptive step. See ``kernels`` for the passes of one step and
-``docs/readme/physics.md`` for the verification.
+the README for the verification.
 
 Step limit: LISFLOOD-FP uses dt = cfl*dx/sqrt(g*h_max), which ignores the flow speed and lets
 the advective Courant number exceed 1 on steep terrain (water gained by clipping). With
