@@ -142,3 +142,12 @@ def test_store_grows_or_finalises_early_with_another_count(tmp_path, factories):
     cfg.events.min_rain_mmh = 0.7  # other settings: refused
     with pytest.raises(InputError, match="other settings"):
         build_dataset(out, dems, radars, cfg, scheduler="sync")
+
+
+def test_loader_with_worker_processes_matches_in_process(tiny_store):
+    from floodcast.data.torchdata import make_loader
+
+    ds = FloodDataset(tiny_store[0], "train", formulation="original")
+    a = next(iter(make_loader(ds, 4, False, 0)))
+    b = next(iter(make_loader(ds, 4, False, 2)))
+    assert torch.equal(a["x"], b["x"]) and torch.equal(a["y"], b["y"])
