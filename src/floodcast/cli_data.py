@@ -9,52 +9,7 @@ from pathlib import Path
 import typer
 
 from floodcast.errors import InputError
-
-
-def load_dems(specs: list[str], cell_size: float | None, fill: bool) -> dict:
-    """DEMs by path (or ``sample`` for matplotlib's Jacksboro DEM), optionally coarsened/filled."""
-    from floodcast.io.dem import read_dem, sample_dem
-
-    out = {}
-    for spec in specs:
-        dem = sample_dem() if spec in ("sample", "jacksboro") else read_dem(spec)
-        if cell_size and dem.cell_size < cell_size * 0.99:
-            from floodcast.io.dem_tools import block_mean
-
-            dem = block_mean(dem, cell_size)
-        if fill:
-            from floodcast.io.dem_tools import fill_sinks
-
-            dem = fill_sinks(dem)
-        name = "jacksboro" if spec in ("sample", "jacksboro") else Path(spec).stem
-        did = name
-        i = 1
-        while did in out:
-            i += 1
-            did = f"{name}{i}"
-        out[did] = dem
-    return out
-
-
-def load_radars(specs: list[str], echo=typer.echo) -> dict:
-    """Radar sequences from ``[SOURCE:]PATH`` specs, split at time gaps (reported)."""
-    from floodcast.io.radar import read_radar
-
-    out = {}
-    for spec in specs:
-        source, _, path = spec.rpartition(":") if ":" in spec and not Path(spec).exists() else ("", "", spec)
-        seq = read_radar(path, source or None)
-        pieces = seq.split_at_gaps()
-        if len(pieces) > 1:
-            echo(f"{path}: {len(seq.gaps())} time gap(s); split into {len(pieces)} sequences")
-        if seq.n_clipped:
-            echo(f"{path}: {seq.n_clipped} values above the clip limit set to no-data")
-        for j, piece in enumerate(pieces):
-            rid = f"{seq.source}{'' if len(pieces) == 1 else f'-{j}'}"
-            while rid in out:
-                rid += "+"
-            out[rid] = piece
-    return out
+from floodcast.io.sources import load_dems, load_radars
 
 
 def register(app: typer.Typer) -> None:
@@ -101,7 +56,7 @@ def register(app: typer.Typer) -> None:
                                 extra_channels=[e for e in extra.split(",") if e]),
                 solver=SolverSettings(manning=manning, max_step=max_step), split_seed=seed)
             dems = load_dems(dem, dem_cell_size or None, fill_sinks)
-            radars = load_radars(radar)
+            radars = load_radars(radar, echo=typer.echo)
             with Progress() as bar:
                 task = bar.add_task("simulating events", total=events)
                 summary = build_dataset(out, dems, radars, cfg, scheduler=scheduler, workers=workers,

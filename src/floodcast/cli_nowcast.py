@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         cut: float = typer.Option(0.5, help="Wet-probability cut (0-1) of each map / member."),
     ) -> None:
         """Extrapolate the latest radar N steps ahead and map flooding at each lead time."""
-        from floodcast.cli_data import load_dems
+        from floodcast.io.sources import load_dems
         from floodcast.cli_predict import _read_prev
         from floodcast.io.atomic import check_writable
         from floodcast.predict.mapper import FloodMapper
@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
                 fc = extrapolate(obs, steps, method=method, n_members=ensemble, seed=seed,
                                  flow=flow, cell_size_m=d.cell_size, interval_s=interval)
             else:
-                from floodcast.cli_data import load_radars
+                from floodcast.io.sources import load_radars
 
                 seq = list(load_radars([radar]).values())[-1]  # the latest gap-free piece
                 _need_frames(len(seq.times), need, mapper, method)
@@ -128,7 +128,7 @@ def run_verify(specs, steps, n_starts, past, thresholds, scales, region, flow, e
     """Skill table over every gap-free piece of every radar input long enough to verify."""
     import pandas as pd
 
-    from floodcast.cli_data import load_radars
+    from floodcast.io.sources import load_radars
     from floodcast.predict.verify import verify_extrapolation
 
     tables, skipped = [], []

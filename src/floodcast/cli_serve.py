@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         """Serve flood maps over HTTP: POST /predict, GET /maps/latest, /metrics, web map at /."""
         import uvicorn
 
-        from floodcast.cli_data import load_dems
+        from floodcast.io.sources import load_dems
         from floodcast.serve.app import ServeConfig, create_app
 
         if host not in LOOPBACK:
