@@ -79,13 +79,8 @@ def relevance_cmd(
 ) -> None:
     """Cross-event relevance (on-topic / off-topic): train on one flood, test on the other."""
     from floodcast.social import relevance
-    from floodcast.social.models import resolve_models
 
-    try:
-        models = resolve_models(model)
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    models = _models_or_exit(model)
     _check_inputs(list(train) + list(test))
     kw = {"transformer": {"max_seconds": max_seconds, "epochs": epochs, "verbose": True},
           "embed": {"cache_dir": cache_dir}}
@@ -95,6 +90,17 @@ def relevance_cmd(
     best = max(rows, key=lambda r: r["f1"])
     typer.echo(f"best: {best['model']} F1 {best['f1']:.3f} ({best['train_event']} -> "
                f"{best['test_event']}); wrote {out}/metrics.md")
+
+
+def _models_or_exit(names: str) -> list:
+    """Registry models by comma-separated name; exit 2 listing the valid ones otherwise."""
+    from floodcast.social.models import resolve_models
+
+    try:
+        return resolve_models(names)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @social.command("sentiment")
@@ -113,14 +119,9 @@ def sentiment_cmd(
 ) -> None:
     """Emoji distant supervision: train on other events, evaluate on a held-out event."""
     from floodcast.social import sentiment
-    from floodcast.social.models import resolve_models
     from floodcast.social.records import load_posts
 
-    try:
-        models = resolve_models(model)
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    models = _models_or_exit(model)
     _check_inputs(inputs)
     df, stats = load_posts(inputs, **_ingest_kwargs(None, keep_retweets, lang))
     if stats.files:

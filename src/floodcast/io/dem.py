@@ -327,6 +327,15 @@ def read_geotiff(path: str | Path) -> Dem:
     return finish_dem(arr, abs(transform.a), abs(transform.e), transform, crs, str(path))
 
 
+def read_npz(path: Path, what: str) -> dict[str, np.ndarray]:
+    """All arrays of an npz file (no pickles); InputError naming the file if unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except Exception as exc:
+        raise InputError(f"cannot read {what} file {path}: {exc}") from exc
+
+
 def read_npz_dem(path: str | Path) -> Dem:
     """Read an npz with ``elevation`` [y, x] (m) and ``cell_size`` (m), row 0 = north.
 
@@ -337,11 +346,7 @@ def read_npz_dem(path: str | Path) -> Dem:
 
     path = Path(path)
     _require_file(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except Exception as exc:
-        raise InputError(f"cannot read DEM file {path}: {exc}") from exc
+    data = read_npz(path, "DEM")
     ekey = next((k for k in ("elevation", "dem") if k in data), None)
     ckey = next((k for k in ("cell_size", "cellsize_m", "cellsize") if k in data), None)
     if ekey is None or ckey is None:

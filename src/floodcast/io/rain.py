@@ -260,11 +260,9 @@ def _xarray_crs(ds: Any, da: Any) -> str | None:
 def _read_npz(path: Path) -> _RawRain:
     from rasterio.transform import Affine
 
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except Exception as exc:
-        raise InputError(f"cannot read rain file {path}: {exc}") from exc
+    from floodcast.io.dem import read_npz
+
+    data = read_npz(path, "rain")
     tkey = next((k for k in ("times_s", "rain_times_s") if k in data), None)
     if "rain_mmh" not in data or tkey is None:
         raise InputError(
