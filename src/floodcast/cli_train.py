@@ -18,6 +18,8 @@ def register(app: typer.Typer) -> None:
         model: str = typer.Option("deeplabv3plus", help="Registry model name (unknown lists valid)."),
         encoder: str = typer.Option("resnet18", help="Encoder: resnet18/34/50, tu-convnext_*."),
         encoder_depth: int = typer.Option(5, help="Encoder stages (smaller = faster, coarser)."),
+        width: int = typer.Option(0, help="Decoder/feature width where the model has one, e.g. "
+                                  "small_unet's base width (0 = the model's default)."),
         cbam: bool = typer.Option(False, help="CBAM attention on decoder features."),
         upscale: int = typer.Option(1, help="Input upscaling factor (author's resolution fix)."),
         depth_head: bool = typer.Option(False, help="Add a depth-regression head (m)."),
@@ -39,6 +41,10 @@ def register(app: typer.Typer) -> None:
         max_minutes: float = typer.Option(0.0, help="Wall-time budget (minutes, 0 = none)."),
         train_fraction: float = typer.Option(1.0, help="Fraction of training samples (label budget)."),
         limit_batches: float = typer.Option(1.0, help="Fraction (<=1) or count (>1) of train batches per epoch."),
+        wet_oversample: float = typer.Option(0.0, help="Draw patches holding any wet cell 1+X times as "
+                                             "often as dry ones (0 = uniform shuffling)."),
+        val_fraction: float = typer.Option(1.0, help="Seeded fraction of validation samples "
+                                           "scored each epoch (all val events keep a share)."),
         postprocess: bool = typer.Option(False, help="Remove isolated wet pixels at inference."),
         init_encoder: str = typer.Option("", help="Initialise the encoder from a pretrain checkpoint."),
         formulation: str = typer.Option("", help="original (K frames + DEM) | state (+ rain since "
@@ -54,7 +60,7 @@ def register(app: typer.Typer) -> None:
         try:
             cfg = TrainConfig(
                 data=str(data), out=str(out), model=model, encoder=encoder,
-                encoder_depth=encoder_depth, cbam=cbam, upscale=upscale, depth_head=depth_head,
+                encoder_depth=encoder_depth, width=width or None, cbam=cbam, upscale=upscale, depth_head=depth_head,
                 loss=loss, class_weights=[float(w) for w in class_weights.split(",")] if class_weights else None,
                 lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, seed=seed,
                 workers=workers, accelerator=accelerator, devices=devices, num_nodes=num_nodes,
@@ -62,7 +68,8 @@ def register(app: typer.Typer) -> None:
                 max_minutes=max_minutes or None, train_fraction=train_fraction,
                 limit_batches=int(limit_batches) if limit_batches > 1 else limit_batches,
                 postprocess=postprocess, init_encoder=init_encoder or None,
-                formulation=formulation or None,
+                formulation=formulation or None, wet_oversample=wet_oversample,
+                val_fraction=val_fraction,
             ).apply_preset(preset or None)
             result = train(cfg, progress=not quiet)
         except (InputError, ValueError, FileNotFoundError) as exc:

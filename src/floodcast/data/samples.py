@@ -22,7 +22,23 @@ EXTRA_CHANNELS = {
     "rain_accum": "rain accumulated since the event began (mm)",
     "time_since_start": "time since the event began (h)",
     "prev_depth": "depth one radar interval earlier (m) - autoregressive input",
+    "upslope_area": "log10 of the D8 upslope contributing area (m2), scaled: (log10 A - 4) / 2",
 }
+#: Extra channels computed from the DEM when a sample is cut, so no store rebuild needs them.
+DERIVED_CHANNELS = ("upslope_area",)
+
+
+def upslope_area_channel(elevation: np.ndarray, cell_size: float) -> np.ndarray:
+    """The ``upslope_area`` channel for a whole DEM (computed before tiling).
+
+    Where water collects depends on terrain far outside a 128-cell patch; the D8
+    contributing area carries that upstream context into every tile (the same quantity
+    the terrain-heuristic baseline uses). 1e4 m2 -> 0, 1e6 m2 -> 1.
+    """
+    from floodcast.io.dem_tools import contributing_area
+
+    area_m2 = contributing_area(elevation, cell_size) * float(cell_size) ** 2
+    return ((np.log10(area_m2) - 4.0) / 2.0).astype(np.float32)
 
 
 def validate_threshold(threshold: float) -> float:
@@ -137,7 +153,8 @@ def check_wet_balance(wet_fraction: dict[str, float]) -> list[str]:
 
 def make_input(win: np.ndarray, dem_tile: np.ndarray, stats: dict, extras: list[str],
                accum_tile: np.ndarray | None = None, time_h: float = 0.0,
-               prev_depth: np.ndarray | None = None) -> np.ndarray:
+               prev_depth: np.ndarray | None = None,
+               area_tile: np.ndarray | None = None) -> np.ndarray:
     """Model input [C, H, W] float32 from raw physical fields (one definition for training,
     evaluation and inference).
 
@@ -156,6 +173,10 @@ def make_input(win: np.ndarray, dem_tile: np.ndarray, stats: dict, extras: list[
         elif name == "prev_depth":
             prev = np.zeros((h, w), np.float32) if prev_depth is None else prev_depth
             chans.append(np.asarray(prev, np.float32)[None])
+        elif name == "upslope_area":
+            if area_tile is None:
+                raise InputError("the upslope_area channel needs the tile of upslope_area_channel(DEM)")
+            chans.append(np.asarray(area_tile, np.float32)[None])
         else:
             raise InputError(f"unknown extra channel {name!r}; valid: {sorted(EXTRA_CHANNELS)}")
     return np.nan_to_num(np.concatenate(chans, 0).astype(np.float32))

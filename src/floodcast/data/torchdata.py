@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from floodcast.data import store
 from floodcast.data.index import SPLIT_CODES
-from floodcast.data.samples import make_input, rain_window
+from floodcast.data.samples import (DERIVED_CHANNELS, EXTRA_CHANNELS, make_input, rain_window,
+                                    upslope_area_channel)
 
 
 def assert_bchw(x: torch.Tensor, channels: int, hw: tuple[int, int] | None = None,
@@ -36,6 +37,7 @@ def assert_bchw(x: torch.Tensor, channels: int, hw: tuple[int, int] | None = Non
 
 
 #: Input formulations (issue "beyond the original"): extra channels on top of K frames + DEM.
+#: Names combine with "+", with each other or with channel names: "state+upslope_area".
 FORMULATIONS = {
     "original": [],
     "state": ["rain_accum", "time_since_start"],
@@ -44,13 +46,23 @@ FORMULATIONS = {
 
 
 def select_extras(available: list[str], want: str | list[str] | None) -> list[str]:
-    """Extra channels for a formulation name or an explicit list (None = all stored)."""
+    """Extra channels for a formulation (name, "a+b" combination or list; None = all stored).
+
+    Derived channels (``DERIVED_CHANNELS``, computed from the DEM) are always available.
+    """
     if want is None:
         return list(available)
-    extras = FORMULATIONS.get(want) if isinstance(want, str) else list(want)
-    if extras is None:
-        raise ValueError(f"unknown formulation {want!r}; valid: {sorted(FORMULATIONS)}")
-    missing = [e for e in extras if e not in available]
+    extras: list[str] = []
+    for part in (want.split("+") if isinstance(want, str) else list(want)):
+        if part in FORMULATIONS:
+            extras += FORMULATIONS[part]
+        elif part in EXTRA_CHANNELS:
+            extras.append(part)
+        else:
+            raise ValueError(f"unknown formulation {part!r}; valid: {sorted(FORMULATIONS)} or "
+                             f"channels {sorted(EXTRA_CHANNELS)}, joined with '+'")
+    extras = list(dict.fromkeys(extras))
+    missing = [e for e in extras if e not in available and e not in DERIVED_CHANNELS]
     if missing:
         raise ValueError(f"channels {missing} are not in this store (it has {available}); "
                          "rebuild it with --extra " + ",".join(extras))
@@ -85,7 +97,7 @@ class FloodDataset(Dataset):
         self.split = split
         self._cache: OrderedDict[int, tuple] = OrderedDict()
         self._cache_size = cache_events
-        self._dems: dict[str, np.ndarray] = {}
+        self._dems: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
 
     def __len__(self) -> int:
         return len(self.items)
@@ -101,10 +113,13 @@ class FloodDataset(Dataset):
         rain, depth, attrs = store.read_event(self.path, self.event_ids[e])
         did = attrs["plan"]["dem_id"]
         if did not in self._dems:
-            self._dems[did] = store.read_dem(self.path, did)[0]
+            z, dattrs = store.read_dem(self.path, did)
+            area = (upslope_area_channel(z, dattrs["cell_size"])
+                    if "upslope_area" in self.spec["extra_channels"] else None)
+            self._dems[did] = (z, area)
         dt_h = attrs["plan"]["interval_s"] / 3600.0
         accum = np.cumsum(rain, axis=0) * dt_h  # mm after each frame
-        item = (rain, depth, accum, self._dems[did], dt_h)
+        item = (rain, depth, accum, *self._dems[did], dt_h)
         self._cache[e] = item
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
@@ -113,17 +128,30 @@ class FloodDataset(Dataset):
     def sample(self, i: int) -> dict[str, np.ndarray]:
         """One sample as numpy: x [C, H, W] float32, depth [H, W], wet [H, W]."""
         e, k, r, c = (int(v) for v in self.items[i])
-        rain, depth, accum, dem, dt_h = self._event(e)
+        rain, depth, accum, dem, area, dt_h = self._event(e)
         p, K = self.spec["patch"], self.spec["frames"]
         win = rain_window(rain[:, r:r + p, c:c + p], k, K)
         dtile = dem[r:r + p, c:c + p]
         prev = depth[k - 1, r:r + p, c:c + p] if k > 0 else None
         x = make_input(win, dtile, self.stats, self.spec["extra_channels"],
                        accum_tile=accum[k, r:r + p, c:c + p], time_h=(k + 1) * dt_h,
-                       prev_depth=prev)
+                       prev_depth=prev, area_tile=None if area is None else area[r:r + p, c:c + p])
         d = depth[k, r:r + p, c:c + p].astype(np.float32)
         return {"x": x, "depth": d, "wet": d > self.spec["threshold"], "event": e, "frame": k,
                 "rain_sum": win.sum(0) * dt_h, "dem": dtile}
+
+    def wet_counts(self) -> np.ndarray:
+        """Wet cells (depth > threshold) of every sample, read event by event."""
+        counts = np.zeros(len(self.items), np.int64)
+        p, thr = self.spec["patch"], self.spec["threshold"]
+        for e in np.unique(self.items[:, 0]):
+            sel = np.flatnonzero(self.items[:, 0] == e)
+            _, depth, _ = store.read_event(self.path, self.event_ids[int(e)])
+            wet = depth > thr
+            for i in sel:
+                _, k, r, c = (int(v) for v in self.items[i])
+                counts[i] = np.count_nonzero(wet[k, r:r + p, c:c + p])
+        return counts
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         s = self.sample(i)
@@ -141,9 +169,49 @@ def collate_checked(batch: list[dict]) -> dict[str, torch.Tensor]:
     return out
 
 
-def make_loader(ds: Dataset, batch_size: int, shuffle: bool, workers: int, seed: int = 0) -> DataLoader:
+class EventBlockSampler(Sampler[int]):
+    """Shuffled samples drawn a few events at a time, so the event cache stays hot.
+
+    Uniform shuffling over all samples reads a whole event from the store for almost
+    every sample once the split holds more events than the cache (the loader then spends
+    its time decompressing). Here each epoch shuffles the events, takes them
+    ``events_per_block`` at a time (at most the cache size) and shuffles the samples within
+    the block - a shuffle buffer, as streaming loaders do. Batches still mix several events.
+
+    ``wet_oversample`` > 0 also repeats every sample that holds a wet cell 1 + X times on
+    average: with ~0.1 % wet cells most patches are entirely dry, and a model trained on
+    uniform draws learns "always dry" first (the usual remedy in flood and cloud segmentation).
+    """
+
+    def __init__(self, ds: FloodDataset, events_per_block: int = 8, wet_oversample: float = 0.0,
+                 seed: int = 0):
+        self.events = ds.items[:, 0]
+        self.block = max(1, min(events_per_block, ds._cache_size))
+        self.repeat = np.ones(len(self.events))
+        if wet_oversample > 0:
+            self.repeat += wet_oversample * (ds.wet_counts() > 0)
+        self.seed, self.epoch = seed, 0
+
+    def __len__(self) -> int:
+        return int(round(self.repeat.sum()))
+
+    def __iter__(self):
+        rng = np.random.default_rng((self.seed, self.epoch))
+        self.epoch += 1
+        ev = rng.permutation(np.unique(self.events))
+        for b in range(0, len(ev), self.block):
+            rows = np.flatnonzero(np.isin(self.events, ev[b:b + self.block]))
+            rep = self.repeat[rows]
+            # integer part repeated exactly, fractional part drawn: E[count] = repeat
+            n = np.floor(rep).astype(int) + (rng.random(len(rows)) < rep % 1)
+            yield from rng.permutation(np.repeat(rows, n)).tolist()
+
+
+def make_loader(ds: Dataset, batch_size: int, shuffle: bool, workers: int, seed: int = 0,
+                sampler: Sampler | None = None) -> DataLoader:
     g = torch.Generator().manual_seed(seed)
-    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, num_workers=workers,
+    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle and sampler is None,
+                      sampler=sampler, num_workers=workers,
                       collate_fn=collate_checked, generator=g,
                       persistent_workers=workers > 0, pin_memory=False)
 
@@ -160,8 +228,10 @@ if pl is not None:
 
         def __init__(self, path: str | Path, batch_size: int = 8, num_workers: int = 0,
                      train_fraction: float = 1.0, seed: int = 0,
-                     formulation: str | list[str] | None = None):
+                     formulation: str | list[str] | None = None, wet_oversample: float = 0.0,
+                     val_fraction: float = 1.0):
             super().__init__()
+            self.wet_oversample, self.val_fraction = wet_oversample, val_fraction
             self.path, self.batch_size, self.num_workers = str(path), batch_size, num_workers
             self.train_fraction, self.seed, self.formulation = train_fraction, seed, formulation
             self.ds: dict[str, FloodDataset] = {}
@@ -169,7 +239,9 @@ if pl is not None:
         def setup(self, stage: str | None = None) -> None:
             for split in ("train", "val", "test"):
                 if split not in self.ds:
-                    frac = self.train_fraction if split == "train" else 1.0
+                    # a seeded subset of validation samples over every val event keeps
+                    # each epoch's early-stopping check affordable on a CPU
+                    frac = {"train": self.train_fraction, "val": self.val_fraction}.get(split, 1.0)
                     self.ds[split] = FloodDataset(self.path, split, fraction=frac, seed=self.seed,
                                                   formulation=self.formulation)
 
@@ -179,7 +251,9 @@ if pl is not None:
             return self.ds["train"].in_channels
 
         def train_dataloader(self) -> DataLoader:
-            return make_loader(self.ds["train"], self.batch_size, True, self.num_workers, self.seed)
+            ds = self.ds["train"]
+            sampler = EventBlockSampler(ds, wet_oversample=self.wet_oversample, seed=self.seed)
+            return make_loader(ds, self.batch_size, True, self.num_workers, self.seed, sampler)
 
         def val_dataloader(self) -> DataLoader:
             return make_loader(self.ds["val"], self.batch_size, False, self.num_workers)

@@ -11,47 +11,10 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
-
+from floodcast.io.dem_tools import contributing_area  # noqa: F401  (re-exported)
 from floodcast.metrics import Contingency
 
 BASELINES = ("all_dry", "climatology", "terrain_heuristic")
-
-
-def contributing_area(elevation: np.ndarray, cell_size: float) -> np.ndarray:
-    """Upslope contributing area (cells, >= 1) by D8 steepest descent on the raw DEM.
-
-    Pits are kept on purpose: they are where rain collects, which is what the
-    heuristic wants to see. (pysheds does D8 too, but its first import compiles for
-    minutes and it breaks on NumPy 2.4, too heavy for a baseline.)
-    """
-    z = np.asarray(elevation, dtype=np.float64)
-    z = np.where(np.isfinite(z), z, np.inf)  # nodata never receives flow
-    return _d8_accumulate(z, float(cell_size))
-
-
-@njit(cache=True)
-def _d8_accumulate(z: np.ndarray, dx: float) -> np.ndarray:
-    ny, nx = z.shape
-    acc = np.ones((ny, nx))
-    order = np.argsort(-z.ravel())  # highest first: every donor is done before its receiver
-    diag = dx * np.sqrt(2.0)
-    for idx in order:
-        i, j = idx // nx, idx % nx
-        if not np.isfinite(z[i, j]):
-            continue
-        best, bi, bj = 0.0, -1, -1
-        for di in (-1, 0, 1):
-            for dj in (-1, 0, 1):
-                ii, jj = i + di, j + dj
-                if (di == 0 and dj == 0) or ii < 0 or jj < 0 or ii >= ny or jj >= nx:
-                    continue
-                drop = (z[i, j] - z[ii, jj]) / (diag if di != 0 and dj != 0 else dx)
-                if drop > best:
-                    best, bi, bj = drop, ii, jj
-        if bi >= 0:
-            acc[bi, bj] += acc[i, j]
-    return acc
 
 
 class Climatology:

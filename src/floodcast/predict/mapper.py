@@ -7,13 +7,15 @@ it was not trained for, saying what it expects.
 
 from __future__ import annotations
 
+import hashlib
+
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from floodcast.data.samples import make_input, tile_origins
+from floodcast.data.samples import make_input, upslope_area_channel, tile_origins
 from floodcast.errors import InputError
 from floodcast.evaluation.postprocess import remove_isolated
 
@@ -85,6 +87,14 @@ class FloodMapper:
                 raise InputError(f"radar interval {interval_s:.0f} s differs from the training "
                                  f"intervals {self.intervals} s (model expects {self.describe()})")
 
+    def _area(self, elevation: np.ndarray, cell_size: float) -> np.ndarray:
+        """Upslope-area channel of the whole DEM, cached: a served DEM is mapped many times."""
+        key = (elevation.shape, float(cell_size), hashlib.blake2b(
+            np.ascontiguousarray(elevation).tobytes(), digest_size=16).digest())
+        if getattr(self, "_area_key", None) != key:
+            self._area_key, self._area_grid = key, upslope_area_channel(elevation, cell_size)
+        return self._area_grid
+
     @torch.no_grad()
     def predict(self, rain: np.ndarray, elevation: np.ndarray, cell_size: float,
                 interval_s: float, prev_depth: np.ndarray | None = None,
@@ -105,6 +115,7 @@ class FloodMapper:
         win_all = rain[-self.frames:]
         accum = rain.sum(0) * dt_h
         t_h = rain.shape[0] * dt_h
+        area = self._area(elevation, cell_size) if "upslope_area" in self.extras else None
         w = _blend_weights(p, min(self.overlap, p - 1))
         prob = np.zeros((ny, nx), np.float32)
         dep = np.zeros((ny, nx), np.float32)
@@ -119,7 +130,8 @@ class FloodMapper:
                 prev = None if prev_depth is None else prev_depth[sl]
                 batch.append(make_input(win_all[:, sl[0], sl[1]], elevation[sl], self.stats,
                                         self.extras, accum_tile=accum[sl], time_h=t_h,
-                                        prev_depth=prev))
+                                        prev_depth=prev,
+                                        area_tile=None if area is None else area[sl]))
                 where.append(sl)
         for i in range(0, len(batch), 8):
             out = self.model(torch.from_numpy(np.stack(batch[i:i + 8])))

@@ -30,6 +30,7 @@ class TrainConfig:
     model: str = "deeplabv3plus"
     encoder: str = "resnet18"
     encoder_depth: int = 5
+    width: int | None = None  # decoder/feature width where the model has one (None: its default)
     cbam: bool = False
     upscale: int = 1
     depth_head: bool = False
@@ -50,6 +51,8 @@ class TrainConfig:
     notify: str | None = None
     max_minutes: float | None = None
     train_fraction: float = 1.0
+    wet_oversample: float = 0.0
+    val_fraction: float = 1.0
     limit_batches: float = 1.0
     postprocess: bool = False
     init_encoder: str | None = None
@@ -107,7 +110,8 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
     pl.seed_everything(cfg.seed, workers=True)
     dm = FloodDataModule(cfg.data, batch_size=cfg.batch_size, num_workers=cfg.workers,
                          train_fraction=cfg.train_fraction, seed=cfg.seed,
-                         formulation=cfg.formulation)
+                         formulation=cfg.formulation, wet_oversample=cfg.wet_oversample,
+                         val_fraction=cfg.val_fraction)
     dm.setup()
     train_ds = dm.ds["train"]
     if len(train_ds) == 0 or len(dm.ds["val"]) == 0:
@@ -117,7 +121,7 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
                  "formulation": cfg.formulation, **store.grid_info(cfg.data)}
     model_cfg = {"name": cfg.model, "encoder": cfg.encoder, "in_channels": train_ds.in_channels,
                  "cbam": cfg.cbam, "upscale": cfg.upscale, "depth_head": cfg.depth_head,
-                 "encoder_depth": cfg.encoder_depth}
+                 "encoder_depth": cfg.encoder_depth, "decoder_channels": cfg.width}
     ckpt_dir = out / "checkpoints"
     last = ckpt_dir / "last.ckpt"
     if cfg.resume and last.exists():

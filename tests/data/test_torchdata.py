@@ -1,0 +1,68 @@
+"""Sampling and derived channels of the torch dataset (tiny generated store)."""
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from floodcast.data.samples import make_input, upslope_area_channel
+from floodcast.data.torchdata import EventBlockSampler, FloodDataset, select_extras
+
+
+def test_block_sampler_draws_each_sample_once_a_few_events_at_a_time(tiny_store):
+    ds = FloodDataset(tiny_store[0], "train", formulation="original")
+    s = EventBlockSampler(ds, events_per_block=1, seed=3)
+    order = list(iter(s))
+    assert sorted(order) == list(range(len(ds))) and len(s) == len(ds)
+    ev = ds.items[order, 0]
+    # one event per block: the event changes only when its samples are used up
+    assert int((np.diff(ev) != 0).sum()) == len(np.unique(ev)) - 1
+    assert list(iter(s)) != order  # a new shuffle every epoch, seeded
+    assert list(iter(EventBlockSampler(ds, events_per_block=1, seed=3))) == order
+
+
+def test_block_sampler_repeats_wet_samples(tiny_store):
+    ds = FloodDataset(tiny_store[0], "train", formulation="original")
+    wet = ds.wet_counts() > 0
+    assert 0 < wet.sum() < len(ds), "fixture should hold wet and dry samples"
+    s = EventBlockSampler(ds, wet_oversample=2.0, seed=0)
+    counts = Counter(iter(s))
+    assert all(counts[i] == (3 if wet[i] else 1) for i in range(len(ds)))
+    assert len(s) == len(ds) + 2 * int(wet.sum())
+
+
+def test_wet_counts_match_targets(tiny_store):
+    ds = FloodDataset(tiny_store[0], "val", formulation="original")
+    c = ds.wet_counts()
+    for i in range(0, len(ds), max(1, len(ds) // 5)):
+        assert c[i] == int(ds.sample(i)["wet"].sum())
+
+
+def test_formulations_combine_with_plus_and_derived_channels():
+    stored = ["rain_accum", "time_since_start", "prev_depth"]
+    assert select_extras(stored, "state+upslope_area") == ["rain_accum", "time_since_start",
+                                                          "upslope_area"]
+    assert select_extras(stored, "autoregressive+state") == ["prev_depth", "rain_accum",
+                                                            "time_since_start"]
+    assert select_extras([], "original+upslope_area") == ["upslope_area"]  # derived: no rebuild
+    with pytest.raises(ValueError, match="rebuild it"):
+        select_extras([], "state")
+    with pytest.raises(ValueError, match="joined with"):
+        select_extras(stored, "state+magic")
+
+
+def test_upslope_area_channel_by_hand():
+    # a 1 x 4 ramp falling east, 10 m cells: areas 1, 2, 3, 4 cells of 100 m2
+    z = np.array([[4.0, 3.0, 2.0, 1.0]])
+    ch = upslope_area_channel(z, 10.0)
+    np.testing.assert_allclose(ch[0], (np.log10([100, 200, 300, 400]) - 4) / 2, rtol=1e-6)
+
+
+def test_upslope_area_in_dataset_samples(tiny_store):
+    ds = FloodDataset(tiny_store[0], "train", formulation="original+upslope_area")
+    assert ds.channels[-1] == "upslope_area" and ds.in_channels == ds.spec["frames"] + 2
+    x = ds.sample(0)["x"]
+    assert np.isfinite(x[-1]).all() and x[-1].max() > x[-1].min()  # a valley collects area
+    with pytest.raises(Exception, match="upslope_area"):
+        make_input(np.zeros((7, 4, 4)), np.zeros((4, 4)), {"rain_mean": 0, "rain_std": 1,
+                   "dem_anomaly_std": 1}, ["upslope_area"])
