@@ -1,7 +1,7 @@
 """Load benchmark of `floodcast serve` (a benchmark, not a test).
 
-Starts ``floodcast serve`` on a loopback port with the default small model (``small_unet``
-as the registry builds it, 7 rain frames, 128-cell tiles; random weights: speed does
+Starts ``floodcast serve`` on a loopback port with the default small model (``--preset
+small``: small_unet, width 8, 3 levels; 7 rain frames, 128-cell tiles; random weights: speed does
 not depend on training) and a 256 x 256 DEM, then sends POST /predict (npz upload,
 7 frames of 256 x 256, GeoJSON back) from 16 concurrent clients for 60 s and reports
 p50/p99 latency, throughput and errors against the target (p50 < 100 ms, no errors).
@@ -38,9 +38,12 @@ def _model(path: Path) -> Path:
 
     from floodcast.models.checkpoint import save_model
     from floodcast.models.registry import build_model
+    from floodcast.training.train import PRESETS
 
     torch.manual_seed(0)
-    m = build_model({"name": "small_unet", "in_channels": FRAMES + 1})
+    small = PRESETS["small"]  # the default small model, as `floodcast train --preset small` builds it
+    m = build_model({"name": small["model"], "in_channels": FRAMES + 1,
+                     "decoder_channels": small["width"], "encoder_depth": small["encoder_depth"]})
     chans = [f"rain_t-{FRAMES - 1 - i}" for i in range(FRAMES)] + ["dem"]
     save_model(m, path, {"data": {
         "channels": chans, "stats": {"rain_mean": 1.0, "rain_std": 4.0, "dem_anomaly_std": 10.0,

@@ -43,6 +43,9 @@ def register(app: typer.Typer) -> None:
         limit_batches: float = typer.Option(1.0, help="Fraction (<=1) or count (>1) of train batches per epoch."),
         wet_oversample: float = typer.Option(0.0, help="Draw patches holding any wet cell 1+X times as "
                                              "often as dry ones (0 = uniform shuffling)."),
+        pushforward: int = typer.Option(0, help="Autoregressive: for half of each batch, feed the "
+                                        "model's own depth after rolling it through S earlier "
+                                        "frames (pushforward trick; 0 = teacher forcing only)."),
         val_fraction: float = typer.Option(1.0, help="Seeded fraction of validation samples "
                                            "scored each epoch (all val events keep a share)."),
         postprocess: bool = typer.Option(False, help="Remove isolated wet pixels at inference."),
@@ -51,7 +54,8 @@ def register(app: typer.Typer) -> None:
                                         "start, time since start) | autoregressive (+ previous depth); "
                                         "default: all channels in the store."),
         preset: str = typer.Option("", help="'seed': the author's final recipe (DeepLabV3+, CE+Dice, "
-                                   "lr 1e-5, 2x upscaling, isolated-pixel removal)."),
+                                   "lr 1e-5, 2x upscaling, isolated-pixel removal); 'small': the "
+                                   "default small model (small_unet, width 8, 3 levels)."),
         quiet: bool = typer.Option(False, help="No progress bar."),
     ) -> None:
         """Train a flood segmentation model (PyTorch Lightning, AdamW, early stopping on val CSI)."""
@@ -69,7 +73,7 @@ def register(app: typer.Typer) -> None:
                 limit_batches=int(limit_batches) if limit_batches > 1 else limit_batches,
                 postprocess=postprocess, init_encoder=init_encoder or None,
                 formulation=formulation or None, wet_oversample=wet_oversample,
-                val_fraction=val_fraction,
+                val_fraction=val_fraction, pushforward=pushforward,
             ).apply_preset(preset or None)
             result = train(cfg, progress=not quiet)
         except (InputError, ValueError, FileNotFoundError) as exc:

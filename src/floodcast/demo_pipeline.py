@@ -62,8 +62,9 @@ def step_train(ctx: DemoContext) -> None:
     from floodcast.training.train import TrainConfig, train
 
     cfg = TrainConfig(data=str(ctx.results["dataset"]), out=str(ctx.out / "train"),
-                      model="small_unet", formulation="state", epochs=10, patience=10,
-                      lr=3e-3, batch_size=8, limit_batches=40, max_minutes=DEMO_TRAIN_MINUTES)
+                      formulation="state+upslope_area", epochs=10, patience=10, lr=3e-3,
+                      batch_size=8, limit_batches=40, wet_oversample=3.0,
+                      max_minutes=DEMO_TRAIN_MINUTES).apply_preset("small")
     res = train(cfg, progress=ctx.console is not None)
     ctx.results["model"] = ctx.out / "train" / "model.pt"
     ctx.say(f"[green]train:[/] best val CSI {res['best_val_csi']}, {res['epochs_run']} epochs "

@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from floodcast.data import store
+from floodcast.data.samples import PREV_DEPTH_SCALE_M
 from floodcast.errors import InputError
-from floodcast.evaluation.rollout import rollout_scores, rollout_table
+from floodcast.evaluation.rollout import GridBaselines, rollout_scores, rollout_table
 from floodcast.predict.mapper import FloodMapper
 
 
@@ -13,7 +14,8 @@ class GrowModel(torch.nn.Module):
     """depth = prev_depth + 0.04 m each step; wet where depth > 0.1 m."""
 
     def forward(self, x):
-        depth = x[:, -1:] + 0.04
+        prev = torch.expm1(x[:, -1:]) * PREV_DEPTH_SCALE_M  # undo the channel's log scaling
+        depth = prev + 0.04
         wet = 100.0 * (depth[:, 0] - 0.1)
         return {"logits": torch.stack([torch.zeros_like(wet), wet], 1), "depth": depth}
 
@@ -44,3 +46,22 @@ def test_autoregressive_needs_depth_head(tiny_store):
 
     with pytest.raises(InputError, match="depth head"):
         rollout_scores(_mapper(tiny_store, ["prev_depth"], NoDepth()), str(tiny_store[0]), steps=2)
+
+
+def test_baselines_scored_on_the_same_grids(tiny_store):
+    path = str(tiny_store[0])
+    gb = GridBaselines(path, 0.1)
+    res = rollout_scores(_mapper(tiny_store, ["prev_depth"], GrowModel()), path, split="test",
+                         steps=3, baselines=gb)
+    base = res["baselines"]
+    assert set(base) == {"all_dry", "climatology", "terrain_heuristic"}
+    for b in base.values():  # same cells, same frames as the model
+        assert [b["per_step"][k].n for k in range(3)] == [res["per_step"][k].n for k in range(3)]
+    dry = base["all_dry"]["overall"]
+    assert dry.hits == dry.false_alarms == 0
+    truth_wet = res["overall"].hits + res["overall"].misses
+    assert dry.misses == truth_wet
+    # the heuristic is the fitted threshold on (rain since start) x (contributing area)
+    assert gb.heur.threshold is not None
+    lines = rollout_table({"ar": res})
+    assert any(line.startswith("| baseline: climatology |") for line in lines)

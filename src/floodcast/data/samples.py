@@ -21,9 +21,11 @@ from floodcast.errors import InputError
 EXTRA_CHANNELS = {
     "rain_accum": "rain accumulated since the event began (mm)",
     "time_since_start": "time since the event began (h)",
-    "prev_depth": "depth one radar interval earlier (m) - autoregressive input",
+    "prev_depth": "depth one radar interval earlier, as log1p(depth / 0.05 m) - autoregressive input",
     "upslope_area": "log10 of the D8 upslope contributing area (m2), scaled: (log10 A - 4) / 2",
 }
+PREV_DEPTH_SCALE_M = 0.05
+
 #: Extra channels computed from the DEM when a sample is cut, so no store rebuild needs them.
 DERIVED_CHANNELS = ("upslope_area",)
 
@@ -172,7 +174,9 @@ def make_input(win: np.ndarray, dem_tile: np.ndarray, stats: dict, extras: list[
             chans.append(np.full((1, h, w), time_h, np.float32))
         elif name == "prev_depth":
             prev = np.zeros((h, w), np.float32) if prev_depth is None else prev_depth
-            chans.append(np.asarray(prev, np.float32)[None])
+            # log1p(depth / 5 cm): O(1) at the wet threshold (0.1 m -> 1.1, 1 m -> 3.0);
+            # raw metres left the wet/dry edge a tiny signal beside standardised rain
+            chans.append(np.log1p(np.clip(np.asarray(prev, np.float32), 0, None) / PREV_DEPTH_SCALE_M)[None])
         elif name == "upslope_area":
             if area_tile is None:
                 raise InputError("the upslope_area channel needs the tile of upslope_area_channel(DEM)")

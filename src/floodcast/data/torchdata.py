@@ -74,7 +74,7 @@ class FloodDataset(Dataset):
 
     def __init__(self, path: str | Path, split: str = "train", keep_duplicates: bool = False,
                  cache_events: int = 16, fraction: float = 1.0, seed: int = 0,
-                 formulation: str | list[str] | None = None):
+                 formulation: str | list[str] | None = None, pushforward: int = 0):
         self.path = str(path)
         index, attrs = store.read_index(path)
         self.summary = attrs["summary"]
@@ -83,6 +83,9 @@ class FloodDataset(Dataset):
         self.channels: list[str] = self.summary["channels"][:self.spec["frames"] + 1] + list(
             self.spec["extra_channels"])
         self.stats = self.summary["stats"]
+        if pushforward and "prev_depth" not in self.spec["extra_channels"]:
+            raise ValueError("pushforward needs the autoregressive formulation (prev_depth)")
+        self.pushforward = int(pushforward)
         if split not in SPLIT_CODES:
             raise ValueError(f"split {split!r}: valid are {list(SPLIT_CODES)}")
         sel = index["split"] == SPLIT_CODES[split]
@@ -129,16 +132,31 @@ class FloodDataset(Dataset):
         """One sample as numpy: x [C, H, W] float32, depth [H, W], wet [H, W]."""
         e, k, r, c = (int(v) for v in self.items[i])
         rain, depth, accum, dem, area, dt_h = self._event(e)
-        p, K = self.spec["patch"], self.spec["frames"]
-        win = rain_window(rain[:, r:r + p, c:c + p], k, K)
-        dtile = dem[r:r + p, c:c + p]
-        prev = depth[k - 1, r:r + p, c:c + p] if k > 0 else None
-        x = make_input(win, dtile, self.stats, self.spec["extra_channels"],
-                       accum_tile=accum[k, r:r + p, c:c + p], time_h=(k + 1) * dt_h,
-                       prev_depth=prev, area_tile=None if area is None else area[r:r + p, c:c + p])
+        p = self.spec["patch"]
+        x = self._input(e, k, r, c, depth[k - 1, r:r + p, c:c + p] if k > 0 else None)
         d = depth[k, r:r + p, c:c + p].astype(np.float32)
-        return {"x": x, "depth": d, "wet": d > self.spec["threshold"], "event": e, "frame": k,
-                "rain_sum": win.sum(0) * dt_h, "dem": dtile}
+        out = {"x": x, "depth": d, "wet": d > self.spec["threshold"], "event": e, "frame": k,
+               "rain_sum": rain_window(rain[:, r:r + p, c:c + p], k, self.spec["frames"]).sum(0) * dt_h,
+               "dem": dem[r:r + p, c:c + p]}
+        if self.pushforward:
+            # inputs of the S frames before k (zeros before the event start, which is dry) and
+            # the true depth before them: the task rolls the model through them (pushforward)
+            S = self.pushforward
+            out["x_hist"] = np.stack([self._input(e, j, r, c, None) if j >= 0 else np.zeros_like(x)
+                                      for j in range(k - S, k)])
+            out["hist_valid"] = np.array([j >= 0 for j in range(k - S, k)])
+            j0 = k - S - 1
+            out["depth0"] = (depth[j0, r:r + p, c:c + p].astype(np.float32) if j0 >= 0
+                             else np.zeros_like(d))
+        return out
+
+    def _input(self, e: int, k: int, r: int, c: int, prev: np.ndarray | None) -> np.ndarray:
+        rain, _, accum, dem, area, dt_h = self._event(e)
+        p = self.spec["patch"]
+        win = rain_window(rain[:, r:r + p, c:c + p], k, self.spec["frames"])
+        return make_input(win, dem[r:r + p, c:c + p], self.stats, self.spec["extra_channels"],
+                          accum_tile=accum[k, r:r + p, c:c + p], time_h=(k + 1) * dt_h,
+                          prev_depth=prev, area_tile=None if area is None else area[r:r + p, c:c + p])
 
     def wet_counts(self) -> np.ndarray:
         """Wet cells (depth > threshold) of every sample, read event by event."""
@@ -155,8 +173,12 @@ class FloodDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         s = self.sample(i)
-        return {"x": torch.from_numpy(s["x"]), "y": torch.from_numpy(s["wet"].astype(np.int64)),
-                "depth": torch.from_numpy(s["depth"]), "event": s["event"], "frame": s["frame"]}
+        out = {"x": torch.from_numpy(s["x"]), "y": torch.from_numpy(s["wet"].astype(np.int64)),
+               "depth": torch.from_numpy(s["depth"]), "event": s["event"], "frame": s["frame"]}
+        for k in ("x_hist", "hist_valid", "depth0"):
+            if k in s:
+                out[k] = torch.from_numpy(s[k])
+        return out
 
 
 def collate_checked(batch: list[dict]) -> dict[str, torch.Tensor]:
@@ -229,8 +251,9 @@ if pl is not None:
         def __init__(self, path: str | Path, batch_size: int = 8, num_workers: int = 0,
                      train_fraction: float = 1.0, seed: int = 0,
                      formulation: str | list[str] | None = None, wet_oversample: float = 0.0,
-                     val_fraction: float = 1.0):
+                     val_fraction: float = 1.0, pushforward: int = 0):
             super().__init__()
+            self.pushforward = pushforward
             self.wet_oversample, self.val_fraction = wet_oversample, val_fraction
             self.path, self.batch_size, self.num_workers = str(path), batch_size, num_workers
             self.train_fraction, self.seed, self.formulation = train_fraction, seed, formulation
@@ -242,8 +265,9 @@ if pl is not None:
                     # a seeded subset of validation samples over every val event keeps
                     # each epoch's early-stopping check affordable on a CPU
                     frac = {"train": self.train_fraction, "val": self.val_fraction}.get(split, 1.0)
-                    self.ds[split] = FloodDataset(self.path, split, fraction=frac, seed=self.seed,
-                                                  formulation=self.formulation)
+                    self.ds[split] = FloodDataset(
+                        self.path, split, fraction=frac, seed=self.seed, formulation=self.formulation,
+                        pushforward=self.pushforward if split == "train" else 0)
 
         @property
         def in_channels(self) -> int:

@@ -3,7 +3,9 @@
 For the autoregressive formulation this is a rollout: the model's own depth output
 becomes the next step's ``prev_depth`` input (never the simulator's), so errors
 accumulate as they would in use. The other formulations are scored on the same
-frames so the three can be compared side by side.
+frames so the three can be compared side by side, and so are the report's baselines
+(``GridBaselines``: all-dry, climatology, terrain heuristic, fitted on the training split
+exactly as ``floodcast evaluate`` fits them) on the same whole grids.
 """
 
 from __future__ import annotations
@@ -17,17 +19,57 @@ from floodcast.data.index import SPLIT_CODES
 from floodcast.errors import InputError
 from floodcast.metrics import Contingency
 
+BASELINES = ("all_dry", "climatology", "terrain_heuristic")
+
+
+class GridBaselines:
+    """The baselines on whole DEM grids: climatology pasted tile by tile, the heuristic
+    on (rain since the event start) x (D8 contributing area) of the whole DEM."""
+
+    def __init__(self, data: str, threshold: float, max_train_samples: int = 2000, seed: int = 0):
+        from floodcast.data.torchdata import FloodDataset
+        from floodcast.evaluation.evaluate import _prepare_baselines
+
+        train = FloodDataset(data, "train", formulation="original")
+        clim, heur, info = _prepare_baselines(train, [threshold], max_train_samples,
+                                              np.random.default_rng(seed))
+        self.clim, self.heur = clim[threshold], heur[threshold]
+        self.areas: dict[str, np.ndarray] = info["areas"]
+        self.patch, self.overlap = int(train.spec["patch"]), int(train.spec["overlap"])
+
+    def predict(self, name: str, dem_id: str, z: np.ndarray, cell: float,
+                accum: np.ndarray) -> np.ndarray:
+        if name == "all_dry":
+            return np.zeros(z.shape, bool)
+        if name == "climatology":
+            from floodcast.data.samples import tiles
+
+            out = np.zeros(z.shape, bool)
+            p = self.patch
+            for r, c in tiles(z.shape, p, self.overlap):
+                out[r:r + p, c:c + p] = self.clim.predict((dem_id, r, c), (p, p))
+            return out
+        if name == "terrain_heuristic":
+            if dem_id not in self.areas:
+                from floodcast.io.dem_tools import contributing_area
+
+                self.areas[dem_id] = contributing_area(z, cell)
+            return self.heur.predict(accum * self.areas[dem_id])
+        raise ValueError(f"unknown baseline {name!r}; valid: {BASELINES}")
+
 
 def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = None,
-                   max_events: int | None = None) -> dict:
+                   max_events: int | None = None, baselines: GridBaselines | None = None) -> dict:
     """Per-lead-step and overall contingency tables at the model's wet threshold.
 
     Args:
         mapper: a ``FloodMapper``; autoregressive when its extras include ``prev_depth``.
         steps: number of radar frames from each event's start (None = all frames).
+        baselines: also score these on the same grids and frames.
     Returns:
         {"per_step": {k: Contingency}, "overall": Contingency, "per_event": {ev: Contingency},
-         "steps": n, "events": [...], "autoregressive": bool}
+         "steps": n, "events": [...], "autoregressive": bool, "interval_s": s,
+         "baselines": {name: {"per_step": ..., "overall": ...}}}
     """
     _, attrs = store.read_index(data)
     summary = attrs["summary"]
@@ -41,7 +83,9 @@ def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = N
     per_step: dict[int, Contingency] = defaultdict(Contingency)
     per_event: dict[str, Contingency] = defaultdict(Contingency)
     dems: dict[str, tuple] = {}
-    n_steps = 0
+    base_steps: dict[str, dict[int, Contingency]] = {b: defaultdict(Contingency) for b in
+                                                     (BASELINES if baselines else ())}
+    n_steps, interval = 0, None
     for ev in events:
         rain, depth, ea = store.read_event(data, ev)
         did = ea["plan"]["dem_id"]
@@ -50,6 +94,7 @@ def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = N
             dems[did] = (z, float(da["cell_size"]))
         z, cell = dems[did]
         interval = float(ea["plan"]["interval_s"])
+        accum = np.cumsum(rain, axis=0) * (interval / 3600.0)  # mm since the event start
         n = rain.shape[0] if steps is None else min(steps, rain.shape[0])
         n_steps = max(n_steps, n)
         prev = np.zeros_like(z, dtype=np.float32)
@@ -63,26 +108,38 @@ def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = N
                 if fm.depth is None:
                     raise InputError("an autoregressive model needs a depth head (--depth-head)")
                 prev = np.clip(fm.depth, 0.0, None).astype(np.float32)
-            tab = Contingency.from_masks(fm.wet, depth[k] > mapper.threshold, valid)
+            truth = depth[k] > mapper.threshold
+            tab = Contingency.from_masks(fm.wet, truth, valid)
             per_step[k].update(tab)
             per_event[ev].update(tab)
-    overall = Contingency()
-    for t in per_step.values():
-        overall.update(t)
-    return {"per_step": dict(per_step), "overall": overall, "per_event": dict(per_event),
-            "steps": n_steps, "events": events, "autoregressive": ar}
+            for b, tabs in base_steps.items():
+                tabs[k].update(Contingency.from_masks(
+                    baselines.predict(b, did, z, cell, accum[k]), truth, valid))
+    return {"per_step": dict(per_step), "overall": _total(per_step), "per_event": dict(per_event),
+            "steps": n_steps, "events": events, "autoregressive": ar, "interval_s": interval,
+            "baselines": {b: {"per_step": dict(t), "overall": _total(t)}
+                          for b, t in base_steps.items()}}
+
+
+def _total(tables: dict) -> Contingency:
+    return sum(tables.values(), Contingency())
 
 
 def rollout_table(results: dict[str, dict]) -> list[str]:
-    """Markdown: CSI/MCC per formulation overall and over the first and last thirds."""
-    lines = ["| formulation | CSI | MCC | bias | CSI first third | CSI last third | events | steps |",
+    """Markdown: CSI/MCC per formulation overall and per hour of the rollout, with the
+    baselines (from the first result that carries them) on the same grids below."""
+    lines = ["| formulation | CSI | MCC | bias | CSI 0-1 h | CSI 1-2 h | events | steps |",
              "|---|---|---|---|---|---|---|---|"]
-    for name, r in results.items():
+    rows = [(name, r) for name, r in results.items()]
+    base = next((r["baselines"] for r in results.values() if r.get("baselines")), {})
+    rows += [(f"baseline: {b}", {**next(iter(results.values())), **v}) for b, v in base.items()]
+    for name, r in rows:
         s = r["overall"].scores()
+        per_hour = int(round(3600.0 / (r.get("interval_s") or 300.0)))
         ks = sorted(r["per_step"])
-        third = max(1, len(ks) // 3)
-        first = sum((r["per_step"][k] for k in ks[:third]), Contingency()).scores()["csi"]
-        last = sum((r["per_step"][k] for k in ks[-third:]), Contingency()).scores()["csi"]
-        lines.append(f"| {name} | {s['csi']:.3f} | {s['mcc']:.3f} | {s['bias']:.2f} | {first:.3f} | "
-                     f"{last:.3f} | {len(r['events'])} | {r['steps']} |")
+        h1 = sum((r["per_step"][k] for k in ks if k < per_hour), Contingency()).scores()["csi"]
+        h2 = sum((r["per_step"][k] for k in ks if per_hour <= k < 2 * per_hour),
+                 Contingency()).scores()["csi"]
+        lines.append(f"| {name} | {s['csi']:.3f} | {s['mcc']:.3f} | {s['bias']:.2f} | {h1:.3f} | "
+                     f"{h2:.3f} | {len(r['events'])} | {r['steps']} |")
     return lines

@@ -4,8 +4,8 @@ Bad input always gets a 4xx with a JSON ``{"error": ...}`` body: uploads are cap
 (:class:`~floodcast.serve.limits.BodyLimit`), parsed into validated frames
 (:mod:`floodcast.serve.inputs`) and the model's own checks raise ``InputError``. Only
 files the server wrote itself, in its state folder, can be fetched, by a name matched
-against a fixed pattern. Model calls are serialised by one lock (the watcher shares it),
-so concurrent requests queue instead of oversubscribing the CPU.
+against a fixed pattern. At most ``--workers`` model calls run at once (a
+semaphore the watcher shares), so concurrent requests queue instead of oversubscribing the CPU.
 """
 
 from __future__ import annotations

@@ -13,9 +13,18 @@ import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
 
+from floodcast.data.samples import PREV_DEPTH_SCALE_M
 from floodcast.metrics import Contingency
 from floodcast.models.registry import ModelConfig, build_model
 from floodcast.training.losses import build_loss
+
+
+PUSHFORWARD_SHARE = 0.5  # share of each batch trained on the model's own rolled-out depth
+
+
+def encode_prev_depth(d: torch.Tensor) -> torch.Tensor:
+    """The prev_depth channel from depth in metres (as ``make_input`` encodes it)."""
+    return torch.log1p(d.clamp(min=0) / PREV_DEPTH_SCALE_M)
 
 
 class FloodTask(pl.LightningModule):
@@ -24,7 +33,7 @@ class FloodTask(pl.LightningModule):
     def __init__(self, model: dict, loss: str = "ce_dice", lr: float = 1e-3,
                  weight_decay: float = 1e-4, class_weights: list[float] | None = None,
                  depth_loss_weight: float = 1.0, postprocess: bool = False,
-                 data: dict | None = None):
+                 data: dict | None = None, pushforward: int = 0):
         super().__init__()
         # everything passed here lands in every checkpoint (nanoGPT's "config in the ckpt")
         self.save_hyperparameters()
@@ -35,8 +44,31 @@ class FloodTask(pl.LightningModule):
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.model(x)
 
+    def _pushforward(self, batch: dict) -> torch.Tensor:
+        """Input whose prev_depth channel is, for a random half of the batch, the model's own
+        depth after rolling it (without gradient) through the S previous frames.
+
+        The pushforward trick (Brandstetter et al. 2022, ICLR): teacher forcing alone shows
+        the model only the simulator's depth, so in a rollout it meets its own errors for the
+        first time and (measured here) never lets water build up from a dry start.
+        """
+        x = batch["x"]
+        ci = self.hparams.data["channels"].index("prev_depth")
+        with torch.no_grad():
+            d = batch["depth0"]
+            for j in range(batch["x_hist"].shape[1]):
+                xj = batch["x_hist"][:, j].clone()
+                xj[:, ci] = encode_prev_depth(d)
+                dj = self.model(xj)["depth"][:, 0].clamp(min=0)
+                d = torch.where(batch["hist_valid"][:, j, None, None], dj, torch.zeros_like(dj))
+        use = torch.rand(len(x), device=x.device) < PUSHFORWARD_SHARE
+        x = x.clone()
+        x[use, ci] = encode_prev_depth(d[use])
+        return x
+
     def _step(self, batch: dict, stage: str) -> torch.Tensor:
-        out = self.model(batch["x"])
+        x = self._pushforward(batch) if stage == "train" and "x_hist" in batch else batch["x"]
+        out = self.model(x)
         loss = self.loss_fn(out["logits"], batch["y"])
         if "depth" in out:
             # regression in log space keeps the many shallow cells from being ignored
