@@ -6,8 +6,8 @@
 1. Formulations, each trained on the default small model (``--preset small``) under the
    same wall-time budget: original (K frames + DEM), original+upslope_area (+ D8
    contributing area of the whole DEM), state+upslope_area (+ rain since the event start,
-   time since the start) and autoregressive+upslope_area (+ previous depth, depth head;
-   rolled out on its own output). Scored on whole test events (full DEM grids, every
+   time since the start) and autoregressive+state+upslope_area (+ previous depth, depth
+   head, pushforward training over 3 frames; rolled out on its own output from a dry start). Scored on whole test events (full DEM grids, every
    frame from the event start: 2 h = 24 steps, >= 12 as required) with the baselines
    (all-dry, climatology, terrain heuristic; fitted on the training split) on the same
    grids and frames.
@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 FORMS = {"original": {}, "original+upslope_area": {}, "state+upslope_area": {},
-         "autoregressive+upslope_area": {"depth_head": True}}
+         "autoregressive+state+upslope_area": {"depth_head": True, "pushforward": 3}}
 MODELS = {"deeplabv3plus": {"model": "deeplabv3plus", "encoder": "resnet18"},
           "unet": {"model": "unet", "encoder": "resnet18"},
           "autoencoder": {"model": "autoencoder"},
@@ -83,7 +83,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="data/dev.zarr")
     ap.add_argument("--out", default="outputs/formulations")
-    ap.add_argument("--minutes", type=float, default=15.0, help="training budget per run")
+    ap.add_argument("--minutes", type=float, default=12.0, help="training budget per formulation")
+    ap.add_argument("--model-minutes", type=float, default=10.0, help="training budget per model")
     ap.add_argument("--jobs", type=int, default=2, help="training runs at a time (1 thread each)")
     ap.add_argument("--max-events", type=int, default=None, help="test events for formulations")
     ap.add_argument("--model-events", type=int, default=12, help="test events for the models table")
@@ -99,7 +100,7 @@ def main() -> None:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     lines = [f"# Formulations and models on `{a.data}` (test events, {a.minutes:g} min training "
-             f"each, 1 thread, recipe {json.dumps(RECIPE)})", ""]
+             f"per formulation, 1 thread each, {a.jobs} at a time; recipe {json.dumps(RECIPE)})", ""]
     _run_all([(str(out / f"form-{n}"), a.data, a.minutes, n, {"preset": "small", **kw})
               for n, kw in FORMS.items()], a.jobs)
     mapper0 = FloodMapper.load(out / "form-original" / "model.pt")
@@ -121,14 +122,16 @@ def main() -> None:
     lines += ["", f"Best formulation: **{best}**.", ""]
     if not a.skip_models:
         kw0 = {k: v for k, v in FORMS[best].items()}
-        _run_all([(str(out / f"model-{m.split()[0]}-{best}"), a.data, a.minutes, best, {**kw0, **kw})
+        _run_all([(str(out / f"model-{m.split()[0]}-{best}"), a.data, a.model_minutes, best,
+                   {**kw0, **kw})
                   for m, kw in MODELS.items()], a.jobs)
         mres = {}
         for m in MODELS:
             mres[m] = _score(out / f"model-{m.split()[0]}-{best}" / "model.pt", a.data,
                              a.model_events, gb if not mres else None)
             print(m, mres[m]["overall"].scores(), flush=True)
-        lines += [f"## Models ({best}, same budget; first {a.model_events} test events)", ""]
+        lines += [f"## Models ({best}, {a.model_minutes:g} min each; first {a.model_events} test "
+                  "events)", ""]
         lines += rollout_table(mres)
         lines += ["", "Epochs run / best validation CSI: " + "; ".join(
             f"{n}: {r['train']['epochs_run']}, {r['train']['best_val_csi']:.3f}"

@@ -4,9 +4,10 @@
 
 1. `pretrain` (CLIP rain<->depth) on the train events; held-out (test events) retrieval
    top-1/top-5 against chance 1/N, 5/N, plus the same pipeline trained on shuffled pairs.
-2. Segmentation model (same model/encoder, formulation "original") trained from scratch
-   and from the pretrained encoder, with 10 % and 100 % of the training labels, same
-   epochs; test-split CSI (contingency summed over the split) of each, and the difference.
+2. Segmentation model (same model/encoder/formulation; default the small model on
+   state+upslope_area, the recipe of bench_formulations.py) trained from scratch and from
+   the pretrained encoder, with 10 % and 100 % of the training labels, same wall-time
+   budget; test-split CSI (contingency summed over the split) of each, and the difference.
 If --data does not exist, a small store is built from generated storms on a generated
 valley DEM (minutes of simulation) and the figures say so. The outcome is printed
 whichever way it falls.
@@ -63,13 +64,13 @@ def generated_store(out: Path, events: int = 12) -> Path:
     return out
 
 
-def test_csi(model_path: Path, data: str) -> float:
+def test_csi(model_path: Path, data: str, formulation: str) -> float:
     from floodcast.data.torchdata import FloodDataset
     from floodcast.metrics import Contingency
     from floodcast.models.checkpoint import load_model
 
     model, _ = load_model(model_path)
-    ds = FloodDataset(data, "test", formulation="original")
+    ds = FloodDataset(data, "test", formulation=formulation)
     tab = Contingency()
     with torch.no_grad():
         for i in range(0, len(ds), 32):
@@ -84,11 +85,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="data/dev.zarr")
     ap.add_argument("--out", default="outputs/bench_pretrain")
-    ap.add_argument("--model", default="deeplabv3plus")
+    ap.add_argument("--model", default="small_unet", help="default: the small model (--preset small)")
     ap.add_argument("--encoder", default="resnet18")
-    ap.add_argument("--encoder-depth", type=int, default=5)
+    ap.add_argument("--encoder-depth", type=int, default=3)
+    ap.add_argument("--width", type=int, default=8, help="decoder width (small_unet's base width)")
+    ap.add_argument("--formulation", default="state+upslope_area")
     ap.add_argument("--pretrain-epochs", type=int, default=20)
-    ap.add_argument("--epochs", type=int, default=10, help="segmentation epochs per run")
+    ap.add_argument("--pretrain-minutes", type=float, default=10.0)
+    ap.add_argument("--minutes", type=float, default=8.0, help="budget per segmentation run")
     ap.add_argument("--candidates", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
@@ -102,8 +106,9 @@ def main() -> None:
         data = str(generated_store(out / "generated.zarr"))
     t0 = time.perf_counter()
     common = {"data": data, "model": a.model, "encoder": a.encoder,
-              "encoder_depth": a.encoder_depth, "epochs": a.pretrain_epochs,
-              "n_candidates": a.candidates, "seed": a.seed}
+              "encoder_depth": a.encoder_depth, "decoder_channels": a.width,
+              "formulation": a.formulation, "epochs": a.pretrain_epochs,
+              "max_minutes": a.pretrain_minutes, "n_candidates": a.candidates, "seed": a.seed}
     res = pretrain(PretrainConfig(out=str(out / "pretrain"), **common), log=print)
     ctrl = pretrain(PretrainConfig(out=str(out / "pretrain-shuffled"), shuffle_pairs=True, **common),
                     log=lambda s: None)
@@ -116,6 +121,8 @@ def main() -> None:
                      f"{r['top5']:.3f} | {r['chance_top5']:.3f} | {r['p_top1']:.2g} |")
     lines += ["", "## Downstream test CSI: pretrained encoder vs scratch", "",
               "| labels | scratch | pretrained | pretrained - scratch |", "|---|---|---|---|"]
+    from bench_formulations import RECIPE  # the same recipe as the formulations table
+
     from floodcast.training.train import TrainConfig, train
 
     downstream = {}
@@ -124,11 +131,13 @@ def main() -> None:
         for init in ("scratch", "pretrained"):
             run = out / f"seg-{init}-{int(frac * 100)}"
             cfg = TrainConfig(data=data, out=str(run), model=a.model, encoder=a.encoder,
-                              encoder_depth=a.encoder_depth, formulation="original",
-                              epochs=a.epochs, patience=a.epochs, train_fraction=frac, seed=a.seed,
+                              encoder_depth=a.encoder_depth, width=a.width,
+                              formulation=a.formulation, max_minutes=a.minutes,
+                              train_fraction=frac, seed=a.seed, **RECIPE,
                               init_encoder=res["checkpoint"] if init == "pretrained" else None)
-            train(cfg, progress=False)
-            csis[init] = test_csi(run / "model.pt", data)
+            if not (run / "model.pt").exists():
+                train(cfg, progress=False)
+            csis[init] = test_csi(run / "model.pt", data, a.formulation)
         downstream[frac] = csis
         lines.append(f"| {int(frac * 100)} % | {csis['scratch']:.3f} | {csis['pretrained']:.3f} | "
                      f"{csis['pretrained'] - csis['scratch']:+.3f} |")

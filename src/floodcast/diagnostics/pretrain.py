@@ -24,6 +24,7 @@ from floodcast.diagnostics.contrastive import (
     clip_loss,
     same_map_groups,
 )
+from floodcast.data.torchdata import EventBlockSampler
 from floodcast.errors import InputError
 
 FORMAT = "floodcast.contrastive"
@@ -102,8 +103,11 @@ def fit(model: DualEncoder, train: Dataset, epochs: int, batch_size: int = 32, l
         max_minutes: float | None = None, log=print) -> list[float]:
     """Plain AdamW loop on the symmetric InfoNCE loss; returns the mean loss per epoch."""
     g = torch.Generator().manual_seed(seed)
-    loader = DataLoader(train, batch_size=min(batch_size, len(train)), shuffle=True,
-                        drop_last=True, generator=g)
+    # a store-backed dataset is drawn a few events at a time (uniform shuffling would
+    # decompress an event per sample); in-memory pairs are shuffled plainly
+    sampler = EventBlockSampler(train.ds, seed=seed) if isinstance(train, PairView) else None
+    loader = DataLoader(train, batch_size=min(batch_size, len(train)), shuffle=sampler is None,
+                        sampler=sampler, drop_last=True, generator=g)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     t0, history = time.perf_counter(), []
     for epoch in range(epochs):

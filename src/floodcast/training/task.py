@@ -20,6 +20,7 @@ from floodcast.training.losses import build_loss
 
 
 PUSHFORWARD_SHARE = 0.5  # share of each batch trained on the model's own rolled-out depth
+PUSHFORWARD_WARMUP_EPOCHS = 1
 
 
 def encode_prev_depth(d: torch.Tensor) -> torch.Tensor:
@@ -67,7 +68,11 @@ class FloodTask(pl.LightningModule):
         return x
 
     def _step(self, batch: dict, stage: str) -> torch.Tensor:
-        x = self._pushforward(batch) if stage == "train" and "x_hist" in batch else batch["x"]
+        # teacher forcing for the first epoch(s): rolling an untrained model through earlier
+        # frames only feeds it noise (measured: learning stalls); pushforward after that
+        pf = (stage == "train" and "x_hist" in batch
+              and self.current_epoch >= PUSHFORWARD_WARMUP_EPOCHS)
+        x = self._pushforward(batch) if pf else batch["x"]
         out = self.model(x)
         loss = self.loss_fn(out["logits"], batch["y"])
         if "depth" in out:
