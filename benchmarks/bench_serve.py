@@ -145,6 +145,7 @@ def main() -> None:
     ap.add_argument("--dem", help="DEM for --model (default: 256 x 256 of the sample DEM)")
     ap.add_argument("--workers", type=int, default=2, help="server's concurrent model calls")
     ap.add_argument("--tile", type=int, default=0, help="server's model tile (0 = training)")
+    ap.add_argument("--overlap", type=int, default=-1, help="server's tile overlap (-1 = default)")
     ap.add_argument("--physics", action="store_true", help="also time the 512x512 live solver")
     a = ap.parse_args()
     load0 = os.getloadavg()[0]  # other jobs on the machine, before ours starts
@@ -157,7 +158,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "floodcast.cli", "serve", "--model", str(model), "--dem", dem,
            "--port", str(port), "--log-level", "warning", "--no-realtime-check",
-           "--workers", str(a.workers), "--tile", str(a.tile)]
+           "--workers", str(a.workers), "--tile", str(a.tile), "--overlap", str(a.overlap)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, env=env)
     try:
@@ -171,7 +172,7 @@ def main() -> None:
         proc.wait(30)
     p50, p99 = (np.percentile(lat, [50, 99]) if lat.size else (float("nan"),) * 2)
     mode = "same input (cache hits)" if a.same_input else "distinct inputs (model runs)"
-    tile = a.tile or "training patch (128)"
+    tile = f"{a.tile or 'training patch (128)'}, overlap {a.overlap if a.overlap >= 0 else 'default'}"
     print(f"bench_serve: {a.clients} clients x {a.seconds:.0f} s, POST /predict npz "
           f"{FRAMES}x{SIZE}x{SIZE} -> GeoJSON, {mode}, tile {tile}, {a.workers} workers, "
           f"loopback, {os.cpu_count()} CPUs, load average before start {load0:.1f}")

@@ -57,6 +57,7 @@ class ServeConfig:
     reference_check: bool = False  # time a 512 x 512 live solver at startup (watch mode)
     workers: int = 2  # model calls at once (each on one torch thread)
     tile: int | None = None  # model tile (cells); None = the training patch
+    overlap: int | None = None  # tile overlap (cells); None = a quarter tile
     cache: int = 32  # responses kept for repeated identical requests (0 = off)
 
 
@@ -68,7 +69,7 @@ class Server:
         from floodcast.predict.mapper import FloodMapper
 
         self.cfg, self.dem = cfg, cfg.dem
-        self.mapper = FloodMapper.load(cfg.model, patch=cfg.tile)
+        self.mapper = FloodMapper.load(cfg.model, patch=cfg.tile, overlap=cfg.overlap)
         self.version = hashlib.sha256(Path(cfg.model).read_bytes()).hexdigest()[:12]
         self.interval = float((self.mapper.intervals or [300.0])[0])
         # one torch thread per model call and at most ``workers`` calls at once: on a busy
