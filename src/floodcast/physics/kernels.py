@@ -19,6 +19,9 @@ can vectorise:
    writes the limited discharges back into ``qx``/``qy`` (the next step's old discharges).
    Per-row reductions: max depth, boundary outflow, clipped and infiltrated volume.
 
+``step`` chains the four passes (and point inflows) and reduces the per-row results in one
+compiled call, so a step costs one dispatch from Python.
+
 All arithmetic is in the dtype of the state (float32 by default, float64 optional): every
 constant comes in through the parameter vector ``p`` (same dtype), so no float64 promotion
 sneaks into the float32 kernels. Vectorisation needs ``error_model="numpy"`` (no zero-division
@@ -424,3 +427,31 @@ def add_point_volumes(h, rows, cols, depths):
     """Add point-inflow depths (m) to cells (tiny; outside the parallel passes)."""
     for k in range(rows.shape[0]):
         h[rows[k], cols[k]] += depths[k]
+
+
+@njit(cache=True, nogil=True)
+def step(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels, fac, rain, active, maxd, in_rows, in_cols,
+         in_depths, row_speed, row_acc, row_hmax, row_bnd, row_clip, row_inf):
+    """One whole time step: the four passes and their reductions in one compiled call.
+
+    Calling the passes one by one from Python cost ~8 % of a 512 x 512 step in dispatch and
+    NumPy reductions. Returns (max depth, max face wave speed, max gravity acceleration,
+    net boundary outflow as unit discharge sum (m2/s), clipped depth sum, infiltrated sum).
+    """
+    flux_interior(h, z, qx, qy, qxn, qyn, n2, p, row_speed, row_acc)
+    bspeed, bacc = flux_boundary(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels)
+    limiter(h, qxn, qyn, fac, p)
+    if in_rows.shape[0] > 0:
+        add_point_volumes(h, in_rows, in_cols, in_depths)
+    continuity(h, qxn, qyn, fac, qx, qy, rain, active, maxd, p, row_hmax, row_bnd, row_clip,
+               row_inf)
+    speed = max(row_speed.max(), bspeed)
+    acc = max(row_acc.max(), bacc)
+    bnd = 0.0
+    clip = 0.0
+    inf = 0.0
+    for i in range(row_bnd.shape[0]):  # float64 sums of the per-row float32 partials
+        bnd += row_bnd[i]
+        clip += row_clip[i]
+        inf += row_inf[i]
+    return row_hmax.max(), speed, acc, bnd, clip, inf

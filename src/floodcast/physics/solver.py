@@ -157,6 +157,7 @@ class Simulation:
                 raise ValueError(f"point inflow at ({f.row}, {f.col}) is outside the valid grid")
         self._in_rows = np.array([f.row for f in self.inflows], dtype=np.int64)
         self._in_cols = np.array([f.col for f in self.inflows], dtype=np.int64)
+        self._no_inflow = np.zeros(0, dtype=self.dtype)
         # state
         if initial_depth is None:
             h = np.zeros((ny, nx), dtype=dt_)
@@ -268,27 +269,23 @@ class Simulation:
         p[K.P_DTDX] = dt / self.cell_size
         p[K.P_INFDT] = cfg.infiltration_mmh * MMH_TO_MS * dt
         rain, _, rain_vol = self._rain_frame(k)
-        K.flux_interior(self.h, self.z, self.qx, self.qy, self._qxn, self._qyn, self._n2, p,
-                        self._row_speed, self._row_acc)
-        bspeed, bacc = K.flux_boundary(self.h, self.z, self.qx, self.qy, self._qxn, self._qyn,
-                                 self._n2, p, self._kinds, self._levels)
-        K.limiter(self.h, self._qxn, self._qyn, self._fac, p)
         if self.inflows:
             vols = np.array([f.volume(self.t, self.t + dt) for f in self.inflows])
-            K.add_point_volumes(self.h, self._in_rows, self._in_cols,
-                                (vols / self.area).astype(self.dtype))
+            depths = (vols / self.area).astype(self.dtype)
             self._vol["inflow"] += float(np.sum(vols))
-        K.continuity(self.h, self._qxn, self._qyn, self._fac, self.qx, self.qy, rain,
-                     self._active_u8, self._maxd, p, self._row_hmax, self._row_bnd,
-                     self._row_clip, self._row_inf)
+        else:
+            depths = self._no_inflow
+        hmax, speed, acc, bnd, clip, inf = K.step(
+            self.h, self.z, self.qx, self.qy, self._qxn, self._qyn, self._n2, p, self._kinds,
+            self._levels, self._fac, rain, self._active_u8, self._maxd, self._in_rows,
+            self._in_cols, depths, self._row_speed, self._row_acc, self._row_hmax, self._row_bnd,
+            self._row_clip, self._row_inf)
         v = self._vol
         v["rain"] += rain_vol * float(p[K.P_DT])
-        v["out"] += float(np.sum(self._row_bnd, dtype=np.float64)) * self.cell_size * dt
-        v["clipped"] += float(self._row_clip.sum()) * self.area
-        v["infil"] += float(self._row_inf.sum()) * self.area
-        self._hmax = float(self._row_hmax.max())
-        self._speed = max(float(self._row_speed.max()), float(bspeed))
-        self._acc = max(float(self._row_acc.max()), float(bacc))
+        v["out"] += bnd * self.cell_size * dt
+        v["clipped"] += clip * self.area
+        v["infil"] += inf * self.area
+        self._hmax, self._speed, self._acc = float(hmax), float(speed), float(acc)
         if not (math.isfinite(self._hmax) and math.isfinite(self._speed)) or self._hmax > 1e5:
             raise SimulationError(
                 f"numerical instability at t={self.t:.3f} s (max depth {self._hmax!r} m, "
