@@ -16,6 +16,7 @@ whichever way it falls.
 from __future__ import annotations
 
 import argparse
+from concurrent.futures import ProcessPoolExecutor
 import json
 import sys
 import time
@@ -81,6 +82,13 @@ def test_csi(model_path: Path, data: str, formulation: str) -> float:
     return float(tab.scores()["csi"])
 
 
+def _pretrain(cfg: PretrainConfig) -> dict:
+    """One pretraining run in its own process; returns the picklable part of the result."""
+    torch.set_num_threads(1)
+    res = pretrain(cfg, log=print if not cfg.shuffle_pairs else (lambda s: None))
+    return {k: v for k, v in res.items() if k != "model"}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="data/dev.zarr")
@@ -91,11 +99,12 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=8, help="decoder width (small_unet's base width)")
     ap.add_argument("--formulation", default="state+upslope_area")
     ap.add_argument("--pretrain-epochs", type=int, default=20)
-    ap.add_argument("--pretrain-minutes", type=float, default=10.0)
-    ap.add_argument("--minutes", type=float, default=8.0, help="budget per segmentation run")
+    ap.add_argument("--pretrain-minutes", type=float, default=6.0)
+    ap.add_argument("--minutes", type=float, default=6.0, help="budget per segmentation run")
     ap.add_argument("--candidates", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     out = Path(a.out)
@@ -109,9 +118,10 @@ def main() -> None:
               "encoder_depth": a.encoder_depth, "decoder_channels": a.width,
               "formulation": a.formulation, "epochs": a.pretrain_epochs,
               "max_minutes": a.pretrain_minutes, "n_candidates": a.candidates, "seed": a.seed}
-    res = pretrain(PretrainConfig(out=str(out / "pretrain"), **common), log=print)
-    ctrl = pretrain(PretrainConfig(out=str(out / "pretrain-shuffled"), shuffle_pairs=True, **common),
-                    log=lambda s: None)
+    with ProcessPoolExecutor(max_workers=a.jobs) as ex:  # paired and control side by side
+        res, ctrl = ex.map(_pretrain, [PretrainConfig(out=str(out / "pretrain"), **common),
+                                       PretrainConfig(out=str(out / "pretrain-shuffled"),
+                                                      shuffle_pairs=True, **common)])
     lines = [f"# Contrastive pretraining on `{data}` ({a.model}/{a.encoder})", "",
              "## Held-out retrieval (test events)", "",
              "| run | N | top-1 | chance | top-5 | chance | p(top-1) |", "|---|---|---|---|---|---|---|"]
@@ -121,23 +131,19 @@ def main() -> None:
                      f"{r['top5']:.3f} | {r['chance_top5']:.3f} | {r['p_top1']:.2g} |")
     lines += ["", "## Downstream test CSI: pretrained encoder vs scratch", "",
               "| labels | scratch | pretrained | pretrained - scratch |", "|---|---|---|---|"]
-    from bench_formulations import RECIPE  # the same recipe as the formulations table
+    from bench_formulations import _run_all
 
-    from floodcast.training.train import TrainConfig, train
-
+    runs = {(frac, init): out / f"seg-{init}-{int(frac * 100)}"
+            for frac in (0.1, 1.0) for init in ("scratch", "pretrained")}
+    _run_all([(str(run), data, a.minutes, a.formulation,
+               {"model": a.model, "encoder": a.encoder, "encoder_depth": a.encoder_depth,
+                "width": a.width, "train_fraction": frac, "seed": a.seed,
+                "init_encoder": res["checkpoint"] if init == "pretrained" else None})
+              for (frac, init), run in runs.items()], a.jobs)
     downstream = {}
     for frac in (0.1, 1.0):
-        csis = {}
-        for init in ("scratch", "pretrained"):
-            run = out / f"seg-{init}-{int(frac * 100)}"
-            cfg = TrainConfig(data=data, out=str(run), model=a.model, encoder=a.encoder,
-                              encoder_depth=a.encoder_depth, width=a.width,
-                              formulation=a.formulation, max_minutes=a.minutes,
-                              train_fraction=frac, seed=a.seed, **RECIPE,
-                              init_encoder=res["checkpoint"] if init == "pretrained" else None)
-            if not (run / "model.pt").exists():
-                train(cfg, progress=False)
-            csis[init] = test_csi(run / "model.pt", data, a.formulation)
+        csis = {init: test_csi(runs[(frac, init)] / "model.pt", data, a.formulation)
+                for init in ("scratch", "pretrained")}
         downstream[frac] = csis
         lines.append(f"| {int(frac * 100)} % | {csis['scratch']:.3f} | {csis['pretrained']:.3f} | "
                      f"{csis['pretrained'] - csis['scratch']:+.3f} |")

@@ -113,7 +113,12 @@ def fit(model: DualEncoder, train: Dataset, epochs: int, batch_size: int = 32, l
     for epoch in range(epochs):
         model.train()
         total = 0.0
+        n_batches, over = 0, False
         for b in loader:
+            if max_minutes and time.perf_counter() - t0 > 60 * max_minutes:
+                over = True  # checked per batch: one epoch of a large store can outlast it
+                break
+            n_batches += 1
             x, depth = b["x"].float(), b["depth"].float()
             if shuffle_pairs:  # break the pairing: whatever is learned now is not a relation
                 depth = depth[torch.randperm(len(depth), generator=g)]
@@ -122,10 +127,10 @@ def fit(model: DualEncoder, train: Dataset, epochs: int, batch_size: int = 32, l
             loss.backward()
             opt.step()
             total += float(loss.detach())
-        history.append(total / max(len(loader), 1))
+        history.append(total / max(n_batches, 1))
         log(f"epoch {epoch + 1}/{epochs}: InfoNCE {history[-1]:.4f} (log N = "
             f"{np.log(loader.batch_size):.3f} is chance), T={model.temperature():.3f}")
-        if max_minutes and time.perf_counter() - t0 > 60 * max_minutes:
+        if over or (max_minutes and time.perf_counter() - t0 > 60 * max_minutes):
             log(f"stopping: {max_minutes} min budget used")
             break
     return history
