@@ -121,7 +121,7 @@ def main() -> None:
     best = max(results, key=lambda k: results[k]["overall"].scores()["csi"])
     lines += ["", f"Best formulation: **{best}**.", ""]
     if not a.skip_models:
-        kw0 = {k: v for k, v in FORMS[best].items()}
+        kw0 = dict(FORMS[best])
         _run_all([(str(out / f"model-{m.split()[0]}-{best}"), a.data, a.model_minutes, best,
                    {**kw0, **kw})
                   for m, kw in MODELS.items()], a.jobs)

@@ -95,10 +95,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="data/dev.zarr")
     ap.add_argument("--out", default="outputs/bench_pretrain")
-    ap.add_argument("--model", default="small_unet", help="default: the small model (--preset small)")
+    from floodcast.training.train import PRESETS
+
+    small = PRESETS["small"]  # default: the small model of `--preset small`
+    ap.add_argument("--model", default=small["model"])
     ap.add_argument("--encoder", default="resnet18")
-    ap.add_argument("--encoder-depth", type=int, default=3)
-    ap.add_argument("--width", type=int, default=8, help="decoder width (small_unet's base width)")
+    ap.add_argument("--encoder-depth", type=int, default=small["encoder_depth"])
+    ap.add_argument("--width", type=int, default=small["width"], help="decoder width")
     ap.add_argument("--formulation", default="state+upslope_area")
     ap.add_argument("--pretrain-epochs", type=int, default=20)
     ap.add_argument("--pretrain-minutes", type=float, default=6.0)

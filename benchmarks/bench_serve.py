@@ -38,12 +38,12 @@ def _model(path: Path) -> Path:
 
     from floodcast.models.checkpoint import save_model
     from floodcast.models.registry import build_model
-    from floodcast.training.train import PRESETS
+    from floodcast.training.train import TrainConfig
 
     torch.manual_seed(0)
-    small = PRESETS["small"]  # the default small model, as `floodcast train --preset small` builds it
-    m = build_model({"name": small["model"], "in_channels": FRAMES + 1,
-                     "decoder_channels": small["width"], "encoder_depth": small["encoder_depth"]})
+    # the default small model, exactly as `floodcast train --preset small` builds it
+    small = TrainConfig(data="", out="").apply_preset("small")
+    m = build_model(small.model_config(FRAMES + 1))
     chans = [f"rain_t-{FRAMES - 1 - i}" for i in range(FRAMES)] + ["dem"]
     save_model(m, path, {"data": {
         "channels": chans, "stats": {"rain_mean": 1.0, "rain_std": 4.0, "dem_anomaly_std": 10.0,

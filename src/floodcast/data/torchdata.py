@@ -99,7 +99,7 @@ class FloodDataset(Dataset):
         self.event_ids: list[str] = self.summary["event_ids"]
         self.split = split
         self._cache: OrderedDict[int, tuple] = OrderedDict()
-        self._cache_size = cache_events
+        self.cache_events = cache_events
         self._dems: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
 
     def __len__(self) -> int:
@@ -124,14 +124,14 @@ class FloodDataset(Dataset):
         accum = np.cumsum(rain, axis=0) * dt_h  # mm after each frame
         item = (rain, depth, accum, *self._dems[did], dt_h)
         self._cache[e] = item
-        if len(self._cache) > self._cache_size:
+        if len(self._cache) > self.cache_events:
             self._cache.popitem(last=False)
         return item
 
     def sample(self, i: int) -> dict[str, np.ndarray]:
         """One sample as numpy: x [C, H, W] float32, depth [H, W], wet [H, W]."""
         e, k, r, c = (int(v) for v in self.items[i])
-        rain, depth, accum, dem, area, dt_h = self._event(e)
+        rain, depth, _, dem, _, dt_h = self._event(e)
         p = self.spec["patch"]
         x = self._input(e, k, r, c, depth[k - 1, r:r + p, c:c + p] if k > 0 else None)
         d = depth[k, r:r + p, c:c + p].astype(np.float32)
@@ -208,7 +208,7 @@ class EventBlockSampler(Sampler[int]):
     def __init__(self, ds: FloodDataset, events_per_block: int = 8, wet_oversample: float = 0.0,
                  seed: int = 0):
         self.events = ds.items[:, 0]
-        self.block = max(1, min(events_per_block, ds._cache_size))
+        self.block = max(1, min(events_per_block, ds.cache_events))
         self.repeat = np.ones(len(self.events))
         if wet_oversample > 0:
             self.repeat += wet_oversample * (ds.wet_counts() > 0)

@@ -110,13 +110,16 @@ def fit(model: DualEncoder, train: Dataset, epochs: int, batch_size: int = 32, l
                         sampler=sampler, drop_last=True, generator=g)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     t0, history = time.perf_counter(), []
+
+    def out_of_time() -> bool:  # checked per batch: one epoch of a large store can outlast it
+        return bool(max_minutes) and time.perf_counter() - t0 > 60 * max_minutes
+
     for epoch in range(epochs):
         model.train()
         total = 0.0
-        n_batches, over = 0, False
+        n_batches = 0
         for b in loader:
-            if max_minutes and time.perf_counter() - t0 > 60 * max_minutes:
-                over = True  # checked per batch: one epoch of a large store can outlast it
+            if out_of_time():
                 break
             n_batches += 1
             x, depth = b["x"].float(), b["depth"].float()
@@ -130,7 +133,7 @@ def fit(model: DualEncoder, train: Dataset, epochs: int, batch_size: int = 32, l
         history.append(total / max(n_batches, 1))
         log(f"epoch {epoch + 1}/{epochs}: InfoNCE {history[-1]:.4f} (log N = "
             f"{np.log(loader.batch_size):.3f} is chance), T={model.temperature():.3f}")
-        if over or (max_minutes and time.perf_counter() - t0 > 60 * max_minutes):
+        if out_of_time():
             log(f"stopping: {max_minutes} min budget used")
             break
     return history

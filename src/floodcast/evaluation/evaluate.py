@@ -44,7 +44,7 @@ class EvalResult:
     events: list = field(default_factory=list)
 
 
-def _prepare_baselines(train: FloodDataset, thresholds, limit: int, rng) -> tuple[dict, dict, dict]:
+def fit_baselines(train: FloodDataset, thresholds, limit: int, rng) -> tuple[dict, dict, dict]:
     """Fit climatology and the terrain heuristic on (a seeded subset of) the training split."""
     areas: dict[str, np.ndarray] = {}
     clim = {t: Climatology() for t in thresholds}
@@ -98,7 +98,7 @@ def evaluate(cfg: EvalConfig, model=None, extra: dict | None = None) -> tuple[Ev
     th0 = float(ds.spec["threshold"])
     thresholds = sorted(set(cfg.thresholds) | {th0})
     rng = np.random.default_rng(0)
-    clim, heur, info = _prepare_baselines(FloodDataset(cfg.data, "train", formulation=form), thresholds,
+    clim, heur, info = fit_baselines(FloodDataset(cfg.data, "train", formulation=form), thresholds,
                                           cfg.max_train_samples, rng)
     res = EvalResult(threshold=th0, heuristic_thresholds=info["fitted"], n_samples=len(ds))
     overall: dict = defaultdict(Contingency)

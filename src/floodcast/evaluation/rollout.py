@@ -17,9 +17,8 @@ import numpy as np
 from floodcast.data import store
 from floodcast.data.index import SPLIT_CODES
 from floodcast.errors import InputError
+from floodcast.evaluation.baselines import BASELINES
 from floodcast.metrics import Contingency
-
-BASELINES = ("all_dry", "climatology", "terrain_heuristic")
 
 
 class GridBaselines:
@@ -28,11 +27,11 @@ class GridBaselines:
 
     def __init__(self, data: str, threshold: float, max_train_samples: int = 2000, seed: int = 0):
         from floodcast.data.torchdata import FloodDataset
-        from floodcast.evaluation.evaluate import _prepare_baselines
+        from floodcast.evaluation.evaluate import fit_baselines
 
         train = FloodDataset(data, "train", formulation="original")
-        clim, heur, info = _prepare_baselines(train, [threshold], max_train_samples,
-                                              np.random.default_rng(seed))
+        clim, heur, info = fit_baselines(train, [threshold], max_train_samples,
+                                         np.random.default_rng(seed))
         self.clim, self.heur = clim[threshold], heur[threshold]
         self.areas: dict[str, np.ndarray] = info["areas"]
         self.patch, self.overlap = int(train.spec["patch"]), int(train.spec["overlap"])
@@ -130,7 +129,7 @@ def rollout_table(results: dict[str, dict]) -> list[str]:
     baselines (from the first result that carries them) on the same grids below."""
     lines = ["| formulation | CSI | MCC | bias | CSI 0-1 h | CSI 1-2 h | events | steps |",
              "|---|---|---|---|---|---|---|---|"]
-    rows = [(name, r) for name, r in results.items()]
+    rows = list(results.items())
     base = next((r["baselines"] for r in results.values() if r.get("baselines")), {})
     rows += [(f"baseline: {b}", {**next(iter(results.values())), **v}) for b, v in base.items()]
     for name, r in rows:

@@ -441,8 +441,7 @@ def step(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels, fac, rain, active, maxd, 
     flux_interior(h, z, qx, qy, qxn, qyn, n2, p, row_speed, row_acc)
     bspeed, bacc = flux_boundary(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels)
     limiter(h, qxn, qyn, fac, p)
-    if in_rows.shape[0] > 0:
-        add_point_volumes(h, in_rows, in_cols, in_depths)
+    add_point_volumes(h, in_rows, in_cols, in_depths)  # no-op without inflows
     continuity(h, qxn, qyn, fac, qx, qy, rain, active, maxd, p, row_hmax, row_bnd, row_clip,
                row_inf)
     speed = max(row_speed.max(), bspeed)

@@ -157,7 +157,6 @@ class Simulation:
                 raise ValueError(f"point inflow at ({f.row}, {f.col}) is outside the valid grid")
         self._in_rows = np.array([f.row for f in self.inflows], dtype=np.int64)
         self._in_cols = np.array([f.col for f in self.inflows], dtype=np.int64)
-        self._no_inflow = np.zeros(0, dtype=self.dtype)
         # state
         if initial_depth is None:
             h = np.zeros((ny, nx), dtype=dt_)
@@ -269,12 +268,9 @@ class Simulation:
         p[K.P_DTDX] = dt / self.cell_size
         p[K.P_INFDT] = cfg.infiltration_mmh * MMH_TO_MS * dt
         rain, _, rain_vol = self._rain_frame(k)
-        if self.inflows:
-            vols = np.array([f.volume(self.t, self.t + dt) for f in self.inflows])
-            depths = (vols / self.area).astype(self.dtype)
-            self._vol["inflow"] += float(np.sum(vols))
-        else:
-            depths = self._no_inflow
+        vols = np.array([f.volume(self.t, self.t + dt) for f in self.inflows], dtype=np.float64)
+        self._vol["inflow"] += float(vols.sum())
+        depths = (vols / self.area).astype(self.dtype)
         hmax, speed, acc, bnd, clip, inf = K.step(
             self.h, self.z, self.qx, self.qy, self._qxn, self._qyn, self._n2, p, self._kinds,
             self._levels, self._fac, rain, self._active_u8, self._maxd, self._in_rows,

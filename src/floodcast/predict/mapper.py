@@ -8,14 +8,13 @@ it was not trained for, saying what it expects.
 from __future__ import annotations
 
 import hashlib
-
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from floodcast.data.samples import make_input, upslope_area_channel, tile_origins
+from floodcast.data.samples import make_input, tile_origins, upslope_area_channel
 from floodcast.errors import InputError
 from floodcast.evaluation.postprocess import remove_isolated
 
@@ -56,6 +55,8 @@ class FloodMapper:
         self.cell_sizes = data.get("cell_sizes_m") or []
         self.intervals = data.get("intervals_s") or []
         self.postprocess = bool(extra.get("postprocess", False))
+        self._area_key: tuple | None = None  # DEM whose upslope-area channel is cached
+        self._area_grid: np.ndarray | None = None
 
     @classmethod
     def load(cls, path: str | Path, **kw) -> "FloodMapper":
@@ -91,7 +92,7 @@ class FloodMapper:
         """Upslope-area channel of the whole DEM, cached: a served DEM is mapped many times."""
         key = (elevation.shape, float(cell_size), hashlib.blake2b(
             np.ascontiguousarray(elevation).tobytes(), digest_size=16).digest())
-        if getattr(self, "_area_key", None) != key:
+        if self._area_key != key:
             self._area_key, self._area_grid = key, upslope_area_channel(elevation, cell_size)
         return self._area_grid
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from floodcast.errors import InputError
 
 #: The author's final recipe (DeepLabV3+, CE + Dice, lr 1e-5, 2x upscaling, isolated-pixel removal).
-#: "small": the default small model (demo, serving, benchmarks) - a 31k-parameter U-Net
+#: "small": the default small model (demo, serving, benchmarks) - a 123k-parameter U-Net
 #: that maps a 256 x 256 area in tens of milliseconds on one CPU thread.
 PRESETS: dict[str, dict] = {
     "seed": {"model": "deeplabv3plus", "loss": "ce_dice", "lr": 1e-5, "upscale": 2,
@@ -62,6 +62,12 @@ class TrainConfig:
     init_encoder: str | None = None
     formulation: str | None = None  # original | state | autoregressive (None = all stored channels)
     extra: dict = field(default_factory=dict)
+
+    def model_config(self, in_channels: int) -> dict:
+        """The registry ``ModelConfig`` fields this training config builds."""
+        return {"name": self.model, "encoder": self.encoder, "in_channels": in_channels,
+                "cbam": self.cbam, "upscale": self.upscale, "depth_head": self.depth_head,
+                "encoder_depth": self.encoder_depth, "decoder_channels": self.width}
 
     def apply_preset(self, name: str | None) -> "TrainConfig":
         if name is None:
@@ -123,9 +129,7 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
     data_info = {"path": str(cfg.data), "fingerprint": dataset_fingerprint(cfg.data),
                  "channels": train_ds.channels, "stats": train_ds.stats, "spec": train_ds.spec,
                  "formulation": cfg.formulation, **store.grid_info(cfg.data)}
-    model_cfg = {"name": cfg.model, "encoder": cfg.encoder, "in_channels": train_ds.in_channels,
-                 "cbam": cfg.cbam, "upscale": cfg.upscale, "depth_head": cfg.depth_head,
-                 "encoder_depth": cfg.encoder_depth, "decoder_channels": cfg.width}
+    model_cfg = cfg.model_config(train_ds.in_channels)
     ckpt_dir = out / "checkpoints"
     last = ckpt_dir / "last.ckpt"
     if cfg.resume and last.exists():

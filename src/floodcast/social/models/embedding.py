@@ -43,7 +43,7 @@ def load_encoder(device: str = "cpu"):
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
     except (ImportError, AttributeError):  # pragma: no cover - cosmetic only
-        hf_logging = None
+        pass
 
     return SentenceTransformer(str(model_dir()), device=device, local_files_only=True)
 
@@ -94,10 +94,7 @@ class Embedder:
         texts = [str(t) for t in texts]
         self._load_disk()
         keys = [_key(t) for t in texts]
-        todo = {}
-        for k, t in zip(keys, texts):
-            if k not in _MEM:
-                todo[k] = t
+        todo = {k: t for k, t in zip(keys, texts) if k not in _MEM}
         if todo:
             enc = load_encoder()
             order = sorted(todo)
