@@ -33,7 +33,7 @@ TARGET_P50_S = 0.100
 FRAMES, SIZE = 7, 256
 
 
-def _model(path: Path) -> Path:
+def _model(path: Path, overrides: dict | None = None) -> Path:
     import torch
 
     from floodcast.models.checkpoint import save_model
@@ -43,6 +43,8 @@ def _model(path: Path) -> Path:
     torch.manual_seed(0)
     # the default small model, exactly as `floodcast train --preset small` builds it
     small = TrainConfig(data="", out="").apply_preset("small")
+    for k, v in (overrides or {}).items():  # e.g. a narrower model: how latency scales
+        setattr(small, k, v)
     m = build_model(small.model_config(FRAMES + 1))
     chans = [f"rain_t-{FRAMES - 1 - i}" for i in range(FRAMES)] + ["dem"]
     save_model(m, path, {"data": {
@@ -147,10 +149,13 @@ def main() -> None:
     ap.add_argument("--tile", type=int, default=0, help="server's model tile (0 = training)")
     ap.add_argument("--overlap", type=int, default=-1, help="server's tile overlap (-1 = default)")
     ap.add_argument("--physics", action="store_true", help="also time the 512x512 live solver")
+    ap.add_argument("--width", type=int, help="built model: width instead of the preset's")
+    ap.add_argument("--depth", type=int, help="built model: levels instead of the preset's")
     a = ap.parse_args()
     load0 = os.getloadavg()[0]  # other jobs on the machine, before ours starts
     tmp = Path(tempfile.mkdtemp(prefix="bench-serve-"))
-    model = a.model or _model(tmp / "model.pt")
+    over = {k: v for k, v in (("width", a.width), ("encoder_depth", a.depth)) if v}
+    model = a.model or _model(tmp / "model.pt", over)
     dem = a.dem or str(_dem(tmp / "dem.npz"))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -175,6 +180,7 @@ def main() -> None:
     tile = f"{a.tile or 'training patch (128)'}, overlap {a.overlap if a.overlap >= 0 else 'default'}"
     print(f"bench_serve: {a.clients} clients x {a.seconds:.0f} s, POST /predict npz "
           f"{FRAMES}x{SIZE}x{SIZE} -> GeoJSON, {mode}, tile {tile}, {a.workers} workers, "
+          f"{'model ' + str(a.model) if a.model else 'built small model ' + str(over or '')}, "
           f"loopback, {os.cpu_count()} CPUs, load average before start {load0:.1f}")
     print(f"  requests {n}  ok {lat.size}  errors {len(errors)}  "
           f"throughput {lat.size / wall:.1f}/s")
