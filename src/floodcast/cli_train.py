@@ -23,6 +23,9 @@ def register(app: typer.Typer) -> None:
         cbam: bool = typer.Option(False, help="CBAM attention on decoder features."),
         upscale: int = typer.Option(1, help="Input upscaling factor (author's resolution fix)."),
         depth_head: bool = typer.Option(False, help="Add a depth-regression head (m)."),
+        depth_residual: bool = typer.Option(
+            False, help="Autoregressive: the depth head predicts the change (m) over one "
+            "interval, added to the previous depth (implies --depth-head)."),
         loss: str = typer.Option("ce_dice", help="ce | bce | dice | ce_dice | focal."),
         class_weights: str = typer.Option("", help="Comma-separated class weights dry,wet."),
         lr: float = typer.Option(1e-3, help="AdamW learning rate."),
@@ -65,6 +68,7 @@ def register(app: typer.Typer) -> None:
             cfg = TrainConfig(
                 data=str(data), out=str(out), model=model, encoder=encoder,
                 encoder_depth=encoder_depth, width=width or None, cbam=cbam, upscale=upscale, depth_head=depth_head,
+                depth_residual=depth_residual,
                 loss=loss, class_weights=[float(w) for w in class_weights.split(",")] if class_weights else None,
                 lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, seed=seed,
                 workers=workers, accelerator=accelerator, devices=devices, num_nodes=num_nodes,

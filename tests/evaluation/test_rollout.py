@@ -20,6 +20,16 @@ class GrowModel(torch.nn.Module):
         return {"logits": torch.stack([torch.zeros_like(wet), wet], 1), "depth": depth}
 
 
+class GrowResidual(GrowModel):
+    """The same growth from a residual depth head: +0.04 m, added by the mapper."""
+
+    config = type("Cfg", (), {"depth_residual": True})()
+
+    def forward(self, x):
+        out = super().forward(x)
+        return {**out, "depth": torch.full_like(out["depth"], 0.04)}
+
+
 def _mapper(tiny_store, extras, model):
     path, summary = tiny_store
     spec = {**summary["spec"], "extra_channels": extras, "threshold": 0.1}
@@ -37,6 +47,10 @@ def test_autoregressive_rollout_feeds_back_own_depth(tiny_store):
     assert predicted_wet == [0, 0, n, n]  # 0.04, 0.08, 0.12, 0.16 m
     lines = rollout_table({"ar": res})
     assert lines[2].startswith("| ar |")
+    res2 = rollout_scores(_mapper(tiny_store, ["prev_depth"], GrowResidual()),
+                          str(tiny_store[0]), split="test", steps=4)
+    assert [res2["per_step"][k].hits + res2["per_step"][k].false_alarms
+            for k in range(4)] == predicted_wet
 
 
 def test_autoregressive_needs_depth_head(tiny_store):

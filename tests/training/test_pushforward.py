@@ -57,3 +57,39 @@ def test_pushforward_feeds_the_models_own_rollout(tiny_store):
         if not replaced[b]:
             assert torch.equal(x[b], batch["x"][b])
         assert torch.equal(x[b, :-1], batch["x"][b, :-1])  # other channels untouched
+
+
+class AddDelta(torch.nn.Module):
+    """A residual depth head: +0.1 m per step, whatever the input."""
+
+    def forward(self, x):
+        d = torch.full_like(x[:, -1:], 0.1)
+        return {"logits": torch.cat([torch.zeros_like(d), d], 1), "depth": d}
+
+
+def test_residual_depth_is_previous_plus_increment(tiny_store):
+    """--depth-residual: depth = max(prev + head, 0); a rollout of +0.1 m increments gives
+    the same chain as the absolute AddDepth model above."""
+    path = tiny_store[0]
+    ds = FloodDataset(path, "train", formulation="autoregressive", pushforward=3)
+    task = FloodTask(model={"name": "small_unet", "in_channels": ds.in_channels,
+                            "depth_head": True, "depth_residual": True},
+                     data={"channels": ds.channels}, pushforward=3)
+    # the real head is signed (no softplus): zero weights give exactly the previous depth
+    x = torch.zeros(2, ds.in_channels, 16, 16)
+    x[:, -1] = encode_prev_depth(torch.full((16, 16), 0.3))
+    torch.nn.init.zeros_(task.model.depth_head.weight)
+    torch.nn.init.constant_(task.model.depth_head.bias, -0.5)
+    assert torch.allclose(task.model(x)["depth"], torch.tensor(-0.5))
+    assert torch.equal(task._depth(task.model(x), x), torch.zeros(2, 16, 16))  # 0.3 - 0.5 < 0
+    torch.nn.init.zeros_(task.model.depth_head.bias)
+    assert torch.allclose(task._depth(task.model(x), x), torch.tensor(0.3), atol=1e-6)
+    task.model = AddDelta()
+    k_of = ds.items[:, 1]
+    idx = [int(np.flatnonzero(k_of == k)[0]) for k in (1, 5)]
+    batch = collate_checked([ds[i] for i in idx] * 8)
+    torch.manual_seed(0)
+    x = task._pushforward(batch)
+    own = encode_prev_depth(batch["depth0"] + 0.1 * batch["hist_valid"].sum(1)[:, None, None])
+    replaced = [torch.allclose(x[b, -1], own[b], atol=1e-5) for b in range(16)]
+    assert 0 < sum(replaced) < 16

@@ -38,6 +38,8 @@ class ModelConfig:
         cbam: CBAM attention on the decoder output features.
         upscale: bilinear input upscaling factor; outputs are averaged back to the input grid.
         depth_head: add a non-negative depth regression output (metres).
+        depth_residual: the depth output is a signed increment (metres, no softplus) that the
+            caller adds to the previous depth (autoregressive models; implies depth_head).
         encoder_depth: encoder stages (3-5 for smp models; smaller is faster on tiny inputs).
         decoder_channels: width knob where the architecture has one (None: its default).
         patch_size: neighbourhood (odd, pixels) of the centre-pixel classifier.
@@ -50,6 +52,7 @@ class ModelConfig:
     cbam: bool = False
     upscale: int = 1
     depth_head: bool = False
+    depth_residual: bool = False
     encoder_depth: int = 5
     decoder_channels: int | None = None
     patch_size: int = 15
@@ -143,7 +146,7 @@ class FloodModel(nn.Module):
         self.segmentation_head = nn.Conv2d(parts.feature_channels, config.num_classes, k,
                                            padding=k // 2)
         self.depth_head = (nn.Conv2d(parts.feature_channels, 1, k, padding=k // 2)
-                           if config.depth_head else None)
+                           if config.depth_head or config.depth_residual else None)
         for head in (self.segmentation_head, self.depth_head):
             if head is not None:  # smp's head initialisation
                 nn.init.xavier_uniform_(head.weight)
@@ -195,7 +198,7 @@ class FloodModel(nn.Module):
                 t = F.avg_pool2d(t, up)
             assert t.shape[-2:] == (h, w), (t.shape, (h, w))
             out[key] = t
-        if "depth" in out:
+        if "depth" in out and not self.config.depth_residual:
             out["depth"] = F.softplus(out["depth"])
         return out
 
@@ -214,7 +217,8 @@ class FloodModel(nn.Module):
         feats = self.attention(self.decoder(self.encoder(patches, pad=False)))
         out = {"logits": self.segmentation_head(feats)[..., 0, 0]}
         if self.depth_head is not None:
-            out["depth"] = F.softplus(self.depth_head(feats))[..., 0, 0]
+            d = self.depth_head(feats)
+            out["depth"] = (d if self.config.depth_residual else F.softplus(d))[..., 0, 0]
         return out
 
     @torch.no_grad()

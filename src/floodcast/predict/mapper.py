@@ -55,6 +55,8 @@ class FloodMapper:
         self.cell_sizes = data.get("cell_sizes_m") or []
         self.intervals = data.get("intervals_s") or []
         self.postprocess = bool(extra.get("postprocess", False))
+        # autoregressive models trained with --depth-residual predict the depth change
+        self.residual = bool(getattr(getattr(model, "config", None), "depth_residual", False))
         self._area_key: tuple | None = None  # DEM whose upslope-area channel is cached
         self._area_grid: np.ndarray | None = None
 
@@ -145,8 +147,13 @@ class FloodMapper:
                 if dp is not None:
                     dep[sl] += dp[j] * w
         prob /= np.maximum(wsum, 1e-12)
+        depth = dep / np.maximum(wsum, 1e-12) if has_depth else None
+        if depth is not None and self.residual:
+            # the head predicts the change over the interval (autoregressive models)
+            base = 0.0 if prev_depth is None else np.asarray(prev_depth, np.float32)
+            depth = np.maximum(base + depth, 0.0).astype(np.float32)
         wet = prob > cut
         if self.postprocess:
             wet = remove_isolated(wet)
         wet &= np.isfinite(elevation)
-        return FloodMap(prob, wet, dep / np.maximum(wsum, 1e-12) if has_depth else None)
+        return FloodMap(prob, wet, depth)

@@ -170,7 +170,8 @@ def create_app(cfg: ServeConfig) -> FastAPI:
                                                                 "X-Cache": "hit"})
         rin = await run_in_threadpool(_parse, kind, data, srv, interval_s)
         fmap = await run_in_threadpool(srv.predict, rin, cut)
-        srv.metrics.drift.record(rin.frames[-srv.mapper.frames:])
+        # off the event loop too: it reads every input value
+        await run_in_threadpool(srv.metrics.drift.record, rin.frames[-srv.mapper.frames:])
         if publish:
             await run_in_threadpool(srv.board.update, rin.frames, time.time(), rin.interval_s,
                                     None)

@@ -34,12 +34,14 @@ class DriftTracker:
 
     def record(self, frames: np.ndarray) -> None:
         """Add one input's rain frames (mm/h) to the window."""
-        a = np.asarray(frames, np.float64).ravel()
+        a = np.asarray(frames, np.float32).ravel()
         if a.size == 0:
             return
         step = max(1, a.size // _SAMPLE)
+        # no float64 copy of the frames: it cost 3 ms per 7 x 256 x 256 request
+        s, s2 = float(a.sum(dtype=np.float64)), float(np.dot(a, a))
         with self._lock:
-            self._inputs.append((float(a.sum()), float(np.square(a).sum()), a.size, a[::step]))
+            self._inputs.append((s, s2, a.size, a[::step].astype(np.float64)))
 
     def summary(self) -> dict[str, float]:
         with self._lock:

@@ -28,6 +28,11 @@ def encode_prev_depth(d: torch.Tensor) -> torch.Tensor:
     return torch.log1p(d.clamp(min=0) / PREV_DEPTH_SCALE_M)
 
 
+def decode_prev_depth(c: torch.Tensor) -> torch.Tensor:
+    """Depth in metres from the prev_depth channel (inverse of ``encode_prev_depth``)."""
+    return PREV_DEPTH_SCALE_M * torch.expm1(c)
+
+
 class FloodTask(pl.LightningModule):
     """Segmentation of wet cells (and optionally depth regression)."""
 
@@ -39,11 +44,21 @@ class FloodTask(pl.LightningModule):
         # everything passed here lands in every checkpoint (nanoGPT's "config in the ckpt")
         self.save_hyperparameters()
         self.model = build_model(ModelConfig(**model))
+        self.residual = bool(model.get("depth_residual", False))
         self.loss_fn = build_loss(loss, class_weights=class_weights)
         self._tables: dict[str, Contingency] = {}
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.model(x)
+
+    def _depth(self, out: dict, x: torch.Tensor) -> torch.Tensor:
+        """Predicted depth (m) [B, H, W]: the head's output, or with ``depth_residual`` the
+        previous depth (decoded from the input) plus the head's signed increment."""
+        d = out["depth"][:, 0]
+        if self.residual:
+            ci = self.hparams.data["channels"].index("prev_depth")
+            d = (decode_prev_depth(x[:, ci]) + d).clamp(min=0)
+        return d
 
     def _pushforward(self, batch: dict) -> torch.Tensor:
         """Input whose prev_depth channel is, for a random half of the batch, the model's own
@@ -60,7 +75,7 @@ class FloodTask(pl.LightningModule):
             for j in range(batch["x_hist"].shape[1]):
                 xj = batch["x_hist"][:, j].clone()
                 xj[:, ci] = encode_prev_depth(d)
-                dj = self.model(xj)["depth"][:, 0].clamp(min=0)
+                dj = self._depth(self.model(xj), xj).clamp(min=0)
                 d = torch.where(batch["hist_valid"][:, j, None, None], dj, torch.zeros_like(dj))
         use = torch.rand(len(x), device=x.device) < PUSHFORWARD_SHARE
         x = x.clone()
@@ -77,7 +92,7 @@ class FloodTask(pl.LightningModule):
         loss = self.loss_fn(out["logits"], batch["y"])
         if "depth" in out:
             # regression in log space keeps the many shallow cells from being ignored
-            d_loss = F.smooth_l1_loss(torch.log1p(out["depth"][:, 0] * 10),
+            d_loss = F.smooth_l1_loss(torch.log1p(self._depth(out, x) * 10),
                                       torch.log1p(batch["depth"] * 10))
             self.log(f"{stage}_depth_loss", d_loss, batch_size=len(batch["x"]))
             loss = loss + self.hparams.depth_loss_weight * d_loss

@@ -37,6 +37,7 @@ class TrainConfig:
     cbam: bool = False
     upscale: int = 1
     depth_head: bool = False
+    depth_residual: bool = False  # autoregressive: predict the depth change (implies depth_head)
     loss: str = "ce_dice"
     class_weights: list[float] | None = None
     lr: float = 1e-3
@@ -66,7 +67,9 @@ class TrainConfig:
     def model_config(self, in_channels: int) -> dict:
         """The registry ``ModelConfig`` fields this training config builds."""
         return {"name": self.model, "encoder": self.encoder, "in_channels": in_channels,
-                "cbam": self.cbam, "upscale": self.upscale, "depth_head": self.depth_head,
+                "cbam": self.cbam, "upscale": self.upscale,
+                "depth_head": self.depth_head or self.depth_residual,
+                "depth_residual": self.depth_residual,
                 "encoder_depth": self.encoder_depth, "decoder_channels": self.width}
 
     def apply_preset(self, name: str | None) -> "TrainConfig":
@@ -130,6 +133,10 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
                  "channels": train_ds.channels, "stats": train_ds.stats, "spec": train_ds.spec,
                  "formulation": cfg.formulation, **store.grid_info(cfg.data)}
     model_cfg = cfg.model_config(train_ds.in_channels)
+    if cfg.depth_residual and "prev_depth" not in train_ds.channels:
+        raise InputError("--depth-residual needs the prev_depth channel (an autoregressive "
+                         f"formulation); {cfg.data} with formulation {cfg.formulation!r} has "
+                         f"{train_ds.channels}")
     ckpt_dir = out / "checkpoints"
     last = ckpt_dir / "last.ckpt"
     if cfg.resume and last.exists():

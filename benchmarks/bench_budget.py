@@ -1,0 +1,85 @@
+"""Does a longer training budget close the gap? The best formulation, trained longer.
+
+    python benchmarks/bench_budget.py --data data/dev.zarr --minutes 90 --out outputs/budget
+
+Trains ``--formulation`` (default state+upslope_area) on the default small model with the
+exact recipe of ``bench_formulations.py`` (one torch thread) for ``--minutes``, then scores
+it like that benchmark: whole test events from the event start on full grids, with the
+baselines on the same grids and frames. Rows for any shorter runs given with ``--compare``
+(e.g. the 12-min run of ``bench_formulations``) are scored the same way and printed beside
+it, with the validation-CSI curve (from the CSV log) at a few wall-clock points.
+Writes OUT/budget.md and prints it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_formulations import FORMS, _score, _train  # noqa: E402
+
+
+def _curve(run: Path) -> str:
+    """Best validation CSI after each validation (from Lightning's CSV log), abridged."""
+    logs = sorted(run.glob("**/metrics.csv"))
+    if not logs:
+        return "no CSV log"
+    vals = [float(r["val_csi"]) for r in csv.DictReader(logs[-1].open()) if r.get("val_csi")]
+    if not vals:
+        return "no validation rows"
+    pts = sorted({0, len(vals) // 4, len(vals) // 2, 3 * len(vals) // 4, len(vals) - 1})
+    return ", ".join(f"val {i + 1}: {vals[i]:.3f}" for i in pts)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="data/dev.zarr")
+    ap.add_argument("--out", default="outputs/budget")
+    ap.add_argument("--minutes", type=float, default=90.0)
+    ap.add_argument("--formulation", default="state+upslope_area", choices=list(FORMS))
+    ap.add_argument("--model", default=None,
+                    help="registry model at the small preset's width and depth (default: the "
+                    "small preset's small_unet)")
+    ap.add_argument("--depth-residual", action="store_true",
+                    help="autoregressive: the depth head predicts the change per interval")
+    ap.add_argument("--compare", type=Path, nargs="*", default=[],
+                    help="run folders (holding model.pt) of shorter budgets to score beside it")
+    ap.add_argument("--max-events", type=int, default=None)
+    a = ap.parse_args()
+    import torch
+
+    from floodcast.evaluation.rollout import GridBaselines, rollout_table
+    from floodcast.predict.mapper import FloodMapper
+
+    torch.set_num_threads(1)
+    from floodcast.training.train import PRESETS
+
+    arch = {"preset": "small"} if a.model is None else {**PRESETS["small"], "model": a.model}
+    if a.depth_residual:
+        arch["depth_residual"] = True
+    run = Path(a.out) / (f"{a.model or 'small'}-{a.formulation}"
+                         f"{'-residual' if a.depth_residual else ''}-{a.minutes:g}min")
+    _train((str(run), a.data, a.minutes, a.formulation, {**arch, **FORMS[a.formulation]}))
+    gb = GridBaselines(a.data, FloodMapper.load(run / "model.pt").threshold)
+    results = {}
+    for r in [*a.compare, run]:
+        results[r.name] = _score(r / "model.pt", a.data, a.max_events,
+                                 gb if not results else None)
+        print(r.name, results[r.name]["overall"].scores(), flush=True)
+    lines = [f"# {a.formulation}: {a.model or 'small model'}, {a.minutes:g} min (1 thread) on "
+             f"`{a.data}`", ""]
+    lines += rollout_table(results)
+    lines += ["", "Validation CSI (one step) along each run:", ""]
+    lines += [f"- {r.name}: {_curve(r)}" for r in [*a.compare, run]]
+    text = "\n".join(lines) + "\n"
+    (Path(a.out) / "budget.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
