@@ -1,10 +1,11 @@
 """Load benchmark of `floodcast serve` (a benchmark, not a test).
 
 Starts ``floodcast serve`` on a loopback port with the default small model (``--preset
-small``: small_unet, width 8, 3 levels; 7 rain frames, 128-cell tiles; random weights: speed does
-not depend on training) and a 256 x 256 DEM, then sends POST /predict (npz upload,
-7 frames of 256 x 256, GeoJSON back) from 16 concurrent clients for 60 s and reports
-p50/p99 latency, throughput and errors against the target (p50 < 100 ms, no errors).
+small``: small_unet, width 8, 3 levels; 7 rain frames; random weights, or a trained
+``--model``; ``--arch/--width/--depth`` build another), the server's default tiling (one
+256-cell tile here) and a 256 x 256 DEM, then sends POST /predict (npz upload, 7 frames
+of 256 x 256, GeoJSON back) from 16 concurrent clients for 60 s and reports p50/p99
+latency, throughput and errors against the target (p50 < 100 ms, no errors).
 
 By default every request carries a different input (a pool of 64 storms cycled
 through, more than the server's 32-entry response cache), so each one runs the model;
@@ -146,15 +147,18 @@ def main() -> None:
     ap.add_argument("--model", type=Path, help="model.pt (default: the small model, built)")
     ap.add_argument("--dem", help="DEM for --model (default: 256 x 256 of the sample DEM)")
     ap.add_argument("--workers", type=int, default=2, help="server's concurrent model calls")
-    ap.add_argument("--tile", type=int, default=0, help="server's model tile (0 = training)")
+    ap.add_argument("--tile", type=int, default=0,
+                    help="server's model tile (0 = its default: training patch, at least 256)")
     ap.add_argument("--overlap", type=int, default=-1, help="server's tile overlap (-1 = default)")
     ap.add_argument("--physics", action="store_true", help="also time the 512x512 live solver")
+    ap.add_argument("--arch", help="built model: registry name instead of the preset's")
     ap.add_argument("--width", type=int, help="built model: width instead of the preset's")
     ap.add_argument("--depth", type=int, help="built model: levels instead of the preset's")
     a = ap.parse_args()
     load0 = os.getloadavg()[0]  # other jobs on the machine, before ours starts
     tmp = Path(tempfile.mkdtemp(prefix="bench-serve-"))
-    over = {k: v for k, v in (("width", a.width), ("encoder_depth", a.depth)) if v}
+    over = {k: v for k, v in (("model", a.arch), ("width", a.width), ("encoder_depth", a.depth))
+            if v}
     model = a.model or _model(tmp / "model.pt", over)
     dem = a.dem or str(_dem(tmp / "dem.npz"))
     with socket.socket() as s:
@@ -177,7 +181,7 @@ def main() -> None:
         proc.wait(30)
     p50, p99 = (np.percentile(lat, [50, 99]) if lat.size else (float("nan"),) * 2)
     mode = "same input (cache hits)" if a.same_input else "distinct inputs (model runs)"
-    tile = f"{a.tile or 'training patch (128)'}, overlap {a.overlap if a.overlap >= 0 else 'default'}"
+    tile = f"{a.tile or 'default (256)'}, overlap {a.overlap if a.overlap >= 0 else 'default'}"
     print(f"bench_serve: {a.clients} clients x {a.seconds:.0f} s, POST /predict npz "
           f"{FRAMES}x{SIZE}x{SIZE} -> GeoJSON, {mode}, tile {tile}, {a.workers} workers, "
           f"{'model ' + str(a.model) if a.model else 'built small model ' + str(over or '')}, "

@@ -35,7 +35,8 @@ def register(app: typer.Typer) -> None:
         realtime_check: bool = typer.Option(True, help="Time a 512x512 live solver at startup "
                                             "(watch mode) and report it on /metrics."),
         workers: int = typer.Option(2, help="Model calls run at once (one torch thread each)."),
-        tile: int = typer.Option(0, help="Model tile size in cells (0 = the training patch)."),
+        tile: int = typer.Option(0, help="Model tile size in cells (0 = the training patch, "
+                                 "at least 256)."),
         overlap: int = typer.Option(-1, help="Tile overlap in cells, blended (-1 = a quarter "
                                     "tile; 0 = none: fastest, seams possible)."),
         cache: int = typer.Option(32, help="Responses kept for repeated identical requests."),

