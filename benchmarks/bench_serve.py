@@ -78,37 +78,80 @@ def _payloads(n: int, seed: int = 0) -> list[bytes]:
     return out
 
 
+class RawClient:
+    """Minimal HTTP/1.1 keep-alive POST client on asyncio streams, as load generators such
+    as wrk are: the client shares the 2 cores with the server, and httpx spends several
+    times more CPU per request (``--httpx`` to compare; both CPU figures are printed)."""
+
+    def __init__(self, base: str):
+        host, port = base.removeprefix("http://").split(":")
+        self.host, self.port = host, int(port)
+        self.reader = self.writer = None
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: "
+                          f"application/octet-stream\r\nContent-Length: {len(body)}\r\n\r\n"
+                          .encode())
+        self.writer.write(body)
+        await self.writer.drain()
+        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+        status = int(head.split(" ", 2)[1])
+        length = int(head.split("content-length:", 1)[1].split("\r\n", 1)[0])
+        return status, await self.reader.readexactly(length)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
 async def _client(base: str, payloads: list[bytes], start: int, stop_at: float,
-                  lat: list, errors: list, counter: list) -> None:
+                  lat: list, errors: list, counter: list, use_httpx: bool) -> None:
     import httpx
 
-    async with httpx.AsyncClient(base_url=base, timeout=60.0) as c:
-        i = start
-        while time.perf_counter() < stop_at:
-            body = payloads[i % len(payloads)]
-            i += 1
-            t0 = time.perf_counter()
-            try:
+    c = httpx.AsyncClient(base_url=base, timeout=60.0) if use_httpx else RawClient(base)
+    i = start
+    while time.perf_counter() < stop_at:
+        body = payloads[i % len(payloads)]
+        i += 1
+        t0 = time.perf_counter()
+        try:
+            if use_httpx:
                 r = await c.post("/predict", content=body,
                                  headers={"Content-Type": "application/octet-stream"})
-                ok = r.status_code == 200
-                if not ok:
-                    errors.append(f"{r.status_code} {r.text[:100]}")
-            except Exception as exc:  # noqa: BLE001  (counted, not fatal)
-                ok = False
-                errors.append(f"{type(exc).__name__}: {exc}")
-            if ok:
-                lat.append(time.perf_counter() - t0)
-            counter[0] += 1
+                status, text = r.status_code, r.text
+            else:
+                status, raw = await c.post("/predict", body)
+                text = raw[:100].decode("utf-8", "replace")
+            ok = status == 200
+            if not ok:
+                errors.append(f"{status} {text[:100]}")
+        except Exception as exc:  # noqa: BLE001  (counted, not fatal)
+            ok = False
+            errors.append(f"{type(exc).__name__}: {exc}")
+            await c.aclose() if use_httpx else await c.close()
+            c = httpx.AsyncClient(base_url=base, timeout=60.0) if use_httpx else RawClient(base)
+        if ok:
+            lat.append(time.perf_counter() - t0)
+        counter[0] += 1
+    await c.aclose() if use_httpx else await c.close()
 
 
-async def _load(base: str, payloads: list[bytes], clients: int, seconds: float):
+async def _load(base: str, payloads: list[bytes], clients: int, seconds: float,
+                use_httpx: bool = False):
     lat, errors, counter = [], [], [0]
     stop_at = time.perf_counter() + seconds
     t0 = time.perf_counter()
-    await asyncio.gather(*[_client(base, payloads, k * 4, stop_at, lat, errors, counter)
-                           for k in range(clients)])
+    await asyncio.gather(*[_client(base, payloads, k * 4, stop_at, lat, errors, counter,
+                                   use_httpx) for k in range(clients)])
     return np.array(lat), errors, counter[0], time.perf_counter() - t0
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _solo(base: str, payloads: list[bytes]) -> float:
@@ -151,6 +194,7 @@ def main() -> None:
                     help="server's model tile (0 = its default: training patch, at least 256)")
     ap.add_argument("--overlap", type=int, default=-1, help="server's tile overlap (-1 = default)")
     ap.add_argument("--physics", action="store_true", help="also time the 512x512 live solver")
+    ap.add_argument("--httpx", action="store_true", help="httpx clients instead of raw HTTP")
     ap.add_argument("--arch", help="built model: registry name instead of the preset's")
     ap.add_argument("--width", type=int, help="built model: width instead of the preset's")
     ap.add_argument("--depth", type=int, help="built model: levels instead of the preset's")
@@ -175,7 +219,10 @@ def main() -> None:
         payloads = _payloads(1 if a.same_input else 64)
         asyncio.run(_load(base, payloads[:1], 2, 3.0))  # warm-up
         solo = _solo(base, payloads[1:11] if len(payloads) > 10 else payloads)
-        lat, errors, n, wall = asyncio.run(_load(base, payloads, a.clients, a.seconds))
+        srv0, cli0 = _cpu_s(proc.pid), time.process_time()
+        lat, errors, n, wall = asyncio.run(_load(base, payloads, a.clients, a.seconds,
+                                                 a.httpx))
+        srv_cpu, cli_cpu = _cpu_s(proc.pid) - srv0, time.process_time() - cli0
     finally:
         proc.terminate()
         proc.wait(30)
@@ -191,6 +238,8 @@ def main() -> None:
     print(f"  latency p50 {p50 * 1e3:.0f} ms  p99 {p99 * 1e3:.0f} ms  (target p50 "
           f"{TARGET_P50_S * 1e3:.0f} ms: ours/target = {p50 / TARGET_P50_S:.2f}x)")
     print(f"  one client alone: median {solo * 1e3:.0f} ms per request (service time)")
+    print(f"  CPU per request: server {srv_cpu / max(n, 1) * 1e3:.1f} ms, load generator "
+          f"({'httpx' if a.httpx else 'raw HTTP/1.1'}) {cli_cpu / max(n, 1) * 1e3:.1f} ms")
     if errors:
         print("  first errors:", errors[:3])
     if a.physics:
