@@ -93,3 +93,16 @@ def test_residual_depth_is_previous_plus_increment(tiny_store):
     own = encode_prev_depth(batch["depth0"] + 0.1 * batch["hist_valid"].sum(1)[:, None, None])
     replaced = [torch.allclose(x[b, -1], own[b], atol=1e-5) for b in range(16)]
     assert 0 < sum(replaced) < 16
+
+
+def test_residual_depth_loss_has_gradient_below_zero(tiny_store):
+    """A dry cell predicted at -0.2 m (clipped to 0, the right answer) must still pull the
+    increment back up, or a cell that should later wet can never recover."""
+    ds = FloodDataset(tiny_store[0], "train", formulation="autoregressive")
+    task = FloodTask(model={"name": "small_unet", "in_channels": ds.in_channels,
+                            "depth_residual": True}, data={"channels": ds.channels})
+    x = torch.zeros(1, ds.in_channels, 4, 4)  # previous depth 0
+    delta = torch.full((1, 1, 4, 4), -0.2, requires_grad=True)
+    loss = task._depth_loss({"depth": delta}, x, torch.zeros(1, 4, 4))
+    loss.backward()
+    assert loss.item() > 0 and (delta.grad < 0).all()  # descent raises the increment

@@ -51,14 +51,26 @@ class FloodTask(pl.LightningModule):
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.model(x)
 
-    def _depth(self, out: dict, x: torch.Tensor) -> torch.Tensor:
+    def _depth(self, out: dict, x: torch.Tensor, clip: bool = True) -> torch.Tensor:
         """Predicted depth (m) [B, H, W]: the head's output, or with ``depth_residual`` the
-        previous depth (decoded from the input) plus the head's signed increment."""
+        previous depth (decoded from the input) plus the head's signed increment (clipped
+        at 0 unless ``clip=False``)."""
         d = out["depth"][:, 0]
         if self.residual:
             ci = self.hparams.data["channels"].index("prev_depth")
-            d = (decode_prev_depth(x[:, ci]) + d).clamp(min=0)
+            d = decode_prev_depth(x[:, ci]) + d
+            d = d.clamp(min=0) if clip else d
         return d
+
+    def _depth_loss(self, out: dict, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        # regression in log space keeps the many shallow cells from being ignored
+        loss = F.smooth_l1_loss(torch.log1p(self._depth(out, x) * 10), torch.log1p(target * 10))
+        if self.residual:
+            # the clip at 0 has no gradient: a dry cell whose increment went negative would
+            # never be pushed back (measured: every rollout stayed at exactly 0 m). The
+            # unclipped sum, in decimetres, keeps the gradient alive.
+            loss = loss + F.smooth_l1_loss(self._depth(out, x, clip=False) * 10, target * 10)
+        return loss
 
     def _pushforward(self, batch: dict) -> torch.Tensor:
         """Input whose prev_depth channel is, for a random half of the batch, the model's own
@@ -91,9 +103,7 @@ class FloodTask(pl.LightningModule):
         out = self.model(x)
         loss = self.loss_fn(out["logits"], batch["y"])
         if "depth" in out:
-            # regression in log space keeps the many shallow cells from being ignored
-            d_loss = F.smooth_l1_loss(torch.log1p(self._depth(out, x) * 10),
-                                      torch.log1p(batch["depth"] * 10))
+            d_loss = self._depth_loss(out, x, batch["depth"])
             self.log(f"{stage}_depth_loss", d_loss, batch_size=len(batch["x"]))
             loss = loss + self.hparams.depth_loss_weight * d_loss
         pred = out["logits"].argmax(1).bool()
