@@ -224,3 +224,14 @@ def test_cli_refuses_bad_setup(model_file, tmp_path):
                                  "--watch", str(tmp_path / "missing")])
     assert r.exit_code == 1 and "not a folder" in r.output
     assert serve_command("m.pt").startswith("floodcast serve --model m.pt --dem sample")
+
+
+def test_default_tile_is_at_least_256_cells(app, model_file, dem, tmp_path):
+    """The model was trained on 32-cell patches; the server maps in 256-cell tiles (a
+    quarter overlap) unless told otherwise, and --tile/--overlap win."""
+    from floodcast.serve.app import SERVE_TILE, Server
+
+    m = app.state.server.mapper
+    assert (m.patch, m.overlap) == (SERVE_TILE, SERVE_TILE // 4) == (256, 64)
+    own = Server(ServeConfig(model_file, dem, state_dir=tmp_path, tile=48, overlap=0)).mapper
+    assert (own.patch, own.overlap) == (48, 0)
