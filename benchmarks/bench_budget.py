@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_formulations import FORMS, _score, _train  # noqa: E402
+from bench_formulations import FORMS, _score, _train
 
 
 def _curve(run: Path) -> str:
@@ -71,8 +71,9 @@ def main() -> None:
         results[r.name] = _score(r / "model.pt", a.data, a.max_events,
                                  gb if not results else None)
         print(r.name, results[r.name]["overall"].scores(), flush=True)
-    lines = [f"# {a.formulation}: {a.model or 'small model'}, {a.minutes:g} min (1 thread) on "
-             f"`{a.data}`", ""]
+    title = (f"# {a.formulation}: {a.model or 'small model'}, {a.minutes:g} min (1 thread) on "
+             f"`{a.data}`")
+    lines = [title, ""]
     lines += rollout_table(results)
     lines += ["", "Validation CSI (one step) along each run:", ""]
     lines += [f"- {r.name}: {_curve(r)}" for r in [*a.compare, run]]
