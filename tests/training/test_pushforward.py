@@ -38,12 +38,9 @@ class AddDepth(torch.nn.Module):
         return {"logits": torch.cat([torch.zeros_like(d), d], 1), "depth": d}
 
 
-def test_pushforward_feeds_the_models_own_rollout(tiny_store):
-    path = tiny_store[0]
-    ds = FloodDataset(path, "train", formulation="autoregressive", pushforward=3)
-    task = FloodTask(model={"name": "small_unet", "in_channels": ds.in_channels, "depth_head": True},
-                     data={"channels": ds.channels}, pushforward=3)
-    task.model = AddDepth()
+def _pushforward_chain(task, ds):
+    """Pushforward a batch of samples at frames 1 and 5 (x8) through a model that adds
+    0.1 m per step; returns (pushed input, the expected own-rollout channel, batch)."""
     k_of = ds.items[:, 1]
     idx = [int(np.flatnonzero(k_of == k)[0]) for k in (1, 5)]
     batch = collate_checked([ds[i] for i in idx] * 8)
@@ -51,6 +48,16 @@ def test_pushforward_feeds_the_models_own_rollout(tiny_store):
     x = task._pushforward(batch)
     # own rollout: true depth before the chain + 0.1 m per valid (post-start) step
     own = encode_prev_depth(batch["depth0"] + 0.1 * batch["hist_valid"].sum(1)[:, None, None])
+    return x, own, batch
+
+
+def test_pushforward_feeds_the_models_own_rollout(tiny_store):
+    path = tiny_store[0]
+    ds = FloodDataset(path, "train", formulation="autoregressive", pushforward=3)
+    task = FloodTask(model={"name": "small_unet", "in_channels": ds.in_channels, "depth_head": True},
+                     data={"channels": ds.channels}, pushforward=3)
+    task.model = AddDepth()
+    x, own, batch = _pushforward_chain(task, ds)
     replaced = [torch.allclose(x[b, -1], own[b]) for b in range(16)]
     assert 0 < sum(replaced) < 16  # about half of the batch, the rest teacher-forced
     for b in range(16):
@@ -85,12 +92,7 @@ def test_residual_depth_is_previous_plus_increment(tiny_store):
     torch.nn.init.zeros_(task.model.depth_head.bias)
     assert torch.allclose(task._depth(task.model(x), x), torch.tensor(0.3), atol=1e-6)
     task.model = AddDelta()
-    k_of = ds.items[:, 1]
-    idx = [int(np.flatnonzero(k_of == k)[0]) for k in (1, 5)]
-    batch = collate_checked([ds[i] for i in idx] * 8)
-    torch.manual_seed(0)
-    x = task._pushforward(batch)
-    own = encode_prev_depth(batch["depth0"] + 0.1 * batch["hist_valid"].sum(1)[:, None, None])
+    x, own, _ = _pushforward_chain(task, ds)
     replaced = [torch.allclose(x[b, -1], own[b], atol=1e-5) for b in range(16)]
     assert 0 < sum(replaced) < 16
 

@@ -151,7 +151,7 @@ class FloodMapper:
         if depth is not None and self.residual:
             # the head predicts the change over the interval (autoregressive models)
             base = 0.0 if prev_depth is None else np.asarray(prev_depth, np.float32)
-            depth = np.maximum(base + depth, 0.0).astype(np.float32)
+            depth = np.maximum(base + depth, 0.0)
         wet = prob > cut
         if self.postprocess:
             wet = remove_isolated(wet)

@@ -87,7 +87,7 @@ class FloodTask(pl.LightningModule):
             for j in range(batch["x_hist"].shape[1]):
                 xj = batch["x_hist"][:, j].clone()
                 xj[:, ci] = encode_prev_depth(d)
-                dj = self._depth(self.model(xj), xj).clamp(min=0)
+                dj = self._depth(self.model(xj), xj)
                 d = torch.where(batch["hist_valid"][:, j, None, None], dj, torch.zeros_like(dj))
         use = torch.rand(len(x), device=x.device) < PUSHFORWARD_SHARE
         x = x.clone()

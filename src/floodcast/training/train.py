@@ -68,8 +68,7 @@ class TrainConfig:
         """The registry ``ModelConfig`` fields this training config builds."""
         return {"name": self.model, "encoder": self.encoder, "in_channels": in_channels,
                 "cbam": self.cbam, "upscale": self.upscale,
-                "depth_head": self.depth_head or self.depth_residual,
-                "depth_residual": self.depth_residual,
+                "depth_head": self.depth_head, "depth_residual": self.depth_residual,
                 "encoder_depth": self.encoder_depth, "decoder_channels": self.width}
 
     def apply_preset(self, name: str | None) -> "TrainConfig":
