@@ -47,6 +47,8 @@ def main() -> None:
                     "small preset's small_unet)")
     ap.add_argument("--depth-residual", action="store_true",
                     help="autoregressive: the depth head predicts the change per interval")
+    ap.add_argument("--lr-schedule", default="constant", choices=["constant", "cosine"],
+                    help="cosine: decay the recipe's learning rate over the --minutes budget")
     ap.add_argument("--compare", type=Path, nargs="*", default=[],
                     help="run folders (holding model.pt) of shorter budgets to score beside it")
     ap.add_argument("--max-events", type=int, default=None)
@@ -62,8 +64,10 @@ def main() -> None:
     arch = {"preset": "small"} if a.model is None else {**PRESETS["small"], "model": a.model}
     if a.depth_residual:
         arch["depth_residual"] = True
+    arch["lr_schedule"] = a.lr_schedule
     run = Path(a.out) / (f"{a.model or 'small'}-{a.formulation}"
-                         f"{'-residual' if a.depth_residual else ''}-{a.minutes:g}min")
+                         f"{'-residual' if a.depth_residual else ''}"
+                         f"{'' if a.lr_schedule == 'constant' else '-' + a.lr_schedule}-{a.minutes:g}min")
     _train((str(run), a.data, a.minutes, a.formulation, {**arch, **FORMS[a.formulation]}))
     gb = GridBaselines(a.data, FloodMapper.load(run / "model.pt").threshold)
     results = {}

@@ -38,3 +38,25 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1) from exc
         typer.echo(md.read_text())
         typer.echo(f"report written to {md}")
+
+    @app.command("calibrate")
+    def calibrate_cmd(
+        model: Path = typer.Option(..., help="Trained model (OUT/model.pt); updated in place."),
+        data: Path = typer.Option(..., help="Dataset store (zarr folder) it was trained on."),
+        split: str = typer.Option("val", help="Split to fit on: val | train (never test)."),
+        max_events: int = typer.Option(0, help="Use at most this many events (0 = all)."),
+        dry_run: bool = typer.Option(False, help="Print the fit, leave the model file alone."),
+    ) -> None:
+        """Refit the model's wet-probability cut on whole validation events, scored exactly as
+        `bench_formulations`/`bench_budget` score the test events (rollouts for autoregressive
+        models); `train` already stores a cut fitted on its validation samples."""
+        import json
+
+        from floodcast.evaluation.calibrate import calibrate
+
+        try:
+            fit = calibrate(model, str(data), split, max_events or None, write=not dry_run)
+        except (InputError, FileNotFoundError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        typer.echo(json.dumps(fit, indent=2))

@@ -32,7 +32,8 @@ def register(app: typer.Typer) -> None:
         margin_km: float = typer.Option(MARGIN_KM, help="Radar margin kept around the DEM (km)."),
         prev_depth: str = typer.Option("", help="GeoTIFF/npz of the current depth (m) for "
                                        "autoregressive models (default: dry)."),
-        cut: float = typer.Option(0.5, help="Wet-probability cut (0-1) of each map / member."),
+        cut: float | None = typer.Option(None, help="Wet-probability cut (0-1) of each map / member; "
+                                          "default the model's calibrated cut (else 0.5)."),
     ) -> None:
         """Extrapolate the latest radar N steps ahead and map flooding at each lead time."""
         from floodcast.io.sources import load_dems
@@ -68,6 +69,7 @@ def register(app: typer.Typer) -> None:
                 obs, fc, interval = _radar_nowcast(seq, d, steps, method, ensemble, seed, flow,
                                                    margin_km)
                 t_last = seq.times[-1]
+            cut = mapper.cut if cut is None else cut
             leads = flood_nowcast(mapper, obs, d.elevation, d.cell_size, interval, steps,
                                   forecast_on_dem=fc, prev_depth=prev, cut=cut)
             meta = {"model": str(model), "dem": d.source, "input": rain or radar,

@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
                                   "(reprojected onto a georeferenced DEM)."),
         prev_depth: str = typer.Option("", help="GeoTIFF/npz of the current depth (m) for "
                                        "autoregressive models (default: dry)."),
-        cut: float = typer.Option(0.5, help="Wet-probability cut (0-1)."),
+        cut: float | None = typer.Option(None, help="Wet-probability cut (0-1); default the model's, fitted on validation at training (else 0.5)."),
         overlap: int = typer.Option(-1, help="Tile overlap in cells (-1 = a quarter patch)."),
     ) -> None:
         """Map flooding from the latest radar frames + a DEM with a trained model."""
@@ -47,6 +47,7 @@ def register(app: typer.Typer) -> None:
                 frames, interval = radar_on_dem(seq, d), seq.interval_s
                 frames = np.nan_to_num(frames, nan=0.0)
             prev = _read_prev(prev_depth, d) if prev_depth else None
+            cut = mapper.cut if cut is None else cut
             fmap = mapper.predict(frames, d.elevation, d.cell_size, interval, prev_depth=prev, cut=cut)
             meta = {"model": str(model), "dem": d.source, "frames": int(frames.shape[0]),
                     "interval_s": interval, "cut": cut, "threshold_m": mapper.threshold,

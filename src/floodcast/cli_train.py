@@ -29,6 +29,8 @@ def register(app: typer.Typer) -> None:
         loss: str = typer.Option("ce_dice", help="ce | bce | dice | ce_dice | focal."),
         class_weights: str = typer.Option("", help="Comma-separated class weights dry,wet."),
         lr: float = typer.Option(1e-3, help="AdamW learning rate."),
+        lr_schedule: str = typer.Option("constant", help="constant | cosine (decays to 2 % of "
+                                        "--lr over --epochs or --max-minutes, whichever ends first)."),
         batch_size: int = typer.Option(8, help="Samples per batch."),
         epochs: int = typer.Option(10, help="Maximum epochs."),
         patience: int = typer.Option(5, help="Early-stopping patience on validation CSI (epochs)."),
@@ -52,6 +54,9 @@ def register(app: typer.Typer) -> None:
         val_fraction: float = typer.Option(1.0, help="Seeded fraction of validation samples "
                                            "scored each epoch (all val events keep a share)."),
         postprocess: bool = typer.Option(False, help="Remove isolated wet pixels at inference."),
+        calibrate: bool = typer.Option(True, help="Store in model.pt the wet-probability cut "
+                                       "with the best CSI on the best epoch's validation "
+                                       "samples (else 0.5)."),
         init_encoder: str = typer.Option("", help="Initialise the encoder from a pretrain checkpoint."),
         formulation: str = typer.Option("", help="original (K frames + DEM) | state (+ rain since "
                                         "start, time since start) | autoregressive (+ previous depth); "
@@ -70,12 +75,12 @@ def register(app: typer.Typer) -> None:
                 encoder_depth=encoder_depth, width=width or None, cbam=cbam, upscale=upscale, depth_head=depth_head,
                 depth_residual=depth_residual,
                 loss=loss, class_weights=[float(w) for w in class_weights.split(",")] if class_weights else None,
-                lr=lr, batch_size=batch_size, epochs=epochs, patience=patience, seed=seed,
+                lr=lr, lr_schedule=lr_schedule, batch_size=batch_size, epochs=epochs, patience=patience, seed=seed,
                 workers=workers, accelerator=accelerator, devices=devices, num_nodes=num_nodes,
                 strategy=strategy, resume=resume, notify=notify or None,
                 max_minutes=max_minutes or None, train_fraction=train_fraction,
                 limit_batches=int(limit_batches) if limit_batches > 1 else limit_batches,
-                postprocess=postprocess, init_encoder=init_encoder or None,
+                postprocess=postprocess, calibrate=calibrate, init_encoder=init_encoder or None,
                 formulation=formulation or None, wet_oversample=wet_oversample,
                 val_fraction=val_fraction, pushforward=pushforward,
             ).apply_preset(preset or None)

@@ -5,7 +5,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from floodcast.data.samples import make_input, upslope_area_channel
+from floodcast.data.samples import DemRouting, make_input, upslope_area_channel
 from floodcast.data.torchdata import EventBlockSampler, FloodDataset, select_extras
 
 
@@ -66,3 +66,27 @@ def test_upslope_area_in_dataset_samples(tiny_store):
     with pytest.raises(Exception, match="upslope_area"):
         make_input(np.zeros((7, 4, 4)), np.zeros((4, 4)), {"rain_mean": 0, "rain_std": 1,
                    "dem_anomaly_std": 1}, ["upslope_area"])
+
+
+def test_upslope_rain_channel_by_hand():
+    # the 1 x 4 ramp with 10 m cells (100 m2): 10 mm on every cell is 1 m3 per cell, so
+    # upslope volumes are 1, 2, 3, 4 m3; a second frame with rain only on the first cell
+    routing = DemRouting(np.array([[4.0, 3.0, 2.0, 1.0]]), 10.0)
+    ch = routing.rain_channel(np.array([[[10.0] * 4], [[20.0, 0.0, 0.0, 0.0]]]))
+    assert ch.shape == (2, 1, 4) and ch.dtype == np.float32
+    np.testing.assert_allclose(ch[0, 0], np.log10(1 + np.array([1, 2, 3, 4])) / 4, rtol=1e-6)
+    np.testing.assert_allclose(ch[1, 0], np.log10(3.0) / 4, rtol=1e-6)  # 2 m3 reach every cell
+    with pytest.raises(Exception, match="not on the DEM grid"):
+        routing.rain_channel(np.zeros((1, 4, 1)))
+
+
+def test_upslope_rain_in_dataset_grows_through_the_event(tiny_store):
+    ds = FloodDataset(tiny_store[0], "train", formulation="state+upslope_rain")
+    assert ds.channels[-1] == "upslope_rain"
+    e, _, r, c = (int(v) for v in ds.items[0])
+    same = [i for i in range(len(ds)) if (ds.items[i, 0], ds.items[i, 2], ds.items[i, 3]) == (e, r, c)]
+    by_frame = sorted((int(ds.items[i, 1]), ds.sample(i)["x"][-1]) for i in same)
+    # rain since the start only grows, and so does the volume routed to every cell
+    for (_, a), (_, b) in zip(by_frame, by_frame[1:]):
+        assert (b >= a - 1e-6).all()
+    assert by_frame[-1][1].max() > by_frame[0][1].max() >= 0

@@ -93,3 +93,20 @@ def test_real_srtm_fill_and_coarsen(shared_data):
     coarse = block_mean(filled, 90.0)
     assert coarse.shape == (33, 23) and coarse.cell_size == 90.0
     assert coarse.elevation[0, 0] == pytest.approx(filled.elevation[:3, :3].mean(), rel=1e-6)
+
+
+def test_d8_accumulate_sums_weights_downslope_by_hand():
+    from floodcast.io.dem_tools import contributing_area, d8_accumulate, d8_routing
+
+    # a 1 x 4 ramp falling east: each cell drains to its east neighbour, the last is a pit
+    order, recv = d8_routing(np.array([[4.0, 3.0, 2.0, 1.0]]), 10.0)
+    assert recv.tolist() == [1, 2, 3, -1]
+    w = np.array([[1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 1.0, 0.0]])  # two weight fields at once
+    np.testing.assert_array_equal(d8_accumulate(order, recv, w),
+                                  [[1, 3, 6, 10], [0, 0, 1, 1]])
+    with pytest.raises(InputError, match="flat DEM cells"):
+        d8_accumulate(order, recv, np.ones((1, 3)))
+    # a V valley draining south: the middle cell takes the top row (3 cells, and itself);
+    # the middle row's flanks fall steepest diagonally (2 m over sqrt 2) to the outlet
+    z = np.array([[5.0, 4.0, 5.0], [4.0, 3.0, 4.0], [3.0, 2.0, 3.0]])
+    np.testing.assert_array_equal(contributing_area(z, 1.0), [[1, 1, 1], [1, 4, 1], [1, 9, 1]])

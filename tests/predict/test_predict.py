@@ -85,3 +85,26 @@ def test_predict_cli_bad_input_leaves_nothing(model_file, tmp_path):
                                  "--rain", str(tmp_path / "missing.npz"), "--out", str(out)])
     assert r.exit_code == 1
     assert not out.exists()
+
+
+def test_mapper_derives_routed_channels_and_uses_the_calibrated_cut(make_extra):
+    seen = {}
+
+    class Probe(torch.nn.Module):
+        def forward(self, x):
+            seen["x"] = x
+            z = torch.zeros(x.shape[0], 2, *x.shape[2:])
+            z[:, 1] = x[:, -1] - 0.3  # wet probability grows with the routed rain
+            return {"logits": z}
+    extra = {**make_extra(extras=("upslope_area", "upslope_rain")), "cut": 0.45}
+    m = FloodMapper(Probe(), extra, patch=32, overlap=0)
+    assert m.cut == 0.45
+    z = np.tile(np.linspace(10.0, 0.0, 32, dtype=np.float32), (32, 1))  # a ramp falling east
+    fm = m.predict(np.full((4, 32, 32), 6.0, np.float32), z, 50.0, 300.0)
+    up = seen["x"][0, -1].numpy()
+    assert (np.diff(up, axis=1) > 0).all()  # more rain is routed to every cell downslope
+    # 4 frames of 6 mm/h over 5 min = 2 mm on 2500 m2 = 5 m3 per cell upslope
+    np.testing.assert_allclose(up[:, 0], np.log10(1 + 5.0) / 4, rtol=1e-5)
+    np.testing.assert_array_equal(fm.wet, fm.probability > 0.45)
+    assert not np.array_equal(fm.wet, m.predict(np.full((4, 32, 32), 6.0, np.float32), z, 50.0,
+                                                  300.0, cut=0.5).wet)

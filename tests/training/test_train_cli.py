@@ -15,7 +15,7 @@ def trained(tiny_store, tmp_path_factory):
     out = tmp_path_factory.mktemp("train") / "run"
     args = ["train", "--data", str(path), "--out", str(out), "--model", "small_unet",
             "--epochs", "2", "--batch-size", "8", "--lr", "3e-3", "--quiet",
-            "--formulation", "state", "--depth-head"]
+            "--formulation", "state", "--depth-head", "--lr-schedule", "cosine"]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     return path, out
@@ -32,6 +32,23 @@ def test_train_writes_checkpoints_with_config(trained):
     assert extra["data"]["fingerprint"]
     assert extra["data"]["stats"]["rain_std"] > 0
     assert extra["train"]["lr"] == 3e-3
+    # the cut fitted on the best epoch's validation samples travels with the model
+    assert extra["cut_fit"]["split"] == "val" and extra["cut"] == extra["cut_fit"]["cut"]
+    assert result["cut"] == extra["cut"]
+
+
+def test_cosine_schedule_decays_over_the_epochs(trained):
+    import csv
+
+    from floodcast.training.task import COSINE_FLOOR, cosine_lr
+
+    assert cosine_lr(1.0, 0.0) == 1.0 and cosine_lr(1.0, 2.0) == pytest.approx(COSINE_FLOOR)
+    assert cosine_lr(1.0, 0.5) == pytest.approx(COSINE_FLOOR + (1 - COSINE_FLOOR) / 2)
+    _, out = trained
+    rows = csv.DictReader((out / "logs" / "version_0" / "metrics.csv").open())
+    lrs = [float(r["lr"]) for r in rows if r.get("lr")]
+    assert lrs[0] == pytest.approx(3e-3, rel=0.05) and lrs[-1] < lrs[0]
+    assert all(b <= a for a, b in zip(lrs, lrs[1:]))
 
 
 def test_resume_continues(trained):

@@ -23,24 +23,60 @@ EXTRA_CHANNELS = {
     "time_since_start": "time since the event began (h)",
     "prev_depth": "depth one radar interval earlier, as log1p(depth / 0.05 m) - autoregressive input",
     "upslope_area": "log10 of the D8 upslope contributing area (m2), scaled: (log10 A - 4) / 2",
+    "upslope_rain": "rain since the event began on the D8 upslope area, log10(1 + m3) / 4",
 }
 PREV_DEPTH_SCALE_M = 0.05
 
-#: Extra channels computed from the DEM when a sample is cut, so no store rebuild needs them.
-DERIVED_CHANNELS = ("upslope_area",)
+#: Extra channels derived from the DEM (and rain) when a sample is cut, so no store rebuild
+#: needs them.
+DERIVED_CHANNELS = ("upslope_area", "upslope_rain")
+UPSLOPE_RAIN_LOG_SCALE = 4.0  # log10(1 + m3) / 4: 1e4 m3 upstream -> 1.0
+
+
+class DemRouting:
+    """D8 routing of one whole DEM (before tiling), computed once and reused.
+
+    Where water collects depends on terrain and rain far outside a 128-cell patch. The
+    contributing area (``upslope_area``) carries the terrain's upstream context into every
+    tile, the same quantity the terrain-heuristic baseline uses; ``upslope_rain`` routes the
+    rain itself: the volume fallen since the event began on every cell's upslope area, which
+    is what fills a depression or a channel (pits are kept, so water stops where it pools).
+    """
+
+    def __init__(self, elevation: np.ndarray, cell_size: float):
+        from floodcast.io.dem_tools import d8_routing
+
+        self.shape = np.shape(elevation)
+        self.cell_size = float(cell_size)
+        self.order, self.receiver = d8_routing(elevation, cell_size)
+        self.valid = np.isfinite(np.asarray(elevation, np.float64))
+        self._area: np.ndarray | None = None
+
+    def area_channel(self) -> np.ndarray:
+        """log10 of the upslope area (m2), scaled: (log10 A - 4) / 2, so 1e4 m2 -> 0, 1e6 -> 1."""
+        if self._area is None:
+            from floodcast.io.dem_tools import d8_accumulate
+
+            cells = d8_accumulate(self.order, self.receiver, self.valid.reshape(1, -1))[0]
+            area_m2 = np.maximum(cells, 1.0).reshape(self.shape) * self.cell_size ** 2
+            self._area = ((np.log10(area_m2) - 4.0) / 2.0).astype(np.float32)
+        return self._area
+
+    def rain_channel(self, accum_mm: np.ndarray) -> np.ndarray:
+        """log10(1 + upslope rain volume in m3) / 4 for rain totals [..., H, W] in mm."""
+        from floodcast.io.dem_tools import d8_accumulate
+
+        a = np.asarray(accum_mm, np.float64)
+        if a.shape[-2:] != self.shape:
+            raise InputError(f"rain totals {a.shape} are not on the DEM grid {self.shape}")
+        w = np.where(self.valid, a, 0.0).reshape(-1, a.shape[-1] * a.shape[-2])
+        vol_m3 = d8_accumulate(self.order, self.receiver, w) * (self.cell_size ** 2 / 1000.0)
+        return (np.log10(1.0 + vol_m3) / UPSLOPE_RAIN_LOG_SCALE).astype(np.float32).reshape(a.shape)
 
 
 def upslope_area_channel(elevation: np.ndarray, cell_size: float) -> np.ndarray:
-    """The ``upslope_area`` channel for a whole DEM (computed before tiling).
-
-    Where water collects depends on terrain far outside a 128-cell patch; the D8
-    contributing area carries that upstream context into every tile (the same quantity
-    the terrain-heuristic baseline uses). 1e4 m2 -> 0, 1e6 m2 -> 1.
-    """
-    from floodcast.io.dem_tools import contributing_area
-
-    area_m2 = contributing_area(elevation, cell_size) * float(cell_size) ** 2
-    return ((np.log10(area_m2) - 4.0) / 2.0).astype(np.float32)
+    """The ``upslope_area`` channel for a whole DEM (see ``DemRouting``)."""
+    return DemRouting(elevation, cell_size).area_channel()
 
 
 def validate_threshold(threshold: float) -> float:
@@ -156,13 +192,14 @@ def check_wet_balance(wet_fraction: dict[str, float]) -> list[str]:
 def make_input(win: np.ndarray, dem_tile: np.ndarray, stats: dict, extras: list[str],
                accum_tile: np.ndarray | None = None, time_h: float = 0.0,
                prev_depth: np.ndarray | None = None,
-               area_tile: np.ndarray | None = None) -> np.ndarray:
+               derived: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """Model input [C, H, W] float32 from raw physical fields (one definition for training,
     evaluation and inference).
 
     Rain frames are standardised with the training statistics; the DEM tile becomes an
     anomaly about its own mean (absolute height carries no flood signal); state
-    channels are in mm / h / m as listed in ``EXTRA_CHANNELS``.
+    channels are in mm / h / m as listed in ``EXTRA_CHANNELS``; ``derived`` holds the tiles
+    of the ``DERIVED_CHANNELS`` in use, cut from the whole-DEM grids of ``DemRouting``.
     """
     h, w = dem_tile.shape
     chans = [(np.asarray(win, np.float32) - stats["rain_mean"]) / stats["rain_std"],
@@ -177,10 +214,10 @@ def make_input(win: np.ndarray, dem_tile: np.ndarray, stats: dict, extras: list[
             # log1p(depth / 5 cm): O(1) at the wet threshold (0.1 m -> 1.1, 1 m -> 3.0);
             # raw metres left the wet/dry edge a tiny signal beside standardised rain
             chans.append(np.log1p(np.clip(np.asarray(prev, np.float32), 0, None) / PREV_DEPTH_SCALE_M)[None])
-        elif name == "upslope_area":
-            if area_tile is None:
-                raise InputError("the upslope_area channel needs the tile of upslope_area_channel(DEM)")
-            chans.append(np.asarray(area_tile, np.float32)[None])
+        elif name in DERIVED_CHANNELS:
+            if derived is None or name not in derived:
+                raise InputError(f"the {name} channel needs its tile, cut from DemRouting(DEM)")
+            chans.append(np.asarray(derived[name], np.float32)[None])
         else:
             raise InputError(f"unknown extra channel {name!r}; valid: {sorted(EXTRA_CHANNELS)}")
     return np.nan_to_num(np.concatenate(chans, 0).astype(np.float32))

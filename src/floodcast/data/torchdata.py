@@ -16,8 +16,8 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from floodcast.data import store
 from floodcast.data.index import SPLIT_CODES
-from floodcast.data.samples import (DERIVED_CHANNELS, EXTRA_CHANNELS, make_input, rain_window,
-                                    upslope_area_channel)
+from floodcast.data.samples import (DERIVED_CHANNELS, EXTRA_CHANNELS, DemRouting, make_input,
+                                    rain_window)
 
 
 def assert_bchw(x: torch.Tensor, channels: int, hw: tuple[int, int] | None = None,
@@ -100,7 +100,7 @@ class FloodDataset(Dataset):
         self.split = split
         self._cache: OrderedDict[int, tuple] = OrderedDict()
         self.cache_events = cache_events
-        self._dems: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+        self._dems: dict[str, tuple[np.ndarray, DemRouting | None]] = {}
 
     def __len__(self) -> int:
         return len(self.items)
@@ -115,14 +115,17 @@ class FloodDataset(Dataset):
             return self._cache[e]
         rain, depth, attrs = store.read_event(self.path, self.event_ids[e])
         did = attrs["plan"]["dem_id"]
+        derived = [c for c in self.spec["extra_channels"] if c in DERIVED_CHANNELS]
         if did not in self._dems:
             z, dattrs = store.read_dem(self.path, did)
-            area = (upslope_area_channel(z, dattrs["cell_size"])
-                    if "upslope_area" in self.spec["extra_channels"] else None)
-            self._dems[did] = (z, area)
+            self._dems[did] = (z, DemRouting(z, dattrs["cell_size"]) if derived else None)
+        z, routing = self._dems[did]
         dt_h = attrs["plan"]["interval_s"] / 3600.0
         accum = np.cumsum(rain, axis=0) * dt_h  # mm after each frame
-        item = (rain, depth, accum, *self._dems[did], dt_h)
+        # whole-DEM grids of the derived channels, [T, H, W] where they change with the rain
+        grids = {"upslope_area": lambda: routing.area_channel()[None],
+                 "upslope_rain": lambda: routing.rain_channel(accum)}
+        item = (rain, depth, accum, z, {c: grids[c]() for c in derived}, dt_h)
         self._cache[e] = item
         if len(self._cache) > self.cache_events:
             self._cache.popitem(last=False)
@@ -151,12 +154,13 @@ class FloodDataset(Dataset):
         return out
 
     def _input(self, e: int, k: int, r: int, c: int, prev: np.ndarray | None) -> np.ndarray:
-        rain, _, accum, dem, area, dt_h = self._event(e)
+        rain, _, accum, dem, grids, dt_h = self._event(e)
         p = self.spec["patch"]
         win = rain_window(rain[:, r:r + p, c:c + p], k, self.spec["frames"])
+        derived = {name: g[min(k, len(g) - 1), r:r + p, c:c + p] for name, g in grids.items()}
         return make_input(win, dem[r:r + p, c:c + p], self.stats, self.spec["extra_channels"],
                           accum_tile=accum[k, r:r + p, c:c + p], time_h=(k + 1) * dt_h,
-                          prev_depth=prev, area_tile=None if area is None else area[r:r + p, c:c + p])
+                          prev_depth=prev, derived=derived)
 
     def wet_counts(self) -> np.ndarray:
         """Wet cells (depth > threshold) of every sample, read event by event."""

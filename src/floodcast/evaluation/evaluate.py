@@ -96,6 +96,7 @@ def evaluate(cfg: EvalConfig, model=None, extra: dict | None = None) -> tuple[Ev
     if want != ds.channels:
         raise InputError(f"model expects channels {want}, dataset {cfg.data} has {ds.channels}")
     th0 = float(ds.spec["threshold"])
+    cut = float(extra.get("cut", 0.5))  # the validation-fitted probability cut, if any
     thresholds = sorted(set(cfg.thresholds) | {th0})
     rng = np.random.default_rng(0)
     clim, heur, info = fit_baselines(FloodDataset(cfg.data, "train", formulation=form), thresholds,
@@ -117,7 +118,7 @@ def evaluate(cfg: EvalConfig, model=None, extra: dict | None = None) -> tuple[Ev
                 for t in thresholds:
                     truth = depth > t
                     if t == th0:
-                        m = prob[j] > 0.5
+                        m = prob[j] > cut
                         preds[("model", t)] = m
                         preds[("model+postprocess", t)] = remove_isolated(m)
                     elif pdepth is not None:  # other thresholds need a depth estimate

@@ -51,7 +51,8 @@ def confusion_png(tab: Contingency, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def maps_png(ds, model, picks: list[tuple[str, int]], path: Path, postprocess: bool) -> None:
+def maps_png(ds, model, picks: list[tuple[str, int]], path: Path, postprocess: bool,
+             cut: float = 0.5) -> None:
     """Rain sum, DEM, truth, prediction and error for the chosen samples."""
     import torch
 
@@ -62,7 +63,7 @@ def maps_png(ds, model, picks: list[tuple[str, int]], path: Path, postprocess: b
         s = ds.sample(i)
         with torch.no_grad():
             prob = model.predict_proba(torch.from_numpy(s["x"])[None])[0].numpy()
-        pred = prob > 0.5
+        pred = prob > cut
         if postprocess:
             pred = remove_isolated(pred)
         err = pred.astype(int) - s["wet"].astype(int)
@@ -114,7 +115,9 @@ def write_report(out: Path, res, ctx: dict, speed: dict | None, model_path: Path
     lines = [f"# floodcast evaluation: {model_path}", "",
              f"Dataset `{ds.path}`, split **{ds.split}**: {res.n_samples} samples from "
              f"{len(res.events)} events (split by event). Model trained at wet threshold "
-             f"{th0} m; channels {', '.join(ds.channels)}.", "",
+             f"{th0} m; channels {', '.join(ds.channels)}. Wet where the model's wet probability "
+             f"exceeds {float(extra.get('cut', 0.5)):.3f}"
+             f"{' (fitted on the validation split)' if 'cut' in extra else ''}.", "",
              "Accuracy is never the headline: with most cells dry, predicting *all dry* is "
              "already very accurate (column `all_dry_accuracy`). Judge by CSI and MCC.", "",
              "## Formulas", "", "hits = a, false alarms = b, misses = c, correct negatives = d", ""]
@@ -136,7 +139,8 @@ def write_report(out: Path, res, ctx: dict, speed: dict | None, model_path: Path
         ordered = sorted(res.sample_csi, key=lambda t: (np.nan_to_num(t[0], nan=-1), t[1]))
         picks = [("best", ordered[-1][1]), ("median", ordered[len(ordered) // 2][1]),
                  ("worst", ordered[0][1])]
-        maps_png(ds, model, picks, out / "maps.png", bool(extra.get("postprocess")))
+        maps_png(ds, model, picks, out / "maps.png", bool(extra.get("postprocess")),
+                 float(extra.get("cut", 0.5)))
         lines += ["", "## Maps: best, median and worst sample (by CSI)", "", "![maps](maps.png)"]
     if learning_curves_png(model_path.parent, out / "learning_curves.png"):
         lines += ["", "## Learning curves", "", "![learning curves](learning_curves.png)"]

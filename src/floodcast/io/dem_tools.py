@@ -182,15 +182,36 @@ def contributing_area(elevation: np.ndarray, cell_size: float) -> np.ndarray:
     heuristic wants to see. (pysheds does D8 too, but its first import compiles for
     minutes and it breaks on NumPy 2.4, too heavy for a baseline.)
     """
+    order, recv = d8_routing(elevation, cell_size)
+    w = np.isfinite(np.asarray(elevation, np.float64)).astype(np.float64).reshape(1, -1)
+    return np.maximum(d8_accumulate(order, recv, w)[0], 1.0).reshape(np.shape(elevation))
+
+
+def d8_routing(elevation: np.ndarray, cell_size: float) -> tuple[np.ndarray, np.ndarray]:
+    """D8 steepest-descent routing of a DEM, computed once and reused for any weights.
+
+    Returns ``order`` (flat cell indices, highest first, so every donor comes before its
+    receiver) and ``receiver`` (flat index of each cell's steepest lower neighbour, -1 at
+    pits, edges draining nowhere and nodata).
+    """
     z = np.asarray(elevation, dtype=np.float64)
     z = np.where(np.isfinite(z), z, np.inf)  # nodata never receives flow
-    return _d8_accumulate(z, float(cell_size))
+    return _d8_routing(z, float(cell_size))
+
+
+def d8_accumulate(order: np.ndarray, receiver: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Sum of ``weights`` [T, N] over every cell's upslope cells and itself, for T weight
+    fields at once (e.g. rain accumulated up to each radar frame)."""
+    w = np.ascontiguousarray(weights, dtype=np.float64)
+    if w.ndim != 2 or w.shape[1] != len(receiver):
+        raise InputError(f"weights {w.shape} must be [T, {len(receiver)}] (flat DEM cells)")
+    return _accumulate(order, receiver, w)
 
 
 @njit(cache=True)
-def _d8_accumulate(z: np.ndarray, dx: float) -> np.ndarray:
+def _d8_routing(z: np.ndarray, dx: float) -> tuple[np.ndarray, np.ndarray]:
     ny, nx = z.shape
-    acc = np.ones((ny, nx))
+    recv = -np.ones(ny * nx, np.int64)
     order = np.argsort(-z.ravel())  # highest first: every donor is done before its receiver
     diag = dx * np.sqrt(2.0)
     for idx in order:
@@ -207,5 +228,16 @@ def _d8_accumulate(z: np.ndarray, dx: float) -> np.ndarray:
                 if drop > best:
                     best, bi, bj = drop, ii, jj
         if bi >= 0:
-            acc[bi, bj] += acc[i, j]
+            recv[idx] = bi * nx + bj
+    return order, recv
+
+
+@njit(cache=True)
+def _accumulate(order: np.ndarray, recv: np.ndarray, w: np.ndarray) -> np.ndarray:
+    acc = w.copy()
+    for idx in order:
+        r = recv[idx]
+        if r >= 0:
+            for t in range(acc.shape[0]):
+                acc[t, r] += acc[t, idx]
     return acc

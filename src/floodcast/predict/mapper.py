@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from floodcast.data.samples import make_input, tile_origins, upslope_area_channel
+from floodcast.data.samples import DERIVED_CHANNELS, DemRouting, make_input, tile_origins
 from floodcast.errors import InputError
 from floodcast.evaluation.postprocess import remove_isolated
 
@@ -55,10 +55,12 @@ class FloodMapper:
         self.cell_sizes = data.get("cell_sizes_m") or []
         self.intervals = data.get("intervals_s") or []
         self.postprocess = bool(extra.get("postprocess", False))
+        # the wet-probability cut fitted on the validation events (``floodcast calibrate``)
+        self.cut = float(extra.get("cut", 0.5))
         # autoregressive models trained with --depth-residual predict the depth change
         self.residual = bool(getattr(getattr(model, "config", None), "depth_residual", False))
-        self._area_key: tuple | None = None  # DEM whose upslope-area channel is cached
-        self._area_grid: np.ndarray | None = None
+        self._routing_key: tuple | None = None  # DEM whose D8 routing is cached
+        self._routing: DemRouting | None = None
 
     @classmethod
     def load(cls, path: str | Path, **kw) -> "FloodMapper":
@@ -90,22 +92,31 @@ class FloodMapper:
                 raise InputError(f"radar interval {interval_s:.0f} s differs from the training "
                                  f"intervals {self.intervals} s (model expects {self.describe()})")
 
-    def _area(self, elevation: np.ndarray, cell_size: float) -> np.ndarray:
-        """Upslope-area channel of the whole DEM, cached: a served DEM is mapped many times."""
+    def _derived(self, elevation: np.ndarray, cell_size: float,
+                 accum: np.ndarray) -> dict[str, np.ndarray]:
+        """Whole-grid derived channels; the DEM's routing is cached, as a served DEM is
+        mapped many times."""
+        names = [c for c in self.extras if c in DERIVED_CHANNELS]
+        if not names:
+            return {}
         key = (elevation.shape, float(cell_size), hashlib.blake2b(
             np.ascontiguousarray(elevation).tobytes(), digest_size=16).digest())
-        if self._area_key != key:
-            self._area_key, self._area_grid = key, upslope_area_channel(elevation, cell_size)
-        return self._area_grid
+        if self._routing_key != key:
+            self._routing_key, self._routing = key, DemRouting(elevation, cell_size)
+        grids = {"upslope_area": self._routing.area_channel,
+                 "upslope_rain": lambda: self._routing.rain_channel(accum)}
+        return {c: grids[c]() for c in names}
 
     @torch.no_grad()
     def predict(self, rain: np.ndarray, elevation: np.ndarray, cell_size: float,
                 interval_s: float, prev_depth: np.ndarray | None = None,
-                cut: float = 0.5) -> FloodMap:
+                cut: float | None = None) -> FloodMap:
         """Map from rain frames [t, y, x] (mm/h, since the event began) on the DEM grid.
 
         The last ``frames`` frames are the input window; state channels use all frames.
+        ``cut`` is the wet-probability cut (None: the model's calibrated cut, else 0.5).
         """
+        cut = self.cut if cut is None else float(cut)
         rain = np.asarray(rain, np.float32)
         if rain.ndim != 3 or rain.shape[1:] != elevation.shape:
             raise InputError(f"rain {rain.shape} must be [t, y, x] on the DEM grid {elevation.shape}")
@@ -118,7 +129,7 @@ class FloodMapper:
         win_all = rain[-self.frames:]
         accum = rain.sum(0) * dt_h
         t_h = rain.shape[0] * dt_h
-        area = self._area(elevation, cell_size) if "upslope_area" in self.extras else None
+        derived = self._derived(elevation, cell_size, accum)
         w = _blend_weights(p, min(self.overlap, p - 1))
         prob = np.zeros((ny, nx), np.float32)
         dep = np.zeros((ny, nx), np.float32)
@@ -134,7 +145,7 @@ class FloodMapper:
                 batch.append(make_input(win_all[:, sl[0], sl[1]], elevation[sl], self.stats,
                                         self.extras, accum_tile=accum[sl], time_h=t_h,
                                         prev_depth=prev,
-                                        area_tile=None if area is None else area[sl]))
+                                        derived={c: g[sl] for c, g in derived.items()}))
                 where.append(sl)
         for i in range(0, len(batch), 8):
             out = self.model(torch.from_numpy(np.stack(batch[i:i + 8])))

@@ -171,7 +171,7 @@ def flood_nowcast(mapper: FloodMapper, frames_on_dem: np.ndarray, elevation: np.
                   cell_size: float, interval_s: float, n_steps: int,
                   forecast_on_dem: np.ndarray | None = None, method: str = "extrapolation",
                   n_members: int = 10, seed: int | None = 0, flow: str = "lucaskanade",
-                  prev_depth: np.ndarray | None = None, cut: float = 0.5,
+                  prev_depth: np.ndarray | None = None, cut: float | None = None,
                   keep_members: bool = False) -> list[LeadMap]:
     """Flood maps at leads 0..n_steps from observed + extrapolated rain.
 
@@ -190,7 +190,7 @@ def flood_nowcast(mapper: FloodMapper, frames_on_dem: np.ndarray, elevation: np.
             [members, n_steps, y, x], e.g. extrapolated on the larger radar grid and
             reprojected); None = extrapolate ``frames_on_dem`` here.
         method, n_members, seed, flow: passed to :func:`extrapolate`.
-        cut: wet-probability cut of each member.
+        cut: wet-probability cut of each member (None: the model's calibrated cut).
         keep_members: keep every member's map in ``LeadMap.members``.
 
     Returns:

@@ -54,7 +54,7 @@ class ServeConfig:
     n_leads: int = 6
     physics: bool = True
     poll_s: float = 1.0
-    cut: float = 0.5
+    cut: float | None = None  # wet-probability cut of the live maps (None: the model's)
     reference_check: bool = False  # time a 512 x 512 live solver at startup (watch mode)
     workers: int = 2  # model calls at once (each on one torch thread)
     tile: int | None = None  # model tile (cells); None = the training patch, at least 256
@@ -87,7 +87,8 @@ class Server:
         self.cache = ResponseCache(cfg.cache)
         self.state_dir = Path(cfg.state_dir or tempfile.mkdtemp(prefix="floodcast-serve-"))
         self.board = MapBoard(self.dem, self.mapper, self.state_dir / "maps", self.lock,
-                              n_leads=cfg.n_leads, cut=cfg.cut)
+                              n_leads=cfg.n_leads,
+                              cut=self.mapper.cut if cfg.cut is None else cfg.cut)
         self.hillshade = hillshade_png(self.dem)
         self.reference: dict | None = None
         self.info = {"version": self.version, "model": Path(cfg.model).name,
@@ -165,10 +166,12 @@ def create_app(cfg: ServeConfig) -> FastAPI:
                       interval_s: float | None = Query(
                           None, gt=0, le=86400, description="Frame interval (s) when the "
                           "file does not say; default the model's"),
-                      cut: float = Query(0.5, ge=0, le=1, description="Wet-probability cut"),
+                      cut: float | None = Query(None, ge=0, le=1, description="Wet-probability "
+                                                "cut; default the model's calibrated cut"),
                       publish: bool = Query(False, description="Also show it on the web map")):
         fmt = limits.negotiate(format, request.headers.get("accept"))
         kind, data = await _payload(request)  # within the upload cap (BodyLimit)
+        cut = srv.mapper.cut if cut is None else cut
         key = srv.cache.key(data, kind, fmt, interval_s, cut)
         hit = None if publish else srv.cache.get(key)
         if hit is not None:

@@ -21,6 +21,14 @@ from floodcast.training.losses import build_loss
 
 PUSHFORWARD_SHARE = 0.5  # share of each batch trained on the model's own rolled-out depth
 PUSHFORWARD_WARMUP_EPOCHS = 1
+LR_SCHEDULES = ("constant", "cosine")
+COSINE_FLOOR = 0.02  # the cosine schedule ends at 2 % of the peak learning rate
+
+
+def cosine_lr(lr: float, progress: float) -> float:
+    """Cosine decay from ``lr`` at progress 0 to ``COSINE_FLOOR * lr`` at progress >= 1."""
+    p = min(max(progress, 0.0), 1.0)
+    return lr * (COSINE_FLOOR + (1.0 - COSINE_FLOOR) * 0.5 * (1.0 + math.cos(math.pi * p)))
 
 
 def encode_prev_depth(d: torch.Tensor) -> torch.Tensor:
@@ -39,14 +47,18 @@ class FloodTask(pl.LightningModule):
     def __init__(self, model: dict, loss: str = "ce_dice", lr: float = 1e-3,
                  weight_decay: float = 1e-4, class_weights: list[float] | None = None,
                  depth_loss_weight: float = 1.0, postprocess: bool = False,
-                 data: dict | None = None, pushforward: int = 0):
+                 data: dict | None = None, pushforward: int = 0, lr_schedule: str = "constant"):
         super().__init__()
         # everything passed here lands in every checkpoint (nanoGPT's "config in the ckpt")
         self.save_hyperparameters()
         self.model = build_model(ModelConfig(**model))
         self.residual = bool(model.get("depth_residual", False))
         self.loss_fn = build_loss(loss, class_weights=class_weights)
+        if lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"unknown lr schedule {lr_schedule!r}; valid: {LR_SCHEDULES}")
         self._tables: dict[str, Contingency] = {}
+        self._prob_hist: torch.Tensor | None = None  # [2, bins]: wet prob of dry / wet cells
+        self.val_cut: dict | None = None  # cut fitted on the last validation (in checkpoints)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.model(x)
@@ -107,11 +119,41 @@ class FloodTask(pl.LightningModule):
             self.log(f"{stage}_depth_loss", d_loss, batch_size=len(batch["x"]))
             loss = loss + self.hparams.depth_loss_weight * d_loss
         pred = out["logits"].argmax(1).bool()
+        if stage == "val":
+            self._count_probs(out["logits"], batch["y"])
         tab = Contingency.from_masks(pred.cpu().numpy(), batch["y"].bool().cpu().numpy())
         self._tables.setdefault(stage, Contingency()).update(tab)
         self.log(f"{stage}_loss", loss, prog_bar=True, batch_size=len(batch["x"]),
                  on_step=stage == "train", on_epoch=True, sync_dist=True)
         return loss
+
+    def _count_probs(self, logits: torch.Tensor, y: torch.Tensor) -> None:
+        """Histogram the wet probability of truly dry and wet cells, for ``fit_cut``."""
+        from floodcast.evaluation.calibrate import PROB_BINS
+
+        p = torch.softmax(logits.detach().float(), 1)[:, 1]
+        b = (p * PROB_BINS).long().clamp(max=PROB_BINS - 1) + PROB_BINS * y.long()
+        h = torch.bincount(b.flatten(), minlength=2 * PROB_BINS).view(2, PROB_BINS).cpu()
+        self._prob_hist = h if self._prob_hist is None else self._prob_hist + h
+
+    def _fit_cut(self) -> None:
+        """The cut with the best CSI on this validation's samples; logged and checkpointed,
+        so the best checkpoint carries the cut fitted on its own validation."""
+        from floodcast.evaluation.calibrate import fit_cut
+
+        h, self._prob_hist = self._prob_hist, None
+        if h is None or h[1].sum() == 0:
+            return
+        fit = fit_cut(h[1].numpy(), h[0].numpy())
+        self.val_cut = {**fit, "split": "val", "protocol": "validation samples (one step)"}
+        self.log("val_cut", fit["cut"])
+        self.log("val_csi_at_cut", fit["csi"])
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["val_cut"] = self.val_cut
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.val_cut = checkpoint.get("val_cut")
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")
@@ -144,9 +186,33 @@ class FloodTask(pl.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         self._epoch_end("val")
+        self._fit_cut()
 
     def on_test_epoch_end(self) -> None:
         self._epoch_end("test")
+
+    def progress(self) -> float:
+        """Share of the training budget used: steps of max_epochs, or wall time of --max-minutes
+        (Lightning's Timer, which a resumed run restores), whichever is further along."""
+        t = self.trainer
+        done = [t.global_step / t.estimated_stepping_batches
+                if math.isfinite(t.estimated_stepping_batches) else 0.0]
+        from lightning.pytorch.callbacks import Timer
+
+        for cb in t.callbacks:
+            if isinstance(cb, Timer) and cb.time_remaining() is not None:
+                used = cb.time_elapsed()
+                done.append(used / max(used + cb.time_remaining(), 1e-9))
+        return max(done)
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        # the schedule follows the budget, not an epoch count: runs here are often bounded by
+        # --max-minutes, and a constant rate measured a plateau after ~50 epochs
+        if self.hparams.get("lr_schedule", "constant") == "cosine":
+            lr = cosine_lr(self.hparams.lr, self.progress())
+            for g in self.optimizers().param_groups:
+                g["lr"] = lr
+            self.log("lr", lr, on_step=True, on_epoch=False)
 
     def configure_optimizers(self) -> Any:
         return torch.optim.AdamW(self.parameters(), lr=self.hparams.lr,

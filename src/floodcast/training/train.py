@@ -41,6 +41,7 @@ class TrainConfig:
     loss: str = "ce_dice"
     class_weights: list[float] | None = None
     lr: float = 1e-3
+    lr_schedule: str = "constant"  # constant | cosine (decays over the epochs or --max-minutes)
     weight_decay: float = 1e-4
     batch_size: int = 8
     epochs: int = 10
@@ -60,6 +61,7 @@ class TrainConfig:
     pushforward: int = 0  # autoregressive: roll the model through S earlier frames (0 = off)
     limit_batches: float = 1.0
     postprocess: bool = False
+    calibrate: bool = True  # store the validation-fitted wet-probability cut in model.pt
     init_encoder: str | None = None
     formulation: str | None = None  # original | state | autoregressive (None = all stored channels)
     extra: dict = field(default_factory=dict)
@@ -145,7 +147,7 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
     else:
         task = FloodTask(model=model_cfg, loss=cfg.loss, lr=cfg.lr, weight_decay=cfg.weight_decay,
                          class_weights=cfg.class_weights, postprocess=cfg.postprocess,
-                         data=data_info, pushforward=cfg.pushforward)
+                         data=data_info, pushforward=cfg.pushforward, lr_schedule=cfg.lr_schedule)
         if cfg.init_encoder:
             from floodcast.diagnostics.pretrain import load_encoder_into
 
@@ -181,9 +183,12 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
     best = FloodTask.load_from_checkpoint(best_path) if Path(best_path).exists() else task
     extra = {"data": data_info, "train": asdict(cfg), "postprocess": cfg.postprocess,
              "best_val_csi": _f(callbacks[0].best_model_score), "epochs_run": trainer.current_epoch}
+    if cfg.calibrate and best.val_cut:
+        # the wet-probability cut with the best CSI on the best epoch's validation samples
+        extra.update(cut=best.val_cut["cut"], cut_fit=best.val_cut)
     save_model(best.model.cpu(), out / "model.pt", extra)
     result = {"model_path": str(out / "model.pt"), "best_checkpoint": best_path,
-              "best_val_csi": extra["best_val_csi"], "epochs_run": trainer.current_epoch,
+              "best_val_csi": extra["best_val_csi"], "cut": extra.get("cut", 0.5), "epochs_run": trainer.current_epoch,
               "wall_time_s": time.perf_counter() - t0,
               "train_samples": len(train_ds), "val_samples": len(dm.ds["val"])}
     (out / "train_result.json").write_text(json.dumps(result, indent=2))
