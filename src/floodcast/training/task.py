@@ -142,7 +142,9 @@ class FloodTask(pl.LightningModule):
         from floodcast.evaluation.calibrate import fit_cut
 
         h, self._prob_hist = self._prob_hist, None
-        if h is None or h[1].sum() == 0:
+        if h is None or h[1].sum() == 0:  # no wet cell: nothing to fit, CSI undefined
+            self.log("val_cut", 0.5)
+            self.log("val_csi_at_cut", 0.0)
             return
         fit = fit_cut(h[1].numpy(), h[0].numpy())
         self.val_cut = {**fit, "split": "val", "protocol": "validation samples (one step)"}

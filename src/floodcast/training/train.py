@@ -152,10 +152,13 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
             from floodcast.diagnostics.pretrain import load_encoder_into
 
             load_encoder_into(task.model, cfg.init_encoder)
+    # with --calibrate the model is used at its fitted cut, so it is also chosen by its CSI
+    # there: the CSI at 0.5 falls late in a cosine run as the model turns cautious (measured)
+    monitor = "val_csi_at_cut" if cfg.calibrate else "val_csi"
     callbacks = [
-        ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_csi", mode="max",
+        ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode="max",
                         save_last=True, save_top_k=1),
-        EarlyStopping(monitor="val_csi", mode="max", patience=cfg.patience),
+        EarlyStopping(monitor=monitor, mode="max", patience=cfg.patience),
     ]
     callbacks += list(extra_callbacks or [])
     if progress:
@@ -188,7 +191,8 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
         extra.update(cut=best.val_cut["cut"], cut_fit=best.val_cut)
     save_model(best.model.cpu(), out / "model.pt", extra)
     result = {"model_path": str(out / "model.pt"), "best_checkpoint": best_path,
-              "best_val_csi": extra["best_val_csi"], "cut": extra.get("cut", 0.5), "epochs_run": trainer.current_epoch,
+              "best_val_csi": extra["best_val_csi"], "cut": extra.get("cut", 0.5),
+              "epochs_run": trainer.current_epoch,
               "wall_time_s": time.perf_counter() - t0,
               "train_samples": len(train_ds), "val_samples": len(dm.ds["val"])}
     (out / "train_result.json").write_text(json.dumps(result, indent=2))

@@ -31,8 +31,11 @@ class PruneOnValCSI(pl.Callback):
     def __init__(self, trial: optuna.Trial) -> None:
         self.trial = trial
 
-    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        v = trainer.callback_metrics.get("val_csi")
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # after the module's epoch-end hook has logged this epoch's scores; the CSI at the
+        # fitted cut is what the trial's best checkpoint is chosen by (train --calibrate)
+        m = trainer.callback_metrics
+        v = m.get("val_csi_at_cut", m.get("val_csi"))
         if v is None or trainer.sanity_checking:
             return
         self.trial.report(float(v), step=trainer.current_epoch)
