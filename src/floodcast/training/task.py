@@ -142,6 +142,8 @@ class FloodTask(pl.LightningModule):
         from floodcast.evaluation.calibrate import fit_cut
 
         h, self._prob_hist = self._prob_hist, None
+        if h is not None and self.trainer.world_size > 1:  # every rank fits on all of val
+            h = self.all_gather(h.to(self.device)).sum(0).cpu()
         if h is None or h[1].sum() == 0:  # no wet cell: nothing to fit, CSI undefined
             self.log("val_cut", 0.5)
             self.log("val_csi_at_cut", 0.0)
