@@ -42,29 +42,21 @@ def main() -> None:
     a = ap.parse_args()
     import torch
 
-    from floodcast.data import store
+    from floodcast.evaluation.rollout import rollout_scores
     from floodcast.predict.mapper import FloodMapper
 
     torch.set_num_threads(1)
     mp = FloodMapper.load(a.model)
-    _, attrs = store.read_index(a.data)
-    test = sorted(e for e, sp in attrs["summary"]["splits"].items() if sp == "test")
     total: dict[str, int] = {}
-    per_event = []
-    for ev in test:
-        rain, depth, ea = store.read_event(a.data, ev)
-        z, da = store.read_dem(a.data, ea["plan"]["dem_id"])
-        ev_tot: dict[str, int] = {}
-        for k in range(rain.shape[0]):
-            pad = max(0, mp.frames - (k + 1))
-            win = np.concatenate([np.zeros((pad,) + z.shape, np.float32), rain[:k + 1]])
-            fm = mp.predict(win, z, float(da["cell_size"]), float(ea["plan"]["interval_s"]))
-            for key, v in split_errors(fm.wet, depth[k] > mp.threshold).items():
-                ev_tot[key] = ev_tot.get(key, 0) + v
-        for key, v in ev_tot.items():
+
+    def count(fm, truth: np.ndarray, valid: np.ndarray) -> None:
+        for key, v in split_errors(fm.wet & valid, truth & valid).items():
             total[key] = total.get(key, 0) + v
-        csi = ev_tot["hit"] / max(1, ev_tot["hit"] + ev_tot["fa"] + ev_tot["miss"])
-        per_event.append((ev, ev_tot["hit"] + ev_tot["miss"], csi))
+
+    # scored exactly as the benchmarks score (rollouts for autoregressive models)
+    res = rollout_scores(mp, a.data, "test", on_map=count)
+    test = res["events"]
+    per_event = [(ev, t.hits + t.misses, t.scores()["csi"]) for ev, t in res["per_event"].items()]
     h, f, m = total["hit"], total["fa"], total["miss"]
     print(f"model {a.model} at cut {mp.cut:.3f}; {len(test)} test events")
     print(f"CSI {h / (h + f + m):.3f}: hits {h}, false alarms {f}, misses {m}")

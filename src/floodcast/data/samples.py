@@ -55,10 +55,9 @@ class DemRouting:
     def area_channel(self) -> np.ndarray:
         """log10 of the upslope area (m2), scaled: (log10 A - 4) / 2, so 1e4 m2 -> 0, 1e6 -> 1."""
         if self._area is None:
-            from floodcast.io.dem_tools import d8_accumulate
+            from floodcast.io.dem_tools import upslope_cells
 
-            cells = d8_accumulate(self.order, self.receiver, self.valid.reshape(1, -1))[0]
-            area_m2 = np.maximum(cells, 1.0).reshape(self.shape) * self.cell_size ** 2
+            area_m2 = upslope_cells(self.order, self.receiver, self.valid) * self.cell_size ** 2
             self._area = ((np.log10(area_m2) - 4.0) / 2.0).astype(np.float32)
         return self._area
 
@@ -72,6 +71,12 @@ class DemRouting:
         w = np.where(self.valid, a, 0.0).reshape(-1, a.shape[-1] * a.shape[-2])
         vol_m3 = d8_accumulate(self.order, self.receiver, w) * (self.cell_size ** 2 / 1000.0)
         return (np.log10(1.0 + vol_m3) / UPSLOPE_RAIN_LOG_SCALE).astype(np.float32).reshape(a.shape)
+
+    def grids(self, names: list[str], accum_mm: np.ndarray) -> dict[str, np.ndarray]:
+        """Whole-DEM grids of the derived channels in ``names``: ``upslope_area`` [H, W],
+        ``upslope_rain`` shaped like the rain totals ``accum_mm`` ([T, H, W] or [H, W])."""
+        make = {"upslope_area": self.area_channel, "upslope_rain": lambda: self.rain_channel(accum_mm)}
+        return {n: make[n]() for n in names if n in DERIVED_CHANNELS}
 
 
 def upslope_area_channel(elevation: np.ndarray, cell_size: float) -> np.ndarray:

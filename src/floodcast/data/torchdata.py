@@ -122,10 +122,8 @@ class FloodDataset(Dataset):
         z, routing = self._dems[did]
         dt_h = attrs["plan"]["interval_s"] / 3600.0
         accum = np.cumsum(rain, axis=0) * dt_h  # mm after each frame
-        # whole-DEM grids of the derived channels, [T, H, W] where they change with the rain
-        grids = {"upslope_area": lambda: routing.area_channel()[None],
-                 "upslope_rain": lambda: routing.rain_channel(accum)}
-        item = (rain, depth, accum, z, {c: grids[c]() for c in derived}, dt_h)
+        grids = routing.grids(derived, accum) if routing is not None else {}  # [T,H,W]: rain
+        item = (rain, depth, accum, z, grids, dt_h)
         self._cache[e] = item
         if len(self._cache) > self.cache_events:
             self._cache.popitem(last=False)
@@ -157,7 +155,7 @@ class FloodDataset(Dataset):
         rain, _, accum, dem, grids, dt_h = self._event(e)
         p = self.spec["patch"]
         win = rain_window(rain[:, r:r + p, c:c + p], k, self.spec["frames"])
-        derived = {name: g[min(k, len(g) - 1), r:r + p, c:c + p] for name, g in grids.items()}
+        derived = {n: (g[k] if g.ndim == 3 else g)[r:r + p, c:c + p] for n, g in grids.items()}
         return make_input(win, dem[r:r + p, c:c + p], self.stats, self.spec["extra_channels"],
                           accum_tile=accum[k, r:r + p, c:c + p], time_h=(k + 1) * dt_h,
                           prev_depth=prev, derived=derived)

@@ -21,6 +21,19 @@ PROB_BINS = 200
 DEFAULT_CUT = 0.5
 
 
+def model_cut(extra: dict) -> float:
+    """The cut a model file carries (``extra["cut"]``), else 0.5."""
+    return float(extra.get("cut", DEFAULT_CUT))
+
+
+def prob_histogram(prob: np.ndarray, wet: np.ndarray) -> np.ndarray:
+    """Counts [2, PROB_BINS] of the wet probability of truly dry (row 0) and truly wet
+    (row 1) cells, in equal bins over [0, 1] (p = 1 in the last bin)."""
+    b = np.minimum((np.asarray(prob, np.float64).ravel() * PROB_BINS).astype(np.int64),
+                   PROB_BINS - 1) + PROB_BINS * np.asarray(wet, bool).ravel()
+    return np.bincount(b, minlength=2 * PROB_BINS).reshape(2, PROB_BINS)
+
+
 def fit_cut(wet_hist: np.ndarray, dry_hist: np.ndarray) -> dict:
     """The probability cut with the best CSI from histograms over [0, 1] of the wet
     probability of truly wet (``wet_hist``) and truly dry (``dry_hist``) cells.
@@ -50,17 +63,20 @@ def calibrate(model_path: str | Path, data: str, split: str = "val",
     """Fit the cut of ``model_path`` on ``split`` of the store ``data`` and (``write``) store
     it in the model file, atomically. Returns the fit (cut, CSI at it and at 0.5, bias)."""
     from floodcast.evaluation.rollout import rollout_scores
-    from floodcast.models.checkpoint import read_checkpoint, save_model
+    from floodcast.models.checkpoint import save_model
     from floodcast.predict.mapper import FloodMapper
 
     if split == "test":
         raise InputError("calibrating on the test split would leak it into the scores; use val")
     mapper = FloodMapper.load(model_path)
-    res = rollout_scores(mapper, data, split, max_events=max_events, prob_bins=PROB_BINS)
-    fit = {**fit_cut(res["prob_hist"]["wet"], res["prob_hist"]["dry"]), "split": split,
-           "events": len(res["events"]), "data": str(data)}
+    hist = np.zeros((2, PROB_BINS), np.int64)
+
+    def count(fm, truth: np.ndarray, valid: np.ndarray) -> None:
+        hist[:] += prob_histogram(fm.probability[valid], truth[valid])
+
+    res = rollout_scores(mapper, data, split, max_events=max_events, on_map=count)
+    fit = {**fit_cut(hist[1], hist[0]), "split": split, "events": len(res["events"]),
+           "data": str(data)}
     if write:
-        extra = dict(read_checkpoint(model_path)["extra"])
-        extra.update(cut=fit["cut"], cut_fit=fit)
-        save_model(mapper.model, model_path, extra)
+        save_model(mapper.model, model_path, {**mapper.extra, "cut": fit["cut"], "cut_fit": fit})
     return fit

@@ -16,6 +16,7 @@ import torch
 from floodcast.data.torchdata import FloodDataset
 from floodcast.errors import InputError
 from floodcast.evaluation.baselines import Climatology, TerrainHeuristic, contributing_area
+from floodcast.evaluation.calibrate import model_cut
 from floodcast.evaluation.postprocess import remove_isolated
 from floodcast.metrics import Contingency
 
@@ -96,7 +97,7 @@ def evaluate(cfg: EvalConfig, model=None, extra: dict | None = None) -> tuple[Ev
     if want != ds.channels:
         raise InputError(f"model expects channels {want}, dataset {cfg.data} has {ds.channels}")
     th0 = float(ds.spec["threshold"])
-    cut = float(extra.get("cut", 0.5))  # the validation-fitted probability cut, if any
+    cut = model_cut(extra)  # the validation-fitted probability cut, if any
     thresholds = sorted(set(cfg.thresholds) | {th0})
     rng = np.random.default_rng(0)
     clim, heur, info = fit_baselines(FloodDataset(cfg.data, "train", formulation=form), thresholds,

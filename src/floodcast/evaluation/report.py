@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from floodcast.evaluation.calibrate import model_cut  # noqa: E402
 from floodcast.metrics import FORMULAS, Contingency  # noqa: E402
 
 COLS = ("accuracy", "all_dry_accuracy", "csi", "pod", "far", "bias", "f1", "mcc")
@@ -116,7 +117,7 @@ def write_report(out: Path, res, ctx: dict, speed: dict | None, model_path: Path
              f"Dataset `{ds.path}`, split **{ds.split}**: {res.n_samples} samples from "
              f"{len(res.events)} events (split by event). Model trained at wet threshold "
              f"{th0} m; channels {', '.join(ds.channels)}. Wet where the model's wet probability "
-             f"exceeds {float(extra.get('cut', 0.5)):.3f}"
+             f"exceeds {model_cut(extra):.3f}"
              f"{' (fitted on the validation split)' if 'cut' in extra else ''}.", "",
              "Accuracy is never the headline: with most cells dry, predicting *all dry* is "
              "already very accurate (column `all_dry_accuracy`). Judge by CSI and MCC.", "",
@@ -140,7 +141,7 @@ def write_report(out: Path, res, ctx: dict, speed: dict | None, model_path: Path
         picks = [("best", ordered[-1][1]), ("median", ordered[len(ordered) // 2][1]),
                  ("worst", ordered[0][1])]
         maps_png(ds, model, picks, out / "maps.png", bool(extra.get("postprocess")),
-                 float(extra.get("cut", 0.5)))
+                 model_cut(extra))
         lines += ["", "## Maps: best, median and worst sample (by CSI)", "", "![maps](maps.png)"]
     if learning_curves_png(model_path.parent, out / "learning_curves.png"):
         lines += ["", "## Learning curves", "", "![learning curves](learning_curves.png)"]

@@ -11,6 +11,8 @@ exactly as ``floodcast evaluate`` fits them) on the same whole grids.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +21,9 @@ from floodcast.data.index import SPLIT_CODES
 from floodcast.errors import InputError
 from floodcast.evaluation.baselines import BASELINES
 from floodcast.metrics import Contingency
+
+if TYPE_CHECKING:
+    from floodcast.predict.mapper import FloodMap
 
 
 class GridBaselines:
@@ -59,16 +64,16 @@ class GridBaselines:
 
 def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = None,
                    max_events: int | None = None, baselines: GridBaselines | None = None,
-                   prob_bins: int = 0) -> dict:
+                   on_map: Callable[[FloodMap, np.ndarray, np.ndarray], None] | None = None
+                   ) -> dict:
     """Per-lead-step and overall contingency tables at the model's wet threshold.
 
     Args:
         mapper: a ``FloodMapper``; autoregressive when its extras include ``prev_depth``.
         steps: number of radar frames from each event's start (None = all frames).
         baselines: also score these on the same grids and frames.
-        prob_bins: > 0 also counts the wet probability of truly wet and truly dry cells in
-            this many bins over [0, 1] ("prob_hist": {"wet": counts, "dry": counts}), from
-            which ``calibrate.fit_cut`` picks the probability cut.
+        on_map: called as ``on_map(flood_map, truth, valid)`` for every map scored, for
+            statistics beyond the contingency tables (``calibrate``, ``bench_errors``).
     Returns:
         {"per_step": {k: Contingency}, "overall": Contingency, "per_event": {ev: Contingency},
          "steps": n, "events": [...], "autoregressive": bool, "interval_s": s,
@@ -89,7 +94,6 @@ def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = N
     base_steps: dict[str, dict[int, Contingency]] = {b: defaultdict(Contingency) for b in
                                                      (BASELINES if baselines else ())}
     n_steps, interval = 0, None
-    hist = {"wet": np.zeros(prob_bins, np.int64), "dry": np.zeros(prob_bins, np.int64)}
     for ev in events:
         rain, depth, ea = store.read_event(data, ev)
         did = ea["plan"]["dem_id"]
@@ -113,9 +117,8 @@ def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = N
                     raise InputError("an autoregressive model needs a depth head (--depth-head)")
                 prev = np.clip(fm.depth, 0.0, None).astype(np.float32)
             truth = depth[k] > mapper.threshold
-            if prob_bins:
-                for name, m in (("wet", truth & valid), ("dry", ~truth & valid)):
-                    hist[name] += np.histogram(fm.probability[m], prob_bins, (0.0, 1.0))[0]
+            if on_map is not None:
+                on_map(fm, truth, valid)
             tab = Contingency.from_masks(fm.wet, truth, valid)
             per_step[k].update(tab)
             per_event[ev].update(tab)
@@ -125,8 +128,7 @@ def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = N
     return {"per_step": dict(per_step), "overall": _total(per_step), "per_event": dict(per_event),
             "steps": n_steps, "events": events, "autoregressive": ar, "interval_s": interval,
             "baselines": {b: {"per_step": dict(t), "overall": _total(t)}
-                          for b, t in base_steps.items()},
-            **({"prob_hist": hist} if prob_bins else {})}
+                          for b, t in base_steps.items()}}
 
 
 def _total(tables: dict) -> Contingency:

@@ -183,8 +183,13 @@ def contributing_area(elevation: np.ndarray, cell_size: float) -> np.ndarray:
     minutes and it breaks on NumPy 2.4, too heavy for a baseline.)
     """
     order, recv = d8_routing(elevation, cell_size)
-    w = np.isfinite(np.asarray(elevation, np.float64)).astype(np.float64).reshape(1, -1)
-    return np.maximum(d8_accumulate(order, recv, w)[0], 1.0).reshape(np.shape(elevation))
+    return upslope_cells(order, recv, np.isfinite(np.asarray(elevation, np.float64)))
+
+
+def upslope_cells(order: np.ndarray, receiver: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Contributing area in cells (>= 1) from a ``d8_routing``; ``valid`` masks nodata."""
+    w = np.asarray(valid, np.float64).reshape(1, -1)
+    return np.maximum(d8_accumulate(order, receiver, w)[0], 1.0).reshape(np.shape(valid))
 
 
 def d8_routing(elevation: np.ndarray, cell_size: float) -> tuple[np.ndarray, np.ndarray]:

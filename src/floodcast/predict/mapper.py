@@ -16,6 +16,7 @@ import torch
 
 from floodcast.data.samples import DERIVED_CHANNELS, DemRouting, make_input, tile_origins
 from floodcast.errors import InputError
+from floodcast.evaluation.calibrate import model_cut
 from floodcast.evaluation.postprocess import remove_isolated
 
 CELL_SIZE_TOLERANCE = 2.0  # refuse grids more than 2x finer/coarser than any training DEM
@@ -56,7 +57,7 @@ class FloodMapper:
         self.intervals = data.get("intervals_s") or []
         self.postprocess = bool(extra.get("postprocess", False))
         # the wet-probability cut fitted on the validation events (``floodcast calibrate``)
-        self.cut = float(extra.get("cut", 0.5))
+        self.cut = model_cut(extra)
         # autoregressive models trained with --depth-residual predict the depth change
         self.residual = bool(getattr(getattr(model, "config", None), "depth_residual", False))
         self._routing_key: tuple | None = None  # DEM whose D8 routing is cached
@@ -103,9 +104,7 @@ class FloodMapper:
             np.ascontiguousarray(elevation).tobytes(), digest_size=16).digest())
         if self._routing_key != key:
             self._routing_key, self._routing = key, DemRouting(elevation, cell_size)
-        grids = {"upslope_area": self._routing.area_channel,
-                 "upslope_rain": lambda: self._routing.rain_channel(accum)}
-        return {c: grids[c]() for c in names}
+        return self._routing.grids(names, accum)
 
     @torch.no_grad()
     def predict(self, rain: np.ndarray, elevation: np.ndarray, cell_size: float,

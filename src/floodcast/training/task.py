@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 import lightning.pytorch as pl
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -57,7 +58,7 @@ class FloodTask(pl.LightningModule):
         if lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"unknown lr schedule {lr_schedule!r}; valid: {LR_SCHEDULES}")
         self._tables: dict[str, Contingency] = {}
-        self._prob_hist: torch.Tensor | None = None  # [2, bins]: wet prob of dry / wet cells
+        self._prob_hist: np.ndarray | None = None  # [2, bins]: wet prob of dry / wet cells
         self.val_cut: dict | None = None  # cut fitted on the last validation (in checkpoints)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -129,11 +130,10 @@ class FloodTask(pl.LightningModule):
 
     def _count_probs(self, logits: torch.Tensor, y: torch.Tensor) -> None:
         """Histogram the wet probability of truly dry and wet cells, for ``fit_cut``."""
-        from floodcast.evaluation.calibrate import PROB_BINS
+        from floodcast.evaluation.calibrate import prob_histogram
 
         p = torch.softmax(logits.detach().float(), 1)[:, 1]
-        b = (p * PROB_BINS).long().clamp(max=PROB_BINS - 1) + PROB_BINS * y.long()
-        h = torch.bincount(b.flatten(), minlength=2 * PROB_BINS).view(2, PROB_BINS).cpu()
+        h = prob_histogram(p.cpu().numpy(), y.cpu().numpy())
         self._prob_hist = h if self._prob_hist is None else self._prob_hist + h
 
     def _fit_cut(self) -> None:
@@ -143,12 +143,12 @@ class FloodTask(pl.LightningModule):
 
         h, self._prob_hist = self._prob_hist, None
         if h is not None and self.trainer.world_size > 1:  # every rank fits on all of val
-            h = self.all_gather(h.to(self.device)).sum(0).cpu()
+            h = self.all_gather(torch.as_tensor(h, device=self.device)).sum(0).cpu().numpy()
         if h is None or h[1].sum() == 0:  # no wet cell: nothing to fit, CSI undefined
             self.log("val_cut", 0.5)
             self.log("val_csi_at_cut", 0.0)
             return
-        fit = fit_cut(h[1].numpy(), h[0].numpy())
+        fit = fit_cut(h[1], h[0])
         self.val_cut = {**fit, "split": "val", "protocol": "validation samples (one step)"}
         self.log("val_cut", fit["cut"])
         self.log("val_csi_at_cut", fit["csi"])
