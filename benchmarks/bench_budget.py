@@ -8,7 +8,10 @@ it like that benchmark: whole test events from the event start on full grids, wi
 baselines on the same grids and frames. Rows for any shorter runs given with ``--compare``
 (e.g. the 12-min run of ``bench_formulations``) are scored the same way and printed beside
 it, with the validation-CSI curve (from the CSV log) at a few wall-clock points.
-Writes OUT/budget.md and prints it.
+``--hot-start FRAME`` adds 1-h rollouts that start from the simulator's state at that
+frame (persistence as a baseline). ``--init-from MODEL.pt`` warm-starts the run (e.g. an
+autoregressive model from a state model). A finished run (its ``model.pt`` exists) is
+only scored again. Writes OUT/budget.md and prints it.
 """
 
 from __future__ import annotations
@@ -49,9 +52,20 @@ def main() -> None:
                     help="autoregressive: the depth head predicts the change per interval")
     ap.add_argument("--lr-schedule", default="constant", choices=["constant", "cosine"],
                     help="cosine: decay the recipe's learning rate over the --minutes budget")
+    ap.add_argument("--init-from", default=None,
+                    help="warm start from this model.pt (e.g. a state model for an "
+                    "autoregressive run: its channels are matched by name, prev_depth starts at 0)")
+    ap.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the recipe's)")
+    ap.add_argument("--pushforward", type=int, default=None,
+                    help="autoregressive: frames rolled through before the target (default: 3)")
+    ap.add_argument("--tag", default="", help="suffix for the run folder name")
     ap.add_argument("--compare", type=Path, nargs="*", default=[],
                     help="run folders (holding model.pt) of shorter budgets to score beside it")
     ap.add_argument("--max-events", type=int, default=None)
+    ap.add_argument("--hot-start", type=int, default=0, metavar="FRAME",
+                    help="also score 1-h rollouts hot-started at this frame: autoregressive "
+                    "models start from the simulator's depth after frame FRAME-1, and "
+                    "persistence (that depth held) joins the baselines (0 = cold only)")
     a = ap.parse_args()
     import torch
 
@@ -65,10 +79,14 @@ def main() -> None:
     if a.depth_residual:
         arch["depth_residual"] = True
     arch["lr_schedule"] = a.lr_schedule
+    for key in ("init_from", "lr", "pushforward"):
+        if getattr(a, key) is not None:
+            arch[key] = getattr(a, key)
     run = Path(a.out) / (f"{a.model or 'small'}-{a.formulation}"
                          f"{'-residual' if a.depth_residual else ''}"
-                         f"{'' if a.lr_schedule == 'constant' else '-' + a.lr_schedule}-{a.minutes:g}min")
-    _train((str(run), a.data, a.minutes, a.formulation, {**arch, **FORMS[a.formulation]}))
+                         f"{'' if a.lr_schedule == 'constant' else '-' + a.lr_schedule}-{a.minutes:g}min"
+                         f"{'-' + a.tag if a.tag else ''}")
+    _train((str(run), a.data, a.minutes, a.formulation, {**FORMS[a.formulation], **arch}))
     gb = GridBaselines(a.data, FloodMapper.load(run / "model.pt").threshold)
     results = {}
     for r in [*a.compare, run]:
@@ -79,6 +97,14 @@ def main() -> None:
              f"`{a.data}`")
     lines = [title, ""]
     lines += rollout_table(results)
+    if a.hot_start:
+        per_hour = int(round(3600.0 / next(iter(results.values()))["interval_s"]))
+        hot = {r.name: _score(r / "model.pt", a.data, a.max_events, gb if i == 0 else None,
+                              start=a.hot_start, steps=per_hour)
+               for i, r in enumerate([*a.compare, run])}
+        lines += ["", f"1-h rollouts hot-started at frame {a.hot_start} (the simulator's depth "
+                  f"after frame {a.hot_start - 1} handed over; {per_hour} steps):", ""]
+        lines += rollout_table(hot)
     lines += ["", "Validation CSI (one step) along each run:", ""]
     lines += [f"- {r.name}: {_curve(r)}" for r in [*a.compare, run]]
     text = "\n".join(lines) + "\n"

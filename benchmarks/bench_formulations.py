@@ -59,7 +59,7 @@ def _train(job: tuple) -> str:
     kw = dict(kw)
     preset = kw.pop("preset", None)
     cfg = TrainConfig(data=data, out=out, formulation=formulation, max_minutes=minutes,
-                      **RECIPE, **kw).apply_preset(preset)
+                      **{**RECIPE, **kw}).apply_preset(preset)
     train(cfg, progress=False)
     return out
 
@@ -70,12 +70,13 @@ def _run_all(jobs: list[tuple], n: int) -> None:
             print("trained", out, flush=True)
 
 
-def _score(path: Path, data: str, max_events: int | None, baselines=None) -> dict:
+def _score(path: Path, data: str, max_events: int | None, baselines=None, start: int = 0,
+           steps: int | None = None) -> dict:
     from floodcast.evaluation.rollout import rollout_scores
     from floodcast.predict.mapper import FloodMapper
 
     res = rollout_scores(FloodMapper.load(path), data, "test", max_events=max_events,
-                         baselines=baselines)
+                         baselines=baselines, start=start, steps=steps)
     res["train"] = json.loads((path.parent / "train_result.json").read_text())
     return res
 

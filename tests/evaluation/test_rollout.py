@@ -79,3 +79,40 @@ def test_baselines_scored_on_the_same_grids(tiny_store):
     assert gb.heur.threshold is not None
     lines = rollout_table({"ar": res})
     assert any(line.startswith("| baseline: climatology |") for line in lines)
+
+
+class HoldModel(GrowModel):
+    """depth = prev_depth: a model that only persists the state it is given."""
+
+    def forward(self, x):
+        depth = torch.expm1(x[:, -1:]) * PREV_DEPTH_SCALE_M
+        wet = 100.0 * (depth[:, 0] - 0.1)
+        return {"logits": torch.stack([torch.zeros_like(wet), wet], 1), "depth": depth}
+
+
+def test_hot_start_hands_over_the_simulator_depth(tiny_store):
+    import numpy as np
+
+    path = str(tiny_store[0])
+    gb = GridBaselines(path, 0.1)
+    res = rollout_scores(_mapper(tiny_store, ["prev_depth"], HoldModel()), path, split="test",
+                         steps=3, start=2, baselines=gb)
+    assert res["start"] == 2 and res["steps"] == 3
+    pers = res["baselines"]["persistence"]["per_step"]
+    for k in range(3):  # holding the handed-over depth is exactly the persistence forecast
+        assert vars(res["per_step"][k]) == vars(pers[k])
+    # growing from the handed-over depth: 0.04 m per step on top of the simulator's depth[1]
+    grow = rollout_scores(_mapper(tiny_store, ["prev_depth"], GrowModel()), path, split="test",
+                          steps=3, start=2)
+    want = [0, 0, 0]
+    for ev in grow["events"]:
+        _, depth, _ = store.read_event(path, ev)
+        for j in range(3):
+            want[j] += int((np.nan_to_num(depth[1]) + 0.04 * (j + 1) > 0.1).sum())
+    got = [grow["per_step"][j].hits + grow["per_step"][j].false_alarms for j in range(3)]
+    assert got == want and want[0] < want[2]
+    cold = rollout_scores(_mapper(tiny_store, ["prev_depth"], HoldModel()), path, split="test",
+                          steps=2, baselines=gb)
+    assert "persistence" not in cold["baselines"]
+    with pytest.raises(InputError, match="start=99"):
+        rollout_scores(_mapper(tiny_store, ["prev_depth"], HoldModel()), path, start=99)

@@ -41,3 +41,33 @@ def test_bad_inputs(tmp_path):
         load_model(tmp_path / "foreign.pt")
     with pytest.raises(ValueError, match="not found"):
         load_model(tmp_path / "missing.pt")
+
+
+def test_warm_start_matches_channels_by_name(tmp_path):
+    from floodcast.errors import InputError
+    from floodcast.models import warm_start
+
+    old = build_model("small_unet", in_channels=3, decoder_channels=4, encoder_depth=2, seed=0)
+    old.train()
+    old(torch.randn(4, 3, 16, 16))  # non-trivial BN statistics
+    old.eval()
+    path = save_model(old, tmp_path / "old.pt", {"data": {"channels": ["rain", "dem", "accum"]}})
+    # a new input channel in the middle, and a depth head the old model lacks
+    new = build_model("small_unet", in_channels=4, decoder_channels=4, encoder_depth=2,
+                      depth_head=True, seed=1)
+    rep = warm_start(new, path, ["rain", "dem", "prev_depth", "accum"])
+    assert rep["channels_added"] == ["prev_depth"] and rep["channels_dropped"] == []
+    assert rep["fresh"] == ["depth_head.weight", "depth_head.bias"]
+    new.eval()
+    x = torch.randn(2, 3, 16, 16)
+    x4 = torch.cat([x[:, :2], torch.rand(2, 1, 16, 16) * 5, x[:, 2:]], 1)
+    with torch.no_grad():  # the new channel has zero filters: the old model's function exactly
+        assert torch.allclose(old(x)["logits"], new(x4)["logits"], atol=1e-6)
+    # same width but reordered channels: filters follow the names, not the positions
+    swapped = build_model("small_unet", in_channels=3, decoder_channels=4, encoder_depth=2, seed=2)
+    warm_start(swapped, path, ["accum", "dem", "rain"])
+    swapped.eval()
+    with torch.no_grad():
+        assert torch.allclose(old(x)["logits"], swapped(x.flip(1))["logits"], atol=1e-6)
+    with pytest.raises(InputError, match="same --model"):
+        warm_start(build_model("autoencoder", in_channels=3), path, ["rain", "dem", "accum"])

@@ -64,13 +64,18 @@ class GridBaselines:
 
 def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = None,
                    max_events: int | None = None, baselines: GridBaselines | None = None,
-                   on_map: Callable[[FloodMap, np.ndarray, np.ndarray], None] | None = None
-                   ) -> dict:
+                   on_map: Callable[[FloodMap, np.ndarray, np.ndarray], None] | None = None,
+                   start: int = 0) -> dict:
     """Per-lead-step and overall contingency tables at the model's wet threshold.
 
     Args:
         mapper: a ``FloodMapper``; autoregressive when its extras include ``prev_depth``.
-        steps: number of radar frames from each event's start (None = all frames).
+        steps: number of radar frames scored from ``start`` (None = to the event's end).
+        start: first frame scored. 0 is a cold start (dry grid at the event start). With
+            ``start > 0`` the rollout is hot-started: an autoregressive model's first
+            ``prev_depth`` is the simulator's depth after frame ``start - 1`` (a running
+            simulation hands over to the emulator), and ``persistence`` (that depth held
+            fixed) joins the baselines, since it is the forecast to beat from a known state.
         baselines: also score these on the same grids and frames.
         on_map: called as ``on_map(flood_map, truth, valid)`` for every map scored, for
             statistics beyond the contingency tables (``calibrate``, ``bench_errors``).
@@ -91,8 +96,8 @@ def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = N
     per_step: dict[int, Contingency] = defaultdict(Contingency)
     per_event: dict[str, Contingency] = defaultdict(Contingency)
     dems: dict[str, tuple] = {}
-    base_steps: dict[str, dict[int, Contingency]] = {b: defaultdict(Contingency) for b in
-                                                     (BASELINES if baselines else ())}
+    names = (BASELINES + (("persistence",) if start > 0 else ())) if baselines else ()
+    base_steps: dict[str, dict[int, Contingency]] = {b: defaultdict(Contingency) for b in names}
     n_steps, interval = 0, None
     for ev in events:
         rain, depth, ea = store.read_event(data, ev)
@@ -103,11 +108,16 @@ def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = N
         z, cell = dems[did]
         interval = float(ea["plan"]["interval_s"])
         accum = np.cumsum(rain, axis=0) * (interval / 3600.0)  # mm since the event start
-        n = rain.shape[0] if steps is None else min(steps, rain.shape[0])
-        n_steps = max(n_steps, n)
-        prev = np.zeros_like(z, dtype=np.float32)
+        if not 0 <= start < rain.shape[0]:
+            raise InputError(f"start={start}: event {ev} has frames 0..{rain.shape[0] - 1}")
+        end = rain.shape[0] if steps is None else min(start + steps, rain.shape[0])
+        n_steps = max(n_steps, end - start)
+        # hot start: the simulator's depth before the first scored frame
+        prev = (np.nan_to_num(depth[start - 1]).astype(np.float32) if start > 0
+                else np.zeros_like(z, dtype=np.float32))
+        held = prev > mapper.threshold
         valid = np.isfinite(z)
-        for k in range(n):
+        for k in range(start, end):
             # frames before the event start are zero rain, as in training
             pad = max(0, mapper.frames - (k + 1))
             window = np.concatenate([np.zeros((pad,) + z.shape, np.float32), rain[:k + 1]])
@@ -120,13 +130,14 @@ def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = N
             if on_map is not None:
                 on_map(fm, truth, valid)
             tab = Contingency.from_masks(fm.wet, truth, valid)
-            per_step[k].update(tab)
+            per_step[k - start].update(tab)
             per_event[ev].update(tab)
             for b, tabs in base_steps.items():
-                tabs[k].update(Contingency.from_masks(
-                    baselines.predict(b, did, z, cell, accum[k]), truth, valid))
+                wet = held if b == "persistence" else baselines.predict(b, did, z, cell, accum[k])
+                tabs[k - start].update(Contingency.from_masks(wet, truth, valid))
     return {"per_step": dict(per_step), "overall": _total(per_step), "per_event": dict(per_event),
-            "steps": n_steps, "events": events, "autoregressive": ar, "interval_s": interval,
+            "steps": n_steps, "start": start, "events": events, "autoregressive": ar,
+            "interval_s": interval,
             "baselines": {b: {"per_step": dict(t), "overall": _total(t)}
                           for b, t in base_steps.items()}}
 

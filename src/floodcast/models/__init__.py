@@ -7,7 +7,7 @@
 
 from floodcast.models import baselines, lite, smp_models  # noqa: F401  (fill the registry)
 from floodcast.models.cbam import CBAM
-from floodcast.models.checkpoint import load_model, read_checkpoint, save_model
+from floodcast.models.checkpoint import load_model, read_checkpoint, save_model, warm_start
 from floodcast.models.registry import (
     MODELS,
     FloodModel,
@@ -20,5 +20,5 @@ from floodcast.models.registry import (
 
 __all__ = [
     "CBAM", "MODELS", "FloodModel", "ModelConfig", "Parts", "available_models", "build_model",
-    "load_model", "read_checkpoint", "register", "save_model",
+    "load_model", "read_checkpoint", "register", "save_model", "warm_start",
 ]

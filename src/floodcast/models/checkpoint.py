@@ -118,3 +118,49 @@ def load_model(path: str | Path, eval_mode: bool = True) -> tuple[FloodModel, di
                          f"{missing[:5]}, unexpected {unexpected[:5]}")
     model.train(not eval_mode)
     return model, blob.get("extra", {})
+
+
+def warm_start(model: FloodModel, path: str | Path, channels: list[str]) -> dict[str, Any]:
+    """Initialise ``model`` from a trained model file, matching input channels by name.
+
+    Weights with the same name and shape are copied. The input convolution (the one whose
+    input width is the old model's channel count) is rebuilt channel by channel: a channel
+    both models have keeps its trained filters, a new channel (e.g. ``prev_depth`` when an
+    autoregressive model starts from a state model) gets zero filters, so the warm-started
+    model computes exactly what the old one did until training teaches it the new input.
+    Anything else (a new depth head) keeps its fresh initialisation.
+
+    Returns:
+        {"copied": n tensors, "fresh": [names], "channels_added": [...],
+         "channels_dropped": [...]}
+    """
+    blob = read_checkpoint(path)
+    if blob["config"].get("name") != model.config.name:
+        raise InputError(f"{path} is a {blob['config'].get('name')} model; cannot warm-start "
+                         f"a {model.config.name} from it (use the same --model)")
+    old_ch = list(blob.get("extra", {}).get("data", {}).get("channels") or [])
+    old, new = blob["state_dict"], model.state_dict()
+    # the input convolution: the first 4-D weight reading the old model's channels
+    first = next((k for k, v in old.items() if v.ndim == 4 and v.shape[1] == len(old_ch)), None)
+    copied, fresh = 0, []
+    for name, w in new.items():
+        o = old.get(name)
+        if name == first and w.ndim == 4 and w.shape[1] == len(channels) and \
+                (o.shape[0], *o.shape[2:]) == (w.shape[0], *w.shape[2:]):
+            conv = torch.zeros_like(w)
+            for i, c in enumerate(channels):
+                if c in old_ch:
+                    conv[:, i] = o[:, old_ch.index(c)]
+            new[name] = conv
+            copied += 1
+        elif o is not None and o.shape == w.shape:
+            new[name] = o.clone()
+            copied += 1
+        else:
+            fresh.append(name)
+    if not copied:
+        raise InputError(f"{path}: no weight fits this {model.config.name} (other encoder or width?)")
+    model.load_state_dict(new)
+    return {"copied": copied, "fresh": fresh,
+            "channels_added": [c for c in channels if c not in old_ch],
+            "channels_dropped": [c for c in old_ch if c not in channels]}

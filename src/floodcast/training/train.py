@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -63,6 +64,7 @@ class TrainConfig:
     postprocess: bool = False
     calibrate: bool = True  # store the validation-fitted wet-probability cut in model.pt
     init_encoder: str | None = None
+    init_from: str | None = None  # warm start from a trained model.pt (channels matched by name)
     formulation: str | None = None  # original | state | autoregressive (None = all stored channels)
     extra: dict = field(default_factory=dict)
 
@@ -140,6 +142,7 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
                          f"{train_ds.channels}")
     ckpt_dir = out / "checkpoints"
     last = ckpt_dir / "last.ckpt"
+    warm: dict | None = None
     if cfg.resume and last.exists():
         task = FloodTask.load_from_checkpoint(last)
         if task.hparams.data["fingerprint"] != data_info["fingerprint"]:
@@ -148,10 +151,18 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
         task = FloodTask(model=model_cfg, loss=cfg.loss, lr=cfg.lr, weight_decay=cfg.weight_decay,
                          class_weights=cfg.class_weights, postprocess=cfg.postprocess,
                          data=data_info, pushforward=cfg.pushforward, lr_schedule=cfg.lr_schedule)
+        if cfg.init_encoder and cfg.init_from:
+            raise InputError("give --init-encoder or --init-from, not both")
         if cfg.init_encoder:
             from floodcast.diagnostics.pretrain import load_encoder_into
 
             load_encoder_into(task.model, cfg.init_encoder)
+        if cfg.init_from:
+            from floodcast.models.checkpoint import warm_start
+
+            warm = {"from": str(cfg.init_from),
+                    **warm_start(task.model, cfg.init_from, train_ds.channels)}
+            logging.getLogger(__name__).info("warm start: %s", warm)
     # with --calibrate the model is used at its fitted cut, so it is also chosen by its CSI
     # there: the CSI at 0.5 falls late in a cosine run as the model turns cautious (measured)
     monitor = "val_csi_at_cut" if cfg.calibrate else "val_csi"
@@ -186,6 +197,8 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
     best = FloodTask.load_from_checkpoint(best_path) if Path(best_path).exists() else task
     extra = {"data": data_info, "train": asdict(cfg), "postprocess": cfg.postprocess,
              "best_val_csi": _f(callbacks[0].best_model_score), "epochs_run": trainer.current_epoch}
+    if warm is not None:
+        extra["warm_start"] = warm
     if cfg.calibrate and best.val_cut:
         # the wet-probability cut with the best CSI on the best epoch's validation samples
         extra.update(cut=best.val_cut["cut"], cut_fit=best.val_cut)
