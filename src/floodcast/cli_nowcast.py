@@ -69,13 +69,12 @@ def register(app: typer.Typer) -> None:
                 obs, fc, interval = _radar_nowcast(seq, d, steps, method, ensemble, seed, flow,
                                                    margin_km)
                 t_last = seq.times[-1]
-            cut = mapper.cut if cut is None else cut
             leads = flood_nowcast(mapper, obs, d.elevation, d.cell_size, interval, steps,
                                   forecast_on_dem=fc, prev_depth=prev, cut=cut)
             meta = {"model": str(model), "dem": d.source, "input": rain or radar,
                     "method": method, "members": ensemble, "seed": seed if ensemble else None,
                     "flow": flow, "steps": steps, "interval_s": interval,
-                    "observed_frames": int(obs.shape[0]), "cut": cut,
+                    "observed_frames": int(obs.shape[0]), "cut": leads[0].fmap.cut,
                     "threshold_m": mapper.threshold,
                     "analysis_time": None if t_last is None else str(t_last)}
             summary = _write_nowcast(out, leads, fc, d, meta, t_last)

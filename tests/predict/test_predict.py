@@ -106,5 +106,6 @@ def test_mapper_derives_routed_channels_and_uses_the_calibrated_cut(make_extra):
     # 4 frames of 6 mm/h over 5 min = 2 mm on 2500 m2 = 5 m3 per cell upslope
     np.testing.assert_allclose(up[:, 0], np.log10(1 + 5.0) / 4, rtol=1e-5)
     np.testing.assert_array_equal(fm.wet, fm.probability > 0.45)
-    assert not np.array_equal(fm.wet, m.predict(np.full((4, 32, 32), 6.0, np.float32), z, 50.0,
-                                                  300.0, cut=0.5).wet)
+    other = m.predict(np.full((4, 32, 32), 6.0, np.float32), z, 50.0, 300.0, cut=0.5)
+    assert not np.array_equal(fm.wet, other.wet)
+    assert (fm.cut, other.cut) == (0.45, 0.5)  # each map records the cut that made it

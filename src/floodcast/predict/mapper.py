@@ -28,6 +28,7 @@ class FloodMap:
     probability: np.ndarray  # [y, x] wet probability
     wet: np.ndarray  # [y, x] bool after the probability cut (and postprocessing)
     depth: np.ndarray | None = None  # [y, x] m, when the model has a depth head
+    cut: float = 0.5  # the wet-probability cut that made ``wet`` (recorded in metadata)
 
 
 def _blend_weights(p: int, overlap: int) -> np.ndarray:
@@ -166,4 +167,4 @@ class FloodMapper:
         if self.postprocess:
             wet = remove_isolated(wet)
         wet &= np.isfinite(elevation)
-        return FloodMap(prob, wet, depth)
+        return FloodMap(prob, wet, depth, cut)

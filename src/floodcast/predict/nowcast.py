@@ -237,7 +237,7 @@ def flood_nowcast(mapper: FloodMapper, frames_on_dem: np.ndarray, elevation: np.
             pf = wet.mean(0).astype(np.float32)
             depth = (np.mean([fm.depth for fm in maps], 0) if maps[0].depth is not None else None)
             summary = FloodMap(np.mean([fm.probability for fm in maps], 0).astype(np.float32),
-                               pf >= 0.5, depth)
+                               pf >= 0.5, depth, maps[0].cut)
             leads.append(LeadMap(k, k * interval_s, summary, pf, maps if keep_members else [],
                                  rain_mean, unknown))
         else:
