@@ -6,7 +6,7 @@ Scores the model on every test event from the event start on whole grids, at the
 own cut, and splits its errors: false alarms next to a truly wet cell (8-neighbour) or
 not; misses next to a predicted wet cell or not; missed cells in wet features
 (8-connected) with no predicted wet cell at all. Prints the CSI if every edge error were
-fixed (what sharper boundaries alone could reach), then CSI per event, largest first.
+fixed (what sharper boundaries alone could reach), then CSI per DEM and per event.
 """
 
 from __future__ import annotations
@@ -65,9 +65,21 @@ def main() -> None:
           f"with no predicted cell at all: {total['miss_feature'] / m:.0%}")
     fixed = (h + total["miss_edge"]) / (h + f + m - total["fa_edge"])
     print(f"CSI if every edge error were fixed: {fixed:.3f}")
-    print("per event (wet cell-steps, CSI), largest first:")
+    from floodcast.data import store
+    from floodcast.metrics import Contingency
+
+    dem_of = {ev: store.read_event_attrs(a.data, ev)["plan"]["dem_id"] for ev in test}
+    per_dem: dict[str, Contingency] = {}
+    for ev, tab in res["per_event"].items():
+        per_dem.setdefault(dem_of[ev], Contingency()).update(tab)
+    print("per DEM (terrains differ in cell size and relief):")
+    for dem, t in sorted(per_dem.items()):
+        sc = t.scores()
+        print(f"  {dem}: CSI {sc['csi']:.3f}, bias {sc['bias']:.2f}, wet cell-steps "
+              f"{t.hits + t.misses}, events {sum(d == dem for d in dem_of.values())}")
+    print("per event (DEM, wet cell-steps, CSI), largest first:")
     for ev, wet, csi in sorted(per_event, key=lambda r: -r[1]):
-        print(f"  {ev}: {wet} {csi:.3f}")
+        print(f"  {ev}: {dem_of[ev]} {wet} {csi:.3f}")
 
 
 if __name__ == "__main__":

@@ -46,6 +46,10 @@ def register(app: typer.Typer) -> None:
         split: str = typer.Option("val", help="Split to fit on: val | train (never test)."),
         max_events: int = typer.Option(0, help="Use at most this many events (0 = all)."),
         dry_run: bool = typer.Option(False, help="Print the fit, leave the model file alone."),
+        start: int = typer.Option(0, help="First frame scored; > 0 hot-starts autoregressive "
+                                  "models from the simulator's depth (a running simulation "
+                                  "hands over)."),
+        steps: int = typer.Option(0, help="Frames scored from --start (0 = to the event end)."),
     ) -> None:
         """Refit the model's wet-probability cut on whole validation events, scored exactly as
         `bench_formulations`/`bench_budget` score the test events (rollouts for autoregressive
@@ -55,7 +59,8 @@ def register(app: typer.Typer) -> None:
         from floodcast.evaluation.calibrate import calibrate
 
         try:
-            fit = calibrate(model, str(data), split, max_events or None, write=not dry_run)
+            fit = calibrate(model, str(data), split, max_events or None, write=not dry_run,
+                            start=start, steps=steps or None)
         except (InputError, FileNotFoundError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc

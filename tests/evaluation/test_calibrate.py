@@ -49,3 +49,7 @@ def test_calibrate_writes_the_cut_that_the_mapper_then_uses(tiny_store, tmp_path
     assert FloodMapper.load(path).cut == fit["cut"]
     with pytest.raises(InputError, match="leak"):
         calibrate(path, str(tiny_store[0]), "test")
+    n = fit["steps"]  # frames per event
+    hot = calibrate(path, str(tiny_store[0]), "val", write=False, start=2)
+    assert (hot["start"], hot["steps"], fit["start"]) == (2, n - 2, 0)
+    assert FloodMapper.load(path).cut == fit["cut"]  # write=False left the file alone

@@ -59,9 +59,15 @@ def fit_cut(wet_hist: np.ndarray, dry_hist: np.ndarray) -> dict:
 
 
 def calibrate(model_path: str | Path, data: str, split: str = "val",
-              max_events: int | None = None, write: bool = True) -> dict:
+              max_events: int | None = None, write: bool = True, start: int = 0,
+              steps: int | None = None) -> dict:
     """Fit the cut of ``model_path`` on ``split`` of the store ``data`` and (``write``) store
-    it in the model file, atomically. Returns the fit (cut, CSI at it and at 0.5, bias)."""
+    it in the model file, atomically. Returns the fit (cut, CSI at it and at 0.5, bias).
+
+    ``start``/``steps`` choose the rollouts scored, as in ``rollout_scores``: an
+    autoregressive model meant to take over from a running simulation is calibrated on
+    hot-started rollouts (``start > 0``), one meant to run from a dry start on cold ones.
+    """
     from floodcast.evaluation.rollout import rollout_scores
     from floodcast.models.checkpoint import save_model
     from floodcast.predict.mapper import FloodMapper
@@ -74,9 +80,10 @@ def calibrate(model_path: str | Path, data: str, split: str = "val",
     def count(fm, truth: np.ndarray, valid: np.ndarray) -> None:
         hist[:] += prob_histogram(fm.probability[valid], truth[valid])
 
-    res = rollout_scores(mapper, data, split, max_events=max_events, on_map=count)
+    res = rollout_scores(mapper, data, split, max_events=max_events, on_map=count, start=start,
+                         steps=steps)
     fit = {**fit_cut(hist[1], hist[0]), "split": split, "events": len(res["events"]),
-           "data": str(data)}
+           "data": str(data), "start": start, "steps": res["steps"]}
     if write:
         save_model(mapper.model, model_path, {**mapper.extra, "cut": fit["cut"], "cut_fit": fit})
     return fit
