@@ -50,8 +50,6 @@ def register(app: typer.Typer) -> None:
                                   "models from the simulator's depth (a running simulation "
                                   "hands over)."),
         steps: int = typer.Option(0, help="Frames scored from --start (0 = to the event end)."),
-        tta: int = typer.Option(1, help="Fit the cut for maps averaged over 1/2/4/8 tile "
-                                "symmetries (as predict --tta)."),
     ) -> None:
         """Refit the model's wet-probability cut on whole validation events, scored exactly as
         `bench_formulations`/`bench_budget` score the test events (rollouts for autoregressive
@@ -62,7 +60,7 @@ def register(app: typer.Typer) -> None:
 
         try:
             fit = calibrate(model, str(data), split, max_events or None, write=not dry_run,
-                            start=start, steps=steps or None, tta=tta)
+                            start=start, steps=steps or None)
         except (InputError, FileNotFoundError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc

@@ -34,8 +34,6 @@ def register(app: typer.Typer) -> None:
                                        "autoregressive models (default: dry)."),
         cut: float | None = typer.Option(None, help="Wet-probability cut (0-1) of each map / member; "
                                           "default the model's calibrated cut (else 0.5)."),
-        tta: int = typer.Option(1, help="Test-time augmentation: average the model over 1, 2, 4 "
-                                "or 8 flips/transposes of each tile (N times the compute)."),
     ) -> None:
         """Extrapolate the latest radar N steps ahead and map flooding at each lead time."""
         from floodcast.io.sources import load_dems
@@ -52,7 +50,7 @@ def register(app: typer.Typer) -> None:
                 raise InputError(f"--steps must be >= 1 and --ensemble >= 0 (got {steps}, {ensemble})")
             check_writable(out)
             (_, d), = load_dems([dem], None, False).items()
-            mapper = FloodMapper.load(model, tta=tta)
+            mapper = FloodMapper.load(model)
             need = max(mapper.frames, min_frames(method))
             prev = _read_prev(prev_depth, d) if prev_depth else None
             t_last = None
@@ -76,7 +74,7 @@ def register(app: typer.Typer) -> None:
             meta = {"model": str(model), "dem": d.source, "input": rain or radar,
                     "method": method, "members": ensemble, "seed": seed if ensemble else None,
                     "flow": flow, "steps": steps, "interval_s": interval,
-                    "observed_frames": int(obs.shape[0]), "cut": leads[0].fmap.cut, "tta": tta,
+                    "observed_frames": int(obs.shape[0]), "cut": leads[0].fmap.cut,
                     "threshold_m": mapper.threshold,
                     "analysis_time": None if t_last is None else str(t_last)}
             summary = _write_nowcast(out, leads, fc, d, meta, t_last)

@@ -24,8 +24,6 @@ def register(app: typer.Typer) -> None:
         prev_depth: str = typer.Option("", help="GeoTIFF/npz of the current depth (m) for "
                                        "autoregressive models (default: dry)."),
         cut: float | None = typer.Option(None, help="Wet-probability cut (0-1); default the model's, fitted on validation at training (else 0.5)."),
-        tta: int = typer.Option(1, help="Test-time augmentation: average the model over 1, 2, 4 "
-                                "or 8 flips/transposes of each tile (N times the compute)."),
         overlap: int = typer.Option(-1, help="Tile overlap in cells (-1 = a quarter patch)."),
     ) -> None:
         """Map flooding from the latest radar frames + a DEM with a trained model."""
@@ -38,7 +36,7 @@ def register(app: typer.Typer) -> None:
             if bool(rain) == bool(radar):
                 raise InputError("give exactly one of --rain FILE or --radar [SOURCE:]PATH")
             (dem_id, d), = load_dems([dem], None, False).items()
-            mapper = FloodMapper.load(model, overlap=None if overlap < 0 else overlap, tta=tta)
+            mapper = FloodMapper.load(model, overlap=None if overlap < 0 else overlap)
             if rain:
                 frames, interval = rain_from_file(rain, d)
             else:
@@ -51,7 +49,7 @@ def register(app: typer.Typer) -> None:
             prev = _read_prev(prev_depth, d) if prev_depth else None
             fmap = mapper.predict(frames, d.elevation, d.cell_size, interval, prev_depth=prev, cut=cut)
             meta = {"model": str(model), "dem": d.source, "frames": int(frames.shape[0]),
-                    "interval_s": interval, "cut": fmap.cut, "tta": tta, "threshold_m": mapper.threshold,
+                    "interval_s": interval, "cut": fmap.cut, "threshold_m": mapper.threshold,
                     "title": f"floodcast: wet (> {mapper.threshold} m) probability"}
             files = write_outputs(out, fmap, d, meta)
         except (InputError, FileNotFoundError) as exc:

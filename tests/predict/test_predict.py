@@ -36,35 +36,6 @@ def test_tiled_equals_untiled_for_constant_model(make_extra):
     assert fm.wet.all()
 
 
-def test_tta_averages_over_tile_symmetries(make_extra):
-    class Pointwise(torch.nn.Module):  # no preferred direction: symmetries change nothing
-        def forward(self, x):
-            z = torch.zeros(x.shape[0], 2, *x.shape[2:])
-            z[:, 1] = x[:, -2] - 0.2 * x[:, 0]  # DEM anomaly and a rain frame, cell by cell
-            return {"logits": z, "depth": x[:, -2:-1].abs()}
-
-    class Eastward(torch.nn.Module):  # wet logit = column within the tile: not symmetric
-        def forward(self, x):
-            z = torch.zeros(x.shape[0], 2, *x.shape[2:])
-            z[:, 1] = torch.arange(x.shape[3], dtype=torch.float32) - (x.shape[3] - 1) / 2
-            return {"logits": z}
-
-    rng = np.random.default_rng(0)
-    rain = rng.gamma(1.0, 2.0, (3, 32, 32)).astype(np.float32)
-    z = rng.normal(0, 5, (32, 32)).astype(np.float32)
-    base = FloodMapper(Pointwise(), make_extra(), patch=32, overlap=0).predict(rain, z, 50.0, 300.0)
-    all8 = FloodMapper(Pointwise(), make_extra(), patch=32, overlap=0, tta=8).predict(
-        rain, z, 50.0, 300.0)
-    np.testing.assert_allclose(all8.probability, base.probability, atol=1e-6)
-    np.testing.assert_allclose(all8.depth, base.depth, atol=1e-6)
-    # identity + east-west flip: logits c and -c average to p = 0.5 everywhere
-    two = FloodMapper(Eastward(), make_extra(), patch=32, overlap=0, tta=2).predict(
-        rain, z, 50.0, 300.0)
-    np.testing.assert_allclose(two.probability, 0.5, atol=1e-6)
-    with pytest.raises(InputError, match="tta=3"):
-        FloodMapper(Pointwise(), make_extra(), tta=3)
-
-
 def test_refuses_inputs_it_was_not_trained_for(model_file):
     m = FloodMapper.load(model_file)
     z = np.zeros((40, 40), np.float32)

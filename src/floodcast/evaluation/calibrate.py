@@ -60,15 +60,13 @@ def fit_cut(wet_hist: np.ndarray, dry_hist: np.ndarray) -> dict:
 
 def calibrate(model_path: str | Path, data: str, split: str = "val",
               max_events: int | None = None, write: bool = True, start: int = 0,
-              steps: int | None = None, tta: int = 1) -> dict:
+              steps: int | None = None) -> dict:
     """Fit the cut of ``model_path`` on ``split`` of the store ``data`` and (``write``) store
     it in the model file, atomically. Returns the fit (cut, CSI at it and at 0.5, bias).
 
     ``start``/``steps`` choose the rollouts scored, as in ``rollout_scores``: an
     autoregressive model meant to take over from a running simulation is calibrated on
     hot-started rollouts (``start > 0``), one meant to run from a dry start on cold ones.
-    ``tta`` maps with test-time augmentation, which smooths the probabilities (fit the cut
-    with the ``tta`` the model will be used with).
     """
     from floodcast.evaluation.rollout import rollout_scores
     from floodcast.models.checkpoint import save_model
@@ -76,7 +74,7 @@ def calibrate(model_path: str | Path, data: str, split: str = "val",
 
     if split == "test":
         raise InputError("calibrating on the test split would leak it into the scores; use val")
-    mapper = FloodMapper.load(model_path, tta=tta)
+    mapper = FloodMapper.load(model_path)
     hist = np.zeros((2, PROB_BINS), np.int64)
 
     def count(fm, truth: np.ndarray, valid: np.ndarray) -> None:
@@ -85,7 +83,7 @@ def calibrate(model_path: str | Path, data: str, split: str = "val",
     res = rollout_scores(mapper, data, split, max_events=max_events, on_map=count, start=start,
                          steps=steps)
     fit = {**fit_cut(hist[1], hist[0]), "split": split, "events": len(res["events"]),
-           "data": str(data), "start": start, "steps": res["steps"], "tta": tta}
+           "data": str(data), "start": start, "steps": res["steps"]}
     if write:
         save_model(mapper.model, model_path, {**mapper.extra, "cut": fit["cut"], "cut_fit": fit})
     return fit

@@ -31,22 +31,6 @@ class FloodMap:
     cut: float = 0.5  # the wet-probability cut that made ``wet`` (recorded in metadata)
 
 
-#: The 8 symmetries of a square tile as (forward, inverse) on [B, C, H, W]. Terrain, rain
-#: and the physics (D8 routing, the solver's square grid) have no preferred direction, so a
-#: flipped or transposed input must give the flipped or transposed flood map.
-DIHEDRAL = [
-    (lambda x: x, lambda y: y),
-    (lambda x: x.flip(3), lambda y: y.flip(3)),
-    (lambda x: x.flip(2), lambda y: y.flip(2)),
-    (lambda x: x.flip(2, 3), lambda y: y.flip(2, 3)),
-    (lambda x: x.transpose(2, 3), lambda y: y.transpose(2, 3)),
-    (lambda x: x.transpose(2, 3).flip(3), lambda y: y.flip(3).transpose(2, 3)),
-    (lambda x: x.transpose(2, 3).flip(2), lambda y: y.flip(2).transpose(2, 3)),
-    (lambda x: x.transpose(2, 3).flip(2, 3), lambda y: y.flip(2, 3).transpose(2, 3)),
-]
-TTA_CHOICES = (1, 2, 4, 8)
-
-
 def _blend_weights(p: int, overlap: int) -> np.ndarray:
     """Tile weights that ramp down over the overlap so seams blend smoothly."""
     if overlap <= 0:
@@ -59,11 +43,7 @@ def _blend_weights(p: int, overlap: int) -> np.ndarray:
 class FloodMapper:
     """Model + checkpoint facts -> flood maps on any DEM grid."""
 
-    def __init__(self, model, extra: dict, patch: int | None = None, overlap: int | None = None,
-                 tta: int = 1):
-        if tta not in TTA_CHOICES:
-            raise InputError(f"tta={tta}: choose one of {TTA_CHOICES} symmetries to average")
-        self.tta = int(tta)  # test-time augmentation: average over this many tile symmetries
+    def __init__(self, model, extra: dict, patch: int | None = None, overlap: int | None = None):
         self.model = model.eval()
         self.extra = extra
         data = extra["data"]
@@ -168,7 +148,9 @@ class FloodMapper:
                                         derived={c: g[sl] for c, g in derived.items()}))
                 where.append(sl)
         for i in range(0, len(batch), 8):
-            pr, dp = self._forward(torch.from_numpy(np.stack(batch[i:i + 8])))
+            out = self.model(torch.from_numpy(np.stack(batch[i:i + 8])))
+            pr = torch.softmax(out["logits"], 1)[:, 1].numpy()
+            dp = out["depth"][:, 0].numpy() if "depth" in out else None
             has_depth = dp is not None
             for j, sl in enumerate(where[i:i + 8]):
                 prob[sl] += pr[j] * w
@@ -186,14 +168,3 @@ class FloodMapper:
             wet = remove_isolated(wet)
         wet &= np.isfinite(elevation)
         return FloodMap(prob, wet, depth, cut)
-
-    def _forward(self, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None]:
-        """Wet probability and depth of a batch of tiles, averaged over ``tta`` symmetries."""
-        prob, depth = 0.0, None
-        for fwd, inv in DIHEDRAL[:self.tta]:
-            out = self.model(fwd(x))
-            prob = prob + inv(torch.softmax(out["logits"], 1)[:, 1:])
-            if "depth" in out:
-                depth = (0.0 if depth is None else depth) + inv(out["depth"])
-        prob = (prob / self.tta)[:, 0].numpy()
-        return prob, None if depth is None else (depth / self.tta)[:, 0].numpy()
