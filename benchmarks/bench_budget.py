@@ -58,6 +58,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the recipe's)")
     ap.add_argument("--pushforward", type=int, default=None,
                     help="autoregressive: frames rolled through before the target (default: 3)")
+    ap.add_argument("--augment", action="store_true",
+                    help="train on random flips/rotations of the grid (train --augment)")
     ap.add_argument("--tag", default="", help="suffix for the run folder name")
     ap.add_argument("--compare", type=Path, nargs="*", default=[],
                     help="run folders (holding model.pt) of shorter budgets to score beside it")
@@ -82,6 +84,8 @@ def main() -> None:
     if a.depth_residual:
         arch["depth_residual"] = True
     arch["lr_schedule"] = a.lr_schedule
+    if a.augment:
+        arch["augment"] = True
     for key in ("init_from", "lr", "pushforward"):
         if getattr(a, key) is not None:
             arch[key] = getattr(a, key)

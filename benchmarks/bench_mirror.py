@@ -18,19 +18,6 @@ import argparse
 
 import numpy as np
 
-#: the 8 symmetries of the square grid, on arrays [..., y, x]
-ORIENTATIONS = {
-    "as is": lambda a: a,
-    "flip east-west": lambda a: a[..., ::-1],
-    "flip north-south": lambda a: a[..., ::-1, :],
-    "rotate 180": lambda a: a[..., ::-1, ::-1],
-    "transpose": lambda a: np.swapaxes(a, -1, -2),
-    "rotate 90": lambda a: np.swapaxes(a, -1, -2)[..., ::-1],
-    "rotate 270": lambda a: np.swapaxes(a, -1, -2)[..., ::-1, :],
-    "anti-transpose": lambda a: np.swapaxes(a, -1, -2)[..., ::-1, ::-1],
-}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -42,6 +29,7 @@ def main() -> None:
     import torch
 
     from floodcast.data import store
+    from floodcast.data.samples import DIHEDRAL_NAMES, dihedral
     from floodcast.metrics import Contingency
     from floodcast.predict.mapper import FloodMapper
 
@@ -52,21 +40,21 @@ def main() -> None:
     _, attrs = store.read_index(a.data)
     events = sorted(e for e, s in attrs["summary"]["splits"].items() if s == "test")
     events = events[:a.max_events] if a.max_events else events
-    tables = {name: Contingency() for name in ORIENTATIONS}
+    tables = {name: Contingency() for name in DIHEDRAL_NAMES}
     for ev in events:
         rain, depth, ea = store.read_event(a.data, ev)
         z, da = store.read_dem(a.data, ea["plan"]["dem_id"])
         interval = float(ea["plan"]["interval_s"])
         frames = range(a.every - 1, rain.shape[0], a.every)
-        for name, turn in ORIENTATIONS.items():
-            zt, rt = np.ascontiguousarray(turn(z)), np.ascontiguousarray(turn(rain))
+        for t, name in enumerate(DIHEDRAL_NAMES):
+            zt, rt = dihedral(z, t), dihedral(rain, t)
             for k in frames:
                 pad = np.zeros((max(0, mp.frames - (k + 1)),) + zt.shape, np.float32)
                 # frames before the event start are zero rain, as in training and rollouts
                 fm = mp.predict(np.concatenate([pad, rt[:k + 1]]), zt, float(da["cell_size"]),
                                 interval)
-                tables[name].update(Contingency.from_masks(fm.wet, turn(depth[k]) > mp.threshold,
-                                                           np.isfinite(zt)))
+                tables[name].update(Contingency.from_masks(fm.wet, dihedral(depth[k], t) >
+                                                           mp.threshold, np.isfinite(zt)))
     print(f"model {a.model} at cut {mp.cut:.3f}; {len(events)} test events, every "
           f"{a.every}th frame")
     print("| orientation | CSI | MCC | bias |\n|---|---|---|---|")

@@ -58,6 +58,10 @@ def register(app: typer.Typer) -> None:
                                        "with the best CSI on the best epoch's validation "
                                        "samples (else 0.5)."),
         init_encoder: str = typer.Option("", help="Initialise the encoder from a pretrain checkpoint."),
+        augment: bool = typer.Option(False, help="Show each training sample in a random one of "
+                                     "the 8 flips/rotations of the grid (the physics has no "
+                                     "preferred direction; without it the model memorises the "
+                                     "orientation of its training DEMs)."),
         init_from: str = typer.Option("", help="Warm start from a trained model.pt of the same "
                                       "architecture (fine-tune; input channels matched by name, "
                                       "new ones start at zero weight)."),
@@ -84,7 +88,7 @@ def register(app: typer.Typer) -> None:
                 max_minutes=max_minutes or None, train_fraction=train_fraction,
                 limit_batches=int(limit_batches) if limit_batches > 1 else limit_batches,
                 postprocess=postprocess, calibrate=calibrate, init_encoder=init_encoder or None,
-                init_from=init_from or None,
+                init_from=init_from or None, augment=augment,
                 formulation=formulation or None, wet_oversample=wet_oversample,
                 val_fraction=val_fraction, pushforward=pushforward,
             ).apply_preset(preset or None)

@@ -60,3 +60,19 @@ def test_regrid_window_bilinear_and_edges():
     assert np.isfinite(out).all()
     rain[0, 2, 2] = np.nan  # no coverage propagates
     assert np.isnan(regrid_window(rain, 0.0, 0.0, 4.0, 4.0, (8, 8))).any()
+
+
+def test_dihedral_is_the_group_of_the_square():
+    from floodcast.data.samples import DIHEDRAL_NAMES, dihedral
+
+    a = np.arange(6).reshape(2, 3)
+    np.testing.assert_array_equal(dihedral(a, 1), [[2, 1, 0], [5, 4, 3]])  # east-west
+    np.testing.assert_array_equal(dihedral(a, 3), [[5, 4, 3], [2, 1, 0]])  # rotate 180
+    np.testing.assert_array_equal(dihedral(a, 4), a.T)
+    sq = np.arange(9).reshape(3, 3)
+    images = {dihedral(sq, t).tobytes() for t in range(8)}
+    assert len(images) == 8 == len(DIHEDRAL_NAMES)  # all distinct
+    for t in range(8):  # closed, with an inverse for every element
+        assert any(np.array_equal(dihedral(dihedral(sq, t), u), sq) for u in range(8))
+    stack = np.stack([sq, 10 * sq])  # leading dims ride along
+    np.testing.assert_array_equal(dihedral(stack, 6)[1], 10 * dihedral(sq, 6))

@@ -90,3 +90,25 @@ def test_upslope_rain_in_dataset_grows_through_the_event(tiny_store):
     for (_, a), (_, b) in zip(by_frame, by_frame[1:]):
         assert (b >= a - 1e-6).all()
     assert by_frame[-1][1].max() > by_frame[0][1].max() >= 0
+
+
+def test_augment_transforms_inputs_and_targets_together(tiny_store):
+    import torch
+
+    from floodcast.data.samples import dihedral
+    from floodcast.data.torchdata import FloodDataset
+
+    path = tiny_store[0]
+    plain = FloodDataset(path, "train", formulation="state+upslope_area")
+    aug = FloodDataset(path, "train", formulation="state+upslope_area", augment=True)
+    seen = set()
+    for i in range(len(aug))[:12]:
+        torch.manual_seed(i)
+        t = int(torch.randint(8, ()))
+        torch.manual_seed(i)
+        got, want = aug[i], plain[i]
+        seen.add(t)
+        assert torch.equal(got["x"], torch.from_numpy(dihedral(want["x"].numpy(), t)))
+        assert torch.equal(got["y"], torch.from_numpy(dihedral(want["y"].numpy(), t)))
+        assert torch.equal(got["depth"], torch.from_numpy(dihedral(want["depth"].numpy(), t)))
+    assert len(seen) > 1

@@ -65,13 +65,15 @@ def test_init_from_warm_starts_an_autoregressive_model(trained, tmp_path):
     path, out = trained
     args = ["train", "--data", str(path), "--out", str(tmp_path / "ar"), "--model", "small_unet",
             "--epochs", "1", "--batch-size", "8", "--quiet", "--formulation",
-            "autoregressive+state", "--depth-head", "--init-from", str(out / "model.pt")]
+            "autoregressive+state", "--depth-head", "--init-from", str(out / "model.pt"),
+            "--augment"]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     _, extra = load_model(tmp_path / "ar" / "model.pt")
     assert extra["warm_start"]["from"] == str(out / "model.pt")
     assert extra["warm_start"]["channels_added"] == ["prev_depth"]
     assert extra["warm_start"]["fresh"] == []  # the state model had a depth head too
+    assert extra["train"]["augment"] is True
     bad = CliRunner().invoke(app, [*args[:4], str(tmp_path / "ar2"), "--model", "autoencoder",
                                    *args[7:]])
     assert bad.exit_code != 0 and "same --model" in bad.output

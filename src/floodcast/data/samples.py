@@ -84,6 +84,28 @@ def upslope_area_channel(elevation: np.ndarray, cell_size: float) -> np.ndarray:
     return DemRouting(elevation, cell_size).area_channel()
 
 
+#: The 8 symmetries of the square grid, by index for ``dihedral``.
+DIHEDRAL_NAMES = ("as is", "flip east-west", "flip north-south", "rotate 180", "transpose",
+                  "transpose + flip east-west", "transpose + flip north-south",
+                  "anti-transpose")
+
+
+def dihedral(a: np.ndarray, t: int) -> np.ndarray:
+    """Symmetry ``t`` (0-7, see ``DIHEDRAL_NAMES``) of the square grid on [..., y, x].
+
+    Terrain, rain and the physics (the solver's square grid, D8 routing) have no preferred
+    direction, so a whole world transformed this way is an equally valid flood. Tiles of
+    whole-DEM channels (``upslope_area``) stay consistent: the transformed tile is the tile
+    of the transformed world.
+    """
+    b = np.swapaxes(a, -1, -2) if t & 4 else a
+    if t & 1:
+        b = b[..., ::-1]
+    if t & 2:
+        b = b[..., ::-1, :]
+    return np.ascontiguousarray(b)
+
+
 def validate_threshold(threshold: float) -> float:
     """Wet/dry threshold in metres, 0 < t < 10 (the original once used 1.5 m by mistake)."""
     t = float(threshold)

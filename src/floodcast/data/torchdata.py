@@ -16,8 +16,8 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from floodcast.data import store
 from floodcast.data.index import SPLIT_CODES
-from floodcast.data.samples import (DERIVED_CHANNELS, EXTRA_CHANNELS, DemRouting, make_input,
-                                    rain_window)
+from floodcast.data.samples import (DERIVED_CHANNELS, EXTRA_CHANNELS, DemRouting, dihedral,
+                                    make_input, rain_window)
 
 
 def assert_bchw(x: torch.Tensor, channels: int, hw: tuple[int, int] | None = None,
@@ -74,8 +74,12 @@ class FloodDataset(Dataset):
 
     def __init__(self, path: str | Path, split: str = "train", keep_duplicates: bool = False,
                  cache_events: int = 16, fraction: float = 1.0, seed: int = 0,
-                 formulation: str | list[str] | None = None, pushforward: int = 0):
+                 formulation: str | list[str] | None = None, pushforward: int = 0,
+                 augment: bool = False):
         self.path = str(path)
+        # training only: each sample in a random one of the 8 grid symmetries (a model that
+        # never sees them memorises the orientation of its training DEMs: bench_mirror)
+        self.augment = bool(augment)
         index, attrs = store.read_index(path)
         self.summary = attrs["summary"]
         self.spec = dict(self.summary["spec"])
@@ -175,6 +179,10 @@ class FloodDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         s = self.sample(i)
+        if self.augment:  # torch's RNG: seeded by seed_everything, per worker
+            t = int(torch.randint(8, ()))
+            s = {k: dihedral(v, t) if isinstance(v, np.ndarray) and v.ndim >= 2 else v
+                 for k, v in s.items()}
         out = {"x": torch.from_numpy(s["x"]), "y": torch.from_numpy(s["wet"].astype(np.int64)),
                "depth": torch.from_numpy(s["depth"]), "event": s["event"], "frame": s["frame"]}
         for k in ("x_hist", "hist_valid", "depth0"):
@@ -253,8 +261,9 @@ if pl is not None:
         def __init__(self, path: str | Path, batch_size: int = 8, num_workers: int = 0,
                      train_fraction: float = 1.0, seed: int = 0,
                      formulation: str | list[str] | None = None, wet_oversample: float = 0.0,
-                     val_fraction: float = 1.0, pushforward: int = 0):
+                     val_fraction: float = 1.0, pushforward: int = 0, augment: bool = False):
             super().__init__()
+            self.augment = augment
             self.pushforward = pushforward
             self.wet_oversample, self.val_fraction = wet_oversample, val_fraction
             self.path, self.batch_size, self.num_workers = str(path), batch_size, num_workers
@@ -269,7 +278,8 @@ if pl is not None:
                     frac = {"train": self.train_fraction, "val": self.val_fraction}.get(split, 1.0)
                     self.ds[split] = FloodDataset(
                         self.path, split, fraction=frac, seed=self.seed, formulation=self.formulation,
-                        pushforward=self.pushforward if split == "train" else 0)
+                        pushforward=self.pushforward if split == "train" else 0,
+                        augment=self.augment and split == "train")
 
         @property
         def in_channels(self) -> int:

@@ -58,6 +58,7 @@ class TrainConfig:
     max_minutes: float | None = None
     train_fraction: float = 1.0
     wet_oversample: float = 0.0
+    augment: bool = False  # each training sample in a random one of the 8 grid symmetries
     val_fraction: float = 1.0
     pushforward: int = 0  # autoregressive: roll the model through S earlier frames (0 = off)
     limit_batches: float = 1.0
@@ -127,7 +128,8 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
     dm = FloodDataModule(cfg.data, batch_size=cfg.batch_size, num_workers=cfg.workers,
                          train_fraction=cfg.train_fraction, seed=cfg.seed,
                          formulation=cfg.formulation, wet_oversample=cfg.wet_oversample,
-                         val_fraction=cfg.val_fraction, pushforward=cfg.pushforward)
+                         val_fraction=cfg.val_fraction, pushforward=cfg.pushforward,
+                         augment=cfg.augment)
     dm.setup()
     train_ds = dm.ds["train"]
     if len(train_ds) == 0 or len(dm.ds["val"]) == 0:
