@@ -29,7 +29,7 @@ def main() -> None:
     import torch
 
     from floodcast.data import store
-    from floodcast.data.samples import DIHEDRAL_NAMES, dihedral
+    from floodcast.data.samples import DIHEDRAL_NAMES, dihedral, rain_window
     from floodcast.metrics import Contingency
     from floodcast.predict.mapper import FloodMapper
 
@@ -49,10 +49,9 @@ def main() -> None:
         for t, name in enumerate(DIHEDRAL_NAMES):
             zt, rt = dihedral(z, t), dihedral(rain, t)
             for k in frames:
-                pad = np.zeros((max(0, mp.frames - (k + 1)),) + zt.shape, np.float32)
-                # frames before the event start are zero rain, as in training and rollouts
-                fm = mp.predict(np.concatenate([pad, rt[:k + 1]]), zt, float(da["cell_size"]),
-                                interval)
+                # every frame since the start, zero rain before it, as in rollouts
+                fm = mp.predict(rain_window(rt, k, max(mp.frames, k + 1)), zt,
+                                float(da["cell_size"]), interval)
                 tables[name].update(Contingency.from_masks(fm.wet, dihedral(depth[k], t) >
                                                            mp.threshold, np.isfinite(zt)))
     print(f"model {a.model} at cut {mp.cut:.3f}; {len(events)} test events, every "

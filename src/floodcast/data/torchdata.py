@@ -181,8 +181,8 @@ class FloodDataset(Dataset):
         s = self.sample(i)
         if self.augment:  # torch's RNG: seeded by seed_everything, per worker
             t = int(torch.randint(8, ()))
-            s = {k: dihedral(v, t) if isinstance(v, np.ndarray) and v.ndim >= 2 else v
-                 for k, v in s.items()}
+            s.update({k: dihedral(s[k], t) for k in ("x", "wet", "depth", "x_hist", "depth0")
+                      if k in s})
         out = {"x": torch.from_numpy(s["x"]), "y": torch.from_numpy(s["wet"].astype(np.int64)),
                "depth": torch.from_numpy(s["depth"]), "event": s["event"], "frame": s["frame"]}
         for k in ("x_hist", "hist_valid", "depth0"):

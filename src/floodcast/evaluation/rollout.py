@@ -18,6 +18,7 @@ import numpy as np
 
 from floodcast.data import store
 from floodcast.data.index import SPLIT_CODES
+from floodcast.data.samples import rain_window
 from floodcast.errors import InputError
 from floodcast.evaluation.baselines import BASELINES
 from floodcast.metrics import Contingency
@@ -118,9 +119,8 @@ def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = N
         held = prev > mapper.threshold
         valid = np.isfinite(z)
         for k in range(start, end):
-            # frames before the event start are zero rain, as in training
-            pad = max(0, mapper.frames - (k + 1))
-            window = np.concatenate([np.zeros((pad,) + z.shape, np.float32), rain[:k + 1]])
+            # every frame since the start (state channels), zero rain before it, as in training
+            window = rain_window(rain, k, max(mapper.frames, k + 1))
             fm = mapper.predict(window, z, cell, interval, prev_depth=prev if ar else None)
             if ar:
                 if fm.depth is None:
