@@ -18,6 +18,7 @@ import argparse
 
 import numpy as np
 
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
