@@ -12,7 +12,7 @@ SHARED ?= $(or $(FLOODCAST_SHARED_DATA),../shared/data)
 RADAR := $(SHARED)/radar/pysteps-data/radar
 DEV_EVENTS ?= 240
 
-.PHONY: install demo test test-slow bench lint clean data
+.PHONY: install demo test test-slow bench lint clean data data-heldout
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -40,12 +40,21 @@ bench: $(BIN)/python
 
 # The real development dataset (needs ../shared/data): FMI, MeteoSwiss and BoM radar over
 # three real DEMs, with state and autoregressive channels stored too.
-data: install
-	$(BIN)/floodcast build-dataset --out data/dev.zarr --events $(DEV_EVENTS) --event-frames 24 \
+DEV_BUILD = --events $(DEV_EVENTS) --event-frames 24 \
 	  --dem sample --dem $(SHARED)/dem/pysheds/dem.tif --dem $(SHARED)/dem/topotoolbox/greenriver.tif \
 	  --dem-cell-size 4 --radar fmi:$(RADAR)/fmi/pgm/20160928 --radar mch:$(RADAR)/mch/20150515 \
 	  --radar bom:$(RADAR)/bom/prcp-cscn/2/2018/06/16 --min-rain 1.0 \
 	  --extra rain_accum,time_since_start,prev_depth --seed 0
+HELDOUT_DEM ?= jacksboro
+
+data: install
+	$(BIN)/floodcast build-dataset --out data/dev.zarr $(DEV_BUILD)
+
+# The same events split by terrain: every event on $(HELDOUT_DEM) is test, the other DEMs'
+# events train/val. It copies data/dev.zarr when that exists (no simulation runs again).
+data-heldout: install
+	test -d data/dev-heldout.zarr || ! test -d data/dev.zarr || cp -r data/dev.zarr data/dev-heldout.zarr
+	$(BIN)/floodcast build-dataset --out data/dev-heldout.zarr $(DEV_BUILD) --test-dem $(HELDOUT_DEM)
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

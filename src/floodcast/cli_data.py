@@ -40,6 +40,9 @@ def register(app: typer.Typer) -> None:
         scheduler: str = typer.Option("local", help="'local' (Dask LocalCluster), 'sync', or a "
                                       "Dask scheduler address (tcp://host:8786)."),
         workers: int = typer.Option(2, help="LocalCluster worker processes."),
+        test_dem: list[str] = typer.Option([], "--test-dem", help="Hold out this DEM (its id: the "
+                                           "file stem, 'jacksboro' for 'sample'): all its events "
+                                           "are test, the rest train/val; repeatable."),
     ) -> None:
         """Cut events from radar over DEMs, simulate each (Dask), store everything in one zarr."""
         from rich.progress import Progress
@@ -54,7 +57,8 @@ def register(app: typer.Typer) -> None:
                 events=EventConfig(count=events, frames=event_frames, min_rain_mmh=min_rain, seed=seed),
                 spec=SampleSpec(frames=history, threshold=threshold, patch=patch, overlap=overlap,
                                 extra_channels=[e for e in extra.split(",") if e]),
-                solver=SolverSettings(manning=manning, max_step=max_step), split_seed=seed)
+                solver=SolverSettings(manning=manning, max_step=max_step), split_seed=seed,
+                test_dems=list(test_dem))
             dems = load_dems(dem, dem_cell_size or None, fill_sinks)
             radars = load_radars(radar, echo=typer.echo)
             with Progress() as bar:

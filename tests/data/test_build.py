@@ -145,6 +145,30 @@ def test_store_grows_or_finalises_early_with_another_count(tmp_path, factories):
         build_dataset(out, dems, radars, cfg, scheduler="sync")
 
 
+def test_test_dem_resplits_a_copy_without_simulating_again(tmp_path, factories):
+    cfg = factories.config()
+    cfg.events.count = 4
+    out = tmp_path / "h.zarr"
+    dems = {"valley": factories.dem(), "steep": factories.dem(cell=80.0)}
+    radars = {"synth": factories.radar()}
+    build_dataset(out, dems, radars, cfg, scheduler="sync")
+    walls = {e: a["wall_time_s"] for e, a in store.finished_events(out).items()}
+    cfg.test_dems = ["steep"]
+    seen = []
+    summary = build_dataset(out, dems, radars, cfg, scheduler="sync",
+                            progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(4, 4)]  # every event was already simulated: only the index is new
+    assert {e: a["wall_time_s"] for e, a in store.finished_events(out).items()} == walls
+    on = {e: store.read_event_attrs(out, e)["plan"]["dem_id"] for e in summary["splits"]}
+    assert {e for e, s in summary["splits"].items() if s == "test"} == {
+        e for e, d in on.items() if d == "steep"}
+    test_rows = FloodDataset(out, "test").items[:, 0]
+    assert {on[summary["event_ids"][i]] for i in test_rows} == {"steep"}
+    cfg.test_dems = ["hills"]
+    with pytest.raises(InputError, match=r"--test-dem \['hills'\]"):
+        build_dataset(out, dems, radars, cfg, scheduler="sync")
+
+
 def test_loader_with_worker_processes_matches_in_process(tiny_store):
     from floodcast.data.torchdata import make_loader
 

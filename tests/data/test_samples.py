@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from floodcast.data.samples import (SampleSpec, rain_window, split_events, tile_origins,
+from floodcast.data.samples import (SampleSpec, rain_window, split_events, split_events_by_dem,
+                                    tile_origins,
                                     validate_threshold)
 from floodcast.errors import InputError
 
@@ -40,6 +41,19 @@ def test_split_by_event_is_seeded_and_whole():
     assert sorted(a) == sorted(ids)
     assert [list(a.values()).count(s) for s in ("train", "val", "test")] == [14, 3, 3]
     assert split_events(ids, seed=4) != a
+
+
+def test_split_by_dem_holds_out_whole_terrain():
+    dems = {f"ev{i}": ("a" if i < 17 else "b") for i in range(20)}
+    s = split_events_by_dem(dems, ["b"], seed=3)
+    assert {e for e, v in s.items() if v == "test"} == {"ev17", "ev18", "ev19"}
+    # the 17 events on 'a' keep the train:val ratio 0.7:0.15 -> round(17 * 0.15 / 0.85) = 3 val
+    assert [list(s.values()).count(v) for v in ("train", "val")] == [14, 3]
+    assert s == split_events_by_dem(dems, ["b"], seed=3)
+    with pytest.raises(InputError, match=r"\['c'\] are not in this build"):
+        split_events_by_dem(dems, ["c"])
+    with pytest.raises(InputError, match="no terrain to train on"):
+        split_events_by_dem(dems, ["a", "b"])
 
 
 def test_spec_channels_and_errors():

@@ -44,11 +44,12 @@ class BuildConfig:
     solver: SolverSettings = field(default_factory=SolverSettings)
     split: tuple[float, float, float] = (0.7, 0.15, 0.15)
     split_seed: int = 0
+    test_dems: list[str] = field(default_factory=list)  # hold these DEMs out: all their events test
 
     def to_dict(self) -> dict:
         return {"events": asdict(self.events), "spec": self.spec.to_dict(),
                 "solver": asdict(self.solver), "split": list(self.split),
-                "split_seed": self.split_seed}
+                "split_seed": self.split_seed, "test_dems": list(self.test_dems)}
 
 
 def simulate_event(store_path: str, plan: dict, rain: np.ndarray, elevation: np.ndarray,
@@ -97,6 +98,11 @@ def build_dataset(out: str | Path, dems: dict, radars: dict, cfg: BuildConfig,
     out = Path(out)
     for did, dem in dems.items():
         _dem_ok(did, dem, cfg.spec)
+    bad = sorted(set(cfg.test_dems) - set(dems))
+    if bad:  # checked before any simulation, not after it
+        raise InputError(f"--test-dem {bad}: not among this build's DEMs {sorted(dems)}")
+    if cfg.test_dems and not set(dems) - set(cfg.test_dems):
+        raise InputError(f"--test-dem holds out every DEM ({sorted(dems)}): none is left to train on")
     plans = plan_events(radars, dems, cfg.events)
     build_attrs = {"build": {**cfg.to_dict(), "plans": [p.key() for p in plans],
                              "dems": sorted(dems), "radars": sorted(radars)}}

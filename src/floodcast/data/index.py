@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from floodcast.data import store
-from floodcast.data.samples import check_wet_balance, split_events, tiles
+from floodcast.data.samples import check_wet_balance, split_events, split_events_by_dem, tiles
 
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
 ZERO = hashlib.blake2b(b"zero-frame", digest_size=16).digest()
@@ -40,7 +40,10 @@ def build_index(path: str | Path, plans, cfg) -> dict:
     spec = cfg.spec
     p, K = spec.patch, spec.frames
     event_ids = [pl.event_id for pl in plans]
-    splits = split_events(event_ids, cfg.split, cfg.split_seed)
+    test_dems = list(getattr(cfg, "test_dems", []) or [])
+    splits = (split_events_by_dem({pl.event_id: pl.dem_id for pl in plans}, test_dems, cfg.split,
+                                  cfg.split_seed)
+              if test_dems else split_events(event_ids, cfg.split, cfg.split_seed))
     cols = {k: [] for k in ("event", "frame", "row", "col", "split", "keep")}
     seen: set[bytes] = set()
     wet = {s: [0, 0] for s in SPLIT_CODES}

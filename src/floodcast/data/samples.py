@@ -203,6 +203,30 @@ def split_events(event_ids: list[str], fractions: tuple[float, float, float] = (
     return {ids[i]: names[j] for j, i in enumerate(order)}
 
 
+def split_events_by_dem(event_dems: dict[str, str], test_dems: list[str],
+                        fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+                        seed: int = 0) -> dict[str, str]:
+    """Hold out whole DEMs: every event on ``test_dems`` is test, the others are split into
+    train/val in the ratio of ``fractions`` (seeded, by event).
+
+    Splitting by event alone tests known terrain: the models memorise where water collects
+    on their training DEMs (``bench_mirror``). A held-out DEM measures skill on new terrain.
+    """
+    dems = sorted(set(event_dems.values()))
+    bad = sorted(set(test_dems) - set(dems))
+    if bad:
+        raise InputError(f"test DEM(s) {bad} are not in this build; its DEMs are {dems}")
+    if not set(dems) - set(test_dems):
+        raise InputError(f"holding out every DEM ({dems}) leaves no terrain to train on")
+    rest = [e for e, d in event_dems.items() if d not in test_dems]
+    f_train, f_val = fractions[0], fractions[1]
+    if f_train + f_val <= 0:
+        raise InputError(f"split fractions {fractions} leave nothing to train on")
+    out = split_events(rest, (f_train / (f_train + f_val), f_val / (f_train + f_val), 0.0), seed)
+    out.update({e: "test" for e, d in event_dems.items() if d in test_dems})
+    return out
+
+
 def check_wet_balance(wet_fraction: dict[str, float]) -> list[str]:
     """Warnings for splits that come out all-dry or all-wet (a wrong threshold shows here)."""
     msgs = []

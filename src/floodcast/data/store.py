@@ -89,11 +89,14 @@ def _write_group_atomically(final: Path, write) -> None:
 
 
 def _settings(build: dict | None) -> dict:
-    """Build settings that must match for a store to be resumed (the event count may differ)."""
+    """Build settings that must match for a store to be resumed: not the event count, and not
+    the split (it only shapes the index, which every build writes again), so a copy of a store
+    can be split another way (e.g. ``--test-dem``) without simulating anything again."""
     if not build:
         return {}
     b = json.loads(json.dumps(build))
-    b.pop("plans", None)
+    for key in ("plans", "split", "split_seed", "test_dems"):
+        b.pop(key, None)
     b.get("events", {}).pop("count", None)
     return b
 
