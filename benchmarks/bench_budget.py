@@ -108,8 +108,8 @@ def main() -> None:
         hot = {r.name: _score(r / "model.pt", a.data, a.max_events, gb if i == 0 else None,
                               start=a.hot_start, steps=a.hot_steps)
                for i, r in enumerate([*a.compare, run])}
-        lines += ["", f"{a.hot_steps}-step rollouts hot-started at frame {a.hot_start} (the "
-                  f"simulator's depth after frame {a.hot_start - 1} handed over):", ""]
+        lines += ["", (f"{a.hot_steps}-step rollouts hot-started at frame {a.hot_start} (the "
+                  f"simulator's depth after frame {a.hot_start - 1} handed over):"), ""]
         lines += rollout_table(hot)
     lines += ["", "Validation CSI (one step) along each run:", ""]
     lines += [f"- {r.name}: {_curve(r)}" for r in [*a.compare, run]]

@@ -101,8 +101,8 @@ def main() -> None:
     torch.set_num_threads(1)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    lines = [f"# Formulations and models on `{a.data}` (test events, {a.minutes:g} min training "
-             f"per formulation, 1 thread each, {a.jobs} at a time; recipe {json.dumps(RECIPE)})", ""]
+    lines = [(f"# Formulations and models on `{a.data}` (test events, {a.minutes:g} min training "
+             f"per formulation, 1 thread each, {a.jobs} at a time; recipe {json.dumps(RECIPE)})"), ""]
     _run_all([(str(out / f"form-{n}"), a.data, a.minutes, n, {"preset": "small", **kw})
               for n, kw in FORMS.items()], a.jobs)
     mapper0 = FloodMapper.load(out / "form-original" / "model.pt")
@@ -113,8 +113,8 @@ def main() -> None:
                                gb if not results else None)
         print(name, results[name]["overall"].scores(), flush=True)
     lines += ["## Formulations (small model): whole test events from the event start, full grids",
-              "", "Autoregressive rows are rollouts on the model's own depth from the event "
-              "start; 0-1 h is the first 12 steps, 1-2 h the next 12.", ""]
+              "", ("Autoregressive rows are rollouts on the model's own depth from the event "
+              "start; 0-1 h is the first 12 steps, 1-2 h the next 12."), ""]
     lines += rollout_table(results)
     lines += ["", "Training steps / best validation CSI (validation is one step, teacher-forced "
               "for the autoregressive model): " + "; ".join(
@@ -132,8 +132,8 @@ def main() -> None:
             mres[m] = _score(out / f"model-{m.split()[0]}-{best}" / "model.pt", a.data,
                              a.model_events, gb if not mres else None)
             print(m, mres[m]["overall"].scores(), flush=True)
-        lines += [f"## Models ({best}, {a.model_minutes:g} min each; first {a.model_events} test "
-                  "events)", ""]
+        lines += [(f"## Models ({best}, {a.model_minutes:g} min each; first {a.model_events} test "
+                  "events)"), ""]
         lines += rollout_table(mres)
         lines += ["", "Epochs run / best validation CSI: " + "; ".join(
             f"{n}: {r['train']['epochs_run']}, {r['train']['best_val_csi']:.3f}"

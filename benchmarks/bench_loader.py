@@ -21,8 +21,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from floodcast.data import store  # noqa: E402
-from floodcast.data.torchdata import FloodDataset, make_loader  # noqa: E402
+from floodcast.data import store
+from floodcast.data.torchdata import FloodDataset, make_loader
 
 
 def loader_rate(ds, workers: int, batch: int, batches: int, repeats: int = 3) -> float:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
-from types import SimpleNamespace
 
 _REPO = Path(__file__).resolve().parents[1]
 
@@ -50,10 +49,10 @@ def _one_torch_thread():
 
 
 # --- a tiny generated dataset store (built once per session), used by data/training/eval tests
-from floodcast.data.build import BuildConfig, SolverSettings, build_dataset  # noqa: E402
-from floodcast.data.events import EventConfig  # noqa: E402
-from floodcast.data.samples import SampleSpec  # noqa: E402
-from floodcast.io.dem import Dem  # noqa: E402
+from floodcast.data.build import BuildConfig, SolverSettings, build_dataset
+from floodcast.data.events import EventConfig
+from floodcast.data.samples import SampleSpec
+from floodcast.io.dem import Dem
 
 
 def fake_radar(seed: int = 0, nt: int = 12, n: int = 40, cell: float = 500.0, source="synthetic"):

@@ -36,9 +36,9 @@ def register(app: typer.Typer) -> None:
                                           "default the model's calibrated cut (else 0.5)."),
     ) -> None:
         """Extrapolate the latest radar N steps ahead and map flooding at each lead time."""
-        from floodcast.io.sources import load_dems
         from floodcast.cli_predict import _read_prev
         from floodcast.io.atomic import check_writable
+        from floodcast.io.sources import load_dems
         from floodcast.predict.mapper import FloodMapper
         from floodcast.predict.nowcast import extrapolate, flood_nowcast, min_frames
 

@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         try:
             if bool(rain) == bool(radar):
                 raise InputError("give exactly one of --rain FILE or --radar [SOURCE:]PATH")
-            (dem_id, d), = load_dems([dem], None, False).items()
+            (_dem_id, d), = load_dems([dem], None, False).items()
             mapper = FloodMapper.load(model, overlap=None if overlap < 0 else overlap)
             if rain:
                 frames, interval = rain_from_file(rain, d)

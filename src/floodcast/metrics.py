@@ -64,14 +64,14 @@ class Contingency:
         d = int(pred.size - a - b - c)
         return cls(a, b, c, d)
 
-    def update(self, other: "Contingency") -> "Contingency":
+    def update(self, other: Contingency) -> Contingency:
         self.hits += other.hits
         self.false_alarms += other.false_alarms
         self.misses += other.misses
         self.correct_negatives += other.correct_negatives
         return self
 
-    def __add__(self, other: "Contingency") -> "Contingency":
+    def __add__(self, other: Contingency) -> Contingency:
         return Contingency(**asdict(self)).update(other)
 
     @property

@@ -9,7 +9,6 @@ from floodcast.data.torchdata import FloodDataset, assert_bchw, collate_checked
 from floodcast.errors import InputError
 
 
-
 def test_store_content(tiny_store):
     path, summary = tiny_store
     assert summary["events"] == 6
@@ -26,7 +25,7 @@ def test_store_content(tiny_store):
 
 
 def test_dataset_shapes_and_split_by_event(tiny_store):
-    path, summary = tiny_store
+    path, _summary = tiny_store
     ds = FloodDataset(path, "train", formulation="state")
     assert ds.channels == ["rain_t-2", "rain_t-1", "rain_t-0", "dem", "rain_accum",
                            "time_since_start"]

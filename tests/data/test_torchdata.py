@@ -1,5 +1,6 @@
 """Sampling and derived channels of the torch dataset (tiny generated store)."""
 
+import itertools
 from collections import Counter
 
 import numpy as np
@@ -87,7 +88,7 @@ def test_upslope_rain_in_dataset_grows_through_the_event(tiny_store):
     same = [i for i in range(len(ds)) if (ds.items[i, 0], ds.items[i, 2], ds.items[i, 3]) == (e, r, c)]
     by_frame = sorted((int(ds.items[i, 1]), ds.sample(i)["x"][-1]) for i in same)
     # rain since the start only grows, and so does the volume routed to every cell
-    for (_, a), (_, b) in zip(by_frame, by_frame[1:]):
+    for (_, a), (_, b) in itertools.pairwise(by_frame):
         assert (b >= a - 1e-6).all()
     assert by_frame[-1][1].max() > by_frame[0][1].max() >= 0
 

@@ -10,12 +10,9 @@ from typer.testing import CliRunner
 
 from floodcast.cli import app
 from floodcast.errors import InputError
+from floodcast.io.dem import Dem
 from floodcast.predict.mapper import FloodMapper, _blend_weights
 from floodcast.predict.outputs import flood_geojson
-from floodcast.io.dem import Dem
-
-
-
 
 
 def test_blend_weights_partition():

@@ -1,5 +1,6 @@
 """Training smoke test through the CLI on the tiny generated store; then evaluate it."""
 
+import itertools
 import json
 
 import pytest
@@ -22,12 +23,12 @@ def trained(tiny_store, tmp_path_factory):
 
 
 def test_train_writes_checkpoints_with_config(trained):
-    path, out = trained
+    _path, out = trained
     result = json.loads((out / "train_result.json").read_text())
     assert result["epochs_run"] >= 1
     assert (out / "checkpoints" / "last.ckpt").exists()
     assert (out / "logs" / "version_0" / "metrics.csv").exists()
-    model, extra = load_model(out / "model.pt")
+    _model, extra = load_model(out / "model.pt")
     assert extra["data"]["channels"][-2:] == ["rain_accum", "time_since_start"]
     assert extra["data"]["fingerprint"]
     assert extra["data"]["stats"]["rain_std"] > 0
@@ -48,7 +49,7 @@ def test_cosine_schedule_decays_over_the_epochs(trained):
     rows = csv.DictReader((out / "logs" / "version_0" / "metrics.csv").open())
     lrs = [float(r["lr"]) for r in rows if r.get("lr")]
     assert lrs[0] == pytest.approx(3e-3, rel=0.05) and lrs[-1] < lrs[0]
-    assert all(b <= a for a, b in zip(lrs, lrs[1:]))
+    assert all(b <= a for a, b in itertools.pairwise(lrs))
 
 
 def test_resume_continues(trained):

@@ -18,13 +18,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from floodcast.data.torchdata import EventBlockSampler
 from floodcast.diagnostics.contrastive import (
     DualEncoder,
     DualEncoderConfig,
     clip_loss,
     same_map_groups,
 )
-from floodcast.data.torchdata import EventBlockSampler
 from floodcast.errors import InputError
 
 FORMAT = "floodcast.contrastive"

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from floodcast.io.dem_tools import contributing_area  # noqa: F401  (re-exported)
 from floodcast.metrics import Contingency
 

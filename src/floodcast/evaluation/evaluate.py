@@ -64,7 +64,7 @@ def fit_baselines(train: FloodDataset, thresholds, limit: int, rng) -> tuple[dic
 
 def _baseline_inputs(ds: FloodDataset, i: int, areas: dict):
     e, k, r, c = (int(v) for v in ds.items[i])
-    rain, depth, accum, dem, _, _ = ds._event(e)
+    _rain, depth, accum, dem, _, _ = ds._event(e)
     p = ds.spec["patch"]
     did = _dem_id(ds, e)
     if did not in areas:

@@ -9,11 +9,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from floodcast.evaluation.calibrate import model_cut  # noqa: E402
-from floodcast.metrics import FORMULAS, Contingency  # noqa: E402
+from floodcast.evaluation.calibrate import model_cut
+from floodcast.metrics import FORMULAS, Contingency
 
 COLS = ("accuracy", "all_dry_accuracy", "csi", "pod", "far", "bias", "f1", "mcc")
 METHODS = ("model", "model+postprocess", "all_dry", "climatology", "terrain_heuristic")
@@ -114,20 +114,20 @@ def write_report(out: Path, res, ctx: dict, speed: dict | None, model_path: Path
     th0 = res.threshold
     rows = score_rows(res.overall)
     lines = [f"# floodcast evaluation: {model_path}", "",
-             f"Dataset `{ds.path}`, split **{ds.split}**: {res.n_samples} samples from "
+             (f"Dataset `{ds.path}`, split **{ds.split}**: {res.n_samples} samples from "
              f"{len(res.events)} events (split by event). Model trained at wet threshold "
              f"{th0} m; channels {', '.join(ds.channels)}. Wet where the model's wet probability "
              f"exceeds {model_cut(extra):.3f}"
-             f"{' (fitted on the validation split)' if 'cut' in extra else ''}.", "",
-             "Accuracy is never the headline: with most cells dry, predicting *all dry* is "
-             "already very accurate (column `all_dry_accuracy`). Judge by CSI and MCC.", "",
+             f"{' (fitted on the validation split)' if 'cut' in extra else ''}."), "",
+             ("Accuracy is never the headline: with most cells dry, predicting *all dry* is "
+             "already very accurate (column `all_dry_accuracy`). Judge by CSI and MCC."), "",
              "## Formulas", "", "hits = a, false alarms = b, misses = c, correct negatives = d", ""]
     lines += [f"- **{k}** = {v}" for k, v in FORMULAS.items()]
     lines += ["", "## Overall (all cells of all samples)", ""] + _table(rows, ("method", "threshold_m"))
-    lines += ["", f"Terrain heuristic thresholds fitted on train (rain mm x upslope cells): "
-              f"{json.dumps({str(k): v for k, v in res.heuristic_thresholds.items()})}.",
-              "Thresholds other than the training one are scored for the model only when it "
-              "has a depth head.", "", f"## Per event (threshold {th0} m)", ""]
+    lines += ["", (f"Terrain heuristic thresholds fitted on train (rain mm x upslope cells): "
+              f"{json.dumps({str(k): v for k, v in res.heuristic_thresholds.items()})}."),
+              ("Thresholds other than the training one are scored for the model only when it "
+              "has a depth head."), "", f"## Per event (threshold {th0} m)", ""]
     ev_rows = [{"event": ev, "method": m, **res.per_event[(ev, m, th0)].scores()}
                for ev in res.events for m in ("model", "climatology", "terrain_heuristic")
                if (ev, m, th0) in res.per_event]
@@ -147,16 +147,16 @@ def write_report(out: Path, res, ctx: dict, speed: dict | None, model_path: Path
         lines += ["", "## Learning curves", "", "![learning curves](learning_curves.png)"]
     if speed:
         lines += ["", "## Speed: time per flood map", "",
-                  f"Area {speed['area_cells']} cells of {speed['cell_size_m']} m, "
+                  (f"Area {speed['area_cells']} cells of {speed['cell_size_m']} m, "
                   f"{speed['threads']} torch thread(s); simulator cold = from the event start "
-                  f"({speed['simulated_s'] / 3600:.1f} h simulated), hot = one more radar interval.", "",
+                  f"({speed['simulated_s'] / 3600:.1f} h simulated), hot = one more radar interval."), "",
                   "| model (s) | simulator cold (s) | simulator hot (s) | model vs cold | model vs hot |",
                   "|---|---|---|---|---|",
-                  f"| {speed['model_s']:.3f} | {speed['cold_s']:.3f} | {speed['hot_s']:.3f} | "
-                  f"{speed['speedup_vs_cold']:.1f}x | {speed['speedup_vs_hot']:.2f}x |", "",
-                  "Where the hot-started simulator is faster than the model (ratio < 1), running "
+                  (f"| {speed['model_s']:.3f} | {speed['cold_s']:.3f} | {speed['hot_s']:.3f} | "
+                  f"{speed['speedup_vs_cold']:.1f}x | {speed['speedup_vs_hot']:.2f}x |"), "",
+                  ("Where the hot-started simulator is faster than the model (ratio < 1), running "
                   "the physics live is the better tool; the emulator wins when no simulation "
-                  "state is at hand (cold)."]
+                  "state is at hand (cold).")]
     md = out / "report.md"
     md.write_text("\n".join(lines) + "\n")
     (out / "scores.json").write_text(json.dumps(

@@ -65,7 +65,7 @@ class FloodMapper:
         self._routing: DemRouting | None = None
 
     @classmethod
-    def load(cls, path: str | Path, **kw) -> "FloodMapper":
+    def load(cls, path: str | Path, **kw) -> FloodMapper:
         from floodcast.models.checkpoint import load_model
 
         model, extra = load_model(path)

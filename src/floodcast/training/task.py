@@ -19,7 +19,6 @@ from floodcast.metrics import Contingency
 from floodcast.models.registry import ModelConfig, build_model
 from floodcast.training.losses import build_loss
 
-
 PUSHFORWARD_SHARE = 0.5  # share of each batch trained on the model's own rolled-out depth
 PUSHFORWARD_WARMUP_EPOCHS = 1
 LR_SCHEDULES = ("constant", "cosine")

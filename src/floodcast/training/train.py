@@ -76,7 +76,7 @@ class TrainConfig:
                 "depth_head": self.depth_head, "depth_residual": self.depth_residual,
                 "encoder_depth": self.encoder_depth, "decoder_channels": self.width}
 
-    def apply_preset(self, name: str | None) -> "TrainConfig":
+    def apply_preset(self, name: str | None) -> TrainConfig:
         if name is None:
             return self
         if name not in PRESETS:
@@ -107,7 +107,7 @@ def notify(url: str | None, title: str, body: str) -> bool:
         if not ap.add(url):
             return False
         return bool(ap.notify(title=title, body=body))
-    except Exception:  # a failed ping must not kill a finished training run
+    except Exception:  # noqa: BLE001  (a failed ping must not kill a finished training run)
         return False
 
 
