@@ -71,3 +71,18 @@ def test_warm_start_matches_channels_by_name(tmp_path):
         assert torch.allclose(old(x)["logits"], swapped(x.flip(1))["logits"], atol=1e-6)
     with pytest.raises(InputError, match="same --model"):
         warm_start(build_model("autoencoder", in_channels=3), path, ["rain", "dem", "accum"])
+
+
+def test_warm_start_warns_when_the_store_scales_inputs_otherwise(tmp_path):
+    from floodcast.models import warm_start
+
+    old = build_model("small_unet", in_channels=2, decoder_channels=4, encoder_depth=2, seed=0)
+    stats = {"rain_mean": 2.0, "rain_std": 3.0}
+    path = save_model(old, tmp_path / "old.pt", {"data": {"channels": ["rain", "dem"], "stats": stats}})
+    new = build_model("small_unet", in_channels=2, decoder_channels=4, encoder_depth=2, seed=1)
+    # within 1 %: the same store rebuilt, say; no warning
+    assert warm_start(new, path, ["rain", "dem"], {"rain_mean": 2.01, "rain_std": 3.0})[
+        "stats_changed"] == {}
+    with pytest.warns(UserWarning, match="rain_std"):
+        rep = warm_start(new, path, ["rain", "dem"], {"rain_mean": 2.0, "rain_std": 4.5})
+    assert rep["stats_changed"] == {"rain_std": [3.0, 4.5]}

@@ -120,7 +120,8 @@ def load_model(path: str | Path, eval_mode: bool = True) -> tuple[FloodModel, di
     return model, blob.get("extra", {})
 
 
-def warm_start(model: FloodModel, path: str | Path, channels: list[str]) -> dict[str, Any]:
+def warm_start(model: FloodModel, path: str | Path, channels: list[str],
+               stats: dict[str, float] | None = None) -> dict[str, Any]:
     """Initialise ``model`` from a trained model file, matching input channels by name.
 
     Weights with the same name and shape are copied. The input convolution (the one whose
@@ -130,9 +131,13 @@ def warm_start(model: FloodModel, path: str | Path, channels: list[str]) -> dict
     model computes exactly what the old one did until training teaches it the new input.
     Anything else (a new depth head) keeps its fresh initialisation.
 
+    ``stats`` are the new run's normalisation statistics: the old filters were learnt on
+    inputs scaled by the old store's, so any that differ by more than 1 % are warned about
+    and reported (a warm start from a model trained on another store is allowed).
+
     Returns:
         {"copied": n tensors, "fresh": [names], "channels_added": [...],
-         "channels_dropped": [...]}
+         "channels_dropped": [...], "stats_changed": {name: [old, new]}}
     """
     blob = read_checkpoint(path)
     if blob["config"].get("name") != model.config.name:
@@ -161,6 +166,13 @@ def warm_start(model: FloodModel, path: str | Path, channels: list[str]) -> dict
     if not copied:
         raise InputError(f"{path}: no weight fits this {model.config.name} (other encoder or width?)")
     model.load_state_dict(new)
+    old_stats = blob.get("extra", {}).get("data", {}).get("stats") or {}
+    changed = {k: [float(old_stats[k]), float(v)] for k, v in (stats or {}).items()
+               if k in old_stats and abs(float(v) - float(old_stats[k])) > 0.01 * abs(float(old_stats[k]))}
+    if changed:
+        warnings.warn(f"warm start from {path}: its normalisation statistics differ from this "
+                      f"store's (old, new): {changed}; the copied filters see rescaled inputs")
     return {"copied": copied, "fresh": fresh,
             "channels_added": [c for c in channels if c not in old_ch],
-            "channels_dropped": [c for c in old_ch if c not in channels]}
+            "channels_dropped": [c for c in old_ch if c not in channels],
+            "stats_changed": changed}

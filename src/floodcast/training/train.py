@@ -163,7 +163,7 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
             from floodcast.models.checkpoint import warm_start
 
             warm = {"from": str(cfg.init_from),
-                    **warm_start(task.model, cfg.init_from, train_ds.channels)}
+                    **warm_start(task.model, cfg.init_from, train_ds.channels, data_info["stats"])}
             logging.getLogger(__name__).info("warm start: %s", warm)
     # with --calibrate the model is used at its fitted cut, so it is also chosen by its CSI
     # there: the CSI at 0.5 falls late in a cosine run as the model turns cautious (measured)
