@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from floodcast.errors import InputError
+from floodcast.errors import InputError, user_errors
 from floodcast.io.sources import load_dems, load_radars
 
 
@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
         from floodcast.data.samples import SampleSpec
 
         logging.basicConfig(level=logging.WARNING)
-        try:
+        with user_errors(InputError, ValueError, FileNotFoundError):
             cfg = BuildConfig(
                 events=EventConfig(count=events, frames=event_frames, min_rain_mmh=min_rain, seed=seed),
                 spec=SampleSpec(frames=history, threshold=threshold, patch=patch, overlap=overlap,
@@ -65,9 +65,6 @@ def register(app: typer.Typer) -> None:
                 task = bar.add_task("simulating events", total=events)
                 summary = build_dataset(out, dems, radars, cfg, scheduler=scheduler, workers=workers,
                                         progress=lambda d, t: bar.update(task, completed=d, total=t))
-        except (InputError, ValueError, FileNotFoundError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
         _print_summary(out, summary)
 
     @dataset_app.command("info")
@@ -76,11 +73,8 @@ def register(app: typer.Typer) -> None:
         """Events, samples, dedup counts, wet fraction per split, size on disk vs one record per window."""
         from floodcast.data import store
 
-        try:
+        with user_errors(InputError):
             _, attrs = store.read_index(store_path)
-        except InputError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
         summary = attrs["summary"]
         if as_json:
             typer.echo(json.dumps(info_dict(store_path, summary), indent=2, default=str))

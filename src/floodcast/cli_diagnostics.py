@@ -7,12 +7,7 @@ from pathlib import Path
 
 import typer
 
-from floodcast.errors import InputError
-
-
-def _fail(e: Exception) -> None:
-    typer.echo(f"error: {e}", err=True)
-    raise typer.Exit(1)
+from floodcast.errors import InputError, user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -46,10 +41,8 @@ def register(app: typer.Typer) -> None:
                              batch_size=batch_size, lr=lr, seed=seed, eval_split=eval_split,
                              n_candidates=candidates, shuffle_pairs=shuffle_pairs,
                              max_minutes=max_minutes or None)
-        try:
+        with user_errors(InputError, ValueError):
             res = pretrain(cfg, log=typer.echo)
-        except (InputError, ValueError) as e:
-            _fail(e)
         typer.echo(f"wrote {res['checkpoint']} and {Path(out) / 'retrieval.json'}")
 
     @app.command("embed")
@@ -72,15 +65,13 @@ def register(app: typer.Typer) -> None:
         (kNN label agreement vs a label-permutation null)."""
         from floodcast.diagnostics.embed import embeddings_from_checkpoint, run_embed
 
-        try:
+        with user_errors(InputError, ValueError):
             e = embeddings_from_checkpoint(str(checkpoint), str(data), split, tower,
                                            max_samples=max_samples or None, seed=seed)
             res = run_embed(e["vectors"], e["keys"], str(out), [c.strip() for c in color.split(",")],
                             e["depth_maps"], e["event_names"], e["event_sources"], e["threshold"],
                             method=method, check_random=check_random, html=html, seed=seed,
                             title=f"{tower} embeddings, {split}")
-        except (InputError, ValueError) as err:
-            _fail(err)
         from floodcast.diagnostics.embed import structure_title
 
         for key, st in res["structure"].items():
@@ -105,12 +96,10 @@ def register(app: typer.Typer) -> None:
 
         kw = {} if model.replace("-", "_") in ("small_unet", "tiny", "centre_pixel", "center_pixel") \
             else {"encoder": encoder}
-        try:
+        with user_errors(InputError, ValueError, RuntimeError):
             net, g, summary = model_graph(model, in_channels, size, depth,
                                           encoder_depth=encoder_depth, **kw)
             svg = to_svg(g) if engine == "builtin" else render_dot(to_dot(g))
-        except (InputError, ValueError, RuntimeError) as e:
-            _fail(e)
         out.mkdir(parents=True, exist_ok=True)
         stem = net.config.name
         (out / f"{stem}.svg").write_text(svg)

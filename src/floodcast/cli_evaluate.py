@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from floodcast.errors import InputError
+from floodcast.errors import InputError, user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -26,16 +26,13 @@ def register(app: typer.Typer) -> None:
         from floodcast.evaluation.report import write_report
         from floodcast.evaluation.speed import speed_table
 
-        try:
+        with user_errors(InputError, FileNotFoundError):
             cfg = EvalConfig(model=str(model), data=str(data), out=str(out), split=split,
                              thresholds=tuple(float(t) for t in thresholds.split(",") if t),
                              batch_size=batch_size, speed=speed)
             res, ctx = evaluate(cfg)
             sp = speed_table(ctx["model"], len(ctx["dataset"].channels), n=speed_size) if speed else None
             md = write_report(out, res, ctx, sp, model)
-        except (InputError, FileNotFoundError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
         typer.echo(md.read_text())
         typer.echo(f"report written to {md}")
 
@@ -58,10 +55,7 @@ def register(app: typer.Typer) -> None:
 
         from floodcast.evaluation.calibrate import calibrate
 
-        try:
+        with user_errors(InputError, FileNotFoundError):
             fit = calibrate(model, str(data), split, max_events or None, write=not dry_run,
                             start=start, steps=steps or None)
-        except (InputError, FileNotFoundError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
         typer.echo(json.dumps(fit, indent=2))

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from floodcast.errors import InputError
+from floodcast.errors import InputError, user_errors
 
 MARGIN_KM = 60.0  # radar kept around the DEM for extrapolation: 1 h at 60 km/h flows in
 
@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
         from floodcast.predict.nowcast import extrapolate, flood_nowcast, min_frames
 
         method = "steps" if ensemble > 0 else "extrapolation"
-        try:
+        with user_errors(InputError, FileNotFoundError, OSError):
             if bool(rain) == bool(radar):
                 raise InputError("give exactly one of --rain FILE or --radar [SOURCE:]PATH")
             if steps < 1 or ensemble < 0:
@@ -78,9 +78,6 @@ def register(app: typer.Typer) -> None:
                     "threshold_m": mapper.threshold,
                     "analysis_time": None if t_last is None else str(t_last)}
             summary = _write_nowcast(out, leads, fc, d, meta, t_last)
-        except (InputError, FileNotFoundError, OSError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
         typer.echo(json.dumps({"out": str(out), "leads": len(summary["leads"]),
                                "peak_wet_cells": max(r["wet_cells"] for r in summary["leads"])},
                               indent=2))
@@ -100,7 +97,7 @@ def register(app: typer.Typer) -> None:
         """Verify extrapolated radar against the observed frames (CSI, FSS) vs persistence."""
         from floodcast.io.atomic import check_writable
 
-        try:
+        with user_errors(InputError, FileNotFoundError, OSError):
             if steps < 1 or starts < 1:
                 raise InputError(f"--steps and --starts must be >= 1 (got {steps}, {starts})")
             try:
@@ -113,9 +110,6 @@ def register(app: typer.Typer) -> None:
             check_writable(out)
             df = run_verify(radar, steps, starts, past, tuple(threshold), scales, region, flow)
             write_skill(out, df)
-        except (InputError, FileNotFoundError, OSError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
         typer.echo((out / "skill.md").read_text())
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from floodcast.errors import InputError
+from floodcast.errors import InputError, user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
         from floodcast.predict.mapper import FloodMapper
         from floodcast.predict.outputs import write_outputs
 
-        try:
+        with user_errors(InputError, FileNotFoundError):
             if bool(rain) == bool(radar):
                 raise InputError("give exactly one of --rain FILE or --radar [SOURCE:]PATH")
             (_dem_id, d), = load_dems([dem], None, False).items()
@@ -52,9 +52,6 @@ def register(app: typer.Typer) -> None:
                     "interval_s": interval, "cut": fmap.cut, "threshold_m": mapper.threshold,
                     "title": f"floodcast: wet (> {mapper.threshold} m) probability"}
             files = write_outputs(out, fmap, d, meta)
-        except (InputError, FileNotFoundError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
         typer.echo(json.dumps({"out": str(out), "files": [f.name for f in files],
                                "wet_cells": int(fmap.wet.sum())}, indent=2))
 

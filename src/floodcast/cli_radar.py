@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from floodcast.errors import user_errors
+
 radar_app = typer.Typer(
     help="Radar rain sequences (pysteps importers, NetCDF/zarr/GeoTIFF).", no_args_is_help=True
 )
@@ -43,19 +45,15 @@ def info(
 
     from floodcast.io.radar import read_radar, summarize
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # the summary reports clipping
-            seq = read_radar(
-                paths if len(paths) > 1 else paths[0],
-                source,
-                start=start,
-                end=end,
-                max_rate_mmh=max_rate,
-            )
-    except (ValueError, FileNotFoundError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    with user_errors(ValueError, FileNotFoundError), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the summary reports clipping
+        seq = read_radar(
+            paths if len(paths) > 1 else paths[0],
+            source,
+            start=start,
+            end=end,
+            max_rate_mmh=max_rate,
+        )
     s = summarize(seq)
     if as_json:
         typer.echo(json.dumps(s, indent=2, default=str))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from floodcast.errors import InputError
+from floodcast.errors import InputError, user_errors
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
 
         if host not in LOOPBACK:
             typer.echo(f"warning: listening on {host}: the API has no authentication", err=True)
-        try:
+        with user_errors(InputError, FileNotFoundError):
             (_, d), = load_dems([dem], None, False).items()
             if watch is not None and not watch.is_dir():
                 raise InputError(f"--watch {watch}: not a folder")
@@ -61,9 +61,6 @@ def register(app: typer.Typer) -> None:
                               tile=tile or None, overlap=None if overlap < 0 else overlap,
                               cache=cache)
             api = create_app(cfg)
-        except (InputError, FileNotFoundError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
         srv = api.state.server
         typer.echo(f"floodcast serve: model {model} ({srv.version}), DEM {d.source} {d.shape}, "
                    f"state {srv.state_dir}" + (f", watching {watch}" if watch else ""))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from floodcast.errors import InputError
+from floodcast.errors import InputError, user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -76,7 +76,7 @@ def register(app: typer.Typer) -> None:
         """Train a flood segmentation model (PyTorch Lightning, AdamW, early stopping on val CSI)."""
         from floodcast.training.train import TrainConfig, train
 
-        try:
+        with user_errors(InputError, ValueError, FileNotFoundError):
             cfg = TrainConfig(
                 data=str(data), out=str(out), model=model, encoder=encoder,
                 encoder_depth=encoder_depth, width=width or None, cbam=cbam, upscale=upscale, depth_head=depth_head,
@@ -93,9 +93,6 @@ def register(app: typer.Typer) -> None:
                 val_fraction=val_fraction, pushforward=pushforward,
             ).apply_preset(preset or None)
             result = train(cfg, progress=not quiet)
-        except (InputError, ValueError, FileNotFoundError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
         typer.echo(json.dumps(result, indent=2))
 
     @app.command("tune")
@@ -121,9 +118,6 @@ def register(app: typer.Typer) -> None:
                  "encoder": encoder.split(","), "batch_size": [int(v) for v in batch_size.split(",")]}
         base = TrainConfig(data=str(data), out=str(out), model=model, epochs=epochs, seed=seed,
                            limit_batches=int(limit_batches) if limit_batches > 1 else limit_batches)
-        try:
+        with user_errors(InputError, ValueError):
             best = tune(base, out, sampler=sampler, trials=trials or None, space=space, seed=seed)
-        except (InputError, ValueError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
         typer.echo(json.dumps(best, indent=2))
