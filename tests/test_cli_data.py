@@ -28,6 +28,13 @@ def test_build_dataset_real_fmi_radar(tmp_path, shared_data):
     assert sum(d["samples_kept"].values()) > 0
     assert d["channels"][:3] == ["rain_t-2", "rain_t-1", "rain_t-0"]
     assert d["size_on_disk_bytes"] < d["one_record_per_window_bytes"]["raw"]
+    assert d["test_dems"] == []
+    # holding out the only DEM, or one the build lacks: refused before anything is written
+    for dem_id, msg in (("hugo_site", "none is left to train on"), ("nope", "['nope']")):
+        r = CliRunner().invoke(app, [*args, "--test-dem", dem_id])
+        assert r.exit_code == 1 and msg in r.output, r.output
+    again = CliRunner().invoke(app, ["dataset", "info", str(out), "--json"])
+    assert json.loads(again.output)["events"] == 3  # the finished store is untouched
 
 
 def test_bad_threshold_is_a_clear_error(tmp_path):

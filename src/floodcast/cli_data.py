@@ -90,6 +90,7 @@ def info_dict(path: Path, summary: dict) -> dict:
     return {
         "events": summary["events"],
         "events_per_split": {s: list(summary["splits"].values()).count(s) for s in ("train", "val", "test")},
+        "test_dems": summary.get("test_dems", []),
         "samples_total": summary["samples_total"], "samples_kept": summary["samples_kept"],
         "duplicates_removed": summary["duplicates_removed"], "wet_fraction": summary["wet_fraction"],
         "channels": summary["channels"], "threshold_m": summary["spec"]["threshold"],
@@ -104,6 +105,8 @@ def _print_summary(path: Path, summary: dict) -> None:
     d = info_dict(path, summary)
     typer.echo(f"store: {path}")
     typer.echo(f"events: {d['events']}  per split: {d['events_per_split']}")
+    if d["test_dems"]:
+        typer.echo(f"split by terrain: every event on {', '.join(d['test_dems'])} is test")
     typer.echo(f"channels: {', '.join(d['channels'])}  (threshold {d['threshold_m']} m)")
     for s in ("train", "val", "test"):
         typer.echo(f"  {s:5s}: {d['samples_kept'][s]} samples kept of {d['samples_total'][s]} "

@@ -161,6 +161,7 @@ def test_test_dem_resplits_a_copy_without_simulating_again(tmp_path, factories):
     on = {e: store.read_event_attrs(out, e)["plan"]["dem_id"] for e in summary["splits"]}
     assert {e for e, s in summary["splits"].items() if s == "test"} == {
         e for e, d in on.items() if d == "steep"}
+    assert summary["test_dems"] == ["steep"]
     test_rows = FloodDataset(out, "test").items[:, 0]
     assert {on[summary["event_ids"][i]] for i in test_rows} == {"steep"}
     cfg.test_dems = ["hills"]

@@ -96,7 +96,7 @@ def build_index(path: str | Path, plans, cfg) -> dict:
     n_kept = sum(kept.values())
     gz_ratio = (np.mean(gz_sample) / ((K + 2) * p * p * 4)) if gz_sample else 1.0
     summary = {
-        "events": len(plans), "event_ids": event_ids, "splits": splits,
+        "events": len(plans), "event_ids": event_ids, "splits": splits, "test_dems": test_dems,
         "samples_total": total, "samples_kept": kept, "duplicates_removed": {
             s: total[s] - kept[s] for s in total},
         "wet_fraction": wet_fraction, "warnings": warnings_,
