@@ -78,6 +78,16 @@ class ModelTester:
             y3 = model(x)["logits"]
         assert torch.equal(y1, y2) and torch.equal(y1, y3)
 
+    def test_channels_last_memory_changes_nothing_but_speed(self, model):
+        w = [p for p in model.parameters() if p.ndim == 4]
+        assert w and all(p.is_contiguous(memory_format=torch.channels_last) for p in w)
+        plain = self.build().eval().to(memory_format=torch.contiguous_format)
+        x = torch.randn(2, 8, 37, 53, generator=torch.Generator().manual_seed(2))
+        with torch.no_grad():
+            a, b = model(x)["logits"], plain(x)["logits"]
+        assert a.shape == b.shape == (2, 2, 37, 53)
+        assert torch.allclose(a, b, atol=1e-4, rtol=1e-4)
+
     def test_predict_proba(self, model):
         x = torch.randn(2, 8, 16, 20)
         p = model.predict_proba(x)

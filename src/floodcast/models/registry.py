@@ -284,4 +284,7 @@ def build_model(cfg: ModelConfig | dict | str | None = None, seed: int | None = 
         if seed is not None:
             torch.manual_seed(seed)
         model = FloodModel(cfg, MODELS[name](cfg))
-    return model
+    # NHWC memory layout (the tensor shapes stay [B, C, H, W]): the CPU convolutions then
+    # run ~1.7x faster per forward pass and ~1.3x per training step on this machine
+    # (benchmarks/bench_layout.py); inputs need no conversion, the first convolution does it
+    return model.to(memory_format=torch.channels_last)
