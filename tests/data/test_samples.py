@@ -55,9 +55,9 @@ def test_split_by_dem_holds_out_whole_terrain():
     # the 17 events on 'a' keep the train:val ratio 0.7:0.15 -> round(17 * 0.15 / 0.85) = 3 val
     assert [list(s.values()).count(v) for v in ("train", "val")] == [14, 3]
     assert s == split_events_by_dem(dems, ["b"], seed=3)
-    with pytest.raises(InputError, match=r"\['c'\] are not in this build"):
+    with pytest.raises(InputError, match=r"--test-dem \['c'\]: not among this build's DEMs"):
         split_events_by_dem(dems, ["c"])
-    with pytest.raises(InputError, match="no terrain to train on"):
+    with pytest.raises(InputError, match="none is left to train on"):
         split_events_by_dem(dems, ["a", "b"])
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from floodcast.data import store
 from floodcast.data.events import EventConfig, EventPlan, event_rain, plan_events
 from floodcast.data.index import build_index
-from floodcast.data.samples import SampleSpec, tile_origins
+from floodcast.data.samples import SampleSpec, check_test_dems, tile_origins
 from floodcast.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -98,11 +98,7 @@ def build_dataset(out: str | Path, dems: dict, radars: dict, cfg: BuildConfig,
     out = Path(out)
     for did, dem in dems.items():
         _dem_ok(did, dem, cfg.spec)
-    bad = sorted(set(cfg.test_dems) - set(dems))
-    if bad:  # checked before any simulation, not after it
-        raise InputError(f"--test-dem {bad}: not among this build's DEMs {sorted(dems)}")
-    if cfg.test_dems and not set(dems) - set(cfg.test_dems):
-        raise InputError(f"--test-dem holds out every DEM ({sorted(dems)}): none is left to train on")
+    check_test_dems(cfg.test_dems, dems)  # before any simulation, not after it
     plans = plan_events(radars, dems, cfg.events)
     build_attrs = {"build": {**cfg.to_dict(), "plans": [p.key() for p in plans],
                              "dems": sorted(dems), "radars": sorted(radars)}}

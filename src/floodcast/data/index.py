@@ -40,7 +40,7 @@ def build_index(path: str | Path, plans, cfg) -> dict:
     spec = cfg.spec
     p, K = spec.patch, spec.frames
     event_ids = [pl.event_id for pl in plans]
-    test_dems = list(getattr(cfg, "test_dems", []) or [])
+    test_dems = list(cfg.test_dems)
     splits = (split_events_by_dem({pl.event_id: pl.dem_id for pl in plans}, test_dems, cfg.split,
                                   cfg.split_seed)
               if test_dems else split_events(event_ids, cfg.split, cfg.split_seed))

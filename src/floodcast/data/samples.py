@@ -203,6 +203,16 @@ def split_events(event_ids: list[str], fractions: tuple[float, float, float] = (
     return {ids[i]: names[j] for j, i in enumerate(order)}
 
 
+def check_test_dems(test_dems: list[str], dems) -> None:
+    """``--test-dem`` must name DEMs of the build and leave at least one to train on."""
+    dems = sorted(set(dems))
+    bad = sorted(set(test_dems) - set(dems))
+    if bad:
+        raise InputError(f"--test-dem {bad}: not among this build's DEMs {dems}")
+    if test_dems and not set(dems) - set(test_dems):
+        raise InputError(f"--test-dem holds out every DEM ({dems}): none is left to train on")
+
+
 def split_events_by_dem(event_dems: dict[str, str], test_dems: list[str],
                         fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
                         seed: int = 0) -> dict[str, str]:
@@ -212,12 +222,7 @@ def split_events_by_dem(event_dems: dict[str, str], test_dems: list[str],
     Splitting by event alone tests known terrain: the models memorise where water collects
     on their training DEMs (``bench_mirror``). A held-out DEM measures skill on new terrain.
     """
-    dems = sorted(set(event_dems.values()))
-    bad = sorted(set(test_dems) - set(dems))
-    if bad:
-        raise InputError(f"test DEM(s) {bad} are not in this build; its DEMs are {dems}")
-    if not set(dems) - set(test_dems):
-        raise InputError(f"holding out every DEM ({dems}) leaves no terrain to train on")
+    check_test_dems(test_dems, event_dems.values())
     rest = [e for e, d in event_dems.items() if d not in test_dems]
     f_train, f_val = fractions[0], fractions[1]
     if f_train + f_val <= 0:

@@ -167,8 +167,8 @@ def warm_start(model: FloodModel, path: str | Path, channels: list[str],
         raise InputError(f"{path}: no weight fits this {model.config.name} (other encoder or width?)")
     model.load_state_dict(new)
     old_stats = blob.get("extra", {}).get("data", {}).get("stats") or {}
-    changed = {k: [float(old_stats[k]), float(v)] for k, v in (stats or {}).items()
-               if k in old_stats and abs(float(v) - float(old_stats[k])) > 0.01 * abs(float(old_stats[k]))}
+    pairs = {k: (float(old_stats[k]), float(v)) for k, v in (stats or {}).items() if k in old_stats}
+    changed = {k: [a, b] for k, (a, b) in pairs.items() if abs(b - a) > 0.01 * abs(a)}
     if changed:
         warnings.warn(f"warm start from {path}: its normalisation statistics differ from this "
                       f"store's (old, new): {changed}; the copied filters see rescaled inputs")
