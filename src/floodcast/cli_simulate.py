@@ -17,8 +17,10 @@ console = Console(stderr=True)
 
 
 @contextmanager
-def user_errors():
-    """Print user-facing errors without a traceback and exit with code 1."""
+def simulation_errors():
+    """Print user-facing errors (bad input, failed writes, a failed simulation) in rich
+    markup without a traceback and exit with code 1 (the generic form is
+    ``floodcast.errors.user_errors``)."""
     from floodcast.errors import InputError, InputWarning
 
     try:
@@ -180,7 +182,7 @@ def simulate(
         threads=threads,
         fill_sinks=fill_sinks,
     )
-    with user_errors():
+    with simulation_errors():
         job = prepare(req)
         for note in job.notes:
             console.print(f"[cyan]note:[/] {escape(note)}", highlight=False)
@@ -197,7 +199,7 @@ def demo(
     """Run the offline demo: matplotlib's Jacksboro DEM (~83 m cells) + a synthetic 2-h storm."""
     from floodcast.demo import run_demo
 
-    with user_errors():
+    with simulation_errors():
         run_demo(out, console=console)
 
 
