@@ -110,3 +110,24 @@ def test_d8_accumulate_sums_weights_downslope_by_hand():
     # the middle row's flanks fall steepest diagonally (2 m over sqrt 2) to the outlet
     z = np.array([[5.0, 4.0, 5.0], [4.0, 3.0, 4.0], [3.0, 2.0, 3.0]])
     np.testing.assert_array_equal(contributing_area(z, 1.0), [[1, 1, 1], [1, 4, 1], [1, 9, 1]])
+
+
+def test_depression_depth_is_the_fill_above_the_ground():
+    from floodcast.io.dem_tools import depression_depth
+
+    z = np.full((5, 5), 10.0)
+    z[1:4, 1:4] = 8.0  # a bowl ...
+    z[2, 2] = 7.0
+    z[0, 2] = 9.0  # ... that spills over the lowest rim cell, at 9 m
+    d = depression_depth(z)
+    expect = np.zeros((5, 5))
+    expect[1:4, 1:4] = 1.0
+    expect[2, 2] = 2.0
+    np.testing.assert_allclose(d, expect)
+    z[0, 2] = 7.5  # a breach below the bowl floor: the bowl drains, the centre pit (7 m,
+    d = depression_depth(z)  # ringed by 8 m) still holds 1 m
+    assert d[2, 2] == pytest.approx(1.0) and d.sum() == pytest.approx(1.0)
+    z[4, 4] = np.nan
+    assert depression_depth(z)[4, 4] == 0.0
+    with pytest.raises(InputError, match="all cells are nodata"):
+        depression_depth(np.full((3, 3), np.nan))

@@ -77,7 +77,7 @@ def calibrate(model_path: str | Path, data: str, split: str = "val",
     mapper = FloodMapper.load(model_path)
     hist = np.zeros((2, PROB_BINS), np.int64)
 
-    def count(fm, truth: np.ndarray, valid: np.ndarray) -> None:
+    def count(fm, truth: np.ndarray, valid: np.ndarray, _event: str) -> None:
         hist[:] += prob_histogram(fm.probability[valid], truth[valid])
 
     res = rollout_scores(mapper, data, split, max_events=max_events, on_map=count, start=start,

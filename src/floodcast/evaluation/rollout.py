@@ -65,7 +65,7 @@ class GridBaselines:
 
 def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = None,
                    max_events: int | None = None, baselines: GridBaselines | None = None,
-                   on_map: Callable[[FloodMap, np.ndarray, np.ndarray], None] | None = None,
+                   on_map: Callable[[FloodMap, np.ndarray, np.ndarray, str], None] | None = None,
                    start: int = 0) -> dict:
     """Per-lead-step and overall contingency tables at the model's wet threshold.
 
@@ -78,7 +78,7 @@ def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = N
             simulation hands over to the emulator), and ``persistence`` (that depth held
             fixed) joins the baselines, since it is the forecast to beat from a known state.
         baselines: also score these on the same grids and frames.
-        on_map: called as ``on_map(flood_map, truth, valid)`` for every map scored, for
+        on_map: called as ``on_map(flood_map, truth, valid, event_id)`` for every map scored, for
             statistics beyond the contingency tables (``calibrate``, ``bench_errors``).
     Returns:
         {"per_step": {k: Contingency}, "overall": Contingency, "per_event": {ev: Contingency},
@@ -128,7 +128,7 @@ def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = N
                 prev = np.clip(fm.depth, 0.0, None).astype(np.float32)
             truth = depth[k] > mapper.threshold
             if on_map is not None:
-                on_map(fm, truth, valid)
+                on_map(fm, truth, valid, ev)
             tab = Contingency.from_masks(fm.wet, truth, valid)
             per_step[k - start].update(tab)
             per_event[ev].update(tab)

@@ -175,6 +175,18 @@ def block_mean(dem: Dem, cell_size: float, *, min_valid: float = 0.5) -> Dem:
     )
 
 
+def depression_depth(elevation: np.ndarray) -> np.ndarray:
+    """Depth (m) of every cell below the spill level of its closed depression (0 elsewhere
+    and at nodata): the priority-flood fill minus the DEM, water draining off the grid
+    edges and into the nodata collar."""
+    z = np.asarray(elevation, np.float64)
+    valid = np.isfinite(z)
+    if not valid.any():
+        raise InputError("all cells are nodata; no depressions to measure")
+    filled = _fill_skimage(np.where(valid, z, np.nanmax(z)), valid)
+    return np.where(valid, np.maximum(filled - z, 0.0), 0.0)
+
+
 def contributing_area(elevation: np.ndarray, cell_size: float) -> np.ndarray:
     """Upslope contributing area (cells, >= 1) by D8 steepest descent on the raw DEM.
 
