@@ -12,7 +12,7 @@ SHARED ?= $(or $(FLOODCAST_SHARED_DATA),../shared/data)
 RADAR := $(SHARED)/radar/pysteps-data/radar
 DEV_EVENTS ?= 240
 
-.PHONY: install demo test test-slow bench lint clean data data-heldout
+.PHONY: install demo test test-slow bench lint clean data data-heldout data-more
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -40,15 +40,24 @@ bench: $(BIN)/python
 
 # The real development dataset (needs ../shared/data): FMI, MeteoSwiss and BoM radar over
 # three real DEMs, with state and autoregressive channels stored too.
-DEV_BUILD = --events $(DEV_EVENTS) --event-frames 24 \
-	  --dem sample --dem $(SHARED)/dem/pysheds/dem.tif --dem $(SHARED)/dem/topotoolbox/greenriver.tif \
-	  --dem-cell-size 4 --radar fmi:$(RADAR)/fmi/pgm/20160928 --radar mch:$(RADAR)/mch/20150515 \
-	  --radar bom:$(RADAR)/bom/prcp-cscn/2/2018/06/16 --min-rain 1.0 \
-	  --extra rain_accum,time_since_start,prev_depth --seed 0
+DEV_SOURCES = --dem sample --dem $(SHARED)/dem/pysheds/dem.tif \
+	  --dem $(SHARED)/dem/topotoolbox/greenriver.tif --dem-cell-size 4 \
+	  --radar fmi:$(RADAR)/fmi/pgm/20160928 --radar mch:$(RADAR)/mch/20150515 \
+	  --radar bom:$(RADAR)/bom/prcp-cscn/2/2018/06/16
+DEV_OPTS = --event-frames 24 --min-rain 1.0 --extra rain_accum,time_since_start,prev_depth --seed 0
+DEV_BUILD = --events $(DEV_EVENTS) $(DEV_SOURCES) $(DEV_OPTS)
 HELDOUT_DEM ?= jacksboro
 
 data: install
 	$(BIN)/floodcast build-dataset --out data/dev.zarr $(DEV_BUILD)
+
+# More terrain: the three DEMs plus two with closed depressions (landlab's zSW3, 2 m
+# block-meaned to 4 m, and an SRTM tile near Boulder, ~81 m), for held-out-DEM training.
+MORE_EVENTS ?= 400
+data-more: install
+	$(BIN)/floodcast build-dataset --out data/dev-more.zarr --events $(MORE_EVENTS) $(DEV_SOURCES) \
+	  --dem $(SHARED)/dem/landlab/zSW3.asc \
+	  --dem $(SHARED)/dem/landlab/SRTMGL3_boulder_40.09_-105.55_40.21_-105.35.asc $(DEV_OPTS)
 
 # The same events split by terrain: every event on $(HELDOUT_DEM) is test, the other DEMs'
 # events train/val. It copies data/dev.zarr when that exists (no simulation runs again).
