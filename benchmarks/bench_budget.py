@@ -9,8 +9,9 @@ baselines on the same grids and frames. Rows for any shorter runs given with ``-
 (e.g. the 12-min run of ``bench_formulations``) are scored the same way and printed beside
 it, with the validation-CSI curve (from the CSV log) at a few wall-clock points.
 ``--hot-start FRAME`` adds rollouts of ``--hot-steps`` frames (default 12: 1 h of 5-min
-frames) that start from the simulator's state at that frame (persistence as a baseline). ``--init-from MODEL.pt`` warm-starts the run (e.g. an
-autoregressive model from a state model). A finished run (its ``model.pt`` exists) is
+frames) that start from the simulator's state at that frame (persistence as a baseline).
+``--init-from MODEL.pt`` warm-starts the run (e.g. an autoregressive model from a state
+model). A finished run (its ``model.pt`` exists) is
 only scored again. Writes OUT/budget.md and prints it.
 """
 

@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
         from floodcast.data.samples import SampleSpec
 
         logging.basicConfig(level=logging.WARNING)
-        with user_errors(InputError, ValueError, FileNotFoundError):
+        with user_errors(ValueError, FileNotFoundError):
             cfg = BuildConfig(
                 events=EventConfig(count=events, frames=event_frames, min_rain_mmh=min_rain, seed=seed),
                 spec=SampleSpec(frames=history, threshold=threshold, patch=patch, overlap=overlap,

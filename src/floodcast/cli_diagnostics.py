@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from floodcast.errors import InputError, user_errors
+from floodcast.errors import user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
                              batch_size=batch_size, lr=lr, seed=seed, eval_split=eval_split,
                              n_candidates=candidates, shuffle_pairs=shuffle_pairs,
                              max_minutes=max_minutes or None)
-        with user_errors(InputError, ValueError):
+        with user_errors(ValueError):
             res = pretrain(cfg, log=typer.echo)
         typer.echo(f"wrote {res['checkpoint']} and {Path(out) / 'retrieval.json'}")
 
@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
         (kNN label agreement vs a label-permutation null)."""
         from floodcast.diagnostics.embed import embeddings_from_checkpoint, run_embed
 
-        with user_errors(InputError, ValueError):
+        with user_errors(ValueError):
             e = embeddings_from_checkpoint(str(checkpoint), str(data), split, tower,
                                            max_samples=max_samples or None, seed=seed)
             res = run_embed(e["vectors"], e["keys"], str(out), [c.strip() for c in color.split(",")],
@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
 
         kw = {} if model.replace("-", "_") in ("small_unet", "tiny", "centre_pixel", "center_pixel") \
             else {"encoder": encoder}
-        with user_errors(InputError, ValueError, RuntimeError):
+        with user_errors(ValueError, RuntimeError):
             net, g, summary = model_graph(model, in_channels, size, depth,
                                           encoder_depth=encoder_depth, **kw)
             svg = to_svg(g) if engine == "builtin" else render_dot(to_dot(g))

@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
         from floodcast.predict.nowcast import extrapolate, flood_nowcast, min_frames
 
         method = "steps" if ensemble > 0 else "extrapolation"
-        with user_errors(InputError, FileNotFoundError, OSError):
+        with user_errors(InputError, OSError):
             if bool(rain) == bool(radar):
                 raise InputError("give exactly one of --rain FILE or --radar [SOURCE:]PATH")
             if steps < 1 or ensemble < 0:
@@ -97,7 +97,7 @@ def register(app: typer.Typer) -> None:
         """Verify extrapolated radar against the observed frames (CSI, FSS) vs persistence."""
         from floodcast.io.atomic import check_writable
 
-        with user_errors(InputError, FileNotFoundError, OSError):
+        with user_errors(InputError, OSError):
             if steps < 1 or starts < 1:
                 raise InputError(f"--steps and --starts must be >= 1 (got {steps}, {starts})")
             try:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from floodcast.errors import InputError, user_errors
+from floodcast.errors import user_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -76,7 +76,7 @@ def register(app: typer.Typer) -> None:
         """Train a flood segmentation model (PyTorch Lightning, AdamW, early stopping on val CSI)."""
         from floodcast.training.train import TrainConfig, train
 
-        with user_errors(InputError, ValueError, FileNotFoundError):
+        with user_errors(ValueError, FileNotFoundError):
             cfg = TrainConfig(
                 data=str(data), out=str(out), model=model, encoder=encoder,
                 encoder_depth=encoder_depth, width=width or None, cbam=cbam, upscale=upscale, depth_head=depth_head,
@@ -118,6 +118,6 @@ def register(app: typer.Typer) -> None:
                  "encoder": encoder.split(","), "batch_size": [int(v) for v in batch_size.split(",")]}
         base = TrainConfig(data=str(data), out=str(out), model=model, epochs=epochs, seed=seed,
                            limit_batches=int(limit_batches) if limit_batches > 1 else limit_batches)
-        with user_errors(InputError, ValueError):
+        with user_errors(ValueError):
             best = tune(base, out, sampler=sampler, trials=trials or None, space=space, seed=seed)
         typer.echo(json.dumps(best, indent=2))

@@ -20,8 +20,9 @@ class InputWarning(UserWarning):
 
 @contextmanager
 def user_errors(*kinds: type[BaseException]) -> Iterator[None]:
-    """For CLI commands: these errors (default ``InputError``) are bad input, so print
-    ``error: <message>`` to stderr and exit with status 1, without a traceback."""
+    """For CLI commands: these errors (default ``InputError``, a ``ValueError``; subclasses
+    are caught too) are bad input, so print ``error: <message>`` to stderr and exit with
+    status 1, without a traceback."""
     import typer
 
     caught = kinds or (InputError,)

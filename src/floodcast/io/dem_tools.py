@@ -183,7 +183,7 @@ def depression_depth(elevation: np.ndarray) -> np.ndarray:
     valid = np.isfinite(z)
     if not valid.any():
         raise InputError("all cells are nodata; no depressions to measure")
-    filled = _fill_skimage(np.where(valid, z, np.nanmax(z)), valid)
+    filled = _fill_skimage(z, valid)  # NaN cells become walls or outlets there
     return np.where(valid, np.maximum(filled - z, 0.0), 0.0)
 
 
