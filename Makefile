@@ -12,7 +12,7 @@ SHARED ?= $(or $(FLOODCAST_SHARED_DATA),../shared/data)
 RADAR := $(SHARED)/radar/pysteps-data/radar
 DEV_EVENTS ?= 240
 
-.PHONY: install demo test test-slow bench lint clean data data-heldout data-more
+.PHONY: install demo test test-slow bench lint clean data data-heldout data-more data-more-heldout
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -54,10 +54,15 @@ data: install
 # More terrain: the three DEMs plus two with closed depressions (landlab's zSW3, 2 m
 # block-meaned to 4 m, and an SRTM tile near Boulder, ~81 m), for held-out-DEM training.
 MORE_EVENTS ?= 400
-data-more: install
-	$(BIN)/floodcast build-dataset --out data/dev-more.zarr --events $(MORE_EVENTS) $(DEV_SOURCES) \
-	  --dem $(SHARED)/dem/landlab/zSW3.asc \
+MORE_BUILD = --events $(MORE_EVENTS) $(DEV_SOURCES) --dem $(SHARED)/dem/landlab/zSW3.asc \
 	  --dem $(SHARED)/dem/landlab/SRTMGL3_boulder_40.09_-105.55_40.21_-105.35.asc $(DEV_OPTS)
+data-more: install
+	$(BIN)/floodcast build-dataset --out data/dev-more.zarr $(MORE_BUILD)
+
+# The same five-DEM events with every $(HELDOUT_DEM) event as test (copies data/dev-more.zarr).
+data-more-heldout: install
+	test -d data/dev-more-heldout.zarr || ! test -d data/dev-more.zarr || cp -r data/dev-more.zarr data/dev-more-heldout.zarr
+	$(BIN)/floodcast build-dataset --out data/dev-more-heldout.zarr $(MORE_BUILD) --test-dem $(HELDOUT_DEM)
 
 # The same events split by terrain: every event on $(HELDOUT_DEM) is test, the other DEMs'
 # events train/val. It copies data/dev.zarr when that exists (no simulation runs again).

@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 FORMS = {"original": {}, "original+upslope_area": {}, "state+upslope_area": {},
-         "state+upslope_area+upslope_rain": {},
+         "state+upslope_area+upslope_rain": {}, "state+upslope_area+depression_depth": {},
          "autoregressive+state+upslope_area": {"depth_head": True, "pushforward": 3}}
 MODELS = {"deeplabv3plus": {"model": "deeplabv3plus", "encoder": "resnet18"},
           "unet": {"model": "unet", "encoder": "resnet18"},

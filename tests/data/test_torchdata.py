@@ -8,6 +8,7 @@ import pytest
 
 from floodcast.data.samples import DemRouting, make_input, upslope_area_channel
 from floodcast.data.torchdata import EventBlockSampler, FloodDataset, select_extras
+from floodcast.io.dem_tools import depression_depth
 
 
 def test_block_sampler_draws_each_sample_once_a_few_events_at_a_time(tiny_store):
@@ -91,6 +92,35 @@ def test_upslope_rain_in_dataset_grows_through_the_event(tiny_store):
     for (_, a), (_, b) in itertools.pairwise(by_frame):
         assert (b >= a - 1e-6).all()
     assert by_frame[-1][1].max() > by_frame[0][1].max() >= 0
+
+
+def test_depression_depth_channel_by_hand():
+    # 3-m plateau, a pit at 1 m in the centre, a 2-m cell north of it and a 2.5-m notch in
+    # the north edge: the bowl spills at 2.5 m, so the pit is 1.5 m deep, its neighbour 0.5 m
+    z = np.full((5, 5), 3.0)
+    z[2, 2], z[1, 2], z[0, 2] = 1.0, 2.0, 2.5
+    routing = DemRouting(z, 10.0)
+    ch = routing.depression_channel()
+    want = np.zeros((5, 5))
+    want[2, 2], want[1, 2] = np.log1p(15.0) / 2, np.log1p(5.0) / 2
+    np.testing.assert_allclose(ch, want, rtol=1e-6, atol=1e-7)
+    assert routing.depression_channel() is ch  # computed once per DEM
+    assert set(routing.grids(["depression_depth"], np.zeros((1, 5, 5)))) == {"depression_depth"}
+
+
+def test_depression_depth_in_dataset_samples(tiny_store):
+    ds = FloodDataset(tiny_store[0], "train", formulation="state+depression_depth")
+    assert ds.channels[-1] == "depression_depth"
+    e, _, r, c = (int(v) for v in ds.items[0])
+    z = ds._event(e)[3].copy()
+    z[r + 10:r + 14, c + 10:c + 14] -= 20.0  # dig a pit below the 2.5-m-per-cell slopes
+    ds._dems = {did: (z, DemRouting(z, 1.0)) for did in ds._dems}
+    ds._cache.clear()
+    p = ds.spec["patch"]
+    want = np.log1p(depression_depth(z) / 0.1)[r:r + p, c:c + p] / 2
+    x = ds.sample(0)["x"]
+    np.testing.assert_allclose(x[-1], want, rtol=1e-5, atol=1e-6)
+    assert x[-1].max() > 1.0
 
 
 def test_augment_transforms_inputs_and_targets_together(tiny_store):

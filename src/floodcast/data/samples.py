@@ -24,13 +24,15 @@ EXTRA_CHANNELS = {
     "prev_depth": "depth one radar interval earlier, as log1p(depth / 0.05 m) - autoregressive input",
     "upslope_area": "log10 of the D8 upslope contributing area (m2), scaled: (log10 A - 4) / 2",
     "upslope_rain": "rain since the event began on the D8 upslope area, log10(1 + m3) / 4",
+    "depression_depth": "depth below the spill level of a closed depression, log1p(m / 0.1 m) / 2",
 }
 PREV_DEPTH_SCALE_M = 0.05
 
 #: Extra channels derived from the DEM (and rain) when a sample is cut, so no store rebuild
 #: needs them.
-DERIVED_CHANNELS = ("upslope_area", "upslope_rain")
+DERIVED_CHANNELS = ("upslope_area", "upslope_rain", "depression_depth")
 UPSLOPE_RAIN_LOG_SCALE = 4.0  # log10(1 + m3) / 4: 1e4 m3 upstream -> 1.0
+DEPRESSION_SCALE_M = 0.1  # log1p(d / 0.1 m) / 2: 0.1 m deep -> 0.35, 1 m -> 1.2, 10 m -> 2.3
 
 
 class DemRouting:
@@ -41,6 +43,8 @@ class DemRouting:
     tile, the same quantity the terrain-heuristic baseline uses; ``upslope_rain`` routes the
     rain itself: the volume fallen since the event began on every cell's upslope area, which
     is what fills a depression or a channel (pits are kept, so water stops where it pools).
+    ``depression_depth`` marks where it pools: how far each cell lies below the spill level
+    of its closed depression, the storage that must fill before water moves on.
     """
 
     def __init__(self, elevation: np.ndarray, cell_size: float):
@@ -50,7 +54,9 @@ class DemRouting:
         self.cell_size = float(cell_size)
         self.order, self.receiver = d8_routing(elevation, cell_size)
         self.valid = np.isfinite(np.asarray(elevation, np.float64))
+        self.elevation = elevation
         self._area: np.ndarray | None = None
+        self._pits: np.ndarray | None = None
 
     def area_channel(self) -> np.ndarray:
         """log10 of the upslope area (m2), scaled: (log10 A - 4) / 2, so 1e4 m2 -> 0, 1e6 -> 1."""
@@ -60,6 +66,15 @@ class DemRouting:
             area_m2 = upslope_cells(self.order, self.receiver, self.valid) * self.cell_size ** 2
             self._area = ((np.log10(area_m2) - 4.0) / 2.0).astype(np.float32)
         return self._area
+
+    def depression_channel(self) -> np.ndarray:
+        """log1p(depth below the spill level / 0.1 m) / 2 (0 outside closed depressions)."""
+        if self._pits is None:
+            from floodcast.io.dem_tools import depression_depth
+
+            d = depression_depth(self.elevation)
+            self._pits = (np.log1p(d / DEPRESSION_SCALE_M) / 2.0).astype(np.float32)
+        return self._pits
 
     def rain_channel(self, accum_mm: np.ndarray) -> np.ndarray:
         """log10(1 + upslope rain volume in m3) / 4 for rain totals [..., H, W] in mm."""
@@ -73,9 +88,11 @@ class DemRouting:
         return (np.log10(1.0 + vol_m3) / UPSLOPE_RAIN_LOG_SCALE).astype(np.float32).reshape(a.shape)
 
     def grids(self, names: list[str], accum_mm: np.ndarray) -> dict[str, np.ndarray]:
-        """Whole-DEM grids of the derived channels in ``names``: ``upslope_area`` [H, W],
-        ``upslope_rain`` shaped like the rain totals ``accum_mm`` ([T, H, W] or [H, W])."""
-        make = {"upslope_area": self.area_channel, "upslope_rain": lambda: self.rain_channel(accum_mm)}
+        """Whole-DEM grids of the derived channels in ``names``: ``upslope_area`` and
+        ``depression_depth`` [H, W], ``upslope_rain`` shaped like the rain totals ``accum_mm``
+        ([T, H, W] or [H, W])."""
+        make = {"upslope_area": self.area_channel, "depression_depth": self.depression_channel,
+                "upslope_rain": lambda: self.rain_channel(accum_mm)}
         return {n: make[n]() for n in names if n in DERIVED_CHANNELS}
 
 
