@@ -11,8 +11,9 @@ it, with the validation-CSI curve (from the CSV log) at a few wall-clock points.
 ``--hot-start FRAME`` adds rollouts of ``--hot-steps`` frames (default 12: 1 h of 5-min
 frames) that start from the simulator's state at that frame (persistence as a baseline).
 ``--init-from MODEL.pt`` warm-starts the run (e.g. an autoregressive model from a state
-model). A finished run (its ``model.pt`` exists) is
-only scored again. Writes OUT/budget.md and prints it.
+model). ``--calibrate`` refits the run's cut on the validation events before scoring. A
+finished run (its ``model.pt`` exists) is only scored again. Writes OUT/budget.md and
+prints it.
 """
 
 from __future__ import annotations
@@ -39,6 +40,21 @@ def _curve(run: Path) -> str:
     return ", ".join(f"val {i + 1}: {vals[i]:.3f}" for i in pts)
 
 
+def _calibrate(model: Path, data: str) -> None:
+    """``floodcast calibrate`` on ``data``'s validation events (cold rollouts, as the main
+    table scores them), once per store."""
+    from floodcast.evaluation.calibrate import calibrate
+    from floodcast.predict.mapper import FloodMapper
+
+    fit = FloodMapper.load(model).extra.get("cut_fit") or {}
+    if fit.get("data") == str(data):
+        print(f"{model}: cut {fit['cut']:.3f} already fitted on {data}", flush=True)
+        return
+    fit = calibrate(model, data)
+    print(f"{model}: cut {fit['cut']:.3f} (val CSI {fit['csi']:.3f}, {fit['csi_at_default']:.3f} "
+          f"at 0.5) fitted on {fit['events']} validation events", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -61,6 +77,10 @@ def main() -> None:
                     help="autoregressive: frames rolled through before the target (default: 3)")
     ap.add_argument("--augment", action="store_true",
                     help="train on random flips/rotations of the grid (train --augment)")
+    ap.add_argument("--calibrate", action="store_true",
+                    help="refit the run's cut on whole validation events of --data before "
+                    "scoring (floodcast calibrate; skipped when the model already carries a "
+                    "cut fitted on this store); --compare runs keep their own cuts")
     ap.add_argument("--tag", default="", help="suffix for the run folder name")
     ap.add_argument("--compare", type=Path, nargs="*", default=[],
                     help="run folders (holding model.pt) of shorter budgets to score beside it")
@@ -95,6 +115,8 @@ def main() -> None:
                          f"{'' if a.lr_schedule == 'constant' else '-' + a.lr_schedule}-{a.minutes:g}min"
                          f"{'-' + a.tag if a.tag else ''}")
     _train((str(run), a.data, a.minutes, a.formulation, {**FORMS[a.formulation], **arch}))
+    if a.calibrate:
+        _calibrate(run / "model.pt", a.data)
     gb = GridBaselines(a.data, FloodMapper.load(run / "model.pt").threshold)
     results = {}
     for r in [*a.compare, run]:
