@@ -84,6 +84,23 @@ def test_predict_cli_bad_input_leaves_nothing(model_file, tmp_path):
     assert not out.exists()
 
 
+def test_mapper_derives_depression_depth_from_the_dem_it_is_given(make_extra):
+    seen = {}
+
+    class Probe(torch.nn.Module):
+        def forward(self, x):
+            seen["x"] = x
+            return {"logits": torch.zeros(x.shape[0], 2, *x.shape[2:])}
+    m = FloodMapper(Probe(), make_extra(extras=("upslope_area", "depression_depth")), patch=32,
+                    overlap=0)
+    z = np.full((32, 32), 10.0, np.float32)
+    z[10:12, 10:12] = 9.0  # a 1-m pit on a plateau: log1p(1 / 0.1) / 2 = 1.199
+    m.predict(np.full((4, 32, 32), 6.0, np.float32), z, 50.0, 300.0)
+    want = np.zeros((32, 32), np.float32)
+    want[10:12, 10:12] = np.log1p(10.0) / 2
+    np.testing.assert_allclose(seen["x"][0, -1].numpy(), want, rtol=1e-6)
+
+
 def test_mapper_derives_routed_channels_and_uses_the_calibrated_cut(make_extra):
     seen = {}
 
