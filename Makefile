@@ -59,16 +59,17 @@ MORE_BUILD = --events $(MORE_EVENTS) $(DEV_SOURCES) --dem $(SHARED)/dem/landlab/
 data-more: install
 	$(BIN)/floodcast build-dataset --out data/dev-more.zarr $(MORE_BUILD)
 
-# The same five-DEM events with every $(HELDOUT_DEM) event as test (copies data/dev-more.zarr).
-data-more-heldout: install
-	test -d data/dev-more-heldout.zarr || ! test -d data/dev-more.zarr || cp -r data/dev-more.zarr data/dev-more-heldout.zarr
-	$(BIN)/floodcast build-dataset --out data/dev-more-heldout.zarr $(MORE_BUILD) --test-dem $(HELDOUT_DEM)
-
 # The same events split by terrain: every event on $(HELDOUT_DEM) is test, the other DEMs'
-# events train/val. It copies data/dev.zarr when that exists (no simulation runs again).
+# events train/val. $(call resplit,STORE,COPY,BUILD) copies STORE when it exists (so no
+# simulation runs again) and re-indexes the copy with the build options it was made with.
+define resplit
+	test -d $(2) || ! test -d $(1) || cp -r $(1) $(2)
+	$(BIN)/floodcast build-dataset --out $(2) $(3) --test-dem $(HELDOUT_DEM)
+endef
 data-heldout: install
-	test -d data/dev-heldout.zarr || ! test -d data/dev.zarr || cp -r data/dev.zarr data/dev-heldout.zarr
-	$(BIN)/floodcast build-dataset --out data/dev-heldout.zarr $(DEV_BUILD) --test-dem $(HELDOUT_DEM)
+	$(call resplit,data/dev.zarr,data/dev-heldout.zarr,$(DEV_BUILD))
+data-more-heldout: install
+	$(call resplit,data/dev-more.zarr,data/dev-more-heldout.zarr,$(MORE_BUILD))
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -6,6 +6,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from floodcast.data.build import build_dataset
 from floodcast.data.samples import DemRouting, make_input, upslope_area_channel
 from floodcast.data.torchdata import EventBlockSampler, FloodDataset, select_extras
 from floodcast.io.dem_tools import depression_depth
@@ -112,8 +113,6 @@ def test_depression_depth_in_dataset_samples(factories, tmp_path):
     # the valley with a 20-m pit dug into its floor (deeper than its 2.5-m-per-cell slopes)
     dem = factories.dem()
     dem.elevation[20:24, 20:24] -= 20.0
-    from floodcast.data.build import build_dataset
-
     build_dataset(tmp_path / "pit.zarr", {"pit": dem}, {"synth": factories.radar()},
                   factories.config(extra_channels=["rain_accum", "time_since_start"]),
                   scheduler="sync")

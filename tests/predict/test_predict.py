@@ -84,14 +84,24 @@ def test_predict_cli_bad_input_leaves_nothing(model_file, tmp_path):
     assert not out.exists()
 
 
+class Probe(torch.nn.Module):
+    """Stands in for a model: records its input (``seen["x"]``); wet logit ``wet(x)``."""
+
+    def __init__(self, seen: dict, wet=None):
+        super().__init__()
+        self.seen, self.wet = seen, wet
+
+    def forward(self, x):
+        self.seen["x"] = x
+        z = torch.zeros(x.shape[0], 2, *x.shape[2:])
+        if self.wet is not None:
+            z[:, 1] = self.wet(x)
+        return {"logits": z}
+
+
 def test_mapper_derives_depression_depth_from_the_dem_it_is_given(make_extra):
     seen = {}
-
-    class Probe(torch.nn.Module):
-        def forward(self, x):
-            seen["x"] = x
-            return {"logits": torch.zeros(x.shape[0], 2, *x.shape[2:])}
-    m = FloodMapper(Probe(), make_extra(extras=("upslope_area", "depression_depth")), patch=32,
+    m = FloodMapper(Probe(seen), make_extra(extras=("upslope_area", "depression_depth")), patch=32,
                     overlap=0)
     z = np.full((32, 32), 10.0, np.float32)
     z[10:12, 10:12] = 9.0  # a 1-m pit on a plateau: log1p(1 / 0.1) / 2 = 1.199
@@ -103,15 +113,9 @@ def test_mapper_derives_depression_depth_from_the_dem_it_is_given(make_extra):
 
 def test_mapper_derives_routed_channels_and_uses_the_calibrated_cut(make_extra):
     seen = {}
-
-    class Probe(torch.nn.Module):
-        def forward(self, x):
-            seen["x"] = x
-            z = torch.zeros(x.shape[0], 2, *x.shape[2:])
-            z[:, 1] = x[:, -1] - 0.3  # wet probability grows with the routed rain
-            return {"logits": z}
     extra = {**make_extra(extras=("upslope_area", "upslope_rain")), "cut": 0.45}
-    m = FloodMapper(Probe(), extra, patch=32, overlap=0)
+    # wet probability grows with the routed rain
+    m = FloodMapper(Probe(seen, lambda x: x[:, -1] - 0.3), extra, patch=32, overlap=0)
     assert m.cut == 0.45
     z = np.tile(np.linspace(10.0, 0.0, 32, dtype=np.float32), (32, 1))  # a ramp falling east
     fm = m.predict(np.full((4, 32, 32), 6.0, np.float32), z, 50.0, 300.0)

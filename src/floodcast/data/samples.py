@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -48,22 +49,27 @@ class DemRouting:
     """
 
     def __init__(self, elevation: np.ndarray, cell_size: float):
-        from floodcast.io.dem_tools import d8_routing
-
         self.shape = np.shape(elevation)
         self.cell_size = float(cell_size)
-        self.order, self.receiver = d8_routing(elevation, cell_size)
         self.valid = np.isfinite(np.asarray(elevation, np.float64))
         self.elevation = elevation
         self._area: np.ndarray | None = None
         self._pits: np.ndarray | None = None
+
+    @cached_property
+    def d8(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(order, receiver)`` of the D8 routing, computed on first use: only the routed
+        channels need it, not ``depression_depth``."""
+        from floodcast.io.dem_tools import d8_routing
+
+        return d8_routing(self.elevation, self.cell_size)
 
     def area_channel(self) -> np.ndarray:
         """log10 of the upslope area (m2), scaled: (log10 A - 4) / 2, so 1e4 m2 -> 0, 1e6 -> 1."""
         if self._area is None:
             from floodcast.io.dem_tools import upslope_cells
 
-            area_m2 = upslope_cells(self.order, self.receiver, self.valid) * self.cell_size ** 2
+            area_m2 = upslope_cells(*self.d8, self.valid) * self.cell_size ** 2
             self._area = ((np.log10(area_m2) - 4.0) / 2.0).astype(np.float32)
         return self._area
 
@@ -84,7 +90,7 @@ class DemRouting:
         if a.shape[-2:] != self.shape:
             raise InputError(f"rain totals {a.shape} are not on the DEM grid {self.shape}")
         w = np.where(self.valid, a, 0.0).reshape(-1, a.shape[-1] * a.shape[-2])
-        vol_m3 = d8_accumulate(self.order, self.receiver, w) * (self.cell_size ** 2 / 1000.0)
+        vol_m3 = d8_accumulate(*self.d8, w) * (self.cell_size ** 2 / 1000.0)
         return (np.log10(1.0 + vol_m3) / UPSLOPE_RAIN_LOG_SCALE).astype(np.float32).reshape(a.shape)
 
     def grids(self, names: list[str], accum_mm: np.ndarray) -> dict[str, np.ndarray]:
