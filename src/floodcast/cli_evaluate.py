@@ -31,7 +31,8 @@ def register(app: typer.Typer) -> None:
                              thresholds=tuple(float(t) for t in thresholds.split(",") if t),
                              batch_size=batch_size, speed=speed)
             res, ctx = evaluate(cfg)
-            sp = speed_table(ctx["model"], len(ctx["dataset"].channels), n=speed_size) if speed else None
+            sp = speed_table(ctx["model"], len(ctx["dataset"].channels), n=speed_size,
+                             reference="reference_depth" in ctx["dataset"].channels) if speed else None
             md = write_report(out, res, ctx, sp, model)
         typer.echo(md.read_text())
         typer.echo(f"report written to {md}")

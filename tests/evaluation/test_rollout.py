@@ -1,5 +1,6 @@
 """Rollout mechanics: the model's own depth is fed back as the next prev_depth."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -68,7 +69,7 @@ def test_baselines_scored_on_the_same_grids(tiny_store):
     res = rollout_scores(_mapper(tiny_store, ["prev_depth"], GrowModel()), path, split="test",
                          steps=3, baselines=gb)
     base = res["baselines"]
-    assert set(base) == {"all_dry", "climatology", "terrain_heuristic"}
+    assert set(base) == {"all_dry", "climatology", "terrain_heuristic", "reference_storm"}
     for b in base.values():  # same cells, same frames as the model
         assert [b["per_step"][k].n for k in range(3)] == [res["per_step"][k].n for k in range(3)]
     dry = base["all_dry"]["overall"]
@@ -77,6 +78,14 @@ def test_baselines_scored_on_the_same_grids(tiny_store):
     assert dry.misses == truth_wet
     # the heuristic is the fitted threshold on (rain since start) x (contributing area)
     assert gb.heur.threshold is not None
+    # the reference storm: the solver's uniform-storm depth at each cell's rain, > 0.1 m
+    from floodcast.data.reference_storm import reference_depth_at, reference_series
+
+    z, attrs = store.read_dem(path, "valley")
+    accum = np.full(z.shape, 25.0)
+    want = reference_depth_at(*reference_series(z, attrs["cell_size"]), accum) > 0.1
+    got = gb.predict("reference_storm", "valley", z, attrs["cell_size"], accum)
+    assert got.any() and np.array_equal(got, want)
     lines = rollout_table({"ar": res})
     assert any(line.startswith("| baseline: climatology |") for line in lines)
 

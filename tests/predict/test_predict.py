@@ -111,6 +111,20 @@ def test_mapper_derives_depression_depth_from_the_dem_it_is_given(make_extra):
     np.testing.assert_allclose(seen["x"][0, -1].numpy(), want, rtol=1e-6)
 
 
+def test_mapper_derives_reference_depth_at_the_rain_fallen_so_far(make_extra):
+    from floodcast.data.reference_storm import reference_depth_at, reference_series
+
+    seen = {}
+    m = FloodMapper(Probe(seen), make_extra(extras=("reference_depth",)), patch=32, overlap=0)
+    z = np.full((32, 32), 10.0, np.float32)
+    z[10:14, 10:14] = 9.0  # a 1-m pit on a plateau
+    rain = np.full((6, 32, 32), 24.0, np.float32)  # 6 x 5 min at 24 mm/h: 12 mm so far
+    m.predict(rain, z, 50.0, 300.0)
+    d = reference_depth_at(*reference_series(z, 50.0), np.full((32, 32), 12.0))
+    np.testing.assert_allclose(seen["x"][0, -1].numpy(), np.log1p(d / 0.05), rtol=1e-5)
+    assert d[10:14, 10:14].min() > 2 * d[0, 0]  # the pit holds twice the flat plateau's film
+
+
 def test_mapper_derives_routed_channels_and_uses_the_calibrated_cut(make_extra):
     seen = {}
     extra = {**make_extra(extras=("upslope_area", "upslope_rain")), "cut": 0.45}

@@ -26,12 +26,14 @@ EXTRA_CHANNELS = {
     "upslope_area": "log10 of the D8 upslope contributing area (m2), scaled: (log10 A - 4) / 2",
     "upslope_rain": "rain since the event began on the D8 upslope area, log10(1 + m3) / 4",
     "depression_depth": "depth below the spill level of a closed depression, log1p(m / 0.1 m) / 2",
+    "reference_depth": "depth a uniform 10 mm/h storm gives on the DEM after as much rain as has "
+                       "fallen on the cell since the event began, log1p(m / 0.05 m)",
 }
 PREV_DEPTH_SCALE_M = 0.05
 
 #: Extra channels derived from the DEM (and rain) when a sample is cut, so no store rebuild
 #: needs them.
-DERIVED_CHANNELS = ("upslope_area", "upslope_rain", "depression_depth")
+DERIVED_CHANNELS = ("upslope_area", "upslope_rain", "depression_depth", "reference_depth")
 UPSLOPE_RAIN_LOG_SCALE = 4.0  # log10(1 + m3) / 4: 1e4 m3 upstream -> 1.0
 DEPRESSION_SCALE_M = 0.1  # log1p(d / 0.1 m) / 2: 0.1 m deep -> 0.35, 1 m -> 1.2, 10 m -> 2.3
 
@@ -46,6 +48,8 @@ class DemRouting:
     is what fills a depression or a channel (pits are kept, so water stops where it pools).
     ``depression_depth`` marks where it pools: how far each cell lies below the spill level
     of its closed depression, the storage that must fill before water moves on.
+    ``reference_depth`` is the solver's own answer for a uniform design storm, read at each
+    cell's rain total (``floodcast.data.reference_storm``).
     """
 
     def __init__(self, elevation: np.ndarray, cell_size: float):
@@ -93,12 +97,20 @@ class DemRouting:
         vol_m3 = d8_accumulate(*self.d8, w) * (self.cell_size ** 2 / 1000.0)
         return (np.log10(1.0 + vol_m3) / UPSLOPE_RAIN_LOG_SCALE).astype(np.float32).reshape(a.shape)
 
+    def reference_grid(self, accum_mm: np.ndarray) -> np.ndarray:
+        """The ``reference_depth`` channel for rain totals [..., H, W] in mm (one reference
+        simulation per DEM, cached)."""
+        from floodcast.data.reference_storm import reference_channel, reference_series
+
+        return reference_channel(*reference_series(self.elevation, self.cell_size), accum_mm)
+
     def grids(self, names: list[str], accum_mm: np.ndarray) -> dict[str, np.ndarray]:
         """Whole-DEM grids of the derived channels in ``names``: ``upslope_area`` and
-        ``depression_depth`` [H, W], ``upslope_rain`` shaped like the rain totals ``accum_mm``
-        ([T, H, W] or [H, W])."""
+        ``depression_depth`` [H, W]; ``upslope_rain`` and ``reference_depth`` shaped like the
+        rain totals ``accum_mm`` ([T, H, W] or [H, W])."""
         make = {"upslope_area": self.area_channel, "depression_depth": self.depression_channel,
-                "upslope_rain": lambda: self.rain_channel(accum_mm)}
+                "upslope_rain": lambda: self.rain_channel(accum_mm),
+                "reference_depth": lambda: self.reference_grid(accum_mm)}
         return {n: make[n]() for n in names if n in DERIVED_CHANNELS}
 
 

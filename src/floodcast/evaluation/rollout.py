@@ -5,7 +5,10 @@ becomes the next step's ``prev_depth`` input (never the simulator's), so errors
 accumulate as they would in use. The other formulations are scored on the same
 frames so the three can be compared side by side, and so are the report's baselines
 (``GridBaselines``: all-dry, climatology, terrain heuristic, fitted on the training split
-exactly as ``floodcast evaluate`` fits them) on the same whole grids.
+exactly as ``floodcast evaluate`` fits them) on the same whole grids, with one more that
+needs whole grids: the reference storm (``floodcast.data.reference_storm``: the solver's depth
+under a uniform storm, read at each cell's rain total, wet above the threshold; nothing
+fitted).
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from floodcast.errors import InputError
 from floodcast.evaluation.baselines import BASELINES
 from floodcast.metrics import Contingency
 
+#: the report's baselines plus the reference storm, which needs the whole DEM
+GRID_BASELINES = BASELINES + ("reference_storm",)
+
 if TYPE_CHECKING:
     from floodcast.predict.mapper import FloodMap
 
@@ -39,6 +45,7 @@ class GridBaselines:
         clim, heur, info = fit_baselines(train, [threshold], max_train_samples,
                                          np.random.default_rng(seed))
         self.clim, self.heur = clim[threshold], heur[threshold]
+        self.threshold = float(threshold)
         self.areas: dict[str, np.ndarray] = info["areas"]
         self.patch, self.overlap = int(train.spec["patch"]), int(train.spec["overlap"])
 
@@ -60,7 +67,11 @@ class GridBaselines:
 
                 self.areas[dem_id] = contributing_area(z, cell)
             return self.heur.predict(accum * self.areas[dem_id])
-        raise ValueError(f"unknown baseline {name!r}; valid: {BASELINES}")
+        if name == "reference_storm":
+            from floodcast.data.reference_storm import reference_depth_at, reference_series
+
+            return reference_depth_at(*reference_series(z, cell), accum) > self.threshold
+        raise ValueError(f"unknown baseline {name!r}; valid: {GRID_BASELINES}")
 
 
 def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = None,
@@ -97,7 +108,7 @@ def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = N
     per_step: dict[int, Contingency] = defaultdict(Contingency)
     per_event: dict[str, Contingency] = defaultdict(Contingency)
     dems: dict[str, tuple] = {}
-    names = (BASELINES + (("persistence",) if start > 0 else ())) if baselines else ()
+    names = (GRID_BASELINES + (("persistence",) if start > 0 else ())) if baselines else ()
     base_steps: dict[str, dict[int, Contingency]] = {b: defaultdict(Contingency) for b in names}
     n_steps, interval = 0, None
     for ev in events:
