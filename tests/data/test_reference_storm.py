@@ -18,8 +18,8 @@ from floodcast.errors import InputError
 def test_closed_flat_basin_holds_every_millimetre():
     # no slope, no outflow: the depth after X mm of rain is X mm everywhere (mass balance)
     totals, depth = reference_series(np.zeros((6, 7)), 10.0, boundary="closed")
-    assert totals[0] == 0.0 and totals[-1] == pytest.approx(30.0)  # 10 mm/h for 3 h
-    np.testing.assert_allclose(np.diff(totals), 10.0 * 300 / 3600)  # every 5 min: 0.833 mm
+    assert totals[0] == 0.0 and totals[-1] == pytest.approx(30.0)  # 5 mm/h for 6 h
+    np.testing.assert_allclose(np.diff(totals), 5.0 * 300 / 3600)  # every 5 min: 0.417 mm
     assert depth.shape == (len(totals), 6, 7)
     np.testing.assert_allclose(depth, np.broadcast_to(totals[:, None, None] / 1000, depth.shape),
                                atol=1e-6)
@@ -29,18 +29,18 @@ def test_closed_flat_basin_holds_every_millimetre():
 def test_read_at_each_cells_rain_total_linearly_and_held_past_the_last():
     totals, depth = reference_series(np.zeros((6, 7)), 10.0, boundary="closed")
     accum = np.zeros((3, 6, 7))
-    accum[1] = 15.4  # between two saved totals (15.0 and 15.83 mm): linear
+    accum[1] = 15.2  # between two saved totals (15.0 and 15.42 mm): linear
     accum[2] = 50.0  # past the 30 mm the storm delivers: held at its last depth
     accum[2, 0, 0] = 2.5
     d = reference_depth_at(totals, depth, accum)
     assert d.shape == (3, 6, 7)
     np.testing.assert_allclose(d[0], 0.0, atol=1e-9)
-    np.testing.assert_allclose(d[1], 0.0154, atol=1e-6)
+    np.testing.assert_allclose(d[1], 0.0152, atol=1e-6)
     np.testing.assert_allclose(d[2, 1:], 0.030, atol=1e-6)
     assert d[2, 0, 0] == pytest.approx(0.0025, abs=1e-6)
     # one grid [H, W] as predict gives it; the channel is log1p(d / 5 cm)
     ch = reference_channel(totals, depth, accum[1])
-    np.testing.assert_allclose(ch, np.log1p(0.0154 / REFERENCE_SCALE_M), rtol=1e-5)
+    np.testing.assert_allclose(ch, np.log1p(0.0152 / REFERENCE_SCALE_M), rtol=1e-5)
 
 
 def test_water_runs_off_a_slope_and_pools_in_a_pit():

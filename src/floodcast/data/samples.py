@@ -26,7 +26,7 @@ EXTRA_CHANNELS = {
     "upslope_area": "log10 of the D8 upslope contributing area (m2), scaled: (log10 A - 4) / 2",
     "upslope_rain": "rain since the event began on the D8 upslope area, log10(1 + m3) / 4",
     "depression_depth": "depth below the spill level of a closed depression, log1p(m / 0.1 m) / 2",
-    "reference_depth": "depth a uniform 10 mm/h storm gives on the DEM after as much rain as has "
+    "reference_depth": "depth a uniform 5 mm/h storm gives on the DEM after as much rain as has "
                        "fallen on the cell since the event began, log1p(m / 0.05 m)",
 }
 PREV_DEPTH_SCALE_M = 0.05
