@@ -125,6 +125,17 @@ def test_mapper_derives_reference_depth_at_the_rain_fallen_so_far(make_extra):
     assert d[10:14, 10:14].min() > 2 * d[0, 0]  # the pit holds twice the flat plateau's film
 
 
+def test_mapper_refuses_a_model_trained_on_another_reference_storm(make_extra):
+    from floodcast.data.reference_storm import reference_settings
+
+    extra = make_extra(extras=("reference_depth",))
+    extra["data"]["reference_storm"] = reference_settings()
+    FloodMapper(Probe({}), extra, patch=32, overlap=0)  # the storm this code runs: fine
+    extra["data"]["reference_storm"] = {**reference_settings(), "rate_mmh": 2.5}
+    with pytest.raises(InputError, match="trained with the reference storm"):
+        FloodMapper(Probe({}), extra, patch=32, overlap=0)
+
+
 def test_mapper_derives_routed_channels_and_uses_the_calibrated_cut(make_extra):
     seen = {}
     extra = {**make_extra(extras=("upslope_area", "upslope_rain")), "cut": 0.45}

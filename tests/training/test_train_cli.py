@@ -66,13 +66,18 @@ def test_init_from_warm_starts_an_autoregressive_model(trained, tmp_path):
     path, out = trained
     args = ["train", "--data", str(path), "--out", str(tmp_path / "ar"), "--model", "small_unet",
             "--epochs", "1", "--batch-size", "8", "--quiet", "--formulation",
-            "autoregressive+state", "--depth-head", "--init-from", str(out / "model.pt"),
-            "--augment"]
+            "autoregressive+state+reference_depth", "--depth-head", "--init-from",
+            str(out / "model.pt"), "--augment"]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     _, extra = load_model(tmp_path / "ar" / "model.pt")
     assert extra["warm_start"]["from"] == str(out / "model.pt")
-    assert extra["warm_start"]["channels_added"] == ["prev_depth"]
+    assert extra["warm_start"]["channels_added"] == ["prev_depth", "reference_depth"]
+    # a model reading reference_depth records the storm behind it; the parent does not
+    from floodcast.data.reference_storm import reference_settings
+
+    assert extra["data"]["reference_storm"] == reference_settings()
+    assert "reference_storm" not in load_model(out / "model.pt")[1]["data"]
     assert extra["warm_start"]["fresh"] == []  # the state model had a depth head too
     assert extra["train"]["augment"] is True
     bad = CliRunner().invoke(app, [*args[:4], str(tmp_path / "ar2"), "--model", "autoencoder",

@@ -70,6 +70,20 @@ def reference_series(elevation: np.ndarray, cell_size: float, boundary: str = "f
     return totals, depth
 
 
+def reference_settings() -> dict:
+    """The storm behind ``reference_depth``, recorded in every model file that reads it."""
+    return {"rate_mmh": REFERENCE_RATE_MMH, "duration_s": REFERENCE_DURATION_S,
+            "interval_s": REFERENCE_INTERVAL_S}
+
+
+def check_settings(recorded: dict | None, source: str) -> None:
+    """Refuse a model trained on another reference storm than this code runs (its
+    ``reference_depth`` inputs would silently differ). Files without a record pass."""
+    if recorded is not None and recorded != reference_settings():
+        raise InputError(f"{source} was trained with the reference storm {recorded}; this "
+                         f"floodcast runs {reference_settings()} - use a matching version")
+
+
 def reference_depth_at(totals_mm: np.ndarray, depth: np.ndarray,
                        accum_mm: np.ndarray) -> np.ndarray:
     """Reference depth (m) read at each cell's rain total ``accum_mm`` ([..., H, W] in mm;

@@ -51,6 +51,10 @@ class FloodMapper:
         self.stats: dict = data["stats"]
         self.frames: int = int(data["spec"]["frames"])
         self.extras: list[str] = list(data["spec"]["extra_channels"])
+        if "reference_depth" in self.extras:
+            from floodcast.data.reference_storm import check_settings
+
+            check_settings(data.get("reference_storm"), "this model")
         self.threshold: float = float(data["spec"]["threshold"])
         self.patch = int(patch or data["spec"]["patch"])
         self.overlap = int(self.patch // 4 if overlap is None else overlap)

@@ -137,6 +137,10 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
     data_info = {"path": str(cfg.data), "fingerprint": dataset_fingerprint(cfg.data),
                  "channels": train_ds.channels, "stats": train_ds.stats, "spec": train_ds.spec,
                  "formulation": cfg.formulation, **store.grid_info(cfg.data)}
+    if "reference_depth" in train_ds.channels:
+        from floodcast.data.reference_storm import reference_settings
+
+        data_info["reference_storm"] = reference_settings()
     model_cfg = cfg.model_config(train_ds.in_channels)
     if cfg.depth_residual and "prev_depth" not in train_ds.channels:
         raise InputError("--depth-residual needs the prev_depth channel (an autoregressive "
