@@ -15,11 +15,11 @@ of a new DEM; every later map of that DEM reuses it.
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 
 import numpy as np
 
+from floodcast.data.samples import grid_key
 from floodcast.errors import InputError
 
 # 5 mm/h: of 5, 10, 20 and 40 mm/h, the best reference_storm baseline on the development
@@ -46,8 +46,8 @@ def reference_series(elevation: np.ndarray, cell_size: float, boundary: str = "f
     if not (rate_mmh > 0 and duration_s >= interval_s > 0):
         raise InputError(f"reference storm: need rate > 0 and duration >= interval > 0, got "
                          f"{rate_mmh} mm/h for {duration_s} s every {interval_s} s")
-    key = (z.shape, float(cell_size), boundary, float(rate_mmh), float(duration_s),
-           float(interval_s), hashlib.blake2b(z.tobytes(), digest_size=16).digest())
+    key = (grid_key(z, cell_size), boundary, float(rate_mmh), float(duration_s),
+           float(interval_s))
     if cache and key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
@@ -94,10 +94,8 @@ def reference_depth_at(totals_mm: np.ndarray, depth: np.ndarray,
     f = np.interp(a, totals_mm, np.arange(len(totals_mm), dtype=np.float64))
     i0 = np.minimum(np.floor(f).astype(np.intp), len(totals_mm) - 2)
     w = (f - i0).astype(np.float32)
-    stack = depth.reshape((1,) * (a.ndim - 2) + depth.shape)  # [1.., L, H, W]
-    i0e = i0[..., None, :, :]
-    d0 = np.take_along_axis(stack, i0e, axis=-3)[..., 0, :, :]
-    d1 = np.take_along_axis(stack, i0e + 1, axis=-3)[..., 0, :, :]
+    yy, xx = np.indices(depth.shape[1:])  # broadcast against i0 [..., H, W]
+    d0, d1 = depth[i0, yy, xx], depth[i0 + 1, yy, xx]
     return np.clip((1.0 - w) * d0 + w * d1, 0.0, None)
 
 

@@ -114,6 +114,13 @@ class DemRouting:
         return {n: make[n]() for n in names if n in DERIVED_CHANNELS}
 
 
+def grid_key(elevation: np.ndarray, cell_size: float) -> tuple:
+    """Identity of one DEM grid by content (shape, cell size, hash of the heights), the key
+    of every cache of whole-DEM work (``FloodMapper``'s routing, the reference storm)."""
+    z = np.ascontiguousarray(elevation)
+    return z.shape, float(cell_size), hashlib.blake2b(z.tobytes(), digest_size=16).digest()
+
+
 def upslope_area_channel(elevation: np.ndarray, cell_size: float) -> np.ndarray:
     """The ``upslope_area`` channel for a whole DEM (see ``DemRouting``)."""
     return DemRouting(elevation, cell_size).area_channel()

@@ -7,14 +7,13 @@ it was not trained for, saying what it expects.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from floodcast.data.samples import DERIVED_CHANNELS, DemRouting, make_input, tile_origins
+from floodcast.data.samples import DERIVED_CHANNELS, DemRouting, grid_key, make_input, tile_origins
 from floodcast.errors import InputError
 from floodcast.evaluation.calibrate import model_cut
 from floodcast.evaluation.postprocess import remove_isolated
@@ -105,8 +104,7 @@ class FloodMapper:
         names = [c for c in self.extras if c in DERIVED_CHANNELS]
         if not names:
             return {}
-        key = (elevation.shape, float(cell_size), hashlib.blake2b(
-            np.ascontiguousarray(elevation).tobytes(), digest_size=16).digest())
+        key = grid_key(elevation, cell_size)
         if self._routing_key != key:
             self._routing_key, self._routing = key, DemRouting(elevation, cell_size)
         return self._routing.grids(names, accum)
