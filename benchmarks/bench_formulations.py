@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 FORMS = {"original": {}, "original+upslope_area": {}, "state+upslope_area": {},
          "state+upslope_area+upslope_rain": {}, "state+upslope_area+depression_depth": {},
-         "state+upslope_area+reference_depth": {},
+         "state+upslope_area+reference_depth": {}, "state+upslope_area+matched_depth": {},
          "autoregressive+state+upslope_area": {"depth_head": True, "pushforward": 3}}
 MODELS = {"deeplabv3plus": {"model": "deeplabv3plus", "encoder": "resnet18"},
           "unet": {"model": "unet", "encoder": "resnet18"},
@@ -141,7 +141,7 @@ def main() -> None:
             for n, r in mres.items())]
     mapper = FloodMapper.load(out / f"form-{best}" / "model.pt")
     sp = speed_table(mapper.model, len(mapper.channels), n=512,
-                     reference="reference_depth" in mapper.channels)
+                     channels=mapper.channels)
     lines += ["", "## Speed on 512x512 (1 thread)", "", "```", json.dumps(sp, indent=2), "```"]
     text = "\n".join(lines) + "\n"
     (out / "formulations.md").write_text(text)

@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
                              batch_size=batch_size, speed=speed)
             res, ctx = evaluate(cfg)
             sp = speed_table(ctx["model"], len(ctx["dataset"].channels), n=speed_size,
-                             reference="reference_depth" in ctx["dataset"].channels) if speed else None
+                             channels=ctx["dataset"].channels) if speed else None
             md = write_report(out, res, ctx, sp, model)
         typer.echo(md.read_text())
         typer.echo(f"report written to {md}")

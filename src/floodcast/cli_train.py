@@ -69,7 +69,8 @@ def register(app: typer.Typer) -> None:
                                         "start, time since start) | autoregressive (+ previous depth); "
                                         "joined with '+' to each other and to channels derived from "
                                         "the DEM: upslope_area, upslope_rain, depression_depth, "
-                                        "reference_depth (the solver under a uniform storm); "
+                                        "reference_depth (the solver under a uniform storm), "
+                                        "matched_depth (under the storm of each cell's own rate); "
                                         "default: all channels in the store."),
         preset: str = typer.Option("", help="'seed': the author's final recipe (DeepLabV3+, CE+Dice, "
                                    "lr 1e-5, 2x upscaling, isolated-pixel removal); 'small': the "

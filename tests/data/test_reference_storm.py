@@ -5,7 +5,11 @@ import pytest
 
 from floodcast.data import store
 from floodcast.data.reference_storm import (
+    MATCHED_DURATION_S,
+    MATCHED_RATES_MMH,
     REFERENCE_SCALE_M,
+    matched_depth_at,
+    matched_series,
     reference_channel,
     reference_depth_at,
     reference_series,
@@ -66,19 +70,59 @@ def test_bad_input_is_named():
         reference_series(np.full((6, 7), np.nan), 10.0)
 
 
-def test_reference_depth_in_dataset_samples(tiny_store):
+def test_matched_storm_keeps_mass_on_a_closed_flat_basin_at_any_rate():
+    series = matched_series(np.zeros((6, 7)), 10.0, boundary="closed")
+    assert len(series) == len(MATCHED_RATES_MMH) == 5
+    for (totals, _), r in zip(series, MATCHED_RATES_MMH, strict=True):
+        assert totals[-1] == pytest.approx(r * MATCHED_DURATION_S / 3600)  # 3 h of each storm
+    # 12 mm in 0.5 h (24 mm/h, past the 20 mm/h storm) or in 2 h (6 mm/h, between 5 and 10):
+    # no outflow, so 12 mm of water either way
+    for t in (0.5, 2.0):
+        np.testing.assert_allclose(matched_depth_at(series, np.full((6, 7), 12.0), t), 0.012,
+                                   atol=1e-6)
+
+
+def test_matched_storm_reads_the_storm_of_each_cells_mean_rate():
+    z = np.tile(np.linspace(5.0, 0.0, 20), (12, 1))  # a 5 % ramp with a pit, free edges
+    z[5:7, 8:10] -= 1.0
+    series = matched_series(z, 5.0)
+    accum = np.full(z.shape, 5.0)
+    on = dict(zip(MATCHED_RATES_MMH, series, strict=True))
+    # 5 mm in 1 h: exactly the 5 mm/h storm
+    np.testing.assert_allclose(matched_depth_at(series, accum, 1.0),
+                               reference_depth_at(*on[5.0], accum), atol=1e-7)
+    # 5 mm at 7.07 mm/h, halfway between 5 and 10 mm/h in log rate: the mean of the two
+    mid = matched_depth_at(series, accum, 5.0 / np.sqrt(50.0))
+    np.testing.assert_allclose(mid, 0.5 * (reference_depth_at(*on[5.0], accum)
+                                           + reference_depth_at(*on[10.0], accum)), atol=1e-6)
+    # beyond the ladder: its end storms
+    np.testing.assert_allclose(matched_depth_at(series, accum, 0.05),  # 100 mm/h
+                               reference_depth_at(*on[20.0], accum), atol=1e-7)
+    np.testing.assert_allclose(matched_depth_at(series, accum, 10.0),  # 0.5 mm/h
+                               reference_depth_at(*on[1.25], accum), atol=1e-7)
+    # per-frame times broadcast over [T, H, W]; the same 5 mm leave a deeper film on the
+    # slope when they fell fast (20 mm/h) than slowly (2.5 mm/h): the sheet flow drains less
+    two = matched_depth_at(series, np.stack([accum, accum]), np.array([0.25, 2.0]))
+    assert (two[0, :4, 12:] > 1.5 * two[1, :4, 12:]).all()
+    with pytest.raises(InputError, match="time since the event began"):
+        matched_depth_at(series, accum, 0.0)
+
+
+@pytest.mark.parametrize("channel", ["reference_depth", "matched_depth"])
+def test_storm_channels_in_dataset_samples(tiny_store, channel):
     path = tiny_store[0]
-    ds = FloodDataset(path, "train", formulation="original+reference_depth")
-    assert ds.channels[-1] == "reference_depth"
+    ds = FloodDataset(path, "train", formulation=f"original+{channel}")
+    assert ds.channels[-1] == channel
     p = ds.spec["patch"]
     wettest = 0.0
     for i in range(0, len(ds), max(1, len(ds) // 6)):
         e, k, r, c = (int(v) for v in ds.items[i])
         rain, _, attrs = store.read_event(path, ds.event_ids[e])
         z, dattrs = store.read_dem(path, attrs["plan"]["dem_id"])
-        accum = rain[:k + 1].sum(0) * attrs["plan"]["interval_s"] / 3600.0
-        whole = DemRouting(z, dattrs["cell_size"]).grids(["reference_depth"], accum)
-        want = whole["reference_depth"][r:r + p, c:c + p]
+        dt_h = attrs["plan"]["interval_s"] / 3600.0
+        accum = rain[:k + 1].sum(0) * dt_h
+        whole = DemRouting(z, dattrs["cell_size"]).grids([channel], accum, (k + 1) * dt_h)
+        want = whole[channel][r:r + p, c:c + p]
         np.testing.assert_allclose(ds.sample(i)["x"][-1], want, rtol=1e-5, atol=1e-6)
         wettest = max(wettest, float(want.max()))
     assert wettest > 0.0  # some tile checked has reference water in it

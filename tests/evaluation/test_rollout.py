@@ -69,7 +69,8 @@ def test_baselines_scored_on_the_same_grids(tiny_store):
     res = rollout_scores(_mapper(tiny_store, ["prev_depth"], GrowModel()), path, split="test",
                          steps=3, baselines=gb)
     base = res["baselines"]
-    assert set(base) == {"all_dry", "climatology", "terrain_heuristic", "reference_storm"}
+    assert set(base) == {"all_dry", "climatology", "terrain_heuristic", "reference_storm",
+                         "matched_storm"}
     for b in base.values():  # same cells, same frames as the model
         assert [b["per_step"][k].n for k in range(3)] == [res["per_step"][k].n for k in range(3)]
     dry = base["all_dry"]["overall"]
@@ -79,12 +80,21 @@ def test_baselines_scored_on_the_same_grids(tiny_store):
     # the heuristic is the fitted threshold on (rain since start) x (contributing area)
     assert gb.heur.threshold is not None
     # the reference storm: the solver's uniform-storm depth at each cell's rain, > 0.1 m
-    from floodcast.data.reference_storm import reference_depth_at, reference_series
+    from floodcast.data.reference_storm import (
+        matched_depth_at,
+        matched_series,
+        reference_depth_at,
+        reference_series,
+    )
 
     z, attrs = store.read_dem(path, "valley")
     accum = np.full(z.shape, 25.0)
     want = reference_depth_at(*reference_series(z, attrs["cell_size"]), accum) > 0.1
-    got = gb.predict("reference_storm", "valley", z, attrs["cell_size"], accum)
+    got = gb.predict("reference_storm", "valley", z, attrs["cell_size"], accum, 2.0)
+    assert got.any() and np.array_equal(got, want)
+    # the matched storm: the same, on the storm of the cells' mean rate (25 mm in 2 h)
+    want = matched_depth_at(matched_series(z, attrs["cell_size"]), accum, 2.0) > 0.1
+    got = gb.predict("matched_storm", "valley", z, attrs["cell_size"], accum, 2.0)
     assert got.any() and np.array_equal(got, want)
     lines = rollout_table({"ar": res})
     assert any(line.startswith("| baseline: climatology |") for line in lines)

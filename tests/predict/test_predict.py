@@ -125,14 +125,30 @@ def test_mapper_derives_reference_depth_at_the_rain_fallen_so_far(make_extra):
     assert d[10:14, 10:14].min() > 2 * d[0, 0]  # the pit holds twice the flat plateau's film
 
 
-def test_mapper_refuses_a_model_trained_on_another_reference_storm(make_extra):
-    from floodcast.data.reference_storm import reference_settings
+def test_mapper_derives_matched_depth_on_the_storm_of_the_rain_rate_so_far(make_extra):
+    from floodcast.data.reference_storm import matched_depth_at, matched_series
 
-    extra = make_extra(extras=("reference_depth",))
-    extra["data"]["reference_storm"] = reference_settings()
-    FloodMapper(Probe({}), extra, patch=32, overlap=0)  # the storm this code runs: fine
-    extra["data"]["reference_storm"] = {**reference_settings(), "rate_mmh": 2.5}
-    with pytest.raises(InputError, match="trained with the reference storm"):
+    seen = {}
+    m = FloodMapper(Probe(seen), make_extra(extras=("matched_depth",)), patch=32, overlap=0)
+    z = np.full((32, 32), 10.0, np.float32)
+    z[10:14, 10:14] = 9.0
+    rain = np.full((6, 32, 32), 24.0, np.float32)  # 12 mm in 0.5 h: the 24 mm/h storm
+    m.predict(rain, z, 50.0, 300.0)
+    d = matched_depth_at(matched_series(z, 50.0), np.full((32, 32), 12.0), 0.5)
+    np.testing.assert_allclose(seen["x"][0, -1].numpy(), np.log1p(d / 0.05), rtol=1e-5)
+    assert d[10:14, 10:14].min() > d[0, 0]
+
+
+@pytest.mark.parametrize("channel,key,field", [("reference_depth", "reference_storm", "rate_mmh"),
+                                               ("matched_depth", "matched_storm", "rates_mmh")])
+def test_mapper_refuses_a_model_trained_on_other_storms(make_extra, channel, key, field):
+    from floodcast.data.reference_storm import settings_record
+
+    extra = make_extra(extras=(channel,))
+    extra["data"].update(settings_record([channel]))
+    FloodMapper(Probe({}), extra, patch=32, overlap=0)  # the storms this code runs: fine
+    extra["data"][key] = {**extra["data"][key], field: 2.5}
+    with pytest.raises(InputError, match=f"trained with the {key.replace('_', ' ')}"):
         FloodMapper(Probe({}), extra, patch=32, overlap=0)
 
 

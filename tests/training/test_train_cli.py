@@ -77,6 +77,7 @@ def test_init_from_warm_starts_an_autoregressive_model(trained, tmp_path):
     from floodcast.data.reference_storm import reference_settings
 
     assert extra["data"]["reference_storm"] == reference_settings()
+    assert "matched_storm" not in extra["data"]
     assert "reference_storm" not in load_model(out / "model.pt")[1]["data"]
     assert extra["warm_start"]["fresh"] == []  # the state model had a depth head too
     assert extra["train"]["augment"] is True

@@ -28,12 +28,15 @@ EXTRA_CHANNELS = {
     "depression_depth": "depth below the spill level of a closed depression, log1p(m / 0.1 m) / 2",
     "reference_depth": "depth a uniform 5 mm/h storm gives on the DEM after as much rain as has "
                        "fallen on the cell since the event began, log1p(m / 0.05 m)",
+    "matched_depth": "depth a uniform storm at the cell's own mean rate since the event began "
+                     "gives after as much rain as has fallen there, log1p(m / 0.05 m)",
 }
 PREV_DEPTH_SCALE_M = 0.05
 
 #: Extra channels derived from the DEM (and rain) when a sample is cut, so no store rebuild
 #: needs them.
-DERIVED_CHANNELS = ("upslope_area", "upslope_rain", "depression_depth", "reference_depth")
+DERIVED_CHANNELS = ("upslope_area", "upslope_rain", "depression_depth", "reference_depth",
+                    "matched_depth")
 UPSLOPE_RAIN_LOG_SCALE = 4.0  # log10(1 + m3) / 4: 1e4 m3 upstream -> 1.0
 DEPRESSION_SCALE_M = 0.1  # log1p(d / 0.1 m) / 2: 0.1 m deep -> 0.35, 1 m -> 1.2, 10 m -> 2.3
 
@@ -49,7 +52,8 @@ class DemRouting:
     ``depression_depth`` marks where it pools: how far each cell lies below the spill level
     of its closed depression, the storage that must fill before water moves on.
     ``reference_depth`` is the solver's own answer for a uniform design storm, read at each
-    cell's rain total (``floodcast.data.reference_storm``).
+    cell's rain total (``floodcast.data.reference_storm``); ``matched_depth`` reads it on the
+    storm of each cell's own mean rate.
     """
 
     def __init__(self, elevation: np.ndarray, cell_size: float):
@@ -104,13 +108,27 @@ class DemRouting:
 
         return reference_channel(*reference_series(self.elevation, self.cell_size), accum_mm)
 
-    def grids(self, names: list[str], accum_mm: np.ndarray) -> dict[str, np.ndarray]:
+    def matched_grid(self, accum_mm: np.ndarray, time_h: float | np.ndarray) -> np.ndarray:
+        """The ``matched_depth`` channel for rain totals [..., H, W] in mm after ``time_h``
+        hours (one run per storm of the ladder and DEM, cached)."""
+        from floodcast.data.reference_storm import depth_channel, matched_depth_at, matched_series
+
+        return depth_channel(matched_depth_at(matched_series(self.elevation, self.cell_size),
+                                              accum_mm, time_h))
+
+    def grids(self, names: list[str], accum_mm: np.ndarray,
+              time_h: float | np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Whole-DEM grids of the derived channels in ``names``: ``upslope_area`` and
-        ``depression_depth`` [H, W]; ``upslope_rain`` and ``reference_depth`` shaped like the
-        rain totals ``accum_mm`` ([T, H, W] or [H, W])."""
+        ``depression_depth`` [H, W]; ``upslope_rain``, ``reference_depth`` and
+        ``matched_depth`` shaped like the rain totals ``accum_mm`` ([T, H, W] or [H, W]);
+        ``matched_depth`` also needs the hours since the event began, ``time_h`` ([T] or
+        a scalar)."""
+        if "matched_depth" in names and time_h is None:
+            raise ValueError("the matched_depth channel needs time_h, the hours since the event began")
         make = {"upslope_area": self.area_channel, "depression_depth": self.depression_channel,
                 "upslope_rain": lambda: self.rain_channel(accum_mm),
-                "reference_depth": lambda: self.reference_grid(accum_mm)}
+                "reference_depth": lambda: self.reference_grid(accum_mm),
+                "matched_depth": lambda: self.matched_grid(accum_mm, time_h)}
         return {n: make[n]() for n in names if n in DERIVED_CHANNELS}
 
 

@@ -132,7 +132,8 @@ class FloodDataset(Dataset):
         z, routing = self._dems[did]
         dt_h = attrs["plan"]["interval_s"] / 3600.0
         accum = np.cumsum(rain, axis=0) * dt_h  # mm after each frame
-        grids = routing.grids(derived, accum) if routing is not None else {}  # [T,H,W]: rain
+        time_h = (np.arange(len(rain)) + 1) * dt_h  # hours since the start, after each frame
+        grids = routing.grids(derived, accum, time_h) if routing is not None else {}  # [T,H,W]: rain
         item = (rain, depth, accum, z, grids, dt_h)
         self._cache[e] = item
         if len(self._cache) > self.cache_events:

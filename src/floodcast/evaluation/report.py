@@ -157,11 +157,12 @@ def write_report(out: Path, res, ctx: dict, speed: dict | None, model_path: Path
                   ("Where the hot-started simulator is faster than the model (ratio < 1), running "
                   "the physics live is the better tool; the emulator wins when no simulation "
                   "state is at hand (cold).")]
-        if "reference_storm_s" in speed:
-            lines += ["", (f"This model reads the `reference_depth` channel: before its first map "
-                      f"of a new DEM it runs the reference storm once ({speed['reference_storm_s']:.2f} s "
+        if "storm_runs_s" in speed:
+            lines += ["", (f"This model reads {', '.join(f'`{c}`' for c in speed['storm_channels'])}: "
+                      f"before its first map of a new DEM it runs the uniform storms once "
+                      f"({speed['storm_runs_s']:.2f} s "
                       f"here), so that first map is {speed['speedup_first_map_vs_cold']:.1f}x the cold "
-                      "simulation; later maps of the same DEM reuse it.")]
+                      "simulation; later maps of the same DEM reuse them.")]
     md = out / "report.md"
     md.write_text("\n".join(lines) + "\n")
     (out / "scores.json").write_text(json.dumps(

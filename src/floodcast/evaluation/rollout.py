@@ -6,9 +6,9 @@ accumulate as they would in use. The other formulations are scored on the same
 frames so the three can be compared side by side, and so are the report's baselines
 (``GridBaselines``: all-dry, climatology, terrain heuristic, fitted on the training split
 exactly as ``floodcast evaluate`` fits them) on the same whole grids, with one more that
-needs whole grids: the reference storm (``floodcast.data.reference_storm``: the solver's depth
+need whole grids: the reference storm (``floodcast.data.reference_storm``: the solver's depth
 under a uniform storm, read at each cell's rain total, wet above the threshold; nothing
-fitted).
+fitted) and the matched storm (the same, on the storm of each cell's own mean rate).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from floodcast.errors import InputError
 from floodcast.evaluation.baselines import BASELINES
 from floodcast.metrics import Contingency
 
-#: the report's baselines plus the reference storm, which needs the whole DEM
-GRID_BASELINES = BASELINES + ("reference_storm",)
+#: the report's baselines plus the two storm baselines, which need the whole DEM
+GRID_BASELINES = BASELINES + ("reference_storm", "matched_storm")
 
 if TYPE_CHECKING:
     from floodcast.predict.mapper import FloodMap
@@ -50,7 +50,8 @@ class GridBaselines:
         self.patch, self.overlap = int(train.spec["patch"]), int(train.spec["overlap"])
 
     def predict(self, name: str, dem_id: str, z: np.ndarray, cell: float,
-                accum: np.ndarray) -> np.ndarray:
+                accum: np.ndarray, time_h: float) -> np.ndarray:
+        """Wet mask of baseline ``name`` after rain totals ``accum`` (mm) in ``time_h`` hours."""
         if name == "all_dry":
             return np.zeros(z.shape, bool)
         if name == "climatology":
@@ -71,6 +72,10 @@ class GridBaselines:
             from floodcast.data.reference_storm import reference_depth_at, reference_series
 
             return reference_depth_at(*reference_series(z, cell), accum) > self.threshold
+        if name == "matched_storm":
+            from floodcast.data.reference_storm import matched_depth_at, matched_series
+
+            return matched_depth_at(matched_series(z, cell), accum, time_h) > self.threshold
         raise ValueError(f"unknown baseline {name!r}; valid: {GRID_BASELINES}")
 
 
@@ -144,7 +149,8 @@ def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = N
             per_step[k - start].update(tab)
             per_event[ev].update(tab)
             for b, tabs in base_steps.items():
-                wet = held if b == "persistence" else baselines.predict(b, did, z, cell, accum[k])
+                wet = held if b == "persistence" else baselines.predict(b, did, z, cell, accum[k],
+                                                                         (k + 1) * interval / 3600.0)
                 tabs[k - start].update(Contingency.from_masks(wet, truth, valid))
     return {"per_step": dict(per_step), "overall": _total(per_step), "per_event": dict(per_event),
             "steps": n_steps, "start": start, "events": events, "autoregressive": ar,

@@ -50,10 +50,9 @@ class FloodMapper:
         self.stats: dict = data["stats"]
         self.frames: int = int(data["spec"]["frames"])
         self.extras: list[str] = list(data["spec"]["extra_channels"])
-        if "reference_depth" in self.extras:
-            from floodcast.data.reference_storm import check_settings
+        from floodcast.data.reference_storm import check_settings
 
-            check_settings(data.get("reference_storm"), "this model")
+        check_settings(data, self.extras, "this model")
         self.threshold: float = float(data["spec"]["threshold"])
         self.patch = int(patch or data["spec"]["patch"])
         self.overlap = int(self.patch // 4 if overlap is None else overlap)
@@ -97,8 +96,8 @@ class FloodMapper:
                 raise InputError(f"radar interval {interval_s:.0f} s differs from the training "
                                  f"intervals {self.intervals} s (model expects {self.describe()})")
 
-    def _derived(self, elevation: np.ndarray, cell_size: float,
-                 accum: np.ndarray) -> dict[str, np.ndarray]:
+    def _derived(self, elevation: np.ndarray, cell_size: float, accum: np.ndarray,
+                 time_h: float) -> dict[str, np.ndarray]:
         """Whole-grid derived channels; the DEM's routing is cached, as a served DEM is
         mapped many times."""
         names = [c for c in self.extras if c in DERIVED_CHANNELS]
@@ -107,7 +106,7 @@ class FloodMapper:
         key = grid_key(elevation, cell_size)
         if self._routing_key != key:
             self._routing_key, self._routing = key, DemRouting(elevation, cell_size)
-        return self._routing.grids(names, accum)
+        return self._routing.grids(names, accum, time_h)
 
     @torch.no_grad()
     def predict(self, rain: np.ndarray, elevation: np.ndarray, cell_size: float,
@@ -131,7 +130,7 @@ class FloodMapper:
         win_all = rain[-self.frames:]
         accum = rain.sum(0) * dt_h
         t_h = rain.shape[0] * dt_h
-        derived = self._derived(elevation, cell_size, accum)
+        derived = self._derived(elevation, cell_size, accum, t_h)
         w = _blend_weights(p, min(self.overlap, p - 1))
         prob = np.zeros((ny, nx), np.float32)
         dep = np.zeros((ny, nx), np.float32)

@@ -15,6 +15,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from floodcast.data.reference_storm import settings_record
 from floodcast.errors import InputError
 
 #: The author's final recipe (DeepLabV3+, CE + Dice, lr 1e-5, 2x upscaling, isolated-pixel removal).
@@ -137,10 +138,7 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
     data_info = {"path": str(cfg.data), "fingerprint": dataset_fingerprint(cfg.data),
                  "channels": train_ds.channels, "stats": train_ds.stats, "spec": train_ds.spec,
                  "formulation": cfg.formulation, **store.grid_info(cfg.data)}
-    if "reference_depth" in train_ds.channels:
-        from floodcast.data.reference_storm import reference_settings
-
-        data_info["reference_storm"] = reference_settings()
+    data_info.update(settings_record(train_ds.channels))  # the storms behind storm channels
     model_cfg = cfg.model_config(train_ds.in_channels)
     if cfg.depth_residual and "prev_depth" not in train_ds.channels:
         raise InputError("--depth-residual needs the prev_depth channel (an autoregressive "
