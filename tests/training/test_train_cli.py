@@ -78,6 +78,14 @@ def test_init_from_warm_starts_an_autoregressive_model(trained, tmp_path):
 
     assert extra["data"]["reference_storm"] == reference_settings()
     assert "matched_storm" not in extra["data"]
+    # evaluate, like everything that maps, refuses a model trained on another storm
+    from floodcast.errors import InputError
+    from floodcast.evaluation.evaluate import EvalConfig, evaluate
+
+    model, tampered = load_model(tmp_path / "ar" / "model.pt")
+    tampered["data"]["reference_storm"] = {**reference_settings(), "rate_mmh": 2.5}
+    with pytest.raises(InputError, match="trained with the reference storm"):
+        evaluate(EvalConfig(model="ar", data=str(path), out=str(tmp_path / "rep")), model, tampered)
     assert "reference_storm" not in load_model(out / "model.pt")[1]["data"]
     assert extra["warm_start"]["fresh"] == []  # the state model had a depth head too
     assert extra["train"]["augment"] is True

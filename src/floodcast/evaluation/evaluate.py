@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from floodcast.data.reference_storm import check_settings
 from floodcast.data.torchdata import FloodDataset
 from floodcast.errors import InputError
 from floodcast.evaluation.baselines import Climatology, TerrainHeuristic, contributing_area
@@ -96,6 +97,7 @@ def evaluate(cfg: EvalConfig, model=None, extra: dict | None = None) -> tuple[Ev
     want = extra["data"]["channels"]
     if want != ds.channels:
         raise InputError(f"model expects channels {want}, dataset {cfg.data} has {ds.channels}")
+    check_settings(extra["data"], want, str(cfg.model or "the model"))  # the storm channels' inputs
     th0 = float(ds.spec["threshold"])
     cut = model_cut(extra)  # the validation-fitted probability cut, if any
     thresholds = sorted(set(cfg.thresholds) | {th0})
