@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import numpy as np
+from numba import njit
 
 from floodcast.data.samples import grid_key
 from floodcast.errors import InputError
@@ -99,21 +100,50 @@ def matched_depth_at(series: list[tuple[np.ndarray, np.ndarray]], accum_mm: np.n
     beyond them)."""
     a = np.asarray(accum_mm, np.float64)
     t = np.asarray(time_h, np.float64)
-    t = t.reshape(t.shape + (1,) * (a.ndim - t.ndim))
-    if not np.all(t > 0):
-        raise InputError(f"matched storm: time since the event began must be > 0 h, got {time_h}")
-    rates = np.log(MATCHED_RATES_MMH)
-    f = np.interp(np.log(np.clip(a / t, MATCHED_RATES_MMH[0], MATCHED_RATES_MMH[-1])),
-                  rates, np.arange(len(rates), dtype=np.float64))
-    i0 = np.minimum(np.floor(f).astype(np.intp), len(rates) - 2)
-    w = (f - i0).astype(np.float32)
-    out = np.zeros(a.shape, np.float32)
-    for i in np.unique(i0):  # read only the storms some cell sits between
-        sel = i0 == i
-        lo = reference_depth_at(*series[i], a)[sel]
-        hi = reference_depth_at(*series[i + 1], a)[sel]
-        out[sel] = (1.0 - w[sel]) * lo + w[sel] * hi
-    return out
+    if t.ndim > max(a.ndim - 2, 0) or not np.all(t > 0):
+        raise InputError(f"matched storm: time since the event began must be > 0 h, one per "
+                         f"map, got {time_h} for rain totals {a.shape}")
+    if a.shape[-2:] != series[0][1].shape[1:]:
+        raise InputError(f"rain totals {a.shape} are not on the DEM grid {series[0][1].shape[1:]}")
+    steps = np.array([tot[1] for tot, _ in series])  # every storm saved at even totals
+    for (tot, _), step in zip(series, steps, strict=True):
+        if not np.allclose(tot, step * np.arange(len(tot))):
+            raise ValueError("matched storm: a storm's totals are not evenly spaced")
+    a3 = a.reshape((-1,) + a.shape[-2:])
+    t1 = np.broadcast_to(t, a.shape[:-2]).reshape(-1)
+    out = np.zeros(a3.shape, np.float32)
+    _matched_kernel(a3, t1, np.log(MATCHED_RATES_MMH), steps, tuple(d for _, d in series), out)
+    return out.reshape(a.shape)
+
+
+@njit(cache=True, nogil=True)
+def _matched_kernel(a, t, log_rates, steps, depths, out):  # pragma: no cover - compiled
+    """Numba: one pass over the cells of ``a`` [N, H, W], each read on its two storms only
+    (reading every storm everywhere in numpy took 1.5 s per training event)."""
+    n, ny, nx = a.shape
+    nr = log_rates.shape[0]
+    for k in range(n):
+        for y in range(ny):
+            for x in range(nx):
+                acc = a[k, y, x]
+                if not acc > 0.0:  # no rain so far: no water at any rate (NaN: none either)
+                    continue
+                lr = np.log(acc / t[k])
+                i0 = 0
+                while i0 < nr - 2 and lr > log_rates[i0 + 1]:
+                    i0 += 1
+                w = (lr - log_rates[i0]) / (log_rates[i0 + 1] - log_rates[i0])
+                w = min(max(w, 0.0), 1.0)  # the ladder's end storms beyond it
+                d = 0.0
+                for j in range(2):
+                    dj = depths[i0 + j]
+                    last = dj.shape[0] - 1
+                    f = min(acc / steps[i0 + j], float(last))  # held past the last total
+                    lv = min(int(f), last - 1)
+                    u = f - lv
+                    v = (1.0 - u) * dj[lv, y, x] + u * dj[lv + 1, y, x]
+                    d += (w if j == 1 else 1.0 - w) * v
+                out[k, y, x] = max(d, 0.0)
 
 
 def reference_settings() -> dict:
@@ -155,10 +185,16 @@ def reference_depth_at(totals_mm: np.ndarray, depth: np.ndarray,
     a = np.asarray(accum_mm, np.float64)
     if a.shape[-2:] != depth.shape[-2:]:
         raise InputError(f"rain totals {a.shape} are not on the DEM grid {depth.shape[-2:]}")
+    yy, xx = np.indices(depth.shape[1:])  # broadcast against a [..., H, W]
+    return _read(totals_mm, depth, a, yy, xx)
+
+
+def _read(totals_mm: np.ndarray, depth: np.ndarray, a: np.ndarray, yy: np.ndarray,
+          xx: np.ndarray) -> np.ndarray:
+    """The series ``depth`` [L, H, W] at rain totals ``a`` of the cells ``(yy, xx)``."""
     f = np.interp(a, totals_mm, np.arange(len(totals_mm), dtype=np.float64))
     i0 = np.minimum(np.floor(f).astype(np.intp), len(totals_mm) - 2)
     w = (f - i0).astype(np.float32)
-    yy, xx = np.indices(depth.shape[1:])  # broadcast against i0 [..., H, W]
     d0, d1 = depth[i0, yy, xx], depth[i0 + 1, yy, xx]
     return np.clip((1.0 - w) * d0 + w * d1, 0.0, None)
 
