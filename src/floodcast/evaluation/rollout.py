@@ -5,7 +5,7 @@ becomes the next step's ``prev_depth`` input (never the simulator's), so errors
 accumulate as they would in use. The other formulations are scored on the same
 frames so the three can be compared side by side, and so are the report's baselines
 (``GridBaselines``: all-dry, climatology, terrain heuristic, fitted on the training split
-exactly as ``floodcast evaluate`` fits them) on the same whole grids, with one more that
+exactly as ``floodcast evaluate`` fits them) on the same whole grids, with two more that
 need whole grids: the reference storm (``floodcast.data.reference_storm``: the solver's depth
 under a uniform storm, read at each cell's rain total, wet above the threshold; nothing
 fitted) and the matched storm (the same, on the storm of each cell's own mean rate).
