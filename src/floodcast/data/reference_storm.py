@@ -43,7 +43,10 @@ REFERENCE_SCALE_M = 0.05  # log1p(d / 5 cm), as prev_depth: 0.1 m -> 1.1, 1 m ->
 MATCHED_RATES_MMH = (1.25, 2.5, 5.0, 10.0, 20.0)
 MATCHED_DURATION_S = 3 * 3600.0  # a 2-h event of 5- or 6-min frames, with margin
 _CACHE: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
-_CACHE_SIZE = 4 * len(MATCHED_RATES_MMH)  # the ladders of 4 DEMs
+# the ladders and reference runs of 8 DEMs: a training set of 4-5 DEMs must fit, or the
+# LRU order evicts a DEM's storms just before they are needed again (each series is
+# 37-73 frames of the DEM grid: 20-40 MB for 360 x 360 cells)
+_CACHE_SIZE = 8 * (len(MATCHED_RATES_MMH) + 1)
 
 
 def reference_series(elevation: np.ndarray, cell_size: float, boundary: str = "free",
