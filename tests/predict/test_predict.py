@@ -139,6 +139,22 @@ def test_mapper_derives_matched_depth_on_the_storm_of_the_rain_rate_so_far(make_
     assert d[10:14, 10:14].min() > d[0, 0]
 
 
+def test_warm_up_runs_the_storms_once_before_the_first_map(make_extra, monkeypatch):
+    from floodcast.data.reference_storm import MATCHED_RATES_MMH
+    from floodcast.physics import solver
+
+    runs = []
+    real = solver.run
+    monkeypatch.setattr(solver, "run", lambda sim, **k: runs.append(sim) or real(sim, **k))
+    m = FloodMapper(Probe({}), make_extra(extras=("matched_depth",)), patch=32, overlap=0)
+    z = np.full((32, 32), 10.0, np.float32)
+    z[10:14, 10:14] = 9.37  # a DEM no other test uses: its storms are not cached yet
+    assert m.warm_up(z, 50.0) > 0
+    assert len(runs) == len(MATCHED_RATES_MMH)  # the ladder's simulations, once
+    m.predict(np.full((6, 32, 32), 2.0, np.float32), z, 50.0, 300.0)
+    assert len(runs) == len(MATCHED_RATES_MMH)  # the first map reuses them
+
+
 @pytest.mark.parametrize("channel,key,field", [("reference_depth", "reference_storm", "rate_mmh"),
                                                ("matched_depth", "matched_storm", "rates_mmh")])
 def test_mapper_refuses_a_model_trained_on_other_storms(make_extra, channel, key, field):

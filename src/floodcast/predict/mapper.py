@@ -7,6 +7,7 @@ it was not trained for, saying what it expects.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +108,14 @@ class FloodMapper:
         if self._routing_key != key:
             self._routing_key, self._routing = key, DemRouting(elevation, cell_size)
         return self._routing.grids(names, accum, time_h)
+
+    def warm_up(self, elevation: np.ndarray, cell_size: float) -> float:
+        """Do the once-per-DEM work of the derived channels now (D8 routing, the uniform-storm
+        runs of ``reference_depth`` / ``matched_depth``: seconds to minutes), so that the first
+        map of this DEM does not pay it (``serve`` calls this at startup). Returns seconds."""
+        t0 = time.perf_counter()
+        self._derived(elevation, cell_size, np.zeros(np.shape(elevation), np.float32), 1.0)
+        return time.perf_counter() - t0
 
     @torch.no_grad()
     def predict(self, rain: np.ndarray, elevation: np.ndarray, cell_size: float,

@@ -90,6 +90,9 @@ class Server:
                               n_leads=cfg.n_leads,
                               cut=self.mapper.cut if cfg.cut is None else cfg.cut)
         self.hillshade = hillshade_png(self.dem)
+        # the DEM's routing and storm runs now, not inside the first request
+        warm = self.mapper.warm_up(self.dem.elevation, self.dem.cell_size)
+        log.info("derived channels of the DEM ready in %.1f s", warm)
         self.reference: dict | None = None
         self.info = {"version": self.version, "model": Path(cfg.model).name,
                      "frames": str(self.mapper.frames), "floodcast": __version__}
