@@ -241,3 +241,20 @@ def test_instability_and_bad_inputs_raise():
     except SimulationError:
         return
     _assert_sane(sim)
+def test_a_simulation_leaves_torch_on_the_threads_it_was_given():
+    # numba's OpenMP layer sets the process-wide OpenMP thread count; torch shares it
+    import numba
+    import torch
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs NUMBA_NUM_THREADS >= 2 (make test sets 2) for numba to change it")
+    from floodcast.data.reference_storm import reference_series
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        reference_series(np.random.default_rng(0).random((40, 40)) * 3, 30.0, duration_s=1800,
+                         cache=False)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

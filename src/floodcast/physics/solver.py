@@ -13,8 +13,10 @@ the advective Courant number exceed 1 on steep terrain (water gained by clipping
 from __future__ import annotations
 
 import math
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -304,6 +306,12 @@ class Simulation:
         if until_s > float(self.rain.end_s) + 1e-9:
             raise SimulationError(f"rain ({self.rain.source}) ends at {self.rain.end_s} s, "
                                   f"before until_s={until_s} s")
+        with keep_torch_threads():
+            self._advance(until_s, on_step)
+        if not np.all(np.isfinite(self.h)):
+            raise SimulationError(f"non-finite depth at t={self.t:.3f} s")
+
+    def _advance(self, until_s: float, on_step: Callable[[float, float], None] | None) -> None:
         times = self._rain_times
         tol = 1e-9 * max(1.0, abs(until_s))
         while until_s - self.t > tol:
@@ -323,8 +331,6 @@ class Simulation:
             if on_step is not None:
                 on_step(self.t, dt)
         self.t = max(self.t, until_s) if abs(self.t - until_s) <= tol else self.t
-        if not np.all(np.isfinite(self.h)):
-            raise SimulationError(f"non-finite depth at t={self.t:.3f} s")
 
     def set_edge_level(self, side: str, level: float) -> None:
         """Change the water-surface elevation (m) of a ``level`` edge from now on (e.g. a
@@ -429,6 +435,22 @@ def run(sim: Simulation, duration_s: float, save_every_s: float,
                               f"max_mass_error {sim.config.max_mass_error:.1e} ({final})")
     return SimulationResult(np.array(save_t), depth, sim.max_depth, masses, nsteps, sim.dt_min,
                             sim.dt_max, wall, sim.n_cells * nsteps / max(wall, 1e-12))
+
+
+@contextmanager
+def keep_torch_threads() -> Iterator[None]:
+    """Keep torch's thread count across numba kernels. numba's OpenMP layer sets the
+    process-wide OpenMP thread count (to its own, NUMBA_NUM_THREADS) when its kernels run,
+    and torch shares that runtime: a model process that had asked for one thread (serve,
+    training with a storm channel) silently ran on two after a simulation, which on a busy
+    2-core machine made training steps ~9x slower (measured)."""
+    torch = sys.modules.get("torch")  # only a process that imported torch has one to keep
+    n = torch.get_num_threads() if torch is not None else None
+    try:
+        yield
+    finally:
+        if n is not None and torch.get_num_threads() != n:
+            torch.set_num_threads(n)
 
 
 def set_threads(n: int) -> None:
