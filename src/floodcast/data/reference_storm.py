@@ -23,6 +23,7 @@ first map of a new DEM; every later map of that DEM reuses it.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 
 import numpy as np
 from numba import njit
@@ -179,17 +180,30 @@ def matched_settings() -> dict:
             "interval_s": REFERENCE_INTERVAL_S}
 
 
-#: channel -> (key of its record in a model file's data facts, the settings this code runs)
-_RECORDS = {"reference_depth": ("reference_storm", reference_settings),
-            "matched_depth": ("matched_storm", matched_settings)}
+#: storm channel -> (key of its record in a model file's data facts, the settings this code
+#: runs, the runs behind it): the one list of the channels that need uniform-storm runs
+_STORMS = {"reference_depth": ("reference_storm", reference_settings, reference_series),
+           "matched_depth": ("matched_storm", matched_settings, matched_series)}
 
 
-def settings_record(channels: list[str]) -> dict:
+def storm_channels(channels: Sequence[str]) -> list[str]:
+    """The channels of ``channels`` (in their order) that need uniform-storm runs."""
+    return [c for c in channels if c in _STORMS]
+
+
+def run_storms(channels: Sequence[str], elevation: np.ndarray, cell_size: float,
+               cache: bool = True) -> None:
+    """Run the storms behind the storm channels among ``channels`` on one DEM."""
+    for c in storm_channels(channels):
+        _STORMS[c][2](elevation, cell_size, cache=cache)
+
+
+def settings_record(channels: Sequence[str]) -> dict:
     """The storm settings a model reading ``channels`` records (``{}`` if it reads none)."""
-    return {key: make() for c, (key, make) in _RECORDS.items() if c in channels}
+    return {key: make() for c, (key, make, _) in _STORMS.items() if c in channels}
 
 
-def check_settings(data: dict, channels: list[str], source: str) -> None:
+def check_settings(data: dict, channels: Sequence[str], source: str) -> None:
     """Refuse a model trained on other storms than this code runs (its storm channels'
     inputs would silently differ). Files without a record pass."""
     for key, want in settings_record(channels).items():

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from floodcast.data.reference_storm import matched_series, reference_series
+from floodcast.data.reference_storm import run_storms, storm_channels
 
 
 def _median_time(fn, repeats: int) -> float:
@@ -92,13 +92,10 @@ def speed_table(model, in_channels: int, n: int = 512, frames: int = 24,
     out = {"area_cells": f"{n}x{n}", "cell_size_m": cell, "model_s": t_model, **sim,
            "speedup_vs_cold": sim["cold_s"] / t_model, "speedup_vs_hot": sim["hot_s"] / t_model,
            "threads": torch.get_num_threads()}
-    runs = {"reference_depth": lambda: reference_series(z, cell, cache=False),
-            "matched_depth": lambda: matched_series(z, cell, cache=False)}
-    storms = [c for c in channels if c in runs]
+    storms = storm_channels(channels)
     if storms:
         t0 = time.perf_counter()
-        for c in storms:
-            runs[c]()
+        run_storms(storms, z, cell, cache=False)
         out["storm_runs_s"] = time.perf_counter() - t0
         out["storm_channels"] = storms
         # a new DEM: the storm runs and the model, against simulating the event
