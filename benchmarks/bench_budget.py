@@ -77,6 +77,8 @@ def main() -> None:
                     help="autoregressive: frames rolled through before the target (default: 3)")
     ap.add_argument("--augment", action="store_true",
                     help="train on random flips/rotations of the grid (train --augment)")
+    ap.add_argument("--prior", default=None,
+                    help="a depth channel of the formulation the model corrects (train --prior)")
     ap.add_argument("--calibrate", action="store_true",
                     help="refit the run's cut on whole validation events of --data before "
                     "scoring (floodcast calibrate; skipped when the model already carries a "
@@ -107,11 +109,12 @@ def main() -> None:
     arch["lr_schedule"] = a.lr_schedule
     if a.augment:
         arch["augment"] = True
-    for key in ("init_from", "lr", "pushforward"):
+    for key in ("init_from", "lr", "pushforward", "prior"):
         if getattr(a, key) is not None:
             arch[key] = getattr(a, key)
     run = Path(a.out) / (f"{a.model or 'small'}-{a.formulation}"
                          f"{'-residual' if a.depth_residual else ''}"
+                         f"{'-prior-' + a.prior if a.prior else ''}"
                          f"{'' if a.lr_schedule == 'constant' else '-' + a.lr_schedule}-{a.minutes:g}min"
                          f"{'-' + a.tag if a.tag else ''}")
     _train((str(run), a.data, a.minutes, a.formulation, {**FORMS[a.formulation], **arch}))

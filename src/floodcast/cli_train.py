@@ -72,6 +72,11 @@ def register(app: typer.Typer) -> None:
                                         "reference_depth (the solver under a uniform storm), "
                                         "matched_depth (under the storm of each cell's own rate); "
                                         "default: all channels in the store."),
+        prior: str = typer.Option("", help="A depth channel of the formulation (matched_depth, "
+                                  "reference_depth, prev_depth) that the model corrects: the "
+                                  "wet logit is a learned scale x (channel - its value at the "
+                                  "threshold) plus the network's output, whose head starts at "
+                                  "zero, so training starts from that channel's own map."),
         preset: str = typer.Option("", help="'seed': the author's final recipe (DeepLabV3+, CE+Dice, "
                                    "lr 1e-5, 2x upscaling, isolated-pixel removal); 'small': the "
                                    "default small model (small_unet, width 8, 3 levels)."),
@@ -94,7 +99,7 @@ def register(app: typer.Typer) -> None:
                 postprocess=postprocess, calibrate=calibrate, init_encoder=init_encoder or None,
                 init_from=init_from or None, augment=augment,
                 formulation=formulation or None, wet_oversample=wet_oversample,
-                val_fraction=val_fraction, pushforward=pushforward,
+                val_fraction=val_fraction, pushforward=pushforward, prior=prior or None,
             ).apply_preset(preset or None)
             result = train(cfg, progress=not quiet)
         typer.echo(json.dumps(result, indent=2))

@@ -6,6 +6,7 @@ Models are built narrow and shallow (encoder_depth 3, decoder_channels 32) on 32
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import pytest
@@ -285,3 +286,52 @@ def test_default_depth_models(name, encoder):
     out = model(torch.randn(2, 8, 67, 45))
     assert out["logits"].shape == (2, 2, 67, 45)
     out["logits"].mean().backward()
+
+
+# --- a prior channel: the model as a correction to a physics map ---------------------------
+
+
+@pytest.mark.parametrize(("name", "classes"), [("small_unet", 2), ("small_unet", 1),
+                                               ("lite_unet", 2)])
+def test_untrained_prior_model_is_its_channel_thresholded(name, classes):
+    # the head starts at zero, so the wet logit is exactly scale x (channel - offset):
+    # log1p(0.1 m / 5 cm) = 1.0986 is the 0.1 m threshold of a depth channel
+    offset = math.log1p(0.1 / 0.05)
+    model = build_model(name, in_channels=3, num_classes=classes, prior_channel=2,
+                        prior_offset=offset, encoder_depth=2, seed=0).eval()
+    x = torch.randn(2, 3, 19, 23)
+    x[:, 2] = torch.rand(2, 19, 23) * 2.2  # depth channel values from 0 to 0.2 m
+    p = model.predict_proba(x)
+    assert torch.equal(p > 0.5, x[:, 2] > offset)
+    # at depth 0.2 m (channel log1p(4)) the wet logit is 4 x (1.609 - 1.099) = 2.04
+    x[:, 2] = math.log1p(4.0)
+    assert model.predict_proba(x)[0, 0, 0].item() == pytest.approx(1 / (1 + math.exp(-2.043)),
+                                                                   abs=1e-3)
+
+
+def test_prior_scale_and_correction_both_learn():
+    model = build_model("small_unet", in_channels=3, prior_channel=0, prior_offset=1.0,
+                        encoder_depth=2, seed=0)
+    x, y = torch.randn(2, 3, 16, 16), torch.randint(0, 2, (2, 16, 16))
+    F.cross_entropy(model(x)["logits"], y).backward()
+    assert model.prior_scale.grad is not None and model.prior_scale.grad != 0
+    assert model.segmentation_head.weight.grad.abs().sum() > 0
+
+
+def test_centre_pixel_prior_reads_the_patch_centre():
+    model = build_model("centre_pixel", in_channels=3, prior_channel=1, prior_offset=0.5,
+                        patch_size=5, encoder_depth=2, seed=0).eval()
+    torch.nn.init.normal_(model.segmentation_head.weight)  # a trained correction, not zero
+    x = torch.randn(1, 3, 9, 11)
+    with torch.no_grad():
+        grid = model(x)["logits"]
+        patches = F.unfold(F.pad(x, (2, 2, 2, 2), mode="reflect"), 5).transpose(1, 2)
+        per_patch = model.forward_patches(patches.reshape(-1, 3, 5, 5))["logits"]
+    assert torch.allclose(per_patch.T.reshape(1, 2, 9, 11), grid, atol=1e-5)
+
+
+def test_prior_config_errors():
+    with pytest.raises(ValueError, match="prior_channel must index one of the 3 inputs"):
+        build_model("small_unet", in_channels=3, prior_channel=3)
+    with pytest.raises(ValueError, match="num_classes 1 or 2"):
+        build_model("small_unet", in_channels=3, num_classes=3, prior_channel=0)

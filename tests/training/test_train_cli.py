@@ -115,3 +115,24 @@ def test_unknown_model_lists_valid(tiny_store, tmp_path):
                                  "--model", "nope", "--quiet"])
     assert r.exit_code == 1
     assert "deeplabv3plus" in r.output
+
+
+def test_prior_trains_a_correction_to_a_depth_channel(tiny_store, tmp_path):
+    import math
+
+    path, _ = tiny_store
+    base = ["train", "--data", str(path), "--model", "small_unet", "--epochs", "1",
+            "--batch-size", "8", "--quiet", "--formulation", "autoregressive+state"]
+    r = CliRunner().invoke(app, [*base, "--out", str(tmp_path / "p"), "--prior", "prev_depth"])
+    assert r.exit_code == 0, r.output
+    model, extra = load_model(tmp_path / "p" / "model.pt")
+    channels = extra["data"]["channels"]
+    assert model.config.prior_channel == channels.index("prev_depth")
+    thr = extra["data"]["spec"]["threshold"]
+    assert model.config.prior_offset == pytest.approx(math.log1p(thr / 0.05))
+    assert extra["train"]["prior"] == "prev_depth" and model.prior_scale is not None
+    bad = CliRunner().invoke(app, [*base, "--out", str(tmp_path / "b"), "--prior", "rain_accum"])
+    assert bad.exit_code != 0 and "not a depth channel" in bad.output
+    bad = CliRunner().invoke(app, [*base[:-1], "state", "--out", str(tmp_path / "c"),
+                                   "--prior", "matched_depth"])
+    assert bad.exit_code != 0 and "not among the channels" in bad.output

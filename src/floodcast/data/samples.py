@@ -32,6 +32,16 @@ EXTRA_CHANNELS = {
                      "gives after as much rain as has fallen there, log1p(m / 0.05 m)",
 }
 PREV_DEPTH_SCALE_M = 0.05
+#: Channels that hold a depth as log1p(depth / 5 cm): each can serve as a model's prior
+#: (``--prior``), its value at the wet threshold being log1p(threshold / 5 cm).
+DEPTH_CHANNELS = ("prev_depth", "reference_depth", "matched_depth")
+
+
+def prior_offset(channel: str, threshold_m: float) -> float:
+    """The value of depth channel ``channel`` at the wet threshold (``--prior``'s offset)."""
+    if channel not in DEPTH_CHANNELS:
+        raise InputError(f"--prior {channel!r} is not a depth channel; valid: {DEPTH_CHANNELS}")
+    return float(np.log1p(threshold_m / PREV_DEPTH_SCALE_M))
 
 #: Extra channels derived from the DEM (and rain) when a sample is cut, so no store rebuild
 #: needs them.

@@ -43,6 +43,11 @@ class ModelConfig:
         encoder_depth: encoder stages (3-5 for smp models; smaller is faster on tiny inputs).
         decoder_channels: width knob where the architecture has one (None: its default).
         patch_size: neighbourhood (odd, pixels) of the centre-pixel classifier.
+        prior_channel: index of an input channel that already is a flood map in logit-like
+            units (a physics depth channel): the wet logit becomes ``prior_scale *
+            (x[prior_channel] - prior_offset)`` plus the network's correction, whose head
+            starts at zero, so an untrained model reproduces that channel thresholded.
+        prior_offset: the channel's value at the wet threshold.
     """
 
     name: str = "deeplabv3plus"
@@ -56,6 +61,8 @@ class ModelConfig:
     encoder_depth: int = 5
     decoder_channels: int | None = None
     patch_size: int = 15
+    prior_channel: int | None = None
+    prior_offset: float = 0.0
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], strict: bool = True) -> ModelConfig:
@@ -84,6 +91,9 @@ class Parts:
 
 MODELS: dict[str, Callable[[ModelConfig], Parts]] = {}
 MIN_SIZE = 1  # any H, W >= 1 work: padding takes care of the output stride
+#: initial wet-logit slope per unit of the prior channel: on log1p(depth / 5 cm) channels a
+#: cell at twice (half) the threshold depth starts at p ~ 0.9 (0.1)
+PRIOR_SCALE_INIT = 4.0
 
 
 def register(*names: str) -> Callable:
@@ -151,6 +161,12 @@ class FloodModel(nn.Module):
             if head is not None:  # smp's head initialisation
                 nn.init.xavier_uniform_(head.weight)
                 nn.init.zeros_(head.bias)
+        self.register_parameter("prior_scale", None)
+        if config.prior_channel is not None:
+            # a residual on the physics (as ReZero/ControlNet start from identity): the head
+            # starts silent, so training starts from the prior's own skill, not from noise
+            nn.init.zeros_(self.segmentation_head.weight)
+            self.prior_scale = nn.Parameter(torch.tensor(PRIOR_SCALE_INIT))
 
     def check_input(self, x: Any) -> None:
         """Raise ``ValueError`` (``InputError``) saying how to fix a badly shaped input."""
@@ -179,8 +195,19 @@ class FloodModel(nn.Module):
         if min(x.shape[-2:]) < MIN_SIZE:
             raise InputError(f"input H, W must be >= {MIN_SIZE}; got {tuple(x.shape[-2:])}")
 
+    def _prior(self, logits: Tensor, x: Tensor) -> Tensor:
+        """Add the prior channel's wet logit (``[B, H, W]`` from ``x [B, C, H, W]``)."""
+        if self.prior_scale is None:
+            return logits
+        p = self.prior_scale * (x[:, self.config.prior_channel] - self.config.prior_offset)
+        if logits.shape[1] == 1:
+            return logits + p[:, None]
+        # two classes: the wet-minus-dry logit (what softmax thresholds) moves by p
+        return logits + torch.stack([-p / 2, p / 2], 1)
+
     def forward(self, x: Tensor) -> dict[str, Tensor]:
         self.check_input(x)
+        x_in = x
         h, w = x.shape[-2:]
         up = self.config.upscale
         if up > 1:
@@ -198,6 +225,7 @@ class FloodModel(nn.Module):
                 t = F.avg_pool2d(t, up)
             assert t.shape[-2:] == (h, w), (t.shape, (h, w))
             out[key] = t
+        out["logits"] = self._prior(out["logits"], x_in)
         if "depth" in out and not self.config.depth_residual:
             out["depth"] = F.softplus(out["depth"])
         return out
@@ -215,7 +243,9 @@ class FloodModel(nn.Module):
         if tuple(patches.shape[-2:]) != (p, p):
             raise InputError(f"patches must be [N, C, {p}, {p}]; got {tuple(patches.shape)}")
         feats = self.attention(self.decoder(self.encoder(patches, pad=False)))
-        out = {"logits": self.segmentation_head(feats)[..., 0, 0]}
+        c = p // 2
+        out = {"logits": self._prior(self.segmentation_head(feats)[..., 0, 0, None, None],
+                                     patches[..., c:c + 1, c:c + 1])[..., 0, 0]}
         if self.depth_head is not None:
             d = self.depth_head(feats)
             out["depth"] = (d if self.config.depth_residual else F.softplus(d))[..., 0, 0]
@@ -248,6 +278,10 @@ def _validate(cfg: ModelConfig) -> None:
          f"decoder_channels must be >= 1 or None, got {cfg.decoder_channels}"),
         (cfg.patch_size >= 3 and cfg.patch_size % 2 == 1,
          f"patch_size must be odd and >= 3, got {cfg.patch_size}"),
+        (cfg.prior_channel is None or 0 <= cfg.prior_channel < cfg.in_channels,
+         f"prior_channel must index one of the {cfg.in_channels} inputs, got {cfg.prior_channel}"),
+        (cfg.prior_channel is None or cfg.num_classes <= 2,
+         f"a prior channel needs num_classes 1 or 2, got {cfg.num_classes}"),
     ]
     for ok, msg in checks:
         if not ok:

@@ -68,6 +68,7 @@ class TrainConfig:
     init_encoder: str | None = None
     init_from: str | None = None  # warm start from a trained model.pt (channels matched by name)
     formulation: str | None = None  # original | state | autoregressive (None = all stored channels)
+    prior: str | None = None  # a depth channel the model corrects instead of replacing
     extra: dict = field(default_factory=dict)
 
     def model_config(self, in_channels: int) -> dict:
@@ -140,6 +141,14 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
                  "formulation": cfg.formulation, **store.grid_info(cfg.data)}
     data_info.update(settings_record(train_ds.channels))  # the storms behind storm channels
     model_cfg = cfg.model_config(train_ds.in_channels)
+    if cfg.prior:
+        from floodcast.data.samples import prior_offset
+
+        offset = prior_offset(cfg.prior, train_ds.spec["threshold"])
+        if cfg.prior not in train_ds.channels:
+            raise InputError(f"--prior {cfg.prior}: not among the channels of {cfg.data} with "
+                             f"formulation {cfg.formulation!r}: {train_ds.channels}")
+        model_cfg.update(prior_channel=train_ds.channels.index(cfg.prior), prior_offset=offset)
     if cfg.depth_residual and "prev_depth" not in train_ds.channels:
         raise InputError("--depth-residual needs the prev_depth channel (an autoregressive "
                          f"formulation); {cfg.data} with formulation {cfg.formulation!r} has "
