@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from floodcast.data.reference_storm import settings_record
+from floodcast.data.samples import prior_offset
 from floodcast.errors import InputError
 
 #: The author's final recipe (DeepLabV3+, CE + Dice, lr 1e-5, 2x upscaling, isolated-pixel removal).
@@ -142,8 +143,6 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
     data_info.update(settings_record(train_ds.channels))  # the storms behind storm channels
     model_cfg = cfg.model_config(train_ds.in_channels)
     if cfg.prior:
-        from floodcast.data.samples import prior_offset
-
         offset = prior_offset(cfg.prior, train_ds.spec["threshold"])
         if cfg.prior not in train_ds.channels:
             raise InputError(f"--prior {cfg.prior}: not among the channels of {cfg.data} with "
