@@ -7,14 +7,13 @@ from floodcast.data import store
 from floodcast.data.reference_storm import (
     MATCHED_DURATION_S,
     MATCHED_RATES_MMH,
-    REFERENCE_SCALE_M,
     matched_depth_at,
     matched_series,
     reference_channel,
     reference_depth_at,
     reference_series,
 )
-from floodcast.data.samples import DemRouting
+from floodcast.data.samples import PREV_DEPTH_SCALE_M, DemRouting
 from floodcast.data.torchdata import FloodDataset
 from floodcast.errors import InputError
 
@@ -44,7 +43,7 @@ def test_read_at_each_cells_rain_total_linearly_and_held_past_the_last():
     assert d[2, 0, 0] == pytest.approx(0.0025, abs=1e-6)
     # one grid [H, W] as predict gives it; the channel is log1p(d / 5 cm)
     ch = reference_channel(totals, depth, accum[1])
-    np.testing.assert_allclose(ch, np.log1p(0.0152 / REFERENCE_SCALE_M), rtol=1e-5)
+    np.testing.assert_allclose(ch, np.log1p(0.0152 / PREV_DEPTH_SCALE_M), rtol=1e-5)
 
 
 def test_water_runs_off_a_slope_and_pools_in_a_pit():

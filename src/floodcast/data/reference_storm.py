@@ -28,7 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 from numba import njit
 
-from floodcast.data.samples import PREV_DEPTH_SCALE_M, grid_key
+from floodcast.data.samples import depth_channel, grid_key
 from floodcast.errors import InputError
 
 # 5 mm/h: of 5, 10, 20 and 40 mm/h, the best reference_storm baseline on the development
@@ -36,7 +36,6 @@ from floodcast.errors import InputError
 REFERENCE_RATE_MMH = 5.0
 REFERENCE_DURATION_S = 6 * 3600.0  # 30 mm: beyond the rain total of 99.9 % of wet cells
 REFERENCE_INTERVAL_S = 300.0  # 0.42 mm between saved totals
-REFERENCE_SCALE_M = PREV_DEPTH_SCALE_M  # log1p(d / 5 cm), as prev_depth: 0.1 m -> 1.1, 1 m -> 3.0
 # the matched storm's ladder, factors of 2: as a baseline on the development validation
 # events, 1.25-20 mm/h scores as well as 0.625-40 (CSI 0.799 / MCC 0.888 both) for 5 runs
 # instead of 7; reading each storm at the cell's rain total beats reading it at the
@@ -217,8 +216,3 @@ def reference_channel(totals_mm: np.ndarray, depth: np.ndarray,
                       accum_mm: np.ndarray) -> np.ndarray:
     """The ``reference_depth`` input channel: log1p(d / 5 cm) of ``reference_depth_at``."""
     return depth_channel(reference_depth_at(totals_mm, depth, accum_mm))
-
-
-def depth_channel(depth_m: np.ndarray) -> np.ndarray:
-    """Input scaling of a depth channel: log1p(d / 5 cm)."""
-    return np.log1p(np.asarray(depth_m) / REFERENCE_SCALE_M).astype(np.float32)

@@ -37,11 +37,18 @@ PREV_DEPTH_SCALE_M = 0.05
 DEPTH_CHANNELS = ("prev_depth", "reference_depth", "matched_depth")
 
 
+def depth_channel(depth_m: np.ndarray | float) -> np.ndarray:
+    """A depth (m) as the ``DEPTH_CHANNELS`` encode it: log1p(depth / 5 cm), float32, depth
+    clipped at 0. O(1) at the wet threshold (0.1 m -> 1.1, 1 m -> 3.0): raw metres left the
+    wet/dry edge a tiny signal beside standardised rain."""
+    return np.log1p(np.clip(np.asarray(depth_m), 0, None) / PREV_DEPTH_SCALE_M).astype(np.float32)
+
+
 def prior_offset(channel: str, threshold_m: float) -> float:
     """The value of depth channel ``channel`` at the wet threshold (``--prior``'s offset)."""
     if channel not in DEPTH_CHANNELS:
         raise InputError(f"--prior {channel!r} is not a depth channel; valid: {DEPTH_CHANNELS}")
-    return float(np.log1p(threshold_m / PREV_DEPTH_SCALE_M))
+    return float(depth_channel(threshold_m))
 
 #: Extra channels derived from the DEM (and rain) when a sample is cut, so no store rebuild
 #: needs them.
@@ -121,7 +128,7 @@ class DemRouting:
     def matched_grid(self, accum_mm: np.ndarray, time_h: float | np.ndarray) -> np.ndarray:
         """The ``matched_depth`` channel for rain totals [..., H, W] in mm after ``time_h``
         hours (one run per storm of the ladder and DEM, cached)."""
-        from floodcast.data.reference_storm import depth_channel, matched_depth_at, matched_series
+        from floodcast.data.reference_storm import matched_depth_at, matched_series
 
         return depth_channel(matched_depth_at(matched_series(self.elevation, self.cell_size),
                                               accum_mm, time_h))
@@ -337,9 +344,7 @@ def make_input(win: np.ndarray, dem_tile: np.ndarray, stats: dict, extras: list[
             chans.append(np.full((1, h, w), time_h, np.float32))
         elif name == "prev_depth":
             prev = np.zeros((h, w), np.float32) if prev_depth is None else prev_depth
-            # log1p(depth / 5 cm): O(1) at the wet threshold (0.1 m -> 1.1, 1 m -> 3.0);
-            # raw metres left the wet/dry edge a tiny signal beside standardised rain
-            chans.append(np.log1p(np.clip(np.asarray(prev, np.float32), 0, None) / PREV_DEPTH_SCALE_M)[None])
+            chans.append(depth_channel(np.asarray(prev, np.float32))[None])
         elif name in DERIVED_CHANNELS:
             if derived is None or name not in derived:
                 raise InputError(f"the {name} channel needs its tile, cut from DemRouting(DEM)")

@@ -244,7 +244,7 @@ class FloodModel(nn.Module):
             raise InputError(f"patches must be [N, C, {p}, {p}]; got {tuple(patches.shape)}")
         feats = self.attention(self.decoder(self.encoder(patches, pad=False)))
         c = p // 2
-        out = {"logits": self._prior(self.segmentation_head(feats)[..., 0, 0, None, None],
+        out = {"logits": self._prior(self.segmentation_head(feats),
                                      patches[..., c:c + 1, c:c + 1])[..., 0, 0]}
         if self.depth_head is not None:
             d = self.depth_head(feats)
