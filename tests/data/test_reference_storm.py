@@ -13,7 +13,8 @@ from floodcast.data.reference_storm import (
     reference_depth_at,
     reference_series,
 )
-from floodcast.data.samples import PREV_DEPTH_SCALE_M, DemRouting
+from floodcast.data.channels import PREV_DEPTH_SCALE_M
+from floodcast.data.terrain import DemRouting
 from floodcast.data.torchdata import FloodDataset
 from floodcast.errors import InputError
 

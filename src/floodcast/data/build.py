@@ -9,6 +9,8 @@ the same content.
 
 from __future__ import annotations
 
+from floodcast.defaults import MANNING_N, MAX_STEP_S
+
 import logging
 import time
 from collections.abc import Callable
@@ -30,8 +32,8 @@ log = logging.getLogger(__name__)
 class SolverSettings:
     """Physics settings used for every event (stored with the dataset)."""
 
-    manning: float = 0.035
-    max_step: float = 10.0
+    manning: float = MANNING_N
+    max_step: float = MAX_STEP_S
     boundary: str = "free"
     cfl: float = 0.7
     threads: int = 1  # per event; parallelism comes from simulating events side by side

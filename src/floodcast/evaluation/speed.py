@@ -11,6 +11,8 @@ Medians of a few repeats; the machine is noisy.
 
 from __future__ import annotations
 
+from floodcast.defaults import MAX_STEP_S
+
 import time
 from collections.abc import Sequence
 
@@ -47,7 +49,7 @@ def time_model(model, in_channels: int, n: int = 512, repeats: int = 3) -> float
 
 
 def time_simulator(elevation: np.ndarray, cell_size: float, rain_frames: np.ndarray,
-                   interval_s: float, max_step: float = 10.0, repeats: int = 1) -> dict:
+                   interval_s: float, max_step: float = MAX_STEP_S, repeats: int = 1) -> dict:
     """Cold (event start -> last frame) and hot (one more interval) simulator times (s)."""
     from floodcast.io.rain import RainSeries
     from floodcast.physics.boundaries import Boundaries

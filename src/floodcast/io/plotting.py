@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from floodcast.defaults import WET_THRESHOLD_M
+
 import os
 from pathlib import Path
 
@@ -33,7 +35,7 @@ def plot_depth_map(
     depth: np.ndarray,
     elevation: np.ndarray,
     cell_size: float,
-    threshold: float = 0.1,
+    threshold: float = WET_THRESHOLD_M,
     title: str = "Maximum water depth",
     dpi: int = 120,
 ) -> Path:

@@ -12,6 +12,8 @@ run the nowcast leads) takes less wall time than the radar interval it covers.
 
 from __future__ import annotations
 
+from floodcast.defaults import MAX_STEP_S, WET_THRESHOLD_M
+
 import math
 import time
 
@@ -26,8 +28,8 @@ from floodcast.physics.solver import Simulation, SolverConfig
 class LivePhysics:
     """A hot-started flood simulation on the served DEM, one radar interval at a time."""
 
-    def __init__(self, dem: Dem, threshold_m: float = 0.1, fill: bool = True,
-                 max_step_s: float = 10.0):
+    def __init__(self, dem: Dem, threshold_m: float = WET_THRESHOLD_M, fill: bool = True,
+                 max_step_s: float = MAX_STEP_S):
         self.elevation = fill_sinks(dem.elevation) if fill else np.asarray(dem.elevation)
         self.cell_size = float(dem.cell_size)
         self.threshold = float(threshold_m)

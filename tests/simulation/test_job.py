@@ -11,7 +11,7 @@ import xarray as xr
 
 from floodcast.errors import InputError
 from floodcast.io.dem import Dem
-from floodcast.physics import job as J
+from floodcast.simulation import job as J
 from floodcast.physics.solver import SimulationError
 
 
