@@ -47,6 +47,8 @@ def prior_offset(channel: str, threshold_m: float) -> float:
 
 #: Extra channels derived from the DEM (and rain) when a sample is cut, so no store rebuild
 #: needs them.
+DERIVED_CHANNELS = ("upslope_area", "upslope_rain", "depression_depth", "reference_depth",
+                    "matched_depth")
 
 
 def grid_key(elevation: np.ndarray, cell_size: float) -> tuple:
