@@ -100,6 +100,7 @@ class _RawRain:
     transform: Any | None = None
     crs: str | None = None
     notes: list[str] = field(default_factory=list)
+    start_time: Any | None = None  # datetime64 of the first frame, when the file has one
 
 
 # --------------------------------------------------------------------------- hyetograph
@@ -217,6 +218,7 @@ def _read_xarray(path: Path) -> _RawRain:
                 notes.append(f"converted rain from {units} to mm/h (x {scale:g})")
         tvals = da[tdim].values
         times = _times_to_seconds(tvals, da[tdim].attrs.get("units"), src)
+        start = tvals[0] if np.issubdtype(np.asarray(tvals).dtype, np.datetime64) else None
         rates = np.asarray(da.values, dtype=np.float32) * np.float32(scale)
         transform = crs = None
         if ydim is not None and ydim in da.coords and xdim in da.coords:
@@ -230,7 +232,7 @@ def _read_xarray(path: Path) -> _RawRain:
             crs = _xarray_crs(ds, da)
             if crs is None and ydim in ("lat", "latitude"):
                 crs = "EPSG:4326"
-    return _RawRain(np.ascontiguousarray(rates), times, src, transform, crs, notes)
+    return _RawRain(np.ascontiguousarray(rates), times, src, transform, crs, notes, start)
 
 
 def _xarray_crs(ds: Any, da: Any) -> str | None:
@@ -431,7 +433,7 @@ def read_rain(spec: str | Path, dem: Any | None = None) -> RainSeries:
         raw.times_s.astype(np.float64),
         end,
         raw.source,
-        {"notes": raw.notes, "crs": raw.crs},
+        {"notes": raw.notes, "crs": raw.crs, "start_time": raw.start_time},
     )
 
 

@@ -353,12 +353,15 @@ def write_outputs(
                 "manning_n": float(req.manning),
                 "settings": settings,
             },
+            start_time=job.rain.attrs.get("start_time"),
         )
         write_geotiff(
             stage / "max_depth.tif",
             max_depth,
             dem,
             tags={"units": "m", "long_name": "maximum water depth"},
+            description="maximum water depth (m)",
+            units="m",
         )
         write_mass_csv(stage / "mass_balance.csv", result.mass)
         plot_depth_map(
@@ -368,6 +371,8 @@ def write_outputs(
             dem.cell_size,
             threshold=req.threshold_m,
             title=f"Maximum water depth, {req.duration_s / 3600:g} h",
+            transform=dem.transform,
+            crs=dem.crs,
         )
         write_json(
             stage / "run.json",
