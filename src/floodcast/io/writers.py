@@ -163,6 +163,48 @@ def write_cf_netcdf(ds: Any, path: str | os.PathLike, compress: Iterable[str] = 
     return Path(path)
 
 
+def write_rain_netcdf(
+    path: str | os.PathLike,
+    rates_mmh: np.ndarray,
+    times_s: np.ndarray,
+    dem: Dem,
+    start_time: Any | None = None,
+    attrs: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write rain ``rain(time, y, x)`` (mm/h) on the DEM grid as CF-1.8 NetCDF.
+
+    ``simulate --rain FILE.nc`` reads it back (frame k holds from ``time[k]`` to the
+    next frame); GDAL reads it georeferenced (``NETCDF:FILE.nc:rain``). NaN means
+    unknown rain (``simulate`` warns and uses 0 there).
+
+    Args:
+        rates_mmh: [t, y, x] rain rate (mm/h) on the DEM grid.
+        times_s: [t] frame start times (s after ``start_time``).
+        start_time: the time of frame 0 (e.g. the last radar frame of a nowcast);
+            None: a nominal 1970-01-01 origin.
+        attrs: global attributes (e.g. the nowcast method).
+    """
+    import xarray as xr
+
+    from floodcast.io.cf import make_cf, time_coord
+
+    rates = np.asarray(rates_mmh, np.float32)
+    if rates.ndim != 3 or rates.shape[1:] != tuple(dem.shape) or rates.shape[0] != len(times_s):
+        raise ValueError(f"rain {rates.shape} does not match times {len(times_s)} x DEM {dem.shape}")
+    x, y, _ = grid_coords(dem)
+    tvals, tattrs, tenc = time_coord(times_s, start_time)
+    ds = xr.Dataset(
+        {"rain": (("time", "y", "x"), rates,
+                  {"units": "mm/h", "long_name": "rainfall rate",
+                   "comment": "frame k holds from time[k] until time[k+1]; NaN = unknown"})},
+        coords={"time": ("time", tvals, tattrs), "y": ("y", y), "x": ("x", x)},
+    )
+    ds["time"].encoding.update(tenc)
+    ds.attrs.update({k: str(_plain(v)) for k, v in (attrs or {}).items()})
+    ds = make_cf(ds, dem.crs, dem.transform if dem.crs else None)
+    return write_cf_netcdf(ds, path, ("rain",))
+
+
 FLOAT_NODATA = -9999.0  # float GeoTIFFs: walls and cells outside the domain
 BYTE_NODATA = 255  # Byte GeoTIFFs (masks of 0/1)
 

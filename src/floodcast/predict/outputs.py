@@ -9,6 +9,7 @@ import numpy as np
 
 from floodcast.io.atomic import atomic_dir
 from floodcast.io.dem import Dem
+from floodcast.io.vector import grid_transform as _transform  # noqa: F401  (cli/nowcast uses it)
 from floodcast.predict.mapper import FloodMap
 
 
