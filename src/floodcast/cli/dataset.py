@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         extra: str = typer.Option("", help="Extra channels, comma-separated: "
                                   "rain_accum,time_since_start,prev_depth."),
         dem_cell_size: float = typer.Option(0.0, help="Block-mean DEMs finer than this (m); 0 = keep."),
-        fill_sinks: bool = typer.Option(False, help="Fill DEM sinks (pysheds) before simulating."),
+        fill_sinks: bool = typer.Option(False, help="Fill DEM sinks (scikit-image, as simulate) before simulating."),
         manning: float = typer.Option(MANNING_N, help="Manning n (s m^-1/3)."),
         max_step: float = typer.Option(MAX_STEP_S, help="Solver step cap (s)."),
         scheduler: str = typer.Option("local", help="'local' (Dask LocalCluster), 'sync', or a "

@@ -43,7 +43,7 @@ def step_dataset(ctx: DemoContext) -> None:
 
     dem = sample_dem()
     dem = replace(dem, elevation=dem.elevation[:DEMO_CROP, :DEMO_CROP].copy())
-    dem = fill_sinks(dem, method="skimage")
+    dem = fill_sinks(dem)
     radars = {f"storm{s}": storm_radar(100 + s) for s in range(DEMO_STORMS)}
     cfg = BuildConfig(
         events=EventConfig(count=DEMO_EVENTS, frames=12, min_rain_mmh=1.0, seed=0),

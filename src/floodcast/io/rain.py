@@ -399,7 +399,8 @@ def read_rain(spec: str | Path, dem: Any | None = None) -> RainSeries:
     """Read rain from a hyetograph string or a file, validated and (if needed) regridded.
 
     Args:
-        spec: ``50mm/h:600s``-style string, or a ``.nc``/``.zarr``/``.npz`` path.
+        spec: ``50mm/h:600s``-style string, a ``.nc``/``.zarr``/``.npz`` path, or native
+            radar as ``SOURCE:PATH`` (or a radar folder; see :mod:`.radar_rain`).
         dem: the :class:`~floodcast.io.dem.Dem` the rain must cover; None keeps the
             file's grid.
 
@@ -411,19 +412,17 @@ def read_rain(spec: str | Path, dem: Any | None = None) -> RainSeries:
         hyeto = parse_hyetograph(spec)
         if hyeto is not None:
             return hyeto
+    from floodcast.io.radar_rain import is_radar_spec, read_radar_rain
+
     path = Path(spec)
-    if not path.exists():
+    if is_radar_spec(spec):  # SOURCE:PATH, a radar folder or a native radar file
+        raw = read_radar_rain(spec, dem)
+    elif not path.exists():
         raise InputError(f"rain file not found: {path} (or give a hyetograph like 50mm/h:600s)")
-    suffix = path.suffix.lower()
-    if suffix == ".npz":
+    elif path.suffix.lower() == ".npz":
         raw = _read_npz(path)
-    elif suffix in (".nc", ".nc4", ".netcdf", ".zarr", ".h5") or path.is_dir():
+    else:  # .nc, .nc4, .netcdf, .h5, .zarr
         raw = _read_xarray(path)
-    else:
-        raise InputError(
-            f"{path}: unknown rain format {path.suffix!r}; valid: .nc, .zarr, .npz, "
-            "or a hyetograph like 50mm/h:600s"
-        )
     _check_times(raw.times_s, raw.rates.shape[0], raw.source)
     _check_values(raw.rates, raw.source, raw.notes)
     rates = regrid_to_dem(raw, dem) if dem is not None else raw.rates

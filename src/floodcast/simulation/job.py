@@ -33,7 +33,7 @@ import numpy as np
 
 from floodcast.errors import InputError
 from floodcast.io.atomic import check_writable
-from floodcast.io.dem import Dem, fill_sinks, read_dem
+from floodcast.io.dem import Dem, read_dem
 from floodcast.io.rain import RainSeries, check_coverage, read_rain
 
 OUTPUT_FILES = ("depth.nc", "max_depth.tif", "mass_balance.csv", "max_depth.png", "run.json")
@@ -61,6 +61,7 @@ class SimulateRequest:
     inflows: Sequence[str] = ()
     threads: int | None = 1  # None: numba's default; see the README
     fill_sinks: bool = False
+    elevation_units: str = "m"  # m | ft | ftUS (see floodcast.io.dem_gdal)
 
     def settings(self) -> dict[str, Any]:
         d = asdict(self)
@@ -186,7 +187,7 @@ def prepare(req: SimulateRequest) -> PreparedJob:
     except ValueError as exc:
         raise InputError(f"--boundary: {exc}") from None
 
-    dem = req.dem if isinstance(req.dem, Dem) else read_dem(req.dem)
+    dem = req.dem if isinstance(req.dem, Dem) else read_dem(req.dem, req.elevation_units)
     if req.fill_sinks:
         dem = _filled(dem)
     rain = req.rain if isinstance(req.rain, RainSeries) else read_rain(req.rain, dem)
@@ -207,14 +208,9 @@ def prepare(req: SimulateRequest) -> PreparedJob:
 
 
 def _filled(dem: Dem) -> Dem:
-    filled = fill_sinks(dem.elevation)
-    raised = filled - dem.elevation
-    n = int((raised > 0).sum())
-    note = (
-        f"filled sinks: {n} cells raised to their spill level (up to "
-        f"{float(np.nanmax(raised)) if n else 0.0:.2f} m)"
-    )
-    return replace(dem, elevation=filled, attrs={**dem.attrs, "notes": [*dem.notes, note]})
+    from floodcast.io.dem_tools import fill_sinks as fill_dem
+
+    return fill_dem(dem)  # the one sink fill (io/dem_tools), with its note
 
 
 def _check_out(out: Path) -> None:
