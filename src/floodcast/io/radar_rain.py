@@ -51,8 +51,10 @@ def read_radar_rain(spec: str | Path, dem: Any | None) -> Any:
     t = seq.times.astype("datetime64[s]")
     times = (t - t[0]).astype(np.float64)
     notes = [
-        f"radar {seq.source}: {len(t)} frames {t[0]} .. {t[-1]}, "
-        f"{seq.cell_size:.0f} m cells, reprojected onto the DEM"
+        (
+            f"radar {seq.source}: {len(t)} frames {t[0]} .. {t[-1]}, "
+            f"{seq.cell_size:.0f} m cells, reprojected onto the DEM"
+        )
     ]
     if seq.n_clipped:
         notes.append(f"{seq.n_clipped} radar values above the clip limit set to no-data (0 mm/h)")
