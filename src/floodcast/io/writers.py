@@ -100,15 +100,20 @@ def write_depth_netcdf(
             f"depth {depth.shape} does not match times {len(times_s)} x DEM {dem.shape}"
         )
     ds = depth_dataset(times_s, depth, max_depth, dem, start_time)
-    for key, value in (attrs or {}).items():
+    ds.attrs.update(netcdf_attrs(attrs or {}))
+    write_cf_netcdf(ds, path, ("depth", "max_depth", "elevation"))
+    return Path(path)
+
+
+def netcdf_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Attributes netCDF can store: bools as 0/1, nested values and None as JSON."""
+    out = {}
+    for key, value in attrs.items():
         value = _plain(value)
         if isinstance(value, bool):  # netCDF attributes have no boolean type
             value = int(value)
-        ds.attrs[key] = (
-            json.dumps(value) if isinstance(value, (dict, list)) or value is None else value
-        )
-    write_cf_netcdf(ds, path, ("depth", "max_depth", "elevation"))
-    return Path(path)
+        out[key] = json.dumps(value) if isinstance(value, (dict, list)) or value is None else value
+    return out
 
 
 def depth_dataset(

@@ -50,7 +50,7 @@ class SimulateRequest:
     dem: str | Path | Dem
     rain: str | Path | RainSeries
     duration_s: float
-    out: str | Path
+    out: str | Path | None  # None: nothing written (floodcast.api.simulate)
     manning: float = MANNING_N
     boundary: str = "free"
     save_every_s: float = SAVE_EVERY_S
@@ -68,7 +68,7 @@ class SimulateRequest:
         for k in ("dem", "rain"):
             v = getattr(self, k)
             d[k] = v.source if isinstance(v, (Dem, RainSeries)) else str(v)
-        d["out"] = str(self.out)
+        d["out"] = None if self.out is None else str(self.out)
         d["inflows"] = list(self.inflows)
         return d
 
@@ -181,7 +181,8 @@ def prepare(req: SimulateRequest) -> PreparedJob:
         raise InputError(
             f"--save-every ({save_every:g} s) is longer than --duration ({duration:g} s)"
         )
-    _check_out(Path(req.out))
+    if req.out is not None:  # None: in memory (the Python API)
+        _check_out(Path(req.out))
     try:
         boundaries = Boundaries.parse(req.boundary)
     except ValueError as exc:
@@ -246,6 +247,23 @@ def execute(job: PreparedJob, progress: Callable[[Any], None] | None = None) -> 
     Raises:
         SimulationError: NaN/instability or a relative mass error above the limit.
     """
+    result, depth, max_depth, stats = compute(job, progress)
+    return JobResult(
+        Path(job.request.out), write_outputs(job, result, depth, max_depth, stats), stats
+    )
+
+
+def compute(
+    job: PreparedJob, progress: Callable[[Any], None] | None = None
+) -> tuple[Any, np.ndarray, np.ndarray, dict]:
+    """Run the prepared simulation in memory: (solver result, depth, max depth, stats).
+
+    Depths are 0 on walls. Used by :func:`execute` and the Python API
+    (:func:`floodcast.api.simulate`), which writes nothing.
+
+    Raises:
+        SimulationError: NaN/instability or a relative mass error above the limit.
+    """
     from floodcast.physics.solver import Simulation, SimulationError, run, set_threads
 
     req, dem = job.request, job.dem
@@ -281,8 +299,7 @@ def execute(job: PreparedJob, progress: Callable[[Any], None] | None = None) -> 
             f"relative mass error {last.relative_error:.3g} exceeds "
             f"{job.config.max_mass_error:g}; nothing written"
         )
-    stats = _stats(job, result, max_depth, depth)
-    return JobResult(Path(req.out), write_outputs(job, result, depth, max_depth, stats), stats)
+    return result, depth, max_depth, _stats(job, result, max_depth, depth)
 
 
 def _stats(job: PreparedJob, result: Any, max_depth: np.ndarray, depth: np.ndarray) -> dict:
@@ -309,6 +326,33 @@ def _stats(job: PreparedJob, result: Any, max_depth: np.ndarray, depth: np.ndarr
     }
 
 
+def run_settings(job: PreparedJob) -> dict[str, Any]:
+    """The settings of a run as recorded in run.json and depth.nc."""
+    dem = job.dem
+    return {
+        **job.request.settings(),
+        "boundary": str(job.boundaries),
+        "solver": asdict(job.config),
+        "dem_cell_size_m": dem.cell_size,
+        "dem_crs": dem.crs,
+        "rain_frames": len(job.rain.times_s),
+    }
+
+
+def depth_attrs(job: PreparedJob, settings: dict[str, Any]) -> dict[str, Any]:
+    """Global attributes of depth.nc (the Python API's Dataset has the same)."""
+    from floodcast import __version__
+
+    return {
+        "title": "floodcast simulate: water depth",
+        "floodcast_version": __version__,
+        "dem_source": job.dem.source,
+        "rain_source": job.rain.source,
+        "manning_n": float(job.request.manning),
+        "settings": settings,
+    }
+
+
 def write_outputs(
     job: PreparedJob, result: Any, depth: np.ndarray, max_depth: np.ndarray, stats: dict
 ) -> dict[str, Path]:
@@ -327,28 +371,14 @@ def write_outputs(
     out.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".simulate-tmp-", dir=out))
     try:
-        settings = {
-            **req.settings(),
-            "boundary": str(job.boundaries),
-            "solver": asdict(job.config),
-            "dem_cell_size_m": dem.cell_size,
-            "dem_crs": dem.crs,
-            "rain_frames": len(job.rain.times_s),
-        }
+        settings = run_settings(job)
         write_depth_netcdf(
             stage / "depth.nc",
             result.times_s,
             depth,
             max_depth,
             dem,
-            attrs={
-                "title": "floodcast simulate: water depth",
-                "floodcast_version": __version__,
-                "dem_source": dem.source,
-                "rain_source": job.rain.source,
-                "manning_n": float(req.manning),
-                "settings": settings,
-            },
+            attrs=depth_attrs(job, settings),
             start_time=job.rain.attrs.get("start_time"),
         )
         write_geotiff(
