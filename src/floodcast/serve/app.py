@@ -62,6 +62,12 @@ class ServeConfig:
     cache: int = 32  # responses kept for repeated identical requests (0 = off)
 
 
+def _has_swagger_bundle() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("swagger_ui_bundle") is not None
+
+
 class Server:
     """The model, the DEM, the map board and the watcher behind one app."""
 
@@ -144,7 +150,11 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         yield
         srv.stop()
 
+    from floodcast.serve.docs_ui import install_offline_docs
+
+    # docs_url=None: /docs is served with local Swagger UI assets (offline), below
     app = FastAPI(title="floodcast", version=srv.info["floodcast"], lifespan=lifespan,
+                  docs_url=None if _has_swagger_bundle() else "/docs",
                   description="Flood maps from radar rain and a DEM: model predictions, "
                   "nowcasts and a live physics solver. Rain in mm/h, depth in m, time in s.")
     app.state.server = srv
@@ -154,6 +164,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
     from floodcast.serve.routes import STATIC, add_routes
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install_offline_docs(app)
 
     add_routes(app, srv)
 
