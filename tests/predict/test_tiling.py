@@ -70,3 +70,17 @@ def test_cli_and_server_tile_the_same_and_map_the_same(model_file, tmp_path):
     b = srv.predict(rain, z, 50.0, 300.0)
     np.testing.assert_allclose(a.probability, b.probability, atol=1e-5)
     assert (a.wet != b.wet).sum() == 0
+
+
+def test_predict_reports_progress_per_batch_of_tiles(make_extra):
+    calls = []
+    m = FloodMapper(TileMean(), make_extra(), patch=32, overlap=8)
+    m.predict(np.ones((3, 104, 104), np.float32), np.zeros((104, 104), np.float32), 50.0, 300.0,
+              progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(8, 16), (16, 16)]  # 4 x 4 tiles in batches of 8
+
+
+def test_demo_prints_rounded_numbers():
+    from floodcast.demo.pipeline import rounded
+
+    assert rounded({"train": 0.009634496466431096, "n": 3}) == {"train": 0.00963, "n": 3}

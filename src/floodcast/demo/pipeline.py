@@ -54,7 +54,18 @@ def step_dataset(ctx: DemoContext) -> None:
     summary = build_dataset(out, {"jacksboro": dem}, radars, cfg, scheduler="sync")
     ctx.results["dataset"] = out
     ctx.say(f"[green]dataset:[/] {summary['events']} events, {summary['n_samples_kept']} samples "
-            f"kept, wet fraction {summary['wet_fraction']} -> {out}")
+            f"kept, wet fraction {rounded(summary['wet_fraction'])} -> {out}")
+
+
+def rounded(value, digits: int = 3):
+    """Numbers (also inside dicts/lists) to ``digits`` significant digits, for printing."""
+    if isinstance(value, dict):
+        return {k: rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(v, digits) for v in value]
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}")
+    return value
 
 
 def step_train(ctx: DemoContext) -> None:

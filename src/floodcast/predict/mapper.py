@@ -133,11 +133,12 @@ class FloodMapper:
     @torch.no_grad()
     def predict(self, rain: np.ndarray, elevation: np.ndarray, cell_size: float,
                 interval_s: float, prev_depth: np.ndarray | None = None,
-                cut: float | None = None) -> FloodMap:
+                cut: float | None = None, progress=None) -> FloodMap:
         """Map from rain frames [t, y, x] (mm/h, since the event began) on the DEM grid.
 
         The last ``frames`` frames are the input window; state channels use all frames.
         ``cut`` is the wet-probability cut (None: the model's calibrated cut, else 0.5).
+        ``progress(done, total)`` is called after each batch of tiles (a progress bar).
         """
         cut = self.cut if cut is None else float(cut)
         rain = np.asarray(rain, np.float32)
@@ -180,6 +181,8 @@ class FloodMapper:
                 wsum[sl] += w
                 if dp is not None:
                     dep[sl] += dp[j] * w
+            if progress is not None:
+                progress(min(i + 8, len(batch)), len(batch))
         prob /= np.maximum(wsum, 1e-12)
         depth = dep / np.maximum(wsum, 1e-12) if has_depth else None
         if depth is not None and self.residual:
