@@ -50,9 +50,8 @@ def polygons(data: Path) -> None:
     from shapely.geometry import shape
 
     from floodcast.api import simulate
-    from floodcast.io.vector import wet_polygons
-
     from floodcast.io.dem import read_dem
+    from floodcast.io.vector import wet_polygons
 
     ds = simulate("sample", "60mm/h:30min", duration_s=3600, save_every_s=1800, max_step_s=10.0)
     dem = read_dem("sample")
@@ -87,7 +86,7 @@ def sink_fill(data: Path) -> None:
     sk = fill_sinks(roi).elevation
     ps = fill_sinks(roi, "pysheds").elevation
     hq = old_heapq_fill(roi.elevation)
-    d = lambda x, y: float(np.nanmax(np.abs(x - y)))  # noqa: E731
+    d = lambda x, y: float(np.nanmax(np.abs(x - y)))
     print(f"roi.tif fills, max |difference|: skimage vs pysheds {d(sk, ps):.3f} m, "
           f"skimage vs old heapq {d(sk, hq):.3f} m, pysheds vs old heapq {d(ps, hq):.3f} m")
 
