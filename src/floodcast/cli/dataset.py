@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from floodcast.defaults import MANNING_N, MAX_STEP_S, WET_THRESHOLD_M
-
 import json
 import logging
 from pathlib import Path
 
 import typer
 
+from floodcast.defaults import MANNING_N, MAX_STEP_S, WET_THRESHOLD_M
 from floodcast.errors import InputError, user_errors
 from floodcast.io.named_inputs import load_dems, load_radars
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from floodcast.defaults import MANNING_N, SAVE_EVERY_S, SIMULATE_MAX_STEP_S, WET_THRESHOLD_M
-
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from floodcast.defaults import MANNING_N, SAVE_EVERY_S, SIMULATE_MAX_STEP_S, WET_THRESHOLD_M
 from floodcast.progress import console, sim_progress
 
 

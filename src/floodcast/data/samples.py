@@ -10,8 +10,6 @@ each frame once and this module only computes indices. The channel vocabulary li
 
 from __future__ import annotations
 
-from floodcast.defaults import WET_THRESHOLD_M
-
 import hashlib
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -19,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from floodcast.data.channels import DERIVED_CHANNELS, EXTRA_CHANNELS, depth_channel
+from floodcast.defaults import WET_THRESHOLD_M
 from floodcast.errors import InputError
 
 #: The 8 symmetries of the square grid, by index for ``dihedral``.

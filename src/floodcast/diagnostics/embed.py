@@ -19,6 +19,7 @@ import numpy as np
 from floodcast.defaults import WET_THRESHOLD_M
 from floodcast.diagnostics.labels import Labels, make_labels
 
+
 def layout_2d(vectors: np.ndarray, method: str = "umap", seed: int = 0,
               n_neighbors: int = 15) -> np.ndarray:
     """2-D layout: ``umap`` (umap-learn), or ``pca`` (fast, for smoke tests)."""

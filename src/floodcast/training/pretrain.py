@@ -19,13 +19,13 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from floodcast.data.torchdata import EventBlockSampler
+from floodcast.errors import InputError
 from floodcast.training.contrastive import (
     DualEncoder,
     DualEncoderConfig,
     clip_loss,
     same_map_groups,
 )
-from floodcast.errors import InputError
 
 FORMAT = "floodcast.contrastive"
 
