@@ -1,4 +1,4 @@
-"""CLI: `floodcast build-dataset` and `floodcast dataset info`."""
+"""CLI: `floodcast dataset build` (alias: `build-dataset`) and `floodcast dataset info`."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from floodcast.io.named_inputs import load_dems, load_radars
 
 
 def register(app: typer.Typer) -> None:
-    dataset_app = typer.Typer(help="Inspect a dataset store.", no_args_is_help=True)
+    dataset_app = typer.Typer(help="Build and inspect dataset stores (zarr).", no_args_is_help=True)
     app.add_typer(dataset_app, name="dataset")
 
-    @app.command("build-dataset")
+    @dataset_app.command("build")
     def build_dataset_cmd(
         dem: list[str] = typer.Option(..., "--dem", help="DEM file (GeoTIFF/.asc/.npz, metres) or "
                                       "'sample' (matplotlib's Jacksboro DEM); repeatable."),
@@ -68,9 +68,13 @@ def register(app: typer.Typer) -> None:
                                         progress=lambda d, t: bar.update(task, completed=d, total=t))
         _print_summary(out, summary)
 
+    # the old name stays, so scripts and Makefiles that call it keep working
+    app.command("build-dataset", help="Alias of `floodcast dataset build`: "
+                + (build_dataset_cmd.__doc__ or ""))(build_dataset_cmd)
+
     @dataset_app.command("info")
     def info_cmd(store_path: Path = typer.Argument(..., help="Dataset store (zarr folder)."),
-                 as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+                 as_json: bool = typer.Option(False, "--json/--no-json", help="Print JSON.")) -> None:
         """Events, samples, dedup counts, wet fraction per split, size on disk vs one record per window."""
         from floodcast.data import store
 

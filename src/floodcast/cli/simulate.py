@@ -110,7 +110,7 @@ def simulate(
     pad_zero: Annotated[
         bool,
         typer.Option(
-            "--pad-zero",
+            "--pad-zero/--no-pad-zero",
             help="Assume no rain where the rain series does not cover the run (else an error).",
         ),
     ] = False,
@@ -131,7 +131,7 @@ def simulate(
     fill_sinks: Annotated[
         bool,
         typer.Option(
-            "--fill-sinks",
+            "--fill-sinks/--no-fill-sinks",
             help="Fill closed depressions (spurious SRTM pits) to their spill level first.",
         ),
     ] = False,
