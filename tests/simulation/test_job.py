@@ -70,6 +70,11 @@ def test_walls_reported_and_dry(tmp_path):
         assert ds["depth"].values[-1, 5, 5] == 0 and np.isnan(ds["elevation"].values[5, 5])
         np.testing.assert_allclose(ds["depth"].values[-1, 1, 1], 0.001, rtol=1e-5)
     assert res.stats["wall_cells"] == 2 and res.stats["wet_cells_max"] == 98
+    import rasterio
+
+    with rasterio.open(tmp_path / "out" / "max_depth.tif") as ds:  # walls: nodata, not 0 m
+        m = ds.read(1, masked=True).mask
+        assert m[5, 5] and m[0, 0] and m.sum() == 2 and ds.descriptions[0].startswith("maximum")
 
 
 def test_free_edges_drain_a_slope(tmp_path):
