@@ -49,6 +49,11 @@ class SolverConfig:
         strict_limiter: drying limiter that never lets a depth go negative (outflow capped by
             the water in the cell, inflows not counted): exactly conservative. False uses
             LISFLOOD-FP's limiter (counts unlimited inflows; negative depths are clipped).
+        shift_elevation: subtract the lowest elevation before the run (default), so that
+            float32 water surfaces z + h resolve thin films (the ulp of 1300 m is 1.2e-4 m).
+            False keeps absolute elevations as LISFLOOD-FP does: its face depths
+            max(eta) - max(z) are then quantised to that ulp, which decides which ~1 mm films
+            flow and infiltrate (see docs/guide/physics-real-places.md).
 
     Per-cell inputs: ``manning`` (s m^-1/3), ``infiltration_mmh`` and ``drainage_mmh``
     (mm/h) are each a scalar or a [y, x] array on the DEM grid. Face n is LISFLOOD-FP's
@@ -70,6 +75,7 @@ class SolverConfig:
     precision: str = "float32"
     strict_limiter: bool = True
     drainage_mmh: float | np.ndarray = 0.0
+    shift_elevation: bool = True
 
     def __post_init__(self) -> None:
         if self.precision not in ("float32", "float64"):
@@ -126,7 +132,7 @@ class Simulation:
         if not self.active.any():
             raise ValueError("elevation has no valid (non-NaN) cell")
         self.has_walls = bool((~self.active).any())
-        self.z_offset = float(np.nanmin(elev))
+        self.z_offset = float(np.nanmin(elev)) if cfg.shift_elevation else 0.0
         dt_ = np.float32 if cfg.precision == "float32" else np.float64
         self.dtype = dt_
         self.z = np.where(self.active, elev - self.z_offset, K.WALL_Z).astype(dt_)
