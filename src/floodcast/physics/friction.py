@@ -84,7 +84,7 @@ def loss_rate(rate_mmh: float | np.ndarray, shape: tuple[int, int], active: np.n
         ValueError: wrong shape, or a negative / non-finite rate in a valid cell.
     """
     r = np.asarray(rate_mmh, dtype=np.float64)
-    ny, nx = shape
+    nx = shape[1]
     if r.ndim == 0:
         v = float(r)
         if not (np.isfinite(v) and v >= 0):
