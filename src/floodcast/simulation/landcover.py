@@ -109,7 +109,7 @@ def manning_from_landcover(landcover: str | Path, dem: Dem,
     if frac.any():
         r, c = (int(v) for v in np.argwhere(valid & (grid != np.round(grid)))[0])
         raise InputError(f"--landcover {landcover}: classes must be integers, cell (row {r}, "
-                         f"col {c}) = {grid[r, c]!r}")
+                         f"col {c}) = {float(grid[r, c]):g}")
     classes, counts = np.unique(vals.astype(np.int64), return_counts=True)
     unknown = [(int(k), int(m)) for k, m in zip(classes, counts) if int(k) not in table]
     if unknown:

@@ -82,7 +82,7 @@ def _resample_nearest(src: Dem, dem: Dem, path: Path, what: str) -> np.ndarray:
 
 def _first_bad(bad: np.ndarray, values: np.ndarray) -> str:
     r, c = (int(v) for v in np.argwhere(bad)[0])
-    return f"first at cell (row {r}, col {c}) = {values[r, c]!r}; {int(bad.sum())} such cells"
+    return f"first at cell (row {r}, col {c}) = {float(values[r, c]):.6g}; {int(bad.sum())} such cells"
 
 
 def check_grid(values: np.ndarray, dem: Dem, source: str, what: str, unit: str,
