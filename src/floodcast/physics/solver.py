@@ -95,8 +95,8 @@ class SolverConfig:
         if not self.depth_threshold >= 0:
             raise ValueError("depth_threshold must be >= 0 m")
         for name in ("infiltration_mmh", "drainage_mmh"):
-            r = np.asarray(getattr(self, name), dtype=np.float64)
-            if r.ndim not in (0, 2) or np.any(r[np.isfinite(r)] < 0):
+            r = np.asarray(getattr(self, name), dtype=np.float64)  # grids: checked per cell
+            if r.ndim not in (0, 2) or (r.ndim == 0 and not r >= 0):
                 raise ValueError(f"{name} must be >= 0 mm/h (a scalar or a [y, x] array)")
         if not self.g > 0:
             raise ValueError("g must be > 0")

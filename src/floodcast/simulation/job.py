@@ -209,7 +209,7 @@ def prepare(req: SimulateRequest) -> PreparedJob:
     inflows = [read_inflow(s, dem) for s in req.inflows]
     surface = land_surface(dem, req.manning, req.infiltration_mmh, req.drainage_mmh,
                            req.landcover, req.manning_table)
-    config = _solver_config(req, surface)
+    config = _with_surface(_solver_config(req), surface)
     notes = [
         f"DEM {Path(dem.source).name}: {dem.shape[0]} x {dem.shape[1]} cells of "
         f"{dem.cell_size:.3f} m" + (f", CRS {dem.crs}" if dem.crs else ", no CRS")
@@ -241,16 +241,20 @@ def _check_out(out: Path) -> None:
         raise InputError(str(exc)) from None
 
 
-def _solver_config(req: SimulateRequest, surface: LandSurface) -> Any:
+def _solver_config(req: SimulateRequest) -> Any:
     from floodcast.physics.solver import SolverConfig
 
     try:
-        return SolverConfig(
-            manning=surface.manning,
-            max_step=float(req.max_step_s),
-            infiltration_mmh=surface.infiltration_mmh,
-            drainage_mmh=surface.drainage_mmh,
-        )
+        return SolverConfig(max_step=float(req.max_step_s))
+    except ValueError as exc:
+        raise InputError(f"solver settings: {exc}") from None
+
+
+def _with_surface(config: Any, surface: LandSurface) -> Any:
+    """The solver settings with the checked Manning n and loss rates (numbers or grids)."""
+    try:
+        return replace(config, manning=surface.manning, infiltration_mmh=surface.infiltration_mmh,
+                       drainage_mmh=surface.drainage_mmh)
     except ValueError as exc:
         raise InputError(f"solver settings: {exc}") from None
 
