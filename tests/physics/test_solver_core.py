@@ -119,7 +119,7 @@ def test_infiltration_limited_by_available_water():
     assert np.all(sim.depth <= 1e-3 + 10 / 3.6e6 * sim.dt_max + 1e-9)
     m = sim.mass
     assert m.infiltration_m3 + m.stored_m3 == pytest.approx(m.rain_in_m3, rel=1e-12)
-    assert m.infiltration_m3 > 0.5 * m.rain_in_m3
+    assert m.infiltration_m3 > 0.3 * m.rain_in_m3  # 1.67 mm of rain, 1 mm stays
 
 
 def test_free_and_level_edges_drain_and_fill():

@@ -336,7 +336,7 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels):
 
 
 @njit(**_opts)
-def limiter(h, qxn, qyn, fac, p):
+def limiter(h, qxn, qyn, fac, infil, drain, p):
     """Drying limiter: factor on the outgoing discharges of cells that would go negative.
 
     As LISFLOOD-FP (p[P_INFAC] = 1): if h*A + dt*(Q_in - Q_out) < 0, outgoing discharges are
@@ -344,6 +344,9 @@ def limiter(h, qxn, qyn, fac, p):
     limiters may cut, so a depth can still go negative (then clipped: water is created).
     Strict variant (p[P_INFAC] = 0): inflows are not counted, outgoing discharges are scaled
     to at most the water in the cell, so no depth can go negative (exactly conservative).
+    The strict variant also leaves the step's losses (infiltration, drainage: taken from the
+    start-of-step depth, see ``continuity``) in the cell, so no depth goes negative even when
+    a Green–Ampt capacity takes most of a cell's water.
     ``fac`` is [ny+2, nx+2] with a halo of ones.
     """
     ny, nx = h.shape
@@ -351,8 +354,14 @@ def limiter(h, qxn, qyn, fac, p):
     one = p[P_ONE]
     dt = p[P_DT]
     dx = p[P_DX]
+    thr = p[P_THR]
     infac = p[P_INFAC]
+    keep = one - infac  # 1 in the strict variant: losses are not available for outflow
+    lasti = infil.shape[0] - 1
+    lastd = drain.shape[0] - 1
     for i in prange(ny):
+        ir = infil[min(np.int64(i), lasti)]
+        dr = drain[min(np.int64(i), lastd)]
         for j in range(nx):
             qw = qxn[i, j]
             qe = qxn[i, j + 1]
@@ -360,7 +369,9 @@ def limiter(h, qxn, qyn, fac, p):
             qs = qyn[i + 1, j]
             qout = max(qe, zero) - min(qw, zero) + max(qs, zero) - min(qn, zero)
             qin = max(qw, zero) - min(qe, zero) + max(qn, zero) - min(qs, zero)
-            hdx = h[i, j] * dx
+            hv = h[i, j]
+            loss = min(hv, (ir[j] + dr[j]) * dt) if hv > thr else zero
+            hdx = (hv - keep * loss) * dx
             net = dt * (qout - infac * qin)
             f = hdx / net if net > hdx else one
             fac[i + 1, j + 1] = f
@@ -476,7 +487,7 @@ def step(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels, fac, rain, infil, d
     """
     flux_interior(h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_acc)
     bspeed, bacc = flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels)
-    limiter(h, qxn, qyn, fac, p)
+    limiter(h, qxn, qyn, fac, infil, drain, p)
     add_point_volumes(h, in_rows, in_cols, in_depths)  # no-op without inflows
     continuity(h, qxn, qyn, fac, qx, qy, rain, infil, drain, active, maxd, p, row_hmax, row_bnd,
                row_clip, row_inf, row_drain)

@@ -25,9 +25,11 @@ import numpy as np
 
 from floodcast.io.rain import RainSeries
 
+from . import green_ampt
 from . import kernels as K
 from .boundaries import KIND_CODES, Boundaries, PointInflow
 from .friction import cell_n, face_n2, loss_rate
+from .green_ampt import GreenAmpt
 from .mass import MassBalance
 
 MMH_TO_MS = 1.0 / 3.6e6
@@ -54,6 +56,8 @@ class SolverConfig:
             False keeps absolute elevations as LISFLOOD-FP does: its face depths
             max(eta) - max(z) are then quantised to that ulp, which decides which ~1 mm films
             flow and infiltrate (see docs/guide/physics-real-places.md).
+        soil: Green–Ampt parameters (``green_ampt.GreenAmpt``) instead of a constant
+            ``infiltration_mmh``: the capacity falls as the soil store fills.
 
     Per-cell inputs: ``manning`` (s m^-1/3), ``infiltration_mmh`` and ``drainage_mmh``
     (mm/h) are each a scalar or a [y, x] array on the DEM grid. Face n is LISFLOOD-FP's
@@ -76,6 +80,7 @@ class SolverConfig:
     strict_limiter: bool = True
     drainage_mmh: float | np.ndarray = 0.0
     shift_elevation: bool = True
+    soil: GreenAmpt | None = None
 
     def __post_init__(self) -> None:
         if self.precision not in ("float32", "float64"):
@@ -86,6 +91,8 @@ class SolverConfig:
             raise ValueError(f"manning must be > 0 (s m^-1/3), got {self.manning!r}")
         if n.ndim not in (0, 2):
             raise ValueError("manning must be a scalar or a [y, x] array")
+        if self.soil is not None and np.any(np.asarray(self.infiltration_mmh) != 0):
+            raise ValueError("give either infiltration_mmh or a Green-Ampt soil, not both")
         if not 0 < self.cfl <= 1:
             raise ValueError(f"cfl must be in (0, 1], got {self.cfl}")
         if not self.max_step > 0:
@@ -160,6 +167,10 @@ class Simulation:
         self._n2x, self._n2y = face_n2(cell_n(cfg.manning, (ny, nx), self.active), (ny, nx), dt_)
         self._infil = loss_rate(cfg.infiltration_mmh, (ny, nx), self.active, "infiltration", dt_)
         self._drain = loss_rate(cfg.drainage_mmh, (ny, nx), self.active, "drainage", dt_)
+        self._soil = None  # Green–Ampt: (Ks m/s, S m, cumulative F m), float64 grids
+        if cfg.soil is not None:
+            self._soil = cfg.soil.grids((ny, nx))
+            self._infil = np.zeros((ny, nx), dtype=dt_)  # rewritten every step
         # inflows
         self.inflows = tuple(inflows)
         for f in self.inflows:
@@ -278,6 +289,10 @@ class Simulation:
         p[K.P_GDT] = cfg.g * dt
         p[K.P_DTDX] = dt / self.cell_size
         rain, _, rain_vol = self._rain_frame(k)
+        if self._soil is not None:
+            ks, s_, cum = self._soil
+            green_ampt.rates(self.h, cum, ks, s_, self._active_u8, float(cfg.depth_threshold),
+                             float(dt), self._infil)
         vols = np.array([f.volume(self.t, self.t + dt) for f in self.inflows], dtype=np.float64)
         self._vol["inflow"] += float(vols.sum())
         depths = (vols / self.area).astype(self.dtype)
@@ -365,6 +380,8 @@ class Simulation:
         }
         for key, val in self._vol.items():
             d[f"vol_{key}"] = float(val)
+        if self._soil is not None:
+            d["soil_infiltrated_m"] = self._soil[2].copy()
         return d
 
     def load_state_dict(self, d: dict) -> None:
@@ -384,6 +401,10 @@ class Simulation:
         self._hmax = float(d.get("hmax", float(self.h.max())))
         self._speed = float(d.get("speed", 0.0))
         self._acc = float(d.get("acc", 0.0))
+        if self._soil is not None:
+            if "soil_infiltrated_m" not in d:
+                raise ValueError("state has no Green-Ampt soil store (saved without --soil)")
+            self._soil[2][...] = d["soil_infiltrated_m"]
         for key in self._vol:  # (states saved before drainage existed have no vol_drain)
             self._vol[key] = float(d.get(f"vol_{key}", 0.0) if key == "drain"
                                    else d[f"vol_{key}"])
