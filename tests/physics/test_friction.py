@@ -115,3 +115,20 @@ def test_drainage_and_infiltration_rasters_close_the_ledger(rng):
         bad = inf.copy()
         bad[2, 3] = -1.0
         Simulation(z, 5.0, _rain(), SolverConfig(infiltration_mmh=np.abs(inf), drainage_mmh=bad))
+
+
+def test_hot_start_fingerprint_includes_manning_and_losses(rng):
+    z = rng.uniform(0.0, 0.5, (10, 12))
+    n = rng.uniform(0.02, 0.1, z.shape)
+    a = Simulation(z, 5.0, _rain(30.0), SolverConfig(manning=n), Boundaries.parse("free"))
+    a.advance(120.0)
+    state = a.state_dict()
+    b = Simulation(z, 5.0, _rain(30.0), SolverConfig(manning=n), Boundaries.parse("free"))
+    b.load_state_dict(state)  # same set-up: accepted
+    for cfg in (SolverConfig(manning=n * 1.01), SolverConfig(manning=n, infiltration_mmh=2.0),
+                SolverConfig(manning=n, drainage_mmh=12.0)):
+        c = Simulation(z, 5.0, _rain(30.0), cfg, Boundaries.parse("free"))
+        with pytest.raises(ValueError, match="fingerprint mismatch"):
+            c.load_state_dict(state)
+    legacy = {k: v for k, v in state.items() if k != "fingerprint"}
+    Simulation(z, 5.0, _rain(30.0), SolverConfig(manning=0.05)).load_state_dict(legacy)

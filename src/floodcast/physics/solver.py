@@ -370,9 +370,26 @@ class Simulation:
         self._levels[sides.index(name)] = level - self.z_offset
 
     # ------------------------------------------------------------------ hot start
-    def state_dict(self) -> dict[str, np.ndarray | float]:
-        """Everything needed to continue the run exactly (arrays are copies)."""
-        d: dict[str, np.ndarray | float] = {
+    def fingerprint(self) -> str:
+        """sha256 of what a saved state is only valid for: the grid, bed, face n², loss rates,
+        soil parameters, edges and precision (not the rain, which a hot start may change)."""
+        import hashlib
+
+        hsh = hashlib.sha256()
+        hsh.update(repr((self.shape, self.cell_size, self.z_offset, self.dtype.__name__,
+                         self._kinds.tolist())).encode())
+        arrays = [self.z, self._n2x, self._n2y, self._drain, self._active_u8]
+        arrays += list(self._soil[:2]) if self._soil is not None else [self._infil]
+        for a in arrays:
+            hsh.update(repr(a.shape).encode())
+            hsh.update(np.ascontiguousarray(a).tobytes())
+        return hsh.hexdigest()
+
+    def state_dict(self) -> dict[str, np.ndarray | float | str]:
+        """Everything needed to continue the run exactly (arrays are copies), with the
+        ``fingerprint`` of the set-up it belongs to."""
+        d: dict[str, np.ndarray | float | str] = {
+            "fingerprint": self.fingerprint(),
             "h": self.h.copy(), "qx": self.qx.copy(), "qy": self.qy.copy(),
             "max_depth": self._maxd.copy(), "t": float(self.t), "steps": float(self.steps),
             "dt_min": float(self.dt_min), "dt_max": float(self.dt_max),
@@ -385,7 +402,15 @@ class Simulation:
         return d
 
     def load_state_dict(self, d: dict) -> None:
-        """Restore a ``state_dict`` taken from a simulation on the same grid."""
+        """Restore a ``state_dict`` taken from a simulation on the same grid.
+
+        Raises ValueError if the state carries a fingerprint of another set-up (other DEM,
+        Manning n, loss rates, soil or edges); states without one are accepted.
+        """
+        fp = d.get("fingerprint")
+        if fp is not None and str(fp) != self.fingerprint():
+            raise ValueError("state was saved for another set-up (DEM, Manning n, losses, soil "
+                             "or edges differ: fingerprint mismatch)")
         for key, shape in (("h", self.h.shape), ("qx", self.qx.shape), ("qy", self.qy.shape),
                            ("max_depth", self._maxd.shape)):
             a = np.asarray(d[key])
