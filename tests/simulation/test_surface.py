@@ -151,3 +151,41 @@ def test_bad_surface_input_writes_nothing(tmp_path, dem):
         assert not out.exists()
     with pytest.raises(InputError, match="either --manning or --landcover"):
         land_surface(dem, manning=0.03, landcover=bad)
+
+
+def test_soil_numbers_table_and_grid(tmp_path, dem):
+    from floodcast.simulation.soil import read_soil
+
+    s = read_soil("6.5,166.8,0.34", dem)
+    assert (s.ks_mmh, s.psi_mm, s.deficit) == (6.5, 166.8, 0.34)
+    lc = np.ones((NY, NX))
+    lc[:, 4:] = 2
+    lcp = tif(tmp_path / "lc.tif", lc)
+    (tmp_path / "soil.csv").write_text("class,ks_mmh,psi_mm,deficit\n1,10,50,0.3\n2,1,200,0.4\n")
+    s = read_soil(tmp_path / "soil.csv", dem, lcp)
+    assert s.ks_mmh[2, 1] == 10 and s.ks_mmh[2, 5] == 1 and s.deficit[3, 6] == 0.4
+    np.savez(tmp_path / "soil.npz", ks_mmh=np.full((NY, NX), 3.0), psi_mm=np.full((NY, NX), 90.0),
+             deficit=np.full((NY, NX), 0.2))
+    assert read_soil(tmp_path / "soil.npz", dem).psi_mm[1, 1] == 90.0
+    with pytest.raises(InputError, match=r"deficit must be in \[0, 1\], got 1.2"):
+        read_soil("6.5,166.8,1.2", dem)
+    with pytest.raises(InputError, match=r"ks_mmh must be >= 0, got -1"):
+        read_soil("-1,166.8,0.3", dem)
+    (tmp_path / "bad.csv").write_text("1,10,50,0.3\n")
+    with pytest.raises(InputError, match="classes not in the table: 2"):
+        read_soil(tmp_path / "bad.csv", dem, lcp)
+    d = np.full((NY, NX), 0.2)
+    d[3, 2] = 1.5
+    np.savez(tmp_path / "bad.npz", ks_mmh=np.full((NY, NX), 3.0), psi_mm=np.full((NY, NX), 90.0),
+             deficit=d)
+    with pytest.raises(InputError, match=r"bad.npz: deficit must be in \[0, 1\], cell \(row 3, col 2\)"):
+        read_soil(tmp_path / "bad.npz", dem)
+    out = tmp_path / "out"
+    req = J.SimulateRequest(dem=dem, rain="10mm/h:60s", duration_s=60.0, out=out,
+                            save_every_s=60.0, soil="5,100,0.3", infiltration_mmh=2.0)
+    with pytest.raises(InputError, match="either --infiltration or --soil"):
+        J.prepare(req)
+    assert not out.exists()
+    job = J.prepare(J.SimulateRequest(dem=dem, rain="10mm/h:60s", duration_s=60.0, out=out,
+                                      save_every_s=60.0, soil="5,100,0.3"))
+    assert job.config.soil.ks_mmh == 5.0

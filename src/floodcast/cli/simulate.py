@@ -156,6 +156,14 @@ def simulate(
             "file per cell; removed from ponded water (> 1 mm) after infiltration."
         ),
     ] = "0",
+    soil: Annotated[
+        str | None,
+        typer.Option(
+            help="Green-Ampt infiltration instead of --infiltration: KS_MMH,PSI_MM,DEFICIT "
+            "(e.g. 6.5,166.8,0.34), a CSV class,ks_mmh,psi_mm,deficit for the --landcover "
+            "classes, or an .npz with ks_mmh, psi_mm, deficit grids."
+        ),
+    ] = None,
     inflow: Annotated[
         list[str] | None,
         typer.Option(help="Point inflow ROW,COL,FILE.csv (CSV: time_s, q_m3s); repeatable."),
@@ -193,6 +201,7 @@ def simulate(
         drainage_mmh=_number_or_file(drainage),
         landcover=landcover,
         manning_table=manning_table,
+        soil=soil,
         inflows=tuple(inflow or ()),
         threads=threads,
         fill_sinks=fill_sinks,

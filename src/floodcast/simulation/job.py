@@ -36,6 +36,7 @@ from floodcast.io.atomic import check_writable
 from floodcast.io.dem import Dem, fill_sinks, read_dem
 from floodcast.io.rain import RainSeries, check_coverage, read_rain
 from floodcast.simulation.landcover import LandSurface, land_surface
+from floodcast.simulation.soil import read_soil
 from floodcast.simulation.surface import describe
 
 OUTPUT_FILES = ("depth.nc", "max_depth.tif", "mass_balance.csv", "max_depth.png", "run.json")
@@ -66,6 +67,7 @@ class SimulateRequest:
     drainage_mmh: float | str = 0.0  # a number or a raster file (mm/h)
     landcover: str | Path | None = None  # class raster -> n via manning_table
     manning_table: str | Path | None = None  # class,n[,name] CSV; None: ESA WorldCover
+    soil: str | Path | None = None  # Green-Ampt: "KS,PSI,DEFICIT", class CSV or npz grids
 
     def settings(self) -> dict[str, Any]:
         d = asdict(self)
@@ -73,7 +75,8 @@ class SimulateRequest:
             v = getattr(self, k)
             d[k] = v.source if isinstance(v, (Dem, RainSeries)) else str(v)
         d["out"] = str(self.out)
-        for k in ("manning", "infiltration_mmh", "drainage_mmh", "landcover", "manning_table"):
+        for k in ("manning", "infiltration_mmh", "drainage_mmh", "landcover", "manning_table",
+                  "soil"):
             v = d[k]
             d[k] = v if v is None or isinstance(v, (int, float)) else str(v)
         d["inflows"] = list(self.inflows)
@@ -210,6 +213,11 @@ def prepare(req: SimulateRequest) -> PreparedJob:
     surface = land_surface(dem, req.manning, req.infiltration_mmh, req.drainage_mmh,
                            req.landcover, req.manning_table)
     config = _with_surface(_solver_config(req), surface)
+    if req.soil is not None:
+        if isinstance(surface.infiltration_mmh, float) and surface.infiltration_mmh == 0:
+            config = replace(config, soil=read_soil(req.soil, dem, req.landcover))
+        else:
+            raise InputError("give either --infiltration or --soil (Green-Ampt), not both")
     notes = [
         f"DEM {Path(dem.source).name}: {dem.shape[0]} x {dem.shape[1]} cells of "
         f"{dem.cell_size:.3f} m" + (f", CRS {dem.crs}" if dem.crs else ", no CRS")
@@ -423,6 +431,8 @@ def solver_settings(config: Any) -> dict[str, Any]:
     for k in ("manning", "infiltration_mmh", "drainage_mmh"):
         if k in d:
             d[k] = describe(d[k])
+    if d.get("soil") is not None:
+        d["soil"] = {k: describe(v) for k, v in d["soil"].items()}
     return d
 
 
