@@ -50,7 +50,8 @@ def run(d: dict, variant: str) -> None:
     rain = RainSeries(d["rain_mmh"], d["rain_times_s"], np.inf, "greenriver_manning")
     sim = Simulation(d["dem"], float(d["cellsize_m"]), rain, cfg, Boundaries.parse("free"))
     ledger = np.cumsum(d["step_infil_m3"])
-    print(f"\n== {variant} (n: {'mean %.4f' % n if np.ndim(n) == 0 else 'raster'}) ==")
+    label = f"mean {n:.4f}" if np.ndim(n) == 0 else "raster"
+    print(f"\n== {variant} (n: {label}) ==")
     print(f"{'time s':>8} {'CSI':>6} {'RMSE m':>8} {'infil m3':>9} {'ref m3':>9} {'rel':>8}"
           f" | all-dry RMSE")
     wall = time.perf_counter()
