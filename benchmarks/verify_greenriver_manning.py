@@ -43,17 +43,24 @@ def rmse(a: np.ndarray, b: np.ndarray) -> float:
 def run(d: dict, variant: str) -> None:
     n = float(d["manning_n"].mean(dtype=np.float64)) if variant == "mean-n" else d["manning_n"]
     cfg = SolverConfig.lisflood(
-        manning=n, max_step=float(d["initial_tstep_s"]), cfl=float(d["cfl"]),
-        theta=float(d["theta"]), depth_threshold=float(d["depththresh_m"]), g=float(d["g"]),
+        manning=n,
+        max_step=float(d["initial_tstep_s"]),
+        cfl=float(d["cfl"]),
+        theta=float(d["theta"]),
+        depth_threshold=float(d["depththresh_m"]),
+        g=float(d["g"]),
         infiltration_mmh=float(d["infiltration_mmh"]),
-        shift_elevation=variant == "raster-shifted")
+        shift_elevation=variant == "raster-shifted",
+    )
     rain = RainSeries(d["rain_mmh"], d["rain_times_s"], np.inf, "greenriver_manning")
     sim = Simulation(d["dem"], float(d["cellsize_m"]), rain, cfg, Boundaries.parse("free"))
     ledger = np.cumsum(d["step_infil_m3"])
     label = f"mean {n:.4f}" if np.ndim(n) == 0 else "raster"
     print(f"\n== {variant} (n: {label}) ==")
-    print(f"{'time s':>8} {'CSI':>6} {'RMSE m':>8} {'infil m3':>9} {'ref m3':>9} {'rel':>8}"
-          f" | all-dry RMSE")
+    print(
+        f"{'time s':>8} {'CSI':>6} {'RMSE m':>8} {'infil m3':>9} {'ref m3':>9} {'rel':>8}"
+        f" | all-dry RMSE"
+    )
     wall = time.perf_counter()
     worst = [1.0, 0.0, 0.0]
     for k, t in enumerate(d["depth_times_actual_s"]):
@@ -65,26 +72,33 @@ def run(d: dict, variant: str) -> None:
         c, r = csi(sim.depth, ref), rmse(sim.depth, ref)
         e = sim.mass.infiltration_m3 / ledger[i] - 1
         worst = [min(worst[0], c), max(worst[1], r), max(worst[2], abs(e))]
-        print(f"{t:8.1f} {c:6.4f} {r:8.5f} {sim.mass.infiltration_m3:9.2f} {ledger[i]:9.2f} "
-              f"{e:+8.2e} | {rmse(np.zeros_like(ref), ref):.4f}")
+        print(
+            f"{t:8.1f} {c:6.4f} {r:8.5f} {sim.mass.infiltration_m3:9.2f} {ledger[i]:9.2f} "
+            f"{e:+8.2e} | {rmse(np.zeros_like(ref), ref):.4f}"
+        )
     md = sim.max_depth
     md[md <= float(d["depththresh_m"])] = 0.0
     c, r = csi(md, d["max_depth"]), rmse(md, d["max_depth"])
     worst = [min(worst[0], c), max(worst[1], r), worst[2]]
     print(f"{'max':>8} {c:6.4f} {r:8.5f} {'':>28} | {rmse(np.zeros_like(md), d['max_depth']):.4f}")
     m = sim.mass
-    print(f"steps {sim.steps} (reference {d['mass_Time'].size}); mass closure "
-          f"{m.relative_error:.2e} (clipped {m.clipped_m3:.2f} m3); wall "
-          f"{time.perf_counter() - wall:.0f} s")
+    print(
+        f"steps {sim.steps} (reference {d['mass_Time'].size}); mass closure "
+        f"{m.relative_error:.2e} (clipped {m.clipped_m3:.2f} m3); wall "
+        f"{time.perf_counter() - wall:.0f} s"
+    )
     ok = worst[0] >= 0.95 and worst[1] <= 0.02 and worst[2] <= 0.01
-    print(f"worst: CSI {worst[0]:.4f} (>= 0.95), RMSE {worst[1]:.5f} m (<= 0.02), infiltration "
-          f"{worst[2]:.2e} (<= 0.01) -> {'PASSES' if ok else 'FAILS'} the bar")
+    print(
+        f"worst: CSI {worst[0]:.4f} (>= 0.95), RMSE {worst[1]:.5f} m (<= 0.02), infiltration "
+        f"{worst[2]:.2e} (<= 0.01) -> {'PASSES' if ok else 'FAILS'} the bar"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    default = Path(os.environ.get("FLOODCAST_SHARED_DATA", Path(__file__).parents[2] / "shared"
-                                  / "data"))
+    default = Path(
+        os.environ.get("FLOODCAST_SHARED_DATA", Path(__file__).parents[2] / "shared" / "data")
+    )
     ap.add_argument("--data", type=Path, default=default, help="shared data folder")
     ap.add_argument("--variants", nargs="+", default=["raster", "mean-n", "raster-shifted"])
     args = ap.parse_args()

@@ -46,8 +46,14 @@ def test_inclined_plane_two_friction_zones_steady_depth():
     n = np.where(x_c < 500.0, 0.03, 0.1) * np.ones((ny, 1))
     ts = np.array([0.0, 1e6])
     inflows = [PointInflow(r, 0, ts, np.full(2, q * dx)) for r in range(ny)]
-    sim = Simulation(z, dx, _rain(), SolverConfig(manning=n, max_step=5.0, precision="float64"),
-                     Boundaries.parse("E=free"), inflows=inflows)
+    sim = Simulation(
+        z,
+        dx,
+        _rain(),
+        SolverConfig(manning=n, max_step=5.0, precision="float64"),
+        Boundaries.parse("E=free"),
+        inflows=inflows,
+    )
     sim.advance(10800.0)
     h = sim.depth[1].astype(np.float64)
     zone1 = h[20:80]  # away from the inlet and the zone boundary at column 100
@@ -70,8 +76,14 @@ def test_lake_at_rest_with_manning_raster(rng, precision, tol):
     n = rng.uniform(0.01, 0.2, (ny, nx))
     level = 1.0
     h0 = np.where(np.isfinite(z), np.maximum(level - np.nan_to_num(z), 0.0), 0.0)
-    sim = Simulation(z, 10.0, _rain(), SolverConfig(manning=n, precision=precision),
-                     Boundaries.parse("closed"), initial_depth=h0)
+    sim = Simulation(
+        z,
+        10.0,
+        _rain(),
+        SolverConfig(manning=n, precision=precision),
+        Boundaries.parse("closed"),
+        initial_depth=h0,
+    )
     sim.advance(1800.0)
     assert np.abs(sim.h - h0).max() < tol
     assert max(np.abs(sim.qx).max(), np.abs(sim.qy).max()) < tol
@@ -86,8 +98,7 @@ def test_losses_only_above_threshold_before_rain():
     h0[1, 1] = 0.0005
     inf = np.full((3, 3), 36.0)  # 1e-5 m/s
     drn = np.full((3, 3), 18.0)  # 5e-6 m/s
-    cfg = SolverConfig(infiltration_mmh=inf, drainage_mmh=drn, max_step=10.0,
-                       precision="float64")
+    cfg = SolverConfig(infiltration_mmh=inf, drainage_mmh=drn, max_step=10.0, precision="float64")
     sim = Simulation(z, 1.0, _rain(3.6), cfg, initial_depth=h0)  # rain 1e-6 m/s
     dt = sim.next_step_limit()
     sim.advance(dt)  # one step
@@ -104,8 +115,12 @@ def test_drainage_and_infiltration_rasters_close_the_ledger(rng):
     z = rng.uniform(0.0, 0.5, (20, 20))
     inf = rng.uniform(0.0, 20.0, z.shape)
     drn = np.where(rng.random(z.shape) < 0.3, 12.0, 0.0)  # "urban" cells
-    cfg = SolverConfig(manning=rng.uniform(0.015, 0.1, z.shape), infiltration_mmh=inf,
-                       drainage_mmh=drn, precision="float64")
+    cfg = SolverConfig(
+        manning=rng.uniform(0.015, 0.1, z.shape),
+        infiltration_mmh=inf,
+        drainage_mmh=drn,
+        precision="float64",
+    )
     sim = Simulation(z, 5.0, _rain(60.0), cfg, Boundaries.parse("S=free"))
     sim.advance(1800.0)
     m = sim.mass
@@ -125,8 +140,11 @@ def test_hot_start_fingerprint_includes_manning_and_losses(rng):
     state = a.state_dict()
     b = Simulation(z, 5.0, _rain(30.0), SolverConfig(manning=n), Boundaries.parse("free"))
     b.load_state_dict(state)  # same set-up: accepted
-    for cfg in (SolverConfig(manning=n * 1.01), SolverConfig(manning=n, infiltration_mmh=2.0),
-                SolverConfig(manning=n, drainage_mmh=12.0)):
+    for cfg in (
+        SolverConfig(manning=n * 1.01),
+        SolverConfig(manning=n, infiltration_mmh=2.0),
+        SolverConfig(manning=n, drainage_mmh=12.0),
+    ):
         c = Simulation(z, 5.0, _rain(30.0), cfg, Boundaries.parse("free"))
         with pytest.raises(ValueError, match="fingerprint mismatch"):
             c.load_state_dict(state)

@@ -34,9 +34,14 @@ def test_implicit_solution_matches_chow_example():
 def test_ponded_infiltration_follows_implicit_green_ampt(precision):
     h0 = 0.5  # deep ponding on a flat closed basin: stays ponded for the whole run
     soil = GreenAmpt(KS_MMH, PSI_MM, DEFICIT)
-    sim = Simulation(np.zeros((4, 5)), 10.0, _no_rain(),
-                     SolverConfig(soil=soil, max_step=30.0, precision=precision),
-                     Boundaries.parse("closed"), initial_depth=np.full((4, 5), h0))
+    sim = Simulation(
+        np.zeros((4, 5)),
+        10.0,
+        _no_rain(),
+        SolverConfig(soil=soil, max_step=30.0, precision=precision),
+        Boundaries.parse("closed"),
+        initial_depth=np.full((4, 5), h0),
+    )
     area = 20 * 100.0
     for t in (60.0, 600.0, 1800.0, 3600.0, 7200.0):
         sim.advance(t)
@@ -66,11 +71,14 @@ def test_green_ampt_limited_by_water_and_hot_start(rng):
     assert np.array_equal(a.h, c.h) and a.mass == c.mass
 
 
-@pytest.mark.parametrize("kw,match", [
-    ({"ks_mmh": -1.0}, r"ks_mmh must be finite and >= 0, got -1"),
-    ({"deficit": 1.5}, r"deficit must be finite and \[0, 1\], got 1.5"),
-    ({"deficit": np.array([[0.2, -0.1]])}, r"got -0.1 at cell \(row 0, col 1\)"),
-])
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        ({"ks_mmh": -1.0}, r"ks_mmh must be finite and >= 0, got -1"),
+        ({"deficit": 1.5}, r"deficit must be finite and \[0, 1\], got 1.5"),
+        ({"deficit": np.array([[0.2, -0.1]])}, r"got -0.1 at cell \(row 0, col 1\)"),
+    ],
+)
 def test_soil_out_of_physical_range(kw, match):
     args = {"ks_mmh": 5.0, "psi_mm": 100.0, "deficit": 0.3, **kw}
     with pytest.raises(ValueError, match=match):

@@ -51,9 +51,15 @@ def _compare(shared: Path, manning: str, n_snap: int | None) -> list[tuple]:
     d = _data(shared)
     n = d["manning_n"] if manning == "raster" else float(np.mean(d["manning_n"], dtype=np.float64))
     cfg = SolverConfig.lisflood(
-        manning=n, max_step=float(d["initial_tstep_s"]), cfl=float(d["cfl"]),
-        theta=float(d["theta"]), depth_threshold=float(d["depththresh_m"]), g=float(d["g"]),
-        infiltration_mmh=float(d["infiltration_mmh"]), shift_elevation=False)
+        manning=n,
+        max_step=float(d["initial_tstep_s"]),
+        cfl=float(d["cfl"]),
+        theta=float(d["theta"]),
+        depth_threshold=float(d["depththresh_m"]),
+        g=float(d["g"]),
+        infiltration_mmh=float(d["infiltration_mmh"]),
+        shift_elevation=False,
+    )
     rain = RainSeries(d["rain_mmh"], d["rain_times_s"], np.inf, CASE)
     sim = Simulation(d["dem"], float(d["cellsize_m"]), rain, cfg, Boundaries.parse("free"))
     ledger = np.cumsum(d["step_infil_m3"])
@@ -65,8 +71,9 @@ def _compare(shared: Path, manning: str, n_snap: int | None) -> list[tuple]:
         h, ref = sim.depth.astype(np.float64), d["depth"][k]
         i = int(np.argmin(np.abs(d["mass_Time"] - t_act)))  # the reference step ending there
         inf_err = sim.mass.infiltration_m3 / ledger[i] - 1.0
-        rows.append((f"t={t_act:g}", _csi(h, ref), float(np.sqrt(np.mean((h - ref) ** 2))),
-                     inf_err))
+        rows.append(
+            (f"t={t_act:g}", _csi(h, ref), float(np.sqrt(np.mean((h - ref) ** 2))), inf_err)
+        )
     if n_snap is None:
         md = sim.max_depth
         md[md <= float(d["depththresh_m"])] = 0.0
@@ -77,8 +84,7 @@ def _compare(shared: Path, manning: str, n_snap: int | None) -> list[tuple]:
 
 
 def _failures(rows: list[tuple]) -> list[tuple]:
-    return [r for r in rows[:-1]
-            if r[1] < CSI_BAR or r[2] > RMSE_BAR or abs(r[3]) > INFIL_BAR]
+    return [r for r in rows[:-1] if r[1] < CSI_BAR or r[2] > RMSE_BAR or abs(r[3]) > INFIL_BAR]
 
 
 def test_manning_raster_first_15min(shared_data):

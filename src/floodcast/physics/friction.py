@@ -17,8 +17,9 @@ import numpy as np
 MMH_TO_MS = 1.0 / 3.6e6
 
 
-def cell_n(manning: float | np.ndarray, shape: tuple[int, int], active: np.ndarray
-           ) -> np.ndarray | float:
+def cell_n(
+    manning: float | np.ndarray, shape: tuple[int, int], active: np.ndarray
+) -> np.ndarray | float:
     """Validate a Manning n (scalar or [ny, nx] array) against the grid.
 
     Returns a float for a uniform n (an array whose valid cells all share one value counts as
@@ -39,16 +40,19 @@ def cell_n(manning: float | np.ndarray, shape: tuple[int, int], active: np.ndarr
     bad = active & ~(np.isfinite(n) & (n > 0))
     if bad.any():
         r, c = np.argwhere(bad)[0]
-        raise ValueError(f"manning must be finite and > 0 in every valid cell: cell (row {r}, "
-                         f"col {c}) has n = {n[r, c]!r} ({int(bad.sum())} such cells)")
+        raise ValueError(
+            f"manning must be finite and > 0 in every valid cell: cell (row {r}, "
+            f"col {c}) has n = {n[r, c]!r} ({int(bad.sum())} such cells)"
+        )
     vals = n[active]
     if vals.size and np.all(vals == vals[0]):
         return float(vals[0])
     return np.where(active, n, float(vals.mean()))
 
 
-def face_n2(n: float | np.ndarray, shape: tuple[int, int], dtype=np.float32
-            ) -> tuple[np.ndarray, np.ndarray]:
+def face_n2(
+    n: float | np.ndarray, shape: tuple[int, int], dtype=np.float32
+) -> tuple[np.ndarray, np.ndarray]:
     """n² per face: interior faces (0.5*(n0 + n1))², perimeter faces the edge cell's n².
 
     Args:
@@ -76,8 +80,13 @@ def face_n2(n: float | np.ndarray, shape: tuple[int, int], dtype=np.float32
     return nfx * nfx, nfy * nfy
 
 
-def loss_rate(rate_mmh: float | np.ndarray, shape: tuple[int, int], active: np.ndarray,
-              name: str, dtype=np.float32) -> np.ndarray:
+def loss_rate(
+    rate_mmh: float | np.ndarray,
+    shape: tuple[int, int],
+    active: np.ndarray,
+    name: str,
+    dtype=np.float32,
+) -> np.ndarray:
     """A loss rate (mm/h, scalar or [ny, nx]) as the kernels take it: m/s, [1, nx] or [ny, nx].
 
     Raises:
@@ -95,6 +104,8 @@ def loss_rate(rate_mmh: float | np.ndarray, shape: tuple[int, int], active: np.n
     bad = active & ~(np.isfinite(r) & (r >= 0))
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        raise ValueError(f"{name} must be finite and >= 0 mm/h in every valid cell: cell (row "
-                         f"{i}, col {j}) has {r[i, j]!r} ({int(bad.sum())} such cells)")
+        raise ValueError(
+            f"{name} must be finite and >= 0 mm/h in every valid cell: cell (row "
+            f"{i}, col {j}) has {r[i, j]!r} ({int(bad.sum())} such cells)"
+        )
     return (np.where(active, r, 0.0) * MMH_TO_MS).astype(dtype)

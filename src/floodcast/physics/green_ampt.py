@@ -37,11 +37,18 @@ class GreenAmpt:
     initial_mm: float | np.ndarray = 0.0
 
     def __post_init__(self) -> None:
-        for name, lo, hi in (("ks_mmh", 0.0, np.inf), ("psi_mm", 0.0, np.inf),
-                             ("deficit", 0.0, 1.0), ("initial_mm", 0.0, np.inf)):
+        for name, lo, hi in (
+            ("ks_mmh", 0.0, np.inf),
+            ("psi_mm", 0.0, np.inf),
+            ("deficit", 0.0, 1.0),
+            ("initial_mm", 0.0, np.inf),
+        ):
             v = np.asarray(getattr(self, name), dtype=np.float64)
-            bad = ~(np.isfinite(v) & (v >= lo) & (v <= hi)) if hi < np.inf else \
-                ~(np.isfinite(v) & (v >= lo))
+            bad = (
+                ~(np.isfinite(v) & (v >= lo) & (v <= hi))
+                if hi < np.inf
+                else ~(np.isfinite(v) & (v >= lo))
+            )
             if np.any(bad):
                 where = ""
                 if v.ndim == 2:
@@ -49,16 +56,19 @@ class GreenAmpt:
                     where = f" at cell (row {r}, col {c})"
                     v = v[r, c]
                 rng = f"[{lo:g}, {hi:g}]" if hi < np.inf else f">= {lo:g}"
-                raise ValueError(f"Green-Ampt {name} must be finite and {rng}, got "
-                                 f"{float(v):g}{where}")
+                raise ValueError(
+                    f"Green-Ampt {name} must be finite and {rng}, got {float(v):g}{where}"
+                )
 
     def grids(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(Ks in m/s, S = psi*dtheta in m, initial F in m), float64 [ny, nx] each."""
+
         def full(v):
             a = np.asarray(v, dtype=np.float64)
             if a.ndim == 2 and a.shape != tuple(shape):
                 raise ValueError(f"Green-Ampt grid {a.shape} does not match the DEM {shape}")
             return np.broadcast_to(a, shape).copy()
+
         ks = full(self.ks_mmh) * MMH_TO_MS
         s = full(self.psi_mm) * MM * full(self.deficit)
         return ks, s, full(self.initial_mm) * MM

@@ -69,11 +69,15 @@ def read_manning_table(path: str | Path) -> dict[int, ClassN]:
                 except (ValueError, IndexError):
                     if not table and i == 1:
                         continue  # header
-                    raise InputError(f"{path}: line {i}: expected 'class,n[,name]' with an "
-                                     f"integer class and a number n, got {rec}") from None
+                    raise InputError(
+                        f"{path}: line {i}: expected 'class,n[,name]' with an "
+                        f"integer class and a number n, got {rec}"
+                    ) from None
                 if not (np.isfinite(n) and n > 0):
-                    raise InputError(f"{path}: line {i}: class {cls} has n = {n}; Manning n "
-                                     f"must be > 0 (s m^-1/3)")
+                    raise InputError(
+                        f"{path}: line {i}: class {cls} has n = {n}; Manning n "
+                        f"must be > 0 (s m^-1/3)"
+                    )
                 if cls in table:
                     raise InputError(f"{path}: line {i}: class {cls} is given twice")
                 table[cls] = ClassN(n, rec[2] if len(rec) > 2 else "")
@@ -84,8 +88,9 @@ def read_manning_table(path: str | Path) -> dict[int, ClassN]:
     return table
 
 
-def manning_from_landcover(landcover: str | Path, dem: Dem,
-                           table: dict[int, ClassN] | None = None) -> tuple[np.ndarray, str]:
+def manning_from_landcover(
+    landcover: str | Path, dem: Dem, table: dict[int, ClassN] | None = None
+) -> tuple[np.ndarray, str]:
     """Manning n [ny, nx] (NaN in walls) from a land-cover raster and a class table.
 
     The raster is read onto the DEM grid (nearest, ``read_on_dem_grid``). Returns the grid
@@ -101,28 +106,37 @@ def manning_from_landcover(landcover: str | Path, dem: Dem,
     missing = valid & ~np.isfinite(grid)
     if missing.any():
         r, c = (int(v) for v in np.argwhere(missing)[0])
-        raise InputError(f"--landcover {landcover}: no class (nodata or not covered) in a "
-                         f"valid DEM cell, first at (row {r}, col {c}); "
-                         f"{int(missing.sum())} such cells")
+        raise InputError(
+            f"--landcover {landcover}: no class (nodata or not covered) in a "
+            f"valid DEM cell, first at (row {r}, col {c}); "
+            f"{int(missing.sum())} such cells"
+        )
     vals = grid[valid]
     frac = vals != np.round(vals)
     if frac.any():
         r, c = (int(v) for v in np.argwhere(valid & (grid != np.round(grid)))[0])
-        raise InputError(f"--landcover {landcover}: classes must be integers, cell (row {r}, "
-                         f"col {c}) = {float(grid[r, c]):g}")
+        raise InputError(
+            f"--landcover {landcover}: classes must be integers, cell (row {r}, "
+            f"col {c}) = {float(grid[r, c]):g}"
+        )
     classes, counts = np.unique(vals.astype(np.int64), return_counts=True)
     unknown = [(int(k), int(m)) for k, m in zip(classes, counts) if int(k) not in table]
     if unknown:
         listed = ", ".join(f"{k} ({m} cells)" for k, m in unknown)
         src = "the default ESA WorldCover table" if table is WORLDCOVER_TABLE else "the table"
-        raise InputError(f"--landcover {landcover}: classes not in {src}: {listed}; add them "
-                         f"to a --manning-table CSV (class,n[,name])")
+        raise InputError(
+            f"--landcover {landcover}: classes not in {src}: {listed}; add them "
+            f"to a --manning-table CSV (class,n[,name])"
+        )
     lut_k = np.array(sorted(table))
     lut_n = np.array([table[k].n for k in lut_k])
     n = np.full(dem.shape, np.nan)
     n[valid] = lut_n[np.searchsorted(lut_k, vals.astype(np.int64))]
-    parts = [f"{k}{' ' + table[int(k)].name if table[int(k)].name else ''} n={table[int(k)].n:g}"
-             f": {m} cells" for k, m in zip(classes, counts)]
+    parts = [
+        f"{k}{' ' + table[int(k)].name if table[int(k)].name else ''} n={table[int(k)].n:g}"
+        f": {m} cells"
+        for k, m in zip(classes, counts)
+    ]
     return n, f"land cover {Path(landcover).name}: " + "; ".join(parts)
 
 
@@ -136,9 +150,14 @@ class LandSurface:
     notes: list[str]
 
 
-def land_surface(dem: Dem, manning: float | str | None = None, infiltration: float | str = 0.0,
-                 drainage: float | str = 0.0, landcover: str | Path | None = None,
-                 manning_table: str | Path | None = None) -> LandSurface:
+def land_surface(
+    dem: Dem,
+    manning: float | str | None = None,
+    infiltration: float | str = 0.0,
+    drainage: float | str = 0.0,
+    landcover: str | Path | None = None,
+    manning_table: str | Path | None = None,
+) -> LandSurface:
     """Read and check Manning n (number, raster, or land cover + table) and loss rates.
 
     Raises:
@@ -158,8 +177,13 @@ def land_surface(dem: Dem, manning: float | str | None = None, infiltration: flo
         n, note = manning_from_landcover(landcover, dem, table)
         notes.append(note)
     else:
-        n = number_or_grid(MANNING_N if manning is None else manning, dem, "--manning",
-                           "s m^-1/3", allow_zero=False)
+        n = number_or_grid(
+            MANNING_N if manning is None else manning,
+            dem,
+            "--manning",
+            "s m^-1/3",
+            allow_zero=False,
+        )
         if np.ndim(n):
             notes.append(f"Manning n from {manning}: {np.nanmin(n):g}..{np.nanmax(n):g}")
     inf = number_or_grid(infiltration, dem, "--infiltration", "mm/h", allow_zero=True)

@@ -63,8 +63,9 @@ def _table(path: Path, dem: Dem, landcover: str | Path | None) -> GreenAmpt:
             except ValueError:
                 if i == 1 and not rows:
                     continue  # header
-                raise InputError(f"--soil {path}: line {i}: expected "
-                                 f"'class,ks_mmh,psi_mm,deficit', got {rec}") from None
+                raise InputError(
+                    f"--soil {path}: line {i}: expected 'class,ks_mmh,psi_mm,deficit', got {rec}"
+                ) from None
             for name, v in zip(FIELDS, vals):
                 _check(name, v, f"{path}: line {i} (class {cls})")
             rows[cls] = vals
@@ -73,8 +74,9 @@ def _table(path: Path, dem: Dem, landcover: str | Path | None) -> GreenAmpt:
     present = np.unique(classes[valid & np.isfinite(classes)]).astype(np.int64)
     missing = [int(k) for k in present if int(k) not in rows]
     if missing:
-        raise InputError(f"--soil {path}: land-cover classes not in the table: "
-                         f"{', '.join(map(str, missing))}")
+        raise InputError(
+            f"--soil {path}: land-cover classes not in the table: {', '.join(map(str, missing))}"
+        )
     grids = []
     for f in range(3):
         g = np.full(dem.shape, np.nan)
@@ -88,19 +90,22 @@ def _npz(path: Path, dem: Dem) -> GreenAmpt:
     data = read_npz(path, "soil")
     lacking = [k for k in FIELDS if k not in data]
     if lacking:
-        raise InputError(f"--soil {path}: needs arrays {', '.join(FIELDS)} [y, x]; missing "
-                         f"{', '.join(lacking)}")
+        raise InputError(
+            f"--soil {path}: needs arrays {', '.join(FIELDS)} [y, x]; missing {', '.join(lacking)}"
+        )
     grids = []
     for k in FIELDS:
         a = np.asarray(data[k], dtype=np.float64)
         if a.shape != tuple(dem.shape):
-            raise InputError(f"--soil {path}: {k} grid {a.shape} does not match the DEM "
-                             f"grid {dem.shape}")
+            raise InputError(
+                f"--soil {path}: {k} grid {a.shape} does not match the DEM grid {dem.shape}"
+            )
         a = check_grid(a, dem, str(path), f"--soil {k}", "", allow_zero=True)
         if k == "deficit" and np.any(a[np.isfinite(a)] > 1):
             r, c = (int(v) for v in np.argwhere(np.nan_to_num(a) > 1)[0])
-            raise InputError(f"--soil {path}: deficit must be in [0, 1], cell (row {r}, "
-                             f"col {c}) = {a[r, c]:g}")
+            raise InputError(
+                f"--soil {path}: deficit must be in [0, 1], cell (row {r}, col {c}) = {a[r, c]:g}"
+            )
         grids.append(np.nan_to_num(a))
     return GreenAmpt(*grids)
 

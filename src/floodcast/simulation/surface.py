@@ -61,7 +61,8 @@ def read_on_dem_grid(path: str | Path, dem: Dem, what: str) -> np.ndarray:
         which = "the raster" if not src.georeferenced else "the DEM"
         raise InputError(
             f"{what} {path}: grid {src.shape} differs from the DEM grid {dem.shape} and "
-            f"{which} has no georeferencing to resample it; give a raster on the DEM grid")
+            f"{which} has no georeferencing to resample it; give a raster on the DEM grid"
+        )
     return _resample_nearest(src, dem, path, what)
 
 
@@ -70,29 +71,42 @@ def _resample_nearest(src: Dem, dem: Dem, path: Path, what: str) -> np.ndarray:
 
     out = np.full(dem.shape, np.nan, dtype=np.float64)
     try:
-        reproject(np.asarray(src.elevation, dtype=np.float64), out,
-                  src_transform=src.transform, src_crs=src.crs, src_nodata=np.nan,
-                  dst_transform=dem.transform, dst_crs=dem.crs, dst_nodata=np.nan,
-                  resampling=Resampling.nearest)
+        reproject(
+            np.asarray(src.elevation, dtype=np.float64),
+            out,
+            src_transform=src.transform,
+            src_crs=src.crs,
+            src_nodata=np.nan,
+            dst_transform=dem.transform,
+            dst_crs=dem.crs,
+            dst_nodata=np.nan,
+            resampling=Resampling.nearest,
+        )
     except Exception as exc:  # noqa: BLE001 (CRSError, or GDAL's CPLE_* errors)
-        raise InputError(f"{what} {path}: cannot reproject from {src.crs} to the DEM's "
-                         f"{dem.crs}: {exc}") from None
+        raise InputError(
+            f"{what} {path}: cannot reproject from {src.crs} to the DEM's {dem.crs}: {exc}"
+        ) from None
     return out
 
 
 def _first_bad(bad: np.ndarray, values: np.ndarray) -> str:
     r, c = (int(v) for v in np.argwhere(bad)[0])
-    return f"first at cell (row {r}, col {c}) = {float(values[r, c]):.6g}; {int(bad.sum())} such cells"
+    return (
+        f"first at cell (row {r}, col {c}) = {float(values[r, c]):.6g}; {int(bad.sum())} such cells"
+    )
 
 
-def check_grid(values: np.ndarray, dem: Dem, source: str, what: str, unit: str,
-               allow_zero: bool) -> np.ndarray:
+def check_grid(
+    values: np.ndarray, dem: Dem, source: str, what: str, unit: str, allow_zero: bool
+) -> np.ndarray:
     """Values must be finite and > 0 (>= 0 if ``allow_zero``) in every valid DEM cell."""
     valid = np.isfinite(dem.elevation)
     missing = valid & ~np.isfinite(values)
     if missing.any():
-        raise InputError(f"{what} {source}: no value (NaN/nodata or not covered) in a valid "
-                         f"DEM cell, {_first_bad(missing, values)}")
+        raise InputError(
+            f"{what} {source}: no value (NaN/nodata or not covered) in a valid "
+            f"DEM cell, {_first_bad(missing, values)}"
+        )
     bad = valid & ((values < 0) if allow_zero else (values <= 0))
     if bad.any():
         rule = ">= 0" if allow_zero else "> 0"
@@ -100,8 +114,9 @@ def check_grid(values: np.ndarray, dem: Dem, source: str, what: str, unit: str,
     return np.where(valid, values, np.nan)
 
 
-def number_or_grid(spec: float | str | Path, dem: Dem, what: str, unit: str,
-                   allow_zero: bool) -> float | np.ndarray:
+def number_or_grid(
+    spec: float | str | Path, dem: Dem, what: str, unit: str, allow_zero: bool
+) -> float | np.ndarray:
     """A number (uniform) or a raster file read onto the DEM grid and checked."""
     if isinstance(spec, (int, float)):
         v = float(spec)
@@ -123,5 +138,10 @@ def describe(value: float | np.ndarray) -> float | dict:
         return float(value)
     v = np.asarray(value, dtype=np.float64)
     v = v[np.isfinite(v)]
-    return {"grid": list(np.shape(value)), "min": float(v.min()), "max": float(v.max()),
-            "mean": float(v.mean()), "distinct": int(np.unique(v).size)}
+    return {
+        "grid": list(np.shape(value)),
+        "min": float(v.min()),
+        "max": float(v.max()),
+        "mean": float(v.mean()),
+        "distinct": int(np.unique(v).size),
+    }
