@@ -119,7 +119,7 @@ def sentiment_cmd(
 ) -> None:
     """Emoji distant supervision: train on other events, evaluate on a held-out event."""
     from floodcast.social import sentiment
-    from floodcast.social.records import load_posts
+    from floodcast.social.ingest import load_posts
 
     models = _models_or_exit(model)
     _check_inputs(inputs)
@@ -153,7 +153,7 @@ def report_cmd(
 ) -> None:
     """Per-event volume, sentiment, information types, LDA topics; cross-event correlation."""
     from floodcast.io.atomic import check_writable
-    from floodcast.social.records import load_posts
+    from floodcast.social.ingest import load_posts
     from floodcast.social.report import build_report
 
     _check_inputs(inputs)

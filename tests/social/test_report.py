@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from floodcast.social.metrics import cohen_kappa, pearson
+from floodcast.social.scores import cohen_kappa, pearson
 from floodcast.social.report import auto_freq, build_report, time_series
 from floodcast.social.topics import fit_lda, topic_table
 

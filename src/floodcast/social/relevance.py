@@ -20,26 +20,11 @@ import numpy as np
 import pandas as pd
 
 from floodcast.io.atomic import atomic_dir
-from floodcast.social.metrics import classification_metrics
+from floodcast.social.scores import classification_metrics
 from floodcast.social.models import make_model, resolve_models
-from floodcast.social.records import load_posts
+from floodcast.social.floods import NEGATIVE, POSITIVE, relevance_label
+from floodcast.social.ingest import load_posts
 from floodcast.social.text import expand_hashtags
-
-POSITIVE, NEGATIVE = "on-topic", "off-topic"
-_LABEL_MAP = {
-    "on-topic": "on-topic", "ontopic": "on-topic", "relevant": "on-topic", "1": "on-topic",
-    "related and informative": "on-topic", "related - but not informative": "on-topic",
-    "off-topic": "off-topic", "offtopic": "off-topic", "irrelevant": "off-topic",
-    "0": "off-topic", "not related": "off-topic",
-}
-
-
-def relevance_label(v) -> str | None:
-    """Map source labels (T6 on/off-topic, T26 informativeness) to on-topic/off-topic."""
-    if v is None or (isinstance(v, float) and pd.isna(v)):
-        return None
-    return _LABEL_MAP.get(str(v).strip().lower())
-
 
 def load_labelled(paths, **ingest_kwargs) -> pd.DataFrame:
     """Posts with a relevance label (``label`` column, or T26 informativeness)."""

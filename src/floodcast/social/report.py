@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from floodcast.io.atomic import atomic_dir
-from floodcast.social.metrics import pearson
+from floodcast.social.scores import pearson
 from floodcast.social.sentiment import VADER_THRESHOLD, vader_compound
 from floodcast.social.topics import fit_lda, topic_table
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from floodcast.io.atomic import atomic_dir
 from floodcast.social import text as T
-from floodcast.social.metrics import classification_metrics, cohen_kappa
+from floodcast.social.scores import classification_metrics, cohen_kappa
 from floodcast.social.models import make_model, resolve_models
 
 VADER_THRESHOLD = 0.05  # the VADER authors' cut-off on the compound score
