@@ -43,7 +43,8 @@ def info(
     """Summarise a radar sequence: source, frames, interval, grid, coverage, max rate, gaps."""
     import warnings
 
-    from floodcast.io.radar import read_radar, summarize
+    from floodcast.io.radar import read_radar
+    from floodcast.io.radar_summary import summarize
 
     with user_errors(ValueError, FileNotFoundError), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the summary reports clipping

@@ -19,13 +19,13 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from floodcast.data.torchdata import EventBlockSampler
-from floodcast.diagnostics.contrastive import (
+from floodcast.errors import InputError
+from floodcast.training.contrastive import (
     DualEncoder,
     DualEncoderConfig,
     clip_loss,
     same_map_groups,
 )
-from floodcast.errors import InputError
 
 FORMAT = "floodcast.contrastive"
 
@@ -145,7 +145,7 @@ def pretrain(cfg: PretrainConfig, log=print, datasets: tuple | None = None) -> d
     Args:
         datasets: ``(train, held_out, info)`` to bypass the store (tests, synthetic data).
     """
-    from floodcast.diagnostics.retrieval import evaluate_retrieval
+    from floodcast.training.retrieval import evaluate_retrieval
 
     torch.manual_seed(cfg.seed)
     train, held, info = datasets if datasets is not None else store_datasets(cfg)

@@ -11,12 +11,6 @@ from floodcast.errors import InputError, user_errors
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def serve_command(model: str | Path, dem: str = "sample", watch: str | Path | None = None) -> str:
-    """The shell command that serves ``model`` (for ``make demo``'s closing hint)."""
-    cmd = f"floodcast serve --model {model} --dem {dem} --host 127.0.0.1 --port 8000"
-    return cmd + (f" --watch {watch}" if watch else "")
-
-
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve_cmd(
@@ -45,7 +39,7 @@ def register(app: typer.Typer) -> None:
         """Serve flood maps over HTTP: POST /predict, GET /maps/latest, /metrics, web map at /."""
         import uvicorn
 
-        from floodcast.io.sources import load_dems
+        from floodcast.io.named_inputs import load_dems
         from floodcast.serve.app import ServeConfig, create_app
 
         if host not in LOOPBACK:
