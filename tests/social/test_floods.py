@@ -60,7 +60,7 @@ def test_discover_and_flood_splits(crisislex):
         # the same flood's T6 and T26 posts never sit on both sides
         assert not set(train["flood"]) & set(test["flood"])
         assert not set(train["dataset"]) & {name}
-    train = dict((n, tr) for n, tr, _ in splits)["T6/2013_alpha_floods"]
+    train = {n: tr for n, tr, _ in splits}["T6/2013_alpha_floods"]
     assert "T26/2013_alpha_floods" not in set(train["dataset"])
     assert info_type_label(" caution and ADVICE") == "Caution and advice"
     assert info_type_label("Not applicable") is None

@@ -20,8 +20,7 @@ def _posts(path):
     ]
     with open(path, "w") as fh:
         fh.write("tweet id, tweet, label\n")
-        for pid, text, lab in rows:
-            fh.write(f"'{pid}',\"{text}\",{lab}\n")
+        fh.writelines(f"'{pid}',\"{text}\",{lab}\n" for pid, text, lab in rows)
     return path
 
 

@@ -87,9 +87,9 @@ def relevance_cmd(
     rows = relevance.run(train, test, out, models, both_ways=not one_way, model_kwargs=kw,
                          ingest_kwargs=_ingest_kwargs(None, keep_retweets, lang),
                          adapt=adapt, expand_tags=expand_tags, log=typer.echo)
-    best = max(rows, key=lambda r: r["f1"])
-    typer.echo(f"best: {best['model']} F1 {best['f1']:.3f} ({best['train_event']} -> "
-               f"{best['test_event']}); wrote {out}/metrics.md")
+    best = max((r for r in rows if r["model"] != "majority"), key=lambda r: r["macro_f1"])
+    typer.echo(f"best: {best['model']} macro-F1 {best['macro_f1']:.3f} MCC {best['mcc']:.3f} "
+               f"({best['train_event']} -> {best['test_event']}); wrote {out}/metrics.md")
 
 
 def _models_or_exit(names: str) -> list:
@@ -150,13 +150,17 @@ def report_cmd(
     event: str = typer.Option(None, help="Event name for all raw posts."),
     keep_retweets: bool = typer.Option(False, help="Keep retweets."),
     lang: str = typer.Option("en", help=_LANG_HELP),
+    types_from: list[Path] = typer.Option(None, help="Labelled posts (e.g. CrisisLex T26 "
+                                          "files): posts without an information-type label "
+                                          "get the type a TF-IDF classifier trained on them "
+                                          "predicts."),
 ) -> None:
     """Per-event volume, sentiment, information types, LDA topics; cross-event correlation."""
     from floodcast.io.atomic import check_writable
     from floodcast.social.ingest import load_posts
     from floodcast.social.report import build_report
 
-    _check_inputs(inputs)
+    _check_inputs(list(inputs) + list(types_from or []))
     check_writable(out.parent if out.parent != Path("") else Path("."))
     df, stats = load_posts(inputs, **_ingest_kwargs(event, keep_retweets, lang))
     summary_text = stats.summary() if stats.files else None
@@ -165,7 +169,10 @@ def report_cmd(
     if df.empty:
         typer.echo("error: no usable posts in the input", err=True)
         raise typer.Exit(1)
-    s = build_report(df, out, freq, min_posts, topics, ingest_summary=summary_text)
+    train = load_posts(types_from, **_ingest_kwargs(None, keep_retweets, lang))[0] \
+        if types_from else None
+    s = build_report(df, out, freq, min_posts, topics, ingest_summary=summary_text,
+                     types_train=train)
     p = s["correlation"]["pooled"]
     typer.echo(f"Pearson(volume, share positive): {p['all']:.3f} with replies, "
                f"{p['no_replies']:.3f} without ({p['bins']} bins)")

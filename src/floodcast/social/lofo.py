@@ -14,6 +14,7 @@ labels and the model is refitted -- the test labels are never used.
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -105,7 +106,7 @@ def evaluate(df: pd.DataFrame, task: str = "relevance", models: str | list[str] 
 def meets_target(row: dict) -> bool:
     """Issue 24's bar: macro-F1 >= 0.80 and MCC >= 0.5 (NaN MCC fails)."""
     mcc = row["mcc"]
-    return row["macro_f1"] >= TARGET_MACRO_F1 and mcc == mcc and mcc >= TARGET_MCC
+    return row["macro_f1"] >= TARGET_MACRO_F1 and not math.isnan(mcc) and mcc >= TARGET_MCC
 
 
 def best_rows(rows: list[dict]) -> dict[str, dict]:

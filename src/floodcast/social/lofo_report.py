@@ -67,8 +67,8 @@ def markdown(rows: list[dict], profiles: dict[str, dict], title: str) -> str:
             L += ["", f"### Confusion matrix, {ds} ({r['model']})", ""] + confusion_md(r)
     for ds, p in profiles.items():
         L += ["", f"## What {ds}'s posts look like (target missed)", "",
-              f"{p['n']} posts; languages {p['languages']}; classes {p['class_share']}; "
-              f"{p['errors']} errors by {best[ds]['model']}. Examples:", ""]
+              (f"{p['n']} posts; languages {p['languages']}; classes {p['class_share']}; "
+              f"{p['errors']} errors by {best[ds]['model']}. Examples:"), ""]
         L += [f"- true *{e['true']}*, predicted *{e['pred']}*: {e['text']}"
               for e in p["error_examples"]]
     return "\n".join(L) + "\n"
