@@ -91,6 +91,12 @@ def test_run_lofo_types_writes_tables(crisislex, tmp_path):
     assert sum(map(sum, saved["rows"][1]["confusion"])) == saved["rows"][1]["n_test"]
 
 
+def test_dataset_weights_balance_datasets():
+    assert lofo.dataset_weights(["a", "a", "b"]).tolist() == [0.75, 0.75, 1.5]
+    with pytest.raises(ValueError, match="balancing needs"):
+        lofo.fit_predict("transformer", ["x"], ["y"], ["x"], weights=[1.0])
+
+
 def test_missing_data_folder_is_refused(tmp_path):
     with pytest.raises(FileNotFoundError, match="no CrisisLex"):
         discover(tmp_path)

@@ -30,6 +30,7 @@ TASKS = {
     "relevance": ("y", POSITIVE, [POSITIVE, NEGATIVE]),
     "types": ("info_type", None, INFO_TYPES),
 }
+WEIGHTED_MODELS = ("tfidf", "embed")  # their fit() takes sample_weight
 TARGET_MACRO_F1, TARGET_MCC = 0.80, 0.5  # issue 24's bar for every held-out flood
 
 
@@ -42,21 +43,35 @@ def task_frame(df: pd.DataFrame, task: str) -> pd.DataFrame:
     return d.reset_index(drop=True)
 
 
+def dataset_weights(datasets) -> np.ndarray | None:
+    """Sample weights giving every training dataset the same total weight (mean 1)."""
+    d = pd.Series(list(datasets))
+    w = 1.0 / d.map(d.value_counts()).to_numpy(float)
+    return w * len(w) / w.sum()
+
+
 def fit_predict(model: str, xtr: list[str], ytr: list[str], xte: list[str],
-                adapt: bool = False, confidence: float = 0.9, **kw) -> list[tuple]:
+                adapt: bool = False, confidence: float = 0.9, weights=None,
+                **kw) -> list[tuple]:
     """Fit ``model`` and predict ``xte``: ``[(name, predictions, info)]``; with ``adapt``
     a second entry ``<model>+self-train``, refitted once with the confident
-    pseudo-labels of ``xte``."""
+    pseudo-labels of ``xte`` (weight 1 each). ``weights``: training sample weights
+    (tfidf and embed only)."""
+    if weights is not None and model not in WEIGHTED_MODELS:
+        raise ValueError(f"dataset balancing needs one of {WEIGHTED_MODELS}, not {model!r}")
     t0 = time.monotonic()
-    clf = make_model(model, **kw).fit(xtr, ytr)
+    wkw = {} if weights is None else {"sample_weight": weights}
+    clf = make_model(model, **kw).fit(xtr, ytr, **wkw)
     proba = clf.predict_proba(xte)
     fit_s = time.monotonic() - t0
     out = [(model, [clf.classes_[i] for i in proba.argmax(1)], {"fit_seconds": fit_s})]
     if adapt:
         sel = proba.max(1) >= confidence
         pseudo = [clf.classes_[i] for i in proba[sel].argmax(1)]
+        w2 = {} if weights is None else {
+            "sample_weight": np.concatenate([weights, np.ones(int(sel.sum()))])}
         clf2 = make_model(model, **kw).fit(xtr + [x for x, s in zip(xte, sel) if s],
-                                           ytr + pseudo)
+                                           ytr + pseudo, **w2)
         pred = [clf2.classes_[i] for i in clf2.predict_proba(xte).argmax(1)]
         out.append((f"{model}+self-train", pred, {
             "fit_seconds": time.monotonic() - t0, "pseudo_labelled": int(sel.sum())}))
@@ -66,10 +81,11 @@ def fit_predict(model: str, xtr: list[str], ytr: list[str], xte: list[str],
 def evaluate(df: pd.DataFrame, task: str = "relevance", models: str | list[str] = "tfidf",
              adapt: bool = False, confidence: float = 0.9,
              model_kwargs: dict[str, dict] | None = None, datasets: list[str] | None = None,
-             log=None) -> tuple[list[dict], dict]:
+             balance: bool = False, log=None) -> tuple[list[dict], dict]:
     """Leave-one-flood-out rows (majority first, then each model) and predictions.
 
-    Returns ``(rows, predictions)`` with ``predictions[(dataset, model)]`` the predicted
+    ``balance``: weight the training datasets equally (T6's 7,000-post sets would
+    otherwise outweigh the T26 sets ten to one). Returns ``(rows, predictions)`` with ``predictions[(dataset, model)]`` the predicted
     labels of that held-out dataset in ``task_frame`` order.
     """
     col, positive, labels = TASKS[task]
@@ -87,7 +103,8 @@ def evaluate(df: pd.DataFrame, task: str = "relevance", models: str | list[str] 
                 "test_share": {c: float(np.mean(np.array(yte) == c)) for c in labels}}
         runs = [("majority", [majority_class(ytr)] * len(yte), {"fit_seconds": 0.0})]
         for name in names:
-            runs += fit_predict(name, xtr, ytr, xte, adapt, confidence,
+            w = dataset_weights(train["dataset"]) if balance else None
+            runs += fit_predict(name, xtr, ytr, xte, adapt, confidence, w,
                                 **model_kwargs.get(name, {}))
         for name, pred, info in runs:
             row = base | {"model": name} | {k: round(v, 2) if isinstance(v, float) else v
