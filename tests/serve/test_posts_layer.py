@@ -39,3 +39,14 @@ def test_bad_posts_layer_refused(tmp_path, content, match):
     f.write_text(content)
     with pytest.raises(InputError, match=match):
         load_posts_layer(f)
+
+
+def test_serve_app_with_posts_layer(tmp_path, model_file, dem):
+    from floodcast.serve.app import ServeConfig, create_app
+
+    f = tmp_path / "places.geojson"
+    f.write_text(json.dumps(_fc((-114.07, 51.05), (-113.87, 50.58))))
+    with TestClient(create_app(ServeConfig(model=model_file, dem=dem, posts=f))) as c:
+        assert len(c.get("/api/posts").json()["features"]) == 2
+        assert "/static/posts.js" in c.get("/").text
+        assert c.get("/static/posts.js").status_code == 200
