@@ -69,8 +69,9 @@ def test_discover_and_flood_splits(crisislex):
 def test_lofo_rows_have_majority_first_and_all_metrics(crisislex):
     df = load_sets(discover(crisislex), languages=None)
     rows, preds = lofo.evaluate(df, "relevance", "tfidf", adapt=True)
-    assert [r["model"] for r in rows[:3]] == ["majority", "tfidf", "tfidf+self-train"]
-    assert len(rows) == 4 * 3
+    assert [r["model"] for r in rows[:4]] == ["majority", "majority-of-test", "tfidf",
+                                              "tfidf+self-train"]
+    assert len(rows) == 4 * 4
     for r in rows:
         assert {"macro_f1", "mcc", "f1_per_class", "confusion"} <= set(r)
         assert set(r["f1_per_class"]) == {"on-topic", "off-topic"}
@@ -87,8 +88,8 @@ def test_run_lofo_types_writes_tables(crisislex, tmp_path):
     md = (tmp_path / "out" / "lofo.md").read_text()
     assert "| T26/2013_beta_floods |" in md and "Confusion matrix" in md
     saved = json.loads((tmp_path / "out" / "lofo.json").read_text())
-    assert len(saved["rows"]) == 6
-    assert sum(map(sum, saved["rows"][1]["confusion"])) == saved["rows"][1]["n_test"]
+    assert len(saved["rows"]) == 9
+    assert sum(map(sum, saved["rows"][2]["confusion"])) == saved["rows"][2]["n_test"]
 
 
 def test_dataset_weights_balance_datasets():

@@ -7,7 +7,9 @@ names (suburbs, rivers, hashtag codes such as ``yyc``), which wins over the citi
 
 Matching: 1- to 3-word sequences of the post (hashtags split into words first, so
 ``#HighRiver`` reads "High River"), accent- and case-insensitive. A name that is also a
-common word (``Of``, ``Mobile``, ``Nice`` ...) must be capitalised in the post.
+common word (``Of``, ``Mobile``, ``Nice`` ...), and any town under 15,000 people, must be
+capitalised in the post; a short list of words that are person names or everyday words
+in flood posts (``Newman``, ``Hope``, ``Downtown`` ...) never matches a city on its own.
 Disambiguation: among the entries of one name, those inside the event's region box
 (``--region``) or else its country win, the most populous first; a place outside both
 is kept only if it is a large city (>= ``min_population_elsewhere``), since a small
@@ -153,6 +155,8 @@ def build_gazetteer(user_csv: str | Path | None = None,
     gaz = Gazetteer()
     for p in _cities(min_population):
         gaz.add(p)
+        if p.name.endswith(" City") and p.population >= 1_000_000:
+            gaz.add(Place(p.name[:-5], p.lat, p.lon, p.country, p.population))  # New York
     for lst in gaz.places.values():
         lst.sort(key=lambda p: -p.population)
     if user_csv:

@@ -2,7 +2,10 @@
 
 For every held-out dataset the models are trained on all posts of the *other floods*
 (:func:`floodcast.social.floods.leave_one_flood_out`) and scored on it; the first row of
-each block is the majority class of the training data. Two tasks share the code:
+each block is the majority class of the training data, the second the held-out flood's
+own majority class (``majority-of-test``: it peeks at the test labels, so it is no
+predictor, but it is the score "label every post on-topic" gets on a flood where 92 % of
+posts are on-topic). Two tasks share the code:
 
 * ``relevance``: on-topic / off-topic over all six labelled CrisisLex datasets;
 * ``types``: the six CrisisLex T26 information types over the four T26 floods.
@@ -30,6 +33,7 @@ TASKS = {
     "relevance": ("y", POSITIVE, [POSITIVE, NEGATIVE]),
     "types": ("info_type", None, INFO_TYPES),
 }
+ORACLE = "majority-of-test"
 WEIGHTED_MODELS = ("tfidf", "embed")  # their fit() takes sample_weight
 TARGET_MACRO_F1, TARGET_MCC = 0.80, 0.5  # issue 24's bar for every held-out flood
 
@@ -101,7 +105,10 @@ def evaluate(df: pd.DataFrame, task: str = "relevance", models: str | list[str] 
                 "n_train": len(train), "n_test": len(test),
                 "train_floods": sorted(train["flood"].unique()),
                 "test_share": {c: float(np.mean(np.array(yte) == c)) for c in labels}}
-        runs = [("majority", [majority_class(ytr)] * len(yte), {"fit_seconds": 0.0})]
+        runs = [("majority", [majority_class(ytr)] * len(yte), {"fit_seconds": 0.0}),
+                # the held-out flood's own most frequent class: not a usable predictor
+                # (it peeks at the test labels) but the figure a skewed flood flatters
+                (ORACLE, [majority_class(yte)] * len(yte), {"fit_seconds": 0.0})]
         for name in names:
             w = dataset_weights(train["dataset"]) if balance else None
             runs += fit_predict(name, xtr, ytr, xte, adapt, confidence, w,
@@ -130,7 +137,7 @@ def best_rows(rows: list[dict]) -> dict[str, dict]:
     """Per held-out dataset, the non-baseline row with the highest macro-F1."""
     out: dict[str, dict] = {}
     for r in rows:
-        if r["model"] != "majority" and (r["dataset"] not in out
+        if not r["model"].startswith("majority") and (r["dataset"] not in out
                                          or r["macro_f1"] > out[r["dataset"]]["macro_f1"]):
             out[r["dataset"]] = r
     return out
