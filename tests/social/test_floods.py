@@ -108,3 +108,20 @@ def test_real_crisislex_has_six_datasets_over_four_floods(shared_data):
     sets = discover(shared_data)
     assert len(sets) == 6 and len({s.flood for s in sets}) == 4
     assert {s.country for s in sets} == {"Canada", "Australia", "Phillipines", "Italy"}
+
+
+def test_lofo_cli(crisislex, tmp_path):
+    from typer.testing import CliRunner
+
+    from floodcast.cli import app
+
+    out = tmp_path / "cli"
+    r = CliRunner().invoke(app, ["social", "lofo", str(crisislex), "--task", "relevance",
+                                 "--model", "tfidf", "--no-adapt", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "majority-of-test" in (out / "lofo.md").read_text()
+    r = CliRunner().invoke(app, ["social", "lofo", str(crisislex), "--task", "sentiment",
+                                 "--out", str(out)])
+    assert r.exit_code == 2 and "--task must be relevance or types" in r.output
+    r = CliRunner().invoke(app, ["social", "lofo", str(tmp_path / "none"), "--out", str(out)])
+    assert r.exit_code == 1 and "no CrisisLex" in r.output
