@@ -30,6 +30,7 @@ MASS_COLUMNS = (
     "relative_error",
     "clipped_m3",
     "drainage_m3",
+    "outlet_out_m3",
 )
 
 
