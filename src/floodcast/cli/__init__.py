@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "floodcast.cli.simulate",
     "floodcast.cli.radar",
     "floodcast.cli.dataset",
+    "floodcast.cli.downscale",
     "floodcast.cli.train",
     "floodcast.cli.evaluate",
     "floodcast.cli.predict",

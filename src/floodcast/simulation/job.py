@@ -313,9 +313,13 @@ def _stats(job: PreparedJob, result: Any, max_depth: np.ndarray, depth: np.ndarr
 
 
 def write_outputs(
-    job: PreparedJob, result: Any, depth: np.ndarray, max_depth: np.ndarray, stats: dict
+    job: PreparedJob, result: Any, depth: np.ndarray, max_depth: np.ndarray, stats: dict,
+    meta: dict | None = None,
 ) -> dict[str, Path]:
     """Write the five outputs into a staging folder inside ``out``, then rename them in.
+
+    ``meta`` (e.g. ``{"emulated": True, "downscale": {...}}`` from a downscaled run) is
+    added to the NetCDF attributes and to run.json.
 
     On any failure the staging folder is removed, and so is ``out`` if this call
     created it, so the folder never holds a partial result of this run.
@@ -351,6 +355,7 @@ def write_outputs(
                 "rain_source": job.rain.source,
                 "manning_n": float(req.manning),
                 "settings": settings,
+                **(meta or {}),
             },
         )
         write_geotiff(
@@ -378,6 +383,7 @@ def write_outputs(
                 "notes": job.notes,
                 "stats": stats,
                 "outputs": list(OUTPUT_FILES),
+                **(meta or {}),
             },
         )
         files = {}
