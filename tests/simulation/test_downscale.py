@@ -13,6 +13,7 @@ from floodcast.simulation.downscale import (
     check_factor,
     upsample_bilinear,
     upsample_nearest,
+    volume_fill_depth,
 )
 
 Z = np.array([[0.0, 2.0, 5.0, 5.0],
@@ -59,6 +60,21 @@ def test_bathtub_by_hand():
     np.testing.assert_allclose(d, want, atol=1e-6)
     # nothing wet on the coarse grid: nothing wet on the fine grid either
     assert bathtub_depth(Z, block_mean_grid(Z, 2), HC * 0.05, 2, 0.1).max() == 0
+
+
+def test_volume_fill_by_hand():
+    hc = np.array([[1.0, 0.0], [0.0, 0.25]])
+    # NW block z = 0, 2, 2, 2 holds 1 m x 4 cells = 4: level 2.5 (0 + 2 + 2 + 2 + 4) / 4;
+    # SE block z = 5, 5, 4, 5 holds 1: the 4 m cell alone fills to its neighbours' 5 m
+    want = np.zeros((4, 4))
+    want[:2, :2] = [[2.5, 0.5], [0.5, 0.5]]
+    want[3, 2] = 1.0
+    np.testing.assert_allclose(volume_fill_depth(Z, hc, 2), want)
+    z = Z.copy()
+    z[0, 0] = np.nan  # a wall takes no water: the 4 spread over the three 2 m cells
+    d = volume_fill_depth(z, hc, 2)
+    np.testing.assert_allclose(d[:2, :2], [[0, 4 / 3], [4 / 3, 4 / 3]], rtol=1e-6)
+    assert d.sum() == pytest.approx(5.0)  # volume conserved
 
 
 def test_coarse_dem_mismatch_is_an_error():

@@ -42,7 +42,9 @@ def register(app: typer.Typer) -> None:
         coarsen: int = typer.Option(..., "--coarsen", help="Factor F of the coarse runs to learn from."),
         out: Path = typer.Option(..., "--out", help="Output folder: model.pt, train_result.json, logs/."),
         model: str = typer.Option("small_unet", help="Registry model name (U-Net family)."),
-        width: int = typer.Option(12, help="Model width (small_unet: first-stage channels)."),
+        width: int = typer.Option(8, help="Model width (small_unet: first-stage channels)."),
+        prior: str = typer.Option("volume_fill", help="Channel the wet logit starts from: "
+                                  "volume_fill | coarse_depth | bathtub_depth | none."),
         encoder_depth: int = typer.Option(3, help="Poolings of the U-Net."),
         epochs: int = typer.Option(30, help="Maximum epochs."),
         max_minutes: float = typer.Option(5.0, help="Wall-time budget (min); 0 = none."),
@@ -60,7 +62,7 @@ def register(app: typer.Typer) -> None:
         cfg = DownscaleTrainConfig(data=str(store_path), out=str(out), factor=coarsen, model=model,
                                    width=width, encoder_depth=encoder_depth, epochs=epochs,
                                    max_minutes=max_minutes or None, batch_size=batch_size, lr=lr,
-                                   seed=seed)
+                                   seed=seed, prior=None if prior == "none" else prior)
         with user_errors(InputError):
             r = train_downscaler(cfg)
         typer.echo(f"model: {r['model_path']}  best val CSI {r['best_val_csi']:.3f} after "

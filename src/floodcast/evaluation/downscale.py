@@ -7,6 +7,8 @@ Methods (each: a pair + its ``FineGrid`` -> fine depth [t, y, x]):
 * ``bilinear``: the coarse depth interpolated between coarse cell centres;
 * ``bathtub``: coarse water surface (bilinear) minus the fine DEM, where positive and
   connected to the coarse wet area (``simulation.downscale.bathtub_depth``);
+* ``volume_fill``: each coarse cell's water volume poured into its own fine cells, lowest
+  first (an extra baseline beyond the issue's three; also a model input channel);
 * any model, through ``predict.downscale.map_fine``.
 
 Scores at every saved time and on the max-depth map (the maximum over the saved times,
@@ -24,7 +26,12 @@ import numpy as np
 
 from floodcast.data.downscale import event_split, read_pair
 from floodcast.metrics import Contingency
-from floodcast.simulation.downscale import FineGrid, upsample_bilinear, upsample_nearest
+from floodcast.simulation.downscale import (
+    FineGrid,
+    upsample_bilinear,
+    upsample_nearest,
+    volume_fill_depth,
+)
 from floodcast.training.downscale import rain_since_start
 
 THRESHOLDS_M = (0.1, 0.3)
@@ -45,12 +52,16 @@ def bathtub(pair: dict, grid: FineGrid) -> np.ndarray:
     return np.stack([grid.bathtub(h) for h in pair["coarse_depth"]])
 
 
+def volume_fill(pair: dict, grid: FineGrid) -> np.ndarray:
+    return np.stack([volume_fill_depth(grid.z, h, grid.factor) for h in pair["coarse_depth"]])
+
+
 def all_dry(pair: dict, grid: FineGrid) -> np.ndarray:
     return np.zeros_like(pair["fine_depth"])
 
 
 BASELINES: dict[str, Method] = {"all_dry": all_dry, "nearest": nearest, "bilinear": bilinear,
-                                "bathtub": bathtub}
+                                "bathtub": bathtub, "volume_fill": volume_fill}
 
 
 class Tally:

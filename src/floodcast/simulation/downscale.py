@@ -9,6 +9,8 @@ rain block-averaged (the same rain volume). From its depth ``h_c`` and the fine 
 * the coarse water-surface elevation ``z_c + h_c`` (dry cells: their ground) upsampled
   bilinearly, minus ``z``: the "bathtub" depth, kept where positive and connected
   (4-neighbour) to the coarse wet area (``h_c`` > the wet threshold) - ``bathtub_depth``;
+* ``volume_fill_depth``: each coarse cell's water volume poured into its own fine cells,
+  lowest first (mass-conserving; water gathers in the block's channel or pond);
 * ``FineGrid.channels``: the model inputs on the fine grid (``CHANNELS``).
 
 A factor that does not divide the grid is refused (``check_factor``), never padded.
@@ -27,7 +29,7 @@ from floodcast.errors import InputError
 #: Largest |coarse DEM - block mean of the fine DEM| (m) accepted as "the same terrain".
 COARSE_DEM_TOL_M = 0.01
 #: Model input channels on the fine grid, in order (depths as log1p(d / 5 cm); see ``channels``).
-CHANNELS = ("coarse_depth", "coarse_wse", "bathtub_depth", "dem", "dem_detail",
+CHANNELS = ("coarse_depth", "coarse_wse", "bathtub_depth", "volume_fill", "dem", "dem_detail",
             "flow_accumulation", "rain_accum")
 DEPTH_SCALE_M = 0.05  # log1p(d / 5 cm), as floodcast.data.channels.depth_channel
 DEM_SCALE_M = 5.0  # (z - DEM mean) / 5 m: a fixed scale keeps slopes comparable across DEMs
@@ -161,6 +163,28 @@ def bathtub_depth(z: np.ndarray, zc: np.ndarray, hc: np.ndarray, factor: int,
     return np.where(keep[lab], d, 0.0).astype(np.float32)
 
 
+def volume_fill_depth(z: np.ndarray, hc: np.ndarray, factor: int) -> np.ndarray:
+    """Each coarse cell's water volume poured into its own F x F fine cells, lowest first,
+    up to the level that holds it (mass-conserving per block; walls take no water)."""
+    f = int(factor)
+    ny, nx = np.shape(z)
+    blocks = np.asarray(z, np.float64).reshape(ny // f, f, nx // f, f).transpose(0, 2, 1, 3)
+    blocks = blocks.reshape(-1, f * f)
+    zs = np.sort(np.where(np.isfinite(blocks), blocks, np.inf), axis=1)  # walls last, never filled
+    n_ok = np.isfinite(zs).sum(1)
+    vol = np.nan_to_num(np.asarray(hc, np.float64)).reshape(-1) * f * f  # m x fine cells
+    k = np.arange(1, f * f + 1)
+    with np.errstate(invalid="ignore"):
+        level = (vol[:, None] + np.cumsum(np.where(np.isfinite(zs), zs, 0.0), 1)) / k
+    nxt = np.concatenate([zs[:, 1:], np.full((len(zs), 1), np.inf)], 1)
+    fits = (level <= nxt) & (k[None, :] <= np.maximum(n_ok, 1)[:, None])
+    first = np.argmax(fits, axis=1)  # the fewest lowest cells whose common level holds the volume
+    lv = np.where(vol > 0, level[np.arange(len(zs)), first], -np.inf)
+    lv_fine = np.repeat(np.repeat(lv.reshape(ny // f, nx // f), f, 0), f, 1)
+    d = np.where(np.isfinite(z), lv_fine - np.asarray(z, np.float64), 0.0)
+    return np.clip(d, 0, None).astype(np.float32)
+
+
 def _depth_code(d: np.ndarray) -> np.ndarray:
     return np.log1p(np.clip(d, 0, None) / DEPTH_SCALE_M)
 
@@ -198,6 +222,7 @@ class FineGrid:
             _depth_code(upsample_nearest(np.nan_to_num(hc), f)),
             np.sign(wse_rel) * _depth_code(np.abs(np.nan_to_num(wse_rel))),
             _depth_code(self.bathtub(hc)),
+            _depth_code(volume_fill_depth(self.z, hc, f)),
             self.dem,
             self.detail,
             self.flow,
