@@ -29,6 +29,8 @@ def load_downscaler(path: str | Path, factor: int | None, cell_size: float | Non
 
     model, extra = load_model(path)
     info = extra.get("downscale")
+    if info and "cut" in extra:
+        info = {**info, "cut": float(extra["cut"])}
     if not info:
         raise InputError(f"{path}: not a downscaling model (no extra['downscale']); train one "
                          "with `floodcast downscale train`")
@@ -57,7 +59,7 @@ def model_method(path: str | Path, factor: int):
     def method(pair: dict, grid: FineGrid) -> np.ndarray:
         check_cell(path, info, pair["cell_size"])
         return map_fine(model, grid, pair["coarse_depth"], pair["rain_mm"],
-                        float(info["threshold_m"]))
+                        float(info["threshold_m"]), float(info.get("cut", 0.5)))
 
     return method
 
@@ -71,8 +73,9 @@ def combine(wet: np.ndarray, depth: np.ndarray, threshold_m: float) -> np.ndarra
 
 
 def map_fine(model, grid: FineGrid, coarse_depth: np.ndarray, rain_mm: np.ndarray,
-             threshold_m: float, batch: int = 4) -> np.ndarray:
-    """Fine depth [t, y, x] (m) from coarse depth [t, y/F, x/F] and rain since start [t, ...]."""
+             threshold_m: float, cut: float = 0.5, batch: int = 4) -> np.ndarray:
+    """Fine depth [t, y, x] (m) from coarse depth [t, y/F, x/F] and rain since start [t, ...];
+    wet where the wet probability exceeds ``cut`` (the model's validation-fitted cut)."""
     import torch
 
     out = []
@@ -81,7 +84,7 @@ def map_fine(model, grid: FineGrid, coarse_depth: np.ndarray, rain_mm: np.ndarra
             x = np.stack([grid.channels(h, r) for h, r in
                           zip(coarse_depth[i:i + batch], rain_mm[i:i + batch])])
             o = model(torch.from_numpy(x))
-            wet = (o["logits"].argmax(1) == 1).numpy()
+            wet = (torch.softmax(o["logits"], 1)[:, 1] > cut).numpy()
             out.append(combine(wet, o["depth"][:, 0].numpy(), threshold_m))
     d = np.concatenate(out)
     return np.where(grid.valid, d, 0.0).astype(np.float32)
@@ -145,7 +148,7 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
     t_solve = time.perf_counter() - t0
     acc = _rain_since_start(rain, res.times_s)
     t1 = time.perf_counter()
-    depth = map_fine(ds.model, grid, res.depth, acc, req.threshold_m)
+    depth = map_fine(ds.model, grid, res.depth, acc, req.threshold_m, float(ds.info.get("cut", 0.5)))
     t_model = time.perf_counter() - t1
     max_depth = depth.max(0) if len(depth) else np.zeros(dem.shape, np.float32)
     res = replace(res, depth=depth, max_depth=max_depth, wall_time_s=t_solve + t_model)

@@ -113,7 +113,6 @@ def train_downscaler(cfg: DownscaleTrainConfig, progress: bool = False) -> dict:
     from lightning.pytorch.loggers import CSVLogger
 
     from floodcast.data import store
-    from floodcast.models.checkpoint import save_model
     from floodcast.training.task import FloodTask
 
     out = Path(cfg.out)
@@ -146,11 +145,24 @@ def train_downscaler(cfg: DownscaleTrainConfig, progress: bool = False) -> dict:
     t0 = time.perf_counter()
     trainer.fit(task, dl, vl)
     best = FloodTask.load_from_checkpoint(ckpt.best_model_path) if ckpt.best_model_path else task
-    extra = {"downscale": info, "train": asdict(cfg),
-             "best_val_csi": float(ckpt.best_model_score or 0.0)}
-    save_model(best.model.cpu(), out / "model.pt", extra)
+    extra = export(best, out / "model.pt", info, cfg, float(ckpt.best_model_score or 0.0))
     result = {"model_path": str(out / "model.pt"), "best_val_csi": extra["best_val_csi"],
+              "cut": extra.get("cut", 0.5),
               "epochs_run": trainer.current_epoch, "wall_time_s": time.perf_counter() - t0,
               "train_samples": len(train_s), "val_samples": len(val_s), **info}
     (out / "train_result.json").write_text(json.dumps(result, indent=2))
     return result
+
+
+def export(task, path: Path, info: dict, cfg: DownscaleTrainConfig, best_val_csi: float) -> dict:
+    """Write ``model.pt`` from a trained FloodTask with the downscaling record and the
+    wet-probability cut fitted (best CSI) on that epoch's validation maps, which
+    ``predict.downscale.map_fine`` applies instead of 0.5 (measured: at 0.5 the model
+    under-predicts, frequency bias ~0.3 on the held-out DEMs)."""
+    from floodcast.models.checkpoint import save_model
+
+    extra = {"downscale": info, "train": asdict(cfg), "best_val_csi": best_val_csi}
+    if getattr(task, "val_cut", None):
+        extra.update(cut=task.val_cut["cut"], cut_fit=task.val_cut)
+    save_model(task.model.cpu(), path, extra)
+    return extra
