@@ -93,8 +93,8 @@ def figure(maps: dict, eid: str, factor: int, out: Path) -> Path:
     import matplotlib.pyplot as plt
 
     m = maps[eid]
-    names = ["truth", "nearest", "bathtub", "model"]
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3.6), constrained_layout=True)
+    names = ["truth", "nearest", "bathtub", "volume_fill", "model"]
+    fig, axes = plt.subplots(1, 5, figsize=(16, 3.6), constrained_layout=True)
     vmax = max(float(np.percentile(m["truth"], 99.9)), 0.3)
     for ax, n in zip(axes, names):
         ax.imshow(m["z"], cmap="gray")
