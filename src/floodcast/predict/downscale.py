@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 
 from floodcast.errors import InputError
-from floodcast.simulation.downscale import CHANNELS, FineGrid, block_mean_grid, check_factor
+from floodcast.simulation.downscale import (
+    CHANNELS,
+    FineGrid,
+    block_mean_grid,
+    check_factor,
+    coarse_config,
+)
 
 CELL_TOL = 0.01  # relative cell-size difference accepted between the run and the model
 
@@ -109,6 +115,7 @@ def prepare_downscaled(job, model_path: str | Path | None, factor: int | None) -
                          "single cell on the coarse grid)")
     model, info = load_downscaler(model_path, factor, dem.cell_size)
     f = check_factor(dem.shape, int(info["factor"]), f"DEM {dem.source}")
+    coarse_config(job.config, dem.shape, f)  # refuses what cannot be coarsened, before any run
     job.notes.append(f"downscaled run: solver on {dem.shape[0] // f} x {dem.shape[1] // f} cells "
                      f"of {dem.cell_size * f:g} m, fine map by {Path(model_path).name} "
                      f"({model.config.name}); outputs are emulated, not solved at {dem.cell_size:g} m")
@@ -142,7 +149,8 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
     rain_c = rain if rain.uniform else replace(rain, rates_mmh=block_mean_grid(rain.rates_mmh, f))
     t0 = time.perf_counter()
     with keep_torch_threads():
-        sim = Simulation(grid.zc, dem.cell_size * f, rain_c, job.config, boundaries=job.boundaries)
+        sim = Simulation(grid.zc, dem.cell_size * f, rain_c, coarse_config(job.config, dem.shape, f),
+                         boundaries=job.boundaries)
         res = run(sim, float(req.duration_s), float(req.save_every_s), progress=progress,
                   mass_every_s=min(float(req.save_every_s), 60.0))
     t_solve = time.perf_counter() - t0

@@ -116,6 +116,25 @@ def simulate_coarse(elevation_c: np.ndarray, cell_c: float, rain_c: np.ndarray,
             "mass_relative_error": float(res.mass[-1].relative_error)}
 
 
+def coarse_config(config, shape: tuple[int, int], factor: int):
+    """The solver settings for the coarse grid: per-cell rasters on the fine grid (Manning n,
+    infiltration, drainage) block-averaged; Green-Ampt soil is refused (its state would need
+    upscaling rules of its own)."""
+    from dataclasses import replace
+
+    if getattr(config, "soil", None) is not None:
+        raise InputError("--soil (Green-Ampt) is not supported with --downscale; use "
+                         "--infiltration or run at the fine cell size")
+    changes = {}
+    for name in ("manning", "infiltration_mmh", "drainage_mmh"):
+        v = getattr(config, name, None)
+        if isinstance(v, np.ndarray) and v.ndim == 2:
+            if tuple(v.shape) != tuple(shape):
+                raise InputError(f"{name} raster {v.shape} is not on the DEM grid {shape}")
+            changes[name] = block_mean_grid(v, factor)
+    return replace(config, **changes) if changes else config
+
+
 # --------------------------------------------------------------------------- fine-grid fields
 
 
