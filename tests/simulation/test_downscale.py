@@ -98,3 +98,19 @@ def test_channels_shape_and_walls():
     assert x[CHANNELS.index("rain_accum"), 0, 0] == pytest.approx(5.0 / 20.0)
     np.testing.assert_allclose(x[CHANNELS.index("bathtub_depth")],
                                np.log1p(g.bathtub(HC) / 0.05), rtol=1e-6)
+
+
+def test_coarse_config_averages_rasters_and_refuses_soil():
+    from dataclasses import replace
+
+    from floodcast.physics.solver import SolverConfig
+    from floodcast.simulation.downscale import coarse_config
+
+    n = np.array([[0.02, 0.04, 0.1, 0.1]] * 4)
+    c = coarse_config(SolverConfig(manning=n, infiltration_mmh=2.0), (4, 4), 2)
+    np.testing.assert_allclose(c.manning, [[0.03, 0.1], [0.03, 0.1]])
+    assert c.infiltration_mmh == 2.0
+    with pytest.raises(InputError, match="not on the DEM grid"):
+        coarse_config(SolverConfig(manning=n[:2]), (4, 4), 2)
+    with pytest.raises(InputError, match="Green-Ampt"):
+        coarse_config(replace(SolverConfig(), soil=object()), (4, 4), 2)
