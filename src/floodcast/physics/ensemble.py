@@ -94,7 +94,7 @@ class EnsembleSimulation:
         self.shape = s.shape
         self.dtype = s.dtype
         m, (ny, nx) = self.n, s.shape
-        rep = lambda a: np.repeat(a[None], m, 0)  # noqa: E731
+        rep = lambda a: np.repeat(a[None], m, 0)
         self.h, self.qx, self.qy, self.maxd = rep(s.h), rep(s.qx), rep(s.qy), rep(s._maxd)
         self._qxn, self._qyn = np.zeros_like(self.qx), np.zeros_like(self.qy)
         self._fac = np.ones((m, ny + 2, nx + 2), s.dtype)
