@@ -102,17 +102,19 @@ def rainiest_window(rain: np.ndarray, rows: float, cols: float) -> tuple[float, 
 def _load_dem(req: FloodVerifyRequest):
     from floodcast.io.named_inputs import load_dems
 
-    (_, dem), = load_dems([req.dem], req.dem_cell or None, True).items()
-    if req.dem_crop:
-        from dataclasses import replace
+    from dataclasses import replace
 
+    from floodcast.io.dem import fill_sinks
+
+    (_, dem), = load_dems([req.dem], req.dem_cell or None, False).items()
+    if req.dem_crop:
         n = int(req.dem_crop)
         ny, nx = dem.shape
         r0, c0 = max(0, (ny - n) // 2), max(0, (nx - n) // 2)
         tr = dem.transform
         dem = replace(dem, elevation=dem.elevation[r0:r0 + n, c0:c0 + n],
                       transform=None if tr is None else tr * tr.translation(c0, r0))
-    return dem
+    return replace(dem, elevation=fill_sinks(dem.elevation).astype(np.float32))
 
 
 def verify_sequence(name: str, seq, dem, req: FloodVerifyRequest, echo=print) -> SequenceScores:

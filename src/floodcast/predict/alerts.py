@@ -127,10 +127,11 @@ def evaluate_alerts(areas: list[AlertArea], fc, dem: Dem, t_last, state_path: Pa
 
 def send_alerts(rows: list[dict], urls: list[str], map_url: str = "",
                 echo: Callable[[str], None] = print, retries: int = RETRIES,
-                wait_s: float = RETRY_WAIT_S) -> list[dict]:
+                wait_s: float | None = None) -> list[dict]:
     """Send the rows marked ``send`` to every apprise URL (retried); never raises."""
     import apprise
 
+    wait_s = RETRY_WAIT_S if wait_s is None else wait_s
     for r in rows:
         if not r["send"]:
             continue

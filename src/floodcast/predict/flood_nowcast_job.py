@@ -120,8 +120,9 @@ def _observed_and_forecast(req: NowcastRequest, dem, n_members: int, need: int, 
         obs, interval = rain_from_file(req.rain, dem)
         n = _lead(req, interval)
         if len(obs) < max(need, min_frames(method)):
-            raise InputError(f"--rain {req.rain}: got {len(obs)} observed frames; {method} "
-                             f"and the model need at least {max(need, min_frames(method))}")
+            raise InputError(f"--rain {req.rain}: got {len(obs)} observed frames; {method}"
+                             f"{' and the model' if need else ''} need at least "
+                             f"{max(need, min_frames(method))}")
         fc = extrapolate(obs, n, method=method, n_members=members, seed=req.seed, flow=req.flow,
                          cell_size_m=dem.cell_size, interval_s=interval)
         times = None
@@ -156,10 +157,13 @@ def run_nowcast(req: NowcastRequest, echo: Callable[[str], None] = print) -> dic
 
     check(req)
     check_writable(req.out)
-    from floodcast.io.dem_tools import fill_sinks
+    from dataclasses import replace
+
+    from floodcast.io.dem import fill_sinks
 
     (_, dem_raw), = load_dems([req.dem], None, False).items()
-    dem = fill_sinks(dem_raw)  # the solver runs on the filled DEM, as live physics
+    # the solver runs on the filled DEM, as live physics does (the same filler)
+    dem = replace(dem_raw, elevation=fill_sinks(dem_raw.elevation).astype(np.float32))
     eng = req.resolved_engine
     alerts = []
     if req.alerts:
