@@ -20,7 +20,7 @@ def receiver():
     got = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802  (http.server's name)
+        def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             got.append((self.path, json.loads(body)))
             self.send_response(200)
@@ -54,7 +54,7 @@ def _area(tmp_path):
 
 def test_alert_once_per_event_rearmed_and_failing_target_reported(tmp_path, receiver,
                                                                   monkeypatch):
-    import floodcast.predict.alerts as alerts
+    from floodcast.predict import alerts
 
     monkeypatch.setattr(alerts, "RETRY_WAIT_S", 0.01)
     port, got = receiver
