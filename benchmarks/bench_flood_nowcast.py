@@ -64,7 +64,7 @@ def time_batched(z, cell, cfg, bnd, state, rain):
     from floodcast.physics.ensemble import EnsembleSimulation, template_simulation
 
     ens = EnsembleSimulation(template_simulation(z, cell, cfg, bnd, state), rain.shape[0])
-    t0 = float(state["t"])
+    t0 = float(state["t"]) if state is not None else 0.0
     w = time.perf_counter()
     for k in range(rain.shape[1]):
         ens.advance(t0 + (k + 1) * INTERVAL_S, rain, t0, INTERVAL_S)
@@ -75,8 +75,9 @@ def time_separate(z, cell, cfg, bnd, state, rain):
     from floodcast.physics.ensemble import run_separately
 
     w = time.perf_counter()
+    t0 = float(state["t"]) if state is not None else 0.0
     d = run_separately(z, cell, cfg, bnd, state, rain, INTERVAL_S,
-                       float(state["t"]) + rain.shape[1] * INTERVAL_S)
+                       t0 + rain.shape[1] * INTERVAL_S)
     return time.perf_counter() - w, d
 
 
