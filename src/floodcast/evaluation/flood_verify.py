@@ -63,7 +63,7 @@ class SequenceScores:
     spread2: np.ndarray | None = None  # [K] sum of ensemble variance (m^2) on active cells
     err2: np.ndarray | None = None  # [K] sum of squared error of the ensemble mean depth
     n_active: np.ndarray | None = None
-    rain_skill: list = field(default_factory=list)  # per (start, k): forecast/obs mean rain
+    rain_skill: list = field(default_factory=list)  # (start, k, STEPS, extrapolation, observed)
     window: dict = field(default_factory=dict)
 
     def init(self) -> None:
@@ -164,8 +164,8 @@ def verify_sequence(name: str, seq, dem, req: FloodVerifyRequest, echo=print) ->
         d = res.member_depths  # [M+4, K, y, x]
         _accumulate(sc, d, m, req.threshold, valid)
         sc.starts.append(str(seq.times[i]))
-        fr, ob = np.nanmean(drive[:m], (0, 2, 3)), truth.mean((1, 2))
-        sc.rain_skill.extend(zip([str(seq.times[i])] * k_n, range(1, k_n + 1), fr, ob))
+        fr, de, ob = drive[:m].mean((0, 2, 3)), drive[m].mean((1, 2)), truth.mean((1, 2))
+        sc.rain_skill.extend(zip([str(seq.times[i])] * k_n, range(1, k_n + 1), fr, de, ob))
         echo(f"{name} start {seq.times[i]}: wet cells truth at +{req.lead_min:g} min "
              f"{int((d[-1, -1] > req.threshold).sum())}, ensemble P>=0.5 "
              f"{int(((d[:m, -1] > req.threshold).mean(0) >= 0.5).sum())}")
