@@ -19,8 +19,12 @@ import time
 
 import numpy as np
 
-from floodcast.predict.flood_nowcast import (NOWCAST_MEMBERS, NOWCAST_THRESHOLDS_M,
-                                             FloodNowcast, run_ensemble)
+from floodcast.predict.flood_nowcast import (
+    NOWCAST_MEMBERS,
+    NOWCAST_THRESHOLDS_M,
+    FloodNowcast,
+    run_ensemble,
+)
 
 #: Share of the radar interval a live ensemble cycle may take (the rest: ingest, maps, slack).
 LIVE_BUDGET = 0.5
