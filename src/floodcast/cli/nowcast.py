@@ -48,6 +48,8 @@ def nowcast_cmd(
     notify: list[str] = typer.Option([], help="apprise URL alerts go to; repeatable."),
     map_url: str = typer.Option("", help="Map URL named in alert messages."),
     cut: float = typer.Option(None, help="Model engine: wet-probability cut (0-1) per member."),
+    prev_depth: str = typer.Option("", help="Model engine: GeoTIFF/npz of the current depth "
+                                   "(m) for autoregressive models (default: dry)."),
 ) -> None:
     """Nowcast flooding LEAD minutes ahead from the latest radar."""
     if ctx.invoked_subcommand is not None:
@@ -61,7 +63,8 @@ def nowcast_cmd(
                              model=model, members=ensemble, lead_min=lead,
                              thresholds=tuple(threshold), state=state, spin_up_h=spin_up,
                              seed=seed, flow=flow, margin_km=margin_km, alerts=list(alert), steps=steps,
-                             notify=list(notify), map_url=map_url, cut=cut)
+                             notify=list(notify), map_url=map_url, cut=cut,
+                             prev_depth=prev_depth)
         summary = run_nowcast(req, echo=typer.echo)
     leads = summary.get("leads", [])
     typer.echo(json.dumps({"out": str(out), "engine": summary.get("engine"),
@@ -73,7 +76,7 @@ def nowcast_cmd(
 def verify_cmd(
     radar: list[str] = typer.Option(..., "--radar", help="[SOURCE:]PATH of radar frames; repeatable."),
     out: Path = typer.Option(..., help="Output folder (report files; written atomically)."),
-    flood: bool = typer.Option(False, "--flood", help="Score the physics flood nowcast (on "
+    flood: bool = typer.Option(False, "--flood/--no-flood", help="Score the physics flood nowcast (on "
                                "--dem) instead of the rain nowcast."),
     steps: int = typer.Option(12, help="Rain: lead times to verify (12 x 5 min = 1 h)."),
     starts: int = typer.Option(6, help="Start times per sequence, spread evenly."),

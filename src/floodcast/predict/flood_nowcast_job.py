@@ -51,6 +51,7 @@ class NowcastRequest:
     notify: list[str] = field(default_factory=list)
     map_url: str = ""
     cut: float | None = None
+    prev_depth: str = ""  # model engine: current depth map for autoregressive models
     steps: int | None = None  # lead in radar intervals (overrides lead_min; model-engine name)
 
     @property
@@ -218,8 +219,13 @@ def _model_engine(req, mapper, dem, obs, fc, interval, t_last, meta, physics: di
 
     n = fc.shape[1]
     ens = fc if req.n_members else fc[0]
+    prev = None
+    if req.prev_depth:
+        from floodcast.predict.inputs import read_depth_map
+
+        prev = read_depth_map(req.prev_depth, dem)
     leads = flood_nowcast(mapper, obs, dem.elevation, dem.cell_size, interval, n,
-                          forecast_on_dem=ens, cut=req.cut)
+                          forecast_on_dem=ens, cut=req.cut, prev_depth=prev)
     mmeta = {**meta, "model": str(req.model), "members": req.n_members, "steps": n,
              "threshold_m": mapper.threshold, "cut": leads[0].fmap.cut}
     if not physics:
