@@ -37,3 +37,10 @@ PROB_BINS = 200
 
 #: Depth thresholds (m) every evaluation report scores at.
 EVAL_THRESHOLDS_M = (0.05, WET_THRESHOLD_M, 0.3)
+
+#: Flood nowcast (issue #22): STEPS members (0 = deterministic extrapolation), lead and its
+#: cap (min), and the depth thresholds (m) of its probabilities.
+NOWCAST_MEMBERS = 20
+NOWCAST_LEAD_MIN = 60.0
+NOWCAST_MAX_LEAD_MIN = 180.0
+NOWCAST_THRESHOLDS_M = (WET_THRESHOLD_M, 0.3)

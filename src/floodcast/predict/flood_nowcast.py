@@ -17,20 +17,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from floodcast.defaults import MAX_STEP_S
+from floodcast.defaults import (MAX_STEP_S, NOWCAST_LEAD_MIN, NOWCAST_MAX_LEAD_MIN,
+                                NOWCAST_MEMBERS, NOWCAST_THRESHOLDS_M)
 from floodcast.errors import InputError
 from floodcast.io.rain import RainSeries
 from floodcast.physics.boundaries import Boundaries
 from floodcast.physics.ensemble import EnsembleSimulation, template_simulation
 from floodcast.physics.solver import Simulation, SolverConfig
 
-#: Depth thresholds (m) of the flood nowcast's probabilities (issue #22: 0.1 and 0.3 m).
-NOWCAST_THRESHOLDS_M = (0.1, 0.3)
-#: Ensemble members of the flood nowcast (STEPS members; 0 = deterministic extrapolation).
-NOWCAST_MEMBERS = 20
-#: Lead (min) of the flood nowcast, and the longest allowed.
-NOWCAST_LEAD_MIN = 60.0
-NOWCAST_MAX_LEAD_MIN = 180.0
+__all__ = ["NOWCAST_LEAD_MIN", "NOWCAST_MEMBERS", "NOWCAST_THRESHOLDS_M", "FloodNowcast",
+           "lead_steps", "run_ensemble", "solver_setup", "spin_frames", "spin_up"]
 #: Boundaries of the nowcast solver: water leaves over every edge (as live physics).
 NOWCAST_BOUNDARIES = "free"
 
