@@ -7,10 +7,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from floodcast.evaluation.flood_verify import (FloodVerifyRequest, rainiest_window,
-                                               verify_sequence)
-from floodcast.evaluation.flood_verify_report import (reliability_table, roc_area,
-                                                      score_table, targets)
+from floodcast.evaluation.flood_verify import FloodVerifyRequest, rainiest_window, verify_sequence
+from floodcast.evaluation.flood_verify_report import (
+    reliability_table,
+    roc_area,
+    score_table,
+    targets,
+)
 from floodcast.io.dem import Dem
 
 

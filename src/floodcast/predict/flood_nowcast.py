@@ -17,8 +17,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from floodcast.defaults import (MAX_STEP_S, NOWCAST_LEAD_MIN, NOWCAST_MAX_LEAD_MIN,
-                                NOWCAST_MEMBERS, NOWCAST_THRESHOLDS_M)
+from floodcast.defaults import (
+    MAX_STEP_S,
+    NOWCAST_LEAD_MIN,
+    NOWCAST_MAX_LEAD_MIN,
+    NOWCAST_MEMBERS,
+    NOWCAST_THRESHOLDS_M,
+)
 from floodcast.errors import InputError
 from floodcast.io.rain import RainSeries
 from floodcast.physics.boundaries import Boundaries
