@@ -148,3 +148,18 @@ def test_alert_polygon_not_overlapping_the_dem(tmp_path, monkeypatch):
         from floodcast.predict.alerts import parse_alert
 
         parse_alert("x.geojson:0.3:0.5")
+
+
+def test_engine_both_reports_agreement(model_file, tmp_path):
+    dem, rain = _inputs(tmp_path)
+    out = tmp_path / "nc"
+    r = _run("--engine", "both", "--model", model_file, "--dem", dem, "--rain", rain,
+             "--out", out, "--ensemble", 2, "--lead", 10, "--spin-up", 0)
+    assert r.exit_code == 0, r.output
+    s = json.loads((out / "nowcast.json").read_text())
+    assert s["engine"] == "both" and [a["lead_min"] for a in s["agreement_model_vs_physics"]] \
+        == [5.0, 10.0]
+    assert {"csi", "pod", "far"} <= set(s["agreement_model_vs_physics"][0])
+    assert (out / "model" / "nowcast.json").exists() and (out / "nowcast.nc").exists()
+    r = _run("--engine", "model", "--dem", dem, "--rain", rain, "--out", out)
+    assert r.exit_code == 1 and "--model" in r.output
