@@ -39,38 +39,44 @@ _continuity = _serial(K.continuity)
 
 
 @njit(**_seq)
-def _step_one(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels, fac, rain, active, maxd, rs, ra,
-              rh, rb, rc, ri, out):
-    """``kernels.step`` for one member (no point inflows); results into ``out[0:6]``."""
-    _flux_interior(h, z, qx, qy, qxn, qyn, n2, p, rs, ra)
-    bspeed, bacc = K.flux_boundary(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels)
-    _limiter(h, qxn, qyn, fac, p)
-    _continuity(h, qxn, qyn, fac, qx, qy, rain, active, maxd, p, rh, rb, rc, ri)
+def _step_one(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels, fac, rain, infil, drain,
+              active, maxd, rs, ra, rh, rb, rc, ri, rd, out):
+    """``kernels.step`` for one member (no point inflows); results into ``out[0:7]``."""
+    _flux_interior(h, z, qx, qy, qxn, qyn, n2x, n2y, p, rs, ra)
+    bspeed, bacc = K.flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels)
+    _limiter(h, qxn, qyn, fac, infil, drain, p)
+    _continuity(h, qxn, qyn, fac, qx, qy, rain, infil, drain, active, maxd, p, rh, rb, rc, ri,
+                rd)
     bnd = 0.0
     clip = 0.0
     inf = 0.0
+    drn = 0.0
     for i in range(rb.shape[0]):
         bnd += rb[i]
         clip += rc[i]
         inf += ri[i]
+        drn += rd[i]
     out[0] = rh.max()
     out[1] = max(rs.max(), bspeed)
     out[2] = max(ra.max(), bacc)
     out[3] = bnd
     out[4] = clip
     out[5] = inf
+    out[6] = drn
 
 
 @njit(parallel=True, fastmath=True, error_model="numpy", cache=True, nogil=True)
-def step_members(go, h, z, qx, qy, qxn, qyn, n2, p, kinds, levels, fac, rain, active, maxd,
-                 rs, ra, rh, rb, rc, ri, out):
+def step_members(go, h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels, fac, rain, infil,
+                 drain, active, maxd, rs, ra, rh, rb, rc, ri, rd, out):
     """One step of every member with ``go[m]``: arrays with a leading member axis are per
     member (state, scratch, parameters ``p[M, NPARAM]``, rain ``[M, ny, nx]`` m/s, results
-    ``out[M, 6]``); ``z``, ``n2``, ``active``, ``kinds``, ``levels`` are shared."""
+    ``out[M, 7]``); ``z``, ``n2x``, ``n2y``, ``infil``, ``drain``, ``active``, ``kinds``,
+    ``levels`` are shared."""
     for m in prange(go.shape[0]):
         if go[m]:
-            _step_one(h[m], z, qx[m], qy[m], qxn[m], qyn[m], n2, p[m], kinds, levels, fac[m],
-                      rain[m], active, maxd[m], rs[m], ra[m], rh[m], rb[m], rc[m], ri[m], out[m])
+            _step_one(h[m], z, qx[m], qy[m], qxn[m], qyn[m], n2x, n2y, p[m], kinds, levels,
+                      fac[m], rain[m], infil, drain, active, maxd[m], rs[m], ra[m], rh[m],
+                      rb[m], rc[m], ri[m], rd[m], out[m])
 
 
 class EnsembleSimulation:
@@ -87,6 +93,8 @@ class EnsembleSimulation:
             raise ValueError(f"n_members must be >= 1, got {n_members}")
         if template.inflows:
             raise ValueError("an ensemble does not take point inflows")
+        if template._soil is not None:  # per-member cumulative infiltration: not batched
+            raise ValueError("an ensemble does not take Green-Ampt soil")
         s = template
         self.template = s
         self.n = int(n_members)
@@ -98,10 +106,11 @@ class EnsembleSimulation:
         self.h, self.qx, self.qy, self.maxd = rep(s.h), rep(s.qx), rep(s.qy), rep(s._maxd)
         self._qxn, self._qyn = np.zeros_like(self.qx), np.zeros_like(self.qy)
         self._fac = np.ones((m, ny + 2, nx + 2), s.dtype)
-        self._rows = [np.zeros((m, ny), s.dtype) for _ in range(4)] + [
-            np.zeros((m, ny), s.dtype), np.zeros((m, ny), s.dtype)]
+        self._rows = [np.zeros((m,) + a.shape, a.dtype) for a in (
+            s._row_speed, s._row_acc, s._row_hmax, s._row_bnd, s._row_clip, s._row_inf,
+            s._row_drain)]
         self._p = rep(s._p)
-        self._out = np.zeros((m, 6), np.float64)
+        self._out = np.zeros((m, 7), np.float64)
         self._rain = np.zeros((m, ny, nx), s.dtype)
         self._rain_k = np.full(m, -2, np.int64)
         self.t = np.full(m, float(s.t))
@@ -158,7 +167,8 @@ class EnsembleSimulation:
         times = t0_s + interval_s * np.arange(rain_mmh.shape[1], dtype=np.float64)
         cfg = self.config
         tol = 1e-9 * max(1.0, abs(until_s))
-        z, n2, act = self.template.z, self.template._n2, self.template._active_u8
+        tp = self.template
+        z, n2x, n2y, act = tp.z, tp._n2x, tp._n2y, tp._active_u8
         kinds, levels = self.template._kinds, self.template._levels
         self._rain_k[:] = -2  # rain array changed: reload frames
         while True:
@@ -180,11 +190,10 @@ class EnsembleSimulation:
             p[:, K.P_DT] = dt
             p[:, K.P_GDT] = cfg.g * dt
             p[:, K.P_DTDX] = dt / self.template.cell_size
-            p[:, K.P_INFDT] = cfg.infiltration_mmh * MMH_TO_MS * dt
-            rs, ra, rh, rb, rc, ri = self._rows
+            rs, ra, rh, rb, rc, ri, rd = self._rows
             step_members(go.astype(np.uint8), self.h, z, self.qx, self.qy, self._qxn, self._qyn,
-                         n2, p, kinds, levels, self._fac, self._rain, act, self.maxd, rs, ra, rh,
-                         rb, rc, ri, self._out)
+                         n2x, n2y, p, kinds, levels, self._fac, self._rain, tp._infil,
+                         tp._drain, act, self.maxd, rs, ra, rh, rb, rc, ri, rd, self._out)
             self._hmax = np.where(go, self._out[:, 0], self._hmax)
             self._speed = np.where(go, self._out[:, 1], self._speed)
             self._acc = np.where(go, self._out[:, 2], self._acc)

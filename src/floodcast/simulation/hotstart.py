@@ -67,7 +67,8 @@ def load_state(path: str | Path, expected_fp: str, option: str = "--state") -> t
     if fp != expected_fp:
         raise InputError(f"{option} {p}: written for another DEM, solver settings or state "
                          f"version (fingerprint {fp} != {expected_fp}); spin up instead")
-    state = {k[5:]: (float(v) if np.ndim(v) == 0 else np.asarray(v))
+    state = {k[5:]: (np.asarray(v) if np.ndim(v) else
+                     str(v) if np.asarray(v).dtype.kind in "US" else float(v))
              for k, v in data.items() if k.startswith("phys_")}
     meta = json.loads(str(data["meta"])) if "meta" in data else {}
     return state, meta
