@@ -260,7 +260,7 @@ def _parse(kind: str, data: bytes, srv: Server, interval_s: float | None) -> inp
     dem, default = srv.dem, srv.interval
     if kind == "file":
         return inputs.from_bytes(data, dem, interval_s, default)
-    limits.check_json_size(data, guard.budget_bytes(dem, inputs.MAX_FRAMES) // 8)
+    limits.check_json_size(data, inputs.MAX_FRAMES * int(dem.elevation.size) + 8)
     try:
         body = schemas.PredictJSON.model_validate(json.loads(data))
     except ValueError as exc:  # JSONDecodeError and pydantic's ValidationError

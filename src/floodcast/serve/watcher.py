@@ -166,8 +166,9 @@ class Watcher:
             # state, same maps), so no ingested file is ever left without its maps
             try:
                 self.board.update(np.stack(self.history), unix, rin.interval_s, self.live)
-            finally:
-                self._save()
+            except Exception as exc:  # noqa: BLE001  (the state still moves on: report it)
+                self._error(f"{name}: maps not updated: {type(exc).__name__}: {exc}")
+            self._save()
         except Exception as exc:  # noqa: BLE001  (a failing update must not stop the watcher)
             self._error(f"{name}: {type(exc).__name__}: {exc}")
             if name not in self.done:
