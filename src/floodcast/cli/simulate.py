@@ -136,6 +136,13 @@ def simulate(
             help="Fill closed depressions (spurious SRTM pits) to their spill level first.",
         ),
     ] = False,
+    allow_empty_rain: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty-rain",
+            help="Run rain that is NaN everywhere (no coverage) as no rain (else an error).",
+        ),
+    ] = False,
 ) -> None:
     """Simulate surface water depth (m) from a DEM and rain (mm/h) with the local-inertial solver."""
     from floodcast.simulation.job import SimulateRequest, execute, prepare
@@ -155,6 +162,7 @@ def simulate(
         inflows=tuple(inflow or ()),
         threads=threads,
         fill_sinks=fill_sinks,
+        allow_empty_rain=allow_empty_rain,
     )
     with simulation_errors():
         job = prepare(req)

@@ -423,6 +423,7 @@ def read_rain(spec: str | Path, dem: Any | None = None) -> RainSeries:
             "or a hyetograph like 50mm/h:600s"
         )
     _check_times(raw.times_s, raw.rates.shape[0], raw.source)
+    n_nan = int(np.isnan(raw.rates).sum())  # all-NaN rain is refused by simulate
     _check_values(raw.rates, raw.source, raw.notes)
     rates = regrid_to_dem(raw, dem) if dem is not None else raw.rates
     end = _coverage_end(rates, raw.times_s, raw.notes)
@@ -431,7 +432,7 @@ def read_rain(spec: str | Path, dem: Any | None = None) -> RainSeries:
         raw.times_s.astype(np.float64),
         end,
         raw.source,
-        {"notes": raw.notes, "crs": raw.crs},
+        {"notes": raw.notes, "crs": raw.crs, "nan_values": n_nan, "values": raw.rates.size},
     )
 
 
