@@ -155,7 +155,11 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
     ckpt_dir = out / "checkpoints"
     last = ckpt_dir / "last.ckpt"
     warm: dict | None = None
-    if cfg.resume and last.exists():
+    from floodcast.training.resume import RngState, check_resume
+
+    # refuses changed hyperparameters (so train_config.json records what ran); None: fresh
+    resumed = check_resume(asdict(cfg), out) if cfg.resume else None
+    if resumed is not None:
         task = FloodTask.load_from_checkpoint(last)
         if task.hparams.data["fingerprint"] != data_info["fingerprint"]:
             raise InputError(f"{last} was trained on another dataset (fingerprint differs)")
@@ -182,6 +186,7 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
         ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode="max",
                         save_last=True, save_top_k=1),
         EarlyStopping(monitor=monitor, mode="max", patience=cfg.patience),
+        RngState(),  # kill + resume trains like no kill
     ]
     callbacks += list(extra_callbacks or [])
     if progress:
@@ -201,7 +206,7 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
     (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
     t0 = time.perf_counter()
     try:
-        trainer.fit(task, datamodule=dm, ckpt_path=str(last) if cfg.resume and last.exists() else None)
+        trainer.fit(task, datamodule=dm, ckpt_path=str(resumed) if resumed else None)
     except BaseException as exc:
         notify(cfg.notify, "floodcast train failed", f"{out}: {type(exc).__name__}: {exc}")
         raise
