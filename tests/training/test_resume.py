@@ -29,10 +29,10 @@ def _kill_at(epoch: int, batch: int):
 
 
 def _cfg(data, out, **kw) -> TrainConfig:
-    base = dict(data=str(data), out=str(out), model="small_unet", epochs=3, batch_size=8,
+    base = dict(data=str(data), out=str(out), model="small_unet", epochs=2, batch_size=8,
                 lr=3e-3, formulation="state", depth_head=True, augment=True,
                 wet_oversample=1.0, patience=10, seed=3, calibrate=False,
-                limit_batches=0.3, val_fraction=0.3)
+                limit_batches=0.2, val_fraction=0.2)
     base.update(kw)
     return TrainConfig(**base)
 
@@ -42,20 +42,21 @@ def _weights(out) -> dict:
     return ck["state_dict"]
 
 
+@pytest.mark.slow  # ~65 s on 2 busy cores: three short trainings
 def test_kill_and_resume_equals_uninterrupted(tiny_store, tmp_path):
     data = tiny_store[0]
     ref = tmp_path / "ref"
     train(_cfg(data, ref), progress=False)
     run = tmp_path / "run"
     with pytest.raises(Kill):
-        train(_cfg(data, run), progress=False, extra_callbacks=[_kill_at(2, 1)])
+        train(_cfg(data, run), progress=False, extra_callbacks=[_kill_at(1, 1)])
     train(_cfg(data, run, resume=True), progress=False)
     a, b = _weights(ref), _weights(run)
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
     res = json.loads((run / "train_result.json").read_text())
-    assert res["epochs_run"] == 3
+    assert res["epochs_run"] == 2
 
 
 def test_resume_refuses_changed_hyperparameters(tiny_store, tmp_path):

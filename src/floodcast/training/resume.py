@@ -45,8 +45,12 @@ def check_resume(settings: dict, out: Path) -> Path | None:
         warnings.warn(msg, UserWarning, stacklevel=2)
         return None
     saved_path = Path(out) / "train_config.json"
-    if saved_path.exists():
-        saved = json.loads(saved_path.read_text())
+    try:
+        saved = json.loads(saved_path.read_text()) if saved_path.exists() else None
+    except ValueError:  # written atomically now; an older run may have left it cut short
+        log.warning("--resume: %s is unreadable; settings not compared", saved_path)
+        saved = None
+    if saved is not None:
         now = json.loads(json.dumps(settings, default=str))
         diff = [f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in sorted(set(saved) | set(now))
                 if k not in MAY_CHANGE and saved.get(k) != now.get(k)]
@@ -72,8 +76,20 @@ def _set_np_state(s: dict) -> None:
 
 try:
     from lightning.pytorch.callbacks import Callback
+    from lightning.pytorch.plugins.io import TorchCheckpointIO
 except ImportError:  # pragma: no cover  (Lightning is optional for plain-torch users)
-    Callback = object
+    Callback = TorchCheckpointIO = object
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written to a temporary file, fsynced, then renamed: a kill while
+    saving leaves the previous ``last.ckpt`` whole (Lightning writes in place)."""
+
+    def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
+        from floodcast.io.atomic import atomic_path
+
+        with atomic_path(path, durable=True) as tmp:
+            super().save_checkpoint(checkpoint, tmp, storage_options)
 
 
 class RngState(Callback):

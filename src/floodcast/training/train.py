@@ -155,7 +155,8 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
     ckpt_dir = out / "checkpoints"
     last = ckpt_dir / "last.ckpt"
     warm: dict | None = None
-    from floodcast.training.resume import RngState, check_resume
+    from floodcast.io.atomic import atomic_path
+    from floodcast.training.resume import AtomicCheckpointIO, RngState, check_resume
 
     # refuses changed hyperparameters (so train_config.json records what ran); None: fresh
     resumed = check_resume(asdict(cfg), out) if cfg.resume else None
@@ -201,9 +202,10 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
         max_time={"minutes": cfg.max_minutes} if cfg.max_minutes else None,
         limit_train_batches=cfg.limit_batches, limit_val_batches=1.0,
         enable_progress_bar=progress, deterministic="warn", log_every_n_steps=5,
-        enable_model_summary=False,
+        enable_model_summary=False, plugins=[AtomicCheckpointIO()],
     )
-    (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    with atomic_path(out / "train_config.json") as tmp:  # a kill never leaves it cut short
+        tmp.write_text(json.dumps(asdict(cfg), indent=2))
     t0 = time.perf_counter()
     try:
         trainer.fit(task, datamodule=dm, ckpt_path=str(resumed) if resumed else None)
@@ -225,7 +227,8 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
               "epochs_run": trainer.current_epoch,
               "wall_time_s": time.perf_counter() - t0,
               "train_samples": len(train_ds), "val_samples": len(dm.ds["val"])}
-    (out / "train_result.json").write_text(json.dumps(result, indent=2))
+    with atomic_path(out / "train_result.json") as tmp:
+        tmp.write_text(json.dumps(result, indent=2))
     notify(cfg.notify, "floodcast train finished",
            f"{out}: best val CSI {result['best_val_csi']}, {result['epochs_run']} epochs")
     return result
