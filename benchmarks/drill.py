@@ -3,7 +3,7 @@ restart them, and compare the result with an uninterrupted run.
 
 For each component a reference run is timed first; then each trial starts the run,
 kills it (SIGKILL: no clean-up code runs) at a moment drawn uniformly from
-[0, reference duration], restarts it (``--resume`` for train) and lets it finish. A
+[0.1, 0.95] x the reference duration, restarts it (``--resume`` for train) and lets it finish. A
 kill is *survived* when the restarted run finishes, its result equals the
 reference's (dataset arrays and index; checkpoint weights bit for bit; live solver
 state and one map per radar file), and nothing is left behind (temporary folders or
@@ -36,6 +36,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 N_RADAR = 6
+KILL_WINDOW = (0.1, 0.95)  # kill moments, as fractions of the reference run's duration
 
 
 # --------------------------------------------------------------------------- inputs
@@ -208,6 +209,18 @@ def _weights_equal(a: Path, b: Path) -> bool:
                     for k in sa["state_dict"]))
 
 
+def _ckpt_epoch(out: Path) -> str:
+    import torch
+
+    p = out / "checkpoints" / "last.ckpt"
+    if not p.exists():
+        return "no checkpoint yet"
+    try:
+        return f"checkpoint after epoch {torch.load(p, map_location='cpu', weights_only=False)['epoch']}"
+    except Exception as exc:  # noqa: BLE001  (a damaged checkpoint is a finding)
+        return f"damaged checkpoint ({type(exc).__name__})"
+
+
 def _watch_state(state: Path) -> dict | None:
     p = state / "watch_state.npz"
     try:
@@ -261,11 +274,14 @@ def drill(kind: str, trials: int, rng: np.random.Generator, work: Path, ctx: dic
         ctx["store"] = ref
         for i in range(trials):
             out = work / f"build-{i}.zarr"
-            at = float(rng.uniform(0, t_ref))
+            at = float(rng.uniform(*KILL_WINDOW) * t_ref)
             _, killed = _run(cmd(out), kill_after=at)
+            from floodcast.data import store
+
+            progress = f"{len(store.finished_events(out))} events written"
             _run(cmd(out))
-            rows.append({"kill_s": round(at, 2), "killed": killed, "same": _store_equal(ref, out),
-                         "left_behind": _leftovers(out)})
+            rows.append({"kill_s": round(at, 2), "killed": killed, "at_kill": progress,
+                         "same": _store_equal(ref, out), "left_behind": _leftovers(out)})
     elif kind == "train":
         def cmd(out):
             return _py("child-train", str(ctx["store"]), str(out))
@@ -273,10 +289,11 @@ def drill(kind: str, trials: int, rng: np.random.Generator, work: Path, ctx: dic
         t_ref, _ = _run(cmd(ref))
         for i in range(trials):
             out = work / f"train-{i}"
-            at = float(rng.uniform(0, t_ref))
+            at = float(rng.uniform(*KILL_WINDOW) * t_ref)
             _, killed = _run(cmd(out), kill_after=at)
+            progress = _ckpt_epoch(out)
             _run(cmd(out))
-            rows.append({"kill_s": round(at, 2), "killed": killed,
+            rows.append({"kill_s": round(at, 2), "killed": killed, "at_kill": progress,
                          "same": _weights_equal(ref, out), "left_behind": _leftovers(out)})
     else:
         model, dem = child_serve_inputs(work)
@@ -297,12 +314,14 @@ def drill(kind: str, trials: int, rng: np.random.Generator, work: Path, ctx: dic
 
         (t_ref, _), ref = run_one("serve-ref")
         for i in range(trials):
-            at = float(rng.uniform(0, t_ref))
+            at = float(rng.uniform(*KILL_WINDOW) * t_ref)
             (_, killed), state = run_one(f"serve-{i}", at)
+            d = _watch_state(state)
+            progress = f"{len(d['meta']['done']) if d else 0} files in the state"
             run_one(f"serve-{i}")
             same, why = _serve_equal(ref, state)
-            rows.append({"kill_s": round(at, 2), "killed": killed, "same": same, "why": why,
-                         "left_behind": _leftovers(state)})
+            rows.append({"kill_s": round(at, 2), "killed": killed, "at_kill": progress,
+                         "same": same, "why": why, "left_behind": _leftovers(state)})
     ok = sum(r["same"] and not r["left_behind"] for r in rows)
     return {"reference_s": round(t_ref, 1), "trials": rows, "survived": ok,
             "killed_mid_run": sum(r["killed"] for r in rows)}
