@@ -71,8 +71,11 @@ data-heldout: install
 data-more-heldout: install
 	$(call resplit,data/dev-more.zarr,data/dev-more-heldout.zarr,$(MORE_BUILD))
 
+# ruff (rules in pyproject.toml), ruff's formatter, and the layer contracts (import-linter)
 lint: install
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache

@@ -18,12 +18,13 @@ Undefined ratios (0/0) are NaN, never silently 0 or 1.
 
 from __future__ import annotations
 
-from floodcast.defaults import PROB_BINS, PROB_CUT
-
 import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from floodcast.defaults import PROB_BINS, PROB_CUT
+from floodcast.errors import InputError
 
 FORMULAS = {
     "accuracy": "(hits + correct_negatives) / n",

@@ -175,8 +175,8 @@ def test_real_landlab_dem(tmp_path, shared_data):
 
 
 def test_simulation_failure_exit_1_nothing_written(tmp_path, dem_asc, monkeypatch):
-    from floodcast.simulation import job as J
     from floodcast.physics.solver import SolverConfig
+    from floodcast.simulation import job as J
 
     monkeypatch.setattr(J, "_solver_config", lambda r: SolverConfig(max_mass_error=1e-15))
     res = sim("--dem", dem_asc, "--rain", "50mm/h:600s", "--duration", 600, "--out", tmp_path / "o")

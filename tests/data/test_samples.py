@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from floodcast.data.samples import SampleSpec, rain_window, split_events, split_events_by_dem, tile_origins, validate_threshold
+from floodcast.data.samples import (
+    SampleSpec,
+    rain_window,
+    split_events,
+    split_events_by_dem,
+    tile_origins,
+    validate_threshold,
+)
 from floodcast.errors import InputError
 
 

@@ -8,6 +8,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from floodcast.errors import InputError
+from floodcast.models import build_model
 from floodcast.training.contrastive import (
     DualEncoder,
     DualEncoderConfig,
@@ -22,8 +24,6 @@ from floodcast.training.pretrain import (
     save_pretrained,
 )
 from floodcast.training.retrieval import retrieval_accuracy
-from floodcast.errors import InputError
-from floodcast.models import build_model
 
 SMALL = {"model": "small_unet", "encoder_depth": 2, "decoder_channels": 8}
 

@@ -1,8 +1,6 @@
-"""CLI: `floodcast build-dataset` and `floodcast dataset info`."""
+"""CLI: `floodcast dataset build` (alias: `build-dataset`) and `floodcast dataset info`."""
 
 from __future__ import annotations
-
-from floodcast.defaults import MANNING_N, MAX_STEP_S, WET_THRESHOLD_M
 
 import json
 import logging
@@ -10,15 +8,16 @@ from pathlib import Path
 
 import typer
 
+from floodcast.defaults import MANNING_N, MAX_STEP_S, WET_THRESHOLD_M
 from floodcast.errors import InputError, user_errors
 from floodcast.io.named_inputs import load_dems, load_radars
 
 
 def register(app: typer.Typer) -> None:
-    dataset_app = typer.Typer(help="Inspect a dataset store.", no_args_is_help=True)
+    dataset_app = typer.Typer(help="Build and inspect dataset stores (zarr).", no_args_is_help=True)
     app.add_typer(dataset_app, name="dataset")
 
-    @app.command("build-dataset")
+    @dataset_app.command("build")
     def build_dataset_cmd(
         dem: list[str] = typer.Option(..., "--dem", help="DEM file (GeoTIFF/.asc/.npz, metres) or "
                                       "'sample' (matplotlib's Jacksboro DEM); repeatable."),
@@ -71,9 +70,13 @@ def register(app: typer.Typer) -> None:
                                         progress=lambda d, t: bar.update(task, completed=d, total=t))
         _print_summary(out, summary)
 
+    # the old name stays, so scripts and Makefiles that call it keep working
+    app.command("build-dataset", help="Alias of `floodcast dataset build`: "
+                + (build_dataset_cmd.__doc__ or ""))(build_dataset_cmd)
+
     @dataset_app.command("info")
     def info_cmd(store_path: Path = typer.Argument(..., help="Dataset store (zarr folder)."),
-                 as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+                 as_json: bool = typer.Option(False, "--json/--no-json", help="Print JSON.")) -> None:
         """Events, samples, dedup counts, wet fraction per split, size on disk vs one record per window."""
         from floodcast.data import store
 
@@ -81,32 +84,17 @@ def register(app: typer.Typer) -> None:
             _, attrs = store.read_index(store_path)
         summary = attrs["summary"]
         if as_json:
-            typer.echo(json.dumps(info_dict(store_path, summary), indent=2, default=str))
+            from floodcast.data.store import store_info
+
+            typer.echo(json.dumps(store_info(store_path, summary), indent=2, default=str))
         else:
             _print_summary(store_path, summary)
 
 
-def info_dict(path: Path, summary: dict) -> dict:
-    from floodcast.data import store
-
-    size = store.size_on_disk(path)
-    rec = summary["record_per_window_bytes"]
-    return {
-        "events": summary["events"],
-        "events_per_split": {s: list(summary["splits"].values()).count(s) for s in ("train", "val", "test")},
-        "test_dems": summary.get("test_dems", []),
-        "samples_total": summary["samples_total"], "samples_kept": summary["samples_kept"],
-        "duplicates_removed": summary["duplicates_removed"], "wet_fraction": summary["wet_fraction"],
-        "channels": summary["channels"], "threshold_m": summary["spec"]["threshold"],
-        "size_on_disk_bytes": size, "one_record_per_window_bytes": rec,
-        "ratio_vs_records_raw": rec["raw"] / size if size else None,
-        "ratio_vs_records_gzip": rec["gzip_estimate"] / size if size else None,
-        "warnings": summary.get("warnings", []),
-    }
-
-
 def _print_summary(path: Path, summary: dict) -> None:
-    d = info_dict(path, summary)
+    from floodcast.data.store import store_info
+
+    d = store_info(path, summary)
     typer.echo(f"store: {path}")
     typer.echo(f"events: {d['events']}  per split: {d['events_per_split']}")
     if d["test_dems"]:

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
         model: str = typer.Option("deeplabv3plus", help="Registry model whose encoder is used."),
         encoder: str = typer.Option("resnet18", help="smp encoder name."),
         encoder_depth: int = typer.Option(5, help="Encoder stages (as in `train`)."),
-        decoder_channels: int = typer.Option(0, help="Width knob (small_unet); 0 = default."),
+        decoder_channels: int = typer.Option(0, "--width", "--decoder-channels", help="Decoder/feature width, as `train --width` (small_unet); 0 = default (--decoder-channels: the old name)."),
         formulation: str = typer.Option("original", help="Input channels: original = rain "
                                         "frames + DEM (prev_depth would leak the answer)."),
         embed_dim: int = typer.Option(64, help="Embedding size."),

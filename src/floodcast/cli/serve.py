@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
         state: Path = typer.Option(None, help="State folder (live solver, maps); default "
                                    "WATCH/../floodcast-state, or a temporary folder."),
         max_upload_mb: float = typer.Option(20.0, help="Largest accepted upload (MB)."),
-        leads: int = typer.Option(6, help="Nowcast lead times (radar intervals) in watch mode."),
+        leads: int = typer.Option(6, "--steps", "--leads", help="Nowcast lead times (radar intervals) in watch mode, as `nowcast --steps` (--leads: the old name)."),
         physics: bool = typer.Option(True, help="Run the live physics solver in watch mode."),
         poll: float = typer.Option(1.0, help="Seconds between scans of the watch folder."),
         realtime_check: bool = typer.Option(True, help="Time a 512x512 live solver at startup "

@@ -1,8 +1,6 @@
-"""``floodcast simulate`` and ``floodcast demo``: thin wrappers over floodcast.simulation and floodcast.demo."""
+"""``floodcast simulate``: a thin wrapper over floodcast.simulation."""
 
 from __future__ import annotations
-
-from floodcast.defaults import MANNING_N, SAVE_EVERY_S, SIMULATE_MAX_STEP_S, WET_THRESHOLD_M
 
 import warnings
 from contextlib import contextmanager
@@ -12,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from floodcast.defaults import MANNING_N, SAVE_EVERY_S, SIMULATE_MAX_STEP_S, WET_THRESHOLD_M
 from floodcast.progress import console, sim_progress
 
 
@@ -111,7 +110,7 @@ def simulate(
     pad_zero: Annotated[
         bool,
         typer.Option(
-            "--pad-zero",
+            "--pad-zero/--no-pad-zero",
             help="Assume no rain where the rain series does not cover the run (else an error).",
         ),
     ] = False,
@@ -132,7 +131,7 @@ def simulate(
     fill_sinks: Annotated[
         bool,
         typer.Option(
-            "--fill-sinks",
+            "--fill-sinks/--no-fill-sinks",
             help="Fill closed depressions (spurious SRTM pits) to their spill level first.",
         ),
     ] = False,
@@ -173,19 +172,6 @@ def simulate(
     print_summary(result)
 
 
-def demo(
-    out: Annotated[
-        Path, typer.Option(help="Output folder; the simulation goes to OUT/simulate/.")
-    ] = Path("floodcast-demo"),
-) -> None:
-    """Run the offline demo: matplotlib's Jacksboro DEM (~83 m cells) + a synthetic 2-h storm."""
-    from floodcast.demo.run import run_demo
-
-    with simulation_errors():
-        run_demo(out, console=console)
-
-
 def register(app: typer.Typer) -> None:
-    """Add the ``simulate`` and ``demo`` commands to the floodcast CLI."""
+    """Add the ``simulate`` command to the floodcast CLI."""
     app.command()(simulate)
-    app.command()(demo)

@@ -9,8 +9,6 @@ the same content.
 
 from __future__ import annotations
 
-from floodcast.defaults import MANNING_N, MAX_STEP_S
-
 import logging
 import time
 from collections.abc import Callable
@@ -23,6 +21,7 @@ from floodcast.data import store
 from floodcast.data.events import EventConfig, EventPlan, event_rain, plan_events
 from floodcast.data.index import build_index
 from floodcast.data.samples import SampleSpec, check_test_dems, tile_origins
+from floodcast.defaults import MANNING_N, MAX_STEP_S
 from floodcast.errors import InputError
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,6 @@ import numpy as np
 
 from floodcast.errors import InputError
 
-
 #: Optional input channels beyond the K rain frames and the DEM.
 EXTRA_CHANNELS = {
     "rain_accum": "rain accumulated since the event began (mm)",

@@ -10,8 +10,6 @@ each frame once and this module only computes indices. The channel vocabulary li
 
 from __future__ import annotations
 
-from floodcast.defaults import WET_THRESHOLD_M
-
 import hashlib
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -19,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from floodcast.data.channels import DERIVED_CHANNELS, EXTRA_CHANNELS, depth_channel
+from floodcast.defaults import WET_THRESHOLD_M
 from floodcast.errors import InputError
 
 #: The 8 symmetries of the square grid, by index for ``dihedral``.
@@ -49,7 +48,7 @@ def validate_threshold(threshold: float) -> float:
     if not (0.0 < t < 10.0) or not np.isfinite(t):
         raise InputError(f"threshold={threshold!r}: must be a depth in metres with 0 < t < 10")
     if t > 1.0:
-        warnings.warn(f"threshold {t} m is unusually high for a wet/dry depth (default 0.1 m)")
+        warnings.warn(f"threshold {t} m is unusually high for a wet/dry depth (default {WET_THRESHOLD_M} m)")
     return t
 
 

@@ -13,7 +13,6 @@ import numpy as np
 from floodcast.data.channels import DERIVED_CHANNELS, depth_channel
 from floodcast.errors import InputError
 
-
 UPSLOPE_RAIN_LOG_SCALE = 4.0  # log10(1 + m3) / 4: 1e4 m3 upstream -> 1.0
 DEPRESSION_SCALE_M = 0.1  # log1p(d / 0.1 m) / 2: 0.1 m deep -> 0.35, 1 m -> 1.2, 10 m -> 2.3
 

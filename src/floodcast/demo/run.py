@@ -34,8 +34,8 @@ def step_simulate(ctx: DemoContext) -> None:
     from rich.markup import escape
 
     from floodcast.io.dem import sample_dem
-    from floodcast.simulation.job import SimulateRequest, execute, prepare
     from floodcast.physics.storms import synthetic_storm
+    from floodcast.simulation.job import SimulateRequest, execute, prepare
 
     dem = sample_dem()
     rain = synthetic_storm(dem.shape, dem.cell_size, DEMO_DURATION_S, seed=DEMO_SEED)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from floodcast.defaults import WET_THRESHOLD_M
-from floodcast.diagnostics.labels import Labels, make_labels, structure_title
+from floodcast.diagnostics.labels import Labels, make_labels
+
 
 def layout_2d(vectors: np.ndarray, method: str = "umap", seed: int = 0,
               n_neighbors: int = 15) -> np.ndarray:

@@ -9,7 +9,6 @@ import numpy as np
 
 from floodcast.defaults import WET_THRESHOLD_M
 
-
 KEY_FIELDS = ("event", "frame", "row", "col")
 
 

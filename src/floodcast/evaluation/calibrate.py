@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from floodcast.defaults import PROB_BINS
 from floodcast.errors import InputError
 from floodcast.metrics import fit_cut, prob_histogram
+
 
 def calibrate(model_path: str | Path, data: str, split: str = "val",
               max_events: int | None = None, write: bool = True, start: int = 0,

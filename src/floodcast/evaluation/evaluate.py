@@ -7,8 +7,6 @@ training split only; the model's postprocessed masks are scored beside the raw o
 
 from __future__ import annotations
 
-from floodcast.defaults import EVAL_THRESHOLDS_M
-
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -17,11 +15,12 @@ import torch
 
 from floodcast.data.reference_storm import check_settings
 from floodcast.data.torchdata import FloodDataset
+from floodcast.defaults import EVAL_THRESHOLDS_M
 from floodcast.errors import InputError
 from floodcast.evaluation.baselines import Climatology, TerrainHeuristic, contributing_area
+from floodcast.metrics import Contingency
 from floodcast.models.cut import model_cut
 from floodcast.predict.postprocess import remove_isolated
-from floodcast.metrics import Contingency
 
 
 @dataclass

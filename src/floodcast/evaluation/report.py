@@ -12,8 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from floodcast.models.cut import model_cut
 from floodcast.metrics import FORMULAS, Contingency
+from floodcast.models.cut import model_cut
 
 COLS = ("accuracy", "all_dry_accuracy", "csi", "pod", "far", "bias", "f1", "mcc")
 METHODS = ("model", "model+postprocess", "all_dry", "climatology", "terrain_heuristic")

@@ -11,8 +11,6 @@ Medians of a few repeats; the machine is noisy.
 
 from __future__ import annotations
 
-from floodcast.defaults import MAX_STEP_S
-
 import time
 from collections.abc import Sequence
 
@@ -20,6 +18,7 @@ import numpy as np
 import torch
 
 from floodcast.data.reference_storm import run_storms, storm_channels
+from floodcast.defaults import MAX_STEP_S
 
 
 def _median_time(fn, repeats: int) -> float:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from floodcast.defaults import WET_THRESHOLD_M
-
 import os
 from pathlib import Path
 
 import numpy as np
 
+from floodcast.defaults import WET_THRESHOLD_M
 from floodcast.io.atomic import atomic_path
 
 

@@ -12,8 +12,6 @@ the advective Courant number exceed 1 on steep terrain (water gained by clipping
 
 from __future__ import annotations
 
-from floodcast.defaults import CFL, MANNING_N, MAX_STEP_S
-
 import math
 import sys
 import time
@@ -23,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from floodcast.defaults import CFL, MANNING_N, MAX_STEP_S
 from floodcast.io.rain import RainSeries
 
 from . import kernels as K

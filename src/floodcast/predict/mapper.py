@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from floodcast.data.samples import make_input, tile_origins
 from floodcast.data.channels import DERIVED_CHANNELS, grid_key
+from floodcast.data.samples import make_input, tile_origins
 from floodcast.data.terrain import DemRouting
 from floodcast.errors import InputError
 from floodcast.models.cut import model_cut

@@ -34,8 +34,8 @@ from floodcast.errors import InputError
 from floodcast.io.dem import Dem
 from floodcast.serve import guard, inputs, limits, schemas
 from floodcast.serve.maps import MapBoard
-from floodcast.serve.telemetry import ServeMetrics
 from floodcast.serve.render import hillshade_png
+from floodcast.serve.telemetry import ServeMetrics
 
 log = logging.getLogger("floodcast.serve")
 SERVE_TILE = 256  # default model tile (cells) when the training patch is smaller

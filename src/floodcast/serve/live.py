@@ -12,13 +12,12 @@ run the nowcast leads) takes less wall time than the radar interval it covers.
 
 from __future__ import annotations
 
-from floodcast.defaults import MAX_STEP_S, WET_THRESHOLD_M
-
 import math
 import time
 
 import numpy as np
 
+from floodcast.defaults import MAX_STEP_S, WET_THRESHOLD_M
 from floodcast.io.dem import Dem, fill_sinks
 from floodcast.io.rain import RainSeries
 from floodcast.physics.boundaries import Boundaries

@@ -14,8 +14,8 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from floodcast.predict.mapper import FloodMap
 from floodcast.serve import limits, schemas
 from floodcast.serve.maps import clean
-from floodcast.serve.telemetry import CONTENT_TYPE
 from floodcast.serve.render import flood_rgba, leaflet_bounds, legend, png_bytes
+from floodcast.serve.telemetry import CONTENT_TYPE
 
 STATIC = Path(__file__).parent / "static"
 HTML_HEADERS = {"Cache-Control": "no-cache"}

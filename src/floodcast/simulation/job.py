@@ -16,8 +16,6 @@ run raises the solver's ``SimulationError``.
 
 from __future__ import annotations
 
-from floodcast.defaults import MANNING_N, SAVE_EVERY_S, SIMULATE_MAX_STEP_S, WET_THRESHOLD_M
-
 import csv
 import math
 import os
@@ -31,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from floodcast.defaults import MANNING_N, SAVE_EVERY_S, SIMULATE_MAX_STEP_S, WET_THRESHOLD_M
 from floodcast.errors import InputError
 from floodcast.io.atomic import check_writable
 from floodcast.io.dem import Dem, fill_sinks, read_dem

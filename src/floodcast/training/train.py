@@ -15,8 +15,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from floodcast.data.reference_storm import settings_record
 from floodcast.data.channels import prior_offset
+from floodcast.data.reference_storm import settings_record
 from floodcast.errors import InputError
 
 #: The author's final recipe (DeepLabV3+, CE + Dice, lr 1e-5, 2x upscaling, isolated-pixel removal).
