@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         test_dem: list[str] = typer.Option([], "--test-dem", help="Hold out this DEM (its id: the "
                                            "file stem, 'jacksboro' for 'sample'): all its events "
                                            "are test, the rest train/val; repeatable."),
-        strict: bool = typer.Option(False, "--strict", help="Abort on an unreadable radar "
+        strict: bool = typer.Option(False, "--strict/--no-strict", help="Abort on an unreadable radar "
                                     "frame (default: skip it as a time gap and report it)."),
     ) -> None:
         """Cut events from radar over DEMs, simulate each (Dask), store everything in one zarr."""

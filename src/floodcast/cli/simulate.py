@@ -138,7 +138,7 @@ def simulate(
     allow_empty_rain: Annotated[
         bool,
         typer.Option(
-            "--allow-empty-rain",
+            "--allow-empty-rain/--no-allow-empty-rain",
             help="Run rain that is NaN everywhere (no coverage) as no rain (else an error).",
         ),
     ] = False,

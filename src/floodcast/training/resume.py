@@ -57,9 +57,9 @@ def check_resume(settings: dict, out: Path) -> Path | None:
         if diff:
             raise InputError(
                 f"--resume: these settings differ from the run in {out} "
-                f"({saved_path.name}): {'; '.join(diff)}. Give the same options to resume "
-                "(only --epochs, --max-minutes, --workers, devices and --notify may change), "
-                "or train into a new --out")
+                f"({saved_path.name}): {'; '.join(diff)}. Resume with the same options "
+                f"(e.g. --config {saved_path} --resume; only --epochs, --max-minutes, "
+                "--workers, devices and --notify may change), or train into a new --out")
     return last
 
 
