@@ -61,20 +61,29 @@ def print_summary(result: Any) -> None:
     )
 
 
+def _number_or_file(text: str) -> float | str:
+    """A number given on the command line, else the text as a file path."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def simulate(
     dem: Annotated[
-        Path,
+        str,
         typer.Option(
-            help="DEM: GeoTIFF, ESRI ASCII .asc, or .npz "
-            "('elevation' (y, x) in m, 'cell_size' in m). "
-            "NaN/nodata cells are closed walls."
+            help="DEM: any raster GDAL reads (GeoTIFF/COG, VRT, SRTM .hgt or .hgt.zip, "
+            "/vsi... paths), ESRI ASCII .asc, .npz ('elevation' (y, x) in m, 'cell_size' "
+            "in m), or 'sample'. Chosen by content. NaN/nodata cells are closed walls."
         ),
     ],
     rain: Annotated[
         str,
         typer.Option(
             help="Rain in mm/h: NetCDF/zarr with rain(time, y, x), "
-            ".npz with rain_mmh (t, y, x) and times_s (t), or a "
+            ".npz with rain_mmh (t, y, x) and times_s (t), native radar as "
+            "SOURCE:PATH (e.g. fmi:DIR, mch:DIR; reprojected onto the DEM), or a "
             "uniform hyetograph such as 50mm/h:600s."
         ),
     ],
@@ -86,7 +95,26 @@ def simulate(
             "mass_balance.csv, max_depth.png, run.json."
         ),
     ],
-    manning: Annotated[float, typer.Option(help="Manning roughness n (s/m^(1/3)), > 0.")] = MANNING_N,
+    manning: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Manning roughness n (s/m^(1/3)), > 0: a number (default {MANNING_N}) or a "
+            "raster file of n per cell (GeoTIFF/.asc/.npz on the DEM grid, or georeferenced: "
+            "resampled nearest). Face n = mean of the two cells' n, as LISFLOOD-FP.",
+            show_default=False,
+        ),
+    ] = None,
+    landcover: Annotated[
+        Path | None,
+        typer.Option(
+            help="Land-cover class raster (instead of --manning): classes -> n through "
+            "--manning-table (default: ESA WorldCover classes, Chow 1959 values)."
+        ),
+    ] = None,
+    manning_table: Annotated[
+        Path | None,
+        typer.Option(help="CSV class,n[,name] mapping --landcover classes to Manning n."),
+    ] = None,
     boundary: Annotated[
         str,
         typer.Option(
@@ -115,8 +143,27 @@ def simulate(
         ),
     ] = False,
     infiltration: Annotated[
-        float, typer.Option(help="Constant infiltration loss (mm/h), >= 0.")
-    ] = 0.0,
+        str,
+        typer.Option(
+            help="Infiltration loss (mm/h), >= 0: a number or a raster file per cell; "
+            "removed only where the depth exceeds 1 mm, as LISFLOOD-FP."
+        ),
+    ] = "0",
+    drainage: Annotated[
+        str,
+        typer.Option(
+            help="Urban drainage (sewer) loss (mm/h), >= 0: a number (e.g. 12) or a raster "
+            "file per cell; removed from ponded water (> 1 mm) after infiltration."
+        ),
+    ] = "0",
+    soil: Annotated[
+        str | None,
+        typer.Option(
+            help="Green-Ampt infiltration instead of --infiltration: KS_MMH,PSI_MM,DEFICIT "
+            "(e.g. 6.5,166.8,0.34), a CSV class,ks_mmh,psi_mm,deficit for the --landcover "
+            "classes, or an .npz with ks_mmh, psi_mm, deficit grids."
+        ),
+    ] = None,
     inflow: Annotated[
         list[str] | None,
         typer.Option(help="Point inflow ROW,COL,FILE.csv (CSV: time_s, q_m3s); repeatable."),
@@ -142,6 +189,25 @@ def simulate(
             help="Run rain that is NaN everywhere (no coverage) as no rain (else an error).",
         ),
     ] = False,
+    elevation_units: Annotated[
+        str,
+        typer.Option(help="Unit of the DEM's elevations: m, ft or ftUS (US survey feet)."),
+    ] = "m",
+    downscale: Annotated[
+        Path | None,
+        typer.Option(
+            help="Downscaling model.pt (floodcast downscale train): run the solver on the "
+            "DEM block-averaged --coarsen times coarser and let the model draw the fine map "
+            "(outputs flagged emulated).",
+        ),
+    ] = None,
+    coarsen: Annotated[
+        int,
+        typer.Option(
+            help="Coarsening factor F of --downscale; must divide the DEM grid (refused, "
+            "not padded) and match the model's. 0 = the model's factor.",
+        ),
+    ] = 0,
 ) -> None:
     """Simulate surface water depth (m) from a DEM and rain (mm/h) with the local-inertial solver."""
     from floodcast.simulation.job import SimulateRequest, execute, prepare
@@ -151,24 +217,34 @@ def simulate(
         rain=rain,
         duration_s=duration,
         out=out,
-        manning=manning,
+        manning=None if manning is None else _number_or_file(manning),
         boundary=boundary,
         save_every_s=save_every,
         max_step_s=max_step,
         threshold_m=threshold,
         pad_zero=pad_zero,
-        infiltration_mmh=infiltration,
+        infiltration_mmh=_number_or_file(infiltration),
+        drainage_mmh=_number_or_file(drainage),
+        landcover=landcover,
+        manning_table=manning_table,
+        soil=soil,
         inflows=tuple(inflow or ()),
         threads=threads,
         fill_sinks=fill_sinks,
         allow_empty_rain=allow_empty_rain,
+        elevation_units=elevation_units,
     )
     with simulation_errors():
         job = prepare(req)
+        ds = None
+        if downscale is not None or coarsen:
+            from floodcast.predict.downscale import execute_downscaled, prepare_downscaled
+
+            ds = prepare_downscaled(job, downscale, coarsen or None)
         for note in job.notes:
             console.print(f"[cyan]note:[/] {escape(note)}", highlight=False)
         with sim_progress(duration) as cb:
-            result = execute(job, progress=cb)
+            result = execute_downscaled(ds, cb) if ds else execute(job, progress=cb)
     print_summary(result)
 
 

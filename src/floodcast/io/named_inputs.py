@@ -39,11 +39,12 @@ def load_radars(specs: list[str], echo: Callable[[str], None] = print,
     """Radar sequences from ``[SOURCE:]PATH`` specs, split at time gaps (reported); with
     ``strict`` False an unreadable frame is skipped as a gap (reported) instead of fatal."""
     from floodcast.io.radar import read_radar
+    from floodcast.io.radar_sources import parse_radar_spec
 
     out = {}
     for spec in specs:
-        source, _, path = spec.rpartition(":") if ":" in spec and not Path(spec).exists() else ("", "", spec)
-        seq = read_radar(path, source or None, strict=strict)
+        source, path = parse_radar_spec(spec)
+        seq = read_radar(path, source, strict=strict)
         for name, why in seq.attrs.get("skipped", []):
             if why != "all NaN":
                 echo(f"{name}: skipped, {why}")

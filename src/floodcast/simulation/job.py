@@ -29,11 +29,14 @@ from typing import Any
 
 import numpy as np
 
-from floodcast.defaults import MANNING_N, SAVE_EVERY_S, SIMULATE_MAX_STEP_S, WET_THRESHOLD_M
+from floodcast.defaults import SAVE_EVERY_S, SIMULATE_MAX_STEP_S, WET_THRESHOLD_M
 from floodcast.errors import InputError
 from floodcast.io.atomic import check_writable
-from floodcast.io.dem import Dem, fill_sinks, read_dem
+from floodcast.io.dem import Dem, read_dem
 from floodcast.io.rain import RainSeries, check_coverage, read_rain
+from floodcast.simulation.landcover import LandSurface, land_surface
+from floodcast.simulation.soil import read_soil
+from floodcast.simulation.surface import describe
 
 OUTPUT_FILES = ("depth.nc", "max_depth.tif", "mass_balance.csv", "max_depth.png", "run.json")
 
@@ -49,25 +52,34 @@ class SimulateRequest:
     dem: str | Path | Dem
     rain: str | Path | RainSeries
     duration_s: float
-    out: str | Path
-    manning: float = MANNING_N
+    out: str | Path | None  # None: nothing written (floodcast.api.simulate)
+    manning: float | str | None = None  # a number, a raster file; None: MANNING_N
     boundary: str = "free"
     save_every_s: float = SAVE_EVERY_S
     max_step_s: float = SIMULATE_MAX_STEP_S
     threshold_m: float = WET_THRESHOLD_M
     pad_zero: bool = False
-    infiltration_mmh: float = 0.0
+    infiltration_mmh: float | str = 0.0  # a number or a raster file (mm/h)
     inflows: Sequence[str] = ()
     threads: int | None = 1  # None: numba's default; see the README
     fill_sinks: bool = False
     allow_empty_rain: bool = False  # all-NaN rain runs as no rain instead of an error
+    elevation_units: str = "m"  # m | ft | ftUS (see floodcast.io.dem_gdal)
+    drainage_mmh: float | str = 0.0  # a number or a raster file (mm/h)
+    landcover: str | Path | None = None  # class raster -> n via manning_table
+    manning_table: str | Path | None = None  # class,n[,name] CSV; None: ESA WorldCover
+    soil: str | Path | None = None  # Green-Ampt: "KS,PSI,DEFICIT", class CSV or npz grids
 
     def settings(self) -> dict[str, Any]:
         d = asdict(self)
         for k in ("dem", "rain"):
             v = getattr(self, k)
             d[k] = v.source if isinstance(v, (Dem, RainSeries)) else str(v)
-        d["out"] = str(self.out)
+        d["out"] = None if self.out is None else str(self.out)
+        for k in ("manning", "infiltration_mmh", "drainage_mmh", "landcover", "manning_table",
+                  "soil"):
+            v = d[k]
+            d[k] = v if v is None or isinstance(v, (int, float)) else str(v)
         d["inflows"] = list(self.inflows)
         return d
 
@@ -169,9 +181,11 @@ def prepare(req: SimulateRequest) -> PreparedJob:
     duration = _positive("--duration (s)", req.duration_s)
     save_every = _positive("--save-every (s)", req.save_every_s)
     _positive("--max-step (s)", req.max_step_s)
-    _positive("--infiltration (mm/h)", req.infiltration_mmh, allow_zero=True)
-    if not float(req.manning) > 0 or not math.isfinite(req.manning):
-        raise InputError(f"--manning must be > 0 (s/m^(1/3)), got {req.manning}")
+    for name, v in (("--manning", req.manning), ("--infiltration", req.infiltration_mmh),
+                    ("--drainage", req.drainage_mmh)):
+        if isinstance(v, (int, float)) and not isinstance(v, bool):  # files: checked below
+            _positive(name if name == "--manning" else f"{name} (mm/h)", v,
+                      allow_zero=name != "--manning")
     if not 0 < float(req.threshold_m) < 10:
         raise InputError(f"--threshold must be between 0 and 10 m, got {req.threshold_m}")
     if req.threads is not None and int(req.threads) < 1:
@@ -180,13 +194,14 @@ def prepare(req: SimulateRequest) -> PreparedJob:
         raise InputError(
             f"--save-every ({save_every:g} s) is longer than --duration ({duration:g} s)"
         )
-    _check_out(Path(req.out))
+    if req.out is not None:  # None: in memory (the Python API)
+        _check_out(Path(req.out))
     try:
         boundaries = Boundaries.parse(req.boundary)
     except ValueError as exc:
         raise InputError(f"--boundary: {exc}") from None
 
-    dem = req.dem if isinstance(req.dem, Dem) else read_dem(req.dem)
+    dem = req.dem if isinstance(req.dem, Dem) else read_dem(req.dem, req.elevation_units)
     if req.fill_sinks:
         dem = _filled(dem)
     rain = req.rain if isinstance(req.rain, RainSeries) else read_rain(req.rain, dem)
@@ -201,12 +216,20 @@ def prepare(req: SimulateRequest) -> PreparedJob:
 
     check_memory(duration, save_every, tuple(dem.shape))  # before any computing
     inflows = [read_inflow(s, dem) for s in req.inflows]
-    config = _solver_config(req)
+    surface = land_surface(dem, req.manning, req.infiltration_mmh, req.drainage_mmh,
+                           req.landcover, req.manning_table)
+    config = _with_surface(_solver_config(req), surface)
+    if req.soil is not None:
+        if isinstance(surface.infiltration_mmh, float) and surface.infiltration_mmh == 0:
+            config = replace(config, soil=read_soil(req.soil, dem, req.landcover))
+        else:
+            raise InputError("give either --infiltration or --soil (Green-Ampt), not both")
     notes = [
         f"DEM {Path(dem.source).name}: {dem.shape[0]} x {dem.shape[1]} cells of "
         f"{dem.cell_size:.3f} m" + (f", CRS {dem.crs}" if dem.crs else ", no CRS")
     ]
     notes += [f"DEM: {n}" for n in dem.notes] + [f"rain: {n}" for n in rain.notes]
+    notes += surface.notes
     return PreparedJob(req, dem, rain, boundaries, inflows, config, notes)
 
 
@@ -219,14 +242,9 @@ def _check_rain_not_empty(rain: RainSeries, allow: bool) -> None:
 
 
 def _filled(dem: Dem) -> Dem:
-    filled = fill_sinks(dem.elevation)
-    raised = filled - dem.elevation
-    n = int((raised > 0).sum())
-    note = (
-        f"filled sinks: {n} cells raised to their spill level (up to "
-        f"{float(np.nanmax(raised)) if n else 0.0:.2f} m)"
-    )
-    return replace(dem, elevation=filled, attrs={**dem.attrs, "notes": [*dem.notes, note]})
+    from floodcast.io.dem_tools import fill_sinks as fill_dem
+
+    return fill_dem(dem)  # the one sink fill (io/dem_tools), with its note
 
 
 def _check_out(out: Path) -> None:
@@ -244,11 +262,16 @@ def _solver_config(req: SimulateRequest) -> Any:
     from floodcast.physics.solver import SolverConfig
 
     try:
-        return SolverConfig(
-            manning=float(req.manning),
-            max_step=float(req.max_step_s),
-            infiltration_mmh=float(req.infiltration_mmh),
-        )
+        return SolverConfig(max_step=float(req.max_step_s))
+    except ValueError as exc:
+        raise InputError(f"solver settings: {exc}") from None
+
+
+def _with_surface(config: Any, surface: LandSurface) -> Any:
+    """The solver settings with the checked Manning n and loss rates (numbers or grids)."""
+    try:
+        return replace(config, manning=surface.manning, infiltration_mmh=surface.infiltration_mmh,
+                       drainage_mmh=surface.drainage_mmh)
     except ValueError as exc:
         raise InputError(f"solver settings: {exc}") from None
 
@@ -258,6 +281,23 @@ def _solver_config(req: SimulateRequest) -> Any:
 
 def execute(job: PreparedJob, progress: Callable[[Any], None] | None = None) -> JobResult:
     """Run the prepared simulation and write all outputs (atomically) to ``request.out``.
+
+    Raises:
+        SimulationError: NaN/instability or a relative mass error above the limit.
+    """
+    result, depth, max_depth, stats = compute(job, progress)
+    return JobResult(
+        Path(job.request.out), write_outputs(job, result, depth, max_depth, stats), stats
+    )
+
+
+def compute(
+    job: PreparedJob, progress: Callable[[Any], None] | None = None
+) -> tuple[Any, np.ndarray, np.ndarray, dict]:
+    """Run the prepared simulation in memory: (solver result, depth, max depth, stats).
+
+    Depths are 0 on walls. Used by :func:`execute` and the Python API
+    (:func:`floodcast.api.simulate`), which writes nothing.
 
     Raises:
         SimulationError: NaN/instability or a relative mass error above the limit.
@@ -297,8 +337,7 @@ def execute(job: PreparedJob, progress: Callable[[Any], None] | None = None) -> 
             f"relative mass error {last.relative_error:.3g} exceeds "
             f"{job.config.max_mass_error:g}; nothing written"
         )
-    stats = _stats(job, result, max_depth, depth)
-    return JobResult(Path(req.out), write_outputs(job, result, depth, max_depth, stats), stats)
+    return result, depth, max_depth, _stats(job, result, max_depth, depth)
 
 
 def _stats(job: PreparedJob, result: Any, max_depth: np.ndarray, depth: np.ndarray) -> dict:
@@ -325,10 +364,41 @@ def _stats(job: PreparedJob, result: Any, max_depth: np.ndarray, depth: np.ndarr
     }
 
 
+def run_settings(job: PreparedJob) -> dict[str, Any]:
+    """The settings of a run as recorded in run.json and depth.nc."""
+    dem = job.dem
+    return {
+        **job.request.settings(),
+        "boundary": str(job.boundaries),
+        "solver": solver_settings(job.config),
+        "dem_cell_size_m": dem.cell_size,
+        "dem_crs": dem.crs,
+        "rain_frames": len(job.rain.times_s),
+    }
+
+
+def depth_attrs(job: PreparedJob, settings: dict[str, Any]) -> dict[str, Any]:
+    """Global attributes of depth.nc (the Python API's Dataset has the same)."""
+    from floodcast import __version__
+
+    return {
+        "title": "floodcast simulate: water depth",
+        "floodcast_version": __version__,
+        "dem_source": job.dem.source,
+        "rain_source": job.rain.source,
+        "manning_n": manning_attr(job.config.manning),
+        "settings": settings,
+    }
+
+
 def write_outputs(
-    job: PreparedJob, result: Any, depth: np.ndarray, max_depth: np.ndarray, stats: dict
+    job: PreparedJob, result: Any, depth: np.ndarray, max_depth: np.ndarray, stats: dict,
+    meta: dict | None = None,
 ) -> dict[str, Path]:
     """Write the five outputs into a staging folder inside ``out``, then rename them in.
+
+    ``meta`` (e.g. ``{"emulated": True, "downscale": {...}}`` from a downscaled run) is
+    added to the NetCDF attributes and to run.json.
 
     On any failure the staging folder is removed, and so is ``out`` if this call
     created it, so the folder never holds a partial result of this run.
@@ -355,34 +425,23 @@ def write_outputs(
     else:
         stage = Path(tempfile.mkdtemp(prefix=f"{safety.STAGE_PREFIX}{os.getpid()}-", dir=out))
     try:
-        settings = {
-            **req.settings(),
-            "boundary": str(job.boundaries),
-            "solver": asdict(job.config),
-            "dem_cell_size_m": dem.cell_size,
-            "dem_crs": dem.crs,
-            "rain_frames": len(job.rain.times_s),
-        }
+        settings = run_settings(job)
         write_depth_netcdf(
             stage / "depth.nc",
             result.times_s,
             depth,
             max_depth,
             dem,
-            attrs={
-                "title": "floodcast simulate: water depth",
-                "floodcast_version": __version__,
-                "dem_source": dem.source,
-                "rain_source": job.rain.source,
-                "manning_n": float(req.manning),
-                "settings": settings,
-            },
+            attrs={**depth_attrs(job, settings), **(meta or {})},
+            start_time=job.rain.attrs.get("start_time"),
         )
         write_geotiff(
             stage / "max_depth.tif",
             max_depth,
             dem,
             tags={"units": "m", "long_name": "maximum water depth"},
+            description="maximum water depth (m)",
+            units="m",
         )
         write_mass_csv(stage / "mass_balance.csv", result.mass)
         plot_depth_map(
@@ -392,6 +451,8 @@ def write_outputs(
             dem.cell_size,
             threshold=req.threshold_m,
             title=f"Maximum water depth, {req.duration_s / 3600:g} h",
+            transform=dem.transform,
+            crs=dem.crs,
         )
         write_json(
             stage / "run.json",
@@ -403,6 +464,7 @@ def write_outputs(
                 "notes": job.notes,
                 "stats": stats,
                 "outputs": list(OUTPUT_FILES),
+                **(meta or {}),
             },
         )
         if whole:
@@ -437,3 +499,22 @@ def _umask() -> int:
 def run_job(req: SimulateRequest, progress: Callable[[Any], None] | None = None) -> JobResult:
     """:func:`prepare` then :func:`execute` (for callers that need no notes in between)."""
     return execute(prepare(req), progress)
+
+
+def solver_settings(config: Any) -> dict[str, Any]:
+    """``asdict(config)`` with per-cell grids summarised (min/max/mean), for run.json."""
+    d = asdict(config)
+    for k in ("manning", "infiltration_mmh", "drainage_mmh"):
+        if k in d:
+            d[k] = describe(d[k])
+    if d.get("soil") is not None:
+        d["soil"] = {k: describe(v) for k, v in d["soil"].items()}
+    return d
+
+
+def manning_attr(manning: Any) -> float | str:
+    """The depth.nc ``manning_n`` attribute: the number, or a summary of the grid."""
+    d = describe(manning)
+    if isinstance(d, float):
+        return d
+    return f"per-cell grid: min {d['min']:g}, max {d['max']:g}, mean {d['mean']:.4g}"
