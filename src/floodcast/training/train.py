@@ -185,7 +185,11 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
     monitor = "val_csi_at_cut" if cfg.calibrate else "val_csi"
     callbacks = [
         ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode="max",
-                        save_last=True, save_top_k=1),
+                        save_top_k=1),
+        # last.ckpt after every epoch: Lightning 2.6's save_last only rewrites it when the
+        # monitored score improved, so --resume lost the epochs since the best one
+        ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, save_top_k=1,
+                        enable_version_counter=False),
         EarlyStopping(monitor=monitor, mode="max", patience=cfg.patience),
         RngState(),  # kill + resume trains like no kill
     ]
