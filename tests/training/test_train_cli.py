@@ -85,8 +85,8 @@ def test_cosine_schedule_decays_over_the_epochs(trained):
 def test_resume_continues(trained):
     path, out = trained
     args = ["train", "--data", str(path), "--out", str(out), "--model", "small_unet",
-            "--epochs", "3", "--batch-size", "8", "--quiet", "--formulation", "state",
-            "--depth-head", "--resume"]
+            "--epochs", "3", "--batch-size", "8", "--lr", "3e-3", "--quiet", "--formulation",
+            "state", "--depth-head", "--lr-schedule", "cosine", "--resume"]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     assert json.loads((out / "train_result.json").read_text())["epochs_run"] == 3

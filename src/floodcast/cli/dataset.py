@@ -53,6 +53,8 @@ def register(app: typer.Typer) -> None:
         test_dem: list[str] = typer.Option([], "--test-dem", help="Hold out this DEM (its id: the "
                                            "file stem, 'jacksboro' for 'sample'): all its events "
                                            "are test, the rest train/val; repeatable."),
+        strict: bool = typer.Option(False, "--strict/--no-strict", help="Abort on an unreadable radar "
+                                    "frame (default: skip it as a time gap and report it)."),
     ) -> None:
         """Cut events from radar over DEMs, simulate each (Dask), store everything in one zarr."""
         from rich.progress import Progress
@@ -71,7 +73,7 @@ def register(app: typer.Typer) -> None:
                 split_seed=seed,
                 test_dems=list(test_dem))
             dems = load_dems(dem, dem_cell_size or None, fill_sinks)
-            radars = load_radars(radar, echo=typer.echo)
+            radars = load_radars(radar, echo=typer.echo, strict=strict)
             with Progress() as bar:
                 task = bar.add_task("simulating events", total=events)
                 summary = build_dataset(out, dems, radars, cfg, scheduler=scheduler, workers=workers,

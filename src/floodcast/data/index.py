@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 from pathlib import Path
 
 import numpy as np
 
 from floodcast.data import store
 from floodcast.data.samples import check_wet_balance, split_events, split_events_by_dem, tiles
+
+log = logging.getLogger(__name__)
 
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
 ZERO = hashlib.blake2b(b"zero-frame", digest_size=16).digest()
@@ -93,6 +96,11 @@ def build_index(path: str | Path, plans, cfg) -> dict:
                         gz_sample.append(len(gzip.compress(rec.astype(np.float32).tobytes(), 6)))
     wet_fraction = {s: (wet[s][0] / wet[s][1] if wet[s][1] else float("nan")) for s in wet}
     warnings_ = check_wet_balance({s: f for s, f in wet_fraction.items() if wet[s][1]})
+    for s in ("val", "test"):  # an empty split silently disables validation or testing
+        if not kept.get(s):
+            warnings_.append(f"the {s} split has no samples ({list(splits.values()).count(s)} "
+                             "events); use more --events or another split")
+            log.warning(warnings_[-1])
     n_kept = sum(kept.values())
     gz_ratio = (np.mean(gz_sample) / ((K + 2) * p * p * 4)) if gz_sample else 1.0
     summary = {

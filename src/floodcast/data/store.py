@@ -20,7 +20,9 @@ never sees a half-written event and a killed build resumes by skipping finished 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -29,6 +31,7 @@ import zarr
 
 from floodcast.errors import InputError
 
+log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test")
 STORE_VERSION = 1
 
@@ -69,6 +72,7 @@ def create(path: str | Path, attrs: dict) -> None:
         # store can grow (or be finalised early) by re-running with another --events
         root = zarr.open_group(str(path), mode="r+")
         root.attrs.update({"build": attrs.get("build"), "complete": False})
+        clean_stale_tmp(path)
         return
     root = zarr.open_group(str(path), mode="w")
     root.attrs.update({"floodcast_store_version": STORE_VERSION, "complete": False, **attrs})
@@ -86,6 +90,35 @@ def _write_group_atomically(final: Path, write) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def clean_stale_tmp(path: str | Path) -> list[Path]:
+    """Remove ``.tmp-NAME-PID`` folders of killed writers (their process is gone) from
+    ``dems/`` and ``events/``; returns what was removed."""
+    removed = []
+    for sub in ("dems", "events"):
+        d = Path(path) / sub
+        for p in d.glob(".tmp-*") if d.is_dir() else []:
+            m = re.search(r"-(\d+)$", p.name)
+            if m and not _pid_alive(int(m.group(1))):
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p)
+    if removed:
+        log.warning("removed %d folders left by killed writers: %s", len(removed),
+                    ", ".join(p.name for p in removed))
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _settings(build: dict | None) -> dict:

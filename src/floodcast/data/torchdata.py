@@ -229,6 +229,10 @@ class EventBlockSampler(Sampler[int]):
     def __len__(self) -> int:
         return int(round(self.repeat.sum()))
 
+    def set_epoch(self, epoch: int) -> None:
+        """Lightning calls this before each epoch: a resumed run draws that epoch's order."""
+        self.epoch = int(epoch)
+
     def __iter__(self):
         rng = np.random.default_rng((self.seed, self.epoch))
         self.epoch += 1

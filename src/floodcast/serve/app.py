@@ -33,7 +33,7 @@ from starlette.datastructures import UploadFile
 from floodcast.defaults import PREDICT_TILE
 from floodcast.errors import InputError
 from floodcast.io.dem import Dem
-from floodcast.serve import inputs, limits, schemas
+from floodcast.serve import guard, inputs, limits, schemas
 from floodcast.serve.maps import MapBoard
 from floodcast.serve.render import hillshade_png
 from floodcast.serve.telemetry import ServeMetrics
@@ -60,6 +60,7 @@ class ServeConfig:
     tile: int | None = None  # model tile (cells); None = the training patch, at least 256
     overlap: int | None = None  # tile overlap (cells); None = a quarter tile
     cache: int = 32  # responses kept for repeated identical requests (0 = off)
+    read_timeout_s: float = 30.0  # a request body must arrive within this (else 408)
     posts: Path | None = None  # social-media layer (places.geojson of `social map`)
 
 
@@ -87,6 +88,7 @@ class Server:
         # NHWC convolutions: 1.3x faster on this CPU, same results to float rounding
         self.mapper.model = self.mapper.model.to(memory_format=torch.channels_last)
         self.lock = threading.BoundedSemaphore(max(1, cfg.workers))
+        guard.set_parse_slots(cfg.workers)  # decoding uploads is bounded like model calls
         self.cache = ResponseCache(cfg.cache)
         self.state_dir = Path(cfg.state_dir or tempfile.mkdtemp(prefix="floodcast-serve-"))
         self.board = MapBoard(self.dem, self.mapper, self.state_dir / "maps", self.lock,
@@ -159,7 +161,9 @@ def create_app(cfg: ServeConfig) -> FastAPI:
                   description="Flood maps from radar rain and a DEM: model predictions, "
                   "nowcasts and a live physics solver. Rain in mm/h, depth in m, time in s.")
     app.state.server = srv
-    app.add_middleware(limits.BodyLimit, max_bytes=int(cfg.max_upload_mb * 1e6))
+    schemas.complete_openapi(app)
+    app.add_middleware(limits.BodyLimit, max_bytes=int(cfg.max_upload_mb * 1e6),
+                       read_timeout_s=cfg.read_timeout_s)
     app.add_middleware(limits.Timing, observe=srv.metrics.observe)
     limits.install_error_handlers(app)
     from floodcast.serve.routes import STATIC, add_routes
@@ -247,7 +251,7 @@ async def _payload(request: Request) -> tuple[str, bytes]:
     if ctype == "multipart/form-data":
         try:
             form = await request.form(max_files=1, max_fields=4)
-        except limits.TooLarge:
+        except (limits.TooLarge, limits.ReadTimeout):
             raise
         except Exception as exc:  # noqa: BLE001  (malformed multipart body)
             raise HTTPException(400, f"malformed multipart body: {exc}") from None
@@ -268,10 +272,13 @@ def _parse(kind: str, data: bytes, srv: Server, interval_s: float | None) -> inp
     dem, default = srv.dem, srv.interval
     if kind == "file":
         return inputs.from_bytes(data, dem, interval_s, default)
+    limits.check_json_size(data, inputs.MAX_FRAMES * int(dem.elevation.size) + 8)
     try:
         body = schemas.PredictJSON.model_validate(json.loads(data))
     except ValueError as exc:  # JSONDecodeError and pydantic's ValidationError
         detail = jsonable_encoder(exc.errors(include_input=False)) \
             if isinstance(exc, ValidationError) else None
         raise limits.ApiError(422, f"invalid JSON body: {str(exc)[:300]}", detail) from None
+    except RecursionError:  # nested deeper than the parser's stack
+        raise limits.ApiError(422, "invalid JSON body: nested too deeply") from None
     return inputs.from_arrays(body.rain_mmh, dem, body.interval_s or interval_s, default)

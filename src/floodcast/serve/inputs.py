@@ -19,6 +19,7 @@ import numpy as np
 
 from floodcast.errors import InputError
 from floodcast.io.dem import Dem
+from floodcast.serve import guard
 
 MAX_FRAMES = 288  # one day of 5-min frames: bounds the work one request can ask for
 MAX_INTERVAL_S = 86400.0
@@ -124,22 +125,31 @@ def read_path(path: Path, dem: Dem, interval_s: float | None, default_interval: 
         raise InputError(f"{source}: unknown radar format {path.suffix!r}; valid: "
                          ".npz, .nc, .tif")
     try:
-        if kind == "tif":
-            frames, tag_interval, notes = _read_tif(path, dem)
-        else:
-            frames, tag_interval, notes = _read_rain_file(path, dem)
+        # headers first: a bomb or a truncated file is refused before any data is read
+        guard.check_declared(path, kind, dem, MAX_FRAMES, source)
+        with guard.parse_slot():
+            if kind == "tif":
+                frames, tag_interval, notes = _read_tif(path, dem)
+            else:
+                frames, tag_interval, notes = _read_rain_file(path, dem)
     except _NaNFound as nan:
         if not allow_nan:
             raise InputError(f"{source}: {nan.n} NaN rain values; fill cells without radar "
                              "coverage with 0 mm/h before sending") from None
         frames, tag_interval, notes = nan.result
     except InputError as exc:
-        raise InputError(str(exc).replace(str(path), source)) from None
+        raise InputError(_scrub(str(exc), path, source)) from None
     except Exception as exc:  # noqa: BLE001  (corrupt files fail deep in netCDF4/GDAL)
-        raise InputError(f"{source}: cannot read {kind} file ({type(exc).__name__}: {exc})"
-                         ) from None
+        raise InputError(_scrub(f"{source}: cannot read {kind} file "
+                                f"({type(exc).__name__}: {exc})", path, source)) from None
     interval = tag_interval or interval_s or default_interval
     return validate(frames, dem, interval, source, allow_nan, notes)
+
+
+def _scrub(msg: str, path: Path, source: str) -> str:
+    """``msg`` without the server's own paths (the upload's temporary folder)."""
+    msg = msg.replace(str(path), source).replace(str(path.parent), "")
+    return re.sub(r"[^\s'\"]*floodcast-upload-[^\s'\"]*", source, msg)
 
 
 def _read_rain_file(path: Path, dem: Dem) -> tuple[np.ndarray, float | None, list[str]]:

@@ -120,7 +120,8 @@ class MapBoard:
                 step["csi"] = None if math.isnan(c) else c
                 csis[round(k * interval_s / 60)] = c
             steps.append(step)
-        observed = [s for s in self.index.get("steps", []) if s["kind"] == "observed"]
+        observed = [s for s in self.index.get("steps", []) if s["kind"] == "observed"
+                    and s.get("unix") != unix]  # a file re-ingested after a restart: once
         observed = (observed + [steps[0]])[-HISTORY_STEPS:]
         index = {"seq": seq, "updated": iso(time.time()), "valid_time": iso(unix),
                  "interval_s": interval_s, "nowcast": how, "model": model_note,

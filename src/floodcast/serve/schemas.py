@@ -92,3 +92,23 @@ PREDICT_RESPONSES = {
                           "$ref": "#/components/schemas/PredictSummary"}}}},
     **ERRORS,
 }
+
+
+def complete_openapi(app) -> None:
+    """Publish the models the request and response bodies refer to by ``$ref``
+    (``PredictJSON``, ``PredictSummary``): FastAPI only lists models used as parameters,
+    so without this the document has dangling references and fuzzers skip the bodies."""
+    base = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            spec = base()
+            comps = spec.setdefault("components", {}).setdefault("schemas", {})
+            for model in (PredictJSON, PredictSummary, ErrorBody):
+                js = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                comps.update(js.pop("$defs", {}))
+                comps.setdefault(model.__name__, js)
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from floodcast.errors import InputError
-from floodcast.io.atomic import atomic_path
+from floodcast.io.atomic import atomic_path, set_aside
 from floodcast.io.dem import Dem
 from floodcast.serve.inputs import read_path
 from floodcast.serve.live import LivePhysics
@@ -75,9 +75,14 @@ class Watcher:
                 raise ValueError(f"history grid {hist.shape[1:]} != DEM {self.dem.shape}")
             if self.live is not None:
                 self.live.restore(arrays)
-        except (OSError, ValueError, KeyError) as exc:  # unusable state: start afresh, say so
-            self.errors.append(f"state {self.state_path.name} not resumed: {exc}")
+        except Exception as exc:  # noqa: BLE001  (damaged state: keep it aside, start afresh)
+            kept = set_aside(self.state_path)
+            self.errors.append(f"state {self.state_path.name} not resumed "
+                               f"({type(exc).__name__}: {exc}); kept as {kept.name}, "
+                               "starting afresh")
             log.warning(self.errors[-1])
+            if self.live is not None:
+                self.live.state, self.live.t = None, 0.0
             return
         self.history.extend(np.asarray(hist, np.float32))
         self.done = list(meta.get("done", []))
@@ -91,7 +96,7 @@ class Watcher:
                 "interval_s": self.interval_s, "dem_shape": list(self.dem.shape)}
         arrays = self.live.to_arrays() if self.live is not None else {}
         hist = np.stack(self.history) if self.history else np.zeros((0, *self.dem.shape))
-        with atomic_path(self.state_path) as tmp, open(tmp, "wb") as f:
+        with atomic_path(self.state_path, durable=True) as tmp, open(tmp, "wb") as f:
             np.savez(f, meta_json=np.array(json.dumps(meta)),
                      history=hist.astype(np.float32), **arrays)
 
@@ -124,8 +129,12 @@ class Watcher:
         for name, sig in self._candidates():
             if name in done or self.rejected.get(name, {}).get("sig") == sig:
                 continue
-            if self._seen.get(name) != sig or sig[0] == 0:  # still changing (or empty): wait
+            if self._seen.get(name) != sig:  # still changing: wait for it to settle
                 self._seen[name] = sig
+                continue
+            if sig[0] == 0:  # settled but empty: report it, take it once it has content
+                self.rejected[name] = {"reason": f"{name}: empty file (0 bytes); waiting "
+                                       "for content", "sig": sig}
                 continue
             if self._stop.is_set():
                 break
@@ -136,10 +145,11 @@ class Watcher:
         path = self.folder / name
         try:
             rin = read_path(path, self.dem, None, self.interval_s, allow_nan=True)
-        except InputError as exc:
+        except InputError as exc:  # nothing advanced; tried again if the file changes
             self.rejected[name] = {"reason": str(exc)[:300], "sig": sig}
             log.warning("skipped radar file %s: %s", name, exc)
             return 0
+        self.rejected.pop(name, None)  # a file fixed (or completed) since is no longer rejected
         t0 = time.perf_counter()
         try:
             unix = sig[1] / 1e9
@@ -152,9 +162,13 @@ class Watcher:
             self.frames += len(rin.frames)
             self.done.append(name)
             self.last_unix = unix
+            # maps before state: a kill in between re-ingests the file on restart (same
+            # state, same maps), so no ingested file is ever left without its maps
+            try:
+                self.board.update(np.stack(self.history), unix, rin.interval_s, self.live)
+            except Exception as exc:  # noqa: BLE001  (the state still moves on: report it)
+                self._error(f"{name}: maps not updated: {type(exc).__name__}: {exc}")
             self._save()
-            self.board.update(np.stack(self.history), unix, rin.interval_s,
-                              self.live)
         except Exception as exc:  # noqa: BLE001  (a failing update must not stop the watcher)
             self._error(f"{name}: {type(exc).__name__}: {exc}")
             if name not in self.done:

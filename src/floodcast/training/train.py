@@ -155,7 +155,12 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
     ckpt_dir = out / "checkpoints"
     last = ckpt_dir / "last.ckpt"
     warm: dict | None = None
-    if cfg.resume and last.exists():
+    from floodcast.io.atomic import atomic_path
+    from floodcast.training.resume import AtomicCheckpointIO, RngState, check_resume
+
+    # refuses changed hyperparameters (so train_config.json records what ran); None: fresh
+    resumed = check_resume(asdict(cfg), out) if cfg.resume else None
+    if resumed is not None:
         task = FloodTask.load_from_checkpoint(last)
         if task.hparams.data["fingerprint"] != data_info["fingerprint"]:
             raise InputError(f"{last} was trained on another dataset (fingerprint differs)")
@@ -180,8 +185,13 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
     monitor = "val_csi_at_cut" if cfg.calibrate else "val_csi"
     callbacks = [
         ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode="max",
-                        save_last=True, save_top_k=1),
+                        save_top_k=1),
+        # last.ckpt after every epoch: Lightning 2.6's save_last only rewrites it when the
+        # monitored score improved, so --resume lost the epochs since the best one
+        ModelCheckpoint(dirpath=ckpt_dir, filename="last", monitor=None, save_top_k=1,
+                        enable_version_counter=False),
         EarlyStopping(monitor=monitor, mode="max", patience=cfg.patience),
+        RngState(),  # kill + resume trains like no kill
     ]
     callbacks += list(extra_callbacks or [])
     if progress:
@@ -196,12 +206,13 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
         max_time={"minutes": cfg.max_minutes} if cfg.max_minutes else None,
         limit_train_batches=cfg.limit_batches, limit_val_batches=1.0,
         enable_progress_bar=progress, deterministic="warn", log_every_n_steps=5,
-        enable_model_summary=False,
+        enable_model_summary=False, plugins=[AtomicCheckpointIO()],
     )
-    (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    with atomic_path(out / "train_config.json") as tmp:  # a kill never leaves it cut short
+        tmp.write_text(json.dumps(asdict(cfg), indent=2))
     t0 = time.perf_counter()
     try:
-        trainer.fit(task, datamodule=dm, ckpt_path=str(last) if cfg.resume and last.exists() else None)
+        trainer.fit(task, datamodule=dm, ckpt_path=str(resumed) if resumed else None)
     except BaseException as exc:
         notify(cfg.notify, "floodcast train failed", f"{out}: {type(exc).__name__}: {exc}")
         raise
@@ -220,7 +231,8 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
               "epochs_run": trainer.current_epoch,
               "wall_time_s": time.perf_counter() - t0,
               "train_samples": len(train_ds), "val_samples": len(dm.ds["val"])}
-    (out / "train_result.json").write_text(json.dumps(result, indent=2))
+    with atomic_path(out / "train_result.json") as tmp:
+        tmp.write_text(json.dumps(result, indent=2))
     notify(cfg.notify, "floodcast train finished",
            f"{out}: best val CSI {result['best_val_csi']}, {result['epochs_run']} epochs")
     return result
