@@ -12,7 +12,7 @@ SHARED ?= $(or $(FLOODCAST_SHARED_DATA),../shared/data)
 RADAR := $(SHARED)/radar/pysteps-data/radar
 DEV_EVENTS ?= 240
 
-.PHONY: install demo test test-slow bench lint clean data data-heldout data-more data-more-heldout
+.PHONY: install demo test test-slow bench lint docs docs-serve clean data data-heldout data-more data-more-heldout
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -71,8 +71,16 @@ data-heldout: install
 data-more-heldout: install
 	$(call resplit,data/dev-more.zarr,data/dev-more-heldout.zarr,$(MORE_BUILD))
 
+# The documentation site (docs/ -> site/): fails on a broken link or a missing reference.
+docs: install
+	$(BIN)/pip install -q -e '.[docs]'
+	$(BIN)/mkdocs build --strict
+
+docs-serve: docs
+	$(BIN)/mkdocs serve
+
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) outputs .pytest_cache
+	rm -rf $(VENV) outputs .pytest_cache site

@@ -1,3 +1,3 @@
 """floodcast: rainfall radar + terrain -> flood maps, fast enough to act on."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
