@@ -74,10 +74,10 @@ data-more-heldout: install
 # The documentation site (docs/ -> site/): fails on a broken link or a missing reference.
 docs: install
 	$(BIN)/pip install -q -e '.[docs]'
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict
 
 docs-serve: docs
-	$(BIN)/mkdocs serve
+	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs serve
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

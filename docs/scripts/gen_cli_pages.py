@@ -11,9 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import click
 import mkdocs_gen_files
 import typer.main
+
+try:  # recent typer vendors its own copy of click
+    from typer._click import core as click_core
+except ImportError:  # older typer: the click package
+    from click import core as click_core
 
 # Plain help text: no rich boxes or colours, and the same wrapping on every machine.
 os.environ.setdefault("TERM", "dumb")
@@ -22,28 +26,38 @@ os.environ["COLUMNS"] = "100"
 
 from floodcast.cli import app  # noqa: E402  (after the environment is set)
 
+Command = click_core.Command
+
+
+def _is_group(command: Command) -> bool:
+    return hasattr(command, "commands")
+
 OUT = Path("reference/commands")
 
 
-def _help(command: click.Command, path: list[str], parent: click.Context | None) -> str:
-    """The ``--help`` text of ``command`` as click prints it (no rich formatting)."""
-    ctx = click.Context(command, info_name=path[-1], parent=parent, terminal_width=100,
-                        max_content_width=100)
+def _context(command: Command, name: str, parent: click_core.Context | None) -> click_core.Context:
+    return command.context_class(command, info_name=name, parent=parent, terminal_width=100,
+                                 max_content_width=100)
+
+
+def _help(command: Command, path: list[str], parent: click_core.Context | None) -> str:
+    """The ``--help`` text of ``command`` as click prints it (click's plain renderer, not rich)."""
+    ctx = _context(command, path[-1], parent)
     formatter = ctx.make_formatter()
-    click.Command.format_help(command, ctx, formatter)  # click's plain renderer
+    Command.format_help(command, ctx, formatter)
     return formatter.getvalue().rstrip()
 
 
-def _summary(command: click.Command) -> str:
+def _summary(command: Command) -> str:
     text = (command.short_help or command.help or "").strip().splitlines()
     return text[0].rstrip(".") if text else ""
 
 
-def _walk(command: click.Command, path: list[str], parent: click.Context | None,
+def _walk(command: Command, path: list[str], parent: click_core.Context | None,
           nav: mkdocs_gen_files.Nav) -> None:
-    ctx = click.Context(command, info_name=path[-1], parent=parent)
+    ctx = _context(command, path[-1], parent)
     name = " ".join(path)
-    is_group = isinstance(command, click.Group)
+    is_group = _is_group(command)
     doc = Path(*path[1:], "index.md") if is_group else Path(*path[1:]).with_suffix(".md")
     if len(path) == 1:
         doc = Path("index.md")
@@ -60,9 +74,7 @@ def _walk(command: click.Command, path: list[str], parent: click.Context | None,
                 sub = command.commands[sub_name]
                 if sub.hidden:
                     continue
-                link = f"{sub_name}/index.md" if isinstance(sub, click.Group) else f"{sub_name}.md"
-                if len(path) > 1:
-                    link = f"{path[-1]}/{link}" if False else link
+                link = f"{sub_name}/index.md" if _is_group(sub) else f"{sub_name}.md"
                 fd.write(f"| [`{name} {sub_name}`]({link}) | {_summary(sub)} |\n")
     if is_group:
         for sub_name in sorted(command.commands):
