@@ -79,8 +79,11 @@ docs: install
 docs-serve: docs
 	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs serve
 
+# ruff (rules in pyproject.toml), ruff's formatter, and the layer contracts (import-linter)
 lint: install
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache site

@@ -50,7 +50,7 @@ def main(argv=None) -> int:
         return 1
     import pandas as pd
 
-    from floodcast.cli_nowcast import run_verify, write_skill
+    from floodcast.cli.nowcast import run_verify, write_skill
     from floodcast.predict.verify import skill_vs_reference
 
     tables = []

@@ -27,7 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from floodcast.diagnostics.pretrain import PretrainConfig, pretrain
+from floodcast.training.pretrain import PretrainConfig, pretrain
 
 
 def generated_store(out: Path, events: int = 12) -> Path:

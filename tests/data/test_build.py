@@ -4,7 +4,7 @@ import torch
 
 from floodcast.data import store
 from floodcast.data.build import build_dataset
-from floodcast.data.samples import PREV_DEPTH_SCALE_M
+from floodcast.data.channels import PREV_DEPTH_SCALE_M
 from floodcast.data.torchdata import FloodDataset, assert_bchw, collate_checked
 from floodcast.errors import InputError
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from floodcast.data import store
+from floodcast.data.channels import PREV_DEPTH_SCALE_M
 from floodcast.data.reference_storm import (
     MATCHED_DURATION_S,
     MATCHED_RATES_MMH,
@@ -13,7 +14,7 @@ from floodcast.data.reference_storm import (
     reference_depth_at,
     reference_series,
 )
-from floodcast.data.samples import PREV_DEPTH_SCALE_M, DemRouting
+from floodcast.data.terrain import DemRouting
 from floodcast.data.torchdata import FloodDataset
 from floodcast.errors import InputError
 

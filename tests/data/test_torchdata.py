@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from floodcast.data.build import build_dataset
-from floodcast.data.samples import DemRouting, make_input, upslope_area_channel
+from floodcast.data.samples import make_input
+from floodcast.data.terrain import DemRouting, upslope_area_channel
 from floodcast.data.torchdata import EventBlockSampler, FloodDataset, select_extras
 from floodcast.io.dem_tools import depression_depth
 

@@ -8,13 +8,12 @@ import numpy as np
 import pytest
 
 from floodcast.diagnostics.embed import (
-    LabelAlignmentError,
     layout_2d,
-    make_labels,
     neighbour_agreement,
     random_like,
     run_embed,
 )
+from floodcast.diagnostics.labels import LabelAlignmentError, make_labels
 from floodcast.diagnostics.plots import scatter_png
 
 
@@ -70,8 +69,8 @@ def test_embed_cli_on_store(tiny_store, tmp_path):
     from typer.testing import CliRunner
 
     from floodcast.cli import app
-    from floodcast.diagnostics.contrastive import DualEncoder, DualEncoderConfig
-    from floodcast.diagnostics.pretrain import save_pretrained
+    from floodcast.training.contrastive import DualEncoder, DualEncoderConfig
+    from floodcast.training.pretrain import save_pretrained
 
     path, _ = tiny_store
     ckpt = save_pretrained(DualEncoder(DualEncoderConfig(model="small_unet", encoder_depth=2,

@@ -1,7 +1,7 @@
 import numpy as np
 
 from floodcast.evaluation.baselines import Climatology, TerrainHeuristic, contributing_area
-from floodcast.evaluation.postprocess import remove_isolated
+from floodcast.predict.postprocess import remove_isolated
 
 
 def test_d8_area_on_a_v_valley_outlet_collects_everything():

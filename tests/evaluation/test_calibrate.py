@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from floodcast.errors import InputError
-from floodcast.evaluation.calibrate import calibrate, fit_cut
+from floodcast.evaluation.calibrate import calibrate
+from floodcast.metrics import fit_cut
 from floodcast.models.checkpoint import load_model, save_model
 from floodcast.models.registry import build_model
 from floodcast.predict.mapper import FloodMapper

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from floodcast.data import store
-from floodcast.data.samples import PREV_DEPTH_SCALE_M
+from floodcast.data.channels import PREV_DEPTH_SCALE_M
 from floodcast.errors import InputError
 from floodcast.evaluation.rollout import GridBaselines, rollout_scores, rollout_table
 from floodcast.predict.mapper import FloodMapper

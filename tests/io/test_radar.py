@@ -9,8 +9,9 @@ import pytest
 from affine import Affine
 
 from floodcast.errors import InputError
-from floodcast.io.radar import RADAR_SOURCES, RadarSequence, read_radar, summarize
+from floodcast.io.radar import RADAR_SOURCES, RadarSequence, read_radar
 from floodcast.io.radar_sources import get_source, guess_source, time_from_name
+from floodcast.io.radar_summary import summarize
 from floodcast.io.radar_units import dbz_to_mmh, depth_to_mmh, to_mmh
 
 RADAR = "radar/pysteps-data/radar"

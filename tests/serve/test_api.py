@@ -215,7 +215,7 @@ def test_cli_refuses_bad_setup(model_file, tmp_path):
     from typer.testing import CliRunner
 
     from floodcast.cli import app as cli
-    from floodcast.cli_serve import serve_command
+    from floodcast.serve.command import serve_command
 
     r = CliRunner().invoke(cli, ["serve", "--model", str(tmp_path / "none.pt"), "--dem",
                                  "sample"])

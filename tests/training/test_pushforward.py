@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from floodcast.data.samples import PREV_DEPTH_SCALE_M
+from floodcast.data.channels import PREV_DEPTH_SCALE_M
 from floodcast.data.torchdata import FloodDataset, collate_checked
 from floodcast.training.task import FloodTask, encode_prev_depth
 

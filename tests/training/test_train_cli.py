@@ -38,6 +38,36 @@ def test_train_writes_checkpoints_with_config(trained):
     assert result["cut"] == extra["cut"]
 
 
+
+def test_config_file_reproduces_the_run(trained, tmp_path):
+    """train_config.json passed back with --config gives the same model (CPU, same seed);
+    an option typed on the command line wins over the file."""
+    import torch
+
+    _path, out = trained
+    again = tmp_path / "again"
+    r = CliRunner().invoke(app, ["train", "--config", str(out / "train_config.json"),
+                                 "--out", str(again), "--quiet"])
+    assert r.exit_code == 0, r.output
+    first = json.loads((out / "train_config.json").read_text())
+    second = json.loads((again / "train_config.json").read_text())
+    assert {**first, "out": ""} == {**second, "out": ""}
+    m1, _ = load_model(out / "model.pt")
+    m2, _ = load_model(again / "model.pt")
+    for (k, a), b in zip(m1.state_dict().items(), m2.state_dict().values(), strict=True):
+        assert torch.equal(a, b), k
+
+
+def test_config_file_errors(tmp_path):
+    bad = tmp_path / "run.toml"
+    bad.write_text('lr = 0.01\nlearning_rate = 3\n')
+    r = CliRunner().invoke(app, ["train", "--config", str(bad), "--out", str(tmp_path / "o")])
+    assert r.exit_code != 0 and "unknown option(s) ['learning_rate']" in r.output
+    bad.write_text('lr = 0.01\n')
+    r = CliRunner().invoke(app, ["train", "--config", str(bad)])
+    assert r.exit_code != 0 and "missing --data, --out" in r.output
+
+
 def test_cosine_schedule_decays_over_the_epochs(trained):
     import csv
 

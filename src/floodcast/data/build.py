@@ -21,6 +21,7 @@ from floodcast.data import store
 from floodcast.data.events import EventConfig, EventPlan, event_rain, plan_events
 from floodcast.data.index import build_index
 from floodcast.data.samples import SampleSpec, check_test_dems, tile_origins
+from floodcast.defaults import MANNING_N, MAX_STEP_S
 from floodcast.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,8 @@ log = logging.getLogger(__name__)
 class SolverSettings:
     """Physics settings used for every event (stored with the dataset)."""
 
-    manning: float = 0.035
-    max_step: float = 10.0
+    manning: float = MANNING_N
+    max_step: float = MAX_STEP_S
     boundary: str = "free"
     cfl: float = 0.7
     threads: int = 1  # per event; parallelism comes from simulating events side by side

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 from numba import njit
 
-from floodcast.data.samples import depth_channel, grid_key
+from floodcast.data.channels import depth_channel, grid_key
 from floodcast.errors import InputError
 
 # 5 mm/h: of 5, 10, 20 and 40 mm/h, the best reference_storm baseline on the development

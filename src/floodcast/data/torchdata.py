@@ -15,15 +15,10 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from floodcast.data import store
+from floodcast.data.channels import DERIVED_CHANNELS, EXTRA_CHANNELS
 from floodcast.data.index import SPLIT_CODES
-from floodcast.data.samples import (
-    DERIVED_CHANNELS,
-    EXTRA_CHANNELS,
-    DemRouting,
-    dihedral,
-    make_input,
-    rain_window,
-)
+from floodcast.data.samples import dihedral, make_input, rain_window
+from floodcast.data.terrain import DemRouting
 
 
 def assert_bchw(x: torch.Tensor, channels: int, hw: tuple[int, int] | None = None,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from floodcast.diagnostics.embed import Labels, structure_title
+from floodcast.diagnostics.labels import Labels, structure_title
 
 _MAX_LEGEND = 20
 

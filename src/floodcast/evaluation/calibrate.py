@@ -15,47 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from floodcast.defaults import PROB_BINS
 from floodcast.errors import InputError
-
-PROB_BINS = 200
-DEFAULT_CUT = 0.5
-
-
-def model_cut(extra: dict) -> float:
-    """The cut a model file carries (``extra["cut"]``), else 0.5."""
-    return float(extra.get("cut", DEFAULT_CUT))
-
-
-def prob_histogram(prob: np.ndarray, wet: np.ndarray) -> np.ndarray:
-    """Counts [2, PROB_BINS] of the wet probability of truly dry (row 0) and truly wet
-    (row 1) cells, in equal bins over [0, 1] (p = 1 in the last bin)."""
-    b = np.minimum((np.asarray(prob, np.float64).ravel() * PROB_BINS).astype(np.int64),
-                   PROB_BINS - 1) + PROB_BINS * np.asarray(wet, bool).ravel()
-    return np.bincount(b, minlength=2 * PROB_BINS).reshape(2, PROB_BINS)
-
-
-def fit_cut(wet_hist: np.ndarray, dry_hist: np.ndarray) -> dict:
-    """The probability cut with the best CSI from histograms over [0, 1] of the wet
-    probability of truly wet (``wet_hist``) and truly dry (``dry_hist``) cells.
-
-    Cells with probability above bin edge i are called wet, so for cut i: hits = wet
-    cells in bins >= i, false alarms = dry cells in bins >= i, misses = wet cells below.
-    """
-    wet = np.asarray(wet_hist, np.float64)
-    dry = np.asarray(dry_hist, np.float64)
-    if wet.shape != dry.shape or wet.ndim != 1:
-        raise InputError(f"histograms must be 1-D and alike; got {wet.shape} and {dry.shape}")
-    if wet.sum() == 0:
-        raise InputError("no wet cell in the calibration events: cannot fit a cut")
-    hits = wet[::-1].cumsum()[::-1]  # wet cells at or above each bin
-    fa = dry[::-1].cumsum()[::-1]
-    misses = wet.sum() - hits
-    csi = hits / np.maximum(hits + misses + fa, 1.0)
-    edges = np.linspace(0.0, 1.0, len(wet) + 1)[:-1]
-    i = int(np.argmax(csi))
-    half = int(np.searchsorted(edges, DEFAULT_CUT))
-    return {"cut": float(edges[i]), "csi": float(csi[i]), "csi_at_default": float(csi[half]),
-            "bias": float((hits[i] + fa[i]) / wet.sum())}
+from floodcast.metrics import fit_cut, prob_histogram
 
 
 def calibrate(model_path: str | Path, data: str, split: str = "val",

@@ -15,11 +15,12 @@ import torch
 
 from floodcast.data.reference_storm import check_settings
 from floodcast.data.torchdata import FloodDataset
+from floodcast.defaults import EVAL_THRESHOLDS_M
 from floodcast.errors import InputError
 from floodcast.evaluation.baselines import Climatology, TerrainHeuristic, contributing_area
-from floodcast.evaluation.calibrate import model_cut
-from floodcast.evaluation.postprocess import remove_isolated
 from floodcast.metrics import Contingency
+from floodcast.models.cut import model_cut
+from floodcast.predict.postprocess import remove_isolated
 
 
 @dataclass
@@ -28,7 +29,7 @@ class EvalConfig:
     data: str
     out: str
     split: str = "test"
-    thresholds: tuple[float, ...] = (0.05, 0.1, 0.3)
+    thresholds: tuple[float, ...] = EVAL_THRESHOLDS_M
     batch_size: int = 16
     max_train_samples: int = 2000  # for fitting the baselines
     speed: bool = True

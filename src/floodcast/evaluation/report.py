@@ -12,8 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from floodcast.evaluation.calibrate import model_cut
 from floodcast.metrics import FORMULAS, Contingency
+from floodcast.models.cut import model_cut
 
 COLS = ("accuracy", "all_dry_accuracy", "csi", "pod", "far", "bias", "f1", "mcc")
 METHODS = ("model", "model+postprocess", "all_dry", "climatology", "terrain_heuristic")
@@ -57,7 +57,7 @@ def maps_png(ds, model, picks: list[tuple[str, int]], path: Path, postprocess: b
     """Rain sum, DEM, truth, prediction and error for the chosen samples."""
     import torch
 
-    from floodcast.evaluation.postprocess import remove_isolated
+    from floodcast.predict.postprocess import remove_isolated
 
     fig, axes = plt.subplots(len(picks), 5, figsize=(13, 2.7 * len(picks)), squeeze=False)
     for row, (label, i) in enumerate(picks):

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from floodcast.data.reference_storm import run_storms, storm_channels
+from floodcast.defaults import MAX_STEP_S
 
 
 def _median_time(fn, repeats: int) -> float:
@@ -47,7 +48,7 @@ def time_model(model, in_channels: int, n: int = 512, repeats: int = 3) -> float
 
 
 def time_simulator(elevation: np.ndarray, cell_size: float, rain_frames: np.ndarray,
-                   interval_s: float, max_step: float = 10.0, repeats: int = 1) -> dict:
+                   interval_s: float, max_step: float = MAX_STEP_S, repeats: int = 1) -> dict:
     """Cold (event start -> last frame) and hot (one more interval) simulator times (s)."""
     from floodcast.io.rain import RainSeries
     from floodcast.physics.boundaries import Boundaries

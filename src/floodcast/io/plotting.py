@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from floodcast.defaults import WET_THRESHOLD_M
 from floodcast.io.atomic import atomic_path
 
 
@@ -33,7 +34,7 @@ def plot_depth_map(
     depth: np.ndarray,
     elevation: np.ndarray,
     cell_size: float,
-    threshold: float = 0.1,
+    threshold: float = WET_THRESHOLD_M,
     title: str = "Maximum water depth",
     dpi: int = 120,
 ) -> Path:

@@ -31,9 +31,8 @@ from floodcast.io.radar_sources import (
     get_source,
     guess_source,
 )
-from floodcast.io.radar_summary import summarize
 
-__all__ = ["RADAR_SOURCES", "RadarSequence", "read_radar", "summarize"]
+__all__ = ["RADAR_SOURCES", "RadarSequence", "read_radar"]
 
 GAP_FACTOR = 1.5  # a spacing longer than 1.5 × the nominal interval is a gap
 

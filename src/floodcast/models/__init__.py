@@ -5,7 +5,7 @@
 ``save_model`` / ``load_model`` carry the config and the trainer's extras.
 """
 
-from floodcast.models import baselines, lite, smp_models  # noqa: F401  (fill the registry)
+from floodcast.models import lite, simple_nets, smp_models  # noqa: F401  (fill the registry)
 from floodcast.models.cbam import CBAM
 from floodcast.models.checkpoint import load_model, read_checkpoint, save_model, warm_start
 from floodcast.models.registry import (

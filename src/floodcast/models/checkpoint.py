@@ -25,7 +25,7 @@ FORMAT = "floodcast.model"
 FORMAT_VERSION = 1
 
 
-def _plain(obj: Any, where: str = "extra") -> Any:
+def plain_data(obj: Any, where: str = "extra") -> Any:
     """Convert to types ``torch.load(weights_only=True)`` accepts, or raise naming the key."""
     if obj is None or isinstance(obj, (bool, int, float, str, torch.Tensor)):
         return obj
@@ -36,11 +36,11 @@ def _plain(obj: Any, where: str = "extra") -> Any:
     if isinstance(obj, os.PathLike):
         return os.fspath(obj)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return _plain(dataclasses.asdict(obj), where)
+        return plain_data(dataclasses.asdict(obj), where)
     if isinstance(obj, dict):
-        return {str(k): _plain(v, f"{where}[{k!r}]") for k, v in obj.items()}
+        return {str(k): plain_data(v, f"{where}[{k!r}]") for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        seq = [_plain(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+        seq = [plain_data(v, f"{where}[{i}]") for i, v in enumerate(obj)]
         return tuple(seq) if isinstance(obj, tuple) else seq
     raise TypeError(f"{where}: cannot store {type(obj).__name__} in a checkpoint; "
                     "pass plain numbers, strings, lists, dicts, numpy arrays or tensors")
@@ -74,7 +74,7 @@ def save_model(model: FloodModel, path: str | Path, extra: dict | None = None) -
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     blob = {"format": FORMAT, "format_version": FORMAT_VERSION,
             "config": model.config.to_dict(), "state_dict": state,
-            "extra": _plain(extra or {}), "versions": _versions()}
+            "extra": plain_data(extra or {}), "versions": _versions()}
     path = Path(path)
     with atomic_path(path) as tmp:
         torch.save(blob, tmp)

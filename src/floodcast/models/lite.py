@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from floodcast.models.baselines import SmallUNetDecoder, SmallUNetEncoder, conv_bn_relu
 from floodcast.models.registry import ModelConfig, Parts, register
+from floodcast.models.simple_nets import SmallUNetDecoder, SmallUNetEncoder, conv_bn_relu
 
 
 class LiteEncoder(nn.Module):

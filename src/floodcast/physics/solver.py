@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from floodcast.defaults import CFL, MANNING_N, MAX_STEP_S
 from floodcast.io.rain import RainSeries
 
 from . import kernels as K
@@ -48,9 +49,9 @@ class SolverConfig:
             LISFLOOD-FP's limiter (counts unlimited inflows; negative depths are clipped).
     """
 
-    manning: float | np.ndarray = 0.035
-    cfl: float = 0.7
-    max_step: float = 10.0
+    manning: float | np.ndarray = MANNING_N
+    cfl: float = CFL
+    max_step: float = MAX_STEP_S
     theta: float = 1.0
     depth_threshold: float = 1e-3
     infiltration_mmh: float = 0.0

@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from floodcast.data.samples import DERIVED_CHANNELS, DemRouting, grid_key, make_input, tile_origins
+from floodcast.data.channels import DERIVED_CHANNELS, grid_key
+from floodcast.data.samples import make_input, tile_origins
+from floodcast.data.terrain import DemRouting
 from floodcast.errors import InputError
-from floodcast.evaluation.calibrate import model_cut
-from floodcast.evaluation.postprocess import remove_isolated
+from floodcast.models.cut import model_cut
+from floodcast.predict.postprocess import remove_isolated
 
 CELL_SIZE_TOLERANCE = 2.0  # refuse grids more than 2x finer/coarser than any training DEM
 INTERVAL_TOLERANCE = 0.25  # refuse radar intervals more than 25 % off the training interval

@@ -34,12 +34,11 @@ from floodcast.errors import InputError
 from floodcast.io.dem import Dem
 from floodcast.serve import inputs, limits, schemas
 from floodcast.serve.maps import MapBoard
-from floodcast.serve.metrics import ServeMetrics
 from floodcast.serve.render import hillshade_png
+from floodcast.serve.telemetry import ServeMetrics
 
 log = logging.getLogger("floodcast.serve")
 SERVE_TILE = 256  # default model tile (cells) when the training patch is smaller
-STATIC = Path(__file__).parent / "static"
 
 
 @dataclass
@@ -155,8 +154,9 @@ def create_app(cfg: ServeConfig) -> FastAPI:
     app.add_middleware(limits.BodyLimit, max_bytes=int(cfg.max_upload_mb * 1e6))
     app.add_middleware(limits.Timing, observe=srv.metrics.observe)
     limits.install_error_handlers(app)
+    from floodcast.serve.routes import STATIC, add_routes
+
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    from floodcast.serve.routes import add_routes
 
     add_routes(app, srv)
 

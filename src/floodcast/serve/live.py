@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 
+from floodcast.defaults import MAX_STEP_S, WET_THRESHOLD_M
 from floodcast.io.dem import Dem, fill_sinks
 from floodcast.io.rain import RainSeries
 from floodcast.physics.boundaries import Boundaries
@@ -26,8 +27,8 @@ from floodcast.physics.solver import Simulation, SolverConfig
 class LivePhysics:
     """A hot-started flood simulation on the served DEM, one radar interval at a time."""
 
-    def __init__(self, dem: Dem, threshold_m: float = 0.1, fill: bool = True,
-                 max_step_s: float = 10.0):
+    def __init__(self, dem: Dem, threshold_m: float = WET_THRESHOLD_M, fill: bool = True,
+                 max_step_s: float = MAX_STEP_S):
         self.elevation = fill_sinks(dem.elevation) if fill else np.asarray(dem.elevation)
         self.cell_size = float(dem.cell_size)
         self.threshold = float(threshold_m)

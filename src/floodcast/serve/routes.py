@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
@@ -13,9 +14,10 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from floodcast.predict.mapper import FloodMap
 from floodcast.serve import limits, schemas
 from floodcast.serve.maps import clean
-from floodcast.serve.metrics import CONTENT_TYPE
 from floodcast.serve.render import flood_rgba, leaflet_bounds, legend, png_bytes
+from floodcast.serve.telemetry import CONTENT_TYPE
 
+STATIC = Path(__file__).parent / "static"
 HTML_HEADERS = {"Cache-Control": "no-cache"}
 
 
@@ -65,7 +67,6 @@ def render_map(fmt: schemas.OutputFormat, fmap: FloodMap, srv, meta: dict) -> Re
 
 
 def add_routes(app: FastAPI, srv) -> None:
-    from floodcast.serve.app import STATIC
 
     @app.get("/", include_in_schema=False)
     async def index():

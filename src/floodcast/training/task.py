@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from floodcast.data.samples import PREV_DEPTH_SCALE_M
+from floodcast.data.channels import PREV_DEPTH_SCALE_M
 from floodcast.metrics import Contingency
 from floodcast.models.registry import ModelConfig, build_model
 from floodcast.training.losses import build_loss
@@ -129,7 +129,7 @@ class FloodTask(pl.LightningModule):
 
     def _count_probs(self, logits: torch.Tensor, y: torch.Tensor) -> None:
         """Histogram the wet probability of truly dry and wet cells, for ``fit_cut``."""
-        from floodcast.evaluation.calibrate import prob_histogram
+        from floodcast.metrics import prob_histogram
 
         p = torch.softmax(logits.detach().float(), 1)[:, 1]
         h = prob_histogram(p.cpu().numpy(), y.cpu().numpy())
@@ -138,7 +138,7 @@ class FloodTask(pl.LightningModule):
     def _fit_cut(self) -> None:
         """The cut with the best CSI on this validation's samples; logged and checkpointed,
         so the best checkpoint carries the cut fitted on its own validation."""
-        from floodcast.evaluation.calibrate import fit_cut
+        from floodcast.metrics import fit_cut
 
         h, self._prob_hist = self._prob_hist, None
         if h is not None and self.trainer.world_size > 1:  # every rank fits on all of val

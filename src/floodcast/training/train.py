@@ -15,8 +15,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from floodcast.data.channels import prior_offset
 from floodcast.data.reference_storm import settings_record
-from floodcast.data.samples import prior_offset
 from floodcast.errors import InputError
 
 #: The author's final recipe (DeepLabV3+, CE + Dice, lr 1e-5, 2x upscaling, isolated-pixel removal).
@@ -166,7 +166,7 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
         if cfg.init_encoder and cfg.init_from:
             raise InputError("give --init-encoder or --init-from, not both")
         if cfg.init_encoder:
-            from floodcast.diagnostics.pretrain import load_encoder_into
+            from floodcast.training.pretrain import load_encoder_into
 
             load_encoder_into(task.model, cfg.init_encoder)
         if cfg.init_from:

@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
         model: str = typer.Option("deeplabv3plus", help="Registry model whose encoder is used."),
         encoder: str = typer.Option("resnet18", help="smp encoder name."),
         encoder_depth: int = typer.Option(5, help="Encoder stages (as in `train`)."),
-        decoder_channels: int = typer.Option(0, help="Width knob (small_unet); 0 = default."),
+        decoder_channels: int = typer.Option(0, "--width", "--decoder-channels", help="Decoder/feature width, as `train --width` (small_unet); 0 = default (--decoder-channels: the old name)."),
         formulation: str = typer.Option("original", help="Input channels: original = rain "
                                         "frames + DEM (prev_depth would leak the answer)."),
         embed_dim: int = typer.Option(64, help="Embedding size."),
@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Contrastive (CLIP) pretraining of rain(+DEM) against water depth; prints held-out
         retrieval top-1/top-5 against chance. Reuse: `floodcast train --init-encoder OUT/pretrain.pt`."""
-        from floodcast.diagnostics.pretrain import PretrainConfig, pretrain
+        from floodcast.training.pretrain import PretrainConfig, pretrain
 
         cfg = PretrainConfig(data=str(data), out=str(out), model=model, encoder=encoder,
                              encoder_depth=encoder_depth, decoder_channels=decoder_channels or None,
@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
                             e["depth_maps"], e["event_names"], e["event_sources"], e["threshold"],
                             method=method, check_random=check_random, html=html, seed=seed,
                             title=f"{tower} embeddings, {split}")
-        from floodcast.diagnostics.embed import structure_title
+        from floodcast.diagnostics.labels import structure_title
 
         for key, st in res["structure"].items():
             typer.echo(f"{key.split('/')[0]:>10} {structure_title(st)}")

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from floodcast.defaults import MANNING_N, SAVE_EVERY_S, SIMULATE_MAX_STEP_S, WET_THRESHOLD_M
 from floodcast.errors import InputError
 from floodcast.io.atomic import check_writable
 from floodcast.io.dem import Dem, fill_sinks, read_dem
@@ -49,11 +50,11 @@ class SimulateRequest:
     rain: str | Path | RainSeries
     duration_s: float
     out: str | Path
-    manning: float = 0.035
+    manning: float = MANNING_N
     boundary: str = "free"
-    save_every_s: float = 300.0
-    max_step_s: float = 2.0
-    threshold_m: float = 0.1
+    save_every_s: float = SAVE_EVERY_S
+    max_step_s: float = SIMULATE_MAX_STEP_S
+    threshold_m: float = WET_THRESHOLD_M
     pad_zero: bool = False
     infiltration_mmh: float = 0.0
     inflows: Sequence[str] = ()

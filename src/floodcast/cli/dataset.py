@@ -1,4 +1,4 @@
-"""CLI: `floodcast build-dataset` and `floodcast dataset info`."""
+"""CLI: `floodcast dataset build` (alias: `build-dataset`) and `floodcast dataset info`."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ from pathlib import Path
 
 import typer
 
+from floodcast.defaults import MANNING_N, MAX_STEP_S, WET_THRESHOLD_M
 from floodcast.errors import InputError, user_errors
-from floodcast.io.sources import load_dems, load_radars
+from floodcast.io.named_inputs import load_dems, load_radars
 
 
 def register(app: typer.Typer) -> None:
-    dataset_app = typer.Typer(help="Inspect a dataset store.", no_args_is_help=True)
+    dataset_app = typer.Typer(help="Build and inspect dataset stores (zarr).", no_args_is_help=True)
     app.add_typer(dataset_app, name="dataset")
 
-    @app.command("build-dataset")
+    @dataset_app.command("build")
     def build_dataset_cmd(
         dem: list[str] = typer.Option(..., "--dem", help="DEM file (GeoTIFF/.asc/.npz, metres) or "
                                       "'sample' (matplotlib's Jacksboro DEM); repeatable."),
@@ -28,15 +29,15 @@ def register(app: typer.Typer) -> None:
         min_rain: float = typer.Option(0.5, help="Minimum window-mean rain rate of an event (mm/h)."),
         seed: int = typer.Option(0, help="Seed for event placement and splits."),
         history: int = typer.Option(7, help="K: rain frames per model input."),
-        threshold: float = typer.Option(0.1, help="Wet/dry depth threshold (m), 0 < t < 10."),
+        threshold: float = typer.Option(WET_THRESHOLD_M, help="Wet/dry depth threshold (m), 0 < t < 10."),
         patch: int = typer.Option(128, help="Tile size (cells)."),
         overlap: int = typer.Option(0, help="Tile overlap (cells)."),
         extra: str = typer.Option("", help="Extra channels, comma-separated: "
                                   "rain_accum,time_since_start,prev_depth."),
         dem_cell_size: float = typer.Option(0.0, help="Block-mean DEMs finer than this (m); 0 = keep."),
         fill_sinks: bool = typer.Option(False, help="Fill DEM sinks (pysheds) before simulating."),
-        manning: float = typer.Option(0.035, help="Manning n (s m^-1/3)."),
-        max_step: float = typer.Option(10.0, help="Solver step cap (s)."),
+        manning: float = typer.Option(MANNING_N, help="Manning n (s m^-1/3)."),
+        max_step: float = typer.Option(MAX_STEP_S, help="Solver step cap (s)."),
         scheduler: str = typer.Option("local", help="'local' (Dask LocalCluster), 'sync', or a "
                                       "Dask scheduler address (tcp://host:8786)."),
         workers: int = typer.Option(2, help="LocalCluster worker processes."),
@@ -67,9 +68,13 @@ def register(app: typer.Typer) -> None:
                                         progress=lambda d, t: bar.update(task, completed=d, total=t))
         _print_summary(out, summary)
 
+    # the old name stays, so scripts and Makefiles that call it keep working
+    app.command("build-dataset", help="Alias of `floodcast dataset build`: "
+                + (build_dataset_cmd.__doc__ or ""))(build_dataset_cmd)
+
     @dataset_app.command("info")
     def info_cmd(store_path: Path = typer.Argument(..., help="Dataset store (zarr folder)."),
-                 as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+                 as_json: bool = typer.Option(False, "--json/--no-json", help="Print JSON.")) -> None:
         """Events, samples, dedup counts, wet fraction per split, size on disk vs one record per window."""
         from floodcast.data import store
 

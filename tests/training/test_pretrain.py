@@ -8,22 +8,22 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from floodcast.diagnostics.contrastive import (
+from floodcast.errors import InputError
+from floodcast.models import build_model
+from floodcast.training.contrastive import (
     DualEncoder,
     DualEncoderConfig,
     clip_loss,
     same_map_groups,
 )
-from floodcast.diagnostics.pretrain import (
+from floodcast.training.pretrain import (
     ArrayPairs,
     PretrainConfig,
     load_encoder_into,
     pretrain,
     save_pretrained,
 )
-from floodcast.diagnostics.retrieval import retrieval_accuracy
-from floodcast.errors import InputError
-from floodcast.models import build_model
+from floodcast.training.retrieval import retrieval_accuracy
 
 SMALL = {"model": "small_unet", "encoder_depth": 2, "decoder_channels": 8}
 

@@ -11,8 +11,8 @@ import xarray as xr
 
 from floodcast.errors import InputError
 from floodcast.io.dem import Dem
-from floodcast.physics import job as J
 from floodcast.physics.solver import SimulationError
+from floodcast.simulation import job as J
 
 
 def flat_npz(tmp_path, n=10, cell=2.0, walls=()):

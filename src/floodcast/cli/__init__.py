@@ -23,16 +23,16 @@ app = typer.Typer(
 # Modules that define ``register(app)``; missing optional parts are skipped so the
 # core CLI works without the heavy extras installed.
 _COMMAND_MODULES = (
-    "floodcast.cli_simulate",
-    "floodcast.cli_radar",
-    "floodcast.cli_data",
-    "floodcast.cli_train",
-    "floodcast.cli_evaluate",
-    "floodcast.cli_predict",
-    "floodcast.cli_nowcast",
-    "floodcast.cli_social",
-    "floodcast.cli_diagnostics",
-    "floodcast.cli_serve",
+    "floodcast.cli.simulate",
+    "floodcast.cli.radar",
+    "floodcast.cli.dataset",
+    "floodcast.cli.train",
+    "floodcast.cli.evaluate",
+    "floodcast.cli.predict",
+    "floodcast.cli.nowcast",
+    "floodcast.cli.social",
+    "floodcast.cli.diagnostics",
+    "floodcast.cli.serve",
 )
 
 for _name in _COMMAND_MODULES:

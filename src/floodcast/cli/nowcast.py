@@ -36,9 +36,9 @@ def register(app: typer.Typer) -> None:
                                           "default the model's calibrated cut (else 0.5)."),
     ) -> None:
         """Extrapolate the latest radar N steps ahead and map flooding at each lead time."""
-        from floodcast.cli_predict import _read_prev
+        from floodcast.cli.predict import _read_prev
         from floodcast.io.atomic import check_writable
-        from floodcast.io.sources import load_dems
+        from floodcast.io.named_inputs import load_dems
         from floodcast.predict.mapper import FloodMapper
         from floodcast.predict.nowcast import extrapolate, flood_nowcast, min_frames
 
@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
                 fc = extrapolate(obs, steps, method=method, n_members=ensemble, seed=seed,
                                  flow=flow, cell_size_m=d.cell_size, interval_s=interval)
             else:
-                from floodcast.io.sources import load_radars
+                from floodcast.io.named_inputs import load_radars
 
                 seq = list(load_radars([radar]).values())[-1]  # the latest gap-free piece
                 _need_frames(len(seq.times), need, mapper, method)
@@ -123,7 +123,7 @@ def run_verify(specs, steps, n_starts, past, thresholds, scales, region, flow, e
     """Skill table over every gap-free piece of every radar input long enough to verify."""
     import pandas as pd
 
-    from floodcast.io.sources import load_radars
+    from floodcast.io.named_inputs import load_radars
     from floodcast.predict.verify import verify_extrapolation
 
     tables, skipped = [], []

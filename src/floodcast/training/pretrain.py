@@ -19,13 +19,13 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from floodcast.data.torchdata import EventBlockSampler
-from floodcast.diagnostics.contrastive import (
+from floodcast.errors import InputError
+from floodcast.training.contrastive import (
     DualEncoder,
     DualEncoderConfig,
     clip_loss,
     same_map_groups,
 )
-from floodcast.errors import InputError
 
 FORMAT = "floodcast.contrastive"
 
@@ -145,7 +145,7 @@ def pretrain(cfg: PretrainConfig, log=print, datasets: tuple | None = None) -> d
     Args:
         datasets: ``(train, held_out, info)`` to bypass the store (tests, synthetic data).
     """
-    from floodcast.diagnostics.retrieval import evaluate_retrieval
+    from floodcast.training.retrieval import evaluate_retrieval
 
     torch.manual_seed(cfg.seed)
     train, held, info = datasets if datasets is not None else store_datasets(cfg)
@@ -173,13 +173,13 @@ def pretrain(cfg: PretrainConfig, log=print, datasets: tuple | None = None) -> d
 
 def save_pretrained(model: DualEncoder, path: str | Path, extra: dict | None = None) -> Path:
     """Checkpoint: dual-encoder config + weights + the rain encoder's keys on their own."""
-    from floodcast.models.checkpoint import _plain
+    from floodcast.models.checkpoint import plain_data
 
     path = Path(path)
     blob = {"format": FORMAT, "format_version": 1, "config": model.config.to_dict(),
             "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
             "encoder_state_dict": {k: v.detach().cpu() for k, v in model.rain.encoder.state_dict().items()},
-            "extra": _plain(extra or {})}
+            "extra": plain_data(extra or {})}
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(blob, tmp)
     tmp.replace(path)

@@ -13,8 +13,14 @@ from floodcast.errors import user_errors
 def register(app: typer.Typer) -> None:
     @app.command("train")
     def train_cmd(
-        data: Path = typer.Option(..., help="Dataset store built by build-dataset (zarr folder)."),
-        out: Path = typer.Option(..., help="Output folder (checkpoints, model.pt, logs)."),
+        ctx: typer.Context,
+        data: Path = typer.Option(None, help="Dataset store built by build-dataset (zarr "
+                                  "folder); required unless --config holds it."),
+        out: Path = typer.Option(None, help="Output folder (checkpoints, model.pt, logs); "
+                                 "required unless --config holds it."),
+        config: Path = typer.Option(None, help="TOML or JSON file of training options (e.g. a "
+                                    "run's OUT/train_config.json: passing it back reproduces "
+                                    "the run); options given on the command line win."),
         model: str = typer.Option("deeplabv3plus", help="Registry model name (unknown lists valid)."),
         encoder: str = typer.Option("resnet18", help="Encoder: resnet18/34/50, tu-convnext_*."),
         encoder_depth: int = typer.Option(5, help="Encoder stages (smaller = faster, coarser)."),
@@ -83,11 +89,15 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, help="No progress bar."),
     ) -> None:
         """Train a flood segmentation model (PyTorch Lightning, AdamW, early stopping on val CSI)."""
+        from floodcast.training.config_file import merge_config
         from floodcast.training.train import TrainConfig, train
 
+        # by name: typer may carry its own copy of click's ParameterSource enum
+        given = {name for name in ctx.params
+                 if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"}
         with user_errors(ValueError, FileNotFoundError):
-            cfg = TrainConfig(
-                data=str(data), out=str(out), model=model, encoder=encoder,
+            cli_values = dict(
+                data=str(data) if data else "", out=str(out) if out else "", model=model, encoder=encoder,
                 encoder_depth=encoder_depth, width=width or None, cbam=cbam, upscale=upscale, depth_head=depth_head,
                 depth_residual=depth_residual,
                 loss=loss, class_weights=[float(w) for w in class_weights.split(",")] if class_weights else None,
@@ -100,7 +110,8 @@ def register(app: typer.Typer) -> None:
                 init_from=init_from or None, augment=augment,
                 formulation=formulation or None, wet_oversample=wet_oversample,
                 val_fraction=val_fraction, pushforward=pushforward, prior=prior or None,
-            ).apply_preset(preset or None)
+            )
+            cfg = merge_config(TrainConfig, cli_values, given, config).apply_preset(preset or None)
             result = train(cfg, progress=not quiet)
         typer.echo(json.dumps(result, indent=2))
 

@@ -14,28 +14,16 @@ with free edges -> ``OUT/simulate/``. The DEM's sinks are filled first: raw SRTM
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from floodcast.demo.context import DemoContext
 
 DEMO_DURATION_S = 7200.0
 DEMO_SEED = 42
 # 5 s instead of the CLI's 2 s default: on this storm the 2-h run agrees with a 2 s cap to
 # 0.4 % in outflow and 1 mm in max depth, in 0.6x the wall time (10 s steps clip thin films)
 DEMO_MAX_STEP_S = 5.0
-
-
-@dataclass
-class DemoContext:
-    """Shared state of a demo run: output root, console and each step's results."""
-
-    out: Path
-    console: Any = None
-    results: dict[str, Any] = field(default_factory=dict)
-
-    def say(self, msg: str) -> None:
-        if self.console is not None:
-            self.console.print(msg, highlight=False)
 
 
 DemoStep = Callable[[DemoContext], None]
@@ -46,8 +34,8 @@ def step_simulate(ctx: DemoContext) -> None:
     from rich.markup import escape
 
     from floodcast.io.dem import sample_dem
-    from floodcast.physics.job import SimulateRequest, execute, prepare
     from floodcast.physics.storms import synthetic_storm
+    from floodcast.simulation.job import SimulateRequest, execute, prepare
 
     dem = sample_dem()
     rain = synthetic_storm(dem.shape, dem.cell_size, DEMO_DURATION_S, seed=DEMO_SEED)
@@ -65,7 +53,7 @@ def step_simulate(ctx: DemoContext) -> None:
     for note in job.notes:
         ctx.say(f"[cyan]note:[/] {escape(note)}")
     if ctx.console is not None:
-        from floodcast.cli_simulate import sim_progress
+        from floodcast.progress import sim_progress
 
         with sim_progress(DEMO_DURATION_S) as cb:
             result = execute(job, progress=cb)
@@ -81,10 +69,10 @@ def step_simulate(ctx: DemoContext) -> None:
 
 
 def _later(name: str) -> DemoStep:
-    """A step defined in ``floodcast.demo_pipeline`` (imported lazily: torch is heavy)."""
+    """A step defined in ``floodcast.demo.pipeline`` (imported lazily: torch is heavy)."""
 
     def step(ctx: DemoContext) -> None:
-        from floodcast import demo_pipeline
+        from floodcast.demo import pipeline as demo_pipeline
 
         getattr(demo_pipeline, f"step_{name}")(ctx)
 

@@ -11,12 +11,6 @@ from floodcast.errors import InputError, user_errors
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def serve_command(model: str | Path, dem: str = "sample", watch: str | Path | None = None) -> str:
-    """The shell command that serves ``model`` (for ``make demo``'s closing hint)."""
-    cmd = f"floodcast serve --model {model} --dem {dem} --host 127.0.0.1 --port 8000"
-    return cmd + (f" --watch {watch}" if watch else "")
-
-
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve_cmd(
@@ -29,7 +23,7 @@ def register(app: typer.Typer) -> None:
         state: Path = typer.Option(None, help="State folder (live solver, maps); default "
                                    "WATCH/../floodcast-state, or a temporary folder."),
         max_upload_mb: float = typer.Option(20.0, help="Largest accepted upload (MB)."),
-        leads: int = typer.Option(6, help="Nowcast lead times (radar intervals) in watch mode."),
+        leads: int = typer.Option(6, "--steps", "--leads", help="Nowcast lead times (radar intervals) in watch mode, as `nowcast --steps` (--leads: the old name)."),
         physics: bool = typer.Option(True, help="Run the live physics solver in watch mode."),
         poll: float = typer.Option(1.0, help="Seconds between scans of the watch folder."),
         realtime_check: bool = typer.Option(True, help="Time a 512x512 live solver at startup "
@@ -45,7 +39,7 @@ def register(app: typer.Typer) -> None:
         """Serve flood maps over HTTP: POST /predict, GET /maps/latest, /metrics, web map at /."""
         import uvicorn
 
-        from floodcast.io.sources import load_dems
+        from floodcast.io.named_inputs import load_dems
         from floodcast.serve.app import ServeConfig, create_app
 
         if host not in LOOPBACK:

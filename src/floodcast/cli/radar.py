@@ -38,12 +38,13 @@ def info(
         Path | None, typer.Option("--png", help="Write a PNG strip of frames here.")
     ] = None,
     frames: Annotated[int, typer.Option(help="Frames in the PNG strip.")] = 6,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json/--no-json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Summarise a radar sequence: source, frames, interval, grid, coverage, max rate, gaps."""
     import warnings
 
-    from floodcast.io.radar import read_radar, summarize
+    from floodcast.io.radar import read_radar
+    from floodcast.io.radar_summary import summarize
 
     with user_errors(ValueError, FileNotFoundError), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the summary reports clipping

@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         overlap: int = typer.Option(-1, help="Tile overlap in cells (-1 = a quarter patch)."),
     ) -> None:
         """Map flooding from the latest radar frames + a DEM with a trained model."""
-        from floodcast.io.sources import load_dems
+        from floodcast.io.named_inputs import load_dems
         from floodcast.predict.inputs import radar_on_dem, rain_from_file
         from floodcast.predict.mapper import FloodMapper
         from floodcast.predict.outputs import write_outputs
@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
             if rain:
                 frames, interval = rain_from_file(rain, d)
             else:
-                from floodcast.io.sources import load_radars
+                from floodcast.io.named_inputs import load_radars
 
                 seqs = load_radars([radar])
                 seq = list(seqs.values())[-1]  # the latest gap-free piece

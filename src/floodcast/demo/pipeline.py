@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from floodcast.demo import DemoContext
+from floodcast.demo.context import DemoContext
 
 DEMO_STORMS = 4  # synthetic radar sequences
 DEMO_EVENTS = 12
@@ -88,6 +88,6 @@ def step_evaluate(ctx: DemoContext) -> None:
 
 
 def step_serve_hint(ctx: DemoContext) -> None:
-    from floodcast.cli_serve import serve_command
+    from floodcast.serve.command import serve_command
 
     ctx.say(f"[bold]serve the demo model:[/] {serve_command(ctx.results['model'], 'sample')}")

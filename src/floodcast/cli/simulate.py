@@ -1,19 +1,17 @@
-"""``floodcast simulate`` and ``floodcast demo``: thin wrappers over physics.job and demo."""
+"""``floodcast simulate`` and ``floodcast demo``: thin wrappers over floodcast.simulation and floodcast.demo."""
 
 from __future__ import annotations
 
-import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-console = Console(stderr=True)
+from floodcast.defaults import MANNING_N, SAVE_EVERY_S, SIMULATE_MAX_STEP_S, WET_THRESHOLD_M
+from floodcast.progress import console, sim_progress
 
 
 @contextmanager
@@ -42,31 +40,6 @@ def simulation_errors():
         console.print(f"[bold red]simulation failed:[/] {escape(str(exc))}", highlight=False)
         console.print("nothing was written.", highlight=False)
         raise typer.Exit(1) from None
-
-
-@contextmanager
-def sim_progress(duration_s: float):
-    """A rich progress bar over simulated time; yields the solver's ``progress`` callback."""
-    columns = (
-        TextColumn("[bold]simulating"),
-        BarColumn(),
-        TextColumn("t = {task.fields[t]:>8.0f} / {task.total:.0f} s"),
-        TextColumn("{task.fields[steps]:>7d} steps"),
-        TextColumn("wall"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task("sim", total=duration_s, t=0.0, steps=0)
-        last = [0.0]
-
-        def update(sim: Any) -> None:
-            now = time.perf_counter()
-            if now - last[0] > 0.1 or sim.t >= duration_s:
-                last[0] = now
-                bar.update(task, completed=min(sim.t, duration_s), t=sim.t, steps=sim.steps)
-
-        yield update
-        bar.update(task, completed=duration_s)
 
 
 def print_summary(result: Any) -> None:
@@ -113,7 +86,7 @@ def simulate(
             "mass_balance.csv, max_depth.png, run.json."
         ),
     ],
-    manning: Annotated[float, typer.Option(help="Manning roughness n (s/m^(1/3)), > 0.")] = 0.035,
+    manning: Annotated[float, typer.Option(help="Manning roughness n (s/m^(1/3)), > 0.")] = MANNING_N,
     boundary: Annotated[
         str,
         typer.Option(
@@ -123,21 +96,21 @@ def simulate(
     ] = "free",
     save_every: Annotated[
         float, typer.Option(help="Interval between saved depth maps (s).")
-    ] = 300.0,
+    ] = SAVE_EVERY_S,
     max_step: Annotated[
         float,
         typer.Option(
             help="Maximum solver time step (s); longer steps "
             "are faster but lose accuracy on steep terrain."
         ),
-    ] = 2.0,
+    ] = SIMULATE_MAX_STEP_S,
     threshold: Annotated[
         float, typer.Option(help="Wet/dry depth for reporting the wet area (m), 0 < t < 10.")
-    ] = 0.1,
+    ] = WET_THRESHOLD_M,
     pad_zero: Annotated[
         bool,
         typer.Option(
-            "--pad-zero",
+            "--pad-zero/--no-pad-zero",
             help="Assume no rain where the rain series does not cover the run (else an error).",
         ),
     ] = False,
@@ -158,13 +131,13 @@ def simulate(
     fill_sinks: Annotated[
         bool,
         typer.Option(
-            "--fill-sinks",
+            "--fill-sinks/--no-fill-sinks",
             help="Fill closed depressions (spurious SRTM pits) to their spill level first.",
         ),
     ] = False,
 ) -> None:
     """Simulate surface water depth (m) from a DEM and rain (mm/h) with the local-inertial solver."""
-    from floodcast.physics.job import SimulateRequest, execute, prepare
+    from floodcast.simulation.job import SimulateRequest, execute, prepare
 
     req = SimulateRequest(
         dem=dem,
@@ -197,7 +170,7 @@ def demo(
     ] = Path("floodcast-demo"),
 ) -> None:
     """Run the offline demo: matplotlib's Jacksboro DEM (~83 m cells) + a synthetic 2-h storm."""
-    from floodcast.demo import run_demo
+    from floodcast.demo.run import run_demo
 
     with simulation_errors():
         run_demo(out, console=console)

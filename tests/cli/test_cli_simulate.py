@@ -142,7 +142,7 @@ def test_negative_and_nan_rain(tmp_path, dem_asc):
 
 
 def test_demo_short(tmp_path, monkeypatch):
-    import floodcast.demo as D
+    import floodcast.demo.run as D
     import floodcast.io.dem as dem_mod
 
     full = dem_mod.sample_dem()
@@ -175,8 +175,8 @@ def test_real_landlab_dem(tmp_path, shared_data):
 
 
 def test_simulation_failure_exit_1_nothing_written(tmp_path, dem_asc, monkeypatch):
-    from floodcast.physics import job as J
     from floodcast.physics.solver import SolverConfig
+    from floodcast.simulation import job as J
 
     monkeypatch.setattr(J, "_solver_config", lambda r: SolverConfig(max_mass_error=1e-15))
     res = sim("--dem", dem_asc, "--rain", "50mm/h:600s", "--duration", 600, "--out", tmp_path / "o")

@@ -1,0 +1,39 @@
+"""Progress bars shown while long runs work (the CLI and the demo share them)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+# progress and errors go to stderr so stdout stays clean for piping
+console = Console(stderr=True)
+
+
+@contextmanager
+def sim_progress(duration_s: float, out: Console | None = None) -> Iterator[Any]:
+    """A rich progress bar over simulated time; yields the solver's ``progress`` callback."""
+    columns = (
+        TextColumn("[bold]simulating"),
+        BarColumn(),
+        TextColumn("t = {task.fields[t]:>8.0f} / {task.total:.0f} s"),
+        TextColumn("{task.fields[steps]:>7d} steps"),
+        TextColumn("wall"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=out or console, transient=False) as bar:
+        task = bar.add_task("sim", total=duration_s, t=0.0, steps=0)
+        last = [0.0]
+
+        def update(sim: Any) -> None:
+            now = time.perf_counter()
+            if now - last[0] > 0.1 or sim.t >= duration_s:
+                last[0] = now
+                bar.update(task, completed=min(sim.t, duration_s), t=sim.t, steps=sim.steps)
+
+        yield update
+        bar.update(task, completed=duration_s)
