@@ -7,9 +7,8 @@ the section, so the reference follows the package's files without edits.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import ast
+from pathlib import Path
 
 import mkdocs_gen_files
 
@@ -38,7 +37,6 @@ for path in sorted((SRC / "floodcast").rglob("*.py")):
     mkdocs_gen_files.set_edit_path(full_doc_path, path.relative_to(ROOT))
 
 
-
 def _first_line(path: Path) -> str:
     doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
     return doc.strip().splitlines()[0] if doc.strip() else ""
@@ -54,8 +52,10 @@ for path in sorted((SRC / "floodcast").iterdir()):
     link = f"floodcast/{name}/index.md" if path.is_dir() else f"floodcast/{name}.md"
     rows.append(f"| [`floodcast.{name}`]({link}) | {_first_line(init)} |\n")
 with mkdocs_gen_files.open(OUT / "index.md", "w") as fd:
-    fd.write("# API reference\n\nGenerated from the docstrings of the package, one page per "
-             "module, each time the site is built.\n\n| module | what it holds |\n|---|---|\n")
+    fd.write(
+        "# API reference\n\nGenerated from the docstrings of the package, one page per "
+        "module, each time the site is built.\n\n| module | what it holds |\n|---|---|\n"
+    )
     fd.writelines(rows)
 
 with mkdocs_gen_files.open(OUT / "SUMMARY.md", "w") as nav_file:

@@ -24,7 +24,7 @@ os.environ.setdefault("TERM", "dumb")
 os.environ["NO_COLOR"] = "1"
 os.environ["COLUMNS"] = "100"
 
-from floodcast.cli import app  # noqa: E402  (after the environment is set)
+from floodcast.cli import app
 
 Command = click_core.Command
 
@@ -32,12 +32,14 @@ Command = click_core.Command
 def _is_group(command: Command) -> bool:
     return hasattr(command, "commands")
 
+
 OUT = Path("reference/commands")
 
 
 def _context(command: Command, name: str, parent: click_core.Context | None) -> click_core.Context:
-    return command.context_class(command, info_name=name, parent=parent, terminal_width=100,
-                                 max_content_width=100)
+    return command.context_class(
+        command, info_name=name, parent=parent, terminal_width=100, max_content_width=100
+    )
 
 
 def _help(command: Command, path: list[str], parent: click_core.Context | None) -> str:
@@ -53,8 +55,9 @@ def _summary(command: Command) -> str:
     return text[0].rstrip(".") if text else ""
 
 
-def _walk(command: Command, path: list[str], parent: click_core.Context | None,
-          nav: mkdocs_gen_files.Nav) -> None:
+def _walk(
+    command: Command, path: list[str], parent: click_core.Context | None, nav: mkdocs_gen_files.Nav
+) -> None:
     ctx = _context(command, path[-1], parent)
     name = " ".join(path)
     is_group = _is_group(command)

@@ -21,11 +21,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from floodcast.io.rain import RainSeries  # noqa: E402
-from floodcast.physics import Boundaries, Simulation, SolverConfig  # noqa: E402
+from floodcast.io.rain import RainSeries
+from floodcast.physics import Boundaries, Simulation, SolverConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "docs" / "assets" / "figures"
@@ -44,17 +44,27 @@ def plane_steady_state() -> Path:
     x_c = (np.arange(nx) + 0.5) * dx
     z = np.tile(slope * (nx * dx - x_c), (ny, 1))
     rain = RainSeries(np.array([r_mmh], np.float32), np.zeros(1), np.inf, "uniform")
-    sim = Simulation(z, dx, rain, SolverConfig(manning=n, max_step=10.0),
-                     Boundaries.parse("E=free"))
+    sim = Simulation(
+        z, dx, rain, SolverConfig(manning=n, max_step=10.0), Boundaries.parse("E=free")
+    )
     sim.advance(3600.0)
     r = r_mmh / 3.6e6
     fig, ax = plt.subplots(figsize=(7, 3))
-    ax.plot(x_c, (n * r * x_c / np.sqrt(slope)) ** 0.6 * 1000, "k-", label="analytic at cell centres")
-    ax.plot(x_c, (n * r * (x_c + dx / 2) / np.sqrt(slope)) ** 0.6 * 1000, "k--",
-            label="analytic at upwind faces")
+    ax.plot(
+        x_c, (n * r * x_c / np.sqrt(slope)) ** 0.6 * 1000, "k-", label="analytic at cell centres"
+    )
+    ax.plot(
+        x_c,
+        (n * r * (x_c + dx / 2) / np.sqrt(slope)) ** 0.6 * 1000,
+        "k--",
+        label="analytic at upwind faces",
+    )
     ax.plot(x_c, sim.depth[1] * 1000, "C0.", ms=3, label="floodcast, t = 1 h")
-    ax.set(xlabel="distance downslope (m)", ylabel="depth (mm)",
-           title="Rain on an inclined plane: steady state")
+    ax.set(
+        xlabel="distance downslope (m)",
+        ylabel="depth (mm)",
+        title="Rain on an inclined plane: steady state",
+    )
     ax.legend(frameon=False)
     fig.tight_layout()
     return _save(fig, "plane_steady_state.png")
@@ -68,9 +78,13 @@ def _reference(shared: Path, case: str) -> dict:
 def _lisflood_sim(d: dict, case: str, boundary: str, config: SolverConfig | None = None):
     rain = RainSeries(d["rain_mmh"], d["rain_times_s"], np.inf, case)
     cfg = config or SolverConfig.lisflood(
-        manning=float(d["manning_n"]), max_step=float(d["initial_tstep_s"]),
-        cfl=float(d["cfl"]), theta=float(d["theta"]),
-        depth_threshold=float(d["depththresh_m"]), g=float(d["g"]))
+        manning=float(d["manning_n"]),
+        max_step=float(d["initial_tstep_s"]),
+        cfl=float(d["cfl"]),
+        theta=float(d["theta"]),
+        depth_threshold=float(d["depththresh_m"]),
+        g=float(d["g"]),
+    )
     return Simulation(d["dem"], float(d["cellsize_m"]), rain, cfg, Boundaries.parse(boundary))
 
 
@@ -98,8 +112,10 @@ def valley64(shared: Path) -> Path:
     ref = d["max_depth"].astype(np.float64)
     fig, axes = plt.subplots(1, 4, figsize=(13, 3))
     vmax = max(ref.max(), ours.max())
-    for ax, arr, title in ((axes[0], ref, "LISFLOOD-FP: max depth (m)"),
-                           (axes[1], ours, "floodcast: max depth (m)")):
+    for ax, arr, title in (
+        (axes[0], ref, "LISFLOOD-FP: max depth (m)"),
+        (axes[1], ours, "floodcast: max depth (m)"),
+    ):
         im = ax.imshow(arr, cmap="Blues", vmin=0, vmax=vmax)
         ax.set_title(title, fontsize=9)
         ax.set_xticks([]), ax.set_yticks([])
@@ -117,8 +133,9 @@ def valley64(shared: Path) -> Path:
     ax2.set_ylim(0.9, 1.01)
     ax2.set_ylabel("CSI")
     axes[3].set_title("every snapshot", fontsize=9)
-    fig.suptitle("valley64: floodcast (LISFLOOD-FP compatible mode) against LISFLOOD-FP 8.1",
-                 fontsize=10)
+    fig.suptitle(
+        "valley64: floodcast (LISFLOOD-FP compatible mode) against LISFLOOD-FP 8.1", fontsize=10
+    )
     fig.tight_layout()
     return _save(fig, "valley64_lisflood.png")
 
@@ -127,10 +144,14 @@ def step_limit(shared: Path) -> Path:
     """The three step rules of tests/physics/test_reference.py::test_speed_aware_step_on_steep_terrain."""
     d = _reference(shared, "jacksboro_fmi")
     ref = d["depth"][5].astype(np.float64)  # t = 1800 s of the 1 s LISFLOOD-FP run
-    rules = (("LISFLOOD-FP rule\n+ its limiter", SolverConfig.lisflood(manning=0.035, max_step=10.0)),
-             ("depth-only rule\n+ strict limiter", SolverConfig(manning=0.035, max_step=10.0,
-                                                                 speed_aware_step=False)),
-             ("default: speed-aware\n+ strict limiter", SolverConfig(manning=0.035, max_step=10.0)))
+    rules = (
+        ("LISFLOOD-FP rule\n+ its limiter", SolverConfig.lisflood(manning=0.035, max_step=10.0)),
+        (
+            "depth-only rule\n+ strict limiter",
+            SolverConfig(manning=0.035, max_step=10.0, speed_aware_step=False),
+        ),
+        ("default: speed-aware\n+ strict limiter", SolverConfig(manning=0.035, max_step=10.0)),
+    )
     names, rmse, mass = [], [], []
     for name, cfg in rules:
         sim = _lisflood_sim(d, "jacksboro_fmi", "free", cfg)
@@ -163,8 +184,10 @@ def main() -> None:
     plane_steady_state()
     shared = shared_data()
     if shared is None:
-        print("shared data not found ($FLOODCAST_SHARED_DATA or ../shared/data): "
-              "skipping the LISFLOOD-FP figures")
+        print(
+            "shared data not found ($FLOODCAST_SHARED_DATA or ../shared/data): "
+            "skipping the LISFLOOD-FP figures"
+        )
         return
     valley64(shared)
     step_limit(shared)

@@ -13,7 +13,9 @@ import nbformat
 OUT = Path(__file__).resolve().parents[1] / "tutorials" / "notebook.ipynb"
 
 CELLS: list[tuple[str, str]] = [
-    ("markdown", """# Simulate, open, plot, predict
+    (
+        "markdown",
+        """# Simulate, open, plot, predict
 
 This notebook runs on data shipped with floodcast: a crop of the Jacksboro DEM bundled with
 matplotlib and a seeded synthetic storm. It
@@ -24,8 +26,11 @@ matplotlib and a seeded synthetic storm. It
    emulator's map against the simulation.
 
 Run it from the repository root (`jupyter lab`, or `make docs` shows it rendered). It takes
-well under a minute; everything is written under `outputs/notebook/`."""),
-    ("code", """import json
+well under a minute; everything is written under `outputs/notebook/`.""",
+    ),
+    (
+        "code",
+        """import json
 import os
 import subprocess
 import sys
@@ -50,16 +55,22 @@ def floodcast(*args: str) -> str:
                           capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"floodcast {args[0]} failed:\\n{proc.stdout}\\n{proc.stderr}")
-    return proc.stdout"""),
-    ("markdown", """## 1. A DEM and a storm
+    return proc.stdout""",
+    ),
+    (
+        "markdown",
+        """## 1. A DEM and a storm
 
 A 96 × 96 crop of the Jacksboro DEM (about 83 m cells, 8 km across), its closed pits
 filled (SRTM pits would otherwise collect metres of water; `simulate --fill-sinks` does the
 same with pysheds), written as `.npz` with `elevation` and `cell_size`, one of the DEM
 formats `simulate` reads. The storm is
 floodcast's seeded synthetic storm (moving, growing rain cells, 5-minute frames), written
-as `.npz` with `rain_mmh` [t, y, x] and `times_s`, one of the rain formats."""),
-    ("code", """dem = sample_dem()
+as `.npz` with `rain_mmh` [t, y, x] and `times_s`, one of the rain formats.""",
+    ),
+    (
+        "code",
+        """dem = sample_dem()
 crop = Dem(dem.elevation[100:196, 150:246].astype("float32"), dem.cell_size)
 crop = fill_sinks(crop, method="skimage").elevation
 np.savez(OUT / "dem.npz", elevation=crop, cell_size=dem.cell_size)
@@ -68,38 +79,59 @@ DURATION_S = 3600.0
 storm = synthetic_storm(crop.shape, dem.cell_size, DURATION_S, seed=7)
 np.savez(OUT / "rain.npz", rain_mmh=storm.rates_mmh, times_s=storm.times_s)
 print(f"DEM {crop.shape}, {dem.cell_size:.1f} m cells; rain {storm.rates_mmh.shape} frames, "
-      f"max {storm.rates_mmh.max():.0f} mm/h")"""),
-    ("markdown", """## 2. Simulate
+      f"max {storm.rates_mmh.max():.0f} mm/h")""",
+    ),
+    (
+        "markdown",
+        """## 2. Simulate
 
 The same command you would type in a shell:
 `floodcast simulate --dem outputs/notebook/dem.npz --rain outputs/notebook/rain.npz
---duration 3600 --out outputs/notebook/run`."""),
-    ("code", """print(floodcast("simulate", "--dem", str(OUT / "dem.npz"), "--rain", str(OUT / "rain.npz"),
+--duration 3600 --out outputs/notebook/run`.""",
+    ),
+    (
+        "code",
+        """print(floodcast("simulate", "--dem", str(OUT / "dem.npz"), "--rain", str(OUT / "rain.npz"),
                 "--duration", str(DURATION_S), "--save-every", "300",
                 "--out", str(OUT / "run")))
 run = json.loads((OUT / "run" / "run.json").read_text())
-print(sorted(run))"""),
-    ("markdown", """## 3. Open the result with xarray
+print(sorted(run))""",
+    ),
+    (
+        "markdown",
+        """## 3. Open the result with xarray
 
 `depth.nc` holds `depth(time, y, x)` in m at every save time, `max_depth(y, x)` and
-`elevation(y, x)`; `time` is in seconds."""),
-    ("code", """ds = xr.open_dataset(OUT / "run" / "depth.nc")
+`elevation(y, x)`; `time` is in seconds.""",
+    ),
+    (
+        "code",
+        """ds = xr.open_dataset(OUT / "run" / "depth.nc")
 print(ds)
 wet_cells = (ds.depth > 0.1).sum(("y", "x"))
-print("wet cells (> 0.1 m) at each save time:", wet_cells.values.tolist())"""),
-    ("code", """fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+print("wet cells (> 0.1 m) at each save time:", wet_cells.values.tolist())""",
+    ),
+    (
+        "code",
+        """fig, axes = plt.subplots(1, 2, figsize=(10, 4))
 ds.elevation.plot(ax=axes[0], cmap="terrain")
 axes[0].set_title("elevation (m)")
 ds.max_depth.where(ds.max_depth > 0.01).plot(ax=axes[1], cmap="Blues")
 axes[1].set_title("maximum depth (m)")
-fig.tight_layout()"""),
-    ("markdown", """## 4. Predict with a trained emulator
+fig.tight_layout()""",
+    ),
+    (
+        "markdown",
+        """## 4. Predict with a trained emulator
 
 `floodcast demo --out outputs/demo` trains the default small model (`outputs/demo/train/model.pt`);
 set `FLOODCAST_MODEL` to use another `model.pt`. Without one, this cell builds an
 **untrained** small model with random weights so the rest of the notebook runs: its map is
-noise, and the score below says so. Run the demo first for a meaningful map."""),
-    ("code", """model_path = Path(os.environ.get("FLOODCAST_MODEL", "outputs/demo/train/model.pt"))
+noise, and the score below says so. Run the demo first for a meaningful map.""",
+    ),
+    (
+        "code",
+        """model_path = Path(os.environ.get("FLOODCAST_MODEL", "outputs/demo/train/model.pt"))
 if not model_path.exists():
     print(f"{model_path} not found: using an UNTRAINED model (random weights, a noise map)")
     import torch
@@ -120,8 +152,11 @@ if not model_path.exists():
 
 # the rain up to the end of the run: frames since the event began, the last K are the model's window
 print(floodcast("predict", "--model", str(model_path), "--dem", str(OUT / "dem.npz"),
-                "--rain", str(OUT / "rain.npz"), "--out", str(OUT / "predict")))"""),
-    ("code", """with rasterio.open(OUT / "predict" / "wet_probability.tif") as f:
+                "--rain", str(OUT / "rain.npz"), "--out", str(OUT / "predict")))""",
+    ),
+    (
+        "code",
+        """with rasterio.open(OUT / "predict" / "wet_probability.tif") as f:
     probability = f.read(1)
 with rasterio.open(OUT / "predict" / "wet_mask.tif") as f:
     predicted = f.read(1) > 0
@@ -140,23 +175,33 @@ axes[0].imshow(probability, cmap="Blues", vmin=0, vmax=1)
 axes[0].set_title("emulator: wet probability")
 axes[1].imshow(simulated, cmap="Blues")
 axes[1].set_title("simulation: depth > 0.1 m")
-fig.tight_layout()"""),
-    ("markdown", """## Where next
+fig.tight_layout()""",
+    ),
+    (
+        "markdown",
+        """## Where next
 
 - [Train and evaluate an emulator](train-and-evaluate.md) properly, with baselines.
 - The [simulate guide](../guide/simulate.md) lists every option and output.
-- The [results](../results/index.md) pages show how good the emulators get on real radar."""),
+- The [results](../results/index.md) pages show how good the emulators get on real radar.""",
+    ),
 ]
 
 
 def build() -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     for i, (kind, src) in enumerate(CELLS):
-        cell = (nbformat.v4.new_markdown_cell(src) if kind == "markdown"
-                else nbformat.v4.new_code_cell(src))
+        cell = (
+            nbformat.v4.new_markdown_cell(src)
+            if kind == "markdown"
+            else nbformat.v4.new_code_cell(src)
+        )
         cell["id"] = f"cell-{i:02d}"  # stable ids: the file only changes when a cell does
         nb.cells.append(cell)
     return nb

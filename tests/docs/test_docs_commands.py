@@ -64,7 +64,7 @@ def extract_blocks(path: Path) -> list[Block]:
         start, body = i, []
         i += 1
         while i < len(lines) and not lines[i].strip().startswith(fence):
-            body.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i])
+            body.append(lines[i].removeprefix(indent))
             i += 1
         i += 1
         text = "\n".join(body)
@@ -72,8 +72,16 @@ def extract_blocks(path: Path) -> list[Block]:
             continue
         prev = next((lines[j] for j in range(start - 1, -1, -1) if lines[j].strip()), "")
         mark = MARKER.search(prev)
-        blocks.append(Block(path, start + 1, tag, text, mark.group(1) if mark else None,
-                            mark.group(2) if mark else ""))
+        blocks.append(
+            Block(
+                path,
+                start + 1,
+                tag,
+                text,
+                mark.group(1) if mark else None,
+                mark.group(2) if mark else "",
+            )
+        )
     return blocks
 
 
@@ -124,8 +132,16 @@ def test_block_runs(block: Block, scratch_root: Path):
     env.setdefault("OMP_NUM_THREADS", "1")
     env.setdefault("NUMBA_NUM_THREADS", "1")
     env["COLUMNS"] = "100"
-    proc = subprocess.run(["bash", "-c", script(block)], cwd=scratch_root, env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        ["bash", "-c", script(block)],
+        check=False,
+        cwd=scratch_root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, (
         f"{block.id} failed (exit {proc.returncode}):\n{block.text}\n--- stdout\n"
-        f"{proc.stdout[-3000:]}\n--- stderr\n{proc.stderr[-3000:]}")
+        f"{proc.stdout[-3000:]}\n--- stderr\n{proc.stderr[-3000:]}"
+    )

@@ -16,8 +16,9 @@ nbformat = pytest.importorskip("nbformat", reason="the docs extra is not install
 
 
 def _builder():
-    spec = importlib.util.spec_from_file_location("make_notebook",
-                                                  ROOT / "docs" / "scripts" / "make_notebook.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_notebook", ROOT / "docs" / "scripts" / "make_notebook.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -28,7 +29,8 @@ def test_notebook_matches_its_source_and_has_no_outputs():
     built = _builder().build()
     assert [c.source for c in committed.cells] == [c.source for c in built.cells], (
         "docs/tutorials/notebook.ipynb differs from docs/scripts/make_notebook.py: "
-        "run python docs/scripts/make_notebook.py")
+        "run python docs/scripts/make_notebook.py"
+    )
     for cell in committed.cells:
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None
@@ -38,17 +40,21 @@ def test_notebook_executes(tmp_path, monkeypatch):
     nbclient = pytest.importorskip("nbclient", reason="the docs extra is not installed")
     pytest.importorskip("ipykernel", reason="the docs extra is not installed")
     pytest.importorskip("torch", reason="predict needs the ml extra")
-    monkeypatch.setenv("PYTHONPATH", str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    monkeypatch.setenv(
+        "PYTHONPATH", str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.setenv("NUMBA_NUM_THREADS", "1")
     monkeypatch.setenv("FLOODCAST_MODEL", str(tmp_path / "no-model.pt"))  # the untrained path
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute()
-    text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                     for o in c.outputs)
+    text = "\n".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    )
     assert "UNTRAINED" in text  # it said the map is noise
     assert "emulator vs simulation" in text
     assert (tmp_path / "outputs" / "notebook" / "run" / "depth.nc").exists()
