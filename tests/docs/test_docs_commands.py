@@ -51,7 +51,7 @@ def doc_files() -> list[Path]:
     return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
-def extract_blocks(path: Path) -> list[Block]:
+def extract_blocks(path: Path, tags: set[str] = SHELL_TAGS) -> list[Block]:
     """The shell blocks of one Markdown file, with the marker written just before each."""
     lines = path.read_text(encoding="utf-8").splitlines()
     blocks, i = [], 0
@@ -68,7 +68,7 @@ def extract_blocks(path: Path) -> list[Block]:
             i += 1
         i += 1
         text = "\n".join(body)
-        if not (tag in SHELL_TAGS or (tag == "" and "floodcast" in text)):
+        if not (tag in tags or (tag == "" and "floodcast" in text)):
             continue
         prev = next((lines[j] for j in range(start - 1, -1, -1) if lines[j].strip()), "")
         mark = MARKER.search(prev)
@@ -145,3 +145,50 @@ def test_block_runs(block: Block, scratch_root: Path):
         f"{block.id} failed (exit {proc.returncode}):\n{block.text}\n--- stdout\n"
         f"{proc.stdout[-3000:]}\n--- stderr\n{proc.stderr[-3000:]}"
     )
+
+
+def _cli_tree():
+    typer_main = pytest.importorskip("typer.main")
+    from floodcast.cli import app
+
+    return typer_main.get_command(app)
+
+
+def _invocations(text: str) -> list[list[str]]:
+    """Each ``floodcast ...`` command line of a block (continuations joined), as tokens."""
+    joined = re.sub(r"\\\n\s*", " ", text)
+    out = []
+    for line in joined.splitlines():
+        line = line.split(" #", 1)[0].strip().removeprefix("$ ")
+        for part in re.split(r"&&|;|\|\|?", line):
+            tokens = part.split()
+            if tokens and tokens[0] == "floodcast":
+                out.append(tokens[1:])
+    return out
+
+
+OPTION_BLOCKS = [b for p in doc_files() for b in extract_blocks(p, tags=SHELL_TAGS | {"text"})]
+
+
+@pytest.mark.parametrize(
+    "block", [b for b in OPTION_BLOCKS if "floodcast" in b.text], ids=lambda b: b.id
+)
+def test_documented_options_exist(block: Block):
+    """Every command and ``--option`` a block names exists, skipped blocks and synopses too."""
+    root = _cli_tree()
+    for tokens in _invocations(block.text):
+        cmd, path = root, ["floodcast"]
+        while tokens and hasattr(cmd, "commands") and tokens[0] in cmd.commands:
+            cmd = cmd.commands[tokens[0]]
+            path.append(tokens.pop(0))
+        if hasattr(cmd, "commands"):  # a group: what follows must be a sub-command or --help
+            assert not tokens or tokens[0] in ("--help", "…", "..."), (
+                f"{block.id}: {' '.join(path)} has no command {tokens[0]!r}"
+            )
+            continue
+        known = {"--help"}
+        for param in cmd.params:
+            known.update(o.split("=")[0] for o in [*param.opts, *param.secondary_opts])
+        for tok in tokens:
+            for opt in re.findall(r"(?<![\w-])--[a-z][\w-]*", tok):
+                assert opt in known, f"{block.id}: {' '.join(path)} has no option {opt}"
