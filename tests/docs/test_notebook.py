@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "docs" / "tutorials" / "notebook.ipynb"
 
-nbformat = pytest.importorskip("nbformat", reason="the docs extra is not installed")
+nbformat = pytest.importorskip("nbformat", reason="the dev extra (nbformat) is not installed")
 
 
 def _builder():
@@ -37,8 +37,10 @@ def test_notebook_matches_its_source_and_has_no_outputs():
 
 
 def test_notebook_executes(tmp_path, monkeypatch):
-    nbclient = pytest.importorskip("nbclient", reason="the docs extra is not installed")
-    pytest.importorskip("ipykernel", reason="the docs extra is not installed")
+    nbclient = pytest.importorskip(
+        "nbclient", reason="the dev extra (nbclient, ipykernel) is not installed"
+    )
+    pytest.importorskip("ipykernel", reason="the dev extra (nbclient, ipykernel) is not installed")
     pytest.importorskip("torch", reason="predict needs the ml extra")
     monkeypatch.setenv(
         "PYTHONPATH", str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")
