@@ -24,6 +24,7 @@ app = typer.Typer(
 # core CLI works without the heavy extras installed.
 _COMMAND_MODULES = (
     "floodcast.cli.simulate",
+    "floodcast.cli.demo",
     "floodcast.cli.radar",
     "floodcast.cli.dataset",
     "floodcast.cli.train",

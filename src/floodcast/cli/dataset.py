@@ -82,32 +82,17 @@ def register(app: typer.Typer) -> None:
             _, attrs = store.read_index(store_path)
         summary = attrs["summary"]
         if as_json:
-            typer.echo(json.dumps(info_dict(store_path, summary), indent=2, default=str))
+            from floodcast.data.store import store_info
+
+            typer.echo(json.dumps(store_info(store_path, summary), indent=2, default=str))
         else:
             _print_summary(store_path, summary)
 
 
-def info_dict(path: Path, summary: dict) -> dict:
-    from floodcast.data import store
-
-    size = store.size_on_disk(path)
-    rec = summary["record_per_window_bytes"]
-    return {
-        "events": summary["events"],
-        "events_per_split": {s: list(summary["splits"].values()).count(s) for s in ("train", "val", "test")},
-        "test_dems": summary.get("test_dems", []),
-        "samples_total": summary["samples_total"], "samples_kept": summary["samples_kept"],
-        "duplicates_removed": summary["duplicates_removed"], "wet_fraction": summary["wet_fraction"],
-        "channels": summary["channels"], "threshold_m": summary["spec"]["threshold"],
-        "size_on_disk_bytes": size, "one_record_per_window_bytes": rec,
-        "ratio_vs_records_raw": rec["raw"] / size if size else None,
-        "ratio_vs_records_gzip": rec["gzip_estimate"] / size if size else None,
-        "warnings": summary.get("warnings", []),
-    }
-
-
 def _print_summary(path: Path, summary: dict) -> None:
-    d = info_dict(path, summary)
+    from floodcast.data.store import store_info
+
+    d = store_info(path, summary)
     typer.echo(f"store: {path}")
     typer.echo(f"events: {d['events']}  per split: {d['events_per_split']}")
     if d["test_dems"]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from floodcast.defaults import EVAL_THRESHOLDS_M
 from floodcast.errors import InputError, user_errors
 
 
@@ -16,7 +17,7 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Option(..., help="Dataset store (zarr folder)."),
         out: Path = typer.Option(..., help="Report folder (report.md, PNGs, scores.json)."),
         split: str = typer.Option("test", help="Split to score: test | val | train."),
-        thresholds: str = typer.Option("0.05,0.1,0.3", help="Depth thresholds (m), comma-separated."),
+        thresholds: str = typer.Option(",".join(f"{t:g}" for t in EVAL_THRESHOLDS_M), help="Depth thresholds (m), comma-separated."),
         batch_size: int = typer.Option(16, help="Samples per forward pass."),
         speed: bool = typer.Option(True, help="Time model vs simulator on a 512x512 area."),
         speed_size: int = typer.Option(512, help="Side (cells) of the speed-test area."),

@@ -36,9 +36,9 @@ def register(app: typer.Typer) -> None:
                                           "default the model's calibrated cut (else 0.5)."),
     ) -> None:
         """Extrapolate the latest radar N steps ahead and map flooding at each lead time."""
-        from floodcast.cli.predict import _read_prev
         from floodcast.io.atomic import check_writable
         from floodcast.io.named_inputs import load_dems
+        from floodcast.predict.inputs import read_depth_map
         from floodcast.predict.mapper import FloodMapper
         from floodcast.predict.nowcast import extrapolate, flood_nowcast, min_frames
 
@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
             (_, d), = load_dems([dem], None, False).items()
             mapper = FloodMapper.load(model)
             need = max(mapper.frames, min_frames(method))
-            prev = _read_prev(prev_depth, d) if prev_depth else None
+            prev = read_depth_map(prev_depth, d) if prev_depth else None
             t_last = None
             if rain:
                 from floodcast.predict.inputs import rain_from_file

@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Map flooding from the latest radar frames + a DEM with a trained model."""
         from floodcast.io.named_inputs import load_dems
-        from floodcast.predict.inputs import radar_on_dem, rain_from_file
+        from floodcast.predict.inputs import radar_on_dem, rain_from_file, read_depth_map
         from floodcast.predict.mapper import FloodMapper
         from floodcast.predict.outputs import write_outputs
 
@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
                 seq = list(seqs.values())[-1]  # the latest gap-free piece
                 frames, interval = radar_on_dem(seq, d), seq.interval_s
                 frames = np.nan_to_num(frames, nan=0.0)
-            prev = _read_prev(prev_depth, d) if prev_depth else None
+            prev = read_depth_map(prev_depth, d) if prev_depth else None
             fmap = mapper.predict(frames, d.elevation, d.cell_size, interval, prev_depth=prev, cut=cut)
             meta = {"model": str(model), "dem": d.source, "frames": int(frames.shape[0]),
                     "interval_s": interval, "cut": fmap.cut, "threshold_m": mapper.threshold,
@@ -55,12 +55,3 @@ def register(app: typer.Typer) -> None:
         typer.echo(json.dumps({"out": str(out), "files": [f.name for f in files],
                                "wet_cells": int(fmap.wet.sum())}, indent=2))
 
-
-def _read_prev(path: str, dem) -> np.ndarray:
-    from floodcast.io.dem import read_dem
-
-    arr = read_dem(path).elevation if not path.endswith(".npz") else np.load(path)["depth"]
-    arr = np.nan_to_num(np.asarray(arr, np.float32))
-    if arr.shape != dem.shape:
-        raise InputError(f"{path}: depth grid {arr.shape} != DEM grid {dem.shape}")
-    return arr

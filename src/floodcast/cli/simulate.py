@@ -1,4 +1,4 @@
-"""``floodcast simulate`` and ``floodcast demo``: thin wrappers over floodcast.simulation and floodcast.demo."""
+"""``floodcast simulate``: a thin wrapper over floodcast.simulation."""
 
 from __future__ import annotations
 
@@ -164,19 +164,6 @@ def simulate(
     print_summary(result)
 
 
-def demo(
-    out: Annotated[
-        Path, typer.Option(help="Output folder; the simulation goes to OUT/simulate/.")
-    ] = Path("floodcast-demo"),
-) -> None:
-    """Run the offline demo: matplotlib's Jacksboro DEM (~83 m cells) + a synthetic 2-h storm."""
-    from floodcast.demo.run import run_demo
-
-    with simulation_errors():
-        run_demo(out, console=console)
-
-
 def register(app: typer.Typer) -> None:
-    """Add the ``simulate`` and ``demo`` commands to the floodcast CLI."""
+    """Add the ``simulate`` command to the floodcast CLI."""
     app.command()(simulate)
-    app.command()(demo)

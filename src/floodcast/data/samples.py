@@ -48,7 +48,7 @@ def validate_threshold(threshold: float) -> float:
     if not (0.0 < t < 10.0) or not np.isfinite(t):
         raise InputError(f"threshold={threshold!r}: must be a depth in metres with 0 < t < 10")
     if t > 1.0:
-        warnings.warn(f"threshold {t} m is unusually high for a wet/dry depth (default 0.1 m)")
+        warnings.warn(f"threshold {t} m is unusually high for a wet/dry depth (default {WET_THRESHOLD_M} m)")
     return t
 
 

@@ -204,3 +204,22 @@ def grid_info(path: str | Path) -> dict:
 
 def read_dem_attrs(path: str | Path, dem_id: str) -> dict:
     return dict(zarr.open_group(str(Path(path) / "dems" / dem_id), mode="r").attrs)
+
+
+def store_info(path: str | Path, summary: dict) -> dict:
+    """What ``floodcast dataset info`` reports of a store: events and samples per split,
+    duplicates removed, wet fraction, channels, size on disk against one record per window."""
+    size = size_on_disk(path)
+    rec = summary["record_per_window_bytes"]
+    return {
+        "events": summary["events"],
+        "events_per_split": {s: list(summary["splits"].values()).count(s) for s in ("train", "val", "test")},
+        "test_dems": summary.get("test_dems", []),
+        "samples_total": summary["samples_total"], "samples_kept": summary["samples_kept"],
+        "duplicates_removed": summary["duplicates_removed"], "wet_fraction": summary["wet_fraction"],
+        "channels": summary["channels"], "threshold_m": summary["spec"]["threshold"],
+        "size_on_disk_bytes": size, "one_record_per_window_bytes": rec,
+        "ratio_vs_records_raw": rec["raw"] / size if size else None,
+        "ratio_vs_records_gzip": rec["gzip_estimate"] / size if size else None,
+        "warnings": summary.get("warnings", []),
+    }

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from floodcast.defaults import WET_THRESHOLD_M
 from floodcast.demo.context import DemoContext
 
 DEMO_STORMS = 4  # synthetic radar sequences
@@ -47,7 +48,7 @@ def step_dataset(ctx: DemoContext) -> None:
     radars = {f"storm{s}": storm_radar(100 + s) for s in range(DEMO_STORMS)}
     cfg = BuildConfig(
         events=EventConfig(count=DEMO_EVENTS, frames=12, min_rain_mmh=1.0, seed=0),
-        spec=SampleSpec(frames=7, threshold=0.1, patch=64, overlap=16,
+        spec=SampleSpec(frames=7, threshold=WET_THRESHOLD_M, patch=64, overlap=16,
                         extra_channels=["rain_accum", "time_since_start"]),
         solver=SolverSettings(max_step=5.0, boundary="free"))
     out = ctx.out / "dataset.zarr"

@@ -44,3 +44,15 @@ def radar_on_dem(seq, dem: Dem) -> np.ndarray:
     if np.isnan(arr).all():
         raise InputError(f"radar ({seq.source}) does not cover the DEM {dem.source}")
     return arr
+
+
+def read_depth_map(path: str, dem: Dem) -> np.ndarray:
+    """A depth map (m) on the DEM grid: a raster the DEM readers read, or ``.npz`` with
+    ``depth``; NaN (nodata) becomes 0 m."""
+    from floodcast.io.dem import read_dem
+
+    arr = read_dem(path).elevation if not path.endswith(".npz") else np.load(path)["depth"]
+    arr = np.nan_to_num(np.asarray(arr, np.float32))
+    if arr.shape != dem.shape:
+        raise InputError(f"{path}: depth grid {arr.shape} != DEM grid {dem.shape}")
+    return arr
