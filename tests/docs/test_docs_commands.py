@@ -9,6 +9,9 @@ folder). A comment on the line just before a block changes that:
   shipped with the repository ...). The reason is required.
 - ``<!-- slow-test: REASON -->``: run only with ``-m slow`` (``make test-slow``).
 
+Blocks on the experiment pages under ``docs/results/`` are skipped unless marked
+``slow-test``: they record runs of minutes to hours on the development data.
+
 Blocks tagged ``text`` (option synopses, outputs) are never run.
 """
 
@@ -28,6 +31,8 @@ SHELL_TAGS = {"bash", "sh", "shell", "console"}
 MARKER = re.compile(r"<!--\s*(skip-test|slow-test)\s*:?\s*(.*?)\s*-->")
 FENCE = re.compile(r"^(\s*)(`{3,})\s*([\w+-]*)")
 # the repository's own folders that a scratch root links to (never outputs/, data/, .venv/)
+RESULTS = ROOT / "docs" / "results"
+RESULTS_REASON = "docs/results/ records experiments; their commands are not run by default"
 NOT_LINKED = {"outputs", "data", ".venv", "site", ".git", ".pytest_cache"}
 
 
@@ -72,6 +77,10 @@ def extract_blocks(path: Path, tags: set[str] = SHELL_TAGS) -> list[Block]:
             continue
         prev = next((lines[j] for j in range(start - 1, -1, -1) if lines[j].strip()), "")
         mark = MARKER.search(prev)
+        if mark is None and RESULTS in path.parents:
+            # an experiment's record: its commands take minutes to hours on the real data
+            blocks.append(Block(path, start + 1, tag, text, "skip-test", RESULTS_REASON))
+            continue
         blocks.append(
             Block(
                 path,
