@@ -127,7 +127,9 @@ fig.tight_layout()""",
 `floodcast demo --out outputs/demo` trains the default small model (`outputs/demo/train/model.pt`);
 set `FLOODCAST_MODEL` to use another `model.pt`. Without one, this cell builds an
 **untrained** small model with random weights so the rest of the notebook runs: its map is
-noise, and the score below says so. Run the demo first for a meaningful map.""",
+noise, and the score below says so. Run the demo first for a real map (a rough one: the
+demo model trains for three minutes and scores CSI about 0.3 on its test events; on this
+crop it scored 0.18, against 0 for the all-dry map).""",
     ),
     (
         "code",
