@@ -4,7 +4,8 @@
         [--out outputs/bench_social] [--cache-dir ~/.cache/floodcast]
 
 Train on the 2013 Alberta floods and test on the 2013 Queensland floods, and the reverse;
-prints F1 of the on-topic class (and macro-F1, accuracy) per model and direction, and
+prints F1 of the on-topic class (and macro-F1, MCC, accuracy) per model and direction,
+beside the majority-class baseline, and
 writes metrics.json / metrics.md to --out. The transformer is trained from scratch on
 CPU for at most --transformer-seconds per direction. Sentence embeddings are cached in
 --cache-dir (outside the repository) so a second run skips the encoding.
@@ -78,10 +79,12 @@ def main(argv=None) -> int:
         (tmp / "metrics.md").write_text(relevance.metrics_markdown(
             rows, "Cross-event relevance, CrisisLex T6 (bench_social)"))
     print()
-    print(f"{'model':22s} {'train -> test':48s} {'F1':>6s} {'macroF1':>8s} {'acc':>6s}")
+    print(f"{'model':22s} {'train -> test':48s} {'F1':>6s} {'macroF1':>8s} {'MCC':>6s} "
+          f"{'acc':>6s}")
     for r in rows:
         print(f"{r['model']:22s} {r['train_event'] + ' -> ' + r['test_event']:48s} "
-              f"{r['f1']:6.3f} {r['macro_f1']:8.3f} {r['accuracy']:6.3f}")
+              f"{r['f1']:6.3f} {r['macro_f1']:8.3f} {r['mcc']:6.3f} {r['accuracy']:6.3f}")
+    rows = [r for r in rows if r["model"] != "majority"]  # the baseline is printed above
     best = max(rows, key=lambda r: min(x["f1"] for x in rows if x["model"] == r["model"]))
     worst_dir = min(x["f1"] for x in rows if x["model"] == best["model"])
     print(f"\nbest model (by its worse direction): {best['model']} "

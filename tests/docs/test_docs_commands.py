@@ -125,10 +125,14 @@ def test_every_opt_out_has_a_reason(block: Block):
 @pytest.fixture(scope="module")
 def scratch_root(tmp_path_factory) -> Path:
     """A folder that looks like the repository root; commands write into its outputs/."""
-    root = tmp_path_factory.mktemp("repo-root")
+    root = tmp_path_factory.mktemp("scratch") / "repo"
+    root.mkdir()
     for entry in ROOT.iterdir():
         if entry.name not in NOT_LINKED:
             (root / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
+    shared = ROOT.parent / "shared"  # so ../shared/data means what it does from the real root
+    if shared.is_dir():
+        (root.parent / "shared").symlink_to(shared, target_is_directory=True)
     return root
 
 

@@ -37,7 +37,7 @@ def test_relevance_cli(tmp_path, t6_pair):
                             str(t6_pair[1]), "--model", "tfidf", "--out", str(out),
                             "--lang", "any", "--no-adapt"])
     assert r.exit_code == 0, r.output
-    assert [m["model"] for m in json.loads((out / "metrics.json").read_text())] == ["tfidf"] * 2
+    assert [m["model"] for m in json.loads((out / "metrics.json").read_text())] == ["majority"] * 2 + ["tfidf"] * 2
     r = runner.invoke(app, ["social", "relevance", "--train", str(t6_pair[0]), "--test",
                             str(t6_pair[1]), "--model", "bert", "--out", str(out)])
     assert r.exit_code == 2 and "choose from: all, embed, tfidf, transformer" in r.output

@@ -3,11 +3,10 @@ import json
 import pandas as pd
 import pytest
 
-from floodcast.social.ingest import ingest
+from floodcast.social.ingest import ingest, load_posts
 from floodcast.social.records import (
     canonical_column,
     event_from_filename,
-    load_posts,
     read_posts,
     write_posts,
 )

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from floodcast.social.metrics import cohen_kappa, pearson
 from floodcast.social.report import auto_freq, build_report, time_series
+from floodcast.social.scores import cohen_kappa, pearson
 from floodcast.social.topics import fit_lda, topic_table
 
 
@@ -89,3 +89,29 @@ def test_build_report_writes_everything(tmp_path):
     assert "| Sympathy and support |" in md
     assert s["events"]["a"]["share_positive"] == pytest.approx(
         (a["text"].str.contains("happy")).mean())
+
+
+def test_report_uses_predicted_types_for_unlabelled_posts(tmp_path):
+    import pandas as pd
+
+    from floodcast.social.report import build_report, predict_types
+
+    words = {"Caution and advice": "warning evacuate now stay away",
+             "Donations and volunteering": "donate volunteer help relief"}
+    train = pd.DataFrame({"text": [f"{w} {i}" for i in range(10) for w in words.values()],
+                          "label": "on-topic",
+                          "info_type": [t for _ in range(10) for t in words]})
+    posts = pd.DataFrame({
+        "post_id": ["1", "2", "3"], "event": "e", "time": pd.to_datetime(
+            ["2013-06-20T10:00Z", "2013-06-20T11:00Z", "2013-06-20T12:00Z"]),
+        "time_source": "column", "text": ["please evacuate now", "donate to relief",
+                                          "warning issued"],
+        "text_raw": "x", "is_reply": False, "label": None,
+        "info_type": [None, None, "Caution and advice"]})
+    typed = predict_types(posts, train)
+    assert typed["info_type"].tolist() == ["Caution and advice", "Donations and volunteering",
+                                           "Caution and advice"]
+    assert typed["info_type_source"].tolist() == ["predicted", "predicted", "label"]
+    build_report(posts, tmp_path / "r", n_topics=1, plots=False, types_train=train)
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert "| Caution and advice | 2 | 1 |" in md

@@ -34,6 +34,8 @@ def register(app: typer.Typer) -> None:
         overlap: int = typer.Option(-1, help="Tile overlap in cells, blended (-1 = a quarter "
                                     "tile; 0 = none: fastest, seams possible)."),
         cache: int = typer.Option(32, help="Responses kept for repeated identical requests."),
+        posts: Path = typer.Option(None, help="Social-media layer: places.geojson written by "
+                                   "`floodcast social map`, drawn beside the flood extent."),
         log_level: str = typer.Option("info", help="uvicorn log level."),
     ) -> None:
         """Serve flood maps over HTTP: POST /predict, GET /maps/latest, /metrics, web map at /."""
@@ -53,7 +55,7 @@ def register(app: typer.Typer) -> None:
                               max_upload_mb=max_upload_mb, n_leads=leads, physics=physics,
                               poll_s=poll, reference_check=realtime_check, workers=workers,
                               tile=tile or None, overlap=None if overlap < 0 else overlap,
-                              cache=cache)
+                              cache=cache, posts=posts)
             api = create_app(cfg)
         srv = api.state.server
         typer.echo(f"floodcast serve: model {model} ({srv.version}), DEM {d.source} {d.shape}, "

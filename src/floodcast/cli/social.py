@@ -87,9 +87,9 @@ def relevance_cmd(
     rows = relevance.run(train, test, out, models, both_ways=not one_way, model_kwargs=kw,
                          ingest_kwargs=_ingest_kwargs(None, keep_retweets, lang),
                          adapt=adapt, expand_tags=expand_tags, log=typer.echo)
-    best = max(rows, key=lambda r: r["f1"])
-    typer.echo(f"best: {best['model']} F1 {best['f1']:.3f} ({best['train_event']} -> "
-               f"{best['test_event']}); wrote {out}/metrics.md")
+    best = max((r for r in rows if r["model"] != "majority"), key=lambda r: r["macro_f1"])
+    typer.echo(f"best: {best['model']} macro-F1 {best['macro_f1']:.3f} MCC {best['mcc']:.3f} "
+               f"({best['train_event']} -> {best['test_event']}); wrote {out}/metrics.md")
 
 
 def _models_or_exit(names: str) -> list:
@@ -119,7 +119,7 @@ def sentiment_cmd(
 ) -> None:
     """Emoji distant supervision: train on other events, evaluate on a held-out event."""
     from floodcast.social import sentiment
-    from floodcast.social.records import load_posts
+    from floodcast.social.ingest import load_posts
 
     models = _models_or_exit(model)
     _check_inputs(inputs)
@@ -150,13 +150,17 @@ def report_cmd(
     event: str = typer.Option(None, help="Event name for all raw posts."),
     keep_retweets: bool = typer.Option(False, help="Keep retweets."),
     lang: str = typer.Option("en", help=_LANG_HELP),
+    types_from: list[Path] = typer.Option(None, help="Labelled posts (e.g. CrisisLex T26 "
+                                          "files): posts without an information-type label "
+                                          "get the type a TF-IDF classifier trained on them "
+                                          "predicts."),
 ) -> None:
     """Per-event volume, sentiment, information types, LDA topics; cross-event correlation."""
     from floodcast.io.atomic import check_writable
-    from floodcast.social.records import load_posts
+    from floodcast.social.ingest import load_posts
     from floodcast.social.report import build_report
 
-    _check_inputs(inputs)
+    _check_inputs(list(inputs) + list(types_from or []))
     check_writable(out.parent if out.parent != Path("") else Path("."))
     df, stats = load_posts(inputs, **_ingest_kwargs(event, keep_retweets, lang))
     summary_text = stats.summary() if stats.files else None
@@ -165,11 +169,79 @@ def report_cmd(
     if df.empty:
         typer.echo("error: no usable posts in the input", err=True)
         raise typer.Exit(1)
-    s = build_report(df, out, freq, min_posts, topics, ingest_summary=summary_text)
+    train = load_posts(types_from, **_ingest_kwargs(None, keep_retweets, lang))[0] \
+        if types_from else None
+    s = build_report(df, out, freq, min_posts, topics, ingest_summary=summary_text,
+                     types_train=train)
     p = s["correlation"]["pooled"]
     typer.echo(f"Pearson(volume, share positive): {p['all']:.3f} with replies, "
                f"{p['no_replies']:.3f} without ({p['bins']} bins)")
     typer.echo(f"wrote {out}/report.md")
+
+
+@social.command("lofo")
+def lofo_cmd(
+    data: Path = typer.Argument(..., help="Folder holding CrisisLexT6/ and CrisisLexT26/ "
+                                "(or its parent with social/)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (lofo.json, lofo.md)."),
+    task: str = typer.Option("relevance", help="relevance (on/off-topic, all six datasets) "
+                             "or types (six information types, four T26 floods)."),
+    model: str = typer.Option("tfidf,embed", help="tfidf, embed, transformer, comma list, "
+                              "or all."),
+    adapt: bool = typer.Option(True, help="Also report '<model>+self-train'."),
+    cache_dir: Path = typer.Option(None, help="Cache folder for sentence embeddings."),
+    lang: str = typer.Option("any", help=_LANG_HELP + " Default: every language (a new "
+                             "flood's posts come in its own)."),
+) -> None:
+    """Leave-one-flood-out: train on the other floods, test on each; majority beside."""
+    from floodcast.errors import user_errors
+    from floodcast.social.lofo_report import run_lofo
+
+    models = _models_or_exit(model)
+    if task not in ("relevance", "types"):
+        typer.echo("error: --task must be relevance or types", err=True)
+        raise typer.Exit(2)
+    with user_errors(FileNotFoundError, ValueError):
+        rows = run_lofo(data, out, task, models, adapt=adapt, cache_dir=cache_dir,
+                        languages=_languages(lang), log=typer.echo)
+    typer.echo(f"{len(rows)} rows; wrote {out}/lofo.md")
+
+
+@social.command("map")
+def map_cmd(
+    inputs: list[Path] = typer.Argument(..., help="Posts (raw sources or ingested tables)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder (places.geojson, "
+                             "map.png, posts_places.csv, summary.json)."),
+    gazetteer: Path = typer.Option(None, help="Extra places, CSV with header name,lat,lon "
+                                   "(WGS84); bad rows are skipped and counted."),
+    region: str = typer.Option(None, help="Event region lon_min,lat_min,lon_max,lat_max: "
+                               "places inside win ambiguous names."),
+    country: str = typer.Option(None, help="Event country (name or ISO code) for every "
+                                "event; default: the CrisisLex event description."),
+    train: list[Path] = typer.Option(None, help="Labelled posts to predict relevance and "
+                                     "information type of unlabelled posts."),
+    min_population: int = typer.Option(1000, help="Smallest gazetteer city (500, 1000, "
+                                       "5000 or 15000)."),
+    event: str = typer.Option(None, help="Event name for all raw posts."),
+    keep_retweets: bool = typer.Option(False, help="Keep retweets."),
+    lang: str = typer.Option("any", help=_LANG_HELP),
+) -> None:
+    """Geoparse relevant posts: counts per place by information type, GeoJSON + PNG."""
+    from floodcast.errors import user_errors
+    from floodcast.social.geomap import run_map
+    from floodcast.social.geoparse import parse_bbox
+
+    _check_inputs(list(inputs) + list(train or []) + ([gazetteer] if gazetteer else []))
+    with user_errors(ValueError):
+        bbox = parse_bbox(region) if region else None
+        s = run_map(inputs, out, gazetteer, bbox, country, train or None, min_population,
+                    _ingest_kwargs(event, keep_retweets, lang), log=typer.echo)
+    for ev, e in s["events"].items():
+        top = ", ".join(f"{p['name']} {p['posts']}" for p in e["top_places"][:5])
+        typer.echo(f"{ev}: {e['geoparsed_posts']}/{e['relevant_posts']} relevant posts "
+                   f"geoparsed ({e['share_geoparsed']:.2f}); inside {e['inside_of']}: "
+                   f"{e['share_inside']:.2f}; top: {top}")
+    typer.echo(f"wrote {out}/places.geojson and {out}/map.png")
 
 
 def register(app: typer.Typer) -> None:

@@ -59,6 +59,7 @@ class ServeConfig:
     tile: int | None = None  # model tile (cells); None = the training patch, at least 256
     overlap: int | None = None  # tile overlap (cells); None = a quarter tile
     cache: int = 32  # responses kept for repeated identical requests (0 = off)
+    posts: Path | None = None  # social-media layer (places.geojson of `social map`)
 
 
 class Server:
@@ -159,6 +160,9 @@ def create_app(cfg: ServeConfig) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     add_routes(app, srv)
+    from floodcast.serve.posts import add_posts_routes, load_posts_layer
+
+    add_posts_routes(app, load_posts_layer(cfg.posts) if cfg.posts else None)
 
     @app.post("/predict", summary="Flood map from uploaded radar frames",
               openapi_extra={"requestBody": schemas.PREDICT_BODY},

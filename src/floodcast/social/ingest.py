@@ -32,6 +32,8 @@ from floodcast.social.records import (
     IngestStats,
     canonical_column,
     event_from_filename,
+    is_post_table,
+    read_posts,
 )
 
 
@@ -279,3 +281,16 @@ def _clean(v) -> str | None:
         return None
     s = str(v).strip()
     return s or None
+
+
+def load_posts(paths, **ingest_kwargs) -> tuple[pd.DataFrame, IngestStats]:
+    """Posts from already-ingested tables and/or raw sources (ingested on the fly)."""
+    paths = [Path(p) for p in paths]
+    tables = [read_posts(p) for p in paths if p.is_file() and is_post_table(p)]
+    raw = [p for p in paths if not (p.is_file() and is_post_table(p))]
+    stats = IngestStats()
+    if raw:
+        df, stats = ingest(raw, **ingest_kwargs)
+        tables.append(df)
+    df = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=POST_COLUMNS)
+    return df, stats

@@ -1,4 +1,6 @@
-"""The post table: its columns, header synonyms, run statistics and (atomic) file I/O."""
+"""The post table: its columns, header synonyms, run statistics and (atomic) file I/O.
+
+The bottom of social: imports nothing from it (ingest builds on it, not the reverse)."""
 
 from __future__ import annotations
 
@@ -148,18 +150,3 @@ def read_posts(path: str | os.PathLike) -> pd.DataFrame:
     for c in ("is_reply", "is_retweet"):
         df[c] = df[c].astype(bool)
     return df
-
-
-def load_posts(paths, **ingest_kwargs) -> tuple[pd.DataFrame, IngestStats]:
-    """Posts from already-ingested tables and/or raw sources (ingested on the fly)."""
-    from floodcast.social.ingest import ingest
-
-    paths = [Path(p) for p in paths]
-    tables = [read_posts(p) for p in paths if p.is_file() and is_post_table(p)]
-    raw = [p for p in paths if not (p.is_file() and is_post_table(p))]
-    stats = IngestStats()
-    if raw:
-        df, stats = ingest(raw, **ingest_kwargs)
-        tables.append(df)
-    df = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=POST_COLUMNS)
-    return df, stats

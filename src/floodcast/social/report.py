@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from floodcast.io.atomic import atomic_dir
-from floodcast.social.metrics import pearson
+from floodcast.social.scores import pearson
 from floodcast.social.sentiment import VADER_THRESHOLD, vader_compound
 from floodcast.social.topics import fit_lda, topic_table
 
@@ -67,11 +67,14 @@ def info_type_table(df: pd.DataFrame) -> pd.DataFrame:
     d = df.dropna(subset=["info_type"])
     d = d[~d["info_type"].isin(["Not labeled"])]
     if d.empty:
-        return pd.DataFrame(columns=["info_type", "posts", "mean_sentiment", "share_positive",
-                                     "share_negative"])
+        return pd.DataFrame(columns=["info_type", "posts", "predicted", "mean_sentiment",
+                                     "share_positive", "share_negative"])
     g = d.groupby("info_type")["vader"]
+    pred = (d["info_type_source"] == "predicted") if "info_type_source" in d \
+        else pd.Series(False, d.index)
     return pd.DataFrame({
-        "posts": g.size(), "mean_sentiment": g.mean(),
+        "posts": g.size(), "predicted": pred.groupby(d["info_type"]).sum().astype(int),
+        "mean_sentiment": g.mean(),
         "share_positive": g.apply(lambda s: float((s >= VADER_THRESHOLD).mean())),
         "share_negative": g.apply(lambda s: float((s <= -VADER_THRESHOLD).mean())),
     }).reset_index().sort_values("posts", ascending=False)
@@ -226,10 +229,11 @@ def _markdown(reports, corr, plots, ingest_summary: str | None) -> str:
         if f"volume_{r.event}.png" in plots:
             L += [f"![volume {r.event}](volume_{r.event}.png)", ""]
         if not r.info_types.empty:
-            L += [("| information type | posts | mean compound | share positive | "
-                  "share negative |"), "|---|---:|---:|---:|---:|"]
+            L += [("| information type | posts | of which predicted | mean compound | "
+                   "share positive | share negative |"), "|---|---:|---:|---:|---:|---:|"]
             for _, t in r.info_types.iterrows():
-                L.append(f"| {t['info_type']} | {t['posts']} | {_fmt(t['mean_sentiment'])} | "
+                L.append(f"| {t['info_type']} | {t['posts']} | {t['predicted']} | "
+                         f"{_fmt(t['mean_sentiment'])} | "
                          f"{_fmt(t['share_positive'])} | {_fmt(t['share_negative'])} |")
             L.append("")
         if not r.topics.empty:
@@ -242,9 +246,27 @@ def _markdown(reports, corr, plots, ingest_summary: str | None) -> str:
     return "\n".join(L) + "\n"
 
 
+def predict_types(df: pd.DataFrame, train: pd.DataFrame, model: str = "tfidf") -> pd.DataFrame:
+    """Posts without an information-type label get the type a classifier trained on
+    ``train``'s labelled posts predicts (relevant posts only; see ``label_posts``);
+    ``info_type_source`` says which are predicted."""
+    from floodcast.social.labelling import label_posts
+
+    lab = label_posts(df, train, model)
+    pred = lab["type_source"] == "predicted"
+    return df.assign(info_type=lab["type"].where(pred, lab["info_type"]),
+                     info_type_source=lab["type_source"])
+
+
 def build_report(df: pd.DataFrame, out_dir, freq=None, min_posts=5, n_topics=6, seed=0,
-                 ingest_summary: str | None = None, plots: bool = True) -> dict:
-    """Compute everything and write report.md, summary.json, CSV tables and PNG plots."""
+                 ingest_summary: str | None = None, plots: bool = True,
+                 types_train: pd.DataFrame | None = None) -> dict:
+    """Compute everything and write report.md, summary.json, CSV tables and PNG plots.
+
+    ``types_train``: labelled posts; unlabelled posts then get predicted information
+    types (:func:`predict_types`)."""
+    if types_train is not None:
+        df = predict_types(df, types_train)
     if "vader" not in df:
         df = df.assign(vader=vader_compound(df["text"]))
     reports = [event_report(g, freq, min_posts, n_topics, seed)

@@ -19,8 +19,8 @@ import pandas as pd
 
 from floodcast.io.atomic import atomic_dir
 from floodcast.social import text as T
-from floodcast.social.metrics import classification_metrics, cohen_kappa
 from floodcast.social.models import make_model, resolve_models
+from floodcast.social.scores import classification_metrics, cohen_kappa
 
 VADER_THRESHOLD = 0.05  # the VADER authors' cut-off on the compound score
 # The emoji-labelled sets are small (hundreds of posts): a smaller from-scratch encoder,

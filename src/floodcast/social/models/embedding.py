@@ -117,13 +117,13 @@ class EmbeddingClassifier:
         self.embedder = embedder or Embedder(cache_dir=cache_dir)
         self.classes_: list[str] = []
 
-    def fit(self, texts, labels):
+    def fit(self, texts, labels, sample_weight=None):
         from sklearn.linear_model import LogisticRegression
 
         X = self.embedder.encode(texts)
         self.head_ = LogisticRegression(C=self.C, max_iter=3000, class_weight="balanced",
                                         random_state=self.seed)
-        self.head_.fit(X, list(labels))
+        self.head_.fit(X, list(labels), sample_weight=sample_weight)
         self.classes_ = [str(c) for c in self.head_.classes_]
         return self
 

@@ -16,7 +16,7 @@ class TfidfClassifier:
         self.C, self.max_features, self.seed = C, max_features, seed
         self.classes_: list[str] = []
 
-    def fit(self, texts, labels):
+    def fit(self, texts, labels, sample_weight=None):
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import FeatureUnion, make_pipeline
@@ -34,7 +34,7 @@ class TfidfClassifier:
             LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced",
                                random_state=self.seed),
         )
-        self.pipe_.fit(list(texts), list(labels))
+        self.pipe_.fit(list(texts), list(labels), logisticregression__sample_weight=sample_weight)
         self.classes_ = [str(c) for c in self.pipe_.classes_]
         return self
 
