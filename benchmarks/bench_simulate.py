@@ -9,11 +9,16 @@ Runs the same rain-on-DEM case (synthetic valley with micro-relief, 10 m cells, 
   the same Manning n and CFL alpha), single-threaded, capped at ``--landlab-max-s`` wall
   seconds per run (its throughput is a rate, so a partial run measures it fairly),
 
-and prints cell-updates/s (cells x steps / wall time), the ratio, the working-state bytes per
+* floodcast with a Manning raster (six classes, n = 0.015-0.1, patches of 10-80 cells) vs
+  the constant n, interleaved runs on the same grid (issue #23: <= 15 % slower per
+  cell-update),
+
+and prints cell-updates/s (cells x steps / wall time), the ratios, the working-state bytes per
 cell and peak traced memory. Compile time is excluded (warm-up on a small grid first).
 
     .venv/bin/python benchmarks/bench_simulate.py            # full (several minutes)
     .venv/bin/python benchmarks/bench_simulate.py --quick    # 10 min simulated
+    .venv/bin/python benchmarks/bench_simulate.py --quick --sizes 1024 --manning-only
 
 Needs the ``bench`` extra (landlab, requireit<0.9). The machine is shared: quote medians and
 say what else was running (os.getloadavg is printed).
@@ -48,11 +53,23 @@ def rain() -> RainSeries:
     return RainSeries(np.array([RAIN_MMH], np.float32), np.zeros(1), np.inf, "uniform")
 
 
-def run_floodcast(z: np.ndarray, duration: float, threads: int
-                  ) -> tuple[float, int, float, float]:
+def manning_raster(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
+    """Six land-cover classes (n = 0.015-0.1) in rectangular patches of 10-80 cells."""
+    rng = np.random.default_rng(seed)
+    classes = np.array([0.035, 0.05, 0.1, 0.03, 0.02, 0.015])
+    n = np.full(shape, classes[0])
+    for _ in range(shape[0] * shape[1] // 900):
+        h, w = rng.integers(10, 80, 2)
+        r, c = rng.integers(0, shape[0]), rng.integers(0, shape[1])
+        n[r:r + h, c:c + w] = rng.choice(classes)
+    return n
+
+
+def run_floodcast(z: np.ndarray, duration: float, threads: int,
+                  manning: float | np.ndarray = N_MANNING) -> tuple[float, int, float, float]:
     """(cell-updates/s by wall time, steps, wall s, cell-updates per CPU-second)."""
     set_threads(threads)
-    sim = Simulation(z, DX, rain(), SolverConfig(manning=N_MANNING, max_step=10.0),
+    sim = Simulation(z, DX, rain(), SolverConfig(manning=manning, max_step=10.0),
                      Boundaries.parse("free"))
     t0, c0 = time.perf_counter(), time.process_time()
     sim.advance(duration)
@@ -97,6 +114,28 @@ def run_landlab(z: np.ndarray, duration: float, max_wall: float) -> tuple[float,
     return z.size * steps / wall, steps, wall, elapsed, z.size * steps / cpu
 
 
+def manning_comparison(z: np.ndarray, duration: float, repeats: int) -> None:
+    """Constant n vs a Manning raster, runs interleaved (machine load affects both alike)."""
+    raster = manning_raster(z.shape)
+    const, ras = [], []
+    for _ in range(repeats):
+        const.append(run_floodcast(z, duration, 1))
+        ras.append(run_floodcast(z, duration, 1, raster))
+    rc = statistics.median(r[0] for r in const)
+    rr = statistics.median(r[0] for r in ras)
+    ratios = [c[0] / r[0] for c, r in zip(const, ras)]
+    print(f"constant n {N_MANNING}: {rc:.3g} cell-updates/s (median of {repeats}: "
+          f"{', '.join(f'{r[0]:.3g}' for r in const)}; {const[0][1]} steps)")
+    print(f"Manning raster (n {raster.min():g}-{raster.max():g}, mean {raster.mean():.3f}): "
+          f"{rr:.3g} cell-updates/s (median; {', '.join(f'{r[0]:.3g}' for r in ras)}; "
+          f"{ras[0][1]} steps)")
+    cc = statistics.median(r[3] for r in const)
+    cr = statistics.median(r[3] for r in ras)
+    print(f"raster slowdown per cell-update: {rc / rr - 1:+.1%} by wall time (median of pairs "
+          f"{statistics.median(ratios) - 1:+.1%}), {cc / cr - 1:+.1%} per CPU-second "
+          f"({cc:.3g} vs {cr:.3g}); target <= +15 %")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="10 min simulated instead of 1 h")
@@ -105,8 +144,10 @@ def main() -> None:
     ap.add_argument("--landlab-max-s", type=float, default=90.0)
     ap.add_argument("--no-landlab", action="store_true",
                     help="floodcast only (landlab comes with the bench extra: make bench)")
+    ap.add_argument("--manning-only", action="store_true",
+                    help="only the Manning raster vs constant n comparison (1 thread)")
     args = ap.parse_args()
-    if not args.no_landlab and importlib.util.find_spec("landlab") is None:
+    if not (args.no_landlab or args.manning_only) and importlib.util.find_spec("landlab") is None:
         # say so before minutes of floodcast runs, not with a traceback after them
         raise SystemExit("bench_simulate: landlab is not installed; install the bench extra "
                          "(make bench, or pip install -e '.[bench]'), or pass --no-landlab")
@@ -117,6 +158,9 @@ def main() -> None:
     for n in args.sizes:
         z = valley(n)
         print(f"\n== {n}x{n} cells ({n * n / 1e6:.2f} M), {duration:.0f} s simulated ==")
+        manning_comparison(z, duration, args.repeats)
+        if args.manning_only:
+            continue
         bpc, peak = working_bytes_per_cell(z)
         print(f"working state: {bpc:.1f} bytes/cell (solver arrays); peak traced allocation "
               f"{peak:.1f} bytes/cell")

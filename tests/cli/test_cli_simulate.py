@@ -192,3 +192,27 @@ def test_full_demo(tmp_path):
     assert res.exit_code == 0, res.output
     for f in ("simulate/depth.nc", "dataset.zarr/zarr.json", "train/model.pt", "evaluate/report.md"):
         assert (tmp_path / "d" / f).exists(), f
+
+
+def test_simulate_with_manning_and_loss_rasters(tmp_path, dem_asc):
+    head = "ncols 30\nnrows 20\nxllcorner 0\nyllcorner 0\ncellsize 5\nNODATA_value -9999\n"
+    n = np.where(np.arange(30) < 15, 0.015, 0.1) * np.ones((20, 1))
+    (tmp_path / "n.asc").write_text(head + "\n".join(" ".join(f"{v:g}" for v in r) for r in n))
+    (tmp_path / "inf.asc").write_text(head + "\n".join(" ".join(["3"] * 30) for _ in range(20)))
+    out = tmp_path / "run"
+    res = sim("--dem", dem_asc, "--rain", "80mm/h:600s", "--duration", 600, "--out", out,
+              "--boundary", "S=free", "--save-every", 300, "--manning", tmp_path / "n.asc",
+              "--infiltration", tmp_path / "inf.asc", "--drainage", 12)
+    assert res.exit_code == 0, res.output
+    run = json.loads((out / "run.json").read_text())
+    assert run["settings"]["solver"]["manning"]["min"] == pytest.approx(0.015)
+    assert run["settings"]["solver"]["manning"]["distinct"] == 2
+    mass = run["stats"]["mass"]
+    assert mass["infiltration_m3"] > 0 and mass["drainage_m3"] > 0
+    assert mass["relative_error"] < 1e-5
+    header = (out / "mass_balance.csv").read_text().splitlines()[0]
+    assert "drainage_m3" in header and "infiltration_m3" in header
+    bad = sim("--dem", dem_asc, "--rain", "80mm/h:600s", "--duration", 600, "--out",
+              tmp_path / "bad", "--manning", tmp_path / "missing.tif")
+    assert bad.exit_code == 1 and "missing.tif" in bad.output
+    assert not (tmp_path / "bad").exists()

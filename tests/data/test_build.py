@@ -176,3 +176,31 @@ def test_loader_with_worker_processes_matches_in_process(tiny_store):
     a = next(iter(make_loader(ds, 4, False, 0)))
     b = next(iter(make_loader(ds, 4, False, 2)))
     assert torch.equal(a["x"], b["x"]) and torch.equal(a["y"], b["y"])
+
+
+def test_manning_raster_stored_once_per_dem_and_used(tmp_path, factories):
+    """A Manning raster (npz on the DEM grid) is stored with the DEM and drives the events."""
+    from dataclasses import replace
+
+    dem = factories.dem()
+    n = np.where(np.arange(48) < 24, 0.015, 0.1) * np.ones((48, 1))
+    np.savez(tmp_path / "n.npz", elevation=n.astype(np.float32), cell_size=dem.cell_size)
+    base = factories.config()
+    cfg = replace(base, solver=replace(base.solver, manning=str(tmp_path / "n.npz")))
+    out = tmp_path / "n.zarr"
+    build_dataset(out, {"valley": dem}, {"s": factories.radar()}, cfg, scheduler="sync")
+    stored = store.read_dem_grid(out, "valley", "manning")
+    np.testing.assert_allclose(stored, n, rtol=1e-6)
+    uni = tmp_path / "u.zarr"
+    build_dataset(uni, {"valley": dem}, {"s": factories.radar()}, base, scheduler="sync")
+    assert store.read_dem_grid(uni, "valley", "manning") is None
+    a, b = store.read_event(out, "ev00000")[1], store.read_event(uni, "ev00000")[1]
+    assert not np.array_equal(a, b)  # the raster changed the simulated depths
+    bad = n.copy()
+    bad[3, 4] = -1
+    np.savez(tmp_path / "bad.npz", elevation=bad.astype(np.float32), cell_size=dem.cell_size)
+    cfg_bad = replace(base, solver=replace(base.solver, manning=str(tmp_path / "bad.npz")))
+    with pytest.raises(InputError, match=r"bad.npz: must be > 0 .*row 3, col 4"):
+        build_dataset(tmp_path / "bad.zarr", {"valley": dem}, {"s": factories.radar()}, cfg_bad,
+                      scheduler="sync")
+    assert not (tmp_path / "bad.zarr").exists()

@@ -58,3 +58,19 @@ def test_realtime_check_small():
     assert r["cells"] == 48 * 48 and len(r["advance_s_all"]) == 1
     assert r["advance_s"] > 0 and math.isfinite(r["realtime_factor"])
     assert r["keeps_up"] == (r["advance_s"] < 300.0)
+
+
+def test_live_physics_with_a_manning_raster_and_its_fingerprint(dem, tmp_path):
+    n = np.where(np.arange(dem.shape[1]) < dem.shape[1] // 2, 0.015, 0.1) * np.ones((dem.shape[0], 1))
+    a = LivePhysics(dem, surface={"manning": n, "infiltration_mmh": 2.0})
+    a.advance(storm(1, seed=8, peak=60.0)[0], 300.0)
+    np.savez(tmp_path / "state.npz", **a.to_arrays())  # the fingerprint (a str) round-trips
+    with np.load(tmp_path / "state.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    same = LivePhysics(dem, surface={"manning": n, "infiltration_mmh": 2.0})
+    same.restore(arrays)
+    same.advance(storm(1, seed=9)[0], 300.0)
+    other = LivePhysics(dem)  # uniform n: the saved state belongs to another set-up
+    other.restore(arrays)
+    with pytest.raises(ValueError, match="fingerprint mismatch"):
+        other.advance(storm(1, seed=9)[0], 300.0)

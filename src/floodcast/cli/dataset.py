@@ -13,6 +13,13 @@ from floodcast.errors import InputError, user_errors
 from floodcast.io.named_inputs import load_dems, load_radars
 
 
+def _number_or_path(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def register(app: typer.Typer) -> None:
     dataset_app = typer.Typer(help="Build and inspect dataset stores (zarr).", no_args_is_help=True)
     app.add_typer(dataset_app, name="dataset")
@@ -36,7 +43,9 @@ def register(app: typer.Typer) -> None:
                                   "rain_accum,time_since_start,prev_depth."),
         dem_cell_size: float = typer.Option(0.0, help="Block-mean DEMs finer than this (m); 0 = keep."),
         fill_sinks: bool = typer.Option(False, help="Fill DEM sinks (pysheds) before simulating."),
-        manning: float = typer.Option(MANNING_N, help="Manning n (s m^-1/3)."),
+        manning: str = typer.Option(str(MANNING_N), help="Manning n (s m^-1/3): a number, or a "
+                                    "raster file resampled (nearest) onto each DEM and stored "
+                                    "once per DEM in the store."),
         max_step: float = typer.Option(MAX_STEP_S, help="Solver step cap (s)."),
         scheduler: str = typer.Option("local", help="'local' (Dask LocalCluster), 'sync', or a "
                                       "Dask scheduler address (tcp://host:8786)."),
@@ -58,7 +67,8 @@ def register(app: typer.Typer) -> None:
                 events=EventConfig(count=events, frames=event_frames, min_rain_mmh=min_rain, seed=seed),
                 spec=SampleSpec(frames=history, threshold=threshold, patch=patch, overlap=overlap,
                                 extra_channels=[e for e in extra.split(",") if e]),
-                solver=SolverSettings(manning=manning, max_step=max_step), split_seed=seed,
+                solver=SolverSettings(manning=_number_or_path(manning), max_step=max_step),
+                split_seed=seed,
                 test_dems=list(test_dem))
             dems = load_dems(dem, dem_cell_size or None, fill_sinks)
             radars = load_radars(radar, echo=typer.echo)

@@ -61,6 +61,14 @@ def print_summary(result: Any) -> None:
     )
 
 
+def _number_or_file(text: str) -> float | str:
+    """A number given on the command line, else the text as a file path."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def simulate(
     dem: Annotated[
         Path,
@@ -86,7 +94,26 @@ def simulate(
             "mass_balance.csv, max_depth.png, run.json."
         ),
     ],
-    manning: Annotated[float, typer.Option(help="Manning roughness n (s/m^(1/3)), > 0.")] = MANNING_N,
+    manning: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Manning roughness n (s/m^(1/3)), > 0: a number (default {MANNING_N}) or a "
+            "raster file of n per cell (GeoTIFF/.asc/.npz on the DEM grid, or georeferenced: "
+            "resampled nearest). Face n = mean of the two cells' n, as LISFLOOD-FP.",
+            show_default=False,
+        ),
+    ] = None,
+    landcover: Annotated[
+        Path | None,
+        typer.Option(
+            help="Land-cover class raster (instead of --manning): classes -> n through "
+            "--manning-table (default: ESA WorldCover classes, Chow 1959 values)."
+        ),
+    ] = None,
+    manning_table: Annotated[
+        Path | None,
+        typer.Option(help="CSV class,n[,name] mapping --landcover classes to Manning n."),
+    ] = None,
     boundary: Annotated[
         str,
         typer.Option(
@@ -115,8 +142,27 @@ def simulate(
         ),
     ] = False,
     infiltration: Annotated[
-        float, typer.Option(help="Constant infiltration loss (mm/h), >= 0.")
-    ] = 0.0,
+        str,
+        typer.Option(
+            help="Infiltration loss (mm/h), >= 0: a number or a raster file per cell; "
+            "removed only where the depth exceeds 1 mm, as LISFLOOD-FP."
+        ),
+    ] = "0",
+    drainage: Annotated[
+        str,
+        typer.Option(
+            help="Urban drainage (sewer) loss (mm/h), >= 0: a number (e.g. 12) or a raster "
+            "file per cell; removed from ponded water (> 1 mm) after infiltration."
+        ),
+    ] = "0",
+    soil: Annotated[
+        str | None,
+        typer.Option(
+            help="Green-Ampt infiltration instead of --infiltration: KS_MMH,PSI_MM,DEFICIT "
+            "(e.g. 6.5,166.8,0.34), a CSV class,ks_mmh,psi_mm,deficit for the --landcover "
+            "classes, or an .npz with ks_mmh, psi_mm, deficit grids."
+        ),
+    ] = None,
     inflow: Annotated[
         list[str] | None,
         typer.Option(help="Point inflow ROW,COL,FILE.csv (CSV: time_s, q_m3s); repeatable."),
@@ -144,13 +190,17 @@ def simulate(
         rain=rain,
         duration_s=duration,
         out=out,
-        manning=manning,
+        manning=None if manning is None else _number_or_file(manning),
         boundary=boundary,
         save_every_s=save_every,
         max_step_s=max_step,
         threshold_m=threshold,
         pad_zero=pad_zero,
-        infiltration_mmh=infiltration,
+        infiltration_mmh=_number_or_file(infiltration),
+        drainage_mmh=_number_or_file(drainage),
+        landcover=landcover,
+        manning_table=manning_table,
+        soil=soil,
         inflows=tuple(inflow or ()),
         threads=threads,
         fill_sinks=fill_sinks,

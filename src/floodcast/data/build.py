@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 class SolverSettings:
     """Physics settings used for every event (stored with the dataset)."""
 
-    manning: float = MANNING_N
+    manning: float | str = MANNING_N  # a number, or a raster file resampled onto each DEM
     max_step: float = MAX_STEP_S
     boundary: str = "free"
     cfl: float = 0.7
@@ -54,8 +54,12 @@ class BuildConfig:
 
 
 def simulate_event(store_path: str, plan: dict, rain: np.ndarray, elevation: np.ndarray,
-                   cell_size: float, solver: dict) -> dict:
-    """Simulate one event from a dry start and write it to the store (runs on a worker)."""
+                   cell_size: float, solver: dict, manning: np.ndarray | None = None) -> dict:
+    """Simulate one event from a dry start and write it to the store (runs on a worker).
+
+    ``manning``: the DEM's Manning n grid (stored once per DEM) when ``solver["manning"]``
+    names a raster.
+    """
     from floodcast.io.rain import RainSeries
     from floodcast.physics.boundaries import Boundaries
     from floodcast.physics.solver import Simulation, SolverConfig, run, set_threads
@@ -65,7 +69,8 @@ def simulate_event(store_path: str, plan: dict, rain: np.ndarray, elevation: np.
     n = rain.shape[0]
     series = RainSeries(rates_mmh=rain, times_s=np.arange(n) * dt, end_s=n * dt,
                         source=f"{plan['radar_source']}:{plan['event_id']}")
-    cfg = SolverConfig(manning=solver["manning"], max_step=solver["max_step"], cfl=solver["cfl"])
+    n_cell = manning if manning is not None else float(solver["manning"])
+    cfg = SolverConfig(manning=n_cell, max_step=solver["max_step"], cfl=solver["cfl"])
     sim = Simulation(elevation, cell_size, series, cfg, Boundaries.parse(solver["boundary"]))
     t0 = time.perf_counter()
     res = run(sim, duration_s=n * dt, save_every_s=dt)
@@ -103,11 +108,13 @@ def build_dataset(out: str | Path, dems: dict, radars: dict, cfg: BuildConfig,
     plans = plan_events(radars, dems, cfg.events)
     build_attrs = {"build": {**cfg.to_dict(), "plans": [p.key() for p in plans],
                              "dems": sorted(dems), "radars": sorted(radars)}}
+    grids = {did: _manning_grid(dem, cfg.solver) for did, dem in dems.items()}  # checked first
     store.create(out, build_attrs)
     for did, dem in dems.items():
         store.write_dem(out, did, dem.elevation, {
             "cell_size": float(dem.cell_size), "crs": dem.crs, "source": dem.source,
-            "transform": list(dem.transform)[:6] if dem.transform is not None else None})
+            "transform": list(dem.transform)[:6] if dem.transform is not None else None},
+            grids={"manning": grids[did]} if grids[did] is not None else None)
     done = store.finished_events(out)
     wanted = {p.event_id for p in plans}
     extra = sorted(set(done) - wanted)
@@ -123,10 +130,19 @@ def build_dataset(out: str | Path, dems: dict, radars: dict, cfg: BuildConfig,
     return summary
 
 
+def _manning_grid(dem, solver: SolverSettings) -> np.ndarray | None:
+    """The Manning n raster on this DEM's grid (nearest), or None for a uniform n."""
+    from floodcast.simulation.surface import number_or_grid
+
+    n = number_or_grid(solver.manning, dem, "--manning", "s m^-1/3", allow_zero=False)
+    return None if np.ndim(n) == 0 else np.where(np.isfinite(n), n, MANNING_N)
+
+
 def _task_args(out: str, plan: EventPlan, dems: dict, radars: dict, cfg: BuildConfig):
     dem = dems[plan.dem_id]
     rain = event_rain(plan, radars[plan.radar_id], dem.elevation.shape)
-    return (out, asdict(plan), rain, dem.elevation, float(dem.cell_size), asdict(cfg.solver))
+    n = store.read_dem_grid(out, plan.dem_id, "manning")  # as stored: one copy per DEM
+    return (out, asdict(plan), rain, dem.elevation, float(dem.cell_size), asdict(cfg.solver), n)
 
 
 def _run_tasks(out, todo: list[EventPlan], dems, radars, cfg, scheduler, workers, progress, total):
@@ -153,11 +169,15 @@ def _run_tasks(out, todo: list[EventPlan], dems, radars, cfg, scheduler, workers
     try:
         # each DEM goes to the workers once; rain arrays are scattered, not embedded in the graph
         dem_f = {d: client.scatter(dems[d].elevation, broadcast=True) for d in {p.dem_id for p in todo}}
+        man_f = {}  # the stored Manning grid of each DEM, also sent once
+        for d in dem_f:
+            grid = store.read_dem_grid(out, d, "manning")
+            man_f[d] = client.scatter(grid, broadcast=True) if grid is not None else None
 
         def submit(plan: EventPlan):
-            o, p, rain, _, cell, solver = _task_args(out, plan, dems, radars, cfg)
+            o, p, rain, _, cell, solver, _ = _task_args(out, plan, dems, radars, cfg)
             return client.submit(simulate_event, o, p, client.scatter(rain), dem_f[plan.dem_id],
-                                 cell, solver, pure=False)
+                                 cell, solver, man_f[plan.dem_id], pure=False)
 
         # submit lazily so only a few regridded rain arrays are in flight at once
         pending = iter(todo)

@@ -101,7 +101,10 @@ def _settings(build: dict | None) -> dict:
     return b
 
 
-def write_dem(path: str | Path, dem_id: str, elevation: np.ndarray, attrs: dict) -> None:
+def write_dem(path: str | Path, dem_id: str, elevation: np.ndarray, attrs: dict,
+              grids: dict[str, np.ndarray] | None = None) -> None:
+    """Write a DEM group once; ``grids`` are extra per-cell arrays on its grid (e.g. the
+    Manning n raster, ``manning``), stored beside ``elevation``."""
     final = Path(path) / "dems" / dem_id
     if final.exists():
         return
@@ -109,6 +112,9 @@ def write_dem(path: str | Path, dem_id: str, elevation: np.ndarray, attrs: dict)
     def write(g):
         g.create_array("elevation", data=np.asarray(elevation, np.float32),
                        chunks=elevation.shape, **_compressor_kwargs())
+        for name, grid in (grids or {}).items():
+            g.create_array(name, data=np.asarray(grid, np.float32), chunks=elevation.shape,
+                           **_compressor_kwargs())
         g.attrs.update(attrs)
 
     _write_group_atomically(final, write)
@@ -148,6 +154,12 @@ def finished_events(path: str | Path) -> dict[str, dict]:
 def dem_ids(path: str | Path) -> list[str]:
     d = Path(path) / "dems"
     return sorted(n for n in os.listdir(d) if not n.startswith("."))
+
+
+def read_dem_grid(path: str | Path, dem_id: str, name: str) -> np.ndarray | None:
+    """An extra per-cell array of a DEM group (e.g. ``manning``), or None if absent."""
+    g = zarr.open_group(str(Path(path) / "dems" / dem_id), mode="r")
+    return np.asarray(g[name][:]) if name in g else None
 
 
 def read_dem(path: str | Path, dem_id: str) -> tuple[np.ndarray, dict]:

@@ -29,6 +29,7 @@ MASS_COLUMNS = (
     "stored_m3",
     "relative_error",
     "clipped_m3",
+    "drainage_m3",
 )
 
 

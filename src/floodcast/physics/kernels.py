@@ -15,9 +15,13 @@ can vectorise:
    (stored in ``fac``, padded with a halo of ones).
 4. ``continuity``: applies the factors face by face (each face takes its upwind cell's factor,
    so both neighbours see the same discharge: exactly conservative), adds rain, updates
-   depth, clips negatives (and counts the clipped volume), infiltration, max depth, and
+   depth, clips negatives (and counts the clipped volume), losses, max depth, and
    writes the limited discharges back into ``qx``/``qy`` (the next step's old discharges).
-   Per-row reductions: max depth, boundary outflow, clipped and infiltrated volume.
+   Per-row reductions: max depth, boundary outflow, clipped, infiltrated, drained volume.
+
+Manning n enters as n² per face, precomputed once (``friction.face_n2``: LISFLOOD-FP's
+mean of the two cells' n, then squared; a perimeter face takes its edge cell's n), so the
+kernels do no averaging and a uniform n is one broadcast row.
 
 ``step`` chains the four passes (and point inflows) and reduces the per-row results in one
 compiled call, so a step costs one dispatch from Python.
@@ -37,6 +41,7 @@ from numba.extending import intrinsic, overload
 
 # indices into the parameter vector p (state dtype)
 P_G, P_DT, P_DX, P_INVDX, P_THR, P_THETA, P_GDT, P_WNB, P_DTDX, P_RDT, P_INFDT = range(11)
+# (P_RDT, P_INFDT: unused; losses come in as per-cell rate arrays)
 P_ZERO, P_ONE, P_QUARTER, P_HALF, P_INFAC = range(11, 16)
 NPARAM = 16
 
@@ -147,11 +152,10 @@ def _consts(p):
 
 
 @njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
-def _xrow(hr, zr, qxr, qyr0, qyr1, n2r, out, p):
-    """x-faces 1..nx-1 of one row; returns the maxima of |u|, wet depth and acceleration
-    (float bits as int)."""
+def _xrow(hr, zr, qxr, qyr0, qyr1, nfr, out, p):
+    """x-faces 1..nx-1 of one row (nfr: face n², [nx+1]); returns the maxima of |u|, wet
+    depth and acceleration (float bits as int)."""
     nx = hr.shape[0]
-    half = p[P_HALF]
     quarter = p[P_QUARTER]
     theta = p[P_THETA]
     wnb = p[P_WNB]
@@ -163,9 +167,8 @@ def _xrow(hr, zr, qxr, qyr0, qyr1, n2r, out, p):
         q0 = qxr[j]
         qc = theta * q0 + wnb * (qxr[j - 1] + qxr[j + 1])
         qp = quarter * (qyr0[j - 1] + qyr1[j - 1] + qyr0[j] + qyr1[j])
-        n2 = half * (n2r[j - 1] + n2r[j])
         qn, u, hw, acc = _face(zr[j - 1] + hr[j - 1], zr[j] + hr[j], zr[j - 1], zr[j], q0, qc,
-                               qp, n2, c)
+                               qp, nfr[j], c)
         out[j] = qn
         umax = max(umax, _fbits(u))  # all >= 0: integer max of the bits is exact
         hmax = max(hmax, _fbits(hw))
@@ -174,10 +177,10 @@ def _xrow(hr, zr, qxr, qyr0, qyr1, n2r, out, p):
 
 
 @njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
-def _yrow(h0r, h1r, z0r, z1r, qyr, qym, qyp, qx0r, qx1r, n2a, n2b, out, p):
-    """y-faces between two rows (0 = north, 1 = south); returns maxima as ``_xrow``."""
+def _yrow(h0r, h1r, z0r, z1r, qyr, qym, qyp, qx0r, qx1r, nfr, out, p):
+    """y-faces between two rows (0 = north, 1 = south; nfr: face n², [nx]); returns maxima
+    as ``_xrow``."""
     nx = h0r.shape[0]
-    half = p[P_HALF]
     quarter = p[P_QUARTER]
     theta = p[P_THETA]
     wnb = p[P_WNB]
@@ -189,9 +192,8 @@ def _yrow(h0r, h1r, z0r, z1r, qyr, qym, qyp, qx0r, qx1r, n2a, n2b, out, p):
         q0 = qyr[j]
         qc = theta * q0 + wnb * (qym[j] + qyp[j])
         qp = quarter * (qx0r[j] + qx0r[j + 1] + qx1r[j] + qx1r[j + 1])
-        n2 = half * (n2a[j] + n2b[j])
         qn, u, hw, acc = _face(z0r[j] + h0r[j], z1r[j] + h1r[j], z0r[j], z1r[j], q0, qc, qp,
-                               n2, c)
+                               nfr[j], c)
         out[j] = qn
         umax = max(umax, _fbits(u))
         hmax = max(hmax, _fbits(hw))
@@ -200,21 +202,22 @@ def _yrow(h0r, h1r, z0r, z1r, qyr, qym, qyp, qx0r, qx1r, n2a, n2b, out, p):
 
 
 @njit(**_opts)
-def flux_interior(h, z, qx, qy, qxn, qyn, n2, p, row_speed, row_acc):
+def flux_interior(h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_acc):
     """Interior faces: x-faces of row i and y-faces between rows i-1 and i.
 
-    n2: Manning n² as [ny, nx] or one row [1, nx] (uniform n). Per row: row_speed max face
-    wave speed |u| + sqrt(g h); row_acc max gravity acceleration g|S| of (nearly) wet faces.
+    n2x / n2y: Manning n² per face (see ``friction.face_n2``), [ny, nx+1] / [ny+1, nx], or
+    one row [1, nx+1] / [1, nx] for a uniform n. Per row: row_speed max face wave speed
+    |u| + sqrt(g h); row_acc max gravity acceleration g|S| of (nearly) wet faces.
     """
     ny = h.shape[0]
-    last = n2.shape[0] - 1  # 0 for one row (uniform n)
+    lastx = n2x.shape[0] - 1  # 0 for one row (uniform n)
+    lasty = n2y.shape[0] - 1
     for i in prange(ny):
-        ni = min(np.int64(i), last)
-        ub, hb, ab = _xrow(h[i], z[i], qx[i], qy[i], qy[i + 1], n2[ni], qxn[i], p)
+        ub, hb, ab = _xrow(h[i], z[i], qx[i], qy[i], qy[i + 1], n2x[min(np.int64(i), lastx)],
+                           qxn[i], p)
         if i >= 1:
-            nm = min(np.int64(i) - 1, last)
             uy, hy, ay = _yrow(h[i - 1], h[i], z[i - 1], z[i], qy[i], qy[i - 1], qy[i + 1],
-                               qx[i - 1], qx[i], n2[nm], n2[ni], qyn[i], p)
+                               qx[i - 1], qx[i], n2y[min(np.int64(i), lasty)], qyn[i], p)
             ub = max(ub, uy)
             hb = max(hb, hy)
             ab = max(ab, ay)
@@ -237,8 +240,9 @@ def _free_q(hb, eta_b, eta_in, in_wall, qold, n2v, p):
 
 
 @njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
-def flux_boundary(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels):
+def flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels):
     """Perimeter faces. kinds/levels: [north, south, east, west]; 0 closed, 1 free, 2 level.
+    n2x / n2y as in ``flux_interior`` (the perimeter entries: the edge cell's own n²).
 
     Returns the maximum face wave speed and gravity acceleration on the boundary.
     """
@@ -250,7 +254,8 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels):
     smax = zero
     amax = zero
     c = _consts(p)
-    last = n2.shape[0] - 1
+    lastx = n2x.shape[0] - 1
+    lasty = n2y.shape[0] - 1
     # west (face 0 of each row) and east (face nx)
     for side in (3, 2):
         kind = kinds[side]
@@ -263,7 +268,7 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels):
                 qxn[i, jb] = zero
                 continue
             acc = zero
-            n2v = n2[min(i, last), jc]
+            n2v = n2x[min(i, lastx), jb]
             hb = h[i, jc]
             zb = z[i, jc]
             if kind == 1:
@@ -301,7 +306,7 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels):
                 qyn[ib, j] = zero
                 continue
             acc = zero
-            n2v = n2[min(ic, last), j]
+            n2v = n2y[min(ib, lasty), j]
             hb = h[ic, j]
             zb = z[ic, j]
             if kind == 1:
@@ -331,7 +336,7 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels):
 
 
 @njit(**_opts)
-def limiter(h, qxn, qyn, fac, p):
+def limiter(h, qxn, qyn, fac, infil, drain, p):
     """Drying limiter: factor on the outgoing discharges of cells that would go negative.
 
     As LISFLOOD-FP (p[P_INFAC] = 1): if h*A + dt*(Q_in - Q_out) < 0, outgoing discharges are
@@ -339,6 +344,9 @@ def limiter(h, qxn, qyn, fac, p):
     limiters may cut, so a depth can still go negative (then clipped: water is created).
     Strict variant (p[P_INFAC] = 0): inflows are not counted, outgoing discharges are scaled
     to at most the water in the cell, so no depth can go negative (exactly conservative).
+    The strict variant also leaves the step's losses (infiltration, drainage: taken from the
+    start-of-step depth, see ``continuity``) in the cell, so no depth goes negative even when
+    a Green–Ampt capacity takes most of a cell's water.
     ``fac`` is [ny+2, nx+2] with a halo of ones.
     """
     ny, nx = h.shape
@@ -346,8 +354,14 @@ def limiter(h, qxn, qyn, fac, p):
     one = p[P_ONE]
     dt = p[P_DT]
     dx = p[P_DX]
+    thr = p[P_THR]
     infac = p[P_INFAC]
+    keep = one - infac  # 1 in the strict variant: losses are not available for outflow
+    lasti = infil.shape[0] - 1
+    lastd = drain.shape[0] - 1
     for i in prange(ny):
+        ir = infil[min(np.int64(i), lasti)]
+        dr = drain[min(np.int64(i), lastd)]
         for j in range(nx):
             qw = qxn[i, j]
             qe = qxn[i, j + 1]
@@ -355,24 +369,38 @@ def limiter(h, qxn, qyn, fac, p):
             qs = qyn[i + 1, j]
             qout = max(qe, zero) - min(qw, zero) + max(qs, zero) - min(qn, zero)
             qin = max(qw, zero) - min(qe, zero) + max(qn, zero) - min(qs, zero)
-            hdx = h[i, j] * dx
+            hv = h[i, j]
+            loss = min(hv, (ir[j] + dr[j]) * dt) if hv > thr else zero
+            hdx = (hv - keep * loss) * dx
             net = dt * (qout - infac * qin)
             f = hdx / net if net > hdx else one
             fac[i + 1, j + 1] = f
 
 
 @njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
-def _crow(hr, qxnr, qyn0, qyn1, fc, fn, fs, rr, ar, mr, qxr, qyr, p):
-    """Continuity for one row; returns (max depth bits int32, clipped depth, infiltrated depth)."""
+def _crow(hr, qxnr, qyn0, qyn1, fc, fn, fs, rr, ir, dr, ar, mr, qxr, qyr, p):
+    """Continuity for one row; returns (max depth bits int32, clipped, infiltrated and
+    drained depth sums)."""
     nx = hr.shape[0]
     zero = p[P_ZERO]
     dt = p[P_DT]
     dtdx = p[P_DTDX]
-    infdt = p[P_INFDT]
+    thr = p[P_THR]
     hm = _fbits(zero)
     clip = zero  # row sums in the state dtype (float64 sums would halve the vector width)
     inf = zero
+    drn = zero
     for j in range(nx):
+        # losses as LISFLOOD-FP (infevap.cpp:26-36): only where the start-of-step depth
+        # exceeds the threshold, before rain and fluxes, at most the water in the cell
+        h0 = hr[j]
+        wet = h0 > thr
+        li = min(h0, ir[j] * dt) if wet else zero
+        h1 = h0 - li
+        ld = min(h1, dr[j] * dt) if wet else zero
+        h1 = h1 - ld
+        inf += li
+        drn += ld
         f = fc[j + 1]
         qw = qxnr[j]
         lw = qw * (fc[j] if qw > zero else f)
@@ -385,38 +413,40 @@ def _crow(hr, qxnr, qyn0, qyn1, fc, fn, fs, rr, ar, mr, qxr, qyr, p):
         # net increment first: at a steady state it is ~0 and h is not rounded every step
         # (h + r dt + div, in that order, biases the float32 mass balance by ~1e-5)
         dh = rr[j] * dt + dtdx * ((lw - le) + (ln - ls))
-        hn = hr[j] + dh
+        hn = h1 + dh
         hn = hn if ar[j] else zero
         neg = min(hn, zero)
         hn = hn - neg
         clip -= neg
-        loss = min(hn, infdt)
-        hn = hn - loss
-        inf += loss
         hr[j] = hn
         mr[j] = max(mr[j], hn)
         hm = max(hm, _fbits(hn))
         qxr[j] = lw
         qyr[j] = ln
-    return hm, clip, inf
+    return hm, clip, inf, drn
 
 
 @njit(**_opts)
-def continuity(h, qxn, qyn, fac, qx, qy, rain, active, maxd, p, row_hmax, row_bnd, row_clip,
-               row_inf):
+def continuity(h, qxn, qyn, fac, qx, qy, rain, infil, drain, active, maxd, p, row_hmax, row_bnd,
+               row_clip, row_inf, row_drain):
     """Depth update with limited discharges; writes them to qx/qy; per-row reductions.
 
-    rain: rain rate (m/s) as [ny, nx], or one row [1, nx] for uniform rain. active: uint8
-    [ny, nx] (0 = wall). Per row: row_hmax max depth; row_bnd net boundary outflow as unit
-    discharge (m²/s; x dx -> m³/s); row_clip depth created by clipping negatives (m);
-    row_inf infiltrated depth (m).
+    rain, infil, drain: rates (m/s) as [ny, nx], or one row [1, nx] when uniform (infil and
+    drain act only where the start-of-step depth exceeds the threshold, capped by the water
+    present). active: uint8 [ny, nx] (0 = wall). Per row: row_hmax max depth; row_bnd net
+    boundary outflow as unit discharge (m²/s; x dx -> m³/s); row_clip depth created by
+    clipping negatives (m); row_inf infiltrated and row_drain drained depth (m).
     """
     ny, nx = h.shape
     zero = p[P_ZERO]
     last = rain.shape[0] - 1  # 0 for one row (uniform rain)
+    lasti = infil.shape[0] - 1
+    lastd = drain.shape[0] - 1
     for i in prange(ny):
-        hm, clip, inf = _crow(h[i], qxn[i], qyn[i], qyn[i + 1], fac[i + 1], fac[i], fac[i + 2],
-                              rain[min(np.int64(i), last)], active[i], maxd[i], qx[i], qy[i], p)
+        ii = np.int64(i)
+        hm, clip, inf, drn = _crow(h[i], qxn[i], qyn[i], qyn[i + 1], fac[i + 1], fac[i],
+                                   fac[i + 2], rain[min(ii, last)], infil[min(ii, lasti)],
+                                   drain[min(ii, lastd)], active[i], maxd[i], qx[i], qy[i], p)
         qe = qxn[i, nx]
         le = qe * (fac[i + 1, nx] if qe > zero else fac[i + 1, nx + 1])
         qx[i, nx] = le
@@ -434,6 +464,7 @@ def continuity(h, qxn, qyn, fac, qx, qy, rain, active, maxd, p, row_hmax, row_bn
         row_bnd[i] = bnd
         row_clip[i] = clip
         row_inf[i] = inf
+        row_drain[i] = drn
 
 
 @njit(cache=True, nogil=True)
@@ -444,27 +475,31 @@ def add_point_volumes(h, rows, cols, depths):
 
 
 @njit(cache=True, nogil=True)
-def step(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels, fac, rain, active, maxd, in_rows, in_cols,
-         in_depths, row_speed, row_acc, row_hmax, row_bnd, row_clip, row_inf):
+def step(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels, fac, rain, infil, drain, active,
+         maxd, in_rows, in_cols, in_depths, row_speed, row_acc, row_hmax, row_bnd, row_clip,
+         row_inf, row_drain):
     """One whole time step: the four passes and their reductions in one compiled call.
 
     Calling the passes one by one from Python cost ~8 % of a 512 x 512 step in dispatch and
     NumPy reductions. Returns (max depth, max face wave speed, max gravity acceleration,
-    net boundary outflow as unit discharge sum (m2/s), clipped depth sum, infiltrated sum).
+    net boundary outflow as unit discharge sum (m2/s), clipped, infiltrated and drained
+    depth sums).
     """
-    flux_interior(h, z, qx, qy, qxn, qyn, n2, p, row_speed, row_acc)
-    bspeed, bacc = flux_boundary(h, z, qx, qy, qxn, qyn, n2, p, kinds, levels)
-    limiter(h, qxn, qyn, fac, p)
+    flux_interior(h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_acc)
+    bspeed, bacc = flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels)
+    limiter(h, qxn, qyn, fac, infil, drain, p)
     add_point_volumes(h, in_rows, in_cols, in_depths)  # no-op without inflows
-    continuity(h, qxn, qyn, fac, qx, qy, rain, active, maxd, p, row_hmax, row_bnd, row_clip,
-               row_inf)
+    continuity(h, qxn, qyn, fac, qx, qy, rain, infil, drain, active, maxd, p, row_hmax, row_bnd,
+               row_clip, row_inf, row_drain)
     speed = max(row_speed.max(), bspeed)
     acc = max(row_acc.max(), bacc)
     bnd = 0.0
     clip = 0.0
     inf = 0.0
+    drn = 0.0
     for i in range(row_bnd.shape[0]):  # float64 sums of the per-row float32 partials
         bnd += row_bnd[i]
         clip += row_clip[i]
         inf += row_inf[i]
-    return row_hmax.max(), speed, acc, bnd, clip, inf
+        drn += row_drain[i]
+    return row_hmax.max(), speed, acc, bnd, clip, inf, drn

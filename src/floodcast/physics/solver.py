@@ -24,8 +24,11 @@ import numpy as np
 from floodcast.defaults import CFL, MANNING_N, MAX_STEP_S
 from floodcast.io.rain import RainSeries
 
+from . import green_ampt
 from . import kernels as K
 from .boundaries import KIND_CODES, Boundaries, PointInflow
+from .friction import cell_n, face_n2, loss_rate
+from .green_ampt import GreenAmpt
 from .mass import MassBalance
 
 MMH_TO_MS = 1.0 / 3.6e6
@@ -47,6 +50,19 @@ class SolverConfig:
         strict_limiter: drying limiter that never lets a depth go negative (outflow capped by
             the water in the cell, inflows not counted): exactly conservative. False uses
             LISFLOOD-FP's limiter (counts unlimited inflows; negative depths are clipped).
+        shift_elevation: subtract the lowest elevation before the run (default), so that
+            float32 water surfaces z + h resolve thin films (the ulp of 1300 m is 1.2e-4 m).
+            False keeps absolute elevations as LISFLOOD-FP does: its face depths
+            max(eta) - max(z) are then quantised to that ulp, which decides which ~1 mm films
+            flow and infiltrate (see docs/guide/physics-real-places.md).
+        soil: Green–Ampt parameters (``green_ampt.GreenAmpt``) instead of a constant
+            ``infiltration_mmh``: the capacity falls as the soil store fills.
+
+    Per-cell inputs: ``manning`` (s m^-1/3), ``infiltration_mmh`` and ``drainage_mmh``
+    (mm/h) are each a scalar or a [y, x] array on the DEM grid. Face n is LISFLOOD-FP's
+    mean of the two cells' n (see ``friction``). Both losses act as LISFLOOD-FP's
+    infiltration: only where the start-of-step depth exceeds ``depth_threshold``, before
+    rain and fluxes, at most the water present (infiltration first, then drainage).
     """
 
     manning: float | np.ndarray = MANNING_N
@@ -54,13 +70,16 @@ class SolverConfig:
     max_step: float = MAX_STEP_S
     theta: float = 1.0
     depth_threshold: float = 1e-3
-    infiltration_mmh: float = 0.0
+    infiltration_mmh: float | np.ndarray = 0.0
     speed_aware_step: bool = True
     g: float = 9.80655
     max_mass_error: float = 1e-3
     rain_at_step_start: bool = False
     precision: str = "float32"
     strict_limiter: bool = True
+    drainage_mmh: float | np.ndarray = 0.0
+    shift_elevation: bool = True
+    soil: GreenAmpt | None = None
 
     def __post_init__(self) -> None:
         if self.precision not in ("float32", "float64"):
@@ -71,6 +90,8 @@ class SolverConfig:
             raise ValueError(f"manning must be > 0 (s m^-1/3), got {self.manning!r}")
         if n.ndim not in (0, 2):
             raise ValueError("manning must be a scalar or a [y, x] array")
+        if self.soil is not None and np.any(np.asarray(self.infiltration_mmh) != 0):
+            raise ValueError("give either infiltration_mmh or a Green-Ampt soil, not both")
         if not 0 < self.cfl <= 1:
             raise ValueError(f"cfl must be in (0, 1], got {self.cfl}")
         if not self.max_step > 0:
@@ -79,8 +100,10 @@ class SolverConfig:
             raise ValueError(f"theta must be in [0, 1], got {self.theta}")
         if not self.depth_threshold >= 0:
             raise ValueError("depth_threshold must be >= 0 m")
-        if not self.infiltration_mmh >= 0:
-            raise ValueError("infiltration_mmh must be >= 0 mm/h")
+        for name in ("infiltration_mmh", "drainage_mmh"):
+            r = np.asarray(getattr(self, name), dtype=np.float64)  # grids: checked per cell
+            if r.ndim not in (0, 2) or (r.ndim == 0 and not r >= 0):
+                raise ValueError(f"{name} must be >= 0 mm/h (a scalar or a [y, x] array)")
         if not self.g > 0:
             raise ValueError("g must be > 0")
 
@@ -115,7 +138,7 @@ class Simulation:
         if not self.active.any():
             raise ValueError("elevation has no valid (non-NaN) cell")
         self.has_walls = bool((~self.active).any())
-        self.z_offset = float(np.nanmin(elev))
+        self.z_offset = float(np.nanmin(elev)) if cfg.shift_elevation else 0.0
         dt_ = np.float32 if cfg.precision == "float32" else np.float64
         self.dtype = dt_
         self.z = np.where(self.active, elev - self.z_offset, K.WALL_Z).astype(dt_)
@@ -139,20 +162,14 @@ class Simulation:
         self.rain = rain
         self._rain_times = times
         self._frame_cache: tuple[int, np.ndarray, bool, float] | None = None
-        # manning
-        n = np.asarray(cfg.manning, dtype=np.float64)
-        if n.ndim == 2:
-            if n.shape != (ny, nx):
-                raise ValueError(f"manning grid {n.shape} does not match the DEM {(ny, nx)}")
-            bad = ~np.isfinite(n) & self.active
-            if bad.any():
-                raise ValueError("manning has NaN in valid cells")
-            n2 = np.where(self.active, n, np.nanmean(n[self.active])) ** 2
-            if np.any(n2 <= 0):
-                raise ValueError("manning must be > 0 (s m^-1/3)")
-            self._n2 = n2.astype(dt_)
-        else:
-            self._n2 = np.full((1, nx), float(n) ** 2, dtype=dt_)
+        # manning n² per face (LISFLOOD-FP's face rule) and loss rates (m/s) per cell
+        self._n2x, self._n2y = face_n2(cell_n(cfg.manning, (ny, nx), self.active), (ny, nx), dt_)
+        self._infil = loss_rate(cfg.infiltration_mmh, (ny, nx), self.active, "infiltration", dt_)
+        self._drain = loss_rate(cfg.drainage_mmh, (ny, nx), self.active, "drainage", dt_)
+        self._soil = None  # Green–Ampt: (Ks m/s, S m, cumulative F m), float64 grids
+        if cfg.soil is not None:
+            self._soil = cfg.soil.grids((ny, nx))
+            self._infil = np.zeros((ny, nx), dtype=dt_)  # rewritten every step
         # inflows
         self.inflows = tuple(inflows)
         for f in self.inflows:
@@ -184,6 +201,7 @@ class Simulation:
         self._row_bnd = np.zeros(ny, dtype=dt_)
         self._row_clip = np.zeros(ny, dtype=np.float64)
         self._row_inf = np.zeros(ny, dtype=np.float64)
+        self._row_drain = np.zeros(ny, dtype=np.float64)
         self._p = np.zeros(K.NPARAM, dtype=dt_)
         self._p[[K.P_G, K.P_DX, K.P_INVDX, K.P_THR, K.P_THETA, K.P_WNB]] = [
             cfg.g, self.cell_size, 1.0 / self.cell_size, cfg.depth_threshold, cfg.theta,
@@ -200,7 +218,7 @@ class Simulation:
         self._speed = 0.0
         self._acc = 0.0
         self._vol = {"rain": 0.0, "inflow": 0.0, "out": 0.0, "infil": 0.0, "clipped": 0.0,
-                         "initial": float(np.sum(h, dtype=np.float64)) * self.area}
+                     "drain": 0.0, "initial": float(np.sum(h, dtype=np.float64)) * self.area}
 
     # ------------------------------------------------------------------ properties
     @property
@@ -218,7 +236,7 @@ class Simulation:
         v = self._vol
         stored = float(np.sum(self.h, dtype=np.float64)) * self.area
         return MassBalance.from_totals(self.t, v["rain"], v["inflow"], v["out"], v["infil"],
-                                       v["initial"], stored, v["clipped"])
+                                       v["initial"], stored, v["clipped"], v["drain"])
 
     @property
     def n_cells(self) -> int:
@@ -269,21 +287,26 @@ class Simulation:
         p[K.P_DT] = dt
         p[K.P_GDT] = cfg.g * dt
         p[K.P_DTDX] = dt / self.cell_size
-        p[K.P_INFDT] = cfg.infiltration_mmh * MMH_TO_MS * dt
         rain, _, rain_vol = self._rain_frame(k)
+        if self._soil is not None:
+            ks, s_, cum = self._soil
+            green_ampt.rates(self.h, cum, ks, s_, self._active_u8, float(cfg.depth_threshold),
+                             float(dt), self._infil)
         vols = np.array([f.volume(self.t, self.t + dt) for f in self.inflows], dtype=np.float64)
         self._vol["inflow"] += float(vols.sum())
         depths = (vols / self.area).astype(self.dtype)
-        hmax, speed, acc, bnd, clip, inf = K.step(
-            self.h, self.z, self.qx, self.qy, self._qxn, self._qyn, self._n2, p, self._kinds,
-            self._levels, self._fac, rain, self._active_u8, self._maxd, self._in_rows,
-            self._in_cols, depths, self._row_speed, self._row_acc, self._row_hmax, self._row_bnd,
-            self._row_clip, self._row_inf)
+        hmax, speed, acc, bnd, clip, inf, drn = K.step(
+            self.h, self.z, self.qx, self.qy, self._qxn, self._qyn, self._n2x, self._n2y, p,
+            self._kinds, self._levels, self._fac, rain, self._infil, self._drain,
+            self._active_u8, self._maxd, self._in_rows, self._in_cols, depths, self._row_speed,
+            self._row_acc, self._row_hmax, self._row_bnd, self._row_clip, self._row_inf,
+            self._row_drain)
         v = self._vol
         v["rain"] += rain_vol * float(p[K.P_DT])
         v["out"] += bnd * self.cell_size * dt
         v["clipped"] += clip * self.area
         v["infil"] += inf * self.area
+        v["drain"] += drn * self.area
         self._hmax, self._speed, self._acc = float(hmax), float(speed), float(acc)
         if not (math.isfinite(self._hmax) and math.isfinite(self._speed)) or self._hmax > 1e5:
             raise SimulationError(
@@ -346,9 +369,26 @@ class Simulation:
         self._levels[sides.index(name)] = level - self.z_offset
 
     # ------------------------------------------------------------------ hot start
-    def state_dict(self) -> dict[str, np.ndarray | float]:
-        """Everything needed to continue the run exactly (arrays are copies)."""
-        d: dict[str, np.ndarray | float] = {
+    def fingerprint(self) -> str:
+        """sha256 of what a saved state is only valid for: the grid, bed, face n², loss rates,
+        soil parameters, edges and precision (not the rain, which a hot start may change)."""
+        import hashlib
+
+        hsh = hashlib.sha256()
+        hsh.update(repr((self.shape, self.cell_size, self.z_offset, self.dtype.__name__,
+                         self._kinds.tolist())).encode())
+        arrays = [self.z, self._n2x, self._n2y, self._drain, self._active_u8]
+        arrays += list(self._soil[:2]) if self._soil is not None else [self._infil]
+        for a in arrays:
+            hsh.update(repr(a.shape).encode())
+            hsh.update(np.ascontiguousarray(a).tobytes())
+        return hsh.hexdigest()
+
+    def state_dict(self) -> dict[str, np.ndarray | float | str]:
+        """Everything needed to continue the run exactly (arrays are copies), with the
+        ``fingerprint`` of the set-up it belongs to."""
+        d: dict[str, np.ndarray | float | str] = {
+            "fingerprint": self.fingerprint(),
             "h": self.h.copy(), "qx": self.qx.copy(), "qy": self.qy.copy(),
             "max_depth": self._maxd.copy(), "t": float(self.t), "steps": float(self.steps),
             "dt_min": float(self.dt_min), "dt_max": float(self.dt_max),
@@ -356,10 +396,20 @@ class Simulation:
         }
         for key, val in self._vol.items():
             d[f"vol_{key}"] = float(val)
+        if self._soil is not None:
+            d["soil_infiltrated_m"] = self._soil[2].copy()
         return d
 
     def load_state_dict(self, d: dict) -> None:
-        """Restore a ``state_dict`` taken from a simulation on the same grid."""
+        """Restore a ``state_dict`` taken from a simulation on the same grid.
+
+        Raises ValueError if the state carries a fingerprint of another set-up (other DEM,
+        Manning n, loss rates, soil or edges); states without one are accepted.
+        """
+        fp = d.get("fingerprint")
+        if fp is not None and str(fp) != self.fingerprint():
+            raise ValueError("state was saved for another set-up (DEM, Manning n, losses, soil "
+                             "or edges differ: fingerprint mismatch)")
         for key, shape in (("h", self.h.shape), ("qx", self.qx.shape), ("qy", self.qy.shape),
                            ("max_depth", self._maxd.shape)):
             a = np.asarray(d[key])
@@ -375,8 +425,13 @@ class Simulation:
         self._hmax = float(d.get("hmax", float(self.h.max())))
         self._speed = float(d.get("speed", 0.0))
         self._acc = float(d.get("acc", 0.0))
-        for key in self._vol:
-            self._vol[key] = float(d[f"vol_{key}"])
+        if self._soil is not None:
+            if "soil_infiltrated_m" not in d:
+                raise ValueError("state has no Green-Ampt soil store (saved without --soil)")
+            self._soil[2][...] = d["soil_infiltrated_m"]
+        for key in self._vol:  # (states saved before drainage existed have no vol_drain)
+            self._vol[key] = float(d.get(f"vol_{key}", 0.0) if key == "drain"
+                                   else d[f"vol_{key}"])
 
 
 @dataclass

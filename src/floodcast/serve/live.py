@@ -28,11 +28,15 @@ class LivePhysics:
     """A hot-started flood simulation on the served DEM, one radar interval at a time."""
 
     def __init__(self, dem: Dem, threshold_m: float = WET_THRESHOLD_M, fill: bool = True,
-                 max_step_s: float = MAX_STEP_S):
+                 max_step_s: float = MAX_STEP_S, surface: dict | None = None):
+        """``surface``: per-place physics as SolverConfig fields (``manning``,
+        ``infiltration_mmh``, ``drainage_mmh``, ``soil``; numbers or [y, x] grids on the DEM,
+        e.g. from ``floodcast.simulation.landcover.land_surface``); part of the state's
+        fingerprint, so a saved state is only restored onto the same surface."""
         self.elevation = fill_sinks(dem.elevation) if fill else np.asarray(dem.elevation)
         self.cell_size = float(dem.cell_size)
         self.threshold = float(threshold_m)
-        self.config = SolverConfig(max_step=max_step_s)
+        self.config = SolverConfig(max_step=max_step_s, **(surface or {}))
         self.state: dict | None = None
         self.t = 0.0
         self.advance_s = math.nan
@@ -48,7 +52,7 @@ class LivePhysics:
 
     def restore(self, arrays: dict[str, np.ndarray]) -> None:
         """Resume from :meth:`to_arrays` output (e.g. read back from disk after a restart)."""
-        st = {k[5:]: (float(v) if np.ndim(v) == 0 else np.asarray(v))
+        st = {k[5:]: (np.asarray(v).item() if np.ndim(v) == 0 else np.asarray(v))  # str too
               for k, v in arrays.items() if k.startswith("phys_")}
         if not st:
             return

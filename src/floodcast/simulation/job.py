@@ -29,11 +29,14 @@ from typing import Any
 
 import numpy as np
 
-from floodcast.defaults import MANNING_N, SAVE_EVERY_S, SIMULATE_MAX_STEP_S, WET_THRESHOLD_M
+from floodcast.defaults import SAVE_EVERY_S, SIMULATE_MAX_STEP_S, WET_THRESHOLD_M
 from floodcast.errors import InputError
 from floodcast.io.atomic import check_writable
 from floodcast.io.dem import Dem, fill_sinks, read_dem
 from floodcast.io.rain import RainSeries, check_coverage, read_rain
+from floodcast.simulation.landcover import LandSurface, land_surface
+from floodcast.simulation.soil import read_soil
+from floodcast.simulation.surface import describe
 
 OUTPUT_FILES = ("depth.nc", "max_depth.tif", "mass_balance.csv", "max_depth.png", "run.json")
 
@@ -50,16 +53,20 @@ class SimulateRequest:
     rain: str | Path | RainSeries
     duration_s: float
     out: str | Path
-    manning: float = MANNING_N
+    manning: float | str | None = None  # a number, a raster file; None: MANNING_N
     boundary: str = "free"
     save_every_s: float = SAVE_EVERY_S
     max_step_s: float = SIMULATE_MAX_STEP_S
     threshold_m: float = WET_THRESHOLD_M
     pad_zero: bool = False
-    infiltration_mmh: float = 0.0
+    infiltration_mmh: float | str = 0.0  # a number or a raster file (mm/h)
     inflows: Sequence[str] = ()
     threads: int | None = 1  # None: numba's default; see the README
     fill_sinks: bool = False
+    drainage_mmh: float | str = 0.0  # a number or a raster file (mm/h)
+    landcover: str | Path | None = None  # class raster -> n via manning_table
+    manning_table: str | Path | None = None  # class,n[,name] CSV; None: ESA WorldCover
+    soil: str | Path | None = None  # Green-Ampt: "KS,PSI,DEFICIT", class CSV or npz grids
 
     def settings(self) -> dict[str, Any]:
         d = asdict(self)
@@ -67,6 +74,10 @@ class SimulateRequest:
             v = getattr(self, k)
             d[k] = v.source if isinstance(v, (Dem, RainSeries)) else str(v)
         d["out"] = str(self.out)
+        for k in ("manning", "infiltration_mmh", "drainage_mmh", "landcover", "manning_table",
+                  "soil"):
+            v = d[k]
+            d[k] = v if v is None or isinstance(v, (int, float)) else str(v)
         d["inflows"] = list(self.inflows)
         return d
 
@@ -168,9 +179,11 @@ def prepare(req: SimulateRequest) -> PreparedJob:
     duration = _positive("--duration (s)", req.duration_s)
     save_every = _positive("--save-every (s)", req.save_every_s)
     _positive("--max-step (s)", req.max_step_s)
-    _positive("--infiltration (mm/h)", req.infiltration_mmh, allow_zero=True)
-    if not float(req.manning) > 0 or not math.isfinite(req.manning):
-        raise InputError(f"--manning must be > 0 (s/m^(1/3)), got {req.manning}")
+    for name, v in (("--manning", req.manning), ("--infiltration", req.infiltration_mmh),
+                    ("--drainage", req.drainage_mmh)):
+        if isinstance(v, (int, float)) and not isinstance(v, bool):  # files: checked below
+            _positive(name if name == "--manning" else f"{name} (mm/h)", v,
+                      allow_zero=name != "--manning")
     if not 0 < float(req.threshold_m) < 10:
         raise InputError(f"--threshold must be between 0 and 10 m, got {req.threshold_m}")
     if req.threads is not None and int(req.threads) < 1:
@@ -196,12 +209,20 @@ def prepare(req: SimulateRequest) -> PreparedJob:
         )
     rain = check_coverage(rain, duration, req.pad_zero)
     inflows = [read_inflow(s, dem) for s in req.inflows]
-    config = _solver_config(req)
+    surface = land_surface(dem, req.manning, req.infiltration_mmh, req.drainage_mmh,
+                           req.landcover, req.manning_table)
+    config = _with_surface(_solver_config(req), surface)
+    if req.soil is not None:
+        if isinstance(surface.infiltration_mmh, float) and surface.infiltration_mmh == 0:
+            config = replace(config, soil=read_soil(req.soil, dem, req.landcover))
+        else:
+            raise InputError("give either --infiltration or --soil (Green-Ampt), not both")
     notes = [
         f"DEM {Path(dem.source).name}: {dem.shape[0]} x {dem.shape[1]} cells of "
         f"{dem.cell_size:.3f} m" + (f", CRS {dem.crs}" if dem.crs else ", no CRS")
     ]
     notes += [f"DEM: {n}" for n in dem.notes] + [f"rain: {n}" for n in rain.notes]
+    notes += surface.notes
     return PreparedJob(req, dem, rain, boundaries, inflows, config, notes)
 
 
@@ -231,11 +252,16 @@ def _solver_config(req: SimulateRequest) -> Any:
     from floodcast.physics.solver import SolverConfig
 
     try:
-        return SolverConfig(
-            manning=float(req.manning),
-            max_step=float(req.max_step_s),
-            infiltration_mmh=float(req.infiltration_mmh),
-        )
+        return SolverConfig(max_step=float(req.max_step_s))
+    except ValueError as exc:
+        raise InputError(f"solver settings: {exc}") from None
+
+
+def _with_surface(config: Any, surface: LandSurface) -> Any:
+    """The solver settings with the checked Manning n and loss rates (numbers or grids)."""
+    try:
+        return replace(config, manning=surface.manning, infiltration_mmh=surface.infiltration_mmh,
+                       drainage_mmh=surface.drainage_mmh)
     except ValueError as exc:
         raise InputError(f"solver settings: {exc}") from None
 
@@ -333,7 +359,7 @@ def write_outputs(
         settings = {
             **req.settings(),
             "boundary": str(job.boundaries),
-            "solver": asdict(job.config),
+            "solver": solver_settings(job.config),
             "dem_cell_size_m": dem.cell_size,
             "dem_crs": dem.crs,
             "rain_frames": len(job.rain.times_s),
@@ -349,7 +375,7 @@ def write_outputs(
                 "floodcast_version": __version__,
                 "dem_source": dem.source,
                 "rain_source": job.rain.source,
-                "manning_n": float(req.manning),
+                "manning_n": manning_attr(job.config.manning),
                 "settings": settings,
             },
         )
@@ -396,3 +422,22 @@ def write_outputs(
 def run_job(req: SimulateRequest, progress: Callable[[Any], None] | None = None) -> JobResult:
     """:func:`prepare` then :func:`execute` (for callers that need no notes in between)."""
     return execute(prepare(req), progress)
+
+
+def solver_settings(config: Any) -> dict[str, Any]:
+    """``asdict(config)`` with per-cell grids summarised (min/max/mean), for run.json."""
+    d = asdict(config)
+    for k in ("manning", "infiltration_mmh", "drainage_mmh"):
+        if k in d:
+            d[k] = describe(d[k])
+    if d.get("soil") is not None:
+        d["soil"] = {k: describe(v) for k, v in d["soil"].items()}
+    return d
+
+
+def manning_attr(manning: Any) -> float | str:
+    """The depth.nc ``manning_n`` attribute: the number, or a summary of the grid."""
+    d = describe(manning)
+    if isinstance(d, float):
+        return d
+    return f"per-cell grid: min {d['min']:g}, max {d['max']:g}, mean {d['mean']:.4g}"
