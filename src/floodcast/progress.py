@@ -37,3 +37,22 @@ def sim_progress(duration_s: float, out: Console | None = None) -> Iterator[Any]
 
         yield update
         bar.update(task, completed=duration_s)
+
+
+@contextmanager
+def tile_progress(what: str = "mapping", out: Console | None = None) -> Iterator[Any]:
+    """A rich progress bar over model tiles; yields the ``progress(done, total)`` callback
+    of :meth:`floodcast.predict.mapper.FloodMapper.predict` (predict, nowcast)."""
+    columns = (
+        TextColumn(f"[bold]{what}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f} / {task.total:.0f} tiles"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=out or console, transient=False) as bar:
+        task = bar.add_task(what, total=1)  # the tile count comes with the first batch
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update

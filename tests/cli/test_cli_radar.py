@@ -74,3 +74,26 @@ def test_radar_info_real_mch(shared_data, tmp_path):
     assert res.exit_code == 0, res.output
     assert "source:     mch (input unit: mm)" in res.output and "frames:     3" in res.output
     assert "640 x 710 (y, x), cell 1000 m" in res.output and (tmp_path / "mch.png").exists()
+
+
+def test_info_takes_source_colon_path_and_short_names(stack_nc):
+    r = runner.invoke(app, ["radar", "info", f"netcdf:{stack_nc}", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["source"] == "netcdf"
+    r = runner.invoke(app, ["radar", "info", str(stack_nc), "--source", "nc", "--json"])
+    assert r.exit_code == 0, r.output
+
+
+def test_convert_writes_cf_rain_that_simulate_reads(stack_nc, tmp_path):
+    import rasterio
+
+    from floodcast.io.rain import read_rain
+
+    out = tmp_path / "rain.nc"
+    r = runner.invoke(app, ["radar", "convert", f"netcdf:{stack_nc}", "--to", str(out)])
+    assert r.exit_code == 0, r.output
+    with rasterio.open(f"NETCDF:{out}:rain") as ds:
+        assert ds.crs.to_epsg() == 25832 and ds.bounds.left == 0.0 and ds.bounds.top == 8000.0
+    rain = read_rain(out)
+    assert rain.rates_mmh.shape == (5, 8, 10) and rain.times_s[-1] == 30 * 60
+    assert str(rain.attrs["start_time"])[:16] == "2021-07-14T12:00"

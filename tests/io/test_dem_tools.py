@@ -90,8 +90,9 @@ def test_real_srtm_fill_and_coarsen(shared_data):
     filled = fill_sinks(dem, "skimage")
     assert np.all(filled.elevation >= dem.elevation)
     assert fill_sinks(filled, "skimage").attrs["sink_fill"]["cells_raised"] == 0  # idempotent
-    coarse = block_mean(filled, 90.0)
-    assert coarse.shape == (33, 23) and coarse.cell_size == 90.0
+    assert dem.cell_size == pytest.approx(30 * 1200 / 3937)  # 30 US survey feet (EPSG:3089)
+    coarse = block_mean(filled, 3 * dem.cell_size)
+    assert coarse.shape == (33, 23) and coarse.cell_size == pytest.approx(3 * dem.cell_size)
     assert coarse.elevation[0, 0] == pytest.approx(filled.elevation[:3, :3].mean(), rel=1e-6)
 
 

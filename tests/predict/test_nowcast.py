@@ -137,7 +137,14 @@ def test_nowcast_cli_writes_every_lead(model_file, tmp_path, ensemble):
         assert ds.crs.to_epsg() == 32614 and ds.transform == tr
         p = ds.read(1)
     assert p.shape == (40, 50) and (0 <= p).all() and (p <= 1).all()
-    assert np.load(out / "rain_forecast.npz")["rain_mmh"].shape == (2, 40, 50)
+    # the forecast rain is georeferenced CF NetCDF that simulate --rain reads back
+    from floodcast.io.dem import read_dem
+    from floodcast.io.rain import read_rain
+
+    with rasterio.open(f"NETCDF:{out / 'rain_forecast.nc'}:rain") as ds:
+        assert ds.crs.to_epsg() == 32614 and ds.transform.almost_equals(tr) and ds.count == 2
+    back = read_rain(out / "rain_forecast.nc", read_dem(dem_path))
+    assert back.rates_mmh.shape == (2, 40, 50) and list(back.times_s) == [0.0, 300.0]
     assert not [q for q in tmp_path.iterdir() if q.name.startswith(".")]  # no temp left
 
 
@@ -212,5 +219,8 @@ def test_nowcast_cli_on_shared_radar(shared_data, model_file, tmp_path):
     summary = json.loads((out / "nowcast.json").read_text())
     assert summary["analysis_time"] == "2015-05-15T19:00:00"
     assert [row["valid_time"] for row in summary["leads"]][-1] == "2015-05-15T19:10:00"
-    rain = np.load(out / "rain_forecast.npz")["rain_mmh"]
-    assert rain.shape == (2, 40, 50) and np.isfinite(rain).all()
+    from floodcast.io.rain import read_rain
+
+    rain = read_rain(out / "rain_forecast.nc")
+    assert rain.rates_mmh.shape == (2, 40, 50) and np.isfinite(rain.rates_mmh).all()
+    assert str(rain.attrs["start_time"])[:19] == "2015-05-15T19:00:00"

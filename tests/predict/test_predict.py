@@ -74,6 +74,16 @@ def test_predict_cli_writes_georeferenced_outputs(model_file, tmp_path):
     fc = json.loads((out / "flood.geojson").read_text())
     assert fc["type"] == "FeatureCollection"
     assert (out / "flood.png").stat().st_size > 1000
+    # GIS-grade (#20): Byte mask, band titles that match the band, COG layout, GeoPackage
+    with rasterio.open(out / "wet_mask.tif") as ds:
+        assert ds.dtypes == ("uint8",) and ds.nodata == 255 and ds.crs.to_epsg() == 32614
+        assert ds.descriptions[0].startswith("wet") and ds.tags()["TITLE"] == ds.descriptions[0]
+        assert ds.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+    with rasterio.open(out / "wet_probability.tif") as ds:
+        assert ds.descriptions[0].startswith("probability") and ds.nodata == -9999.0
+    import pyogrio
+
+    assert pyogrio.read_info(out / "flood.gpkg")["crs"] == "EPSG:32614"
 
 
 def test_predict_cli_bad_input_leaves_nothing(model_file, tmp_path):

@@ -235,3 +235,28 @@ def test_default_tile_is_at_least_256_cells(app, model_file, dem, tmp_path):
     assert (m.patch, m.overlap) == (SERVE_TILE, SERVE_TILE // 4) == (256, 64)
     own = Server(ServeConfig(model_file, dem, state_dir=tmp_path, tile=48, overlap=0)).mapper
     assert (own.patch, own.overlap) == (48, 0)
+
+
+def test_docs_served_offline_without_a_cdn(client):
+    """/docs loads Swagger UI from the server itself (it was blank offline: jsdelivr)."""
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn.jsdelivr" not in page.text and "/docs-assets/swagger-ui-bundle.js" in page.text
+    js = client.get("/docs-assets/swagger-ui-bundle.js")
+    assert js.status_code == 200 and len(js.content) > 100_000
+    assert client.get("/docs-assets/swagger-ui.css").status_code == 200
+
+
+def test_geotiff_walls_are_nodata(dem):
+    from rasterio.io import MemoryFile
+
+    from floodcast.predict.mapper import FloodMap
+    from floodcast.serve.routes import geotiff_bytes
+
+    z = dem.elevation.copy()
+    z[0, 0] = np.nan
+    walled = type(dem)(z, dem.cell_size, dem.transform, dem.crs, "walled")
+    fm = FloodMap(np.zeros(z.shape, np.float32), np.zeros(z.shape, bool))
+    with MemoryFile(geotiff_bytes(fm, walled)) as mem, mem.open() as ds:
+        assert ds.nodata == -9999.0 and ds.read(1, masked=True).mask[0, 0]
+        assert not ds.read(1, masked=True).mask[1, 1]

@@ -44,7 +44,8 @@ def test_uniform_rain_on_closed_flat_grid_gives_1mm(tmp_path):
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == sorted(J.OUTPUT_FILES)
     with xr.open_dataset(out / "depth.nc") as ds:
-        np.testing.assert_array_equal(ds["time"].values, [50, 100, 150, 200])
+        secs = (ds["time"].values - np.datetime64("1970-01-01")) / np.timedelta64(1, "s")
+        np.testing.assert_array_equal(secs, [50, 100, 150, 200])
         np.testing.assert_allclose(ds["depth"].values[0], 0.0005, rtol=1e-5)
         np.testing.assert_allclose(ds["depth"].values[-1], 0.001, rtol=1e-5)
         np.testing.assert_allclose(ds["max_depth"].values, 0.001, rtol=1e-5)
@@ -69,6 +70,11 @@ def test_walls_reported_and_dry(tmp_path):
         assert ds["depth"].values[-1, 5, 5] == 0 and np.isnan(ds["elevation"].values[5, 5])
         np.testing.assert_allclose(ds["depth"].values[-1, 1, 1], 0.001, rtol=1e-5)
     assert res.stats["wall_cells"] == 2 and res.stats["wet_cells_max"] == 98
+    import rasterio
+
+    with rasterio.open(tmp_path / "out" / "max_depth.tif") as ds:  # walls: nodata, not 0 m
+        m = ds.read(1, masked=True).mask
+        assert m[5, 5] and m[0, 0] and m.sum() == 2 and ds.descriptions[0].startswith("maximum")
 
 
 def test_free_edges_drain_a_slope(tmp_path):

@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         extra: str = typer.Option("", help="Extra channels, comma-separated: "
                                   "rain_accum,time_since_start,prev_depth."),
         dem_cell_size: float = typer.Option(0.0, help="Block-mean DEMs finer than this (m); 0 = keep."),
-        fill_sinks: bool = typer.Option(False, help="Fill DEM sinks (pysheds) before simulating."),
+        fill_sinks: bool = typer.Option(False, help="Fill DEM sinks (scikit-image, as simulate) before simulating."),
         manning: str = typer.Option(str(MANNING_N), help="Manning n (s m^-1/3): a number, or a "
                                     "raster file resampled (nearest) onto each DEM and stored "
                                     "once per DEM in the store."),

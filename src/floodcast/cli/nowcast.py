@@ -217,7 +217,7 @@ def _crop_around(seq, dem, margin_km: float):
 def _write_nowcast(out: Path, leads, fc, dem, meta: dict, t_last) -> dict:
     """Per-lead folders (write_outputs) + flooding-probability maps + nowcast.json, atomically."""
     from floodcast.io.atomic import atomic_dir
-    from floodcast.io.writers import write_geotiff
+    from floodcast.io.writers import write_geotiff, write_rain_netcdf
     from floodcast.predict.outputs import write_outputs
 
     interval = meta["interval_s"]
@@ -252,11 +252,11 @@ def _write_nowcast(out: Path, leads, fc, dem, meta: dict, t_last) -> dict:
                             "(fraction of members wet; 0/1 when deterministic)"})
         _probability_png(tmp / "flooding_probability.png", probs, leads, dem, meta)
         ens = np.asarray(fc if fc.ndim == 3 else np.nanmean(fc, 0), np.float32)
-        np.savez_compressed(tmp / "rain_forecast.npz", rain_mmh=ens,
-                            lead_s=np.arange(1, ens.shape[0] + 1) * interval)
+        write_rain_netcdf(tmp / "rain_forecast.nc", ens, np.arange(ens.shape[0]) * interval,
+                          dem, start_time=t_last)  # simulate --rain reads it back
         summary = {**meta, "leads": rows,
-                   "rain_forecast": "rain_forecast.npz: forecast on the DEM grid (mm/h, "
-                                    "ensemble mean when --ensemble), NaN = unknown"}
+                   "rain_forecast": "rain_forecast.nc: CF NetCDF forecast on the DEM grid "
+                                    "(mm/h, ensemble mean when --ensemble), NaN = unknown"}
         (tmp / "nowcast.json").write_text(json.dumps(summary, indent=2, default=str))
     return summary
 

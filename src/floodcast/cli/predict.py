@@ -47,7 +47,11 @@ def register(app: typer.Typer) -> None:
                 frames, interval = radar_on_dem(seq, d), seq.interval_s
                 frames = np.nan_to_num(frames, nan=0.0)
             prev = read_depth_map(prev_depth, d) if prev_depth else None
-            fmap = mapper.predict(frames, d.elevation, d.cell_size, interval, prev_depth=prev, cut=cut)
+            from floodcast.progress import tile_progress
+
+            with tile_progress("predicting") as bar:  # on stderr: stdout stays JSON
+                fmap = mapper.predict(frames, d.elevation, d.cell_size, interval,
+                                      prev_depth=prev, cut=cut, progress=bar)
             meta = {"model": str(model), "dem": d.source, "frames": int(frames.shape[0]),
                     "interval_s": interval, "cut": fmap.cut, "threshold_m": mapper.threshold,
                     "title": f"floodcast: wet (> {mapper.threshold} m) probability"}

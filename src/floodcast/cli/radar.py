@@ -17,14 +17,18 @@ radar_app = typer.Typer(
 
 @radar_app.command("info")
 def info(
-    paths: Annotated[list[Path], typer.Argument(help="Radar files or a folder of them.")],
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="Radar files or a folder of them, optionally as SOURCE:PATH."),
+    ],
     source: Annotated[
         str | None,
         typer.Option(
             "--source",
             "-s",
-            help="Source name (fmi, fmi_geotiff, mch, bom, opera, "
-            "netcdf, zarr, geotiff, ...); guessed from file names if omitted.",
+            help="Source name (fmi, fmi_geotiff, mch, bom, opera, knmi, mrms, dwd, "
+            "netcdf, zarr, geotiff, ...), or give PATH as SOURCE:PATH; guessed from "
+            "file names if omitted.",
         ),
     ] = None,
     start: Annotated[
@@ -48,9 +52,10 @@ def info(
 
     with user_errors(ValueError, FileNotFoundError), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the summary reports clipping
+        named, files = _split_specs(paths)
         seq = read_radar(
-            paths if len(paths) > 1 else paths[0],
-            source,
+            files if len(files) > 1 else files[0],
+            source or named,
             start=start,
             end=end,
             max_rate_mmh=max_rate,
@@ -64,6 +69,44 @@ def info(
         from floodcast.io.radar_plot import plot_strip
 
         typer.echo(f"png: {plot_strip(seq, png, frames)}")
+
+
+def _split_specs(specs: list[str]) -> tuple[str | None, list[Path]]:
+    """``SOURCE:PATH`` specs -> (the one source named, or None; the paths)."""
+    from floodcast.errors import InputError
+    from floodcast.io.radar_sources import parse_radar_spec
+
+    parsed = [parse_radar_spec(s) for s in specs]
+    names = {src for src, _ in parsed if src}
+    if len(names) > 1:
+        raise InputError(f"radar paths name different sources: {sorted(names)}")
+    return (names.pop() if names else None), [Path(p) for _, p in parsed]
+
+
+@radar_app.command("convert")
+def convert(
+    path: Annotated[str, typer.Argument(help="Radar files' folder or file, as [SOURCE:]PATH.")],
+    to: Annotated[Path, typer.Option("--to", help="Output CF NetCDF file (e.g. rain.nc).")],
+    start: Annotated[str | None, typer.Option(help="First time to keep.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last time to keep.")] = None,
+    max_rate: Annotated[
+        float, typer.Option(help="Rates above this (mm/h) are set to NaN.")
+    ] = 300.0,
+) -> None:
+    """Convert native radar to one CF-1.8 NetCDF rain file (mm/h) that GDAL and simulate read."""
+    import warnings
+
+    from floodcast.io.radar import read_radar
+
+    with user_errors(ValueError, FileNotFoundError), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        source, files = _split_specs([path])
+        seq = read_radar(files[0], source, start=start, end=end, max_rate_mmh=max_rate)
+        out = seq.to_netcdf(to)
+    typer.echo(
+        f"{out}: {seq.shape[0]} frames {seq.times[0]} .. {seq.times[-1]} of {seq.source} "
+        f"on {seq.shape[1]} x {seq.shape[2]} cells of {seq.cell_size:.0f} m (mm/h, CF-1.8)"
+    )
 
 
 def _format(s: dict) -> str:

@@ -71,18 +71,19 @@ def _number_or_file(text: str) -> float | str:
 
 def simulate(
     dem: Annotated[
-        Path,
+        str,
         typer.Option(
-            help="DEM: GeoTIFF, ESRI ASCII .asc, or .npz "
-            "('elevation' (y, x) in m, 'cell_size' in m). "
-            "NaN/nodata cells are closed walls."
+            help="DEM: any raster GDAL reads (GeoTIFF/COG, VRT, SRTM .hgt or .hgt.zip, "
+            "/vsi... paths), ESRI ASCII .asc, .npz ('elevation' (y, x) in m, 'cell_size' "
+            "in m), or 'sample'. Chosen by content. NaN/nodata cells are closed walls."
         ),
     ],
     rain: Annotated[
         str,
         typer.Option(
             help="Rain in mm/h: NetCDF/zarr with rain(time, y, x), "
-            ".npz with rain_mmh (t, y, x) and times_s (t), or a "
+            ".npz with rain_mmh (t, y, x) and times_s (t), native radar as "
+            "SOURCE:PATH (e.g. fmi:DIR, mch:DIR; reprojected onto the DEM), or a "
             "uniform hyetograph such as 50mm/h:600s."
         ),
     ],
@@ -181,6 +182,10 @@ def simulate(
             help="Fill closed depressions (spurious SRTM pits) to their spill level first.",
         ),
     ] = False,
+    elevation_units: Annotated[
+        str,
+        typer.Option(help="Unit of the DEM's elevations: m, ft or ftUS (US survey feet)."),
+    ] = "m",
 ) -> None:
     """Simulate surface water depth (m) from a DEM and rain (mm/h) with the local-inertial solver."""
     from floodcast.simulation.job import SimulateRequest, execute, prepare
@@ -204,6 +209,7 @@ def simulate(
         inflows=tuple(inflow or ()),
         threads=threads,
         fill_sinks=fill_sinks,
+        elevation_units=elevation_units,
     )
     with simulation_errors():
         job = prepare(req)

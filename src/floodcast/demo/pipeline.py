@@ -44,7 +44,7 @@ def step_dataset(ctx: DemoContext) -> None:
 
     dem = sample_dem()
     dem = replace(dem, elevation=dem.elevation[:DEMO_CROP, :DEMO_CROP].copy())
-    dem = fill_sinks(dem, method="skimage")
+    dem = fill_sinks(dem)
     radars = {f"storm{s}": storm_radar(100 + s) for s in range(DEMO_STORMS)}
     cfg = BuildConfig(
         events=EventConfig(count=DEMO_EVENTS, frames=12, min_rain_mmh=1.0, seed=0),
@@ -55,7 +55,18 @@ def step_dataset(ctx: DemoContext) -> None:
     summary = build_dataset(out, {"jacksboro": dem}, radars, cfg, scheduler="sync")
     ctx.results["dataset"] = out
     ctx.say(f"[green]dataset:[/] {summary['events']} events, {summary['n_samples_kept']} samples "
-            f"kept, wet fraction {summary['wet_fraction']} -> {out}")
+            f"kept, wet fraction {rounded(summary['wet_fraction'])} -> {out}")
+
+
+def rounded(value, digits: int = 3):
+    """Numbers (also inside dicts/lists) to ``digits`` significant digits, for printing."""
+    if isinstance(value, dict):
+        return {k: rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(v, digits) for v in value]
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}")
+    return value
 
 
 def step_train(ctx: DemoContext) -> None:

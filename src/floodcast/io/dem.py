@@ -113,6 +113,25 @@ def _crs_string(crs: Any) -> str | None:
         return str(crs)
 
 
+def _to_metres(crs: Any, crs_str: str | None, dx: float, dy: float, notes: list[str]):
+    """Cell sizes in metres from the projected CRS's linear unit (e.g. US survey feet)."""
+    if crs is None:
+        return dx, dy
+    try:
+        from rasterio.crs import CRS
+
+        unit, factor = CRS.from_user_input(crs).linear_units_factor
+    except (CRSError, ValueError):  # unparsable or unit-less CRS: metres, as before
+        return dx, dy
+    if abs(factor - 1.0) < 1e-9:
+        return dx, dy
+    notes.append(
+        f"CRS {crs_str} is in {unit} ({factor:.7g} m): cells of {dx:g} x {dy:g} {unit} "
+        f"are {dx * factor:.3f} x {dy * factor:.3f} m"
+    )
+    return dx * factor, dy * factor
+
+
 def finish_dem(
     elevation: np.ndarray,
     dx: float,
@@ -126,7 +145,8 @@ def finish_dem(
 
     Args:
         elevation: [y, x] array, row 0 = north; NaN = nodata.
-        dx, dy: cell size in CRS units (degrees for a geographic CRS, else metres).
+        dx, dy: cell size in CRS units (degrees for a geographic CRS, else the
+            projection's linear unit: feet are converted to metres here).
         transform: Affine or None. crs: anything rasterio understands, or None.
         source: file name for messages.
         notes: messages gathered by the reader so far.
@@ -166,8 +186,9 @@ def finish_dem(
         )
         attrs.update(dx_m=dx_m, dy_m=dy_m, centre_lat=lat_c)
     else:
-        cell = _square_cell(source, float(dx), float(dy), notes)
-        attrs.update(dx_m=float(dx), dy_m=float(dy))
+        dx, dy = _to_metres(crs, crs_str, float(dx), float(dy), notes)
+        cell = _square_cell(source, dx, dy, notes)
+        attrs.update(dx_m=dx, dy_m=dy)
     if n_nan:
         notes.append(f"{n_nan} nodata cells ({100 * n_nan / elev.size:.2f} %) are closed walls")
     attrs["nodata_cells"] = n_nan
@@ -291,40 +312,21 @@ def read_esri_ascii(path: str | Path) -> Dem:
 def read_geotiff(path: str | Path) -> Dem:
     """Read band 1 of a GeoTIFF (or any single-band raster GDAL reads) into a :class:`Dem`.
 
+    ``path`` may be a GDAL path such as ``/vsizip/tile.zip/N38W028.hgt`` or ``/vsicurl/...``.
+
     Raises:
         InputError: unreadable or truncated file, rotated grid, all nodata, bad cell size.
     """
-    import rasterio
-    from rasterio.errors import RasterioError
-    from rasterio.transform import Affine
+    from floodcast.io.dem_gdal import read_gdal
 
-    path = Path(path)
-    _require_file(path)
-    try:
-        with rasterio.open(path) as ds:
-            if ds.count < 1:
-                raise InputError(f"{path}: raster has no bands")
-            elev = ds.read(1, masked=True)
-            transform, crs = ds.transform, ds.crs
-            shape = (ds.height, ds.width)
-    except RasterioError as exc:
-        raise InputError(f"cannot read DEM file {path}: {exc} (corrupt or truncated?)") from exc
-    if elev.shape != shape:
-        raise InputError(f"{path}: read {elev.shape} cells, header says {shape}")
-    if transform.b != 0 or transform.d != 0:
-        raise InputError(
-            f"{path}: rotated grids are not supported (transform {tuple(transform)[:6]})"
-        )
-    if transform.e > 0:
-        # south-up raster: flip so that row 0 is north, and fix the transform to match
-        elev = elev[::-1]
-        transform = transform @ Affine.translation(0, shape[0]) @ Affine.scale(1, -1)
-    arr = np.ma.filled(elev.astype(np.float64), np.nan)
+    spec = str(path)
+    if not spec.startswith("/vsi"):
+        _require_file(Path(path))
+    arr, transform, crs, _ = read_gdal(spec)
     if transform.is_identity:
-        transform, crs = None, None
-        notes = ["GeoTIFF has no georeferencing: assuming 1 m cells"]
-        return finish_dem(arr, 1.0, 1.0, None, None, str(path), notes)
-    return finish_dem(arr, abs(transform.a), abs(transform.e), transform, crs, str(path))
+        notes = ["raster has no georeferencing: assuming 1 m cells"]
+        return finish_dem(arr, 1.0, 1.0, None, None, spec, notes)
+    return finish_dem(arr, abs(transform.a), abs(transform.e), transform, crs, spec)
 
 
 def read_npz(path: Path, what: str) -> dict[str, np.ndarray]:
@@ -370,27 +372,42 @@ def read_npz_dem(path: str | Path) -> Dem:
     return finish_dem(data[ekey], cell, cell, transform, crs, str(path))
 
 
-_READERS = {
-    ".asc": read_esri_ascii,
-    ".tif": read_geotiff,
-    ".tiff": read_geotiff,
-    ".npz": read_npz_dem,
-}
+SAMPLE_NAMES = ("sample", "jacksboro")
 
 
-def read_dem(path: str | Path) -> Dem:
-    """Read a DEM by extension: ``.tif``/``.tiff`` (GeoTIFF), ``.asc`` (ESRI ASCII), ``.npz``.
+def read_dem(path: str | Path, elevation_units: str = "m") -> Dem:
+    """Read a DEM, its format chosen by content (see :mod:`floodcast.io.dem_gdal`).
+
+    ``path`` is a file (GeoTIFF/COG, VRT, SRTM ``.hgt`` or ``.hgt.zip``, ESRI ASCII,
+    npz, or any other raster GDAL reads), a GDAL ``/vsi...`` path, or ``sample``
+    (matplotlib's Jacksboro DEM). ``elevation_units`` (m, ft, ftUS) converts the
+    elevations to metres; the choice is recorded in the DEM's notes.
 
     Raises:
-        InputError: missing/unreadable file or unknown extension (lists the valid ones).
+        InputError: missing/unreadable file, a format no reader knows, bad units.
     """
-    path = Path(path)
-    reader = _READERS.get(path.suffix.lower())
-    if reader is None:
-        raise InputError(
-            f"{path}: unknown DEM format {path.suffix!r}; valid: {', '.join(sorted(_READERS))}"
-        )
-    return reader(path)
+    from dataclasses import replace as _replace
+
+    from floodcast.io.dem_gdal import scale_elevation, sniff
+
+    spec = str(path)
+    if spec in SAMPLE_NAMES:
+        dem = sample_dem()
+    elif spec.startswith("/vsi"):
+        dem = read_geotiff(spec)
+    else:
+        p = Path(path)
+        _require_file(p)
+        kind, target = sniff(p)
+        if kind == "npz":
+            dem = read_npz_dem(p)
+        elif kind == "asc":
+            dem = read_esri_ascii(p)
+        else:
+            dem = read_geotiff(target)
+            dem.source = spec
+    elev, note = scale_elevation(dem.elevation, elevation_units, dem.source)
+    return _replace(dem, elevation=elev, attrs={**dem.attrs, "notes": [*dem.notes, note]})
 
 
 def sample_dem() -> Dem:
@@ -413,32 +430,11 @@ def sample_dem() -> Dem:
 
 
 def fill_sinks(elevation: np.ndarray) -> np.ndarray:
-    """Raise closed depressions to their spill level (priority flood, Barnes et al. 2014).
+    """Raise closed depressions to their spill level; returns a new float32 array.
 
-    Raw SRTM holds spurious pits that collect metres of water in a flood run. Water
-    leaves through the grid edge, so the edge cells seed the flood; NaN (wall) cells are
-    never entered, and depressions sealed off by walls stay as they are. Filled areas
-    become flat (no gradient is imposed). Returns a new float32 array.
+    The one sink fill of floodcast (:func:`floodcast.io.dem_tools.fill_sinks`, the
+    default library method) on a bare array, for callers without a :class:`Dem`.
     """
-    import heapq
+    from floodcast.io.dem_tools import fill_sinks as _fill
 
-    z = np.asarray(elevation, np.float64)
-    ny, nx = z.shape
-    out = z.copy()
-    done = np.isnan(z)
-    heap: list[tuple[float, int, int]] = []
-    for i in range(ny):
-        for j in (0, nx - 1) if i not in (0, ny - 1) else range(nx):
-            if not done[i, j]:
-                done[i, j] = True
-                heap.append((out[i, j], i, j))
-    heapq.heapify(heap)
-    push, pop = heapq.heappush, heapq.heappop
-    while heap:
-        level, i, j = pop(heap)
-        for a, b in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1)):
-            if 0 <= a < ny and 0 <= b < nx and not done[a, b]:
-                done[a, b] = True
-                out[a, b] = max(out[a, b], level)
-                push(heap, (out[a, b], a, b))
-    return out.astype(np.float32)
+    return _fill(Dem(np.asarray(elevation, np.float32), 1.0, source="<array>")).elevation

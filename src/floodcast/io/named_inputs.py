@@ -37,11 +37,12 @@ def load_dems(specs: list[str], cell_size: float | None, fill: bool) -> dict:
 def load_radars(specs: list[str], echo: Callable[[str], None] = print) -> dict:
     """Radar sequences from ``[SOURCE:]PATH`` specs, split at time gaps (reported)."""
     from floodcast.io.radar import read_radar
+    from floodcast.io.radar_sources import parse_radar_spec
 
     out = {}
     for spec in specs:
-        source, _, path = spec.rpartition(":") if ":" in spec and not Path(spec).exists() else ("", "", spec)
-        seq = read_radar(path, source or None)
+        source, path = parse_radar_spec(spec)
+        seq = read_radar(path, source)
         pieces = seq.split_at_gaps()
         if len(pieces) > 1:
             echo(f"{path}: {len(seq.gaps())} time gap(s); split into {len(pieces)} sequences")

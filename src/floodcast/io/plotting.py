@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,11 +39,14 @@ def plot_depth_map(
     threshold: float = WET_THRESHOLD_M,
     title: str = "Maximum water depth",
     dpi: int = 120,
+    transform: Any | None = None,
+    crs: Any | None = None,
 ) -> Path:
     """Write a PNG of ``depth`` (m) over a hillshade; cells below ``threshold`` are clear.
 
-    Axes are in km from the south-west corner (row 0 = north at the top); the colour
-    bar is in metres. Uses the object-oriented Agg API: no pyplot global state.
+    Axes are in the DEM's CRS when ``transform`` and ``crs`` are given (see
+    :func:`map_frame`), else km from the south-west corner (row 0 = north at the top),
+    with a scale bar; the colour bar is in metres. Uses the object-oriented Agg API: no pyplot global state.
     """
     from matplotlib import colormaps
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -50,7 +55,8 @@ def plot_depth_map(
 
     depth = np.asarray(depth, np.float64)
     ny, nx = depth.shape
-    extent = (0, nx * cell_size / 1000, 0, ny * cell_size / 1000)
+    frame = map_frame(depth.shape, cell_size, transform, crs)
+    extent = frame["extent"]
     aspect = ny / nx
     fig = Figure(figsize=(7.5, max(3.0, min(12.0, 6.0 * aspect + 1.2))), dpi=dpi)
     FigureCanvasAgg(fig)
@@ -84,9 +90,72 @@ def plot_depth_map(
         f"({n_wet * cell_size**2 / 1e6:.3g} km², max {np.nanmax(depth):.2f} m)",
         fontsize=10,
     )
-    ax.set_xlabel("x (km)")
-    ax.set_ylabel("y (km)")
+    frame_axes(ax, frame)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     return Path(path)
+
+
+def map_frame(
+    shape: tuple[int, int], cell_size: float, transform: Any | None = None, crs: Any | None = None
+) -> dict[str, Any]:
+    """Extent, axis labels, aspect and metres per axis unit of a map of the grid.
+
+    Georeferenced grids are drawn in their CRS (longitude/latitude in degrees for a
+    geographic CRS, else the projection's x/y in its own linear unit); others in km
+    from the south-west corner.
+    """
+    ny, nx = shape
+    if transform is None or crs is None:
+        return {
+            "extent": (0, nx * cell_size / 1000, 0, ny * cell_size / 1000),
+            "xlabel": "x (km)", "ylabel": "y (km)", "aspect": 1.0, "m_per_unit": 1000.0,
+        }
+    from rasterio.crs import CRS
+
+    from floodcast.io.cf import crs_linear_unit
+
+    t = transform
+    x0, x1 = sorted((t.c, t.c + t.a * nx))
+    y0, y1 = sorted((t.f, t.f + t.e * ny))
+    c = CRS.from_user_input(crs)
+    name = f"EPSG:{c.to_epsg()}" if c.to_epsg() else (c.name or "CRS")
+    if c.is_geographic:
+        lat = math.radians(0.5 * (y0 + y1))
+        return {
+            "extent": (x0, x1, y0, y1), "xlabel": f"longitude (deg, {name})",
+            "ylabel": f"latitude (deg, {name})", "aspect": 1.0 / max(math.cos(lat), 1e-6),
+            "m_per_unit": math.pi / 180 * 6_371_000.0 * math.cos(lat),
+        }
+    unit, factor = crs_linear_unit(c)
+    return {
+        "extent": (x0, x1, y0, y1), "xlabel": f"x ({unit}, {name})",
+        "ylabel": f"y ({unit}, {name})", "aspect": 1.0, "m_per_unit": factor,
+    }
+
+
+def add_scale_bar(ax: Any, frame: dict[str, Any]) -> None:
+    """A scale bar of a round length (1, 2 or 5 x 10^k m) about a fifth of the map wide."""
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+    x0, x1 = frame["extent"][:2]
+    width_m = abs(x1 - x0) * frame["m_per_unit"]
+    if not width_m > 0:
+        return
+    k = math.floor(math.log10(width_m / 5))
+    length = max((v * 10.0**k for v in (1, 2, 5) if v * 10.0**k <= width_m / 4), default=10.0**k)
+    label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+    ax.add_artist(AnchoredSizeBar(
+        ax.transData, length / frame["m_per_unit"], label, "lower left", pad=0.4,
+        color="black", frameon=True, size_vertical=0, label_top=False,
+    ))
+
+
+def frame_axes(ax: Any, frame: dict[str, Any]) -> None:
+    """Axis labels in the map's CRS (plain numbers, no offset) and a scale bar."""
+    ax.set_xlabel(frame["xlabel"])
+    ax.set_ylabel(frame["ylabel"])
+    ax.set_aspect(frame["aspect"])
+    ax.ticklabel_format(style="plain", useOffset=False)
+    add_scale_bar(ax, frame)

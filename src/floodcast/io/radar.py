@@ -129,8 +129,7 @@ class RadarSequence:
         return [self.subset(slice(a, b)) for a, b in itertools.pairwise(bounds)]
 
     def to_xarray(self):
-        """``xr.Dataset`` with ``rain(time, y, x)`` in mm/h, cell-centre x/y, CRS written."""
-        import rioxarray  # noqa: F401  (registers the .rio accessor)
+        """CF ``xr.Dataset`` with ``rain(time, y, x)`` in mm/h, cell-centre x/y, CRS written."""
         import xarray as xr
 
         ny, nx = self.shape[1:]
@@ -145,9 +144,6 @@ class RadarSequence:
             attrs={"units": "mm/h", "long_name": "rain rate"},
         )
         ds = da.to_dataset()
-        if self.crs:
-            ds = ds.rio.write_crs(self.crs)
-        ds = ds.rio.write_transform(self.transform)
         keep = (str, int, float)
         ds.attrs.update(
             {
@@ -156,8 +152,22 @@ class RadarSequence:
                 "cell_size_m": float(self.cell_size),
             }
         )
-        ds.attrs.update({k: v for k, v in self.attrs.items() if isinstance(v, keep)})
-        return ds
+        for k, v in self.attrs.items():  # netCDF attributes have no boolean type
+            if isinstance(v, keep):
+                ds.attrs[k] = int(v) if isinstance(v, bool) else v
+        from floodcast.io.cf import make_cf, time_coord
+
+        t0 = self.times[0]
+        _, tattrs, tenc = time_coord([], t0)
+        ds["time"].attrs.update({k: v for k, v in tattrs.items() if k != "comment"})
+        ds["time"].encoding.update(tenc)
+        return make_cf(ds, self.crs, self.transform if self.crs else None)
+
+    def to_netcdf(self, path: str | Path) -> Path:
+        """Write :meth:`to_xarray` as CF-1.8 NetCDF (atomically); ``simulate --rain`` reads it."""
+        from floodcast.io.writers import write_cf_netcdf
+
+        return write_cf_netcdf(self.to_xarray(), path, ("rain",))
 
 
 def read_radar(

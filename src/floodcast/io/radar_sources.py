@@ -253,7 +253,25 @@ RADAR_SOURCES: dict[str, RadarSource] = {
         "geotiff", None, None, "tif", description="GeoTIFF frames (one per file, time in the name)"
     ),
 }
+# short names, so that every command takes the same words (radar info, predict, simulate…)
+for _short, _full in (("knmi", "knmi_hdf5"), ("mrms", "mrms_grib"), ("dwd", "dwd_hdf5"),
+                      ("radolan", "dwd_radolan"), ("saf", "saf_crri"), ("nc", "netcdf"),
+                      ("tif", "geotiff")):
+    RADAR_SOURCES[_short] = RADAR_SOURCES[_full]
 GENERIC_SOURCES = ("netcdf", "zarr", "geotiff")
+
+
+def parse_radar_spec(spec: str | Path) -> tuple[str | None, str]:
+    """Split ``SOURCE:PATH`` (e.g. ``fmi:radar/``, ``knmi:RAD.h5``) into (source, path).
+
+    A spec whose prefix is no source name, or that names an existing path as a
+    whole, is a bare path (source None: guessed from the file names).
+    """
+    text = str(spec)
+    head, sep, tail = text.partition(":")
+    if sep and head.lower() in RADAR_SOURCES and not Path(text).exists():
+        return head.lower(), tail
+    return None, text
 
 
 def get_source(name: str) -> RadarSource:

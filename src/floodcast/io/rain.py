@@ -100,6 +100,7 @@ class _RawRain:
     transform: Any | None = None
     crs: str | None = None
     notes: list[str] = field(default_factory=list)
+    start_time: Any | None = None  # datetime64 of the first frame, when the file has one
 
 
 # --------------------------------------------------------------------------- hyetograph
@@ -217,6 +218,7 @@ def _read_xarray(path: Path) -> _RawRain:
                 notes.append(f"converted rain from {units} to mm/h (x {scale:g})")
         tvals = da[tdim].values
         times = _times_to_seconds(tvals, da[tdim].attrs.get("units"), src)
+        start = tvals[0] if np.issubdtype(np.asarray(tvals).dtype, np.datetime64) else None
         rates = np.asarray(da.values, dtype=np.float32) * np.float32(scale)
         transform = crs = None
         if ydim is not None and ydim in da.coords and xdim in da.coords:
@@ -230,7 +232,7 @@ def _read_xarray(path: Path) -> _RawRain:
             crs = _xarray_crs(ds, da)
             if crs is None and ydim in ("lat", "latitude"):
                 crs = "EPSG:4326"
-    return _RawRain(np.ascontiguousarray(rates), times, src, transform, crs, notes)
+    return _RawRain(np.ascontiguousarray(rates), times, src, transform, crs, notes, start)
 
 
 def _xarray_crs(ds: Any, da: Any) -> str | None:
@@ -397,7 +399,8 @@ def read_rain(spec: str | Path, dem: Any | None = None) -> RainSeries:
     """Read rain from a hyetograph string or a file, validated and (if needed) regridded.
 
     Args:
-        spec: ``50mm/h:600s``-style string, or a ``.nc``/``.zarr``/``.npz`` path.
+        spec: ``50mm/h:600s``-style string, a ``.nc``/``.zarr``/``.npz`` path, or native
+            radar as ``SOURCE:PATH`` (or a radar folder; see :mod:`.radar_rain`).
         dem: the :class:`~floodcast.io.dem.Dem` the rain must cover; None keeps the
             file's grid.
 
@@ -409,19 +412,17 @@ def read_rain(spec: str | Path, dem: Any | None = None) -> RainSeries:
         hyeto = parse_hyetograph(spec)
         if hyeto is not None:
             return hyeto
+    from floodcast.io.radar_rain import is_radar_spec, read_radar_rain
+
     path = Path(spec)
-    if not path.exists():
+    if is_radar_spec(spec):  # SOURCE:PATH, a radar folder or a native radar file
+        raw = read_radar_rain(spec, dem)
+    elif not path.exists():
         raise InputError(f"rain file not found: {path} (or give a hyetograph like 50mm/h:600s)")
-    suffix = path.suffix.lower()
-    if suffix == ".npz":
+    elif path.suffix.lower() == ".npz":
         raw = _read_npz(path)
-    elif suffix in (".nc", ".nc4", ".netcdf", ".zarr", ".h5") or path.is_dir():
+    else:  # .nc, .nc4, .netcdf, .h5, .zarr
         raw = _read_xarray(path)
-    else:
-        raise InputError(
-            f"{path}: unknown rain format {path.suffix!r}; valid: .nc, .zarr, .npz, "
-            "or a hyetograph like 50mm/h:600s"
-        )
     _check_times(raw.times_s, raw.rates.shape[0], raw.source)
     _check_values(raw.rates, raw.source, raw.notes)
     rates = regrid_to_dem(raw, dem) if dem is not None else raw.rates
@@ -431,7 +432,7 @@ def read_rain(spec: str | Path, dem: Any | None = None) -> RainSeries:
         raw.times_s.astype(np.float64),
         end,
         raw.source,
-        {"notes": raw.notes, "crs": raw.crs},
+        {"notes": raw.notes, "crs": raw.crs, "start_time": raw.start_time},
     )
 
 

@@ -80,26 +80,64 @@ def write_depth_netcdf(
     max_depth: np.ndarray,
     dem: Dem,
     attrs: Mapping[str, Any] | None = None,
+    start_time: Any | None = None,
 ) -> Path:
-    """Write ``depth(time, y, x)`` and ``max_depth(y, x)`` (m) with coords and CRS.
+    """Write ``depth(time, y, x)`` and ``max_depth(y, x)`` (m) as a CF-1.8 NetCDF file.
+
+    GDAL/QGIS read it georeferenced (``NETCDF:depth.nc:max_depth``), xarray with
+    ``decode_coords="all"`` gives the CRS (see :mod:`floodcast.io.cf`).
 
     Args:
         times_s: [n] save times (s from the run start).
         depth: [n, y, x] water depth (m). max_depth: [y, x] (m).
         dem: grid of the run (coords, CRS); its elevation is stored as ``elevation``.
         attrs: global attributes (solver settings…); nested values are stored as JSON.
+        start_time: the run start (the radar's first time) for ``seconds since``;
+            None: a nominal 1970-01-01 origin, said in the time's comment.
     """
-    import xarray as xr
-
     depth = np.asarray(depth, np.float32)
     if depth.ndim != 3 or depth.shape[1:] != tuple(dem.shape) or depth.shape[0] != len(times_s):
         raise ValueError(
             f"depth {depth.shape} does not match times {len(times_s)} x DEM {dem.shape}"
         )
-    x, y, units = grid_coords(dem)
+    ds = depth_dataset(times_s, depth, max_depth, dem, start_time)
+    ds.attrs.update(netcdf_attrs(attrs or {}))
+    write_cf_netcdf(ds, path, ("depth", "max_depth", "elevation"))
+    return Path(path)
+
+
+def netcdf_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Attributes netCDF can store: bools as 0/1, nested values and None as JSON."""
+    out = {}
+    for key, value in attrs.items():
+        value = _plain(value)
+        if isinstance(value, bool):  # netCDF attributes have no boolean type
+            value = int(value)
+        out[key] = json.dumps(value) if isinstance(value, (dict, list)) or value is None else value
+    return out
+
+
+def depth_dataset(
+    times_s: np.ndarray,
+    depth: np.ndarray,
+    max_depth: np.ndarray,
+    dem: Dem,
+    start_time: Any | None = None,
+) -> Any:
+    """The CF ``xarray.Dataset`` of a run (what :func:`write_depth_netcdf` writes)."""
+    import xarray as xr
+
+    from floodcast.io.cf import make_cf, time_coord
+
+    x, y, _ = grid_coords(dem)
+    tvals, tattrs, tenc = time_coord(times_s, start_time)
     ds = xr.Dataset(
         {
-            "depth": (("time", "y", "x"), depth, {"units": "m", "long_name": "water depth"}),
+            "depth": (
+                ("time", "y", "x"),
+                np.asarray(depth, np.float32),
+                {"units": "m", "long_name": "water depth"},
+            ),
             "max_depth": (
                 ("y", "x"),
                 np.asarray(max_depth, np.float32),
@@ -108,36 +146,73 @@ def write_depth_netcdf(
             "elevation": (
                 ("y", "x"),
                 dem.elevation.astype(np.float32),
-                {"units": "m", "long_name": "bed elevation (NaN = wall)"},
+                {"units": "m", "long_name": "bed elevation (NaN = wall)",
+                 "standard_name": "surface_altitude"},
             ),
         },
-        coords={
-            "time": (
-                "time",
-                np.asarray(times_s, np.float64),
-                {"units": "s", "long_name": "time since the run start"},
-            ),
-            "y": ("y", y, {"units": units}),
-            "x": ("x", x, {"units": units}),
-        },
+        coords={"time": ("time", tvals, tattrs), "y": ("y", y), "x": ("x", x)},
     )
-    for key, value in (attrs or {}).items():
-        value = _plain(value)
-        if isinstance(value, bool):  # netCDF attributes have no boolean type
-            value = int(value)
-        ds.attrs[key] = (
-            json.dumps(value) if isinstance(value, (dict, list)) or value is None else value
-        )
+    ds["time"].encoding.update(tenc)
     ds.attrs["cell_size_m"] = dem.cell_size
     if dem.crs:
-        import rioxarray  # noqa: F401  (registers .rio)
-
-        ds = ds.rio.write_crs(dem.crs).rio.write_transform(dem.transform)
         ds.attrs["crs"] = dem.crs
-    enc = {v: {"zlib": True, "complevel": 4} for v in ("depth", "max_depth", "elevation")}
+    return make_cf(ds, dem.crs, dem.transform if dem.crs else None)
+
+
+def write_cf_netcdf(ds: Any, path: str | os.PathLike, compress: Iterable[str] = ()) -> Path:
+    """Write a CF dataset atomically, compressing ``compress`` without losing encodings."""
+    from floodcast.io.cf import cf_encoding
+
+    enc = cf_encoding(ds, {v: {"zlib": True, "complevel": 4} for v in compress})
     with atomic_path(path) as tmp:
         ds.to_netcdf(tmp, encoding=enc)
     return Path(path)
+
+
+def write_rain_netcdf(
+    path: str | os.PathLike,
+    rates_mmh: np.ndarray,
+    times_s: np.ndarray,
+    dem: Dem,
+    start_time: Any | None = None,
+    attrs: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write rain ``rain(time, y, x)`` (mm/h) on the DEM grid as CF-1.8 NetCDF.
+
+    ``simulate --rain FILE.nc`` reads it back (frame k holds from ``time[k]`` to the
+    next frame); GDAL reads it georeferenced (``NETCDF:FILE.nc:rain``). NaN means
+    unknown rain (``simulate`` warns and uses 0 there).
+
+    Args:
+        rates_mmh: [t, y, x] rain rate (mm/h) on the DEM grid.
+        times_s: [t] frame start times (s after ``start_time``).
+        start_time: the time of frame 0 (e.g. the last radar frame of a nowcast);
+            None: a nominal 1970-01-01 origin.
+        attrs: global attributes (e.g. the nowcast method).
+    """
+    import xarray as xr
+
+    from floodcast.io.cf import make_cf, time_coord
+
+    rates = np.asarray(rates_mmh, np.float32)
+    if rates.ndim != 3 or rates.shape[1:] != tuple(dem.shape) or rates.shape[0] != len(times_s):
+        raise ValueError(f"rain {rates.shape} does not match times {len(times_s)} x DEM {dem.shape}")
+    x, y, _ = grid_coords(dem)
+    tvals, tattrs, tenc = time_coord(times_s, start_time)
+    ds = xr.Dataset(
+        {"rain": (("time", "y", "x"), rates,
+                  {"units": "mm/h", "long_name": "rainfall rate",
+                   "comment": "frame k holds from time[k] until time[k+1]; NaN = unknown"})},
+        coords={"time": ("time", tvals, tattrs), "y": ("y", y), "x": ("x", x)},
+    )
+    ds["time"].encoding.update(tenc)
+    ds.attrs.update({k: str(_plain(v)) for k, v in (attrs or {}).items()})
+    ds = make_cf(ds, dem.crs, dem.transform if dem.crs else None)
+    return write_cf_netcdf(ds, path, ("rain",))
+
+
+FLOAT_NODATA = -9999.0  # float GeoTIFFs: walls and cells outside the domain
+BYTE_NODATA = 255  # Byte GeoTIFFs (masks of 0/1)
 
 
 def write_geotiff(
@@ -146,33 +221,59 @@ def write_geotiff(
     dem: Dem,
     nodata: float | None = None,
     tags: Mapping[str, Any] | None = None,
+    *,
+    description: str | None = None,
+    units: str | None = None,
+    dtype: str = "float32",
+    mask_walls: bool = True,
 ) -> Path:
-    """Write a single-band float32 GeoTIFF on the DEM grid (georeferenced when the DEM is).
+    """Write a single-band Cloud-Optimised GeoTIFF on the DEM grid (GDAL's COG driver).
 
-    A DEM without georeferencing gets a local transform (cell size in metres, origin at
-    the south-west corner) and no CRS.
+    Walls (NaN elevation, i.e. nodata or outside the domain) and NaN values are written
+    as ``nodata`` (default -9999 for float32, 255 for uint8), so a GIS shows them as
+    no data rather than as 0 m. ``description`` names the band and is the file's
+    ``TITLE``; ``units`` goes on the band; a ``title`` in ``tags`` is kept as ``RUN_TITLE``. A DEM without
+    georeferencing gets a local transform (cell size in metres, origin at the south-west
+    corner) and no CRS.
     """
     import rasterio
 
-    arr = np.asarray(array, np.float32)
+    if dtype not in ("float32", "uint8"):
+        raise ValueError(f"dtype must be float32 or uint8, got {dtype}")
+    arr = np.array(array, np.float32)
     if arr.shape != tuple(dem.shape):
         raise ValueError(f"array {arr.shape} does not match the DEM grid {dem.shape}")
+    if nodata is None:
+        nodata = FLOAT_NODATA if dtype == "float32" else BYTE_NODATA
+    bad = ~np.isfinite(arr)
+    if mask_walls:
+        bad |= np.isnan(dem.elevation)
+    arr[bad] = nodata
     profile = {
-        "driver": "GTiff",
+        "driver": "COG",
         "height": arr.shape[0],
         "width": arr.shape[1],
         "count": 1,
-        "dtype": "float32",
+        "dtype": dtype,
         "transform": _local_transform(dem),
         "compress": "deflate",
         "nodata": nodata,
     }
     if dem.crs:
         profile["crs"] = dem.crs
+    all_tags = {k.upper() if k == "title" else k: str(v) for k, v in (tags or {}).items()}
+    if description:  # the file's title names its band; the run's title stays a tag
+        if "TITLE" in all_tags:
+            all_tags["RUN_TITLE"] = all_tags["TITLE"]
+        all_tags["TITLE"] = description
     with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as ds:
-        ds.write(arr, 1)
-        if tags:
-            ds.update_tags(**{k: str(v) for k, v in tags.items()})
+        ds.write(arr.astype(dtype), 1)
+        if description:
+            ds.set_band_description(1, description)
+        if units:
+            ds.update_tags(1, units=units)
+        if all_tags:
+            ds.update_tags(**all_tags)
     return Path(path)
 
 

@@ -30,6 +30,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from floodcast.defaults import PREDICT_TILE
 from floodcast.errors import InputError
 from floodcast.io.dem import Dem
 from floodcast.serve import inputs, limits, schemas
@@ -38,7 +39,7 @@ from floodcast.serve.render import hillshade_png
 from floodcast.serve.telemetry import ServeMetrics
 
 log = logging.getLogger("floodcast.serve")
-SERVE_TILE = 256  # default model tile (cells) when the training patch is smaller
+SERVE_TILE = PREDICT_TILE  # the one tiling default (FloodMapper applies it)
 
 
 @dataclass
@@ -62,6 +63,12 @@ class ServeConfig:
     posts: Path | None = None  # social-media layer (places.geojson of `social map`)
 
 
+def _has_swagger_bundle() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("swagger_ui_bundle") is not None
+
+
 class Server:
     """The model, the DEM, the map board and the watcher behind one app."""
 
@@ -70,12 +77,8 @@ class Server:
         from floodcast.predict.mapper import FloodMapper
 
         self.cfg, self.dem = cfg, cfg.dem
+        # the same tiling as predict/nowcast (FloodMapper's default, defaults.PREDICT_TILE)
         self.mapper = FloodMapper.load(cfg.model, patch=cfg.tile, overlap=cfg.overlap)
-        if cfg.tile is None and self.mapper.patch < SERVE_TILE:
-            # a conv net maps any tile size; bigger tiles repeat less overlap work (a 256 x 256
-            # request is one tile: measured 2.3x less model time than 128-cell tiles)
-            self.mapper.patch = SERVE_TILE
-            self.mapper.overlap = SERVE_TILE // 4 if cfg.overlap is None else cfg.overlap
         self.version = hashlib.sha256(Path(cfg.model).read_bytes()).hexdigest()[:12]
         self.interval = float((self.mapper.intervals or [300.0])[0])
         # one torch thread per model call and at most ``workers`` calls at once: on a busy
@@ -148,7 +151,11 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         yield
         srv.stop()
 
+    from floodcast.serve.docs_ui import install_offline_docs
+
+    # docs_url=None: /docs is served with local Swagger UI assets (offline), below
     app = FastAPI(title="floodcast", version=srv.info["floodcast"], lifespan=lifespan,
+                  docs_url=None if _has_swagger_bundle() else "/docs",
                   description="Flood maps from radar rain and a DEM: model predictions, "
                   "nowcasts and a live physics solver. Rain in mm/h, depth in m, time in s.")
     app.state.server = srv
@@ -158,6 +165,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
     from floodcast.serve.routes import STATIC, add_routes
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install_offline_docs(app)
 
     add_routes(app, srv)
     from floodcast.serve.posts import add_posts_routes, load_posts_layer

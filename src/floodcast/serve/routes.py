@@ -29,12 +29,14 @@ def geotiff_bytes(fmap: FloodMap, dem) -> bytes:
     tr = dem.transform if dem.transform is not None else Affine(
         dem.cell_size, 0, 0, 0, -dem.cell_size, dem.shape[0] * dem.cell_size)
     profile = {"driver": "GTiff", "height": dem.shape[0], "width": dem.shape[1], "count": 2,
-               "dtype": "float32", "transform": tr, "compress": "deflate"}
+               "dtype": "float32", "transform": tr, "compress": "deflate", "nodata": -9999.0}
     if dem.crs:
         profile["crs"] = dem.crs
     with MemoryFile() as mem:
         with mem.open(**profile) as ds:
-            ds.write(np.stack([fmap.probability, fmap.wet]).astype(np.float32))
+            bands = np.stack([fmap.probability, fmap.wet]).astype(np.float32)
+            bands[:, np.isnan(dem.elevation)] = -9999.0  # walls/outside: nodata, not dry
+            ds.write(bands)
             ds.set_band_description(1, "wet_probability")
             ds.set_band_description(2, "wet_mask")
         return mem.read()

@@ -32,7 +32,7 @@ import numpy as np
 from floodcast.defaults import SAVE_EVERY_S, SIMULATE_MAX_STEP_S, WET_THRESHOLD_M
 from floodcast.errors import InputError
 from floodcast.io.atomic import check_writable
-from floodcast.io.dem import Dem, fill_sinks, read_dem
+from floodcast.io.dem import Dem, read_dem
 from floodcast.io.rain import RainSeries, check_coverage, read_rain
 from floodcast.simulation.landcover import LandSurface, land_surface
 from floodcast.simulation.soil import read_soil
@@ -52,7 +52,7 @@ class SimulateRequest:
     dem: str | Path | Dem
     rain: str | Path | RainSeries
     duration_s: float
-    out: str | Path
+    out: str | Path | None  # None: nothing written (floodcast.api.simulate)
     manning: float | str | None = None  # a number, a raster file; None: MANNING_N
     boundary: str = "free"
     save_every_s: float = SAVE_EVERY_S
@@ -63,6 +63,7 @@ class SimulateRequest:
     inflows: Sequence[str] = ()
     threads: int | None = 1  # None: numba's default; see the README
     fill_sinks: bool = False
+    elevation_units: str = "m"  # m | ft | ftUS (see floodcast.io.dem_gdal)
     drainage_mmh: float | str = 0.0  # a number or a raster file (mm/h)
     landcover: str | Path | None = None  # class raster -> n via manning_table
     manning_table: str | Path | None = None  # class,n[,name] CSV; None: ESA WorldCover
@@ -73,7 +74,7 @@ class SimulateRequest:
         for k in ("dem", "rain"):
             v = getattr(self, k)
             d[k] = v.source if isinstance(v, (Dem, RainSeries)) else str(v)
-        d["out"] = str(self.out)
+        d["out"] = None if self.out is None else str(self.out)
         for k in ("manning", "infiltration_mmh", "drainage_mmh", "landcover", "manning_table",
                   "soil"):
             v = d[k]
@@ -192,13 +193,14 @@ def prepare(req: SimulateRequest) -> PreparedJob:
         raise InputError(
             f"--save-every ({save_every:g} s) is longer than --duration ({duration:g} s)"
         )
-    _check_out(Path(req.out))
+    if req.out is not None:  # None: in memory (the Python API)
+        _check_out(Path(req.out))
     try:
         boundaries = Boundaries.parse(req.boundary)
     except ValueError as exc:
         raise InputError(f"--boundary: {exc}") from None
 
-    dem = req.dem if isinstance(req.dem, Dem) else read_dem(req.dem)
+    dem = req.dem if isinstance(req.dem, Dem) else read_dem(req.dem, req.elevation_units)
     if req.fill_sinks:
         dem = _filled(dem)
     rain = req.rain if isinstance(req.rain, RainSeries) else read_rain(req.rain, dem)
@@ -227,14 +229,9 @@ def prepare(req: SimulateRequest) -> PreparedJob:
 
 
 def _filled(dem: Dem) -> Dem:
-    filled = fill_sinks(dem.elevation)
-    raised = filled - dem.elevation
-    n = int((raised > 0).sum())
-    note = (
-        f"filled sinks: {n} cells raised to their spill level (up to "
-        f"{float(np.nanmax(raised)) if n else 0.0:.2f} m)"
-    )
-    return replace(dem, elevation=filled, attrs={**dem.attrs, "notes": [*dem.notes, note]})
+    from floodcast.io.dem_tools import fill_sinks as fill_dem
+
+    return fill_dem(dem)  # the one sink fill (io/dem_tools), with its note
 
 
 def _check_out(out: Path) -> None:
@@ -275,6 +272,23 @@ def execute(job: PreparedJob, progress: Callable[[Any], None] | None = None) -> 
     Raises:
         SimulationError: NaN/instability or a relative mass error above the limit.
     """
+    result, depth, max_depth, stats = compute(job, progress)
+    return JobResult(
+        Path(job.request.out), write_outputs(job, result, depth, max_depth, stats), stats
+    )
+
+
+def compute(
+    job: PreparedJob, progress: Callable[[Any], None] | None = None
+) -> tuple[Any, np.ndarray, np.ndarray, dict]:
+    """Run the prepared simulation in memory: (solver result, depth, max depth, stats).
+
+    Depths are 0 on walls. Used by :func:`execute` and the Python API
+    (:func:`floodcast.api.simulate`), which writes nothing.
+
+    Raises:
+        SimulationError: NaN/instability or a relative mass error above the limit.
+    """
     from floodcast.physics.solver import Simulation, SimulationError, run, set_threads
 
     req, dem = job.request, job.dem
@@ -310,8 +324,7 @@ def execute(job: PreparedJob, progress: Callable[[Any], None] | None = None) -> 
             f"relative mass error {last.relative_error:.3g} exceeds "
             f"{job.config.max_mass_error:g}; nothing written"
         )
-    stats = _stats(job, result, max_depth, depth)
-    return JobResult(Path(req.out), write_outputs(job, result, depth, max_depth, stats), stats)
+    return result, depth, max_depth, _stats(job, result, max_depth, depth)
 
 
 def _stats(job: PreparedJob, result: Any, max_depth: np.ndarray, depth: np.ndarray) -> dict:
@@ -338,6 +351,33 @@ def _stats(job: PreparedJob, result: Any, max_depth: np.ndarray, depth: np.ndarr
     }
 
 
+def run_settings(job: PreparedJob) -> dict[str, Any]:
+    """The settings of a run as recorded in run.json and depth.nc."""
+    dem = job.dem
+    return {
+        **job.request.settings(),
+        "boundary": str(job.boundaries),
+        "solver": solver_settings(job.config),
+        "dem_cell_size_m": dem.cell_size,
+        "dem_crs": dem.crs,
+        "rain_frames": len(job.rain.times_s),
+    }
+
+
+def depth_attrs(job: PreparedJob, settings: dict[str, Any]) -> dict[str, Any]:
+    """Global attributes of depth.nc (the Python API's Dataset has the same)."""
+    from floodcast import __version__
+
+    return {
+        "title": "floodcast simulate: water depth",
+        "floodcast_version": __version__,
+        "dem_source": job.dem.source,
+        "rain_source": job.rain.source,
+        "manning_n": manning_attr(job.config.manning),
+        "settings": settings,
+    }
+
+
 def write_outputs(
     job: PreparedJob, result: Any, depth: np.ndarray, max_depth: np.ndarray, stats: dict
 ) -> dict[str, Path]:
@@ -356,34 +396,23 @@ def write_outputs(
     out.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".simulate-tmp-", dir=out))
     try:
-        settings = {
-            **req.settings(),
-            "boundary": str(job.boundaries),
-            "solver": solver_settings(job.config),
-            "dem_cell_size_m": dem.cell_size,
-            "dem_crs": dem.crs,
-            "rain_frames": len(job.rain.times_s),
-        }
+        settings = run_settings(job)
         write_depth_netcdf(
             stage / "depth.nc",
             result.times_s,
             depth,
             max_depth,
             dem,
-            attrs={
-                "title": "floodcast simulate: water depth",
-                "floodcast_version": __version__,
-                "dem_source": dem.source,
-                "rain_source": job.rain.source,
-                "manning_n": manning_attr(job.config.manning),
-                "settings": settings,
-            },
+            attrs=depth_attrs(job, settings),
+            start_time=job.rain.attrs.get("start_time"),
         )
         write_geotiff(
             stage / "max_depth.tif",
             max_depth,
             dem,
             tags={"units": "m", "long_name": "maximum water depth"},
+            description="maximum water depth (m)",
+            units="m",
         )
         write_mass_csv(stage / "mass_balance.csv", result.mass)
         plot_depth_map(
@@ -393,6 +422,8 @@ def write_outputs(
             dem.cell_size,
             threshold=req.threshold_m,
             title=f"Maximum water depth, {req.duration_s / 3600:g} h",
+            transform=dem.transform,
+            crs=dem.crs,
         )
         write_json(
             stage / "run.json",
