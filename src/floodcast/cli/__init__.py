@@ -27,6 +27,7 @@ _COMMAND_MODULES = (
     "floodcast.cli.demo",
     "floodcast.cli.radar",
     "floodcast.cli.dataset",
+    "floodcast.cli.downscale",
     "floodcast.cli.train",
     "floodcast.cli.evaluate",
     "floodcast.cli.predict",

@@ -186,6 +186,21 @@ def simulate(
         str,
         typer.Option(help="Unit of the DEM's elevations: m, ft or ftUS (US survey feet)."),
     ] = "m",
+    downscale: Annotated[
+        Path | None,
+        typer.Option(
+            help="Downscaling model.pt (floodcast downscale train): run the solver on the "
+            "DEM block-averaged --coarsen times coarser and let the model draw the fine map "
+            "(outputs flagged emulated).",
+        ),
+    ] = None,
+    coarsen: Annotated[
+        int,
+        typer.Option(
+            help="Coarsening factor F of --downscale; must divide the DEM grid (refused, "
+            "not padded) and match the model's. 0 = the model's factor.",
+        ),
+    ] = 0,
 ) -> None:
     """Simulate surface water depth (m) from a DEM and rain (mm/h) with the local-inertial solver."""
     from floodcast.simulation.job import SimulateRequest, execute, prepare
@@ -213,10 +228,15 @@ def simulate(
     )
     with simulation_errors():
         job = prepare(req)
+        ds = None
+        if downscale is not None or coarsen:
+            from floodcast.predict.downscale import execute_downscaled, prepare_downscaled
+
+            ds = prepare_downscaled(job, downscale, coarsen or None)
         for note in job.notes:
             console.print(f"[cyan]note:[/] {escape(note)}", highlight=False)
         with sim_progress(duration) as cb:
-            result = execute(job, progress=cb)
+            result = execute_downscaled(ds, cb) if ds else execute(job, progress=cb)
     print_summary(result)
 
 

@@ -379,9 +379,13 @@ def depth_attrs(job: PreparedJob, settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_outputs(
-    job: PreparedJob, result: Any, depth: np.ndarray, max_depth: np.ndarray, stats: dict
+    job: PreparedJob, result: Any, depth: np.ndarray, max_depth: np.ndarray, stats: dict,
+    meta: dict | None = None,
 ) -> dict[str, Path]:
     """Write the five outputs into a staging folder inside ``out``, then rename them in.
+
+    ``meta`` (e.g. ``{"emulated": True, "downscale": {...}}`` from a downscaled run) is
+    added to the NetCDF attributes and to run.json.
 
     On any failure the staging folder is removed, and so is ``out`` if this call
     created it, so the folder never holds a partial result of this run.
@@ -403,7 +407,7 @@ def write_outputs(
             depth,
             max_depth,
             dem,
-            attrs=depth_attrs(job, settings),
+            attrs={**depth_attrs(job, settings), **(meta or {})},
             start_time=job.rain.attrs.get("start_time"),
         )
         write_geotiff(
@@ -435,6 +439,7 @@ def write_outputs(
                 "notes": job.notes,
                 "stats": stats,
                 "outputs": list(OUTPUT_FILES),
+                **(meta or {}),
             },
         )
         files = {}

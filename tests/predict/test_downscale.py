@@ -1,0 +1,75 @@
+"""`floodcast simulate --downscale`: the emulated outputs and every refused input."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from floodcast.cli import app
+from floodcast.models.checkpoint import save_model
+from floodcast.models.registry import build_model
+from floodcast.simulation.downscale import CHANNELS
+from floodcast.training.downscale import DownscaleTrainConfig, model_config
+
+runner = CliRunner()
+
+
+def _model(tmp_path, factor=4, cell=10.0, downscale=True):
+    cfg = DownscaleTrainConfig(data="-", out="-", factor=factor, width=4, encoder_depth=2)
+    model = build_model(model_config(cfg), seed=0)
+    info = {"factor": factor, "fine_cell_size_m": cell, "coarse_cell_size_m": cell * factor,
+            "channels": list(CHANNELS), "threshold_m": 0.1, "train_dems": ["synthetic"]}
+    path = tmp_path / f"m{factor}_{cell:g}.pt"
+    return save_model(model.eval(), path, {"downscale": info} if downscale else {})
+
+
+def _dem(tmp_path, n=32, cell=10.0):
+    yy, xx = np.mgrid[0:n, 0:n]
+    z = 10 + 0.01 * cell * yy + 0.03 * cell * np.abs(xx - n / 2)
+    path = tmp_path / f"dem{n}_{cell:g}.npz"
+    np.savez(path, elevation=z.astype(np.float32), cell_size=cell)
+    return path
+
+
+def _simulate(dem, out, *extra):
+    return runner.invoke(app, ["simulate", "--dem", str(dem), "--rain", "60mm/h:900s",
+                               "--duration", "900", "--save-every", "300", "--out", str(out),
+                               *extra])
+
+
+def test_downscaled_run_is_flagged_emulated(tmp_path):
+    import xarray as xr
+
+    out = tmp_path / "run"
+    r = _simulate(_dem(tmp_path), out, "--downscale", str(_model(tmp_path)), "--coarsen", "4")
+    assert r.exit_code == 0, r.output
+    run = json.loads((out / "run.json").read_text())
+    assert run["emulated"] is True and run["downscale"]["factor"] == 4
+    assert run["downscale"]["coarse_cell_size_m"] == 40.0
+    assert sorted(p.name for p in out.iterdir()) == sorted(run["outputs"])
+    with xr.open_dataset(out / "depth.nc") as ds:
+        assert ds.attrs["emulated"] == 1 and ds["depth"].shape == (3, 32, 32)
+        assert json.loads(ds.attrs["downscale"])["factor"] == 4
+        assert float(ds["depth"].min()) >= 0
+
+
+@pytest.mark.parametrize("args, dem_kw, message", [
+    (["--coarsen", "8"], {}, "trained for --coarsen 4, not 8"),
+    ([], {"cell": 5.0}, "trained on 10 m cells; this DEM has 5 m"),
+    ([], {"n": 30}, "30x30 is not divisible by --coarsen 4"),
+])
+def test_bad_downscale_input_writes_nothing(tmp_path, args, dem_kw, message):
+    out = tmp_path / "run"
+    r = _simulate(_dem(tmp_path, **dem_kw), out, "--downscale", str(_model(tmp_path)), *args)
+    assert r.exit_code == 1 and message in " ".join(r.output.split()), r.output
+    assert not out.exists()
+
+
+def test_not_a_downscaler_and_coarsen_alone(tmp_path):
+    dem, out = _dem(tmp_path), tmp_path / "run"
+    r = _simulate(dem, out, "--downscale", str(_model(tmp_path, downscale=False)))
+    assert r.exit_code == 1 and "not a downscaling model" in r.output
+    r = _simulate(dem, out, "--coarsen", "4")
+    assert r.exit_code == 1 and "--coarsen needs --downscale" in r.output
+    assert not out.exists()
