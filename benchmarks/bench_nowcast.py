@@ -50,8 +50,8 @@ def main(argv=None) -> int:
         return 1
     import pandas as pd
 
-    from floodcast.cli.nowcast import run_verify, write_skill
     from floodcast.predict.verify import skill_vs_reference
+    from floodcast.predict.verify_run import run_verify, write_skill
 
     tables = []
     for name in args.sources.split(","):

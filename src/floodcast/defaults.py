@@ -41,5 +41,12 @@ EVAL_THRESHOLDS_M = (0.05, WET_THRESHOLD_M, 0.3)
 #: Model tile (cells) of ``predict``, ``nowcast`` and ``serve`` when the training patch is
 #: smaller: a conv net maps any tile size, and bigger tiles repeat less overlap work (a
 #: 256 x 256 request is one tile: measured 2.3x less model time than 128-cell tiles). The
-#: overlap is a quarter tile; tiles are blended with Gaussian weights (predict/mapper.py).
+#: overlap is a quarter tile; tiles are blended with sin^2 weights (predict/mapper.py).
 PREDICT_TILE = 256
+
+#: Flood nowcast (issue #22): STEPS members (0 = deterministic extrapolation), lead and its
+#: cap (min), and the depth thresholds (m) of its probabilities.
+NOWCAST_MEMBERS = 20
+NOWCAST_LEAD_MIN = 60.0
+NOWCAST_MAX_LEAD_MIN = 180.0
+NOWCAST_THRESHOLDS_M = (WET_THRESHOLD_M, 0.3)

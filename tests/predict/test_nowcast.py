@@ -165,7 +165,8 @@ def test_nowcast_cli_fails_cleanly(model_file, tmp_path, args, match):
 
 
 def test_radar_extrapolated_on_its_grid_then_reprojected_to_dem():
-    from floodcast.cli.nowcast import _crop_around, _radar_nowcast
+    from floodcast.predict.radar_nowcast import crop_around as _crop_around
+    from floodcast.predict.radar_nowcast import radar_nowcast as _radar_nowcast
 
     # radar: 1 km cells, 120 x 120 km in UTM 32614; DEM: 40 x 50 cells of 50 m inside it
     rain = np.repeat(blob_frames(4, ny=120, nx=120, vel=(1.0, 2.0)), 1, 0)
