@@ -196,7 +196,8 @@ def test_documented_options_exist(block: Block):
         while tokens and hasattr(cmd, "commands") and tokens[0] in cmd.commands:
             cmd = cmd.commands[tokens[0]]
             path.append(tokens.pop(0))
-        if hasattr(cmd, "commands"):  # a group: what follows must be a sub-command or --help
+        if hasattr(cmd, "commands") and not getattr(cmd, "invoke_without_command", False):
+            # a plain group: what follows must be a sub-command or --help
             assert not tokens or tokens[0] in ("--help", "…", "..."), (
                 f"{block.id}: {' '.join(path)} has no command {tokens[0]!r}"
             )
