@@ -132,3 +132,32 @@ def test_depression_depth_is_the_fill_above_the_ground():
     assert depression_depth(z)[4, 4] == 0.0
     with pytest.raises(InputError, match="all cells are nodata"):
         depression_depth(np.full((3, 3), np.nan))
+
+
+def _coastal_bowl(sea: float) -> Dem:
+    """A 7 x 7 plateau at 5 m with an inner sea (3 x 3 at ``sea``, not touching the border)
+    and a coastal depression at 1 m beside it: it spills into the sea, not over the 5 m."""
+    z = np.full((7, 7), 5.0, np.float32)
+    z[1:4, 1:4] = sea
+    z[2, 4] = 1.0  # the coastal depression, next to the sea cell (2, 3)
+    return Dem(z, 10.0, source="coastal-bowl")
+
+
+def test_fill_sinks_takes_open_nodata_as_outlets():
+    dem = _coastal_bowl(np.nan)
+    walls = fill_sinks(dem)
+    assert walls.elevation[2, 4] == pytest.approx(5.0)  # NaN is a wall: filled to the rim
+    opened = fill_sinks(dem, nodata="open")
+    assert opened.elevation[2, 4] == pytest.approx(1.0)  # drains to the open nodata cells
+    assert opened.attrs["sink_fill"]["cells_raised"] == 0
+    assert np.isnan(opened.elevation[1:4, 1:4]).all()
+
+
+def test_fill_sinks_takes_sea_cells_as_outlets():
+    dem = _coastal_bowl(-3.0)
+    plain = fill_sinks(dem)
+    assert plain.elevation[2, 4] == pytest.approx(5.0) and plain.elevation[2, 2] == 5.0
+    sea = fill_sinks(dem, sea_level=0.0)
+    np.testing.assert_array_equal(sea.elevation, dem.elevation)  # sea and coast untouched
+    with pytest.raises(InputError, match="needs the skimage method"):
+        fill_sinks(dem, "pysheds", sea_level=0.0)

@@ -75,7 +75,7 @@ def simulate(
         typer.Option(
             help="DEM: any raster GDAL reads (GeoTIFF/COG, VRT, SRTM .hgt or .hgt.zip, "
             "/vsi... paths), ESRI ASCII .asc, .npz ('elevation' (y, x) in m, 'cell_size' "
-            "in m), or 'sample'. Chosen by content. NaN/nodata cells are closed walls."
+            "in m), or 'sample'. Chosen by content. NaN/nodata cells: see --nodata."
         ),
     ],
     rain: Annotated[
@@ -186,6 +186,21 @@ def simulate(
         str,
         typer.Option(help="Unit of the DEM's elevations: m, ft or ftUS (US survey feet)."),
     ] = "m",
+    nodata: Annotated[
+        str,
+        typer.Option(
+            help="Nodata cells: wall (closed walls, the default) or open (free outflow into "
+            "them, as a free edge: a coast or lake masked as nodata drains)."
+        ),
+    ] = "wall",
+    sea_level: Annotated[
+        float | None,
+        typer.Option(
+            help="Sea level (m): valid cells at or below it are sea, held at this level "
+            "(water reaching them leaves the domain). Default: no sea.",
+            show_default=False,
+        ),
+    ] = None,
     downscale: Annotated[
         Path | None,
         typer.Option(
@@ -225,6 +240,8 @@ def simulate(
         threads=threads,
         fill_sinks=fill_sinks,
         elevation_units=elevation_units,
+        nodata=nodata,
+        sea_level=sea_level,
     )
     with simulation_errors():
         job = prepare(req)

@@ -11,6 +11,11 @@ clipped DEM) are outside the terrain, so water may leave through them; NaN holes
 inside the terrain are walls. pysheds takes as outlets the first valid cell seen from
 each edge along every row and column; scikit-image and richdem use every valid cell
 next to the border or the collar.
+
+Coasts (scikit-image only): with ``nodata="open"`` every NaN cell is an outlet (valid cells
+next to any NaN drain into it, as the solver's ``--nodata open``), and with ``sea_level``
+the valid cells at or below it are sea: outlets that are never raised. A coastal
+depression that spills into the sea is then left as it is.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ SINK_METHODS = ("pysheds", "skimage", "richdem")
 SINK_METHOD = "skimage"
 
 
-def fill_sinks(dem: Dem, method: str = SINK_METHOD) -> Dem:
+def fill_sinks(dem: Dem, method: str = SINK_METHOD, *, nodata: str = "wall",
+               sea_level: float | None = None) -> Dem:
     """Fill closed depressions to their spill elevation (flat fill, no epsilon gradient).
 
     Args:
@@ -40,22 +46,33 @@ def fill_sinks(dem: Dem, method: str = SINK_METHOD) -> Dem:
             JIT-compiles numba code: ~15 s warm, minutes on a fresh install),
             "skimage" (``skimage.morphology.reconstruction`` by erosion, fast) or
             "richdem" (``richdem.FillDepressions``, if installed).
+        nodata: "wall" (interior NaN holes are walls) or "open" (every NaN cell is an
+            outlet); "open" needs the scikit-image method.
+        sea_level: valid cells at or below it (m) are sea outlets (scikit-image only).
 
     Returns:
         A new Dem; ``attrs["sink_fill"]`` has the method, cells raised, the largest
         raise (m) and the filled volume (m^3), and a line is added to ``notes``.
 
     Raises:
-        InputError: unknown method (lists the valid ones) or an all-NaN DEM.
+        InputError: unknown method (lists the valid ones), an all-NaN DEM, or coast
+            outlets asked of a method other than scikit-image.
     """
     z = np.asarray(dem.elevation, dtype=np.float64)
     valid = np.isfinite(z)
     if not valid.any():
         raise InputError(f"{dem.source}: all cells are nodata; nothing to fill")
+    sea = np.zeros_like(valid)
+    if sea_level is not None:
+        sea = valid & (np.where(valid, z, np.inf) <= float(sea_level))
+    coast = nodata == "open" or sea.any()
+    if coast and method != "skimage":
+        raise InputError(f"sink filling with --nodata open or --sea-level needs the skimage "
+                         f"method, not {method!r}")
     if method == "pysheds":
         filled = _fill_pysheds(z, dem)
     elif method == "skimage":
-        filled = _fill_skimage(z, valid)
+        filled = _fill_skimage(z, valid, open_nodata=nodata == "open", sea=sea)
     elif method == "richdem":
         filled = _fill_richdem(z, valid)
     else:
@@ -93,12 +110,18 @@ def _outlets(valid: np.ndarray) -> np.ndarray:
     return valid & (edge | near)
 
 
-def _fill_skimage(z: np.ndarray, valid: np.ndarray) -> np.ndarray:
+def _fill_skimage(z: np.ndarray, valid: np.ndarray, open_nodata: bool = False,
+                  sea: np.ndarray | None = None) -> np.ndarray:
     from skimage.morphology import reconstruction
 
     hi = float(np.nanmax(z)) + 1.0
     mask = np.where(valid, z, hi)  # interior holes: walls above any spill level
-    seed = np.where(_outlets(valid), z, hi)  # fill from the outlets inward
+    outlets = _outlets(valid)
+    if open_nodata:  # valid cells next to any nodata cell drain into it
+        outlets |= valid & ndimage.binary_dilation(~valid, structure=np.ones((3, 3)))
+    if sea is not None:
+        outlets |= sea  # sea cells are seeds at their own elevation: never raised
+    seed = np.where(outlets, z, hi)  # fill from the outlets inward
     return reconstruction(seed, mask, method="erosion")
 
 

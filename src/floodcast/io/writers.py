@@ -30,6 +30,7 @@ MASS_COLUMNS = (
     "relative_error",
     "clipped_m3",
     "drainage_m3",
+    "outlet_out_m3",
 )
 
 
@@ -287,7 +288,9 @@ def write_mass_csv(path: str | os.PathLike, rows: Iterable[Any]) -> Path:
         w = csv.writer(fh)
         w.writerow(MASS_COLUMNS)
         for r in rows:
-            get = r.get if isinstance(r, Mapping) else (lambda k, r=r: getattr(r, k, float("nan")))
+            # a column the record lacks (e.g. outlet_out_m3 of an older record) is NaN
+            get = ((lambda k, r=r: r.get(k, float("nan"))) if isinstance(r, Mapping)
+                   else (lambda k, r=r: getattr(r, k, float("nan"))))
             w.writerow([f"{float(get(k)):.10g}" for k in MASS_COLUMNS])
     return Path(path)
 

@@ -95,6 +95,8 @@ class EnsembleSimulation:
             raise ValueError("an ensemble does not take point inflows")
         if template._soil is not None:  # per-member cumulative infiltration: not batched
             raise ValueError("an ensemble does not take Green-Ampt soil")
+        if getattr(template, "_outlets", None) is not None:  # the coast pass is not batched
+            raise ValueError("an ensemble does not take coast outlets (--nodata open / --sea-level)")
         s = template
         self.template = s
         self.n = int(n_members)

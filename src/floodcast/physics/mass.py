@@ -18,7 +18,8 @@ class MassBalance:
     (plus the net water supplied by fixed-level edges, if any, in the denominator).
     ``clipped_m3`` (diagnostic, not part of the closure) is the water created by clipping
     negative depths to zero; it is the only non-conservative operation of the scheme, so it
-    explains the closure error.
+    explains the closure error. ``outlet_out_m3`` is the part of ``boundary_out_m3`` that
+    left through interior outlets (open nodata cells and sea cells, see ``outlets``).
     """
 
     time_s: float
@@ -31,19 +32,21 @@ class MassBalance:
     relative_error: float
     clipped_m3: float = 0.0
     drainage_m3: float = 0.0
+    outlet_out_m3: float = 0.0
 
     @classmethod
     def from_totals(cls, time_s: float, rain_in_m3: float, inflow_m3: float,
                     boundary_out_m3: float, infiltration_m3: float, initial_m3: float,
                     stored_m3: float, clipped_m3: float = 0.0,
-                    drainage_m3: float = 0.0) -> MassBalance:
+                    drainage_m3: float = 0.0, outlet_out_m3: float = 0.0) -> MassBalance:
         residual = (initial_m3 + rain_in_m3 + inflow_m3 - boundary_out_m3 - infiltration_m3
                     - drainage_m3 - stored_m3)
         # water supplied through fixed-level edges (net negative outflow) counts as input too
         denom = max(rain_in_m3 + inflow_m3 + initial_m3 + max(-boundary_out_m3, 0.0), TINY_M3)
         return cls(float(time_s), float(rain_in_m3), float(inflow_m3), float(boundary_out_m3),
                    float(infiltration_m3), float(initial_m3), float(stored_m3),
-                   abs(residual) / denom, float(clipped_m3), float(drainage_m3))
+                   abs(residual) / denom, float(clipped_m3), float(drainage_m3),
+                   float(outlet_out_m3))
 
     @property
     def residual_m3(self) -> float:

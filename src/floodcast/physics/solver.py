@@ -26,6 +26,7 @@ from floodcast.io.rain import RainSeries
 
 from . import green_ampt
 from . import kernels as K
+from . import outlets as OL
 from .boundaries import KIND_CODES, Boundaries, PointInflow
 from .friction import cell_n, face_n2, loss_rate
 from .green_ampt import GreenAmpt
@@ -57,6 +58,11 @@ class SolverConfig:
             flow and infiltrate (see docs/guide/physics-real-places.md).
         soil: Green–Ampt parameters (``green_ampt.GreenAmpt``) instead of a constant
             ``infiltration_mmh``: the capacity falls as the soil store fills.
+        nodata: "wall" (default: NaN cells are closed walls) or "open" (free outflow from a
+            valid cell into a NaN neighbour, LISFLOOD-FP's FREE edge rule; see ``outlets``).
+        sea_level: None (default) or a water-surface elevation (m): valid cells at or below
+            it are sea, held at that level (a ``level`` edge inside the grid: water that
+            reaches them leaves the domain and is counted in ``boundary_out_m3``).
 
     Per-cell inputs: ``manning`` (s m^-1/3), ``infiltration_mmh`` and ``drainage_mmh``
     (mm/h) are each a scalar or a [y, x] array on the DEM grid. Face n is LISFLOOD-FP's
@@ -80,8 +86,14 @@ class SolverConfig:
     drainage_mmh: float | np.ndarray = 0.0
     shift_elevation: bool = True
     soil: GreenAmpt | None = None
+    nodata: str = "wall"
+    sea_level: float | None = None
 
     def __post_init__(self) -> None:
+        if self.nodata not in ("wall", "open"):
+            raise ValueError(f"nodata must be 'wall' or 'open', got {self.nodata!r}")
+        if self.sea_level is not None and not math.isfinite(float(self.sea_level)):
+            raise ValueError(f"sea_level must be a finite elevation (m), got {self.sea_level!r}")
         if self.precision not in ("float32", "float64"):
             raise ValueError(f"precision must be 'float32' or 'float64', got {self.precision!r}")
         n = np.asarray(self.manning, dtype=np.float64)
@@ -134,9 +146,17 @@ class Simulation:
         self.shape = (ny, nx)
         self.cell_size = float(cell_size)
         self.area = self.cell_size ** 2
-        self.active = np.isfinite(elev)
-        if not self.active.any():
+        finite = np.isfinite(elev)
+        if not finite.any():
             raise ValueError("elevation has no valid (non-NaN) cell")
+        # outlet cells (open nodata, sea) are inactive like walls; their faces get outflow
+        self.sea = np.zeros_like(finite)
+        if cfg.sea_level is not None:
+            self.sea = finite & (np.where(finite, elev, np.inf) <= float(cfg.sea_level))
+        self.active = finite & ~self.sea
+        if not self.active.any():
+            raise ValueError(f"every valid cell is at or below the sea level {cfg.sea_level} m")
+        open_cells = ~finite if cfg.nodata == "open" else np.zeros_like(finite)
         self.has_walls = bool((~self.active).any())
         self.z_offset = float(np.nanmin(elev)) if cfg.shift_elevation else 0.0
         dt_ = np.float32 if cfg.precision == "float32" else np.float64
@@ -163,7 +183,13 @@ class Simulation:
         self._rain_times = times
         self._frame_cache: tuple[int, np.ndarray, bool, float] | None = None
         # manning n² per face (LISFLOOD-FP's face rule) and loss rates (m/s) per cell
-        self._n2x, self._n2y = face_n2(cell_n(cfg.manning, (ny, nx), self.active), (ny, nx), dt_)
+        n_cell = cell_n(cfg.manning, (ny, nx), self.active)
+        self._n2x, self._n2y = face_n2(n_cell, (ny, nx), dt_)
+        self._outlets: tuple[np.ndarray, np.ndarray] | None = None
+        if open_cells.any() or self.sea.any():
+            sea_z = 0.0 if cfg.sea_level is None else float(cfg.sea_level) - self.z_offset
+            self._outlets = OL.outlet_faces(self.active, open_cells, self.sea, n_cell, sea_z,
+                                            dt_)
         self._infil = loss_rate(cfg.infiltration_mmh, (ny, nx), self.active, "infiltration", dt_)
         self._drain = loss_rate(cfg.drainage_mmh, (ny, nx), self.active, "drainage", dt_)
         self._soil = None  # Green–Ampt: (Ks m/s, S m, cumulative F m), float64 grids
@@ -218,7 +244,7 @@ class Simulation:
         self._speed = 0.0
         self._acc = 0.0
         self._vol = {"rain": 0.0, "inflow": 0.0, "out": 0.0, "infil": 0.0, "clipped": 0.0,
-                     "drain": 0.0, "initial": float(np.sum(h, dtype=np.float64)) * self.area}
+                     "drain": 0.0, "outlet": 0.0, "initial": float(np.sum(h, dtype=np.float64)) * self.area}
 
     # ------------------------------------------------------------------ properties
     @property
@@ -236,7 +262,8 @@ class Simulation:
         v = self._vol
         stored = float(np.sum(self.h, dtype=np.float64)) * self.area
         return MassBalance.from_totals(self.t, v["rain"], v["inflow"], v["out"], v["infil"],
-                                       v["initial"], stored, v["clipped"], v["drain"])
+                                       v["initial"], stored, v["clipped"], v["drain"],
+                                       v["outlet"])
 
     @property
     def n_cells(self) -> int:
@@ -295,13 +322,17 @@ class Simulation:
         vols = np.array([f.volume(self.t, self.t + dt) for f in self.inflows], dtype=np.float64)
         self._vol["inflow"] += float(vols.sum())
         depths = (vols / self.area).astype(self.dtype)
-        hmax, speed, acc, bnd, clip, inf, drn = K.step(
-            self.h, self.z, self.qx, self.qy, self._qxn, self._qyn, self._n2x, self._n2y, p,
-            self._kinds, self._levels, self._fac, rain, self._infil, self._drain,
-            self._active_u8, self._maxd, self._in_rows, self._in_cols, depths, self._row_speed,
-            self._row_acc, self._row_hmax, self._row_bnd, self._row_clip, self._row_inf,
-            self._row_drain)
+        args = (self.h, self.z, self.qx, self.qy, self._qxn, self._qyn, self._n2x, self._n2y, p,
+                self._kinds, self._levels, self._fac, rain, self._infil, self._drain,
+                self._active_u8, self._maxd, self._in_rows, self._in_cols, depths,
+                self._row_speed, self._row_acc, self._row_hmax, self._row_bnd, self._row_clip,
+                self._row_inf, self._row_drain)
         v = self._vol
+        if self._outlets is None:
+            hmax, speed, acc, bnd, clip, inf, drn = K.step(*args)
+        else:  # bnd includes the outlets' outflow; qout is their share
+            hmax, speed, acc, bnd, clip, inf, drn, qout = OL.step_outlets(*args, *self._outlets)
+            v["outlet"] += qout * self.cell_size * dt
         v["rain"] += rain_vol * float(p[K.P_DT])
         v["out"] += bnd * self.cell_size * dt
         v["clipped"] += clip * self.area
@@ -378,6 +409,7 @@ class Simulation:
         hsh.update(repr((self.shape, self.cell_size, self.z_offset, self.dtype.__name__,
                          self._kinds.tolist())).encode())
         arrays = [self.z, self._n2x, self._n2y, self._drain, self._active_u8]
+        arrays += list(self._outlets) if self._outlets is not None else []
         arrays += list(self._soil[:2]) if self._soil is not None else [self._infil]
         for a in arrays:
             hsh.update(repr(a.shape).encode())
@@ -429,8 +461,8 @@ class Simulation:
             if "soil_infiltrated_m" not in d:
                 raise ValueError("state has no Green-Ampt soil store (saved without --soil)")
             self._soil[2][...] = d["soil_infiltrated_m"]
-        for key in self._vol:  # (states saved before drainage existed have no vol_drain)
-            self._vol[key] = float(d.get(f"vol_{key}", 0.0) if key == "drain"
+        for key in self._vol:  # (states saved before drainage/outlets have no vol_drain...)
+            self._vol[key] = float(d.get(f"vol_{key}", 0.0) if key in ("drain", "outlet")
                                    else d[f"vol_{key}"])
 
 

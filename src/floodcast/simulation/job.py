@@ -34,6 +34,7 @@ from floodcast.errors import InputError
 from floodcast.io.atomic import check_writable
 from floodcast.io.dem import Dem, read_dem
 from floodcast.io.rain import RainSeries, check_coverage, read_rain
+from floodcast.simulation.coast import check_coast, coast_notes, without_wall_note
 from floodcast.simulation.landcover import LandSurface, land_surface
 from floodcast.simulation.soil import read_soil
 from floodcast.simulation.surface import describe
@@ -68,6 +69,8 @@ class SimulateRequest:
     landcover: str | Path | None = None  # class raster -> n via manning_table
     manning_table: str | Path | None = None  # class,n[,name] CSV; None: ESA WorldCover
     soil: str | Path | None = None  # Green-Ampt: "KS,PSI,DEFICIT", class CSV or npz grids
+    nodata: str = "wall"  # wall | open (free outflow into nodata cells); simulation.coast
+    sea_level: float | None = None  # cells at or below it (m) are a fixed-level sea
 
     def settings(self) -> dict[str, Any]:
         d = asdict(self)
@@ -199,10 +202,12 @@ def prepare(req: SimulateRequest) -> PreparedJob:
         boundaries = Boundaries.parse(req.boundary)
     except ValueError as exc:
         raise InputError(f"--boundary: {exc}") from None
+    nodata, sea_level = check_coast(req.nodata, req.sea_level)
 
     dem = req.dem if isinstance(req.dem, Dem) else read_dem(req.dem, req.elevation_units)
+    coast = coast_notes(dem, nodata, sea_level)
     if req.fill_sinks:
-        dem = _filled(dem)
+        dem = _filled(dem, nodata, sea_level)
     rain = req.rain if isinstance(req.rain, RainSeries) else read_rain(req.rain, dem)
     if not rain.uniform and rain.rates_mmh.shape[1:] != tuple(dem.shape):
         raise InputError(
@@ -213,7 +218,8 @@ def prepare(req: SimulateRequest) -> PreparedJob:
     inflows = [read_inflow(s, dem) for s in req.inflows]
     surface = land_surface(dem, req.manning, req.infiltration_mmh, req.drainage_mmh,
                            req.landcover, req.manning_table)
-    config = _with_surface(_solver_config(req), surface)
+    config = replace(_with_surface(_solver_config(req), surface), nodata=nodata,
+                     sea_level=sea_level)
     if req.soil is not None:
         if isinstance(surface.infiltration_mmh, float) and surface.infiltration_mmh == 0:
             config = replace(config, soil=read_soil(req.soil, dem, req.landcover))
@@ -223,15 +229,17 @@ def prepare(req: SimulateRequest) -> PreparedJob:
         f"DEM {Path(dem.source).name}: {dem.shape[0]} x {dem.shape[1]} cells of "
         f"{dem.cell_size:.3f} m" + (f", CRS {dem.crs}" if dem.crs else ", no CRS")
     ]
-    notes += [f"DEM: {n}" for n in dem.notes] + [f"rain: {n}" for n in rain.notes]
+    notes += [f"DEM: {n}" for n in without_wall_note(dem.notes)]
+    notes += [f"DEM: {n}" for n in coast] + [f"rain: {n}" for n in rain.notes]
     notes += surface.notes
     return PreparedJob(req, dem, rain, boundaries, inflows, config, notes)
 
 
-def _filled(dem: Dem) -> Dem:
+def _filled(dem: Dem, nodata: str = "wall", sea_level: float | None = None) -> Dem:
     from floodcast.io.dem_tools import fill_sinks as fill_dem
 
-    return fill_dem(dem)  # the one sink fill (io/dem_tools), with its note
+    # the one sink fill (io/dem_tools), with its note; open nodata and sea cells are outlets
+    return fill_dem(dem, nodata=nodata, sea_level=sea_level)
 
 
 def _check_out(out: Path) -> None:
