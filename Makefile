@@ -12,7 +12,7 @@ SHARED ?= $(or $(FLOODCAST_SHARED_DATA),../shared/data)
 RADAR := $(SHARED)/radar/pysteps-data/radar
 DEV_EVENTS ?= 240
 
-.PHONY: install demo test test-slow bench lint clean data data-heldout data-more data-more-heldout
+.PHONY: install demo test test-slow bench lint docs docs-serve clean data data-heldout data-more data-more-heldout
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -71,6 +71,14 @@ data-heldout: install
 data-more-heldout: install
 	$(call resplit,data/dev-more.zarr,data/dev-more-heldout.zarr,$(MORE_BUILD))
 
+# The documentation site (docs/ -> site/): fails on a broken link or a missing reference.
+docs: install
+	$(BIN)/pip install -q -e '.[docs]'
+	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict
+
+docs-serve: docs
+	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs serve
+
 # ruff (rules in pyproject.toml), ruff's formatter, and the layer contracts (import-linter)
 lint: install
 	$(BIN)/ruff check src tests benchmarks
@@ -78,4 +86,4 @@ lint: install
 	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) outputs .pytest_cache
+	rm -rf $(VENV) outputs .pytest_cache site

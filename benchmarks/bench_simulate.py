@@ -27,6 +27,7 @@ say what else was running (os.getloadavg is printed).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import statistics
 import time
@@ -141,10 +142,15 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[512, 1024])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--landlab-max-s", type=float, default=90.0)
-    ap.add_argument("--no-landlab", action="store_true")
+    ap.add_argument("--no-landlab", action="store_true",
+                    help="floodcast only (landlab comes with the bench extra: make bench)")
     ap.add_argument("--manning-only", action="store_true",
                     help="only the Manning raster vs constant n comparison (1 thread)")
     args = ap.parse_args()
+    if not (args.no_landlab or args.manning_only) and importlib.util.find_spec("landlab") is None:
+        # say so before minutes of floodcast runs, not with a traceback after them
+        raise SystemExit("bench_simulate: landlab is not installed; install the bench extra "
+                         "(make bench, or pip install -e '.[bench]'), or pass --no-landlab")
     duration = 600.0 if args.quick else 3600.0
     print(f"load average before: {os.getloadavg()}  (2 vCPUs shared with other jobs)")
     run_floodcast(valley(32), 30.0, 1)  # compile / load the numba cache

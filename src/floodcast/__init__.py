@@ -5,7 +5,7 @@
 use so that ``import floodcast`` stays light.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["__version__", "predict_flood", "simulate"]
 
 

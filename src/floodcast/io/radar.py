@@ -44,7 +44,7 @@ class RadarSequence:
     Attributes:
         rain_mmh: float32 [t, y, x] in mm/h; NaN = no coverage (or a clipped spike).
             Row 0 = north (south-up sources are flipped on reading; ``attrs["flipped"]``).
-        times: datetime64[s] [t], strictly increasing (nominal time from the file name;
+        times: ``datetime64[s]`` [t], strictly increasing (nominal time from the file name;
             for accumulations the end of the interval, as the producers stamp them).
         transform: affine transform of the grid in ``crs`` (row 0 = north).
         crs: projection string (proj4 from pysteps, WKT/EPSG from generic files).

@@ -137,7 +137,7 @@ def warm_start(model: FloodModel, path: str | Path, channels: list[str],
 
     Returns:
         {"copied": n tensors, "fresh": [names], "channels_added": [...],
-         "channels_dropped": [...], "stats_changed": {name: [old, new]}}
+            "channels_dropped": [...], "stats_changed": {name: [old, new]}}
     """
     blob = read_checkpoint(path)
     if blob["config"].get("name") != model.config.name:

@@ -92,7 +92,7 @@ def validate(frames: np.ndarray, dem: Dem, interval_s: float, source: str,
 
 def from_arrays(rain: list, dem: Dem, interval_s: float | None, default_interval: float,
                 source: str = "json") -> RainInput:
-    """Frames given as nested lists [t][y][x] (JSON)."""
+    """Frames given as nested lists ``[t][y][x]`` (JSON)."""
     try:
         a = np.asarray(rain, dtype=np.float64)
     except (ValueError, TypeError) as exc:  # ragged lists, strings
