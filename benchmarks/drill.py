@@ -41,6 +41,7 @@ KILL_WINDOW = (0.1, 0.95)  # kill moments, as fractions of the reference run's d
 
 # --------------------------------------------------------------------------- inputs
 
+
 def _dem(n: int = 48, cell: float = 50.0):
     from floodcast.io.dem import Dem
 
@@ -54,11 +55,18 @@ def _radar(nt: int = 12, n: int = 40):
 
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
-    frames = [60.0 * np.exp(-((yy - 10 - t) ** 2 + (xx - 8 - 1.5 * t - rng.uniform(-1, 1)) ** 2)
-                            / 72.0) for t in range(nt)]
+    frames = [
+        60.0 * np.exp(-((yy - 10 - t) ** 2 + (xx - 8 - 1.5 * t - rng.uniform(-1, 1)) ** 2) / 72.0)
+        for t in range(nt)
+    ]
     times = np.datetime64("2020-06-01T12:00:00") + np.arange(nt) * np.timedelta64(300, "s")
-    return SimpleNamespace(rain_mmh=np.stack(frames).astype(np.float32), times=times,
-                           cell_size=500.0, interval_s=300.0, source="synthetic")
+    return SimpleNamespace(
+        rain_mmh=np.stack(frames).astype(np.float32),
+        times=times,
+        cell_size=500.0,
+        interval_s=300.0,
+        source="synthetic",
+    )
 
 
 def _build_cfg():
@@ -66,20 +74,35 @@ def _build_cfg():
     from floodcast.data.events import EventConfig
     from floodcast.data.samples import SampleSpec
 
-    return BuildConfig(events=EventConfig(count=6, frames=8, min_rain_mmh=0.5, seed=1),
-                       spec=SampleSpec(frames=3, threshold=0.01, patch=32, overlap=16),
-                       solver=SolverSettings(max_step=10.0, boundary="free"))
+    return BuildConfig(
+        events=EventConfig(count=6, frames=8, min_rain_mmh=0.5, seed=1),
+        spec=SampleSpec(frames=3, threshold=0.01, patch=32, overlap=16),
+        solver=SolverSettings(max_step=10.0, boundary="free"),
+    )
 
 
 def _train_cfg(data: Path, out: Path, resume: bool):
     from floodcast.training.train import TrainConfig
 
-    return TrainConfig(data=str(data), out=str(out), model="small_unet", epochs=3,
-                       batch_size=8, lr=3e-3, augment=True, wet_oversample=1.0, patience=10,
-                       seed=3, calibrate=False, resume=resume, limit_batches=0.5)
+    return TrainConfig(
+        data=str(data),
+        out=str(out),
+        model="small_unet",
+        epochs=3,
+        batch_size=8,
+        lr=3e-3,
+        augment=True,
+        wet_oversample=1.0,
+        patience=10,
+        seed=3,
+        calibrate=False,
+        resume=resume,
+        limit_batches=0.5,
+    )
 
 
 # --------------------------------------------------------------------------- children
+
 
 def child_build(out: str) -> None:
     from floodcast.data.build import build_dataset
@@ -102,19 +125,38 @@ def child_serve_inputs(work: Path) -> tuple[Path, Path]:
     from floodcast.models.registry import build_model
 
     torch.manual_seed(0)
-    m = build_model({"name": "small_unet", "in_channels": 4, "encoder_depth": 2,
-                     "decoder_channels": 8})
+    m = build_model(
+        {"name": "small_unet", "in_channels": 4, "encoder_depth": 2, "decoder_channels": 8}
+    )
     chans = ["rain_t-2", "rain_t-1", "rain_t-0", "dem"]
-    save_model(m, work / "model.pt", {
-        "data": {"channels": chans, "stats": {"rain_mean": 2.0, "rain_std": 5.0,
-                                              "dem_anomaly_std": 5.0, "rain_accum_scale_mm": 3.0},
-                 "spec": {"frames": 3, "extra_channels": [], "threshold": 0.1, "patch": 32},
-                 "cell_sizes_m": [50.0], "intervals_s": [300.0]}, "postprocess": False})
+    save_model(
+        m,
+        work / "model.pt",
+        {
+            "data": {
+                "channels": chans,
+                "stats": {
+                    "rain_mean": 2.0,
+                    "rain_std": 5.0,
+                    "dem_anomaly_std": 5.0,
+                    "rain_accum_scale_mm": 3.0,
+                },
+                "spec": {"frames": 3, "extra_channels": [], "threshold": 0.1, "patch": 32},
+                "cell_sizes_m": [50.0],
+                "intervals_s": [300.0],
+            },
+            "postprocess": False,
+        },
+    )
     ny, nx = 40, 48
     z = np.add.outer(np.arange(ny) * 0.5, np.abs(np.arange(nx) - nx / 2)).astype(np.float32)
-    np.savez(work / "dem.npz", elevation=z, cell_size=50.0,
-             transform=np.array(list(from_origin(500000, 4000000, 50, 50))[:6]),
-             crs="EPSG:32614")
+    np.savez(
+        work / "dem.npz",
+        elevation=z,
+        cell_size=50.0,
+        transform=np.array(list(from_origin(500000, 4000000, 50, 50))[:6]),
+        crs="EPSG:32614",
+    )
     return work / "model.pt", work / "dem.npz"
 
 
@@ -136,24 +178,31 @@ def _radar_files(folder: Path) -> None:
 
 # --------------------------------------------------------------------------- driver
 
+
 def _py(*args: str) -> list[str]:
     return [sys.executable, str(Path(__file__).resolve()), *args]
 
 
 def _env() -> dict:
     src = str(ROOT / "src")
-    return {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", ""),
-            "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+    return {
+        **os.environ,
+        "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "OMP_NUM_THREADS": "1",
+        "NUMBA_NUM_THREADS": "1",
+    }
 
 
-def _run(cmd: list[str], kill_after: float | None = None, done=None, timeout: float = 900
-         ) -> tuple[float, bool]:
+def _run(
+    cmd: list[str], kill_after: float | None = None, done=None, timeout: float = 900
+) -> tuple[float, bool]:
     """Run ``cmd``; SIGKILL it after ``kill_after`` s (if still running). With ``done``
     (a predicate) the process is a server: stopped (SIGTERM) once done() holds.
     Returns (seconds, killed)."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                         text=True)
+    p = subprocess.Popen(
+        cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     while True:
         t = time.perf_counter() - t0
         if kill_after is not None and t >= kill_after and p.poll() is None:
@@ -166,8 +215,7 @@ def _run(cmd: list[str], kill_after: float | None = None, done=None, timeout: fl
             return t, False
         if p.poll() is not None:
             if p.returncode != 0:
-                raise RuntimeError(f"{cmd[2:4]} failed ({p.returncode}): "
-                                   f"{p.stderr.read()[-1500:]}")
+                raise RuntimeError(f"{cmd[2:4]} failed ({p.returncode}): {p.stderr.read()[-1500:]}")
             return t, False
         if t > timeout:
             p.kill()
@@ -178,8 +226,11 @@ def _run(cmd: list[str], kill_after: float | None = None, done=None, timeout: fl
 def _leftovers(folder: Path) -> list[str]:
     """Temporary files and folders (hidden names) and set-aside damaged files under
     ``folder``: a clean restart leaves none."""
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
-                  if p.name.startswith(".") or ".damaged-" in p.name)
+    return sorted(
+        str(p.relative_to(folder))
+        for p in folder.rglob("*")
+        if p.name.startswith(".") or ".damaged-" in p.name
+    )
 
 
 def _store_equal(a: Path, b: Path) -> bool:
@@ -195,8 +246,10 @@ def _store_equal(a: Path, b: Path) -> bool:
             return False
     ia, aa = store.read_index(a)
     ib, ab = store.read_index(b)
-    return all(np.array_equal(ia[k], ib[k]) for k in ia) and \
-        aa["summary"]["samples_kept"] == ab["summary"]["samples_kept"]
+    return (
+        all(np.array_equal(ia[k], ib[k]) for k in ia)
+        and aa["summary"]["samples_kept"] == ab["summary"]["samples_kept"]
+    )
 
 
 def _weights_equal(a: Path, b: Path) -> bool:
@@ -204,9 +257,11 @@ def _weights_equal(a: Path, b: Path) -> bool:
 
     sa = torch.load(a / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     sb = torch.load(b / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
-    return (sa["epoch"] == sb["epoch"] and sa["state_dict"].keys() == sb["state_dict"].keys()
-            and all(torch.equal(sa["state_dict"][k], sb["state_dict"][k])
-                    for k in sa["state_dict"]))
+    return (
+        sa["epoch"] == sb["epoch"]
+        and sa["state_dict"].keys() == sb["state_dict"].keys()
+        and all(torch.equal(sa["state_dict"][k], sb["state_dict"][k]) for k in sa["state_dict"])
+    )
 
 
 def _ckpt_epoch(out: Path) -> str:
@@ -217,7 +272,7 @@ def _ckpt_epoch(out: Path) -> str:
         return "no checkpoint yet"
     try:
         return f"checkpoint after epoch {torch.load(p, map_location='cpu', weights_only=False)['epoch']}"
-    except Exception as exc:  # noqa: BLE001  (a damaged checkpoint is a finding)
+    except Exception as exc:
         return f"damaged checkpoint ({type(exc).__name__})"
 
 
@@ -252,8 +307,9 @@ def _serve_equal(a: Path, b: Path) -> tuple[bool, str]:
     ref = [s["unix"] for s in ia["steps"] if s["kind"] == "observed"]
     if obs != ref:
         return False, f"maps for {len(obs)} files, reference {len(ref)}"
-    missing = [s["flood"] for s in ib["steps"]
-               if not (b / "maps" / s["flood"].rsplit("/", 1)[1]).exists()]
+    missing = [
+        s["flood"] for s in ib["steps"] if not (b / "maps" / s["flood"].rsplit("/", 1)[1]).exists()
+    ]
     return (not missing, f"missing map files {missing}" if missing else "")
 
 
@@ -267,8 +323,10 @@ def drill(kind: str, trials: int, rng: np.random.Generator, work: Path, ctx: dic
     """Reference run, then ``trials`` kill + restart runs of one component."""
     rows = []
     if kind == "build":
+
         def cmd(out):
             return _py("child-build", str(out))
+
         ref = work / "build-ref.zarr"
         _run(cmd(work / "build-warm.zarr"))  # compiles the solver (numba cache): not timed
         t_ref, _ = _run(cmd(ref))
@@ -282,11 +340,20 @@ def drill(kind: str, trials: int, rng: np.random.Generator, work: Path, ctx: dic
 
             progress = f"{len(store.finished_events(out))} events written"
             _run(cmd(out))
-            rows.append({"kill_s": round(at, 2), "killed": killed, "at_kill": progress,
-                         "same": _store_equal(ref, out), "left_behind": _leftovers(out)})
+            rows.append(
+                {
+                    "kill_s": round(at, 2),
+                    "killed": killed,
+                    "at_kill": progress,
+                    "same": _store_equal(ref, out),
+                    "left_behind": _leftovers(out),
+                }
+            )
     elif kind == "train":
+
         def cmd(out):
             return _py("child-train", str(ctx["store"]), str(out))
+
         ref = work / "train-ref"
         t_ref, _ = _run(cmd(ref))
         ctx["train_ref"] = ref
@@ -296,24 +363,51 @@ def drill(kind: str, trials: int, rng: np.random.Generator, work: Path, ctx: dic
             _, killed = _run(cmd(out), kill_after=at)
             progress = _ckpt_epoch(out)
             _run(cmd(out))
-            rows.append({"kill_s": round(at, 2), "killed": killed, "at_kill": progress,
-                         "same": _weights_equal(ref, out), "left_behind": _leftovers(out)})
+            rows.append(
+                {
+                    "kill_s": round(at, 2),
+                    "killed": killed,
+                    "at_kill": progress,
+                    "same": _weights_equal(ref, out),
+                    "left_behind": _leftovers(out),
+                }
+            )
     else:
         model, dem = child_serve_inputs(work)
 
         def cmd(watch, state):
-            return [sys.executable, "-m", "floodcast.cli", "serve", "--model", str(model),
-                    "--dem", str(dem), "--watch", str(watch), "--state", str(state),
-                    "--poll", "0.2", "--no-realtime-check", "--leads", "1",
-                    "--port", str(_free_port()), "--log-level", "warning"]
+            return [
+                sys.executable,
+                "-m",
+                "floodcast.cli",
+                "serve",
+                "--model",
+                str(model),
+                "--dem",
+                str(dem),
+                "--watch",
+                str(watch),
+                "--state",
+                str(state),
+                "--poll",
+                "0.2",
+                "--no-realtime-check",
+                "--leads",
+                "1",
+                "--port",
+                str(_free_port()),
+                "--log-level",
+                "warning",
+            ]
 
         def run_one(name, kill_at=None):
             watch, state = work / f"{name}-radar", work / f"{name}-state"
             watch.mkdir(exist_ok=True)
             if not any(watch.iterdir()):
                 _radar_files(watch)
-            return _run(cmd(watch, state), kill_after=kill_at,
-                        done=lambda: _serve_done(state)), state
+            return _run(
+                cmd(watch, state), kill_after=kill_at, done=lambda: _serve_done(state)
+            ), state
 
         run_one("serve-warm")  # compiles the live solver (numba cache): not timed
         (t_ref, _), ref = run_one("serve-ref")
@@ -324,11 +418,23 @@ def drill(kind: str, trials: int, rng: np.random.Generator, work: Path, ctx: dic
             progress = f"{len(d['meta']['done']) if d else 0} files in the state"
             run_one(f"serve-{i}")
             same, why = _serve_equal(ref, state)
-            rows.append({"kill_s": round(at, 2), "killed": killed, "at_kill": progress,
-                         "same": same, "why": why, "left_behind": _leftovers(state)})
+            rows.append(
+                {
+                    "kill_s": round(at, 2),
+                    "killed": killed,
+                    "at_kill": progress,
+                    "same": same,
+                    "why": why,
+                    "left_behind": _leftovers(state),
+                }
+            )
     ok = sum(r["same"] and not r["left_behind"] for r in rows)
-    return {"reference_s": round(t_ref, 1), "trials": rows, "survived": ok,
-            "killed_mid_run": sum(r["killed"] for r in rows)}
+    return {
+        "reference_s": round(t_ref, 1),
+        "trials": rows,
+        "survived": ok,
+        "killed_mid_run": sum(r["killed"] for r in rows),
+    }
 
 
 def main() -> None:
@@ -351,11 +457,14 @@ def main() -> None:
             t = time.perf_counter()
             report[kind] = drill(kind, trials, rng, work, ctx)
             r = report[kind]
-            print(f"{kind:6s} reference {r['reference_s']:6.1f} s | kills {trials} "
-                  f"(mid-run {r['killed_mid_run']}) | survived {r['survived']}/{trials} | "
-                  f"lost {sum(not x['same'] for x in r['trials'])} | left behind "
-                  f"{sum(bool(x['left_behind']) for x in r['trials'])} | "
-                  f"{time.perf_counter() - t:.0f} s", flush=True)
+            print(
+                f"{kind:6s} reference {r['reference_s']:6.1f} s | kills {trials} "
+                f"(mid-run {r['killed_mid_run']}) | survived {r['survived']}/{trials} | "
+                f"lost {sum(not x['same'] for x in r['trials'])} | left behind "
+                f"{sum(bool(x['left_behind']) for x in r['trials'])} | "
+                f"{time.perf_counter() - t:.0f} s",
+                flush=True,
+            )
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -33,9 +33,13 @@ def test_resume_cleans_folders_of_killed_writers(tmp_path, tiny_store, factories
         (p / "rain").mkdir(parents=True)
     kept = out / "events" / f".tmp-ev00098-{alive}"  # a live writer's: not touched
     kept.mkdir()
-    build_dataset(out, {"valley": factories.dem()}, {"synth": factories.radar()},
-                  factories.config(extra_channels=["rain_accum", "time_since_start",
-                                                   "prev_depth"]), scheduler="sync")
+    build_dataset(
+        out,
+        {"valley": factories.dem()},
+        {"synth": factories.radar()},
+        factories.config(extra_channels=["rain_accum", "time_since_start", "prev_depth"]),
+        scheduler="sync",
+    )
     assert not any(p.exists() for p in stale) and kept.exists()
 
 
@@ -44,8 +48,9 @@ def test_empty_val_and_test_splits_warned(tmp_path, tiny_store, factories, caplo
     shutil.copytree(tiny_store[0], out)
     cfg = factories.config(extra_channels=["rain_accum", "time_since_start", "prev_depth"])
     cfg.split = (1.0, 0.0, 0.0)
-    summary = build_dataset(out, {"valley": factories.dem()}, {"synth": factories.radar()},
-                            cfg, scheduler="sync")
+    summary = build_dataset(
+        out, {"valley": factories.dem()}, {"synth": factories.radar()}, cfg, scheduler="sync"
+    )
     msgs = " ".join(summary["warnings"])
     assert "val split has no samples" in msgs and "test split has no samples" in msgs
     assert store.read_index(out)[1]["summary"]["warnings"] == summary["warnings"]
@@ -87,9 +92,17 @@ def test_corrupt_geotiff_frame_is_a_reported_gap(tmp_path):
     folder = tmp_path / "tif"
     folder.mkdir()
     for k in range(5):
-        with rasterio.open(folder / f"radar_20200601{12:02d}{5 * k:02d}.tif", "w",
-                           driver="GTiff", width=8, height=8, count=1, dtype="float32",
-                           transform=from_origin(0, 4000, 500, 500), crs="EPSG:32614") as ds:
+        with rasterio.open(
+            folder / f"radar_20200601{12:02d}{5 * k:02d}.tif",
+            "w",
+            driver="GTiff",
+            width=8,
+            height=8,
+            count=1,
+            dtype="float32",
+            transform=from_origin(0, 4000, 500, 500),
+            crs="EPSG:32614",
+        ) as ds:
             ds.write(np.full((1, 8, 8), k + 1.0, np.float32))
             ds.update_tags(units="mm/h")
     bad = sorted(folder.iterdir())[2]

@@ -17,8 +17,15 @@ from .conftest import FRAMES, storm
 
 @pytest.fixture(scope="module")
 def client(model_file, dem, tmp_path_factory):
-    app = create_app(ServeConfig(model_file, dem, state_dir=tmp_path_factory.mktemp("state"),
-                                 max_upload_mb=1.0, n_leads=1))
+    app = create_app(
+        ServeConfig(
+            model_file,
+            dem,
+            state_dir=tmp_path_factory.mktemp("state"),
+            max_upload_mb=1.0,
+            n_leads=1,
+        )
+    )
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 
@@ -32,8 +39,7 @@ def test_deep_json_is_422(client, depth):
 
 
 def test_json_with_too_many_values_refused_before_parsing(model_file, dem, tmp_path):
-    app = create_app(ServeConfig(model_file, dem, state_dir=tmp_path, max_upload_mb=5.0,
-                                 n_leads=1))
+    app = create_app(ServeConfig(model_file, dem, state_dir=tmp_path, max_upload_mb=5.0, n_leads=1))
     body = "[[[" + "0," * (MAX_FRAMES * dem.elevation.size + 10) + "0]]]"
     with TestClient(app, raise_server_exceptions=False) as c:
         r = c.post("/predict", content=body, headers={"content-type": "application/json"})
@@ -97,10 +103,13 @@ def test_body_that_never_arrives_times_out():
         async def send(msg):
             sent.append(msg)
 
-        scope = {"type": "http", "method": "POST", "path": "/predict",
-                 "headers": [(b"content-length", b"1000")]}
-        await asyncio.wait_for(BodyLimit(app, 10_000, read_timeout_s=0.2)(scope, receive, send),
-                               5)
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/predict",
+            "headers": [(b"content-length", b"1000")],
+        }
+        await asyncio.wait_for(BodyLimit(app, 10_000, read_timeout_s=0.2)(scope, receive, send), 5)
         return sent
 
     sent = asyncio.run(run())

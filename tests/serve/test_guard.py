@@ -20,9 +20,11 @@ from .conftest import SHAPE, npz_bytes, storm, valley_dem
 
 def test_bomb_headers_refused_before_decoding(tmp_path):
     dem = valley_dem()
-    cases = {"npz": npz_bomb(tmp_path / "b.npz", (1, 4096, 4096)),
-             "tif": tif_bomb(tmp_path / "b.tif", 4096),
-             "nc4": netcdf4_bomb(tmp_path / "b.nc", (1, 4096, 4096))}
+    cases = {
+        "npz": npz_bomb(tmp_path / "b.npz", (1, 4096, 4096)),
+        "tif": tif_bomb(tmp_path / "b.tif", 4096),
+        "nc4": netcdf4_bomb(tmp_path / "b.nc", (1, 4096, 4096)),
+    }
     for kind, path in cases.items():
         assert path.stat().st_size < 1_000_000, kind  # within the upload limit
         with pytest.raises(InputError, match=r"b\.(npz|tif|nc).*(4096 x 4096|declares)"):
@@ -56,8 +58,10 @@ def _parse(path, dem):
         return str(exc)
 
 
-@pytest.mark.skipif(not os.access("/proc/self/clear_refs", os.W_OK),
-                    reason="needs Linux /proc/self/clear_refs to reset the peak RSS")
+@pytest.mark.skipif(
+    not os.access("/proc/self/clear_refs", os.W_OK),
+    reason="needs Linux /proc/self/clear_refs to reset the peak RSS",
+)
 def test_bomb_peak_memory_within_10x_valid_request(tmp_path):
     """Target of issue 21: no upload raises peak RSS by more than ~10x the decoded size
     of a valid request for the DEM (the largest: MAX_FRAMES frames on the DEM grid)."""
@@ -65,9 +69,11 @@ def test_bomb_peak_memory_within_10x_valid_request(tmp_path):
     small, big = tmp_path / "small.npz", tmp_path / "big.npz"
     small.write_bytes(npz_bytes(storm(3)))
     big.write_bytes(npz_bytes(np.zeros((MAX_FRAMES, *SHAPE), np.float32)))
-    bombs = [npz_bomb(tmp_path / "bomb.npz", (1, 4096, 4096)),  # 67 MB each decoded
-             tif_bomb(tmp_path / "bomb.tif", 4096),
-             netcdf4_bomb(tmp_path / "bomb.nc", (1, 4096, 4096))]
+    bombs = [
+        npz_bomb(tmp_path / "bomb.npz", (1, 4096, 4096)),  # 67 MB each decoded
+        tif_bomb(tmp_path / "bomb.tif", 4096),
+        netcdf4_bomb(tmp_path / "bomb.nc", (1, 4096, 4096)),
+    ]
     for p in (small, *bombs):  # warm-up: imports and first-call caches
         _parse(p, dem)
     decoded = MAX_FRAMES * SHAPE[0] * SHAPE[1] * 4
@@ -98,7 +104,7 @@ def test_truncated_netcdf3_refused_complete_accepted(tmp_path):
             data = path.read_bytes()
             for frac in (0.5, 0.999):
                 cut = tmp_path / "cut.nc"
-                cut.write_bytes(data[:int(len(data) * frac)])
+                cut.write_bytes(data[: int(len(data) * frac)])
                 with pytest.raises(InputError, match="truncated|damaged"):
                     read_path(cut, dem, None, 300.0)
 
@@ -122,16 +128,26 @@ def test_scipy_written_netcdf3_accepted(tmp_path):
     np.testing.assert_allclose(read_path(path, dem, None, 300.0).frames, rain, rtol=1e-6)
 
 
-@pytest.mark.parametrize("rain", [np.full((3, *SHAPE), "1.0"), np.ones((3, *SHAPE), complex),
-                                  np.ones((3, *SHAPE), bool)], ids=["str", "complex", "bool"])
+@pytest.mark.parametrize(
+    "rain",
+    [np.full((3, *SHAPE), "1.0"), np.ones((3, *SHAPE), complex), np.ones((3, *SHAPE), bool)],
+    ids=["str", "complex", "bool"],
+)
 def test_non_real_npz_rain_refused(rain):
     with pytest.raises(InputError, match="real numbers"):
         from_bytes(npz_bytes(rain), valley_dem(), None, 300.0)
 
 
-@pytest.mark.parametrize("data", [b"CDF\x01" + bytes(40), b"\x89HDF\r\n\x1a\n" + bytes(64),
-                                  b"PK\x03\x04" + bytes(64), b"II*\x00" + bytes(64)],
-                         ids=["nc3", "hdf5", "zip", "tif"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"CDF\x01" + bytes(40),
+        b"\x89HDF\r\n\x1a\n" + bytes(64),
+        b"PK\x03\x04" + bytes(64),
+        b"II*\x00" + bytes(64),
+    ],
+    ids=["nc3", "hdf5", "zip", "tif"],
+)
 def test_errors_do_not_expose_server_paths(data):
     with pytest.raises(InputError) as err:
         from_bytes(data, valley_dem(), None, 300.0)
@@ -160,8 +176,10 @@ def test_parsing_is_bounded_by_slots(monkeypatch):
     guard.set_parse_slots(1)
     try:
         data = npz_bytes(storm(3))
-        ts = [threading.Thread(target=from_bytes, args=(data, valley_dem(), None, 300.0))
-              for _ in range(3)]
+        ts = [
+            threading.Thread(target=from_bytes, args=(data, valley_dem(), None, 300.0))
+            for _ in range(3)
+        ]
         [t.start() for t in ts]
         [t.join() for t in ts]
     finally:

@@ -19,8 +19,7 @@ from .conftest import npz_bytes, storm
 
 
 def _watcher(model_file, dem, watch, state):
-    board = MapBoard(dem, FloodMapper.load(model_file), state / "maps", threading.Lock(),
-                     n_leads=1)
+    board = MapBoard(dem, FloodMapper.load(model_file), state / "maps", threading.Lock(), n_leads=1)
     return Watcher(watch, state, dem, board, LivePhysics(dem, 0.1), 300.0, poll_s=0.05)
 
 
@@ -80,8 +79,7 @@ def test_damaged_state_set_aside_and_fresh_start(model_file, dem, dirs, damage):
     assert w2.live.t == 0 and w2.done == []
     assert "not resumed" in w2.errors[0] and "starting afresh" in w2.errors[0]
     kept = state / f"{STATE_FILE}.damaged-1"
-    assert kept.exists() and kept.stat().st_size == (len(data) // 2 if damage == "truncated"
-                                                     else 0)
+    assert kept.exists() and kept.stat().st_size == (len(data) // 2 if damage == "truncated" else 0)
     assert _poll(w2) == 1 and w2.live.t == pytest.approx(300.0)  # re-ingested from scratch
 
 
@@ -90,8 +88,9 @@ class Killed(BaseException):
 
 
 @pytest.mark.parametrize("where", ["maps", "state"])
-def test_kill_mid_update_every_file_has_maps_after_restart(model_file, dem, dirs, where,
-                                                          monkeypatch):
+def test_kill_mid_update_every_file_has_maps_after_restart(
+    model_file, dem, dirs, where, monkeypatch
+):
     watch, state = dirs
     rain = storm(2, seed=4)
     (watch / "r0.npz").write_bytes(npz_bytes(rain[:1]))
@@ -111,8 +110,9 @@ def test_kill_mid_update_every_file_has_maps_after_restart(model_file, dem, dirs
     idx = w2.board.latest()
     r1_unix = (watch / "r1.npz").stat().st_mtime_ns / 1e9
     assert idx["valid_time"] == w2.board.latest()["steps"][-2]["time"]
-    assert [s["unix"] for s in idx["steps"] if s["kind"] == "observed"][-1] == \
-        pytest.approx(r1_unix)
+    assert [s["unix"] for s in idx["steps"] if s["kind"] == "observed"][-1] == pytest.approx(
+        r1_unix
+    )
     observed = [s["unix"] for s in idx["steps"] if s["kind"] == "observed"]
     assert len(observed) == len(set(observed)) == 2  # each file once
 

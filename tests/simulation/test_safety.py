@@ -100,8 +100,7 @@ def test_user_folder_with_other_files_is_kept(tmp_path):
 
 def test_ascii_grid_starting_with_nan(tmp_path):
     p = tmp_path / "dem.asc"
-    p.write_text("ncols 3\nnrows 3\nxllcorner 0\nyllcorner 0\ncellsize 10\n"
-                 "nan 1 2\n3 4 5\n6 7 8\n")
+    p.write_text("ncols 3\nnrows 3\nxllcorner 0\nyllcorner 0\ncellsize 10\nnan 1 2\n3 4 5\n6 7 8\n")
     dem = read_dem(p)
     assert dem.shape == (3, 3) and np.isnan(dem.elevation[0, 0])
     assert dem.elevation[2, 2] == 8

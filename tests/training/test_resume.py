@@ -29,10 +29,23 @@ def _kill_at(epoch: int, batch: int):
 
 
 def _cfg(data, out, **kw) -> TrainConfig:
-    base = {"data": str(data), "out": str(out), "model": "small_unet", "epochs": 2,
-            "batch_size": 8, "lr": 3e-3, "formulation": "state", "depth_head": True,
-            "augment": True, "wet_oversample": 1.0, "patience": 10, "seed": 3,
-            "calibrate": False, "limit_batches": 0.2, "val_fraction": 0.2}
+    base = {
+        "data": str(data),
+        "out": str(out),
+        "model": "small_unet",
+        "epochs": 2,
+        "batch_size": 8,
+        "lr": 3e-3,
+        "formulation": "state",
+        "depth_head": True,
+        "augment": True,
+        "wet_oversample": 1.0,
+        "patience": 10,
+        "seed": 3,
+        "calibrate": False,
+        "limit_batches": 0.2,
+        "val_fraction": 0.2,
+    }
     base.update(kw)
     return TrainConfig(**base)
 

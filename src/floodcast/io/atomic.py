@@ -14,8 +14,9 @@ from pathlib import Path
 
 
 @contextmanager
-def atomic_path(target: str | os.PathLike, suffix: str | None = None,
-                durable: bool = False) -> Iterator[Path]:
+def atomic_path(
+    target: str | os.PathLike, suffix: str | None = None, durable: bool = False
+) -> Iterator[Path]:
     """Yield a temporary file path in the target's folder; rename onto target on success.
 
     The temporary name keeps the target's suffix (``suffix`` overrides it) so writers
@@ -26,7 +27,8 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None,
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=suffix if suffix is not None else target.suffix,
+        prefix=f".{target.name}.",
+        suffix=suffix if suffix is not None else target.suffix,
         dir=target.parent,
     )
     os.close(fd)
@@ -92,11 +94,13 @@ def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
 def check_writable(folder: str | os.PathLike) -> Path:
     """Fail early (before any computing) when ``folder`` cannot be created or written."""
     folder = Path(folder)
-    probe_parent = folder if folder.exists() else next(
-        (p for p in folder.parents if p.exists()), Path(".")
+    probe_parent = (
+        folder if folder.exists() else next((p for p in folder.parents if p.exists()), Path("."))
     )
     if folder.exists() and not folder.is_dir():
         raise OSError(f"output path {folder} exists and is not a folder")
     if not os.access(probe_parent, os.W_OK | os.X_OK):
-        raise OSError(f"output folder {folder} cannot be written (no write permission on {probe_parent})")
+        raise OSError(
+            f"output folder {folder} cannot be written (no write permission on {probe_parent})"
+        )
     return folder

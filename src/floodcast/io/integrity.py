@@ -23,8 +23,19 @@ import numpy as np
 from floodcast.errors import InputError
 
 # NetCDF-3 external types: code -> (numpy dtype, bytes)
-_NC_TYPES = {1: "i1", 2: "S1", 3: ">i2", 4: ">i4", 5: ">f4", 6: ">f8",
-             7: "u1", 8: ">u2", 9: ">u4", 10: ">i8", 11: ">u8"}
+_NC_TYPES = {
+    1: "i1",
+    2: "S1",
+    3: ">i2",
+    4: ">i4",
+    5: ">f4",
+    6: ">f8",
+    7: "u1",
+    8: ">u2",
+    9: ">u4",
+    10: ">i8",
+    11: ">u8",
+}
 _NC_DIMENSION, _NC_VARIABLE, _NC_ATTRIBUTE = 0x0A, 0x0B, 0x0C
 _STREAMING = 0xFFFFFFFF
 
@@ -64,8 +75,9 @@ def npz_headers(path: Path) -> list[Declared]:
                         shape, _, dtype = np.lib.format.read_array_header_1_0(f)
                     else:
                         shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-                out.append(Declared(info.filename.removesuffix(".npy"), tuple(shape),
-                                    np.dtype(dtype)))
+                out.append(
+                    Declared(info.filename.removesuffix(".npy"), tuple(shape), np.dtype(dtype))
+                )
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
         raise InputError(f"{path.name}: not a readable npz file ({exc})") from None
     return out
@@ -78,7 +90,7 @@ class _Reader:
     def take(self, n: int) -> bytes:
         if self.pos + n > len(self.data):
             raise EOFError
-        b = self.data[self.pos:self.pos + n]
+        b = self.data[self.pos : self.pos + n]
         self.pos += n
         return b
 
@@ -140,29 +152,34 @@ def netcdf3_layout(path: Path, header_bytes: int = 1 << 20) -> Netcdf3Layout:
             if t not in _NC_TYPES:
                 raise ValueError(f"variable {name!r}: unknown type {t}")
             r.size()  # vsize (capped for big variables: recomputed below)
-            begin = struct.unpack(">Q" if version != 1 else ">I",
-                                  r.take(8 if version != 1 else 4))[0]
+            begin = struct.unpack(">Q" if version != 1 else ">I", r.take(8 if version != 1 else 4))[
+                0
+            ]
             lens = [dims[i] for i in ids]
             dtype = np.dtype(_NC_TYPES[t])
             is_record = bool(lens) and lens[0] == 0
             inner = int(np.prod(lens[1:] if is_record else lens, dtype=object)) * dtype.itemsize
-            shape = tuple([numrecs if not streaming else 0] + lens[1:]) if is_record \
-                else tuple(lens)
+            shape = (
+                tuple([numrecs if not streaming else 0] + lens[1:]) if is_record else tuple(lens)
+            )
             layout.variables.append(Declared(name, shape, dtype))
             if is_record:
                 record_vars.append((begin, inner))
             else:
                 fixed_end = max(fixed_end, begin + inner)
     except (EOFError, IndexError, ValueError, struct.error) as exc:
-        raise InputError(f"{path.name}: damaged NetCDF-3 header ({exc or 'cut short'})"
-                         ) from None
+        raise InputError(f"{path.name}: damaged NetCDF-3 header ({exc or 'cut short'})") from None
     need = fixed_end
     if record_vars and layout.numrecs:
         # records interleave the record variables; each padded to 4 bytes unless alone
-        recsize = (record_vars[0][1] if len(record_vars) == 1
-                   else sum(b + (-b % 4) for _, b in record_vars))
-        need = max(need, max(begin + (layout.numrecs - 1) * recsize + b
-                             for begin, b in record_vars))
+        recsize = (
+            record_vars[0][1]
+            if len(record_vars) == 1
+            else sum(b + (-b % 4) for _, b in record_vars)
+        )
+        need = max(
+            need, max(begin + (layout.numrecs - 1) * recsize + b for begin, b in record_vars)
+        )
     layout.required_bytes = need
     return layout
 
@@ -172,9 +189,11 @@ def check_netcdf3_complete(path: Path) -> Netcdf3Layout:
     layout = netcdf3_layout(path)
     size = path.stat().st_size
     if size < layout.required_bytes:
-        raise InputError(f"{path.name}: truncated NetCDF file: {size} bytes but its header "
-                         f"declares data up to byte {layout.required_bytes} (a copy still in "
-                         "progress, or cut short?)")
+        raise InputError(
+            f"{path.name}: truncated NetCDF file: {size} bytes but its header "
+            f"declares data up to byte {layout.required_bytes} (a copy still in "
+            "progress, or cut short?)"
+        )
     return layout
 
 

@@ -34,8 +34,7 @@ def load_dems(specs: list[str], cell_size: float | None, fill: bool) -> dict:
     return out
 
 
-def load_radars(specs: list[str], echo: Callable[[str], None] = print,
-                strict: bool = True) -> dict:
+def load_radars(specs: list[str], echo: Callable[[str], None] = print, strict: bool = True) -> dict:
     """Radar sequences from ``[SOURCE:]PATH`` specs, split at time gaps (reported); with
     ``strict`` False an unreadable frame is skipped as a gap (reported) instead of fatal."""
     from floodcast.io.radar import read_radar

@@ -222,7 +222,12 @@ def read_radar(
     t1 = np.datetime64(end, "s") if end is not None else None
     if spec.name in GENERIC_SOURCES:
         raw = radar_generic.read_stack(
-            files, spec.name, t0=t0, t1=t1, units=units, variable=variable,
+            files,
+            spec.name,
+            t0=t0,
+            t1=t1,
+            units=units,
+            variable=variable,
             skip_bad=not strict,
         )
     else:
@@ -309,7 +314,7 @@ def _finalize(raw: dict, source: str, max_rate_mmh: float) -> RadarSequence:
         keep = ~empty
         rain, per_frame = rain[keep], per_frame[keep]
         raw["times"] = raw["times"][keep]
-        attrs["files"] = [f for f, k in zip(files, keep) if k] if files else files
+        attrs["files"] = [f for f, k in zip(files, keep, strict=False) if k] if files else files
         attrs["clipped_per_frame"] = [int(v) for v in per_frame]
     if rain.shape[0] == 0:
         raise InputError(f"{source}: no frame with data (skipped: {attrs.get('skipped')})")

@@ -50,7 +50,13 @@ def convert_units(
 
 
 def read_stack(
-    files: list[Path], kind: str, *, t0=None, t1=None, units=None, variable=None,
+    files: list[Path],
+    kind: str,
+    *,
+    t0=None,
+    t1=None,
+    units=None,
+    variable=None,
     skip_bad: bool = False,
 ) -> dict:
     """Read a generic stack into the raw dict used by ``read_radar``; with ``skip_bad``
@@ -83,10 +89,14 @@ def read_stack(
         keep &= times <= t1
     if not keep.any():
         raise InputError(f"no frames between {t0} and {t1} in {files[0]}")
-    rain, times, names = rain[keep], times[keep], [n for n, k in zip(names, keep) if k]
+    rain, times, names = (
+        rain[keep],
+        times[keep],
+        [n for n, k in zip(names, keep, strict=False) if k],
+    )
     if len(np.unique(times)) != len(times):
         raise InputError(f"duplicate times in {sorted(set(names))}")
-    check_spacing(list(times), [f"{n}@{t}" for n, t in zip(names, times)])
+    check_spacing(list(times), [f"{n}@{t}" for n, t in zip(names, times, strict=False)])
     interval = float(np.diff(times).astype(float).min()) / 60 if len(times) > 1 else None
     rain = convert_units(
         rain, first["unit"], first["accutime"] or interval, f"{first['file']}:{first['var']}"
@@ -216,7 +226,7 @@ def _readable(path: Path, skipped: list) -> bool:
 
             with xr.open_dataset(path) as ds:
                 ds.load()
-    except Exception as exc:  # noqa: BLE001  (any reader failure makes the file a gap)
+    except Exception as exc:
         skipped.append((str(path), f"unreadable ({type(exc).__name__}: {exc})"[:200]))
         return False
     return True

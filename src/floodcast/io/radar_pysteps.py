@@ -72,8 +72,9 @@ def _grid(md: dict, shape: tuple[int, int], path: Path) -> tuple[Affine, float, 
     return tr, xs * scale, md.get("crs_wkt") or md.get("projection")
 
 
-def read_frames(files: list[Path], spec: RadarSource, *, t0=None, t1=None,
-                skip_bad: bool = False) -> dict:
+def read_frames(
+    files: list[Path], spec: RadarSource, *, t0=None, t1=None, skip_bad: bool = False
+) -> dict:
     """Read ``files`` (sorted by time, filtered to [t0, t1]) into a float32 mm/h stack.
 
     With ``skip_bad`` a frame the importer cannot read becomes all NaN (so a gap, see
@@ -139,8 +140,9 @@ def read_frames(files: list[Path], spec: RadarSource, *, t0=None, t1=None,
                 )
         rain[i] = rate
     if rain is None:
-        raise InputError(f"no readable {spec.name} frame in {files[0].parent} "
-                         f"({len(bad)} unreadable)")
+        raise InputError(
+            f"no readable {spec.name} frame in {files[0].parent} ({len(bad)} unreadable)"
+        )
     rain[bad] = np.nan  # unreadable frames: dropped as gaps by read_radar
     return {
         "rain": rain,

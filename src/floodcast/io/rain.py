@@ -116,7 +116,7 @@ def parse_hyetograph(spec: str) -> RainSeries | None:
     Raises:
         InputError: a hyetograph-looking string with a zero or negative duration.
     """
-    blocks = [b for b in spec.split(",")]
+    blocks = spec.split(",")
     matches = [_BLOCK.match(b) for b in blocks]
     if not all(matches):
         if "mm/h" in spec.lower():
@@ -433,8 +433,13 @@ def read_rain(spec: str | Path, dem: Any | None = None) -> RainSeries:
         raw.times_s.astype(np.float64),
         end,
         raw.source,
-        {"notes": raw.notes, "crs": raw.crs, "start_time": raw.start_time, "nan_values": n_nan,
-         "values": raw.rates.size},
+        {
+            "notes": raw.notes,
+            "crs": raw.crs,
+            "start_time": raw.start_time,
+            "nan_values": n_nan,
+            "values": raw.rates.size,
+        },
     )
 
 

@@ -56,8 +56,9 @@ def budget_bytes(dem: Dem, max_frames: int) -> int:
     return max_frames * GRID_FACTOR * int(np.prod(dem.shape)) * 8 + SLACK_BYTES
 
 
-def check_declared(path: Path, kind: str, dem: Dem, max_frames: int,
-                   source: str | None = None) -> None:
+def check_declared(
+    path: Path, kind: str, dem: Dem, max_frames: int, source: str | None = None
+) -> None:
     """Raise InputError (naming ``source``) if ``path`` declares more than it may, or is
     empty or truncated. Reads headers only."""
     source = source or path.name
@@ -68,8 +69,9 @@ def check_declared(path: Path, kind: str, dem: Dem, max_frames: int,
     elif kind == "nc":
         with open(path, "rb") as f:
             head = f.read(4)
-        arrays = (check_netcdf3_complete(path).variables if head[:3] == b"CDF"
-                  else netcdf4_shapes(path))
+        arrays = (
+            check_netcdf3_complete(path).variables if head[:3] == b"CDF" else netcdf4_shapes(path)
+        )
     elif kind == "tif":
         arrays = _tif_declared(path)
     else:
@@ -97,17 +99,21 @@ def _check_arrays(arrays: list[Declared], dem: Dem, max_frames: int, source: str
         if a.name not in RAIN_NAMES and a.name != "bands":
             continue
         if a.dtype.kind not in _REAL_KINDS:
-            raise InputError(f"{source}: rain '{a.name}' is stored as {a.dtype} "
-                             f"({_kind_name(a.dtype)}); rain must be real numbers (mm/h)")
+            raise InputError(
+                f"{source}: rain '{a.name}' is stored as {a.dtype} "
+                f"({_kind_name(a.dtype)}); rain must be real numbers (mm/h)"
+            )
         frames = a.shape[0] if a.shape else 1
         if not 1 <= frames <= max_frames:
-            raise InputError(f"{source}: rain '{a.name}' declares {frames} frames; "
-                             f"send 1..{max_frames}")
+            raise InputError(
+                f"{source}: rain '{a.name}' declares {frames} frames; send 1..{max_frames}"
+            )
         if len(a.shape) == 3 and a.shape[1] * a.shape[2] > GRID_FACTOR * cells:
             raise InputError(
                 f"{source}: rain grid {a.shape[1]} x {a.shape[2]} (y, x) has more than "
                 f"{GRID_FACTOR}x the cells of the DEM grid {dem.shape[0]} x {dem.shape[1]}; "
-                "crop it to the DEM's area before sending")
+                "crop it to the DEM's area before sending"
+            )
     total = sum(a.nbytes for a in arrays)
     limit = budget_bytes(dem, max_frames)
     if total > limit:
@@ -115,10 +121,18 @@ def _check_arrays(arrays: list[Declared], dem: Dem, max_frames: int, source: str
         raise InputError(
             f"{source}: declares {total / 1e6:.1f} MB of arrays (largest '{big.name}' "
             f"{big.shape} {big.dtype}), more than the {limit / 1e6:.1f} MB a rain file for "
-            f"this {dem.shape[0]} x {dem.shape[1]} DEM can need")
+            f"this {dem.shape[0]} x {dem.shape[1]} DEM can need"
+        )
 
 
 def _kind_name(dtype: np.dtype) -> str:
-    return {"c": "complex", "b": "boolean", "U": "text", "S": "bytes", "O": "objects",
-            "V": "raw records", "M": "datetimes", "m": "durations"}.get(dtype.kind,
-                                                                       dtype.kind)
+    return {
+        "c": "complex",
+        "b": "boolean",
+        "U": "text",
+        "S": "bytes",
+        "O": "objects",
+        "V": "raw records",
+        "M": "datetimes",
+        "m": "durations",
+    }.get(dtype.kind, dtype.kind)

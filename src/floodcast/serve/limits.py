@@ -39,7 +39,6 @@ class ReadTimeout(Exception):
     """The client stopped sending its body."""
 
 
-
 def _json(status: int, error: str, detail=None) -> JSONResponse:
     return JSONResponse({"error": error, "detail": detail}, status_code=status)
 
@@ -95,8 +94,9 @@ class BodyLimit:
                 await _json(413, msg)(scope, receive, send)
         except ReadTimeout:
             if not started:
-                await _json(408, f"request body not received within {self.read_timeout_s:g} s"
-                            )(scope, receive, send)
+                await _json(408, f"request body not received within {self.read_timeout_s:g} s")(
+                    scope, receive, send
+                )
 
 
 class Timing:
@@ -132,23 +132,35 @@ def negotiate(fmt: OutputFormat | None, accept: str | None) -> OutputFormat:
     if not accept:
         return OutputFormat.geojson
     by_media = {v: k for k, v in MEDIA_TYPES.items()}
-    by_media.update({"*/*": OutputFormat.geojson, "application/*": OutputFormat.geojson,
-                     "image/*": OutputFormat.png, "image/geotiff": OutputFormat.geotiff,
-                     "image/tiff; application=geotiff": OutputFormat.geotiff})
+    by_media.update(
+        {
+            "*/*": OutputFormat.geojson,
+            "application/*": OutputFormat.geojson,
+            "image/*": OutputFormat.png,
+            "image/geotiff": OutputFormat.geotiff,
+            "image/tiff; application=geotiff": OutputFormat.geotiff,
+        }
+    )
     for part in accept.split(","):
         media = part.split(";")[0].strip().lower()
         if media in by_media:
             return by_media[media]
-    raise HTTPException(406, f"cannot produce {accept!r}; acceptable: "
-                        f"{', '.join(MEDIA_TYPES.values())} (or use format=)")
+    raise HTTPException(
+        406,
+        f"cannot produce {accept!r}; acceptable: "
+        f"{', '.join(MEDIA_TYPES.values())} (or use format=)",
+    )
 
 
 def check_json_size(data: bytes, max_values: int) -> None:
     """Refuse a JSON body before parsing it when it holds more numbers than a valid
     request can (a 20 MB body of ``0,`` would become 10 M Python floats)."""
     if data.count(b",") + 1 > max_values:
-        raise ApiError(422, f"JSON body holds more than {max_values} values, more than a "
-                       "rain request for this DEM can need; send a file instead")
+        raise ApiError(
+            422,
+            f"JSON body holds more than {max_values} values, more than a "
+            "rain request for this DEM can need; send a file instead",
+        )
 
 
 _SAFE_NAME = re.compile(r"^[0-9]{6}_(obs|lead[0-9]{1,3})_(radar|flood)\.png$")

@@ -29,8 +29,9 @@ MEMORY_FRACTION = 0.5  # refuse runs needing more than this share of the availab
 _RENAME_EXCHANGE = 2
 
 
-def estimate_bytes(duration_s: float, save_every_s: float, cells: int,
-                   mass_every_s: float = 60.0) -> int:
+def estimate_bytes(
+    duration_s: float, save_every_s: float, cells: int, mass_every_s: float = 60.0
+) -> int:
     """Bytes a run keeps until it is written: saved float32 depth grids (the solver's
     array and the masked copy written out) and the per-save and mass records."""
     saves = math.floor(duration_s / save_every_s + 1e-9) + 1
@@ -53,8 +54,9 @@ def available_bytes() -> int | None:
         return None
 
 
-def check_memory(duration_s: float, save_every_s: float, shape: tuple[int, ...],
-                 available: int | None = None) -> int:
+def check_memory(
+    duration_s: float, save_every_s: float, shape: tuple[int, ...], available: int | None = None
+) -> int:
     """The estimate; InputError if it exceeds ``MEMORY_FRACTION`` of the available memory."""
     cells = int(math.prod(shape))
     need = estimate_bytes(duration_s, save_every_s, cells)
@@ -64,7 +66,8 @@ def check_memory(duration_s: float, save_every_s: float, shape: tuple[int, ...],
         raise InputError(
             f"this run would keep {saves:,} saves of {shape[0]} x {shape[1]} cells in memory: "
             f"{need / 2**30:.2f} GiB, more than half of the {avail / 2**30:.2f} GiB "
-            "available; use a larger --save-every or a shorter --duration")
+            "available; use a larger --save-every or a shorter --duration"
+        )
     return need
 
 

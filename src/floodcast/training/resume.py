@@ -27,8 +27,17 @@ from floodcast.errors import InputError
 
 log = logging.getLogger(__name__)
 # settings that may change on --resume: how long or where it runs, not what it learns
-MAY_CHANGE = {"resume", "epochs", "max_minutes", "notify", "workers", "accelerator",
-              "devices", "num_nodes", "strategy"}
+MAY_CHANGE = {
+    "resume",
+    "epochs",
+    "max_minutes",
+    "notify",
+    "workers",
+    "accelerator",
+    "devices",
+    "num_nodes",
+    "strategy",
+}
 
 
 def check_resume(settings: dict, out: Path) -> Path | None:
@@ -39,8 +48,10 @@ def check_resume(settings: dict, out: Path) -> Path | None:
     """
     last = Path(out) / "checkpoints" / "last.ckpt"
     if not last.exists():
-        msg = (f"--resume: no checkpoint {last} (the run stopped before its first epoch "
-               "ended, or never ran); starting afresh")
+        msg = (
+            f"--resume: no checkpoint {last} (the run stopped before its first epoch "
+            "ended, or never ran); starting afresh"
+        )
         log.warning(msg)
         warnings.warn(msg, UserWarning, stacklevel=2)
         return None
@@ -52,26 +63,36 @@ def check_resume(settings: dict, out: Path) -> Path | None:
         saved = None
     if saved is not None:
         now = json.loads(json.dumps(settings, default=str))
-        diff = [f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in sorted(set(saved) | set(now))
-                if k not in MAY_CHANGE and saved.get(k) != now.get(k)]
+        diff = [
+            f"{k}: {saved.get(k)!r} -> {now.get(k)!r}"
+            for k in sorted(set(saved) | set(now))
+            if k not in MAY_CHANGE and saved.get(k) != now.get(k)
+        ]
         if diff:
             raise InputError(
                 f"--resume: these settings differ from the run in {out} "
                 f"({saved_path.name}): {'; '.join(diff)}. Resume with the same options "
                 f"(e.g. --config {saved_path} --resume; only --epochs, --max-minutes, "
-                "--workers, devices and --notify may change), or train into a new --out")
+                "--workers, devices and --notify may change), or train into a new --out"
+            )
     return last
 
 
 def _np_state() -> dict:
     name, keys, pos, has_gauss, cached = np.random.get_state()
-    return {"name": name, "keys": torch.from_numpy(np.asarray(keys, np.int64)), "pos": int(pos),
-            "has_gauss": int(has_gauss), "cached": float(cached)}
+    return {
+        "name": name,
+        "keys": torch.from_numpy(np.asarray(keys, np.int64)),
+        "pos": int(pos),
+        "has_gauss": int(has_gauss),
+        "cached": float(cached),
+    }
 
 
 def _set_np_state(s: dict) -> None:
-    np.random.set_state((s["name"], s["keys"].numpy().astype(np.uint32), s["pos"],
-                         s["has_gauss"], s["cached"]))
+    np.random.set_state(
+        (s["name"], s["keys"].numpy().astype(np.uint32), s["pos"], s["has_gauss"], s["cached"])
+    )
 
 
 try:
@@ -100,9 +121,13 @@ class RngState(Callback):
         self._pending: dict | None = None
 
     def state_dict(self) -> dict:
-        return {"torch": torch.get_rng_state(), "numpy": _np_state(),
-                "python": list(random.getstate()[1]), "python_version": random.getstate()[0],
-                "python_gauss": random.getstate()[2]}
+        return {
+            "torch": torch.get_rng_state(),
+            "numpy": _np_state(),
+            "python": list(random.getstate()[1]),
+            "python_version": random.getstate()[0],
+            "python_gauss": random.getstate()[2],
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self._pending = state
