@@ -7,7 +7,6 @@ dBZ through Marshall–Palmer. Anything else fails naming the file and variable.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +16,8 @@ from floodcast.errors import InputError
 from floodcast.io.radar_pysteps import check_spacing
 from floodcast.io.radar_sources import time_from_name
 from floodcast.io.radar_units import dbz_to_mmh, depth_to_mmh
+from floodcast.io.xarray_open import X_NAMES, Y_NAMES, find_dim, open_xarray
 
-_X = ("x", "lon", "longitude", "easting", "projection_x_coordinate")
-_Y = ("y", "lat", "latitude", "northing", "projection_y_coordinate")
 _RATE = {"mm/h", "mm h-1", "mm hr-1", "mm/hr", "mm.h-1", "mm h**-1", "mm/hour"}
 _FLUX = {"kg m-2 s-1", "mm/s", "mm s-1", "kg m**-2 s**-1"}
 _DEPTH = {"mm", "kg m-2", "kg m**-2", "mm per interval"}
@@ -119,24 +117,15 @@ def read_stack(
 
 def _read_xr(path: Path, kind: str, variable: str | None, units: str | None) -> dict:
     import rioxarray  # noqa: F401
-    import xarray as xr
 
-    try:
-        with warnings.catch_warnings():  # "no consolidated metadata": harmless here
-            warnings.simplefilter("ignore", RuntimeWarning)
-            ds = xr.open_zarr(path) if kind == "zarr" else xr.open_dataset(path)
-    except Exception as exc:
-        raise InputError(f"{path}: cannot open as {kind}: {exc}") from exc
+    ds = open_xarray(path, kind)
     with ds:
-        # zarr keeps the CF grid-mapping variable as data: make it a coordinate so
-        # rioxarray finds the CRS through the variable's ``grid_mapping``.
-        gms = {
-            ds[v].attrs.get("grid_mapping") or ds[v].encoding.get("grid_mapping")
-            for v in ds.data_vars
-        }
-        ds = ds.set_coords([v for v in ds.data_vars if v in gms or v == "spatial_ref"])
         if variable is None:
-            cands = [v for v in ds.data_vars if _dim(ds[v].dims, _Y) and _dim(ds[v].dims, _X)]
+            cands = [
+                v
+                for v in ds.data_vars
+                if find_dim(ds[v].dims, Y_NAMES) and find_dim(ds[v].dims, X_NAMES)
+            ]
             if not cands:
                 raise InputError(
                     f"{path}: no data variable with y/x dimensions "
@@ -149,7 +138,7 @@ def _read_xr(path: Path, kind: str, variable: str | None, units: str | None) -> 
                 f"{path}: variable {variable!r} not found (variables: {list(ds.data_vars)})"
             )
         da = ds[variable]
-        ydim, xdim = _dim(da.dims, _Y), _dim(da.dims, _X)
+        ydim, xdim = find_dim(da.dims, Y_NAMES), find_dim(da.dims, X_NAMES)
         tdims = [d for d in da.dims if d not in (ydim, xdim)]
         if len(tdims) > 1:
             raise InputError(f"{path}:{variable}: dims {da.dims}: expected (time, y, x)")
@@ -193,13 +182,6 @@ def _read_xr(path: Path, kind: str, variable: str | None, units: str | None) -> 
         "file": str(path),
         "var": variable,
     }
-
-
-def _dim(dims, names) -> str | None:
-    for d in dims:
-        if str(d).lower() in names:
-            return d
-    return None
 
 
 def _cell_m(tr: Affine | None, crs) -> float:

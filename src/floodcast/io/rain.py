@@ -14,7 +14,8 @@ single non-zero frame is a constant rate that holds forever.
 """
 
 # size: every rain source (hyetograph, CSV, npz, NetCDF/zarr, GeoTIFF) and its strict checks in
-# one reader; a follow-up should share the NetCDF/zarr reader with io/radar_generic.py.
+# one reader (NetCDF/zarr opening and axis names are shared with io/radar_generic.py via
+# io/xarray_open.py).
 
 from __future__ import annotations
 
@@ -30,11 +31,10 @@ from rasterio.errors import CRSError
 
 from floodcast.errors import InputError, InputWarning
 from floodcast.io.raw_rain import RawRain
+from floodcast.io.xarray_open import TIME_NAMES, X_NAMES, Y_NAMES, find_dim, open_xarray
 
 SUSPICIOUS_MMH = 500.0  # above this a rate is probably mm per interval, not mm/h
 _RAIN_NAMES = ("rain", "rain_mmh", "rainfall_rate", "precipitation", "precip")
-_Y_NAMES = ("y", "lat", "latitude", "northing")
-_X_NAMES = ("x", "lon", "longitude", "easting")
 _TIME_UNITS = {
     "s": 1.0,
     "sec": 1.0,
@@ -169,16 +169,8 @@ def _transform_from_coords(x: np.ndarray, y: np.ndarray) -> tuple[Any, bool] | N
 
 
 def _read_xarray(path: Path) -> RawRain:
-    import xarray as xr
-
     src = str(path)
-    try:
-        if path.suffix.lower() == ".zarr" or path.is_dir():
-            ds = xr.open_zarr(path)
-        else:
-            ds = xr.open_dataset(path)
-    except Exception as exc:
-        raise InputError(f"cannot read rain file {path}: {exc}") from exc
+    ds = open_xarray(path, "rain file")
     with ds:
         name = next((n for n in _RAIN_NAMES if n in ds.data_vars), None)
         if name is None:
@@ -188,14 +180,14 @@ def _read_xarray(path: Path) -> RawRain:
             )
         da = ds[name]
         notes: list[str] = []
-        tdim = next((d for d in da.dims if d in ("time", "t")), None)
+        tdim = find_dim(da.dims, TIME_NAMES)
         if tdim is None:
             raise InputError(f"{path}: '{name}' has no 'time' dimension (dims {da.dims})")
         if da.ndim == 1:
             ydim = xdim = None
         else:
-            ydim = next((d for d in da.dims if d in _Y_NAMES), None)
-            xdim = next((d for d in da.dims if d in _X_NAMES), None)
+            ydim = find_dim(da.dims, Y_NAMES)
+            xdim = find_dim(da.dims, X_NAMES)
             if da.ndim != 3 or ydim is None or xdim is None:
                 raise InputError(f"{path}: '{name}' must have dims (time, y, x), got {da.dims}")
             da = da.transpose(tdim, ydim, xdim)

@@ -197,18 +197,18 @@ def _read_rain_file(path: Path, dem: Dem) -> tuple[np.ndarray, float | None, lis
     from floodcast.errors import InputWarning
     from floodcast.io.rain import read_rain
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", InputWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)  # the notes carry them
         series = read_rain(path, dem)
     rates = np.asarray(series.rates_mmh, np.float32)
     if rates.ndim == 1:  # a uniform hyetograph: one rate per frame everywhere
         rates = np.broadcast_to(rates[:, None, None], (len(rates), *dem.shape)).copy()
     # read_rain sets NaN (no coverage) to 0 and warns; the API refuses NaN (see validate)
-    nan = [m.group(1) for w in caught if (m := re.search(r"(\d+) NaN rain values", str(w.message)))]
+    n_nan = int(series.attrs.get("nan_values", 0))  # counted by the reader
     times = np.asarray(series.times_s, float)
     interval = float(np.median(np.diff(times))) if times.size >= 2 else None
-    if nan:
-        raise _NaNFound(int(nan[0]), (rates, interval, list(series.notes)))
+    if n_nan:
+        raise _NaNFound(n_nan, (rates, interval, list(series.notes)))
     return rates, interval, list(series.notes)
 
 
