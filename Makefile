@@ -81,8 +81,8 @@ docs-serve: docs
 
 # ruff (rules in pyproject.toml), ruff's formatter, and the layer contracts (import-linter)
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs
+	$(BIN)/ruff format --check src tests benchmarks docs
 	$(BIN)/lint-imports
 
 clean:

@@ -48,37 +48,52 @@ def main() -> None:
     dem = read_dem(args.dem)
     if args.window:
         r0, c0, n = (int(v) for v in args.window.split(","))
-        dem = replace(dem, elevation=dem.elevation[r0:r0 + n, c0:c0 + n], transform=None)
+        dem = replace(dem, elevation=dem.elevation[r0 : r0 + n, c0 : c0 + n], transform=None)
     z = dem.elevation
     sea = ~(z > 0)
     coast = ~sea & ndimage.binary_dilation(sea)
     masked = replace(dem, elevation=np.where(sea, np.nan, z).astype(np.float32))
     if args.speed:
         return speed(masked, args.max_step)
-    runs = [("sea as nodata, --nodata wall", masked, {}),
-            ("sea as nodata, --nodata open", masked, {"nodata": "open"}),
-            ("sea at 0 m, no sea level", dem, {}),
-            ("sea at 0 m, --sea-level 0", dem, {"sea_level": 0.0})]
-    print(f"{dem.source}: {z.shape[0]} x {z.shape[1]} cells of {dem.cell_size:.2f} m, "
-          f"{int(sea.sum())} sea cells, {int(coast.sum())} coastal land cells; rain "
-          f"{args.rain}, {args.duration:g} s, --fill-sinks, free edges")
-    print("| run | coast max depth (m) | coast p99 (m) | sea cells > 5 cm | out (m³) | "
-          "rain (m³) | mass error | steps | cell updates/s |")
+    runs = [
+        ("sea as nodata, --nodata wall", masked, {}),
+        ("sea as nodata, --nodata open", masked, {"nodata": "open"}),
+        ("sea at 0 m, no sea level", dem, {}),
+        ("sea at 0 m, --sea-level 0", dem, {"sea_level": 0.0}),
+    ]
+    print(
+        f"{dem.source}: {z.shape[0]} x {z.shape[1]} cells of {dem.cell_size:.2f} m, "
+        f"{int(sea.sum())} sea cells, {int(coast.sum())} coastal land cells; rain "
+        f"{args.rain}, {args.duration:g} s, --fill-sinks, free edges"
+    )
+    print(
+        "| run | coast max depth (m) | coast p99 (m) | sea cells > 5 cm | out (m³) | "
+        "rain (m³) | mass error | steps | cell updates/s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     maps = []
     for name, d, kw in runs:
-        ds = floodcast.simulate(d, args.rain, duration_s=args.duration, pad_zero=True,
-                                max_step_s=args.max_step, save_every_s=args.duration,
-                                fill_sinks=True, **kw)
+        ds = floodcast.simulate(
+            d,
+            args.rain,
+            duration_s=args.duration,
+            pad_zero=True,
+            max_step_s=args.max_step,
+            save_every_s=args.duration,
+            fill_sinks=True,
+            **kw,
+        )
         md = ds.max_depth.values
         maps.append((name, md))
         stats = json.loads(ds.attrs["stats"])
         mass = stats["mass"]
-        print(f"| {name} | {md[coast].max():.2f} | {np.percentile(md[coast], 99):.2f} | "
-              f"{int((md[sea] > 0.05).sum())} | {mass['boundary_out_m3']:.4g} | "
-              f"{mass['rain_in_m3']:.4g} | {mass['relative_error']:.1e} | {stats['steps']} | "
-              f"{stats['cell_updates_per_s']:.3g} |",
-              flush=True)
+        print(
+            f"| {name} | {md[coast].max():.2f} | {np.percentile(md[coast], 99):.2f} | "
+            f"{int((md[sea] > 0.05).sum())} | {mass['boundary_out_m3']:.4g} | "
+            f"{mass['rain_in_m3']:.4g} | {mass['relative_error']:.1e} | {stats['steps']} | "
+            f"{stats['cell_updates_per_s']:.3g} |",
+            flush=True,
+        )
     if args.figure:
         figure(args.figure, maps, sea)
 
@@ -111,16 +126,23 @@ def speed(dem, max_step: float) -> None:
     res: dict[str, list[float]] = {"wall": [], "open": []}
     for _ in range(3):
         for mode, rates in res.items():
-            sim = Simulation(dem.elevation, dem.cell_size, rain,
-                             SolverConfig(max_step=max_step, nodata=mode), Boundaries.all("free"))
+            sim = Simulation(
+                dem.elevation,
+                dem.cell_size,
+                rain,
+                SolverConfig(max_step=max_step, nodata=mode),
+                Boundaries.all("free"),
+            )
             sim.advance(300.0)
             s0, t0 = sim.steps, time.perf_counter()
             sim.advance(900.0)
             rates.append((sim.steps - s0) * sim.n_cells / (time.perf_counter() - t0))
     faces = 0 if sim._outlets is None else len(sim._outlets[0])
     w, o = np.median(res["wall"]), np.median(res["open"])
-    print(f"{dem.shape[0]} x {dem.shape[1]} cells, {dem.nodata_cells} nodata, {faces} outlet "
-          f"faces: cell updates/s walls {w:.3g}, open {o:.3g}, ratio open/walls {o / w:.3f}")
+    print(
+        f"{dem.shape[0]} x {dem.shape[1]} cells, {dem.nodata_cells} nodata, {faces} outlet "
+        f"faces: cell updates/s walls {w:.3g}, open {o:.3g}, ratio open/walls {o / w:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,11 @@ def accuracy(store: Path, factor: int, model_path: Path) -> dict:
         res, pair, grid = d["result"], d["pair"], d["grid"]
         w = where_errors(res["model"]["pred_max"], pair["fine_depth"].max(0), grid)
         where[eid] = w
-        maps[eid] = {"truth": pair["fine_depth"].max(0), "z": grid.z,
-                     **{m: r["pred_max"] for m, r in res.items()}}
+        maps[eid] = {
+            "truth": pair["fine_depth"].max(0),
+            "z": grid.z,
+            **{m: r["pred_max"] for m, r in res.items()},
+        }
 
     rep = evaluate(store, factor, methods, "test", on_event=on_event)
     rep["where"] = where
@@ -71,18 +74,34 @@ def timing(store: Path, factor: int, model_path: Path, events: list[str]) -> lis
         t0 = time.perf_counter()
         grid = FineGrid(p["fine_dem"], p["cell_size"], factor)
         zc = grid.zc
-        coarse = simulate_coarse(zc, p["cell_size"] * factor, block_mean_grid(p["rain"], factor),
-                                 p["interval_s"], solver)
+        coarse = simulate_coarse(
+            zc, p["cell_size"] * factor, block_mean_grid(p["rain"], factor), p["interval_s"], solver
+        )
         t_solve = coarse["wall_time_s"]
         t1 = time.perf_counter()
-        map_fine(model, grid, coarse["depth"], rain_since_start(p["rain"], p["interval_s"]),
-                 float(info["threshold_m"]), float(info.get("cut", 0.5)))
+        map_fine(
+            model,
+            grid,
+            coarse["depth"],
+            rain_since_start(p["rain"], p["interval_s"]),
+            float(info["threshold_m"]),
+            float(info.get("cut", 0.5)),
+        )
         t_model = time.perf_counter() - t1
         total = time.perf_counter() - t0
-        rows.append({"event": eid, "dem": p["dem_id"], "fine_s": fine["wall_time_s"],
-                     "fine_steps": fine["steps"], "coarse_s": t_solve,
-                     "coarse_steps": coarse["steps"], "model_s": t_model,
-                     "emulator_total_s": total, "ratio": fine["wall_time_s"] / total})
+        rows.append(
+            {
+                "event": eid,
+                "dem": p["dem_id"],
+                "fine_s": fine["wall_time_s"],
+                "fine_steps": fine["steps"],
+                "coarse_s": t_solve,
+                "coarse_steps": coarse["steps"],
+                "model_s": t_model,
+                "emulator_total_s": total,
+                "ratio": fine["wall_time_s"] / total,
+            }
+        )
     return rows
 
 
@@ -96,7 +115,7 @@ def figure(maps: dict, eid: str, factor: int, out: Path) -> Path:
     names = ["truth", "nearest", "bathtub", "volume_fill", "model"]
     fig, axes = plt.subplots(1, 5, figsize=(16, 3.6), constrained_layout=True)
     vmax = max(float(np.percentile(m["truth"], 99.9)), 0.3)
-    for ax, n in zip(axes, names):
+    for ax, n in zip(axes, names, strict=False):
         ax.imshow(m["z"], cmap="gray")
         d = np.ma.masked_less_equal(m[n], 0.1)
         im = ax.imshow(d, cmap="Blues", vmin=0.1, vmax=vmax)
@@ -127,23 +146,29 @@ def main() -> None:
         rep, maps = accuracy(store, f, a.work / f"m{f}" / "model.pt")
         o = rep["overall"]
         print(f"\n== x{f} ({2 * f} m solver -> 2 m map), {len(rep['events'])} held-out events ==")
-        print(f"{'method':9s} {'map':5s} {'CSI@0.1':>8s} {'POD':>6s} {'FAR':>6s} {'bias':>6s} "
-              f"{'CSI@0.3':>8s} {'RMSE m':>7s} {'RMSE wet':>8s}")
+        print(
+            f"{'method':9s} {'map':5s} {'CSI@0.1':>8s} {'POD':>6s} {'FAR':>6s} {'bias':>6s} "
+            f"{'CSI@0.3':>8s} {'RMSE m':>7s} {'RMSE wet':>8s}"
+        )
         for m, d in o.items():
             for k in ("times", "max"):
                 r = d[k]
-                print(f"{m:9s} {k:5s} {r['csi@0.1']:8.3f} {r['pod@0.1']:6.3f} {r['far@0.1']:6.3f} "
-                      f"{r['bias@0.1']:6.3f} {r['csi@0.3']:8.3f} {r['rmse_m']:7.3f} "
-                      f"{r['rmse_wet_m']:8.3f}")
+                print(
+                    f"{m:9s} {k:5s} {r['csi@0.1']:8.3f} {r['pod@0.1']:6.3f} {r['far@0.1']:6.3f} "
+                    f"{r['bias@0.1']:6.3f} {r['csi@0.3']:8.3f} {r['rmse_m']:7.3f} "
+                    f"{r['rmse_wet_m']:8.3f}"
+                )
         # the issue's three baselines; volume_fill (ours, also a model input) reported beside
         best = max(ISSUE_BASELINES, key=lambda m: o[m]["times"]["csi@0.1"])
         csi, bcsi = o["model"]["times"]["csi@0.1"], o[best]["times"]["csi@0.1"]
         vcsi = o["volume_fill"]["times"]["csi@0.1"]
         print(f"per event CSI@0.1 (all saved times), model vs {best} vs volume_fill:")
         for eid, e in rep["per_event"].items():
-            print(f"  {eid} {e['dem_id']:15s} {e['model']['times']['csi@0.1']:.3f} vs "
-                  f"{e[best]['times']['csi@0.1']:.3f} vs {e['volume_fill']['times']['csi@0.1']:.3f}"
-                  f"  (wet cell-times {e['model']['times']['wet_truth@0.1']})")
+            print(
+                f"  {eid} {e['dem_id']:15s} {e['model']['times']['csi@0.1']:.3f} vs "
+                f"{e[best]['times']['csi@0.1']:.3f} vs {e['volume_fill']['times']['csi@0.1']:.3f}"
+                f"  (wet cell-times {e['model']['times']['wet_truth@0.1']})"
+            )
         agg = {}
         for w in rep["where"].values():
             for c, v in w.items():
@@ -155,29 +180,41 @@ def main() -> None:
         for c, s in agg.items():
             hits = s["wet_truth"] - s["misses"]
             c_csi = hits / max(hits + s["misses"] + s["false_alarms"], 1)
-            print(f"  {c:6s} wet {s['wet_truth']:6d}  misses {s['misses']:6d}  false alarms "
-                  f"{s['false_alarms']:6d}  CSI {c_csi:.3f}")
+            print(
+                f"  {c:6s} wet {s['wet_truth']:6d}  misses {s['misses']:6d}  false alarms "
+                f"{s['false_alarms']:6d}  CSI {c_csi:.3f}"
+            )
         thin = statistics.median(w["thin_film_share_of_misses"] for w in rep["where"].values())
         print(f"  thin films (<= 0.15 m): median share of the misses {thin:.2f}")
-        rows = timing(store, f, a.work / f"m{f}" / "model.pt", rep["events"][:a.timing_events])
+        rows = timing(store, f, a.work / f"m{f}" / "model.pt", rep["events"][: a.timing_events])
         for r in rows:
-            print(f"  time {r['event']} {r['dem']}: fine {r['fine_s']:.2f} s ({r['fine_steps']} "
-                  f"steps) vs coarse {r['coarse_s']:.3f} s + model {r['model_s']:.3f} s = "
-                  f"{r['emulator_total_s']:.3f} s -> {r['ratio']:.1f}x")
+            print(
+                f"  time {r['event']} {r['dem']}: fine {r['fine_s']:.2f} s ({r['fine_steps']} "
+                f"steps) vs coarse {r['coarse_s']:.3f} s + model {r['model_s']:.3f} s = "
+                f"{r['emulator_total_s']:.3f} s -> {r['ratio']:.1f}x"
+            )
         ratio = statistics.median(r["ratio"] for r in rows)
-        print(f"x{f} RESULT: model CSI@0.1 {csi:.3f} (target >= {TARGET_CSI}: "
-              f"{'met' if csi >= TARGET_CSI else 'MISSED'}); best baseline {best} {bcsi:.3f}, "
-              f"margin {csi - bcsi:+.3f} (target >= {TARGET_MARGIN}: "
-              f"{'met' if csi - bcsi >= TARGET_MARGIN else 'MISSED'}); vs volume_fill {vcsi:.3f}: "
-              f"{csi - vcsi:+.3f}; speed-up median "
-              f"{ratio:.1f}x (target >= {TARGET_SPEEDUP:g}: "
-              f"{'met' if ratio >= TARGET_SPEEDUP else 'MISSED'})")
+        print(
+            f"x{f} RESULT: model CSI@0.1 {csi:.3f} (target >= {TARGET_CSI}: "
+            f"{'met' if csi >= TARGET_CSI else 'MISSED'}); best baseline {best} {bcsi:.3f}, "
+            f"margin {csi - bcsi:+.3f} (target >= {TARGET_MARGIN}: "
+            f"{'met' if csi - bcsi >= TARGET_MARGIN else 'MISSED'}); vs volume_fill {vcsi:.3f}: "
+            f"{csi - vcsi:+.3f}; speed-up median "
+            f"{ratio:.1f}x (target >= {TARGET_SPEEDUP:g}: "
+            f"{'met' if ratio >= TARGET_SPEEDUP else 'MISSED'})"
+        )
         if a.figures:
-            eid = max(rep["per_event"], key=lambda e: rep["per_event"][e]["model"]["max"]["wet_truth@0.1"])
+            eid = max(
+                rep["per_event"], key=lambda e: rep["per_event"][e]["model"]["max"]["wet_truth@0.1"]
+            )
             print(f"figure: {figure(maps, eid, f, a.figures)}")
         rep.pop("where")
-        report[f"x{f}"] = {"accuracy": rep, "timing": rows, "speedup_median": ratio,
-                           "best_baseline": best}
+        report[f"x{f}"] = {
+            "accuracy": rep,
+            "timing": rows,
+            "speedup_median": ratio,
+            "best_baseline": best,
+        }
     if a.json:
         a.json.write_text(json.dumps(report, indent=1, default=float))
 

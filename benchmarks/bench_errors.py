@@ -26,10 +26,14 @@ DEPRESSION_M = 0.1  # a cell this far below its spill level lies in a closed dep
 def split_errors(pred: np.ndarray, truth: np.ndarray) -> dict[str, int]:
     """Hits, false alarms and misses of one map, with the edge and missed-feature shares."""
     fa, miss = pred & ~truth, truth & ~pred
-    out = {"hit": int((pred & truth).sum()), "fa": int(fa.sum()), "miss": int(miss.sum()),
-           "fa_edge": int((fa & ndimage.binary_dilation(truth, EIGHT)).sum()),
-           "miss_edge": int((miss & ndimage.binary_dilation(pred, EIGHT)).sum()),
-           "miss_feature": 0}
+    out = {
+        "hit": int((pred & truth).sum()),
+        "fa": int(fa.sum()),
+        "miss": int(miss.sum()),
+        "fa_edge": int((fa & ndimage.binary_dilation(truth, EIGHT)).sum()),
+        "miss_edge": int((miss & ndimage.binary_dilation(pred, EIGHT)).sum()),
+        "miss_feature": 0,
+    }
     lab, n = ndimage.label(truth, EIGHT)
     if n:
         found = np.asarray(ndimage.maximum(pred, lab, range(1, n + 1))) > 0
@@ -39,8 +43,9 @@ def split_errors(pred: np.ndarray, truth: np.ndarray) -> dict[str, int]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--model", default="outputs/budget/state+upslope_area-125min/model.pt")
     ap.add_argument("--data", default="data/dev.zarr")
     a = ap.parse_args()
@@ -80,8 +85,10 @@ def main() -> None:
     print(f"model {a.model} at cut {mp.cut:.3f}; {len(test)} test events")
     print(f"CSI {h / (h + f + m):.3f}: hits {h}, false alarms {f}, misses {m}")
     print(f"false alarms next to a wet cell: {total['fa_edge'] / f:.0%}")
-    print(f"misses next to a predicted wet cell: {total['miss_edge'] / m:.0%}; in wet features "
-          f"with no predicted cell at all: {total['miss_feature'] / m:.0%}")
+    print(
+        f"misses next to a predicted wet cell: {total['miss_edge'] / m:.0%}; in wet features "
+        f"with no predicted cell at all: {total['miss_feature'] / m:.0%}"
+    )
     fixed = (h + total["miss_edge"]) / (h + f + m - total["fa_edge"])
     print(f"CSI if every edge error were fixed: {fixed:.3f}")
     from floodcast.metrics import Contingency
@@ -92,13 +99,17 @@ def main() -> None:
     print("per DEM (terrains differ in cell size and relief):")
     for dem, t in sorted(per_dem.items()):
         sc = t.scores()
-        print(f"  {dem}: CSI {sc['csi']:.3f}, bias {sc['bias']:.2f}, wet cell-steps "
-              f"{t.hits + t.misses}, events {sum(d == dem for d in dem_of.values())}")
+        print(
+            f"  {dem}: CSI {sc['csi']:.3f}, bias {sc['bias']:.2f}, wet cell-steps "
+            f"{t.hits + t.misses}, events {sum(d == dem for d in dem_of.values())}"
+        )
         c = in_pits[dem]
         share = {k: c[k + "_pit"] / c[k] if c[k] else float("nan") for k in ("wet", "fa", "miss")}
-        print(f"    in closed depressions (> {DEPRESSION_M} m, {pits[dem].mean():.1%} of cells): "
-              f"{share['wet']:.0%} of wet cells, {share['fa']:.0%} of false alarms, "
-              f"{share['miss']:.0%} of misses")
+        print(
+            f"    in closed depressions (> {DEPRESSION_M} m, {pits[dem].mean():.1%} of cells): "
+            f"{share['wet']:.0%} of wet cells, {share['fa']:.0%} of false alarms, "
+            f"{share['miss']:.0%} of misses"
+        )
     print("per event (DEM, wet cell-steps, CSI), largest first:")
     for ev, wet, csi in sorted(per_event, key=lambda r: -r[1]):
         print(f"  {ev}: {dem_of[ev]} {wet} {csi:.3f}")

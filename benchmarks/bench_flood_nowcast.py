@@ -56,13 +56,24 @@ def setup(size: int, members: int, lead_min: float, seed: int = 0):
     z = float(z.min()) + (z - float(z.min())) * (cell / native)
     z = fill_sinks(z.astype(np.float32))
     n = int(round(lead_min * 60 / INTERVAL_S))
-    rain = np.stack([np.asarray(synthetic_storm(
-        (size, size), cell, INTERVAL_S * (n + 6), seed=seed + m,
-        config=StormConfig(max_mmh=80.0, frame_s=INTERVAL_S)).rates_mmh[:n + 6], np.float32)
-        for m in range(members)])
+    rain = np.stack(
+        [
+            np.asarray(
+                synthetic_storm(
+                    (size, size),
+                    cell,
+                    INTERVAL_S * (n + 6),
+                    seed=seed + m,
+                    config=StormConfig(max_mmh=80.0, frame_s=INTERVAL_S),
+                ).rates_mmh[: n + 6],
+                np.float32,
+            )
+            for m in range(members)
+        ]
+    )
     cfg, bnd = solver_setup()
     state = spin_up(z, cell, rain[0, :6], INTERVAL_S, cfg, bnd)
-    return z, cell, cfg, bnd, state, rain[:, 6:6 + n]
+    return z, cell, cfg, bnd, state, rain[:, 6 : 6 + n]
 
 
 def time_batched(z, cell, cfg, bnd, state, rain):
@@ -81,8 +92,7 @@ def time_separate(z, cell, cfg, bnd, state, rain):
 
     w = time.perf_counter()
     t0 = float(state["t"]) if state is not None else 0.0
-    d = run_separately(z, cell, cfg, bnd, state, rain, INTERVAL_S,
-                       t0 + rain.shape[1] * INTERVAL_S)
+    d = run_separately(z, cell, cfg, bnd, state, rain, INTERVAL_S, t0 + rain.shape[1] * INTERVAL_S)
     return time.perf_counter() - w, d
 
 
@@ -98,27 +108,36 @@ def cycle(size, members, lead_min, threads, compare=True):
     for th in threads:
         set_threads(th)
         wb, steps, db = time_batched(z, cell, cfg, bnd, state, rain)
-        row = {"size": size, "members": members, "lead_min": lead_min, "threads": th,
-               "batched_s": wb, "rtf": INTERVAL_S / wb,
-               "member_cell_updates_per_s": steps * size * size / wb,
-               "mean_steps_per_member": steps / members}
+        row = {
+            "size": size,
+            "members": members,
+            "lead_min": lead_min,
+            "threads": th,
+            "batched_s": wb,
+            "rtf": INTERVAL_S / wb,
+            "member_cell_updates_per_s": steps * size * size / wb,
+            "mean_steps_per_member": steps / members,
+        }
         if compare:
             ws, ds = time_separate(z, cell, cfg, bnd, state, rain)
-            row.update(separate_s=ws, ratio=ws / wb,
-                       max_abs_diff_m=float(np.abs(db - ds).max()))
+            row.update(separate_s=ws, ratio=ws / wb, max_abs_diff_m=float(np.abs(db - ds).max()))
         rows.append(row)
         print(_fmt(row), flush=True)
     return rows
 
 
 def _fmt(r: dict) -> str:
-    s = (f"{r['size']}^2 x {r['members']} members x {r['lead_min']:g} min, {r['threads']} "
-         f"thread(s): batched {r['batched_s']:.1f} s (real-time factor {r['rtf']:.1f} vs the "
-         f"5-min interval; {r['member_cell_updates_per_s']:.3g} member-cell-updates/s; "
-         f"{r['mean_steps_per_member']:.0f} steps/member)")
+    s = (
+        f"{r['size']}^2 x {r['members']} members x {r['lead_min']:g} min, {r['threads']} "
+        f"thread(s): batched {r['batched_s']:.1f} s (real-time factor {r['rtf']:.1f} vs the "
+        f"5-min interval; {r['member_cell_updates_per_s']:.3g} member-cell-updates/s; "
+        f"{r['mean_steps_per_member']:.0f} steps/member)"
+    )
     if "separate_s" in r:
-        s += (f"; separate {r['separate_s']:.1f} s; separate/batched = {r['ratio']:.2f}x "
-              f"(target >= 1.5x); max |diff| {r['max_abs_diff_m']:.1e} m")
+        s += (
+            f"; separate {r['separate_s']:.1f} s; separate/batched = {r['ratio']:.2f}x "
+            f"(target >= 1.5x); max |diff| {r['max_abs_diff_m']:.1e} m"
+        )
     return s
 
 
@@ -135,16 +154,19 @@ def main(argv=None) -> int:
         a.size, a.members, a.lead_min = 256, 6, 30.0
     import numba
 
-    threads = [t for t in (int(v) for v in a.threads.split(","))
-               if t <= numba.config.NUMBA_NUM_THREADS]
+    threads = [
+        t for t in (int(v) for v in a.threads.split(",")) if t <= numba.config.NUMBA_NUM_THREADS
+    ]
     rows = cycle(a.size, a.members, a.lead_min, threads)
     one = [r for r in rows if r["threads"] == 1]
     if one and not a.quick:
         r = one[0]
-        print(f"target: cycle <= 60 s on one thread: {r['batched_s']:.1f} s -> "
-              f"{'met' if r['batched_s'] <= 60 else 'MISSED'}; batched >= 1.5x: "
-              f"{r.get('ratio', math.nan):.2f}x -> "
-              f"{'met' if r.get('ratio', 0) >= 1.5 else 'MISSED'}")
+        print(
+            f"target: cycle <= 60 s on one thread: {r['batched_s']:.1f} s -> "
+            f"{'met' if r['batched_s'] <= 60 else 'MISSED'}; batched >= 1.5x: "
+            f"{r.get('ratio', math.nan):.2f}x -> "
+            f"{'met' if r.get('ratio', 0) >= 1.5 else 'MISSED'}"
+        )
     if a.scaling:
         cycle(1024, 20, a.lead_min, [1], compare=False)
         cycle(512, 50, a.lead_min, [1], compare=False)

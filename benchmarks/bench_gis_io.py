@@ -56,13 +56,19 @@ def polygons(data: Path) -> None:
     ds = simulate("sample", "60mm/h:30min", duration_s=3600, save_every_s=1800, max_step_s=10.0)
     dem = read_dem("sample")
     wet = np.asarray(ds["max_depth"].values > 0.1)
-    old = [shape(g) for g, v in features.shapes(wet.astype(np.uint8), mask=wet,
-                                                transform=dem.transform, connectivity=8)]
+    old = [
+        shape(g)
+        for g, v in features.shapes(
+            wet.astype(np.uint8), mask=wet, transform=dem.transform, connectivity=8
+        )
+    ]
     new = [p for p, _ in wet_polygons(wet, dem)]
     bad_old = sum(not shapely.is_valid(g) for g in old)
     bad_new = sum(not shapely.is_valid(g) for g in new)
-    print(f"polygons (sample DEM, 60 mm/h for 30 min, {int(wet.sum())} wet cells): "
-          f"old 8-connected {bad_old} invalid of {len(old)}; now {bad_new} invalid of {len(new)}")
+    print(
+        f"polygons (sample DEM, 60 mm/h for 30 min, {int(wet.sum())} wet cells): "
+        f"old 8-connected {bad_old} invalid of {len(old)}; now {bad_new} invalid of {len(new)}"
+    )
 
 
 def sink_fill(data: Path) -> None:
@@ -79,16 +85,23 @@ def sink_fill(data: Path) -> None:
         b = fill_sinks(tile).elevation
         t_new.append(time.perf_counter() - t0)
     mo, mn = statistics.median(t_old), statistics.median(t_new)
-    print(f"sink fill 1201 x 1201 SRTM tile: old heapq {mo:.2f} s, skimage {mn:.3f} s "
-          f"(median of 3), ratio {mo / mn:.0f}x; max |difference| "
-          f"{float(np.nanmax(np.abs(a - b))):.3f} m")
+    print(
+        f"sink fill 1201 x 1201 SRTM tile: old heapq {mo:.2f} s, skimage {mn:.3f} s "
+        f"(median of 3), ratio {mo / mn:.0f}x; max |difference| "
+        f"{float(np.nanmax(np.abs(a - b))):.3f} m"
+    )
     roi = read_dem(data / "dem/pysheds/roi.tif")
     sk = fill_sinks(roi).elevation
     ps = fill_sinks(roi, "pysheds").elevation
     hq = old_heapq_fill(roi.elevation)
-    d = lambda x, y: float(np.nanmax(np.abs(x - y)))
-    print(f"roi.tif fills, max |difference|: skimage vs pysheds {d(sk, ps):.3f} m, "
-          f"skimage vs old heapq {d(sk, hq):.3f} m, pysheds vs old heapq {d(ps, hq):.3f} m")
+
+    def d(x, y):
+        return float(np.nanmax(np.abs(x - y)))
+
+    print(
+        f"roi.tif fills, max |difference|: skimage vs pysheds {d(sk, ps):.3f} m, "
+        f"skimage vs old heapq {d(sk, hq):.3f} m, pysheds vs old heapq {d(ps, hq):.3f} m"
+    )
 
 
 def feet(data: Path) -> None:
@@ -99,8 +112,10 @@ def feet(data: Path) -> None:
     with rasterio.open(data / "dem/pysheds/roi.tif") as ds:
         before = abs(ds.transform.a)  # the old reader took CRS units as metres
     now = read_dem(data / "dem/pysheds/roi.tif").cell_size
-    print(f"roi.tif cell size: before {before:.3f} m, now {now:.3f} m; "
-          f"areas were {(before / now) ** 2:.1f}x too large")
+    print(
+        f"roi.tif cell size: before {before:.3f} m, now {now:.3f} m; "
+        f"areas were {(before / now) ** 2:.1f}x too large"
+    )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,10 @@ import torch
 
 from floodcast.models import build_model
 
-SIZES = {"small_unet": {"decoder_channels": 8, "encoder_depth": 3},  # the small preset
-         "deeplabv3plus": {"encoder_depth": 5}}
+SIZES = {
+    "small_unet": {"decoder_channels": 8, "encoder_depth": 3},  # the small preset
+    "deeplabv3plus": {"encoder_depth": 5},
+}
 
 
 def _train_step(model, opt, x, y) -> None:
@@ -50,7 +52,10 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(0)
-    xb, yb = torch.randn(16, 11, 128, 128, generator=g), torch.randint(0, 2, (16, 128, 128), generator=g)
+    xb, yb = (
+        torch.randn(16, 11, 128, 128, generator=g),
+        torch.randint(0, 2, (16, 128, 128), generator=g),
+    )
     xm = torch.randn(1, 11, 512, 512, generator=g)
     print(f"torch {torch.__version__}, 1 thread; medians of {a.repeats}, layouts interleaved\n")
     print("| model | task | NCHW (s) | NHWC (s) | NCHW / NHWC |")
@@ -58,7 +63,8 @@ def main() -> None:
     for name in a.models:
         nhwc = build_model(name, in_channels=11, seed=0, **SIZES.get(name, {}))
         nchw = build_model(name, in_channels=11, seed=0, **SIZES.get(name, {})).to(
-            memory_format=torch.contiguous_format)
+            memory_format=torch.contiguous_format
+        )
         jobs = {}
         for m in (nchw, nhwc):
             opt = torch.optim.AdamW(m.parameters(), 1e-3)

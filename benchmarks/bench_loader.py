@@ -47,7 +47,7 @@ def memory_rate(ds, batch: int, batches: int) -> float:
     xs = torch.stack([ds[i]["x"] for i in range(min(len(ds), batch * 4))])
     t0 = time.perf_counter()
     n = 0
-    for b in range(batches):
+    for _ in range(batches):
         idx = torch.randint(0, len(xs), (batch,))
         n += len(xs[idx])
     return n / (time.perf_counter() - t0)
@@ -74,7 +74,9 @@ def train_rate(in_ch: int, patch: int, batch: int, steps: int = 5) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--data", default="data/dev.zarr")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--batches", type=int, default=30)
@@ -86,17 +88,23 @@ def main() -> None:
     print(f"store {a.data}: {len(ds)} train samples, {ds.in_channels} channels, {p}x{p} patches")
     consume = train_rate(ds.in_channels, p, a.batch)
     print(f"training consumes (DeepLabV3+/resnet18, {a.threads} thread): {consume:8.1f} samples/s")
-    print(f"in-memory tensor upper bound:                {memory_rate(ds, a.batch, a.batches):8.1f} samples/s")
+    print(
+        f"in-memory tensor upper bound:                {memory_rate(ds, a.batch, a.batches):8.1f} samples/s"
+    )
     for w in (0, 1, 2):
         r = loader_rate(ds, w, a.batch, a.batches)
-        print(f"loader, {w} workers: {r:8.1f} samples/s = {r / consume:5.1f}x training consumption "
-              f"(target >= 3x)")
+        print(
+            f"loader, {w} workers: {r:8.1f} samples/s = {r / consume:5.1f}x training consumption "
+            f"(target >= 3x)"
+        )
     _, attrs = store.read_index(a.data)
     rec = attrs["summary"]["record_per_window_bytes"]
     size = store.size_on_disk(a.data)
-    print(f"store on disk {size / 2**20:.1f} MiB; one record per window {rec['raw'] / 2**20:.1f} MiB raw "
-          f"= {rec['raw'] / size:.1f}x, ~{rec['gzip_estimate'] / 2**20:.1f} MiB gzip = "
-          f"{rec['gzip_estimate'] / size:.1f}x (target >= 5x)")
+    print(
+        f"store on disk {size / 2**20:.1f} MiB; one record per window {rec['raw'] / 2**20:.1f} MiB raw "
+        f"= {rec['raw'] / size:.1f}x, ~{rec['gzip_estimate'] / 2**20:.1f} MiB gzip = "
+        f"{rec['gzip_estimate'] / size:.1f}x (target >= 5x)"
+    )
 
 
 if __name__ == "__main__":

@@ -20,9 +20,12 @@ import numpy as np
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="outputs/warm/small-state+upslope_area-cosine-85min-warm/model.pt")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--model", default="outputs/warm/small-state+upslope_area-cosine-85min-warm/model.pt"
+    )
     ap.add_argument("--data", default="data/dev.zarr")
     ap.add_argument("--every", type=int, default=4, help="score every N-th frame")
     ap.add_argument("--max-events", type=int, default=None)
@@ -40,7 +43,7 @@ def main() -> None:
         raise SystemExit("bench_mirror scores non-autoregressive models only")
     _, attrs = store.read_index(a.data)
     events = sorted(e for e, s in attrs["summary"]["splits"].items() if s == "test")
-    events = events[:a.max_events] if a.max_events else events
+    events = events[: a.max_events] if a.max_events else events
     tables = {name: Contingency() for name in DIHEDRAL_NAMES}
     for ev in events:
         rain, depth, ea = store.read_event(a.data, ev)
@@ -51,12 +54,17 @@ def main() -> None:
             zt, rt = dihedral(z, t), dihedral(rain, t)
             for k in frames:
                 # every frame since the start, zero rain before it, as in rollouts
-                fm = mp.predict(rain_window(rt, k, max(mp.frames, k + 1)), zt,
-                                float(da["cell_size"]), interval)
-                tables[name].update(Contingency.from_masks(fm.wet, dihedral(depth[k], t) >
-                                                           mp.threshold, np.isfinite(zt)))
-    print(f"model {a.model} at cut {mp.cut:.3f}; {len(events)} test events, every "
-          f"{a.every}th frame")
+                fm = mp.predict(
+                    rain_window(rt, k, max(mp.frames, k + 1)), zt, float(da["cell_size"]), interval
+                )
+                tables[name].update(
+                    Contingency.from_masks(
+                        fm.wet, dihedral(depth[k], t) > mp.threshold, np.isfinite(zt)
+                    )
+                )
+    print(
+        f"model {a.model} at cut {mp.cut:.3f}; {len(events)} test events, every {a.every}th frame"
+    )
     print("| orientation | CSI | MCC | bias |\n|---|---|---|---|")
     for name, t in tables.items():
         s = t.scores()

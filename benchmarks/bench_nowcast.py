@@ -56,9 +56,17 @@ def main(argv=None) -> int:
     tables = []
     for name in args.sources.split(","):
         t0 = time.time()
-        df = run_verify([SOURCES[name].format(r=root)], args.steps, args.starts, args.past,
-                        (1.0,), tuple(float(s) for s in args.scales_km.split(",")), None,
-                        "lucaskanade", echo=print)
+        df = run_verify(
+            [SOURCES[name].format(r=root)],
+            args.steps,
+            args.starts,
+            args.past,
+            (1.0,),
+            tuple(float(s) for s in args.scales_km.split(",")),
+            None,
+            "lucaskanade",
+            echo=print,
+        )
         print(f"{name}: verified in {time.time() - t0:.0f} s; starts {df.attrs['per_sequence']}")
         tables.append(df)
     df = pd.concat(tables, ignore_index=True)
@@ -66,13 +74,24 @@ def main(argv=None) -> int:
     write_skill(args.out, df)
     wide = skill_vs_reference(df)
     pd.set_option("display.width", 160)
-    cols = ["sequence", "lead_min", "csi_extrap", "csi_persist", "csi_ratio",
-            "fss_10km_extrap", "fss_10km_persist", "fss_10km_ratio"]
+    cols = [
+        "sequence",
+        "lead_min",
+        "csi_extrap",
+        "csi_persist",
+        "csi_ratio",
+        "fss_10km_extrap",
+        "fss_10km_persist",
+        "fss_10km_ratio",
+    ]
     cols = [c for c in cols if c in wide.columns]
     print(wide[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print("\nmean over leads (extrapolation / persistence):")
-    print(wide.groupby("sequence")[[c for c in cols if c.endswith(("_extrap", "_persist", "_ratio"))]]
-          .mean().to_string(float_format=lambda v: f"{v:.3f}"))
+    print(
+        wide.groupby("sequence")[[c for c in cols if c.endswith(("_extrap", "_persist", "_ratio"))]]
+        .mean()
+        .to_string(float_format=lambda v: f"{v:.3f}")
+    )
     print(f"\nwritten: {args.out}/skill.md, skill.csv, skill_vs_persistence.csv, skill.png")
     return 0
 

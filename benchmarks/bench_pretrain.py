@@ -43,8 +43,11 @@ def generated_store(out: Path, events: int = 12) -> Path:
         return out
     n, cell = 64, 50.0
     yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
-    dem = Dem(elevation=(100 + 0.02 * cell * yy + 0.05 * cell * np.abs(xx - n / 2)).astype(np.float32),
-              cell_size=cell, source="valley")
+    dem = Dem(
+        elevation=(100 + 0.02 * cell * yy + 0.05 * cell * np.abs(xx - n / 2)).astype(np.float32),
+        cell_size=cell,
+        source="valley",
+    )
     radars = {}
     for s in range(3):
         rng = np.random.default_rng(s)
@@ -54,13 +57,22 @@ def generated_store(out: Path, events: int = 12) -> Path:
         vy, vx, r = rng.uniform(0.3, 1.2), rng.uniform(-1.0, 1.5), rng.uniform(4, 9)
         for t in range(nt):
             cy, cx = 24 + vy * t, 24 + vx * t + rng.uniform(-1, 1)
-            frames.append(rng.uniform(30, 80) * np.exp(-((gy - cy) ** 2 + (gx - cx) ** 2) / (2 * r**2)))
+            frames.append(
+                rng.uniform(30, 80) * np.exp(-((gy - cy) ** 2 + (gx - cx) ** 2) / (2 * r**2))
+            )
         times = np.datetime64("2020-06-01T12:00:00") + np.arange(nt) * np.timedelta64(300, "s")
-        radars[f"gen{s}"] = SimpleNamespace(rain_mmh=np.stack(frames).astype(np.float32), times=times,
-                                            cell_size=500.0, interval_s=300.0, source=f"gen{s}")
-    cfg = BuildConfig(events=EventConfig(count=events, frames=10, min_rain_mmh=0.5, seed=1),
-                      spec=SampleSpec(frames=3, threshold=0.01, patch=32, overlap=16),
-                      solver=SolverSettings(max_step=10.0, boundary="free"))
+        radars[f"gen{s}"] = SimpleNamespace(
+            rain_mmh=np.stack(frames).astype(np.float32),
+            times=times,
+            cell_size=500.0,
+            interval_s=300.0,
+            source=f"gen{s}",
+        )
+    cfg = BuildConfig(
+        events=EventConfig(count=events, frames=10, min_rain_mmh=0.5, seed=1),
+        spec=SampleSpec(frames=3, threshold=0.01, patch=32, overlap=16),
+        solver=SolverSettings(max_step=10.0, boundary="free"),
+    )
     build_dataset(out, {"valley": dem}, radars, cfg, scheduler="sync")
     return out
 
@@ -92,7 +104,9 @@ def _pretrain(cfg: PretrainConfig) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--data", default="data/dev.zarr")
     ap.add_argument("--out", default="outputs/bench_pretrain")
     from floodcast.training.train import PRESETS
@@ -119,46 +133,109 @@ def main() -> None:
         print(f"{data} not found: building a small generated store (say so in any report)")
         data = str(generated_store(out / "generated.zarr"))
     t0 = time.perf_counter()
-    common = {"data": data, "model": a.model, "encoder": a.encoder,
-              "encoder_depth": a.encoder_depth, "decoder_channels": a.width,
-              "formulation": a.formulation, "epochs": a.pretrain_epochs,
-              "max_minutes": a.pretrain_minutes, "n_candidates": a.candidates, "seed": a.seed}
+    common = {
+        "data": data,
+        "model": a.model,
+        "encoder": a.encoder,
+        "encoder_depth": a.encoder_depth,
+        "decoder_channels": a.width,
+        "formulation": a.formulation,
+        "epochs": a.pretrain_epochs,
+        "max_minutes": a.pretrain_minutes,
+        "n_candidates": a.candidates,
+        "seed": a.seed,
+    }
     with ProcessPoolExecutor(max_workers=a.jobs) as ex:  # paired and control side by side
-        res, ctrl = ex.map(_pretrain, [PretrainConfig(out=str(out / "pretrain"), **common),
-                                       PretrainConfig(out=str(out / "pretrain-shuffled"),
-                                                      shuffle_pairs=True, **common)])
-    lines = [f"# Contrastive pretraining on `{data}` ({a.model}/{a.encoder})", "",
-             "## Held-out retrieval (test events)", "",
-             "| run | N | top-1 | chance | top-5 | chance | p(top-1) |", "|---|---|---|---|---|---|---|"]
-    for name, r in (("paired", res["retrieval"]), ("trained on shuffled pairs", ctrl["retrieval"]),
-                    ("paired, scored with shuffled pairs", res["shuffled_control"])):
-        lines.append(f"| {name} | {r['n_candidates']} | {r['top1']:.3f} | {r['chance_top1']:.3f} | "
-                     f"{r['top5']:.3f} | {r['chance_top5']:.3f} | {r['p_top1']:.2g} |")
-    lines += ["", "## Downstream test CSI: pretrained encoder vs scratch", "",
-              "| labels | scratch | pretrained | pretrained - scratch |", "|---|---|---|---|"]
+        res, ctrl = ex.map(
+            _pretrain,
+            [
+                PretrainConfig(out=str(out / "pretrain"), **common),
+                PretrainConfig(out=str(out / "pretrain-shuffled"), shuffle_pairs=True, **common),
+            ],
+        )
+    lines = [
+        f"# Contrastive pretraining on `{data}` ({a.model}/{a.encoder})",
+        "",
+        "## Held-out retrieval (test events)",
+        "",
+        "| run | N | top-1 | chance | top-5 | chance | p(top-1) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, r in (
+        ("paired", res["retrieval"]),
+        ("trained on shuffled pairs", ctrl["retrieval"]),
+        ("paired, scored with shuffled pairs", res["shuffled_control"]),
+    ):
+        lines.append(
+            f"| {name} | {r['n_candidates']} | {r['top1']:.3f} | {r['chance_top1']:.3f} | "
+            f"{r['top5']:.3f} | {r['chance_top5']:.3f} | {r['p_top1']:.2g} |"
+        )
+    lines += [
+        "",
+        "## Downstream test CSI: pretrained encoder vs scratch",
+        "",
+        "| labels | scratch | pretrained | pretrained - scratch |",
+        "|---|---|---|---|",
+    ]
     from bench_formulations import _run_all
 
-    runs = {(frac, init): out / f"seg-{init}-{int(frac * 100)}"
-            for frac in (0.1, 1.0) for init in ("scratch", "pretrained")}
-    _run_all([(str(run), data, a.minutes, a.formulation,
-               {"model": a.model, "encoder": a.encoder, "encoder_depth": a.encoder_depth,
-                "width": a.width, "train_fraction": frac, "seed": a.seed,
-                "init_encoder": res["checkpoint"] if init == "pretrained" else None})
-              for (frac, init), run in runs.items()], a.jobs)
+    runs = {
+        (frac, init): out / f"seg-{init}-{int(frac * 100)}"
+        for frac in (0.1, 1.0)
+        for init in ("scratch", "pretrained")
+    }
+    _run_all(
+        [
+            (
+                str(run),
+                data,
+                a.minutes,
+                a.formulation,
+                {
+                    "model": a.model,
+                    "encoder": a.encoder,
+                    "encoder_depth": a.encoder_depth,
+                    "width": a.width,
+                    "train_fraction": frac,
+                    "seed": a.seed,
+                    "init_encoder": res["checkpoint"] if init == "pretrained" else None,
+                },
+            )
+            for (frac, init), run in runs.items()
+        ],
+        a.jobs,
+    )
     downstream = {}
     for frac in (0.1, 1.0):
-        csis = {init: test_csi(runs[(frac, init)] / "model.pt", data, a.formulation)
-                for init in ("scratch", "pretrained")}
+        csis = {
+            init: test_csi(runs[(frac, init)] / "model.pt", data, a.formulation)
+            for init in ("scratch", "pretrained")
+        }
         downstream[frac] = csis
-        lines.append(f"| {int(frac * 100)} % | {csis['scratch']:.3f} | {csis['pretrained']:.3f} | "
-                     f"{csis['pretrained'] - csis['scratch']:+.3f} |")
-    lines += ["", (f"Wall time {time.perf_counter() - t0:.0f} s; seed {a.seed}; one seed only - "
-              "differences of a few CSI points are within run-to-run noise.")]
+        lines.append(
+            f"| {int(frac * 100)} % | {csis['scratch']:.3f} | {csis['pretrained']:.3f} | "
+            f"{csis['pretrained'] - csis['scratch']:+.3f} |"
+        )
+    lines += [
+        "",
+        (
+            f"Wall time {time.perf_counter() - t0:.0f} s; seed {a.seed}; one seed only - "
+            "differences of a few CSI points are within run-to-run noise."
+        ),
+    ]
     text = "\n".join(lines)
     (out / "bench_pretrain.md").write_text(text + "\n")
-    (out / "bench_pretrain.json").write_text(json.dumps(
-        {"data": data, "retrieval": res["retrieval"], "shuffled_training": ctrl["retrieval"],
-         "downstream_csi": {str(k): v for k, v in downstream.items()}}, indent=2))
+    (out / "bench_pretrain.json").write_text(
+        json.dumps(
+            {
+                "data": data,
+                "retrieval": res["retrieval"],
+                "shuffled_training": ctrl["retrieval"],
+                "downstream_csi": {str(k): v for k, v in downstream.items()},
+            },
+            indent=2,
+        )
+    )
     print(text)
 
 

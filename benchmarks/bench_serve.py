@@ -48,11 +48,24 @@ def _model(path: Path, overrides: dict | None = None) -> Path:
         setattr(small, k, v)
     m = build_model(small.model_config(FRAMES + 1))
     chans = [f"rain_t-{FRAMES - 1 - i}" for i in range(FRAMES)] + ["dem"]
-    save_model(m, path, {"data": {
-        "channels": chans, "stats": {"rain_mean": 1.0, "rain_std": 4.0, "dem_anomaly_std": 10.0,
-                                     "rain_accum_scale_mm": 7.0},
-        "spec": {"frames": FRAMES, "extra_channels": [], "threshold": 0.1, "patch": 128},
-        "cell_sizes_m": [83.0], "intervals_s": [300.0]}})
+    save_model(
+        m,
+        path,
+        {
+            "data": {
+                "channels": chans,
+                "stats": {
+                    "rain_mean": 1.0,
+                    "rain_std": 4.0,
+                    "dem_anomaly_std": 10.0,
+                    "rain_accum_scale_mm": 7.0,
+                },
+                "spec": {"frames": FRAMES, "extra_channels": [], "threshold": 0.1, "patch": 128},
+                "cell_sizes_m": [83.0],
+                "intervals_s": [300.0],
+            }
+        },
+    )
     return path
 
 
@@ -70,8 +83,12 @@ def _payloads(n: int, seed: int = 0) -> list[bytes]:
     out = []
     for _ in range(n):
         cy, cx, vy, vx = rng.uniform(40, 216, 2).tolist() + rng.normal(0, 4, 2).tolist()
-        rain = np.stack([60 * np.exp(-((yy - cy - k * vy) ** 2 + (xx - cx - k * vx) ** 2)
-                                     / (2 * 30.0 ** 2)) for k in range(FRAMES)]).astype(np.float32)
+        rain = np.stack(
+            [
+                60 * np.exp(-((yy - cy - k * vy) ** 2 + (xx - cx - k * vx) ** 2) / (2 * 30.0**2))
+                for k in range(FRAMES)
+            ]
+        ).astype(np.float32)
         buf = io.BytesIO()
         np.savez(buf, rain_mmh=rain, times_s=np.arange(FRAMES) * 300.0)
         out.append(buf.getvalue())
@@ -91,9 +108,10 @@ class RawClient:
     async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        self.writer.write(f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: "
-                          f"application/octet-stream\r\nContent-Length: {len(body)}\r\n\r\n"
-                          .encode())
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: "
+            f"application/octet-stream\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        )
         self.writer.write(body)
         await self.writer.drain()
         head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
@@ -106,8 +124,16 @@ class RawClient:
             self.writer.close()
 
 
-async def _client(base: str, payloads: list[bytes], start: int, stop_at: float,
-                  lat: list, errors: list, counter: list, use_httpx: bool) -> None:
+async def _client(
+    base: str,
+    payloads: list[bytes],
+    start: int,
+    stop_at: float,
+    lat: list,
+    errors: list,
+    counter: list,
+    use_httpx: bool,
+) -> None:
     import httpx
 
     c = httpx.AsyncClient(base_url=base, timeout=60.0) if use_httpx else RawClient(base)
@@ -118,8 +144,9 @@ async def _client(base: str, payloads: list[bytes], start: int, stop_at: float,
         t0 = time.perf_counter()
         try:
             if use_httpx:
-                r = await c.post("/predict", content=body,
-                                 headers={"Content-Type": "application/octet-stream"})
+                r = await c.post(
+                    "/predict", content=body, headers={"Content-Type": "application/octet-stream"}
+                )
                 status, text = r.status_code, r.text
             else:
                 status, raw = await c.post("/predict", body)
@@ -127,7 +154,7 @@ async def _client(base: str, payloads: list[bytes], start: int, stop_at: float,
             ok = status == 200
             if not ok:
                 errors.append(f"{status} {text[:100]}")
-        except Exception as exc:  # noqa: BLE001  (counted, not fatal)
+        except Exception as exc:
             ok = False
             errors.append(f"{type(exc).__name__}: {exc}")
             await c.aclose() if use_httpx else await c.close()
@@ -138,13 +165,18 @@ async def _client(base: str, payloads: list[bytes], start: int, stop_at: float,
     await c.aclose() if use_httpx else await c.close()
 
 
-async def _load(base: str, payloads: list[bytes], clients: int, seconds: float,
-                use_httpx: bool = False):
+async def _load(
+    base: str, payloads: list[bytes], clients: int, seconds: float, use_httpx: bool = False
+):
     lat, errors, counter = [], [], [0]
     stop_at = time.perf_counter() + seconds
     t0 = time.perf_counter()
-    await asyncio.gather(*[_client(base, payloads, k * 4, stop_at, lat, errors, counter,
-                                   use_httpx) for k in range(clients)])
+    await asyncio.gather(
+        *[
+            _client(base, payloads, k * 4, stop_at, lat, errors, counter, use_httpx)
+            for k in range(clients)
+        ]
+    )
     return np.array(lat), errors, counter[0], time.perf_counter() - t0
 
 
@@ -190,8 +222,12 @@ def main() -> None:
     ap.add_argument("--model", type=Path, help="model.pt (default: the small model, built)")
     ap.add_argument("--dem", help="DEM for --model (default: 256 x 256 of the sample DEM)")
     ap.add_argument("--workers", type=int, default=2, help="server's concurrent model calls")
-    ap.add_argument("--tile", type=int, default=0,
-                    help="server's model tile (0 = its default: training patch, at least 256)")
+    ap.add_argument(
+        "--tile",
+        type=int,
+        default=0,
+        help="server's model tile (0 = its default: training patch, at least 256)",
+    )
     ap.add_argument("--overlap", type=int, default=-1, help="server's tile overlap (-1 = default)")
     ap.add_argument("--physics", action="store_true", help="also time the 512x512 live solver")
     ap.add_argument("--httpx", action="store_true", help="httpx clients instead of raw HTTP")
@@ -201,17 +237,36 @@ def main() -> None:
     a = ap.parse_args()
     load0 = os.getloadavg()[0]  # other jobs on the machine, before ours starts
     tmp = Path(tempfile.mkdtemp(prefix="bench-serve-"))
-    over = {k: v for k, v in (("model", a.arch), ("width", a.width), ("encoder_depth", a.depth))
-            if v}
+    over = {
+        k: v for k, v in (("model", a.arch), ("width", a.width), ("encoder_depth", a.depth)) if v
+    }
     model = a.model or _model(tmp / "model.pt", over)
     dem = a.dem or str(_dem(tmp / "dem.npz"))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "floodcast.cli", "serve", "--model", str(model), "--dem", dem,
-           "--port", str(port), "--log-level", "warning", "--no-realtime-check",
-           "--workers", str(a.workers), "--tile", str(a.tile), "--overlap", str(a.overlap)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "floodcast.cli",
+        "serve",
+        "--model",
+        str(model),
+        "--dem",
+        dem,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-realtime-check",
+        "--workers",
+        str(a.workers),
+        "--tile",
+        str(a.tile),
+        "--overlap",
+        str(a.overlap),
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, env=env)
     try:
@@ -220,35 +275,43 @@ def main() -> None:
         asyncio.run(_load(base, payloads[:1], 2, 3.0))  # warm-up
         solo = _solo(base, payloads[1:11] if len(payloads) > 10 else payloads)
         srv0, cli0 = _cpu_s(proc.pid), time.process_time()
-        lat, errors, n, wall = asyncio.run(_load(base, payloads, a.clients, a.seconds,
-                                                 a.httpx))
+        lat, errors, n, wall = asyncio.run(_load(base, payloads, a.clients, a.seconds, a.httpx))
         srv_cpu, cli_cpu = _cpu_s(proc.pid) - srv0, time.process_time() - cli0
     finally:
         proc.terminate()
         proc.wait(30)
-    p50, p99 = (np.percentile(lat, [50, 99]) if lat.size else (float("nan"),) * 2)
+    p50, p99 = np.percentile(lat, [50, 99]) if lat.size else (float("nan"),) * 2
     mode = "same input (cache hits)" if a.same_input else "distinct inputs (model runs)"
     tile = f"{a.tile or 'default (256)'}, overlap {a.overlap if a.overlap >= 0 else 'default'}"
-    print(f"bench_serve: {a.clients} clients x {a.seconds:.0f} s, POST /predict npz "
-          f"{FRAMES}x{SIZE}x{SIZE} -> GeoJSON, {mode}, tile {tile}, {a.workers} workers, "
-          f"{'model ' + str(a.model) if a.model else 'built small model ' + str(over or '')}, "
-          f"loopback, {os.cpu_count()} CPUs, load average before start {load0:.1f}")
-    print(f"  requests {n}  ok {lat.size}  errors {len(errors)}  "
-          f"throughput {lat.size / wall:.1f}/s")
-    print(f"  latency p50 {p50 * 1e3:.0f} ms  p99 {p99 * 1e3:.0f} ms  (target p50 "
-          f"{TARGET_P50_S * 1e3:.0f} ms: ours/target = {p50 / TARGET_P50_S:.2f}x)")
+    print(
+        f"bench_serve: {a.clients} clients x {a.seconds:.0f} s, POST /predict npz "
+        f"{FRAMES}x{SIZE}x{SIZE} -> GeoJSON, {mode}, tile {tile}, {a.workers} workers, "
+        f"{'model ' + str(a.model) if a.model else 'built small model ' + str(over or '')}, "
+        f"loopback, {os.cpu_count()} CPUs, load average before start {load0:.1f}"
+    )
+    print(
+        f"  requests {n}  ok {lat.size}  errors {len(errors)}  throughput {lat.size / wall:.1f}/s"
+    )
+    print(
+        f"  latency p50 {p50 * 1e3:.0f} ms  p99 {p99 * 1e3:.0f} ms  (target p50 "
+        f"{TARGET_P50_S * 1e3:.0f} ms: ours/target = {p50 / TARGET_P50_S:.2f}x)"
+    )
     print(f"  one client alone: median {solo * 1e3:.0f} ms per request (service time)")
-    print(f"  CPU per request: server {srv_cpu / max(n, 1) * 1e3:.1f} ms, load generator "
-          f"({'httpx' if a.httpx else 'raw HTTP/1.1'}) {cli_cpu / max(n, 1) * 1e3:.1f} ms")
+    print(
+        f"  CPU per request: server {srv_cpu / max(n, 1) * 1e3:.1f} ms, load generator "
+        f"({'httpx' if a.httpx else 'raw HTTP/1.1'}) {cli_cpu / max(n, 1) * 1e3:.1f} ms"
+    )
     if errors:
         print("  first errors:", errors[:3])
     if a.physics:
         from floodcast.serve.live import realtime_check
 
         r = realtime_check(512)
-        print(f"  physics 512x512: {r['advance_s']:.2f} s wall per {r['interval_s']:.0f} s "
-              f"radar interval (worst of {len(r['advance_s_all'])}) = "
-              f"{r['realtime_factor']:.1f}x real time; keeps up: {r['keeps_up']}")
+        print(
+            f"  physics 512x512: {r['advance_s']:.2f} s wall per {r['interval_s']:.0f} s "
+            f"radar interval (worst of {len(r['advance_s_all'])}) = "
+            f"{r['realtime_factor']:.1f}x real time; keeps up: {r['keeps_up']}"
+        )
 
 
 if __name__ == "__main__":

@@ -38,12 +38,17 @@ def main(argv=None) -> int:
     ap.add_argument("--transformer-epochs", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, default=REPO / "outputs" / "bench_social")
-    ap.add_argument("--cache-dir", type=Path,
-                    default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-                    / "floodcast")
+    ap.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "floodcast",
+    )
     ap.add_argument("--lang", default="en", help="'any' keeps all languages")
-    ap.add_argument("--no-adapt", action="store_true",
-                    help="skip the '+self-train' rows (transductive self-training)")
+    ap.add_argument(
+        "--no-adapt",
+        action="store_true",
+        help="skip the '+self-train' rows (transductive self-training)",
+    )
     args = ap.parse_args(argv)
 
     data = shared_data()
@@ -60,35 +65,46 @@ def main(argv=None) -> int:
     langs = None if args.lang == "any" else tuple(args.lang.split(","))
     t0 = time.monotonic()
     a = relevance.load_labelled(t6 / "2013_Alberta_Floods-ontopic_offtopic.csv", languages=langs)
-    b = relevance.load_labelled(t6 / "2013_Queensland_Floods-ontopic_offtopic.csv",
-                                languages=langs)
-    print(f"loaded {len(a)} Alberta + {len(b)} Queensland labelled posts "
-          f"({time.monotonic() - t0:.0f}s; duplicates, retweets and non-English removed)",
-          flush=True)
-    kw = {"transformer": {"max_seconds": args.transformer_seconds,
-                          "epochs": args.transformer_epochs, "verbose": True},
-          "embed": {"cache_dir": args.cache_dir / "embeddings"}}
-    rows = relevance.cross_event(a, b, args.models, True, kw, adapt=not args.no_adapt,
-                                 log=lambda s: print(s, flush=True))
+    b = relevance.load_labelled(t6 / "2013_Queensland_Floods-ontopic_offtopic.csv", languages=langs)
+    print(
+        f"loaded {len(a)} Alberta + {len(b)} Queensland labelled posts "
+        f"({time.monotonic() - t0:.0f}s; duplicates, retweets and non-English removed)",
+        flush=True,
+    )
+    kw = {
+        "transformer": {
+            "max_seconds": args.transformer_seconds,
+            "epochs": args.transformer_epochs,
+            "verbose": True,
+        },
+        "embed": {"cache_dir": args.cache_dir / "embeddings"},
+    }
+    rows = relevance.cross_event(
+        a, b, args.models, True, kw, adapt=not args.no_adapt, log=lambda s: print(s, flush=True)
+    )
     import json
 
     from floodcast.io.atomic import atomic_dir
 
     with atomic_dir(args.out) as tmp:
         (tmp / "metrics.json").write_text(json.dumps(rows, indent=2))
-        (tmp / "metrics.md").write_text(relevance.metrics_markdown(
-            rows, "Cross-event relevance, CrisisLex T6 (bench_social)"))
+        (tmp / "metrics.md").write_text(
+            relevance.metrics_markdown(rows, "Cross-event relevance, CrisisLex T6 (bench_social)")
+        )
     print()
-    print(f"{'model':22s} {'train -> test':48s} {'F1':>6s} {'macroF1':>8s} {'MCC':>6s} "
-          f"{'acc':>6s}")
+    print(f"{'model':22s} {'train -> test':48s} {'F1':>6s} {'macroF1':>8s} {'MCC':>6s} {'acc':>6s}")
     for r in rows:
-        print(f"{r['model']:22s} {r['train_event'] + ' -> ' + r['test_event']:48s} "
-              f"{r['f1']:6.3f} {r['macro_f1']:8.3f} {r['mcc']:6.3f} {r['accuracy']:6.3f}")
+        print(
+            f"{r['model']:22s} {r['train_event'] + ' -> ' + r['test_event']:48s} "
+            f"{r['f1']:6.3f} {r['macro_f1']:8.3f} {r['mcc']:6.3f} {r['accuracy']:6.3f}"
+        )
     rows = [r for r in rows if r["model"] != "majority"]  # the baseline is printed above
     best = max(rows, key=lambda r: min(x["f1"] for x in rows if x["model"] == r["model"]))
     worst_dir = min(x["f1"] for x in rows if x["model"] == best["model"])
-    print(f"\nbest model (by its worse direction): {best['model']} "
-          f"min F1 {worst_dir:.3f}; target 0.90 {'met' if worst_dir >= 0.9 else 'NOT met'}")
+    print(
+        f"\nbest model (by its worse direction): {best['model']} "
+        f"min F1 {worst_dir:.3f}; target 0.90 {'met' if worst_dir >= 0.9 else 'NOT met'}"
+    )
     print(f"wrote {args.out}/metrics.md ({time.monotonic() - t0:.0f}s total)")
     return 0
 

@@ -41,19 +41,25 @@ def print_lofo(rows: list[dict]) -> None:
 
     maj = {r["dataset"]: r for r in rows if r["model"] == "majority"}
     mt = {r["dataset"]: r for r in rows if r["model"] == ORACLE}
-    print("(maj) = majority class of the training floods; (mt) = the held-out flood's own "
-          "majority class, the trivial score to beat")
-    print(f"{'held-out':28s} {'model':20s} {'macroF1':>7s} {'(maj)':>6s} {'(mt)':>6s} "
-          f"{'MCC':>6s} {'acc':>6s} {'(maj)':>6s} {'(mt)':>6s}  per-class F1 / target")
+    print(
+        "(maj) = majority class of the training floods; (mt) = the held-out flood's own "
+        "majority class, the trivial score to beat"
+    )
+    print(
+        f"{'held-out':28s} {'model':20s} {'macroF1':>7s} {'(maj)':>6s} {'(mt)':>6s} "
+        f"{'MCC':>6s} {'acc':>6s} {'(maj)':>6s} {'(mt)':>6s}  per-class F1 / target"
+    )
     for r in rows:
         if r["model"].startswith("majority"):
             continue
         m, o = maj[r["dataset"]], mt[r["dataset"]]
         per = " ".join(f"{v:.2f}" for v in r["f1_per_class"].values())
-        print(f"{r['dataset']:28s} {r['model']:20s} {r['macro_f1']:7.3f} {m['macro_f1']:6.3f} "
-              f"{o['macro_f1']:6.3f} {r['mcc']:6.3f} {r['accuracy']:6.3f} "
-              f"{m['accuracy']:6.3f} {o['accuracy']:6.3f}  "
-              f"{per}  {'met' if meets_target(r) else 'MISSED'}")
+        print(
+            f"{r['dataset']:28s} {r['model']:20s} {r['macro_f1']:7.3f} {m['macro_f1']:6.3f} "
+            f"{o['macro_f1']:6.3f} {r['mcc']:6.3f} {r['accuracy']:6.3f} "
+            f"{m['accuracy']:6.3f} {o['accuracy']:6.3f}  "
+            f"{per}  {'met' if meets_target(r) else 'MISSED'}"
+        )
 
 
 def geo(df, sets) -> dict:
@@ -71,8 +77,10 @@ def geo(df, sets) -> dict:
         s = e.summary(top=8)
         out[e.event] = s
         top = ", ".join(f"{p['name']} ({p['country']}) {p['posts']}" for p in s["top_places"])
-        print(f"{e.event:28s} {s['relevant_posts']:8d} {s['share_geoparsed']:9.3f} "
-              f"{s['share_inside']:6.3f}  {top}")
+        print(
+            f"{e.event:28s} {s['relevant_posts']:8d} {s['share_geoparsed']:9.3f} "
+            f"{s['share_inside']:6.3f}  {top}"
+        )
     return out
 
 
@@ -84,9 +92,11 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-geo", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, default=REPO / "outputs" / "bench_social_lofo")
-    ap.add_argument("--cache-dir", type=Path,
-                    default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-                    / "floodcast")
+    ap.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "floodcast",
+    )
     args = ap.parse_args(argv)
     data = shared_social()
     if data is None:
@@ -103,16 +113,17 @@ def main(argv=None) -> int:
     t0 = time.monotonic()
     sets = discover(data)
     df = load_sets(sets)
-    print(f"loaded {len(df)} posts from {len(sets)} datasets ({time.monotonic() - t0:.0f}s)",
-          flush=True)
+    print(
+        f"loaded {len(df)} posts from {len(sets)} datasets ({time.monotonic() - t0:.0f}s)",
+        flush=True,
+    )
     kw = {"embed": {"cache_dir": args.cache_dir / "embeddings"}}
     results, md = {}, []
     for task in ("relevance", "types"):
         if task == "types" and args.skip_types:
             continue
         t1 = time.monotonic()
-        rows, preds = lofo.evaluate(df, task, args.models, adapt=not args.no_adapt,
-                                    model_kwargs=kw)
+        rows, preds = lofo.evaluate(df, task, args.models, adapt=not args.no_adapt, model_kwargs=kw)
         print(f"\n== {task}: leave one flood out ({time.monotonic() - t1:.0f}s)")
         print_lofo(rows)
         profiles = miss_profiles(df, task, rows, preds)

@@ -18,10 +18,20 @@ from pathlib import Path
 
 import numpy as np
 
-SHARED = Path(os.environ.get("FLOODCAST_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared/data"))
+SHARED = Path(
+    os.environ.get("FLOODCAST_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared/data")
+)
 PATCH = 128
-GREENRIVER_TRAIN = [(0, 0), (0, 256), (0, 512), (0, 768), (256, 128), (256, 384), (256, 640),
-                    (372, 872)]
+GREENRIVER_TRAIN = [
+    (0, 0),
+    (0, 256),
+    (0, 512),
+    (0, 768),
+    (256, 128),
+    (256, 384),
+    (256, 640),
+    (372, 872),
+]
 GREENRIVER_TEST = [(128, 448)]
 ZSW3_TEST = [(32, 0), (160, 64)]
 FRAMES = 8  # 40 min of 5-min radar frames
@@ -39,12 +49,14 @@ def write_crops(work: Path) -> tuple[list[Path], list[str]]:
     gr = block_mean(read_dem(SHARED / "dem/topotoolbox/greenriver.tif"), 2.0).elevation
     zs = read_dem(SHARED / "dem/landlab/zSW3.asc").elevation
     paths, test = [], []
-    for name, z, origins, held in (("gr", gr, GREENRIVER_TRAIN, False),
-                                   ("gr", gr, GREENRIVER_TEST, True),
-                                   ("zsw3", zs, ZSW3_TEST, True)):
+    for name, z, origins, held in (
+        ("gr", gr, GREENRIVER_TRAIN, False),
+        ("gr", gr, GREENRIVER_TEST, True),
+        ("zsw3", zs, ZSW3_TEST, True),
+    ):
         for r, c in origins:
             did = f"{name}_r{r}_c{c}"
-            crop = np.asarray(z[r:r + PATCH, c:c + PATCH], np.float32)
+            crop = np.asarray(z[r : r + PATCH, c : c + PATCH], np.float32)
             assert crop.shape == (PATCH, PATCH) and np.isfinite(crop).all(), did
             np.savez(out / f"{did}.npz", elevation=crop, cell_size=2.0)
             paths.append(out / f"{did}.npz")
@@ -61,13 +73,23 @@ def build(work: Path, paths: list[Path], test: list[str], events: int, workers: 
     from floodcast.data.samples import SampleSpec
     from floodcast.io.named_inputs import load_dems, load_radars
 
-    cfg = BuildConfig(events=EventConfig(count=events, frames=FRAMES, min_rain_mmh=MIN_RAIN,
-                                         seed=0, max_tries=MAX_TRIES),
-                      spec=SampleSpec(patch=PATCH), test_dems=test)
+    cfg = BuildConfig(
+        events=EventConfig(
+            count=events, frames=FRAMES, min_rain_mmh=MIN_RAIN, seed=0, max_tries=MAX_TRIES
+        ),
+        spec=SampleSpec(patch=PATCH),
+        test_dems=test,
+    )
     dems = load_dems([str(p) for p in paths], None, False)
     radars = load_radars([f"mch:{SHARED}/radar/pysteps-data/radar/mch/20150515"])
-    build_dataset(work / "store.zarr", dems, radars, cfg, workers=workers,
-                  scheduler="local" if workers > 1 else "sync")
+    build_dataset(
+        work / "store.zarr",
+        dems,
+        radars,
+        cfg,
+        workers=workers,
+        scheduler="local" if workers > 1 else "sync",
+    )
 
 
 def main() -> None:
@@ -78,8 +100,18 @@ def main() -> None:
     a = ap.parse_args()
     paths, test = write_crops(a.work)
     build(a.work, paths, test, a.events, a.workers)
-    pairs = [sys.executable, "-m", "floodcast.cli", "downscale", "pairs",
-             str(a.work / "store.zarr"), "--coarsen", "4", "--coarsen", "8"]
+    pairs = [
+        sys.executable,
+        "-m",
+        "floodcast.cli",
+        "downscale",
+        "pairs",
+        str(a.work / "store.zarr"),
+        "--coarsen",
+        "4",
+        "--coarsen",
+        "8",
+    ]
     print(" ".join(pairs), flush=True)
     subprocess.run(pairs, check=True)
 

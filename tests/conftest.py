@@ -64,8 +64,13 @@ def fake_radar(seed: int = 0, nt: int = 12, n: int = 40, cell: float = 500.0, so
         cy, cx = 10 + t, 8 + 1.5 * t + rng.uniform(-1, 1)
         frames.append(60.0 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * 6.0**2)))
     times = np.datetime64("2020-06-01T12:00:00") + np.arange(nt) * np.timedelta64(300, "s")
-    return SimpleNamespace(rain_mmh=np.stack(frames).astype(np.float32), times=times,
-                           cell_size=cell, interval_s=300.0, source=source)
+    return SimpleNamespace(
+        rain_mmh=np.stack(frames).astype(np.float32),
+        times=times,
+        cell_size=cell,
+        interval_s=300.0,
+        source=source,
+    )
 
 
 def valley_dem(n: int = 48, cell: float = 50.0) -> Dem:
@@ -85,9 +90,13 @@ def tiny_config(**spec_kw) -> BuildConfig:
 @pytest.fixture(scope="session")
 def tiny_store(tmp_path_factory):
     out = tmp_path_factory.mktemp("ds") / "tiny.zarr"
-    summary = build_dataset(out, {"valley": valley_dem()}, {"synth": fake_radar()},
-                            tiny_config(extra_channels=["rain_accum", "time_since_start", "prev_depth"]),
-                            scheduler="sync")
+    summary = build_dataset(
+        out,
+        {"valley": valley_dem()},
+        {"synth": fake_radar()},
+        tiny_config(extra_channels=["rain_accum", "time_since_start", "prev_depth"]),
+        scheduler="sync",
+    )
     return out, summary
 
 

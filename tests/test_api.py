@@ -13,16 +13,19 @@ import floodcast
 
 
 def test_import_floodcast_stays_light():
-    code = ("import sys, floodcast; heavy = [m for m in ('xarray', 'rasterio', 'numba', "
-            "'torch') if m in sys.modules]; print(heavy)")
+    code = (
+        "import sys, floodcast; heavy = [m for m in ('xarray', 'rasterio', 'numba', "
+        "'torch') if m in sys.modules]; print(heavy)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
 def test_simulate_returns_dataset_with_crs_and_writes_the_cli_file(tmp_path):
     # the docs' notebook example, on the bundled DEM (coarse time steps to stay fast)
-    ds = floodcast.simulate("sample", "40mm/h:20min", duration_s=1200, save_every_s=600,
-                            max_step_s=10.0)
+    ds = floodcast.simulate(
+        "sample", "40mm/h:20min", duration_s=1200, save_every_s=600, max_step_s=10.0
+    )
     assert ds.rio.crs.to_epsg() == 4326 and ds["depth"].dims == ("time", "y", "x")
     assert ds["max_depth"].max() > 0 and ds.attrs["Conventions"] == "CF-1.8"
     ds.to_netcdf(tmp_path / "depth.nc")
@@ -31,10 +34,20 @@ def test_simulate_returns_dataset_with_crs_and_writes_the_cli_file(tmp_path):
     # the same variables, coordinates and values as `floodcast simulate`
     from floodcast.simulation.job import SimulateRequest, run_job
 
-    run_job(SimulateRequest(dem="sample", rain="40mm/h:20min", duration_s=1200,
-                            save_every_s=600, max_step_s=10.0, out=tmp_path / "cli"))
-    with xr.open_dataset(tmp_path / "cli" / "depth.nc") as a, \
-         xr.open_dataset(tmp_path / "depth.nc") as b:
+    run_job(
+        SimulateRequest(
+            dem="sample",
+            rain="40mm/h:20min",
+            duration_s=1200,
+            save_every_s=600,
+            max_step_s=10.0,
+            out=tmp_path / "cli",
+        )
+    )
+    with (
+        xr.open_dataset(tmp_path / "cli" / "depth.nc") as a,
+        xr.open_dataset(tmp_path / "depth.nc") as b,
+    ):
         assert set(a.variables) == set(b.variables)
         np.testing.assert_array_equal(a["max_depth"].values, b["max_depth"].values)
         assert a["x"].attrs == b["x"].attrs and a.attrs["settings"] != ""
@@ -45,9 +58,17 @@ def test_simulate_accepts_a_rioxarray_dem(tmp_path):
     from rasterio.transform import from_origin
 
     z = np.add.outer(np.arange(20) * 0.1, np.zeros(25)).astype(np.float32)
-    with rasterio.open(tmp_path / "d.tif", "w", driver="GTiff", height=20, width=25, count=1,
-                       dtype="float32", crs="EPSG:32614",
-                       transform=from_origin(5e5, 4e6, 10, 10)) as f:
+    with rasterio.open(
+        tmp_path / "d.tif",
+        "w",
+        driver="GTiff",
+        height=20,
+        width=25,
+        count=1,
+        dtype="float32",
+        crs="EPSG:32614",
+        transform=from_origin(5e5, 4e6, 10, 10),
+    ) as f:
         f.write(z, 1)
     da = rioxarray.open_rasterio(tmp_path / "d.tif")
     ds = floodcast.simulate(da, "20mm/h:600s", duration_s=600, save_every_s=300)
@@ -59,7 +80,8 @@ def test_predict_flood_returns_cf_dataset(tmp_path):
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "pc", __file__.replace("test_api.py", "predict/conftest.py"))
+        "pc", __file__.replace("test_api.py", "predict/conftest.py")
+    )
     pc = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(pc)
     import torch
@@ -68,19 +90,32 @@ def test_predict_flood_returns_cf_dataset(tmp_path):
     from floodcast.models.registry import build_model
 
     torch.manual_seed(0)
-    save_model(build_model({"name": "small_unet", "in_channels": 4}), tmp_path / "m.pt",
-               pc.model_extra())
+    save_model(
+        build_model({"name": "small_unet", "in_channels": 4}), tmp_path / "m.pt", pc.model_extra()
+    )
     from rasterio.transform import from_origin
 
     z = np.add.outer(np.arange(40), np.abs(np.arange(50) - 25)).astype(np.float32)
-    with rasterio.open(tmp_path / "d.tif", "w", driver="GTiff", height=40, width=50, count=1,
-                       dtype="float32", crs="EPSG:32614",
-                       transform=from_origin(5e5, 4e6, 50, 50)) as f:
+    with rasterio.open(
+        tmp_path / "d.tif",
+        "w",
+        driver="GTiff",
+        height=40,
+        width=50,
+        count=1,
+        dtype="float32",
+        crs="EPSG:32614",
+        transform=from_origin(5e5, 4e6, 50, 50),
+    ) as f:
         f.write(z, 1)
-    np.savez(tmp_path / "r.npz", rain_mmh=np.full((3, 40, 50), 20, np.float32),
-             times_s=np.arange(3) * 300.0)
-    ds = floodcast.predict_flood(tmp_path / "m.pt", str(tmp_path / "d.tif"),
-                                 rain=str(tmp_path / "r.npz"))
+    np.savez(
+        tmp_path / "r.npz",
+        rain_mmh=np.full((3, 40, 50), 20, np.float32),
+        times_s=np.arange(3) * 300.0,
+    )
+    ds = floodcast.predict_flood(
+        tmp_path / "m.pt", str(tmp_path / "d.tif"), rain=str(tmp_path / "r.npz")
+    )
     assert ds.rio.crs.to_epsg() == 32614 and set(ds.data_vars) >= {"wet_probability", "wet"}
     ds.to_netcdf(tmp_path / "p.nc")
     with rasterio.open(f"NETCDF:{tmp_path / 'p.nc'}:wet_probability") as r:

@@ -1,8 +1,9 @@
 """floodcast: rainfall radar + terrain -> flood maps, fast enough to act on.
 
 ``floodcast.simulate(dem, rain, duration_s=...)`` and ``floodcast.predict_flood(model, dem,
-...)`` (not ``predict``: that name is the ``floodcast.predict`` subpackage) return ``xarray.Dataset`` objects (see :mod:`floodcast.api`); they are imported on first
-use so that ``import floodcast`` stays light.
+...)`` (not ``predict``: that name is the ``floodcast.predict`` subpackage) return
+``xarray.Dataset`` objects (see :mod:`floodcast.api`); they are imported on first use so
+that ``import floodcast`` stays light.
 """
 
 __version__ = "0.2.0"

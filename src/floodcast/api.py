@@ -82,19 +82,30 @@ def simulate(dem: Any, rain: Any, duration_s: float, **options: Any) -> Any:
     )
 
     units = options.pop("elevation_units", "m")
-    req = SimulateRequest(dem=as_dem(dem, units), rain=rain, duration_s=duration_s, out=None,
-                          elevation_units=units, **options)
+    req = SimulateRequest(
+        dem=as_dem(dem, units),
+        rain=rain,
+        duration_s=duration_s,
+        out=None,
+        elevation_units=units,
+        **options,
+    )
     job = prepare(req)
     result, depth, max_depth, stats = compute(job)
-    ds = depth_dataset(result.times_s, depth, max_depth, job.dem,
-                       job.rain.attrs.get("start_time"))
-    ds.attrs.update(netcdf_attrs({**depth_attrs(job, run_settings(job)), "stats": stats,
-                                  "notes": job.notes}))
+    ds = depth_dataset(result.times_s, depth, max_depth, job.dem, job.rain.attrs.get("start_time"))
+    ds.attrs.update(
+        netcdf_attrs({**depth_attrs(job, run_settings(job)), "stats": stats, "notes": job.notes})
+    )
     return ds
 
 
-def predict_flood(model: str | Path, dem: Any, rain: str | None = None, radar: str | None = None,
-                  cut: float | None = None) -> Any:
+def predict_flood(
+    model: str | Path,
+    dem: Any,
+    rain: str | None = None,
+    radar: str | None = None,
+    cut: float | None = None,
+) -> Any:
     """Map flooding with a trained model and return it as a CF ``xarray.Dataset``.
 
     Args:
@@ -130,16 +141,33 @@ def predict_flood(model: str | Path, dem: Any, rain: str | None = None, radar: s
     x, y, _ = grid_coords(d)
     walls = np.isnan(d.elevation)
     data = {
-        "wet_probability": (("y", "x"), np.where(walls, np.nan, fmap.probability),
-                            {"units": "1", "long_name": "probability that the cell is wet"}),
-        "wet": (("y", "x"), fmap.wet.astype(np.uint8),
-                {"long_name": f"wet (depth > {mapper.threshold} m)", "flag_values": [0, 1]}),
+        "wet_probability": (
+            ("y", "x"),
+            np.where(walls, np.nan, fmap.probability),
+            {"units": "1", "long_name": "probability that the cell is wet"},
+        ),
+        "wet": (
+            ("y", "x"),
+            fmap.wet.astype(np.uint8),
+            {"long_name": f"wet (depth > {mapper.threshold} m)", "flag_values": [0, 1]},
+        ),
     }
     if fmap.depth is not None:
-        data["depth"] = (("y", "x"), np.where(walls, np.nan, fmap.depth),
-                         {"units": "m", "long_name": "predicted water depth"})
+        data["depth"] = (
+            ("y", "x"),
+            np.where(walls, np.nan, fmap.depth),
+            {"units": "m", "long_name": "predicted water depth"},
+        )
     ds = xr.Dataset(data, coords={"y": ("y", y), "x": ("x", x)})
-    ds.attrs.update({"title": "floodcast predict", "model": str(model), "dem_source": d.source,
-                     "frames": int(frames.shape[0]), "interval_s": float(interval),
-                     "cut": float(fmap.cut), "threshold_m": float(mapper.threshold)})
+    ds.attrs.update(
+        {
+            "title": "floodcast predict",
+            "model": str(model),
+            "dem_source": d.source,
+            "frames": int(frames.shape[0]),
+            "interval_s": float(interval),
+            "cut": float(fmap.cut),
+            "threshold_m": float(mapper.threshold),
+        }
+    )
     return make_cf(ds, d.crs, d.transform if d.crs else None)

@@ -99,7 +99,9 @@ class Contingency:
         }
 
 
-def scores(pred: np.ndarray, truth: np.ndarray, valid: np.ndarray | None = None) -> dict[str, float]:
+def scores(
+    pred: np.ndarray, truth: np.ndarray, valid: np.ndarray | None = None
+) -> dict[str, float]:
     """Scores of boolean wet masks ``pred`` against ``truth``."""
     return Contingency.from_masks(pred, truth, valid).scores()
 
@@ -112,12 +114,15 @@ def csi(pred: np.ndarray, truth: np.ndarray) -> float:
 # --- probability histograms and the best-CSI cut (used by training and calibration) ---
 
 
-
 def prob_histogram(prob: np.ndarray, wet: np.ndarray) -> np.ndarray:
     """Counts [2, PROB_BINS] of the wet probability of truly dry (row 0) and truly wet
     (row 1) cells, in equal bins over [0, 1] (p = 1 in the last bin)."""
-    b = np.minimum((np.asarray(prob, np.float64).ravel() * PROB_BINS).astype(np.int64),
-                   PROB_BINS - 1) + PROB_BINS * np.asarray(wet, bool).ravel()
+    b = (
+        np.minimum(
+            (np.asarray(prob, np.float64).ravel() * PROB_BINS).astype(np.int64), PROB_BINS - 1
+        )
+        + PROB_BINS * np.asarray(wet, bool).ravel()
+    )
     return np.bincount(b, minlength=2 * PROB_BINS).reshape(2, PROB_BINS)
 
 
@@ -141,5 +146,9 @@ def fit_cut(wet_hist: np.ndarray, dry_hist: np.ndarray) -> dict:
     edges = np.linspace(0.0, 1.0, len(wet) + 1)[:-1]
     i = int(np.argmax(csi))
     half = int(np.searchsorted(edges, PROB_CUT))
-    return {"cut": float(edges[i]), "csi": float(csi[i]), "csi_at_default": float(csi[half]),
-            "bias": float((hits[i] + fa[i]) / wet.sum())}
+    return {
+        "cut": float(edges[i]),
+        "csi": float(csi[i]),
+        "csi_at_default": float(csi[half]),
+        "bias": float((hits[i] + fa[i]) / wet.sum()),
+    }

@@ -15,9 +15,29 @@ def test_build_dataset_real_fmi_radar(tmp_path, shared_data):
     if not fmi.is_dir() or not dem.is_file():
         pytest.skip(f"shared radar/DEM missing: {fmi}, {dem}")
     out = tmp_path / "fmi.zarr"
-    args = ["build-dataset", "--dem", str(dem), "--radar", f"fmi:{fmi}", "--out", str(out),
-            "--events", "3", "--event-frames", "6", "--patch", "48", "--history", "3",
-            "--threshold", "0.01", "--scheduler", "sync", "--min-rain", "0.2"]
+    args = [
+        "build-dataset",
+        "--dem",
+        str(dem),
+        "--radar",
+        f"fmi:{fmi}",
+        "--out",
+        str(out),
+        "--events",
+        "3",
+        "--event-frames",
+        "6",
+        "--patch",
+        "48",
+        "--history",
+        "3",
+        "--threshold",
+        "0.01",
+        "--scheduler",
+        "sync",
+        "--min-rain",
+        "0.2",
+    ]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     assert "events: 3" in r.output
@@ -38,8 +58,20 @@ def test_build_dataset_real_fmi_radar(tmp_path, shared_data):
 
 
 def test_bad_threshold_is_a_clear_error(tmp_path):
-    r = CliRunner().invoke(app, ["build-dataset", "--dem", "sample", "--radar", "x", "--out",
-                                 str(tmp_path / "a.zarr"), "--threshold", "15"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "build-dataset",
+            "--dem",
+            "sample",
+            "--radar",
+            "x",
+            "--out",
+            str(tmp_path / "a.zarr"),
+            "--threshold",
+            "15",
+        ],
+    )
     assert r.exit_code == 1
     assert "threshold" in r.output
     assert not (tmp_path / "a.zarr").exists()

@@ -83,9 +83,10 @@ def test_user_errors_exit_1_without_traceback(tmp_path, dem_asc, extra, message)
         zip(
             ["--dem", "--rain", "--duration", "--out"],
             [dem_asc, "50mm/h:600s", "600", tmp_path / "o"],
+            strict=False,
         )
     )
-    for k, v in zip(extra[::2], extra[1::2]):
+    for k, v in zip(extra[::2], extra[1::2], strict=False):
         args[k] = v
     res = sim(*[x for kv in args.items() for x in kv])
     assert res.exit_code == 1
@@ -190,7 +191,12 @@ def test_full_demo(tmp_path):
     """The whole `make demo` pipeline: simulate, dataset, train, evaluate (a few minutes)."""
     res = runner.invoke(app, ["demo", "--out", str(tmp_path / "d")])
     assert res.exit_code == 0, res.output
-    for f in ("simulate/depth.nc", "dataset.zarr/zarr.json", "train/model.pt", "evaluate/report.md"):
+    for f in (
+        "simulate/depth.nc",
+        "dataset.zarr/zarr.json",
+        "train/model.pt",
+        "evaluate/report.md",
+    ):
         assert (tmp_path / "d" / f).exists(), f
 
 
@@ -200,9 +206,26 @@ def test_simulate_with_manning_and_loss_rasters(tmp_path, dem_asc):
     (tmp_path / "n.asc").write_text(head + "\n".join(" ".join(f"{v:g}" for v in r) for r in n))
     (tmp_path / "inf.asc").write_text(head + "\n".join(" ".join(["3"] * 30) for _ in range(20)))
     out = tmp_path / "run"
-    res = sim("--dem", dem_asc, "--rain", "80mm/h:600s", "--duration", 600, "--out", out,
-              "--boundary", "S=free", "--save-every", 300, "--manning", tmp_path / "n.asc",
-              "--infiltration", tmp_path / "inf.asc", "--drainage", 12)
+    res = sim(
+        "--dem",
+        dem_asc,
+        "--rain",
+        "80mm/h:600s",
+        "--duration",
+        600,
+        "--out",
+        out,
+        "--boundary",
+        "S=free",
+        "--save-every",
+        300,
+        "--manning",
+        tmp_path / "n.asc",
+        "--infiltration",
+        tmp_path / "inf.asc",
+        "--drainage",
+        12,
+    )
     assert res.exit_code == 0, res.output
     run = json.loads((out / "run.json").read_text())
     assert run["settings"]["solver"]["manning"]["min"] == pytest.approx(0.015)
@@ -212,7 +235,17 @@ def test_simulate_with_manning_and_loss_rasters(tmp_path, dem_asc):
     assert mass["relative_error"] < 1e-5
     header = (out / "mass_balance.csv").read_text().splitlines()[0]
     assert "drainage_m3" in header and "infiltration_m3" in header
-    bad = sim("--dem", dem_asc, "--rain", "80mm/h:600s", "--duration", 600, "--out",
-              tmp_path / "bad", "--manning", tmp_path / "missing.tif")
+    bad = sim(
+        "--dem",
+        dem_asc,
+        "--rain",
+        "80mm/h:600s",
+        "--duration",
+        600,
+        "--out",
+        tmp_path / "bad",
+        "--manning",
+        tmp_path / "missing.tif",
+    )
     assert bad.exit_code == 1 and "missing.tif" in bad.output
     assert not (tmp_path / "bad").exists()

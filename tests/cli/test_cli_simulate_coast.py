@@ -28,8 +28,21 @@ def sim(*args):
 
 
 def _run(dem, out, *extra):
-    return sim("--dem", dem, "--rain", "50mm/h:20min", "--duration", 1200, "--save-every", 600,
-               "--boundary", "closed", "--out", out, *extra)
+    return sim(
+        "--dem",
+        dem,
+        "--rain",
+        "50mm/h:20min",
+        "--duration",
+        1200,
+        "--save-every",
+        600,
+        "--boundary",
+        "closed",
+        "--out",
+        out,
+        *extra,
+    )
 
 
 def test_nodata_open_drains_and_is_recorded(tmp_path, coast_npz):
@@ -63,12 +76,15 @@ def test_sea_level_is_recorded(tmp_path, coast_npz):
     assert run["stats"]["mass"]["outlet_out_m3"] > 0
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--nodata", "sea"), "--nodata must be one of wall, open, got 'sea'"),
-    (("--sea-level", "nan"), "--sea-level must be a finite elevation"),
-    (("--sea-level", "inf"), "--sea-level must be a finite elevation"),
-    (("--sea-level", "1e4"), "every valid cell is at or below --sea-level"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--nodata", "sea"), "--nodata must be one of wall, open, got 'sea'"),
+        (("--sea-level", "nan"), "--sea-level must be a finite elevation"),
+        (("--sea-level", "inf"), "--sea-level must be a finite elevation"),
+        (("--sea-level", "1e4"), "every valid cell is at or below --sea-level"),
+    ],
+)
 def test_bad_coast_options(tmp_path, coast_npz, args, message):
     out = tmp_path / "bad"
     res = _run(coast_npz, out, *args)

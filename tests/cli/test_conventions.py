@@ -25,7 +25,12 @@ def test_every_boolean_flag_has_a_no_form():
     missing = []
     for path, cmd in _commands(root):
         for p in cmd.params:
-            if isinstance(p, click.Option) and p.is_flag and p.name != "help" and not p.secondary_opts:
+            if (
+                isinstance(p, click.Option)
+                and p.is_flag
+                and p.name != "help"
+                and not p.secondary_opts
+            ):
                 missing.append(f"floodcast {' '.join(path)} {p.opts[0]}")
     assert not missing, "flags without a --no- form: " + ", ".join(missing)
 

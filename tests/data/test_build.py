@@ -27,12 +27,20 @@ def test_store_content(tiny_store):
 def test_dataset_shapes_and_split_by_event(tiny_store):
     path, _summary = tiny_store
     ds = FloodDataset(path, "train", formulation="state")
-    assert ds.channels == ["rain_t-2", "rain_t-1", "rain_t-0", "dem", "rain_accum",
-                           "time_since_start"]
+    assert ds.channels == [
+        "rain_t-2",
+        "rain_t-1",
+        "rain_t-0",
+        "dem",
+        "rain_accum",
+        "time_since_start",
+    ]
     item = ds[0]
     assert item["x"].shape == (6, 32, 32) and item["x"].dtype == torch.float32
     assert item["y"].shape == (32, 32)
-    events = {s: {int(e) for e in FloodDataset(path, s).items[:, 0]} for s in ("train", "val", "test")}
+    events = {
+        s: {int(e) for e in FloodDataset(path, s).items[:, 0]} for s in ("train", "val", "test")
+    }
     assert not events["train"] & events["test"] and not events["train"] & events["val"]
     batch = collate_checked([ds[0], ds[1]])
     assert batch["x"].shape == (2, 6, 32, 32) and batch["y"].shape == (2, 32, 32)
@@ -49,7 +57,7 @@ def test_formulations_select_channels_and_dedup(tiny_store):
     s = ar.sample(5)
     e, k, r, c = (int(v) for v in ar.items[5])
     _, depth, _ = store.read_event(path, ar.event_ids[e])
-    prev = depth[k - 1, r:r + 32, c:c + 32] if k > 0 else 0 * depth[0, :32, :32]
+    prev = depth[k - 1, r : r + 32, c : c + 32] if k > 0 else 0 * depth[0, :32, :32]
     np.testing.assert_allclose(s["x"][-1], np.log1p(prev / PREV_DEPTH_SCALE_M), rtol=1e-6)
     with pytest.raises(ValueError, match="unknown formulation"):
         FloodDataset(path, "train", formulation="magic")
@@ -75,8 +83,11 @@ def test_dim_order_fails_loudly():
 def test_resume_after_kill_gives_same_content(tmp_path, tiny_store, factories):
     fake_radar, tiny_config, valley_dem = factories.radar, factories.config, factories.dem
     out = tmp_path / "r.zarr"
-    dems, radars, cfg = {"valley": valley_dem()}, {"synth": fake_radar()}, tiny_config(
-        extra_channels=["rain_accum", "time_since_start", "prev_depth"])
+    dems, radars, cfg = (
+        {"valley": valley_dem()},
+        {"synth": fake_radar()},
+        tiny_config(extra_channels=["rain_accum", "time_since_start", "prev_depth"]),
+    )
     calls = {"n": 0}
 
     def boom(done, total):
@@ -100,8 +111,13 @@ def test_resume_after_kill_gives_same_content(tmp_path, tiny_store, factories):
 def test_dem_smaller_than_patch_is_an_error(tmp_path, factories):
     fake_radar, tiny_config, valley_dem = factories.radar, factories.config, factories.dem
     with pytest.raises(InputError, match="smaller than one patch"):
-        build_dataset(tmp_path / "x.zarr", {"small": valley_dem(n=16)}, {"s": fake_radar()},
-                      tiny_config(), scheduler="sync")
+        build_dataset(
+            tmp_path / "x.zarr",
+            {"small": valley_dem(n=16)},
+            {"s": fake_radar()},
+            tiny_config(),
+            scheduler="sync",
+        )
 
 
 def test_no_rain_is_an_error(tmp_path, factories):
@@ -109,8 +125,9 @@ def test_no_rain_is_an_error(tmp_path, factories):
     r = fake_radar()
     r.rain_mmh[:] = 0
     with pytest.raises(InputError, match="no event found"):
-        build_dataset(tmp_path / "x.zarr", {"v": valley_dem()}, {"s": r}, tiny_config(),
-                      scheduler="sync")
+        build_dataset(
+            tmp_path / "x.zarr", {"v": valley_dem()}, {"s": r}, tiny_config(), scheduler="sync"
+        )
 
 
 def test_dask_local_cluster_matches_in_process(tmp_path, tiny_store, factories):
@@ -118,8 +135,14 @@ def test_dask_local_cluster_matches_in_process(tmp_path, tiny_store, factories):
     cfg = factories.config(extra_channels=["rain_accum", "time_since_start", "prev_depth"])
     cfg.events.count = 2  # the first two plans of the 6-event tiny store
     out = tmp_path / "dask.zarr"
-    build_dataset(out, {"valley": factories.dem()}, {"synth": factories.radar()}, cfg,
-                  scheduler="local", workers=1)
+    build_dataset(
+        out,
+        {"valley": factories.dem()},
+        {"synth": factories.radar()},
+        cfg,
+        scheduler="local",
+        workers=1,
+    )
     for ev in ("ev00000", "ev00001"):
         a = store.read_event(out, ev)
         b = store.read_event(tiny_store[0], ev)
@@ -154,13 +177,15 @@ def test_test_dem_resplits_a_copy_without_simulating_again(tmp_path, factories):
     walls = {e: a["wall_time_s"] for e, a in store.finished_events(out).items()}
     cfg.test_dems = ["steep"]
     seen = []
-    summary = build_dataset(out, dems, radars, cfg, scheduler="sync",
-                            progress=lambda d, t: seen.append((d, t)))
+    summary = build_dataset(
+        out, dems, radars, cfg, scheduler="sync", progress=lambda d, t: seen.append((d, t))
+    )
     assert seen == [(4, 4)]  # every event was already simulated: only the index is new
     assert {e: a["wall_time_s"] for e, a in store.finished_events(out).items()} == walls
     on = {e: store.read_event_attrs(out, e)["plan"]["dem_id"] for e in summary["splits"]}
     assert {e for e, s in summary["splits"].items() if s == "test"} == {
-        e for e, d in on.items() if d == "steep"}
+        e for e, d in on.items() if d == "steep"
+    }
     assert summary["test_dems"] == ["steep"]
     test_rows = FloodDataset(out, "test").items[:, 0]
     assert {on[summary["event_ids"][i]] for i in test_rows} == {"steep"}
@@ -201,6 +226,11 @@ def test_manning_raster_stored_once_per_dem_and_used(tmp_path, factories):
     np.savez(tmp_path / "bad.npz", elevation=bad.astype(np.float32), cell_size=dem.cell_size)
     cfg_bad = replace(base, solver=replace(base.solver, manning=str(tmp_path / "bad.npz")))
     with pytest.raises(InputError, match=r"bad.npz: must be > 0 .*row 3, col 4"):
-        build_dataset(tmp_path / "bad.zarr", {"valley": dem}, {"s": factories.radar()}, cfg_bad,
-                      scheduler="sync")
+        build_dataset(
+            tmp_path / "bad.zarr",
+            {"valley": dem},
+            {"s": factories.radar()},
+            cfg_bad,
+            scheduler="sync",
+        )
     assert not (tmp_path / "bad.zarr").exists()

@@ -20,8 +20,13 @@ RATE = 36.0  # mm/h: 3 mm per 5-min frame
 
 def uniform_radar(nt: int = 6, n: int = 20):
     times = np.datetime64("2020-06-01T12:00:00") + np.arange(nt) * np.timedelta64(300, "s")
-    return SimpleNamespace(rain_mmh=np.full((nt, n, n), RATE, np.float32), times=times,
-                           cell_size=500.0, interval_s=300.0, source="uniform")
+    return SimpleNamespace(
+        rain_mmh=np.full((nt, n, n), RATE, np.float32),
+        times=times,
+        cell_size=500.0,
+        interval_s=300.0,
+        source="uniform",
+    )
 
 
 def bowl_dem(n: int = 16, cell: float = 10.0) -> Dem:
@@ -33,9 +38,11 @@ def bowl_dem(n: int = 16, cell: float = 10.0) -> Dem:
 @pytest.fixture(scope="module")
 def pair_store(tmp_path_factory):
     out = tmp_path_factory.mktemp("pairs") / "p.zarr"
-    cfg = BuildConfig(events=EventConfig(count=1, frames=4, min_rain_mmh=1.0, seed=0),
-                      spec=SampleSpec(frames=2, patch=16),
-                      solver=SolverSettings(max_step=10.0, boundary="closed"))
+    cfg = BuildConfig(
+        events=EventConfig(count=1, frames=4, min_rain_mmh=1.0, seed=0),
+        spec=SampleSpec(frames=2, patch=16),
+        solver=SolverSettings(max_step=10.0, boundary="closed"),
+    )
     build_dataset(out, {"bowl": bowl_dem()}, {"u": uniform_radar()}, cfg, scheduler="sync")
     summary = build_pairs(out, (4,))
     return out, summary
@@ -46,8 +53,9 @@ def test_pairs_conserve_the_rain(pair_store):
     assert summary.built == 1 and summary.factors == [4]
     p = read_pair(out, "ev00000", 4)
     assert p["coarse_depth"].shape == (4, 4, 4) and p["fine_depth"].shape == (4, 16, 16)
-    np.testing.assert_allclose(p["coarse_dem"], p["fine_dem"].reshape(4, 4, 4, 4).mean((1, 3)),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        p["coarse_dem"], p["fine_dem"].reshape(4, 4, 4, 4).mean((1, 3)), rtol=1e-6
+    )
     for k in range(4):  # closed edges: stored volume = rain so far (mm-quantised depths)
         rain_m = RATE * (k + 1) * 300 / 3.6e6
         assert p["coarse_depth"][k].mean() == pytest.approx(rain_m, abs=5e-4)

@@ -25,8 +25,9 @@ def test_closed_flat_basin_holds_every_millimetre():
     assert totals[0] == 0.0 and totals[-1] == pytest.approx(30.0)  # 5 mm/h for 6 h
     np.testing.assert_allclose(np.diff(totals), 5.0 * 300 / 3600)  # every 5 min: 0.417 mm
     assert depth.shape == (len(totals), 6, 7)
-    np.testing.assert_allclose(depth, np.broadcast_to(totals[:, None, None] / 1000, depth.shape),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        depth, np.broadcast_to(totals[:, None, None] / 1000, depth.shape), atol=1e-6
+    )
     assert reference_series(np.zeros((6, 7)), 10.0, boundary="closed")[1] is depth  # cached
 
 
@@ -78,8 +79,9 @@ def test_matched_storm_keeps_mass_on_a_closed_flat_basin_at_any_rate():
     # 12 mm in 0.5 h (24 mm/h, past the 20 mm/h storm) or in 2 h (6 mm/h, between 5 and 10):
     # no outflow, so 12 mm of water either way
     for t in (0.5, 2.0):
-        np.testing.assert_allclose(matched_depth_at(series, np.full((6, 7), 12.0), t), 0.012,
-                                   atol=1e-6)
+        np.testing.assert_allclose(
+            matched_depth_at(series, np.full((6, 7), 12.0), t), 0.012, atol=1e-6
+        )
 
 
 def test_matched_storm_reads_the_storm_of_each_cells_mean_rate():
@@ -89,17 +91,27 @@ def test_matched_storm_reads_the_storm_of_each_cells_mean_rate():
     accum = np.full(z.shape, 5.0)
     on = dict(zip(MATCHED_RATES_MMH, series, strict=True))
     # 5 mm in 1 h: exactly the 5 mm/h storm
-    np.testing.assert_allclose(matched_depth_at(series, accum, 1.0),
-                               reference_depth_at(*on[5.0], accum), atol=1e-7)
+    np.testing.assert_allclose(
+        matched_depth_at(series, accum, 1.0), reference_depth_at(*on[5.0], accum), atol=1e-7
+    )
     # 5 mm at 7.07 mm/h, halfway between 5 and 10 mm/h in log rate: the mean of the two
     mid = matched_depth_at(series, accum, 5.0 / np.sqrt(50.0))
-    np.testing.assert_allclose(mid, 0.5 * (reference_depth_at(*on[5.0], accum)
-                                           + reference_depth_at(*on[10.0], accum)), atol=1e-6)
+    np.testing.assert_allclose(
+        mid,
+        0.5 * (reference_depth_at(*on[5.0], accum) + reference_depth_at(*on[10.0], accum)),
+        atol=1e-6,
+    )
     # beyond the ladder: its end storms
-    np.testing.assert_allclose(matched_depth_at(series, accum, 0.05),  # 100 mm/h
-                               reference_depth_at(*on[20.0], accum), atol=1e-7)
-    np.testing.assert_allclose(matched_depth_at(series, accum, 10.0),  # 0.5 mm/h
-                               reference_depth_at(*on[1.25], accum), atol=1e-7)
+    np.testing.assert_allclose(
+        matched_depth_at(series, accum, 0.05),  # 100 mm/h
+        reference_depth_at(*on[20.0], accum),
+        atol=1e-7,
+    )
+    np.testing.assert_allclose(
+        matched_depth_at(series, accum, 10.0),  # 0.5 mm/h
+        reference_depth_at(*on[1.25], accum),
+        atol=1e-7,
+    )
     # per-frame times broadcast over [T, H, W]; the same 5 mm leave a deeper film on the
     # slope when they fell fast (20 mm/h) than slowly (2.5 mm/h): the sheet flow drains less
     two = matched_depth_at(series, np.stack([accum, accum]), np.array([0.25, 2.0]))
@@ -120,9 +132,9 @@ def test_storm_channels_in_dataset_samples(tiny_store, channel):
         rain, _, attrs = store.read_event(path, ds.event_ids[e])
         z, dattrs = store.read_dem(path, attrs["plan"]["dem_id"])
         dt_h = attrs["plan"]["interval_s"] / 3600.0
-        accum = rain[:k + 1].sum(0) * dt_h
+        accum = rain[: k + 1].sum(0) * dt_h
         whole = DemRouting(z, dattrs["cell_size"]).grids([channel], accum, (k + 1) * dt_h)
-        want = whole[channel][r:r + p, c:c + p]
+        want = whole[channel][r : r + p, c : c + p]
         np.testing.assert_allclose(ds.sample(i)["x"][-1], want, rtol=1e-5, atol=1e-6)
         wettest = max(wettest, float(want.max()))
     assert wettest > 0.0  # some tile checked has reference water in it

@@ -44,10 +44,16 @@ def test_wet_counts_match_targets(tiny_store):
 
 def test_formulations_combine_with_plus_and_derived_channels():
     stored = ["rain_accum", "time_since_start", "prev_depth"]
-    assert select_extras(stored, "state+upslope_area") == ["rain_accum", "time_since_start",
-                                                          "upslope_area"]
-    assert select_extras(stored, "autoregressive+state") == ["prev_depth", "rain_accum",
-                                                            "time_since_start"]
+    assert select_extras(stored, "state+upslope_area") == [
+        "rain_accum",
+        "time_since_start",
+        "upslope_area",
+    ]
+    assert select_extras(stored, "autoregressive+state") == [
+        "prev_depth",
+        "rain_accum",
+        "time_since_start",
+    ]
     assert select_extras([], "original+upslope_area") == ["upslope_area"]  # derived: no rebuild
     with pytest.raises(ValueError, match="rebuild it"):
         select_extras([], "state")
@@ -68,8 +74,12 @@ def test_upslope_area_in_dataset_samples(tiny_store):
     x = ds.sample(0)["x"]
     assert np.isfinite(x[-1]).all() and x[-1].max() > x[-1].min()  # a valley collects area
     with pytest.raises(Exception, match="upslope_area"):
-        make_input(np.zeros((7, 4, 4)), np.zeros((4, 4)), {"rain_mean": 0, "rain_std": 1,
-                   "dem_anomaly_std": 1}, ["upslope_area"])
+        make_input(
+            np.zeros((7, 4, 4)),
+            np.zeros((4, 4)),
+            {"rain_mean": 0, "rain_std": 1, "dem_anomaly_std": 1},
+            ["upslope_area"],
+        )
 
 
 def test_upslope_rain_channel_by_hand():
@@ -88,7 +98,9 @@ def test_upslope_rain_in_dataset_grows_through_the_event(tiny_store):
     ds = FloodDataset(tiny_store[0], "train", formulation="state+upslope_rain")
     assert ds.channels[-1] == "upslope_rain"
     e, _, r, c = (int(v) for v in ds.items[0])
-    same = [i for i in range(len(ds)) if (ds.items[i, 0], ds.items[i, 2], ds.items[i, 3]) == (e, r, c)]
+    same = [
+        i for i in range(len(ds)) if (ds.items[i, 0], ds.items[i, 2], ds.items[i, 3]) == (e, r, c)
+    ]
     by_frame = sorted((int(ds.items[i, 1]), ds.sample(i)["x"][-1]) for i in same)
     # rain since the start only grows, and so does the volume routed to every cell
     for (_, a), (_, b) in itertools.pairwise(by_frame):
@@ -114,9 +126,13 @@ def test_depression_depth_in_dataset_samples(factories, tmp_path):
     # the valley with a 20-m pit dug into its floor (deeper than its 2.5-m-per-cell slopes)
     dem = factories.dem()
     dem.elevation[20:24, 20:24] -= 20.0
-    build_dataset(tmp_path / "pit.zarr", {"pit": dem}, {"synth": factories.radar()},
-                  factories.config(extra_channels=["rain_accum", "time_since_start"]),
-                  scheduler="sync")
+    build_dataset(
+        tmp_path / "pit.zarr",
+        {"pit": dem},
+        {"synth": factories.radar()},
+        factories.config(extra_channels=["rain_accum", "time_since_start"]),
+        scheduler="sync",
+    )
     ds = FloodDataset(tmp_path / "pit.zarr", "train", formulation="state+depression_depth")
     assert ds.channels[-1] == "depression_depth"
     p, d = ds.spec["patch"], depression_depth(dem.elevation)
@@ -124,7 +140,7 @@ def test_depression_depth_in_dataset_samples(factories, tmp_path):
     deepest = 0.0
     for i in range(0, len(ds), max(1, len(ds) // 4)):
         _, _, r, c = (int(v) for v in ds.items[i])
-        want = np.log1p(d[r:r + p, c:c + p] / 0.1) / 2
+        want = np.log1p(d[r : r + p, c : c + p] / 0.1) / 2
         np.testing.assert_allclose(ds.sample(i)["x"][-1], want, rtol=1e-5, atol=1e-6)
         deepest = max(deepest, float(want.max()))
     assert deepest > 2.0  # the pit is in the tiles checked (log1p(200) / 2 = 2.65)

@@ -53,15 +53,26 @@ def test_run_embed_check_random_reports_no_structure(tmp_path):
     vec, keys = clustered()
     depth = np.zeros((len(keys), 4, 4), np.float32)
     depth[::2, 0, 0] = 1.0
-    res = run_embed(vec, keys, str(tmp_path), ["event", "wet_fraction"], depth_maps=depth,
-                    method="pca", check_random=True)
+    res = run_embed(
+        vec,
+        keys,
+        str(tmp_path),
+        ["event", "wet_fraction"],
+        depth_maps=depth,
+        method="pca",
+        check_random=True,
+    )
     st = res["structure"]
     assert st["embeddings/event"]["p"] < 0.02
     assert st["random/event"]["p"] > 0.01 and abs(st["random/event"]["z"]) < 3
     saved = json.loads((tmp_path / "structure.json").read_text())
     assert set(saved["structure"]) == set(st)
-    for f in ("embeddings_pca_event.png", "random_pca_event.png", "embeddings_parallel_event.png",
-              "embeddings_pca_wet_fraction.html"):
+    for f in (
+        "embeddings_pca_event.png",
+        "random_pca_event.png",
+        "embeddings_parallel_event.png",
+        "embeddings_pca_wet_fraction.html",
+    ):
         assert (tmp_path / f).exists(), f
 
 
@@ -73,12 +84,31 @@ def test_embed_cli_on_store(tiny_store, tmp_path):
     from floodcast.training.pretrain import save_pretrained
 
     path, _ = tiny_store
-    ckpt = save_pretrained(DualEncoder(DualEncoderConfig(model="small_unet", encoder_depth=2,
-                                                         in_channels=4, embed_dim=8)),
-                           tmp_path / "p.pt", {"result": {"config": {"formulation": "original"}}})
-    r = CliRunner().invoke(app, ["embed", "--checkpoint", str(ckpt), "--data", str(path),
-                                 "--out", str(tmp_path / "e"), "--method", "pca", "--check-random",
-                                 "--color", "source,wet_fraction", "--no-html"])
+    ckpt = save_pretrained(
+        DualEncoder(
+            DualEncoderConfig(model="small_unet", encoder_depth=2, in_channels=4, embed_dim=8)
+        ),
+        tmp_path / "p.pt",
+        {"result": {"config": {"formulation": "original"}}},
+    )
+    r = CliRunner().invoke(
+        app,
+        [
+            "embed",
+            "--checkpoint",
+            str(ckpt),
+            "--data",
+            str(path),
+            "--out",
+            str(tmp_path / "e"),
+            "--method",
+            "pca",
+            "--check-random",
+            "--color",
+            "source,wet_fraction",
+            "--no-html",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "kNN agreement" in r.output and "random" in r.output
     assert (tmp_path / "e" / "random_pca_source.png").exists()

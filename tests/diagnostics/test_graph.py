@@ -30,8 +30,9 @@ def test_every_registry_model_renders(name):
     assert "<svg" in to_html(g, svg, summary)
 
 
-@pytest.mark.parametrize("name,min_skips", [("deeplabv3plus", 1), ("unet", 2), ("small_unet", 3),
-                                            ("autoencoder", 0)])
+@pytest.mark.parametrize(
+    "name,min_skips", [("deeplabv3plus", 1), ("unet", 2), ("small_unet", 3), ("autoencoder", 0)]
+)
 def test_skip_connections_are_drawn(name, min_skips):
     _, g, _ = model_graph(name, in_channels=4, size=32, encoder_depth=3)
     rows = {v: y for v, (_, y, _) in layout(g).items()}
@@ -44,8 +45,14 @@ def test_skip_connections_are_drawn(name, min_skips):
 def test_deeplab_blocks_and_params():
     _, g, _ = model_graph("deeplabv3plus", in_channels=8, size=64)
     names = [n.name for n in g.nodes]
-    for block in ("encoder.layer1", "encoder.layer4", "decoder.aspp", "decoder.block1", "cat",
-                  "segmentation_head"):
+    for block in (
+        "encoder.layer1",
+        "encoder.layer4",
+        "decoder.aspp",
+        "decoder.block1",
+        "cat",
+        "segmentation_head",
+    ):
         assert block in names
     by = {n.name: n for n in g.nodes}
     assert by["encoder.layer1"].params == 147_968  # 2 resnet18 BasicBlocks of 64 channels
@@ -57,19 +64,27 @@ def test_deeplab_blocks_and_params():
 def test_model_graph_cli(tmp_path):
     from floodcast.cli import app
 
-    r = CliRunner().invoke(app, ["model-graph", "--model", "deeplabv3plus", "--out", str(tmp_path),
-                                 "--in-channels", "5"])
+    r = CliRunner().invoke(
+        app,
+        ["model-graph", "--model", "deeplabv3plus", "--out", str(tmp_path), "--in-channels", "5"],
+    )
     assert r.exit_code == 0, r.output
-    for f in ("deeplabv3plus.svg", "deeplabv3plus.html", "deeplabv3plus_summary.txt",
-              "deeplabv3plus.dot"):
+    for f in (
+        "deeplabv3plus.svg",
+        "deeplabv3plus.html",
+        "deeplabv3plus_summary.txt",
+        "deeplabv3plus.dot",
+    ):
         assert (tmp_path / f).stat().st_size > 500, f
     r = CliRunner().invoke(app, ["model-graph", "--model", "nope", "--out", str(tmp_path)])
     assert r.exit_code == 1 and "valid are" in r.output
 
 
-@pytest.mark.skipif(shutil.which("dot") is None,
-                    reason="Graphviz 'dot' not installed (apt-get install -y graphviz); "
-                           "the built-in renderer is tested above")
+@pytest.mark.skipif(
+    shutil.which("dot") is None,
+    reason="Graphviz 'dot' not installed (apt-get install -y graphviz); "
+    "the built-in renderer is tested above",
+)
 def test_dot_engine_renders():
     _, g, _ = model_graph("deeplabv3plus", in_channels=4, size=32)
     assert "<svg" in render_dot(to_dot(g))

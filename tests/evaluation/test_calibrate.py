@@ -30,10 +30,22 @@ def _model_for(store, tmp_path):
 
     ds = FloodDataset(store, "train", formulation="state")
     torch.manual_seed(0)
-    m = build_model({"name": "small_unet", "in_channels": ds.in_channels, "decoder_channels": 4,
-                     "encoder_depth": 2})
-    extra = {"data": {"channels": ds.channels, "stats": ds.stats, "spec": ds.spec,
-                      "formulation": "state"}}
+    m = build_model(
+        {
+            "name": "small_unet",
+            "in_channels": ds.in_channels,
+            "decoder_channels": 4,
+            "encoder_depth": 2,
+        }
+    )
+    extra = {
+        "data": {
+            "channels": ds.channels,
+            "stats": ds.stats,
+            "spec": ds.spec,
+            "formulation": "state",
+        }
+    }
     path = tmp_path / "model.pt"
     save_model(m, path, extra)
     return path

@@ -36,15 +36,21 @@ def test_rainiest_window_finds_the_storm():
 def test_verify_replay_scores_are_consistent():
     """Rain cells drifting over a valley: 8 starts' worth of frames, 3 members, 15 min."""
     yy, xx = np.mgrid[0:48, 0:48].astype(float)
-    rain = np.stack([120 * np.exp(-((yy - 18 - 0.5 * t) ** 2 + (xx - 18 - 0.5 * t) ** 2)
-                                  / (2 * 6.0 ** 2)) for t in range(14)]).astype(np.float32)
+    rain = np.stack(
+        [
+            120 * np.exp(-((yy - 18 - 0.5 * t) ** 2 + (xx - 18 - 0.5 * t) ** 2) / (2 * 6.0**2))
+            for t in range(14)
+        ]
+    ).astype(np.float32)
     times = np.datetime64("2020-06-01T12:00") + np.arange(14) * np.timedelta64(300, "s")
-    seq = SimpleNamespace(rain_mmh=rain, times=times, interval_s=300.0, cell_size=1000.0,
-                          source="synthetic")
-    z = (100 + np.add.outer(np.arange(24) * 0.3, np.abs(np.arange(24) - 12) * 0.4))
+    seq = SimpleNamespace(
+        rain_mmh=rain, times=times, interval_s=300.0, cell_size=1000.0, source="synthetic"
+    )
+    z = 100 + np.add.outer(np.arange(24) * 0.3, np.abs(np.arange(24) - 12) * 0.4)
     dem = Dem(z.astype(np.float32), 200.0)
-    req = FloodVerifyRequest(radar=[], dem="", members=3, lead_min=15, starts=3,
-                             spin_frames=4, seed=0)
+    req = FloodVerifyRequest(
+        radar=[], dem="", members=3, lead_min=15, starts=3, spin_frames=4, seed=0
+    )
     sc = verify_sequence("synthetic", seq, dem, req, echo=lambda s: None)
     assert len(sc.starts) == 3 and sc.n_leads == 3
     res = {"sequences": {"synthetic": sc}, "dem": {}, "request": {}}

@@ -34,8 +34,14 @@ class GrowResidual(GrowModel):
 def _mapper(tiny_store, extras, model):
     path, summary = tiny_store
     spec = {**summary["spec"], "extra_channels": extras, "threshold": 0.1}
-    extra = {"data": {"channels": summary["channels"][:4] + extras, "stats": summary["stats"],
-                      "spec": spec, **store.grid_info(path)}}
+    extra = {
+        "data": {
+            "channels": summary["channels"][:4] + extras,
+            "stats": summary["stats"],
+            "spec": spec,
+            **store.grid_info(path),
+        }
+    }
     return FloodMapper(model, extra)
 
 
@@ -48,10 +54,15 @@ def test_autoregressive_rollout_feeds_back_own_depth(tiny_store):
     assert predicted_wet == [0, 0, n, n]  # 0.04, 0.08, 0.12, 0.16 m
     lines = rollout_table({"ar": res})
     assert lines[2].startswith("| ar |")
-    res2 = rollout_scores(_mapper(tiny_store, ["prev_depth"], GrowResidual()),
-                          str(tiny_store[0]), split="test", steps=4)
-    assert [res2["per_step"][k].hits + res2["per_step"][k].false_alarms
-            for k in range(4)] == predicted_wet
+    res2 = rollout_scores(
+        _mapper(tiny_store, ["prev_depth"], GrowResidual()),
+        str(tiny_store[0]),
+        split="test",
+        steps=4,
+    )
+    assert [
+        res2["per_step"][k].hits + res2["per_step"][k].false_alarms for k in range(4)
+    ] == predicted_wet
 
 
 def test_autoregressive_needs_depth_head(tiny_store):
@@ -66,11 +77,17 @@ def test_autoregressive_needs_depth_head(tiny_store):
 def test_baselines_scored_on_the_same_grids(tiny_store):
     path = str(tiny_store[0])
     gb = GridBaselines(path, 0.1)
-    res = rollout_scores(_mapper(tiny_store, ["prev_depth"], GrowModel()), path, split="test",
-                         steps=3, baselines=gb)
+    res = rollout_scores(
+        _mapper(tiny_store, ["prev_depth"], GrowModel()), path, split="test", steps=3, baselines=gb
+    )
     base = res["baselines"]
-    assert set(base) == {"all_dry", "climatology", "terrain_heuristic", "reference_storm",
-                         "matched_storm"}
+    assert set(base) == {
+        "all_dry",
+        "climatology",
+        "terrain_heuristic",
+        "reference_storm",
+        "matched_storm",
+    }
     for b in base.values():  # same cells, same frames as the model
         assert [b["per_step"][k].n for k in range(3)] == [res["per_step"][k].n for k in range(3)]
     dry = base["all_dry"]["overall"]
@@ -114,15 +131,22 @@ def test_hot_start_hands_over_the_simulator_depth(tiny_store):
 
     path = str(tiny_store[0])
     gb = GridBaselines(path, 0.1)
-    res = rollout_scores(_mapper(tiny_store, ["prev_depth"], HoldModel()), path, split="test",
-                         steps=3, start=2, baselines=gb)
+    res = rollout_scores(
+        _mapper(tiny_store, ["prev_depth"], HoldModel()),
+        path,
+        split="test",
+        steps=3,
+        start=2,
+        baselines=gb,
+    )
     assert res["start"] == 2 and res["steps"] == 3
     pers = res["baselines"]["persistence"]["per_step"]
     for k in range(3):  # holding the handed-over depth is exactly the persistence forecast
         assert vars(res["per_step"][k]) == vars(pers[k])
     # growing from the handed-over depth: 0.04 m per step on top of the simulator's depth[1]
-    grow = rollout_scores(_mapper(tiny_store, ["prev_depth"], GrowModel()), path, split="test",
-                          steps=3, start=2)
+    grow = rollout_scores(
+        _mapper(tiny_store, ["prev_depth"], GrowModel()), path, split="test", steps=3, start=2
+    )
     want = [0, 0, 0]
     for ev in grow["events"]:
         _, depth, _ = store.read_event(path, ev)
@@ -130,8 +154,9 @@ def test_hot_start_hands_over_the_simulator_depth(tiny_store):
             want[j] += int((np.nan_to_num(depth[1]) + 0.04 * (j + 1) > 0.1).sum())
     got = [grow["per_step"][j].hits + grow["per_step"][j].false_alarms for j in range(3)]
     assert got == want and want[0] < want[2]
-    cold = rollout_scores(_mapper(tiny_store, ["prev_depth"], HoldModel()), path, split="test",
-                          steps=2, baselines=gb)
+    cold = rollout_scores(
+        _mapper(tiny_store, ["prev_depth"], HoldModel()), path, split="test", steps=2, baselines=gb
+    )
     assert "persistence" not in cold["baselines"]
     with pytest.raises(InputError, match="start=99"):
         rollout_scores(_mapper(tiny_store, ["prev_depth"], HoldModel()), path, start=99)

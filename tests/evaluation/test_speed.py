@@ -17,7 +17,8 @@ def test_speed_table_times_the_storm_runs_for_models_that_read_them():
     assert ref["storm_runs_s"] > 0 and ref["storm_channels"] == ["reference_depth"]
     # a new DEM's first map pays the storm runs and the model, against the cold simulation
     assert ref["speedup_first_map_vs_cold"] == pytest.approx(
-        ref["cold_s"] / (ref["storm_runs_s"] + ref["model_s"]))
+        ref["cold_s"] / (ref["storm_runs_s"] + ref["model_s"])
+    )
     assert ref["speedup_first_map_vs_cold"] < ref["speedup_vs_cold"]
     both = speed_table(model, 3, n=32, frames=2, channels=["matched_depth", "reference_depth"])
     assert both["storm_channels"] == ["matched_depth", "reference_depth"]

@@ -103,8 +103,7 @@ def test_d8_accumulate_sums_weights_downslope_by_hand():
     order, recv = d8_routing(np.array([[4.0, 3.0, 2.0, 1.0]]), 10.0)
     assert recv.tolist() == [1, 2, 3, -1]
     w = np.array([[1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 1.0, 0.0]])  # two weight fields at once
-    np.testing.assert_array_equal(d8_accumulate(order, recv, w),
-                                  [[1, 3, 6, 10], [0, 0, 1, 1]])
+    np.testing.assert_array_equal(d8_accumulate(order, recv, w), [[1, 3, 6, 10], [0, 0, 1, 1]])
     with pytest.raises(InputError, match="flat DEM cells"):
         d8_accumulate(order, recv, np.ones((1, 3)))
     # a V valley draining south: the middle cell takes the top row (3 cells, and itself);

@@ -18,8 +18,18 @@ RADAR = "radar/pysteps-data/radar"
 
 def write_tif(path, z, tr=None, crs="EPSG:32614", driver="GTiff"):
     tr = tr or from_origin(500000, 4e6, 5, 5)
-    with rasterio.open(path, "w", driver=driver, height=z.shape[0], width=z.shape[1], count=1,
-                       dtype="float32", crs=crs, transform=tr, nodata=-9999) as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver=driver,
+        height=z.shape[0],
+        width=z.shape[1],
+        count=1,
+        dtype="float32",
+        crs=crs,
+        transform=tr,
+        nodata=-9999,
+    ) as ds:
         ds.write(z.astype(np.float32), 1)
     return path
 
@@ -36,8 +46,9 @@ def test_dem_chosen_by_content_not_extension(tmp_path):
     assert read_dem(tmp_path / "t.vrt").crs == "EPSG:32614"
     cog = write_tif(tmp_path / "c.tif", z, driver="COG")
     np.testing.assert_array_equal(read_dem(cog).elevation, z)
-    (tmp_path / "grid").write_text("ncols 3\nnrows 3\nxllcorner 0\nyllcorner 0\ncellsize 2\n"
-                                   "1 2 3\n4 5 6\n7 8 9\n")
+    (tmp_path / "grid").write_text(
+        "ncols 3\nnrows 3\nxllcorner 0\nyllcorner 0\ncellsize 2\n1 2 3\n4 5 6\n7 8 9\n"
+    )
     assert read_dem(tmp_path / "grid").cell_size == 2.0  # ESRI ASCII, sniffed from the text
     np.savez(tmp_path / "z.bin", elevation=z, cell_size=3.0)  # an npz by content
     assert read_dem(tmp_path / "z.bin.npz").cell_size == 3.0
@@ -87,8 +98,9 @@ def test_real_rasters_roi_feet_and_srtm_tile(shared_data):
 def test_sample_dem_in_simulate(tmp_path):
     from floodcast.simulation.job import SimulateRequest, prepare
 
-    job = prepare(SimulateRequest(dem="sample", rain="10mm/h:600s", duration_s=600,
-                                  out=tmp_path / "o"))
+    job = prepare(
+        SimulateRequest(dem="sample", rain="10mm/h:600s", duration_s=600, out=tmp_path / "o")
+    )
     assert job.dem.shape == (344, 403) and job.dem.crs == "EPSG:4326"
 
 
@@ -102,8 +114,15 @@ def test_one_sink_fill_everywhere(tmp_path):
     ref = fill_sinks(Dem(z, 1.0)).elevation
     assert ref[4, 4] > 0 and SINK_METHOD == "skimage"
     np.testing.assert_array_equal(fill_array(z), ref)  # serve's array entry point
-    job = prepare(SimulateRequest(dem=tmp_path / "p.npz", rain="1mm/h:600s", duration_s=600,
-                                  out=tmp_path / "o", fill_sinks=True))
+    job = prepare(
+        SimulateRequest(
+            dem=tmp_path / "p.npz",
+            rain="1mm/h:600s",
+            duration_s=600,
+            out=tmp_path / "o",
+            fill_sinks=True,
+        )
+    )
     np.testing.assert_array_equal(job.dem.elevation, ref)  # simulate --fill-sinks
 
 
@@ -152,9 +171,17 @@ def test_simulate_rain_from_native_radar_reprojected(shared_data, tmp_path):
     t = seq.transform
     tr = from_origin(t.c + 300 * t.a, t.f + 300 * t.e, 500, 500)
     dem_path = tmp_path / "dem.tif"
-    with rasterio.open(dem_path, "w", driver="GTiff", height=40, width=50, count=1,
-                       dtype="float32", crs=rasterio.crs.CRS.from_user_input(seq.crs),
-                       transform=tr) as ds:
+    with rasterio.open(
+        dem_path,
+        "w",
+        driver="GTiff",
+        height=40,
+        width=50,
+        count=1,
+        dtype="float32",
+        crs=rasterio.crs.CRS.from_user_input(seq.crs),
+        transform=tr,
+    ) as ds:
         ds.write(np.zeros((40, 50), np.float32), 1)
     dem = read_dem(dem_path)
     rain = read_rain(f"mch:{d}", dem)
@@ -169,9 +196,22 @@ def test_simulate_rain_from_native_radar_reprojected(shared_data, tmp_path):
 
     from floodcast.cli import app
 
-    r = CliRunner().invoke(app, ["simulate", "--dem", str(dem_path), "--rain", f"mch:{d}",
-                                 "--duration", "600", "--save-every", "300",
-                                 "--out", str(tmp_path / "sim")])
+    r = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            "--dem",
+            str(dem_path),
+            "--rain",
+            f"mch:{d}",
+            "--duration",
+            "600",
+            "--save-every",
+            "300",
+            "--out",
+            str(tmp_path / "sim"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     import xarray as xr
 

@@ -35,8 +35,7 @@ def dem_on(grid: str, walls=()) -> Dem:
 
 def write_nc(path, dem, start=None):
     depth = np.random.default_rng(0).random((3, NY, NX)).astype(np.float32)
-    write_depth_netcdf(path, np.array([60.0, 120, 180]), depth, depth.max(0), dem,
-                       start_time=start)
+    write_depth_netcdf(path, np.array([60.0, 120, 180]), depth, depth.max(0), dem, start_time=start)
     return depth
 
 
@@ -52,7 +51,10 @@ def test_gdal_reads_depth_nc_with_crs_and_corners(tmp_path, grid):
             b = ds.bounds
             np.testing.assert_allclose(
                 [b.left, b.top, b.right, b.bottom],
-                [tr.c, tr.f, tr.c + NX * tr.a, tr.f + NY * tr.e], rtol=0, atol=abs(tr.a) * 1e-6)
+                [tr.c, tr.f, tr.c + NX * tr.a, tr.f + NY * tr.e],
+                rtol=0,
+                atol=abs(tr.a) * 1e-6,
+            )
     with xr.open_dataset(tmp_path / "depth.nc", decode_coords="all") as ds:
         assert ds["depth"].rio.crs is not None and ds["max_depth"].rio.crs is not None
         assert ds.attrs["Conventions"] == "CF-1.8"
@@ -79,8 +81,14 @@ def test_cf_xarray_finds_grid_mapping_and_time_since_start(tmp_path):
 
 def test_geotiff_is_cog_with_nodata_walls_and_band_title(tmp_path):
     dem = dem_on("utm", walls=[(0, 0), (3, 4)])
-    write_geotiff(tmp_path / "d.tif", np.zeros(dem.shape), dem, tags={"title": "run"},
-                  description="maximum water depth (m)", units="m")
+    write_geotiff(
+        tmp_path / "d.tif",
+        np.zeros(dem.shape),
+        dem,
+        tags={"title": "run"},
+        description="maximum water depth (m)",
+        units="m",
+    )
     with rasterio.open(tmp_path / "d.tif") as ds:
         assert ds.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
         assert ds.nodata == FLOAT_NODATA and ds.crs.to_epsg() == 32614
@@ -89,8 +97,13 @@ def test_geotiff_is_cog_with_nodata_walls_and_band_title(tmp_path):
         assert ds.descriptions == ("maximum water depth (m)",)
         assert ds.tags()["TITLE"] == "maximum water depth (m)" and ds.tags()["RUN_TITLE"] == "run"
         assert ds.tags(1)["units"] == "m"
-    write_geotiff(tmp_path / "m.tif", np.ones(dem.shape, np.uint8), dem, dtype="uint8",
-                  description="wet: 1, dry: 0")
+    write_geotiff(
+        tmp_path / "m.tif",
+        np.ones(dem.shape, np.uint8),
+        dem,
+        dtype="uint8",
+        description="wet: 1, dry: 0",
+    )
     with rasterio.open(tmp_path / "m.tif") as ds:
         assert ds.dtypes == ("uint8",) and ds.nodata == 255
         assert ds.read(1)[0, 0] == 255 and ds.read(1)[1, 1] == 1
@@ -100,8 +113,9 @@ def test_flood_polygons_are_all_valid_and_keep_the_area():
     # random speckle: under 8-connectivity many rings touch themselves at corners
     rng = np.random.default_rng(0)
     wet = rng.random((60, 80)) < 0.45
-    dem = Dem(np.zeros((60, 80), np.float32), 30.0, from_origin(500000, 4e6, 30, 30),
-              "EPSG:32614", "d")
+    dem = Dem(
+        np.zeros((60, 80), np.float32), 30.0, from_origin(500000, 4e6, 30, 30), "EPSG:32614", "d"
+    )
     polys = wet_polygons(wet, dem)
     assert all(shapely.is_valid(p) for p, _ in polys)
     assert sum(n for _, n in polys) == pytest.approx(wet.sum())

@@ -73,7 +73,7 @@ def test_geotiff_georeferenced_and_local(tmp_path):
 
 
 def test_mass_csv_and_json(tmp_path):
-    rows = [dict(zip(MASS_COLUMNS, [60.0, 1.0, 0, 0.5, 0, 0, 0.5, 0.0, 0.0, 0.0]))]
+    rows = [dict(zip(MASS_COLUMNS, [60.0, 1.0, 0, 0.5, 0, 0, 0.5, 0.0, 0.0, 0.0], strict=False))]
     write_mass_csv(tmp_path / "m.csv", rows)
     with open(tmp_path / "m.csv") as fh:
         recs = list(csv.DictReader(fh))

@@ -12,18 +12,33 @@ from floodcast.models import build_model, load_model, read_checkpoint, save_mode
 
 
 def test_round_trip(tmp_path):
-    model = build_model("small_unet", in_channels=3, decoder_channels=4, encoder_depth=2,
-                        depth_head=True, upscale=2, seed=0)
+    model = build_model(
+        "small_unet",
+        in_channels=3,
+        decoder_channels=4,
+        encoder_depth=2,
+        depth_head=True,
+        upscale=2,
+        seed=0,
+    )
     model.train()
     model(torch.randn(4, 3, 16, 16))  # move the BN running stats away from their init
     model.eval()
-    extra = {"stats": {"mean": np.array([1.5, 2.0], dtype=np.float32), "n": np.int64(7)},
-             "channels": ("rain_0", "dem"), "threshold": 0.1, "data": Path("/x/store.zarr")}
+    extra = {
+        "stats": {"mean": np.array([1.5, 2.0], dtype=np.float32), "n": np.int64(7)},
+        "channels": ("rain_0", "dem"),
+        "threshold": 0.1,
+        "data": Path("/x/store.zarr"),
+    }
     path = save_model(model, tmp_path / "m" / "model.pt", extra)
     loaded, got = load_model(path)
     assert loaded.config == model.config and not loaded.training
-    assert got == {"stats": {"mean": [1.5, 2.0], "n": 7}, "channels": ("rain_0", "dem"),
-                   "threshold": 0.1, "data": "/x/store.zarr"}
+    assert got == {
+        "stats": {"mean": [1.5, 2.0], "n": 7},
+        "channels": ("rain_0", "dem"),
+        "threshold": 0.1,
+        "data": "/x/store.zarr",
+    }
     x = torch.randn(1, 3, 19, 23)
     with torch.no_grad():
         a, b = model(x), loaded(x)
@@ -53,8 +68,9 @@ def test_warm_start_matches_channels_by_name(tmp_path):
     old.eval()
     path = save_model(old, tmp_path / "old.pt", {"data": {"channels": ["rain", "dem", "accum"]}})
     # a new input channel in the middle, and a depth head the old model lacks
-    new = build_model("small_unet", in_channels=4, decoder_channels=4, encoder_depth=2,
-                      depth_head=True, seed=1)
+    new = build_model(
+        "small_unet", in_channels=4, decoder_channels=4, encoder_depth=2, depth_head=True, seed=1
+    )
     rep = warm_start(new, path, ["rain", "dem", "prev_depth", "accum"])
     assert rep["channels_added"] == ["prev_depth"] and rep["channels_dropped"] == []
     assert rep["fresh"] == ["depth_head.weight", "depth_head.bias"]
@@ -78,11 +94,17 @@ def test_warm_start_warns_when_the_store_scales_inputs_otherwise(tmp_path):
 
     old = build_model("small_unet", in_channels=2, decoder_channels=4, encoder_depth=2, seed=0)
     stats = {"rain_mean": 2.0, "rain_std": 3.0}
-    path = save_model(old, tmp_path / "old.pt", {"data": {"channels": ["rain", "dem"], "stats": stats}})
+    path = save_model(
+        old, tmp_path / "old.pt", {"data": {"channels": ["rain", "dem"], "stats": stats}}
+    )
     new = build_model("small_unet", in_channels=2, decoder_channels=4, encoder_depth=2, seed=1)
     # within 1 %: the same store rebuilt, say; no warning
-    assert warm_start(new, path, ["rain", "dem"], {"rain_mean": 2.01, "rain_std": 3.0})[
-        "stats_changed"] == {}
+    assert (
+        warm_start(new, path, ["rain", "dem"], {"rain_mean": 2.01, "rain_std": 3.0})[
+            "stats_changed"
+        ]
+        == {}
+    )
     with pytest.warns(UserWarning, match="rain_std"):
         rep = warm_start(new, path, ["rain", "dem"], {"rain_mean": 2.0, "rain_std": 4.5})
     assert rep["stats_changed"] == {"rain_std": [3.0, 4.5]}

@@ -71,7 +71,7 @@ class ModelTester:
 
     def test_deterministic_given_seed(self, model):
         twin = self.build(seed=0).eval()
-        for (k, a), b in zip(model.state_dict().items(), twin.state_dict().values()):
+        for (k, a), b in zip(model.state_dict().items(), twin.state_dict().values(), strict=False):
             assert torch.equal(a, b), k
         x = torch.randn(2, 8, 32, 32, generator=torch.Generator().manual_seed(1))
         with torch.no_grad():
@@ -151,15 +151,23 @@ def test_lite_unet_costs_a_third_of_small_unet():
     the half-resolution core must make the lite model >= 2.5x cheaper (measured 714 M
     multiply-adds for small_unet, 266 M for lite_unet; by hand, the full-resolution
     layers alone cost small_unet 240 M)."""
+
     def macs(name: str) -> int:
         model = build_model(name, in_channels=11, decoder_channels=8, encoder_depth=3).eval()
         total = [0]
 
         def hook(mod, inp, out):
-            total[0] += out.numel() * mod.in_channels * mod.kernel_size[0] * mod.kernel_size[1] \
+            total[0] += (
+                out.numel()
+                * mod.in_channels
+                * mod.kernel_size[0]
+                * mod.kernel_size[1]
                 // mod.groups
-        hs = [m.register_forward_hook(hook) for m in model.modules()
-              if isinstance(m, torch.nn.Conv2d)]
+            )
+
+        hs = [
+            m.register_forward_hook(hook) for m in model.modules() if isinstance(m, torch.nn.Conv2d)
+        ]
         with torch.no_grad():
             model(torch.zeros(1, 11, 256, 256))
         for h in hs:
@@ -175,8 +183,18 @@ def test_lite_unet_costs_a_third_of_small_unet():
 
 
 def test_registry_names():
-    for name in ("deeplabv3plus", "unet", "pspnet", "deeplabv3", "fpn", "autoencoder",
-                 "centre_pixel", "small_unet", "tiny", "lite_unet"):
+    for name in (
+        "deeplabv3plus",
+        "unet",
+        "pspnet",
+        "deeplabv3",
+        "fpn",
+        "autoencoder",
+        "centre_pixel",
+        "small_unet",
+        "tiny",
+        "lite_unet",
+    ):
         assert name in MODELS
     assert ModelConfig().name == "deeplabv3plus"
 
@@ -247,8 +265,9 @@ def test_pad_and_crop_round_trip(hw, m):
 
 def test_centre_pixel_grid_equals_patch_classifier():
     torch.manual_seed(0)
-    model = build_model("centre_pixel", patch_size=9, decoder_channels=8, depth_head=True,
-                        seed=3).eval()
+    model = build_model(
+        "centre_pixel", patch_size=9, decoder_channels=8, depth_head=True, seed=3
+    ).eval()
     # random BN statistics so the check is not trivially about zero-mean layers
     for mod in model.modules():
         if isinstance(mod, torch.nn.BatchNorm2d):
@@ -268,8 +287,9 @@ def test_centre_pixel_grid_equals_patch_classifier():
 
 
 def test_autoencoder_decoder_sees_only_the_bottleneck():
-    model = build_model("autoencoder", encoder="tu-convnext_atto", encoder_depth=3,
-                        decoder_channels=16).eval()
+    model = build_model(
+        "autoencoder", encoder="tu-convnext_atto", encoder_depth=3, decoder_channels=16
+    ).eval()
     feats = model.encoder(torch.randn(1, 8, 32, 32))
     assert len(feats) == 1 and feats[0].shape[-1] == 32 // model.output_stride
 
@@ -278,8 +298,20 @@ def test_autoencoder_decoder_sees_only_the_bottleneck():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["deeplabv3plus", "unet", "pspnet", "deeplabv3", "fpn",
-                                  "autoencoder", "centre_pixel", "small_unet", "lite_unet"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "deeplabv3plus",
+        "unet",
+        "pspnet",
+        "deeplabv3",
+        "fpn",
+        "autoencoder",
+        "centre_pixel",
+        "small_unet",
+        "lite_unet",
+    ],
+)
 @pytest.mark.parametrize("encoder", ["resnet18", "tu-convnext_atto"])
 def test_default_depth_models(name, encoder):
     model = build_model(name, encoder=encoder, seed=0)
@@ -291,27 +323,37 @@ def test_default_depth_models(name, encoder):
 # --- a prior channel: the model as a correction to a physics map ---------------------------
 
 
-@pytest.mark.parametrize(("name", "classes"), [("small_unet", 2), ("small_unet", 1),
-                                               ("lite_unet", 2)])
+@pytest.mark.parametrize(
+    ("name", "classes"), [("small_unet", 2), ("small_unet", 1), ("lite_unet", 2)]
+)
 def test_untrained_prior_model_is_its_channel_thresholded(name, classes):
     # the head starts at zero, so the wet logit is exactly scale x (channel - offset):
     # log1p(0.1 m / 5 cm) = 1.0986 is the 0.1 m threshold of a depth channel
     offset = math.log1p(0.1 / 0.05)
-    model = build_model(name, in_channels=3, num_classes=classes, prior_channel=2,
-                        prior_offset=offset, encoder_depth=2, seed=0).eval()
+    model = build_model(
+        name,
+        in_channels=3,
+        num_classes=classes,
+        prior_channel=2,
+        prior_offset=offset,
+        encoder_depth=2,
+        seed=0,
+    ).eval()
     x = torch.randn(2, 3, 19, 23)
     x[:, 2] = torch.rand(2, 19, 23) * 2.2  # depth channel values from 0 to 0.2 m
     p = model.predict_proba(x)
     assert torch.equal(p > 0.5, x[:, 2] > offset)
     # at depth 0.2 m (channel log1p(4)) the wet logit is 4 x (1.609 - 1.099) = 2.04
     x[:, 2] = math.log1p(4.0)
-    assert model.predict_proba(x)[0, 0, 0].item() == pytest.approx(1 / (1 + math.exp(-2.043)),
-                                                                   abs=1e-3)
+    assert model.predict_proba(x)[0, 0, 0].item() == pytest.approx(
+        1 / (1 + math.exp(-2.043)), abs=1e-3
+    )
 
 
 def test_prior_scale_and_correction_both_learn():
-    model = build_model("small_unet", in_channels=3, prior_channel=0, prior_offset=1.0,
-                        encoder_depth=2, seed=0)
+    model = build_model(
+        "small_unet", in_channels=3, prior_channel=0, prior_offset=1.0, encoder_depth=2, seed=0
+    )
     x, y = torch.randn(2, 3, 16, 16), torch.randint(0, 2, (2, 16, 16))
     F.cross_entropy(model(x)["logits"], y).backward()
     assert model.prior_scale.grad is not None and model.prior_scale.grad != 0
@@ -319,8 +361,15 @@ def test_prior_scale_and_correction_both_learn():
 
 
 def test_centre_pixel_prior_reads_the_patch_centre():
-    model = build_model("centre_pixel", in_channels=3, prior_channel=1, prior_offset=0.5,
-                        patch_size=5, encoder_depth=2, seed=0).eval()
+    model = build_model(
+        "centre_pixel",
+        in_channels=3,
+        prior_channel=1,
+        prior_offset=0.5,
+        patch_size=5,
+        encoder_depth=2,
+        seed=0,
+    ).eval()
     torch.nn.init.normal_(model.segmentation_head.weight)  # a trained correction, not zero
     x = torch.randn(1, 3, 9, 11)
     with torch.no_grad():

@@ -71,8 +71,11 @@ def test_flood_wave_u1_depth_error():
     assert m.relative_error < 1e-5 and abs(m.inflow_m3 / (m.stored_m3) - 1) < 1e-5
 
 
-@pytest.mark.xfail(strict=True, reason="local inertial lacks the convective term: front lags "
-                   "~6 cells at u = 1 m/s (Froude ~1 near the front); see module docstring")
+@pytest.mark.xfail(
+    strict=True,
+    reason="local inertial lacks the convective term: front lags "
+    "~6 cells at u = 1 m/s (Froude ~1 near the front); see module docstring",
+)
 def test_flood_wave_u1_front():
     _, front_num, front_ana, _ = _run_wave(1.0)
     assert abs(front_num - front_ana) <= 2 * DX, (front_num, front_ana)
@@ -90,8 +93,9 @@ def test_rain_on_inclined_plane_steady_state():
     x_c = (np.arange(nx) + 0.5) * dx
     z = np.tile(slope * (nx * dx - x_c), (ny, 1))
     rain = RainSeries(np.array([r_mmh], np.float32), np.zeros(1), np.inf, "uniform")
-    sim = Simulation(z, dx, rain, SolverConfig(manning=n, max_step=10.0),
-                     Boundaries.parse("E=free"))
+    sim = Simulation(
+        z, dx, rain, SolverConfig(manning=n, max_step=10.0), Boundaries.parse("E=free")
+    )
     sim.advance(3600.0)  # equilibrium time (n L / sqrt S)^(3/5) r^(-2/5) ~ 2035 s
     h = sim.depth[1].astype(np.float64)
     r = r_mmh / 3.6e6

@@ -41,13 +41,13 @@ def test_outlet_faces_by_hand():
     faces, fvals = outlet_faces(active, open_cells, np.zeros_like(active), 0.05, 0.0)
     got = sorted(map(tuple, faces.tolist()))
     # x-face col 1 (W land -> E outlet, +1), x-face col 2 (E land, -1); y-faces rows 1, 2
-    assert got == sorted([(0, 1, 1, 1, FREE), (0, 1, 2, -1, FREE), (1, 1, 1, 1, FREE),
-                          (1, 2, 1, -1, FREE)])
+    assert got == sorted(
+        [(0, 1, 1, 1, FREE), (0, 1, 2, -1, FREE), (1, 1, 1, 1, FREE), (1, 2, 1, -1, FREE)]
+    )
     assert np.allclose(fvals[:, 0], 0.05**2)
     sea = np.zeros((2, 3), bool)
     sea[:, 2] = True
-    faces, fvals = outlet_faces(~sea, np.zeros_like(sea), sea, np.array([[0.1, 0.2, 0.3]] * 2),
-                                1.5)
+    faces, fvals = outlet_faces(~sea, np.zeros_like(sea), sea, np.array([[0.1, 0.2, 0.3]] * 2), 1.5)
     assert sorted(map(tuple, faces.tolist())) == [(0, 0, 2, 1, LEVEL), (0, 1, 2, 1, LEVEL)]
     assert np.allclose(fvals, [[0.2**2, 1.5]] * 2)  # the land cell's n², the level
 
@@ -60,8 +60,7 @@ def test_wall_ponds_at_the_coast_open_drains_at_normal_depth():
     assert coast_wall > 10 * H_NORMAL  # nowhere to go: ponds against the coastline
     assert wall.mass.boundary_out_m3 == 0.0
 
-    sim = Simulation(z, DX, _rain(), SolverConfig(nodata="open", precision="float64"),
-                     Boundaries())
+    sim = Simulation(z, DX, _rain(), SolverConfig(nodata="open", precision="float64"), Boundaries())
     sim.advance(3600.0)
     coast = sim.max_depth[:, 19]
     assert coast.max() == pytest.approx(H_NORMAL, rel=0.02)  # the hand-calculated depth
@@ -95,9 +94,13 @@ def test_sea_cells_hold_the_level_like_a_level_edge():
     cfg = SolverConfig(sea_level=0.0, precision="float64", shift_elevation=False)
     a = Simulation(z, DX, _rain(), cfg, Boundaries())
     assert a.sea.sum() == NY * 5 and not a.active[:, 25:].any()
-    b = Simulation(z[:, :25], DX, _rain(), SolverConfig(precision="float64",
-                                                         shift_elevation=False),
-                   Boundaries.parse("E=level:0"))
+    b = Simulation(
+        z[:, :25],
+        DX,
+        _rain(),
+        SolverConfig(precision="float64", shift_elevation=False),
+        Boundaries.parse("E=level:0"),
+    )
     a.advance(1800.0)
     b.advance(1800.0)
     assert np.all(a.max_depth[:, 25:] == 0.0)

@@ -68,8 +68,12 @@ def test_lake_at_rest_uneven_dem(rng, precision):
 # ----------------------------------------------------------------- mass
 def test_closed_domain_rain_mass_balance_float64(rng):
     z = _bowl(rng=rng)
-    sim = Simulation(z, 10.0, _rain(60.0, until=900.0),
-                     SolverConfig(manning=0.03, max_step=10.0, precision="float64"))
+    sim = Simulation(
+        z,
+        10.0,
+        _rain(60.0, until=900.0),
+        SolverConfig(manning=0.03, max_step=10.0, precision="float64"),
+    )
     steps = []
     sim.advance(2400.0, on_step=lambda t, dt: steps.append(dt))
     _assert_sane(sim)
@@ -97,8 +101,9 @@ def test_nan_walls_infiltration_and_inflow_mass(rng):
     ts = np.array([0.0, 300.0, 600.0])
     inflow = PointInflow(20, 20, ts, np.array([0.0, 2.0, 0.0]))
     cfg = SolverConfig(manning=0.03, infiltration_mmh=20.0, precision="float64")
-    sim = Simulation(z, 10.0, _rain(40.0), cfg, Boundaries.parse("S=free,E=level:10.5"),
-                     inflows=[inflow])
+    sim = Simulation(
+        z, 10.0, _rain(40.0), cfg, Boundaries.parse("S=free,E=level:10.5"), inflows=[inflow]
+    )
     sim.advance(1200.0)
     _assert_sane(sim)
     m = sim.mass
@@ -128,8 +133,13 @@ def test_free_and_level_edges_drain_and_fill():
     sim.advance(3600.0)
     assert sim.mass.boundary_out_m3 > 0.9 * sim.mass.rain_in_m3
     # a fixed level above the bed floods the domain from the west
-    sim2 = Simulation(np.zeros((4, 10)), 5.0, _rain(), SolverConfig(precision="float64"),
-                      Boundaries(west=Edge("level", 0.5)))
+    sim2 = Simulation(
+        np.zeros((4, 10)),
+        5.0,
+        _rain(),
+        SolverConfig(precision="float64"),
+        Boundaries(west=Edge("level", 0.5)),
+    )
     sim2.advance(1800.0)
     assert np.allclose(sim2.depth, 0.5, atol=0.01)  # a small seiche remains
     assert sim2.depth.mean() == pytest.approx(0.5, abs=2e-3)
@@ -140,8 +150,9 @@ def test_free_and_level_edges_drain_and_fill():
 
 # ----------------------------------------------------------------- stepping / API
 def test_advance_lands_on_targets_and_frame_changes():
-    rain = RainSeries(np.array([30.0, 0.0, 10.0], np.float32), np.array([0.0, 95.5, 200.0]),
-                      400.0, "t")
+    rain = RainSeries(
+        np.array([30.0, 0.0, 10.0], np.float32), np.array([0.0, 95.5, 200.0]), 400.0, "t"
+    )
     sim = Simulation(_bowl(), 10.0, rain, SolverConfig(max_step=7.0))
     times = []
     sim.advance(333.3, on_step=lambda t, dt: times.append(t))
@@ -196,9 +207,18 @@ def test_manning_grid_and_lisflood_mode():
     assert not cfg.speed_aware_step and cfg.rain_at_step_start
 
 
-@pytest.mark.parametrize("kw", [{"manning": 0.0}, {"manning": -1.0}, {"cfl": 1.5},
-                                {"max_step": 0.0}, {"theta": 1.2}, {"precision": "float16"},
-                                {"manning": np.zeros((3, 3))}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"manning": 0.0},
+        {"manning": -1.0},
+        {"cfl": 1.5},
+        {"max_step": 0.0},
+        {"theta": 1.2},
+        {"precision": "float16"},
+        {"manning": np.zeros((3, 3))},
+    ],
+)
 def test_config_validation(kw):
     with pytest.raises(ValueError):
         SolverConfig(**kw)
@@ -211,8 +231,14 @@ def test_boundaries_parse():
     assert Boundaries.parse("free") == Boundaries.all("free")
     assert Boundaries.parse("closed") == Boundaries()
     assert Boundaries.parse(" w = free ").west.kind == "free"
-    for bad, token in [("N=flood", "N=flood"), ("X=free", "X=free"), ("E=level:abc", "E=level:abc"),
-                       ("N=free,N=closed", "N=closed"), ("wet", "wet"), ("N=free,junk", "junk")]:
+    for bad, token in [
+        ("N=flood", "N=flood"),
+        ("X=free", "X=free"),
+        ("E=level:abc", "E=level:abc"),
+        ("N=free,N=closed", "N=closed"),
+        ("wet", "wet"),
+        ("N=free,junk", "junk"),
+    ]:
         with pytest.raises(ValueError, match=token.replace(":", ".").replace("=", ".")):
             Boundaries.parse(bad)
 
@@ -237,13 +263,20 @@ def test_instability_and_bad_inputs_raise():
     # cfl = 1 with theta = 0 and a huge step on a steep deep domain: must not produce NaN
     # silently -- either it stays finite or it raises SimulationError
     deep = np.where(np.arange(24)[None, :] < 12, 5.0, 0.0) * np.ones((24, 1))
-    sim = Simulation(z, 10.0, _rain(), SolverConfig(cfl=1.0, theta=0.0, speed_aware_step=False,
-                                                    max_step=50.0), initial_depth=deep)
+    sim = Simulation(
+        z,
+        10.0,
+        _rain(),
+        SolverConfig(cfl=1.0, theta=0.0, speed_aware_step=False, max_step=50.0),
+        initial_depth=deep,
+    )
     try:
         sim.advance(600.0)
     except SimulationError:
         return
     _assert_sane(sim)
+
+
 def test_a_simulation_leaves_torch_on_the_threads_it_was_given():
     # numba's OpenMP layer sets the process-wide OpenMP thread count; torch shares it
     import numba
@@ -256,8 +289,9 @@ def test_a_simulation_leaves_torch_on_the_threads_it_was_given():
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        reference_series(np.random.default_rng(0).random((40, 40)) * 3, 30.0, duration_s=1800,
-                         cache=False)
+        reference_series(
+            np.random.default_rng(0).random((40, 40)) * 3, 30.0, duration_s=1800, cache=False
+        )
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)

@@ -9,12 +9,26 @@ from floodcast.models.registry import build_model
 
 def model_extra(frames=3, extras=(), cells=(50.0,), intervals=(300.0,), patch=32) -> dict:
     chans = [f"rain_t-{frames - 1 - i}" for i in range(frames)] + ["dem"] + list(extras)
-    return {"data": {"channels": chans, "stats": {"rain_mean": 1.0, "rain_std": 2.0,
-                                                  "dem_anomaly_std": 5.0, "rain_accum_scale_mm": 3.0},
-                     "spec": {"frames": frames, "extra_channels": list(extras), "threshold": 0.1,
-                              "patch": patch},
-                     "cell_sizes_m": list(cells), "intervals_s": list(intervals)},
-            "postprocess": False}
+    return {
+        "data": {
+            "channels": chans,
+            "stats": {
+                "rain_mean": 1.0,
+                "rain_std": 2.0,
+                "dem_anomaly_std": 5.0,
+                "rain_accum_scale_mm": 3.0,
+            },
+            "spec": {
+                "frames": frames,
+                "extra_channels": list(extras),
+                "threshold": 0.1,
+                "patch": patch,
+            },
+            "cell_sizes_m": list(cells),
+            "intervals_s": list(intervals),
+        },
+        "postprocess": False,
+    }
 
 
 @pytest.fixture(scope="session")

@@ -41,19 +41,27 @@ def _area(tmp_path):
     """A polygon over the whole test DEM (UTM 14N, 2.5 x 2 km), in WGS 84."""
     from rasterio.warp import transform
 
-    xs, ys = [500000, 502500, 502500, 500000, 500000], [4000000, 4000000, 3998000, 3998000,
-                                                        4000000]
+    xs, ys = [500000, 502500, 502500, 500000, 500000], [4000000, 4000000, 3998000, 3998000, 4000000]
     lon, lat = transform("EPSG:32614", "EPSG:4326", xs, ys)
-    gj = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
-        "name": "Valley school"}, "geometry": {"type": "Polygon", "coordinates": [
-            list(map(list, zip(lon, lat)))]}}]}
+    gj = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": "Valley school"},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [list(map(list, zip(lon, lat, strict=False)))],
+                },
+            }
+        ],
+    }
     path = tmp_path / "assets.geojson"
     path.write_text(json.dumps(gj))
     return path
 
 
-def test_alert_once_per_event_rearmed_and_failing_target_reported(tmp_path, receiver,
-                                                                  monkeypatch):
+def test_alert_once_per_event_rearmed_and_failing_target_reported(tmp_path, receiver, monkeypatch):
     from floodcast.predict import alerts
 
     monkeypatch.setattr(alerts, "RETRY_WAIT_S", 0.01)
@@ -61,10 +69,27 @@ def test_alert_once_per_event_rearmed_and_failing_target_reported(tmp_path, rece
     dem, rain = _inputs(tmp_path)
     area = _area(tmp_path)
     out = tmp_path / "nc"
-    args = ["nowcast", "--dem", str(dem), "--rain", str(rain), "--out", str(out),
-            "--ensemble", "0", "--lead", "10", "--spin-up", "0",
-            "--alert", f"{area}:0.1:0.5:10", "--notify", f"json://127.0.0.1:{port}/hook",
-            "--map-url", "http://maps.example/latest"]
+    args = [
+        "nowcast",
+        "--dem",
+        str(dem),
+        "--rain",
+        str(rain),
+        "--out",
+        str(out),
+        "--ensemble",
+        "0",
+        "--lead",
+        "10",
+        "--spin-up",
+        "0",
+        "--alert",
+        f"{area}:0.1:0.5:10",
+        "--notify",
+        f"json://127.0.0.1:{port}/hook",
+        "--map-url",
+        "http://maps.example/latest",
+    ]
     r = CliRunner().invoke(app, args + ["--notify", "json://127.0.0.1:9/dead"])
     assert r.exit_code == 0, r.output
     assert "failed after retries" in r.output  # the dead target is reported, forecast done
@@ -84,8 +109,11 @@ def test_alert_once_per_event_rearmed_and_failing_target_reported(tmp_path, rece
     r = CliRunner().invoke(app, args)  # same event: no new message
     assert r.exit_code == 0 and len(got) == 2
     # the rain stops: below the threshold, re-armed; rain again: a new message
-    np.savez(tmp_path / "dry.npz", rain_mmh=np.zeros((5, 40, 50), np.float32),
-             times_s=np.arange(5) * 300.0)
+    np.savez(
+        tmp_path / "dry.npz",
+        rain_mmh=np.zeros((5, 40, 50), np.float32),
+        times_s=np.arange(5) * 300.0,
+    )
     dry = [a if a != str(rain) else str(tmp_path / "dry.npz") for a in args]
     r = CliRunner().invoke(app, dry)
     assert r.exit_code == 0, r.output

@@ -18,8 +18,14 @@ runner = CliRunner()
 def _model(tmp_path, factor=4, cell=10.0, downscale=True):
     cfg = DownscaleTrainConfig(data="-", out="-", factor=factor, width=4, encoder_depth=2)
     model = build_model(model_config(cfg), seed=0)
-    info = {"factor": factor, "fine_cell_size_m": cell, "coarse_cell_size_m": cell * factor,
-            "channels": list(CHANNELS), "threshold_m": 0.1, "train_dems": ["synthetic"]}
+    info = {
+        "factor": factor,
+        "fine_cell_size_m": cell,
+        "coarse_cell_size_m": cell * factor,
+        "channels": list(CHANNELS),
+        "threshold_m": 0.1,
+        "train_dems": ["synthetic"],
+    }
     path = tmp_path / f"m{factor}_{cell:g}.pt"
     return save_model(model.eval(), path, {"downscale": info} if downscale else {})
 
@@ -33,9 +39,23 @@ def _dem(tmp_path, n=32, cell=10.0):
 
 
 def _simulate(dem, out, *extra):
-    return runner.invoke(app, ["simulate", "--dem", str(dem), "--rain", "60mm/h:900s",
-                               "--duration", "900", "--save-every", "300", "--out", str(out),
-                               *extra])
+    return runner.invoke(
+        app,
+        [
+            "simulate",
+            "--dem",
+            str(dem),
+            "--rain",
+            "60mm/h:900s",
+            "--duration",
+            "900",
+            "--save-every",
+            "300",
+            "--out",
+            str(out),
+            *extra,
+        ],
+    )
 
 
 def test_downscaled_run_is_flagged_emulated(tmp_path):
@@ -54,11 +74,14 @@ def test_downscaled_run_is_flagged_emulated(tmp_path):
         assert float(ds["depth"].min()) >= 0
 
 
-@pytest.mark.parametrize("args, dem_kw, message", [
-    (["--coarsen", "8"], {}, "trained for --coarsen 4, not 8"),
-    ([], {"cell": 5.0}, "trained on 10 m cells; this DEM has 5 m"),
-    ([], {"n": 30}, "30x30 is not divisible by --coarsen 4"),
-])
+@pytest.mark.parametrize(
+    "args, dem_kw, message",
+    [
+        (["--coarsen", "8"], {}, "trained for --coarsen 4, not 8"),
+        ([], {"cell": 5.0}, "trained on 10 m cells; this DEM has 5 m"),
+        ([], {"n": 30}, "30x30 is not divisible by --coarsen 4"),
+    ],
+)
 def test_bad_downscale_input_writes_nothing(tmp_path, args, dem_kw, message):
     out = tmp_path / "run"
     r = _simulate(_dem(tmp_path, **dem_kw), out, "--downscale", str(_model(tmp_path)), *args)

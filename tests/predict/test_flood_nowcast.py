@@ -18,8 +18,9 @@ from .test_nowcast import blob_frames
 
 
 def _valley(ny=30, nx=36):
-    return (100 + np.add.outer(np.arange(ny) * 0.3, np.abs(np.arange(nx) - nx / 2) * 0.4)
-            ).astype(np.float32)
+    return (100 + np.add.outer(np.arange(ny) * 0.3, np.abs(np.arange(nx) - nx / 2) * 0.4)).astype(
+        np.float32
+    )
 
 
 def test_probabilities_are_member_fractions_and_members_match_the_solver():
@@ -56,13 +57,24 @@ def _inputs(tmp_path, n_frames=5, shift=0.0):
 
     dem_path = tmp_path / f"dem{shift:g}.tif"
     z = _valley(40, 50) + shift
-    with rasterio.open(dem_path, "w", driver="GTiff", height=40, width=50, count=1,
-                       dtype="float32", crs="EPSG:32614",
-                       transform=from_origin(500000, 4000000, 50, 50)) as ds:
+    with rasterio.open(
+        dem_path,
+        "w",
+        driver="GTiff",
+        height=40,
+        width=50,
+        count=1,
+        dtype="float32",
+        crs="EPSG:32614",
+        transform=from_origin(500000, 4000000, 50, 50),
+    ) as ds:
         ds.write(z, 1)
     rain = tmp_path / "rain.npz"
-    np.savez(rain, rain_mmh=blob_frames(n_frames, ny=40, nx=50, vel=(0.5, 1.0)) * 6,
-             times_s=np.arange(n_frames) * 300.0)
+    np.savez(
+        rain,
+        rain_mmh=blob_frames(n_frames, ny=40, nx=50, vel=(0.5, 1.0)) * 6,
+        times_s=np.arange(n_frames) * 300.0,
+    )
     return dem_path, rain
 
 
@@ -75,15 +87,35 @@ def test_nowcast_cli_physics_outputs_and_hot_start(tmp_path):
 
     dem, rain = _inputs(tmp_path)
     out = tmp_path / "nc"
-    r = _run("--dem", dem, "--rain", rain, "--out", out, "--ensemble", 3, "--lead", 15,
-             "--spin-up", 0, "--seed", 1)
+    r = _run(
+        "--dem",
+        dem,
+        "--rain",
+        rain,
+        "--out",
+        out,
+        "--ensemble",
+        3,
+        "--lead",
+        15,
+        "--spin-up",
+        0,
+        "--seed",
+        1,
+    )
     assert r.exit_code == 0, r.output
     s = json.loads((out / "nowcast.json").read_text())
     assert s["engine"] == "physics" and s["members"] == 3 and s["thresholds_m"] == [0.1, 0.3]
     assert [row["lead_min"] for row in s["leads"]] == [5.0, 10.0, 15.0]
     assert {"area_p_ge_0.5_m2@0.1m", "max_probability@0.3m", "rain_mean_mmh"} <= set(s["leads"][0])
-    for f in ("lead_005min.tif", "lead_015min.tif", "max_over_lead.tif", "nowcast.nc",
-              "nowcast.png", "state.npz"):
+    for f in (
+        "lead_005min.tif",
+        "lead_015min.tif",
+        "max_over_lead.tif",
+        "nowcast.nc",
+        "nowcast.png",
+        "state.npz",
+    ):
         assert (out / f).exists(), f
     with rasterio.open(out / "lead_010min.tif") as ds:
         assert ds.count == 4 and np.isnan(ds.nodata) and ds.crs.to_epsg() == 32614
@@ -98,29 +130,56 @@ def test_nowcast_cli_physics_outputs_and_hot_start(tmp_path):
         assert float(ds["probability"].max()) > 0  # this rain floods the valley
     # hot start from the written state
     out2 = tmp_path / "nc2"
-    r = _run("--dem", dem, "--rain", rain, "--out", out2, "--ensemble", 0, "--lead", 5,
-             "--state", out / "state.npz")
+    r = _run(
+        "--dem",
+        dem,
+        "--rain",
+        rain,
+        "--out",
+        out2,
+        "--ensemble",
+        0,
+        "--lead",
+        5,
+        "--state",
+        out / "state.npz",
+    )
     assert r.exit_code == 0, r.output
     assert "hot start" in r.output
     # a state from another DEM is refused, nothing written
     dem_b, _ = _inputs(tmp_path, shift=1.0)
     out3 = tmp_path / "nc3"
-    r = _run("--dem", dem_b, "--rain", rain, "--out", out3, "--ensemble", 0, "--lead", 5,
-             "--state", out / "state.npz")
+    r = _run(
+        "--dem",
+        dem_b,
+        "--rain",
+        rain,
+        "--out",
+        out3,
+        "--ensemble",
+        0,
+        "--lead",
+        5,
+        "--state",
+        out / "state.npz",
+    )
     assert r.exit_code == 1 and "--state" in r.output and "fingerprint" in r.output
     assert not out3.exists()
 
 
-@pytest.mark.parametrize("args, match", [
-    (["--ensemble", "-1", "--spin-up", "0"], "--ensemble"),
-    (["--lead", "7", "--spin-up", "0"], "multiple of the radar interval"),
-    (["--lead", "10"], "--state FILE"),
-    (["--state", "nope.npz", "--spin-up", "1"], "not both"),
-    (["--state", "nope.npz"], "--state nope.npz"),
-    (["--spin-up", "0", "--frames-2"], "need at least 3"),
-    (["--spin-up", "0", "--alert", "missing.geojson:0.3:0.5:60"], "--alert missing.geojson"),
-    (["--spin-up", "0", "--alert", "a.geojson:0.3:1.5:60"], "PROB"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (["--ensemble", "-1", "--spin-up", "0"], "--ensemble"),
+        (["--lead", "7", "--spin-up", "0"], "multiple of the radar interval"),
+        (["--lead", "10"], "--state FILE"),
+        (["--state", "nope.npz", "--spin-up", "1"], "not both"),
+        (["--state", "nope.npz"], "--state nope.npz"),
+        (["--spin-up", "0", "--frames-2"], "need at least 3"),
+        (["--spin-up", "0", "--alert", "missing.geojson:0.3:0.5:60"], "--alert missing.geojson"),
+        (["--spin-up", "0", "--alert", "a.geojson:0.3:1.5:60"], "PROB"),
+    ],
+)
 def test_nowcast_cli_bad_input(tmp_path, monkeypatch, args, match):
     monkeypatch.chdir(tmp_path)
     n = 2 if "--frames-2" in args else 5
@@ -137,12 +196,34 @@ def test_nowcast_cli_bad_input(tmp_path, monkeypatch, args, match):
 def test_alert_polygon_not_overlapping_the_dem(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     dem, rain = _inputs(tmp_path)
-    far = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
-        "name": "far away"}, "geometry": {"type": "Polygon", "coordinates": [
-            [[10, 10], [10.1, 10], [10.1, 10.1], [10, 10]]]}}]}
+    far = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": "far away"},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[10, 10], [10.1, 10], [10.1, 10.1], [10, 10]]],
+                },
+            }
+        ],
+    }
     (tmp_path / "far.geojson").write_text(json.dumps(far))
-    r = _run("--dem", dem, "--rain", rain, "--out", tmp_path / "nc", "--ensemble", 2,
-             "--spin-up", 0, "--alert", "far.geojson:0.1:0.5:15")
+    r = _run(
+        "--dem",
+        dem,
+        "--rain",
+        rain,
+        "--out",
+        tmp_path / "nc",
+        "--ensemble",
+        2,
+        "--spin-up",
+        0,
+        "--alert",
+        "far.geojson:0.1:0.5:15",
+    )
     assert r.exit_code == 1 and "does not overlap" in r.output
     with pytest.raises(InputError):
         from floodcast.predict.alerts import parse_alert
@@ -153,12 +234,30 @@ def test_alert_polygon_not_overlapping_the_dem(tmp_path, monkeypatch):
 def test_engine_both_reports_agreement(model_file, tmp_path):
     dem, rain = _inputs(tmp_path)
     out = tmp_path / "nc"
-    r = _run("--engine", "both", "--model", model_file, "--dem", dem, "--rain", rain,
-             "--out", out, "--ensemble", 2, "--lead", 10, "--spin-up", 0)
+    r = _run(
+        "--engine",
+        "both",
+        "--model",
+        model_file,
+        "--dem",
+        dem,
+        "--rain",
+        rain,
+        "--out",
+        out,
+        "--ensemble",
+        2,
+        "--lead",
+        10,
+        "--spin-up",
+        0,
+    )
     assert r.exit_code == 0, r.output
     s = json.loads((out / "nowcast.json").read_text())
-    assert s["engine"] == "both" and [a["lead_min"] for a in s["agreement_model_vs_physics"]] \
-        == [5.0, 10.0]
+    assert s["engine"] == "both" and [a["lead_min"] for a in s["agreement_model_vs_physics"]] == [
+        5.0,
+        10.0,
+    ]
     assert {"csi", "pod", "far"} <= set(s["agreement_model_vs_physics"][0])
     assert (out / "model" / "nowcast.json").exists() and (out / "nowcast.nc").exists()
     r = _run("--engine", "model", "--dem", dem, "--rain", rain, "--out", out)

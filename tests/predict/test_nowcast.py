@@ -26,8 +26,10 @@ def blob_frames(nt, ny=64, nx=80, t0=0, vel=VEL):
     out = []
     for t in range(t0, t0 + nt):
         dy, dx = vel[0] * t, vel[1] * t
-        out.append(20 * np.exp(-((yy - 20 - dy) ** 2 + (xx - 20 - dx) ** 2) / (2 * 6.0 ** 2))
-                   + 8 * np.exp(-((yy - 40 - dy) ** 2 + (xx - 15 - dx) ** 2) / (2 * 4.0 ** 2)))
+        out.append(
+            20 * np.exp(-((yy - 20 - dy) ** 2 + (xx - 20 - dx) ** 2) / (2 * 6.0**2))
+            + 8 * np.exp(-((yy - 40 - dy) ** 2 + (xx - 15 - dx) ** 2) / (2 * 4.0**2))
+        )
     return np.stack(out).astype(np.float32)
 
 
@@ -35,9 +37,6 @@ def csi(pred, obs, thr=1.0):
     ok = np.isfinite(pred) & np.isfinite(obs)
     p, o = (pred >= thr) & ok, (obs >= thr) & ok
     return (p & o).sum() / max((p | o).sum(), 1)
-
-
-
 
 
 def test_extrapolation_reproduces_advected_blob_and_beats_persistence():
@@ -69,13 +68,16 @@ def test_steps_ensemble_is_reproducible_with_a_seed():
     assert not np.array_equal(np.nan_to_num(a[0]), np.nan_to_num(a[1]))  # members differ
 
 
-@pytest.mark.parametrize("kw, match", [
-    ({"frames": 1}, "at least 2"),
-    ({"frames": 2, "method": "steps"}, "at least 3"),
-    ({"method": "magic"}, "unknown nowcast method"),
-    ({"flow": "telepathy"}, "unknown flow"),
-    ({"n_steps": 0}, "n_steps"),
-])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"frames": 1}, "at least 2"),
+        ({"frames": 2, "method": "steps"}, "at least 3"),
+        ({"method": "magic"}, "unknown nowcast method"),
+        ({"flow": "telepathy"}, "unknown flow"),
+        ({"n_steps": 0}, "n_steps"),
+    ],
+)
 def test_extrapolate_refuses_bad_input(kw, match):
     obs = blob_frames(kw.pop("frames", 3), ny=24, nx=24)
     with pytest.raises(InputError, match=match):
@@ -85,20 +87,25 @@ def test_extrapolate_refuses_bad_input(kw, match):
 def test_flood_nowcast_per_lead_and_ensemble_probability(model_file):
     mapper = FloodMapper.load(model_file)
     rng = np.random.default_rng(0)
-    elev = (100 + np.add.outer(np.arange(48), np.abs(np.arange(48) - 24)) * 0.5
-            + rng.normal(0, 0.1, (48, 48))).astype(np.float32)
+    elev = (
+        100
+        + np.add.outer(np.arange(48), np.abs(np.arange(48) - 24)) * 0.5
+        + rng.normal(0, 0.1, (48, 48))
+    ).astype(np.float32)
     obs = blob_frames(4, ny=48, nx=48, vel=(0.5, 1.0)) * 3
     det = flood_nowcast(mapper, obs, elev, 50.0, 300.0, 3)
     assert [lm.lead_steps for lm in det] == [0, 1, 2, 3]
     assert all(lm.flood_probability is None for lm in det)
     assert det[2].lead_s == 600.0 and det[0].fmap.probability.shape == (48, 48)
-    ens = flood_nowcast(mapper, obs, elev, 50.0, 300.0, 2, method="steps", n_members=3, seed=1,
-                        keep_members=True)
+    ens = flood_nowcast(
+        mapper, obs, elev, 50.0, 300.0, 2, method="steps", n_members=3, seed=1, keep_members=True
+    )
     for lm in ens[1:]:
         wet = np.stack([m.wet for m in lm.members])
         np.testing.assert_allclose(lm.flood_probability, wet.mean(0))
-        np.testing.assert_allclose(lm.flood_probability * 3, np.round(lm.flood_probability * 3),
-                                   atol=1e-5)  # a fraction of 3 members
+        np.testing.assert_allclose(
+            lm.flood_probability * 3, np.round(lm.flood_probability * 3), atol=1e-5
+        )  # a fraction of 3 members
         np.testing.assert_array_equal(lm.fmap.wet, lm.flood_probability >= 0.5)
     with pytest.raises(InputError, match="needs the last 3"):
         flood_nowcast(mapper, obs[:2], elev, 50.0, 300.0, 2)
@@ -110,12 +117,24 @@ def _write_inputs(tmp_path, n_frames=4):
     tr = from_origin(500000, 4000000, 50, 50)
     dem_path = tmp_path / "dem.tif"
     z = (100 + np.add.outer(np.arange(40), np.abs(np.arange(50) - 25)) * 0.5).astype(np.float32)
-    with rasterio.open(dem_path, "w", driver="GTiff", height=40, width=50, count=1,
-                       dtype="float32", crs="EPSG:32614", transform=tr) as ds:
+    with rasterio.open(
+        dem_path,
+        "w",
+        driver="GTiff",
+        height=40,
+        width=50,
+        count=1,
+        dtype="float32",
+        crs="EPSG:32614",
+        transform=tr,
+    ) as ds:
         ds.write(z, 1)
     rain = tmp_path / "rain.npz"
-    np.savez(rain, rain_mmh=blob_frames(n_frames, ny=40, nx=50, vel=(0.5, 1.0)) * 3,
-             times_s=np.arange(n_frames) * 300.0)
+    np.savez(
+        rain,
+        rain_mmh=blob_frames(n_frames, ny=40, nx=50, vel=(0.5, 1.0)) * 3,
+        times_s=np.arange(n_frames) * 300.0,
+    )
     return dem_path, rain, tr
 
 
@@ -123,20 +142,37 @@ def _write_inputs(tmp_path, n_frames=4):
 def test_nowcast_cli_writes_every_lead(model_file, tmp_path, ensemble):
     dem_path, rain, tr = _write_inputs(tmp_path)
     out = tmp_path / "nc"
-    r = CliRunner().invoke(app, ["nowcast", "--model", str(model_file), "--dem", str(dem_path),
-                                 "--rain", str(rain), "--out", str(out), "--steps", "2",
-                                 "--ensemble", str(ensemble)])
+    r = CliRunner().invoke(
+        app,
+        [
+            "nowcast",
+            "--model",
+            str(model_file),
+            "--dem",
+            str(dem_path),
+            "--rain",
+            str(rain),
+            "--out",
+            str(out),
+            "--steps",
+            "2",
+            "--ensemble",
+            str(ensemble),
+        ],
+    )
     assert r.exit_code == 0, r.output
     summary = json.loads((out / "nowcast.json").read_text())
     assert [row["lead_min"] for row in summary["leads"]] == [0, 5, 10]
     assert summary["method"] == ("steps" if ensemble else "extrapolation")
     for lead in ("lead_000min", "lead_005min", "lead_010min"):
         assert (out / lead / "wet_probability.tif").exists() and (out / lead / "flood.png").exists()
-        assert (out / lead / "flooding_probability.tif").exists() == bool(ensemble and lead != "lead_000min")
+        assert (out / lead / "flooding_probability.tif").exists() == bool(
+            ensemble and lead != "lead_000min"
+        )
     with rasterio.open(out / "flooding_probability_peak.tif") as ds:
         assert ds.crs.to_epsg() == 32614 and ds.transform == tr
         p = ds.read(1)
-    assert p.shape == (40, 50) and (0 <= p).all() and (p <= 1).all()
+    assert p.shape == (40, 50) and (p >= 0).all() and (p <= 1).all()
     # the forecast rain is georeferenced CF NetCDF that simulate --rain reads back
     from floodcast.io.dem import read_dem
     from floodcast.io.rain import read_rain
@@ -148,16 +184,32 @@ def test_nowcast_cli_writes_every_lead(model_file, tmp_path, ensemble):
     assert not [q for q in tmp_path.iterdir() if q.name.startswith(".")]  # no temp left
 
 
-@pytest.mark.parametrize("args, match", [
-    (["--steps", "2"], "need at least 3"),  # 2 observed frames, the model needs 3
-    (["--steps", "0"], "--steps"),
-    (["--radar", "x:/nonexistent"], "exactly one"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (["--steps", "2"], "need at least 3"),  # 2 observed frames, the model needs 3
+        (["--steps", "0"], "--steps"),
+        (["--radar", "x:/nonexistent"], "exactly one"),
+    ],
+)
 def test_nowcast_cli_fails_cleanly(model_file, tmp_path, args, match):
     dem_path, rain, _ = _write_inputs(tmp_path, n_frames=2)
     out = tmp_path / "nc"
-    r = CliRunner().invoke(app, ["nowcast", "--model", str(model_file), "--dem", str(dem_path),
-                                 "--rain", str(rain), "--out", str(out), *args])
+    r = CliRunner().invoke(
+        app,
+        [
+            "nowcast",
+            "--model",
+            str(model_file),
+            "--dem",
+            str(dem_path),
+            "--rain",
+            str(rain),
+            "--out",
+            str(out),
+            *args,
+        ],
+    )
     assert r.exit_code == 1
     assert match in r.output
     assert not out.exists()
@@ -171,11 +223,22 @@ def test_radar_extrapolated_on_its_grid_then_reprojected_to_dem():
     # radar: 1 km cells, 120 x 120 km in UTM 32614; DEM: 40 x 50 cells of 50 m inside it
     rain = np.repeat(blob_frames(4, ny=120, nx=120, vel=(1.0, 2.0)), 1, 0)
     times = np.datetime64("2020-06-01T12:00") + np.arange(4) * np.timedelta64(300, "s")
-    seq = RadarSequence(rain * 3, times, Affine(1000, 0, 440000, 0, -1000, 4030000),
-                        "EPSG:32614", 1000.0, "synthetic",
-                        attrs={"clipped_per_frame": [0] * 4})
-    dem = Dem(np.zeros((40, 50), np.float32), 50.0, Affine(50, 0, 460000, 0, -50, 4010000),
-              "EPSG:32614", "dem")
+    seq = RadarSequence(
+        rain * 3,
+        times,
+        Affine(1000, 0, 440000, 0, -1000, 4030000),
+        "EPSG:32614",
+        1000.0,
+        "synthetic",
+        attrs={"clipped_per_frame": [0] * 4},
+    )
+    dem = Dem(
+        np.zeros((40, 50), np.float32),
+        50.0,
+        Affine(50, 0, 460000, 0, -50, 4010000),
+        "EPSG:32614",
+        "dem",
+    )
     crop = _crop_around(seq, dem, margin_km=10.0)
     assert crop.shape[1:] == (22, 23)  # 2 x 2.5 km DEM + 10 km each side, in 1 km cells
     obs, fc, interval = _radar_nowcast(seq, dem, 3, "extrapolation", 0, 0, "lucaskanade", 10.0)
@@ -204,18 +267,41 @@ def test_nowcast_cli_on_shared_radar(shared_data, model_file, tmp_path):
     tr = Affine(50, 0, left + 400_000, 0, -50, top - 300_000)
     dem_path = tmp_path / "dem.tif"
     z = (400 + np.add.outer(np.arange(40), np.abs(np.arange(50) - 25)) * 0.5).astype(np.float32)
-    with rasterio.open(dem_path, "w", driver="GTiff", height=40, width=50, count=1,
-                       dtype="float32", crs=rasterio.crs.CRS.from_string(seq.crs),
-                       transform=tr) as ds:
+    with rasterio.open(
+        dem_path,
+        "w",
+        driver="GTiff",
+        height=40,
+        width=50,
+        count=1,
+        dtype="float32",
+        crs=rasterio.crs.CRS.from_string(seq.crs),
+        transform=tr,
+    ) as ds:
         ds.write(z, 1)
     radar_dir = tmp_path / "radar"
     radar_dir.mkdir()
     for f in files:
         (radar_dir / f.name).symlink_to(f)
     out = tmp_path / "nc"
-    r = CliRunner().invoke(app, ["nowcast", "--model", str(model_file), "--dem", str(dem_path),
-                                 "--radar", f"mch:{radar_dir}", "--out", str(out),
-                                 "--steps", "2", "--margin-km", "20"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "nowcast",
+            "--model",
+            str(model_file),
+            "--dem",
+            str(dem_path),
+            "--radar",
+            f"mch:{radar_dir}",
+            "--out",
+            str(out),
+            "--steps",
+            "2",
+            "--margin-km",
+            "20",
+        ],
+    )
     assert r.exit_code == 0, r.output
     summary = json.loads((out / "nowcast.json").read_text())
     assert summary["analysis_time"] == "2015-05-15T19:00:00"

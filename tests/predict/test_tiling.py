@@ -31,7 +31,7 @@ class TileMean(torch.nn.Module):
 def test_weights_are_a_partition_of_unity_in_the_overlap():
     p, ov = 32, 8
     w = _blend_weights(p, ov)[p // 2]
-    both = w[p - ov:] + w[:ov]  # tile k's right overlap + tile k+1's left overlap
+    both = w[p - ov :] + w[:ov]  # tile k's right overlap + tile k+1's left overlap
     np.testing.assert_allclose(both, 1.0, rtol=1e-6)
     assert w[0] < 0.01 and w.max() == 1.0
 
@@ -39,8 +39,9 @@ def test_weights_are_a_partition_of_unity_in_the_overlap():
 def test_no_seams_along_tile_edges(make_extra):
     n = 104  # 4 tiles of 32 with an 8-cell overlap each way
     m = FloodMapper(BadEdges(), make_extra(), patch=32, overlap=8)
-    p = m.predict(np.ones((3, n, n), np.float32), np.zeros((n, n), np.float32), 50.0,
-                  300.0).probability
+    p = m.predict(
+        np.ones((3, n, n), np.float32), np.zeros((n, n), np.float32), 50.0, 300.0
+    ).probability
     inner = p[1:-1, 1:-1]  # the grid's own border has one tile only
     # the old linear ramp gave the bad edge cells 1/9 of the weight: |p - 0.5| = 0.05
     assert np.abs(inner - 0.5).max() < 0.01
@@ -75,8 +76,13 @@ def test_cli_and_server_tile_the_same_and_map_the_same(model_file, tmp_path):
 def test_predict_reports_progress_per_batch_of_tiles(make_extra):
     calls = []
     m = FloodMapper(TileMean(), make_extra(), patch=32, overlap=8)
-    m.predict(np.ones((3, 104, 104), np.float32), np.zeros((104, 104), np.float32), 50.0, 300.0,
-              progress=lambda done, total: calls.append((done, total)))
+    m.predict(
+        np.ones((3, 104, 104), np.float32),
+        np.zeros((104, 104), np.float32),
+        50.0,
+        300.0,
+        progress=lambda done, total: calls.append((done, total)),
+    )
     assert calls == [(8, 16), (16, 16)]  # 4 x 4 tiles in batches of 8
 
 

@@ -23,12 +23,19 @@ RADAR = "radar/pysteps-data/radar"
 
 def synthetic_seq(nt=9, drop=None):
     yy, xx = np.mgrid[0:48, 0:64].astype(float)
-    frames = [25 * np.exp(-((yy - 15 - 1.0 * t) ** 2 + (xx - 12 - 2.0 * t) ** 2) / (2 * 5.0 ** 2))
-              for t in range(nt)]
+    frames = [
+        25 * np.exp(-((yy - 15 - 1.0 * t) ** 2 + (xx - 12 - 2.0 * t) ** 2) / (2 * 5.0**2))
+        for t in range(nt)
+    ]
     times = np.datetime64("2020-06-01T12:00", "s") + np.arange(nt) * np.timedelta64(300, "s")
     keep = [i for i in range(nt) if i != drop]
-    return SimpleNamespace(rain_mmh=np.stack(frames).astype(np.float32)[keep], times=times[keep],
-                           interval_s=300.0, cell_size=1000.0, source="synthetic")
+    return SimpleNamespace(
+        rain_mmh=np.stack(frames).astype(np.float32)[keep],
+        times=times[keep],
+        interval_s=300.0,
+        cell_size=1000.0,
+        source="synthetic",
+    )
 
 
 def test_valid_starts_skip_gaps_and_pick_spreads_evenly():
@@ -41,8 +48,9 @@ def test_valid_starts_skip_gaps_and_pick_spreads_evenly():
 
 
 def test_extrapolation_beats_persistence_on_a_moving_blob():
-    df = verify_extrapolation(synthetic_seq(), n_steps=4, n_starts=2, n_past=3,
-                              scales_km=(1.0, 5.0))
+    df = verify_extrapolation(
+        synthetic_seq(), n_steps=4, n_starts=2, n_past=3, scales_km=(1.0, 5.0)
+    )
     assert set(df.method) == {"extrapolation", "persistence"}
     assert len(df) == 2 * 4 and df.attrs["starts"] == [2, 4]
     ex = df[df.method == "extrapolation"].set_index("lead_steps")
@@ -64,10 +72,13 @@ def test_verify_refuses_too_short_sequences():
 
 
 @pytest.mark.shared_data
-@pytest.mark.parametrize("source, sub, start, end, region", [
-    ("mch", "mch", "2015-05-15T16:00", "2015-05-15T16:40", (320, 448, 288, 416)),
-    ("bom", "bom", "2018-06-16T12:00", "2018-06-16T12:48", (128, 384, 128, 384)),
-])
+@pytest.mark.parametrize(
+    "source, sub, start, end, region",
+    [
+        ("mch", "mch", "2015-05-15T16:00", "2015-05-15T16:40", (320, 448, 288, 416)),
+        ("bom", "bom", "2018-06-16T12:00", "2018-06-16T12:48", (128, 384, 128, 384)),
+    ],
+)
 def test_verify_on_shared_sequences(shared_data, source, sub, start, end, region):
     from floodcast.io.radar import read_radar
 
@@ -87,9 +98,24 @@ def test_verify_on_shared_sequences(shared_data, source, sub, start, end, region
 def test_verify_cli_writes_table_and_fails_cleanly(shared_data, tmp_path):
     radar = f"mch:{shared_data / RADAR / 'mch'}"
     out = tmp_path / "skill"
-    r = CliRunner().invoke(app, ["nowcast-verify", "--radar", radar, "--out", str(out),
-                                 "--steps", "2", "--starts", "1", "--crop", "320,416,288,384",
-                                 "--scales-km", "10"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "nowcast-verify",
+            "--radar",
+            radar,
+            "--out",
+            str(out),
+            "--steps",
+            "2",
+            "--starts",
+            "1",
+            "--crop",
+            "320,416,288,384",
+            "--scales-km",
+            "10",
+        ],
+    )
     assert r.exit_code == 0, r.output
     import pandas as pd
 
@@ -98,8 +124,9 @@ def test_verify_cli_writes_table_and_fails_cleanly(shared_data, tmp_path):
     assert (out / "skill.png").stat().st_size > 1000
     assert "CSI extrap" in (out / "skill.md").read_text()
     bad = tmp_path / "bad"
-    r = CliRunner().invoke(app, ["nowcast-verify", "--radar", radar, "--out", str(bad),
-                                 "--steps", "60"])
+    r = CliRunner().invoke(
+        app, ["nowcast-verify", "--radar", radar, "--out", str(bad), "--steps", "60"]
+    )
     assert r.exit_code == 1 and "fewer --steps" in r.output
     assert not bad.exists()
     assert not [q for q in tmp_path.iterdir() if q.name.startswith(".")]

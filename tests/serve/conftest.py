@@ -18,19 +18,28 @@ SHAPE = (40, 48)
 
 def model_extra(frames: int = FRAMES, patch: int = 32) -> dict:
     chans = [f"rain_t-{frames - 1 - i}" for i in range(frames)] + ["dem"]
-    return {"data": {"channels": chans,
-                     "stats": {"rain_mean": 2.0, "rain_std": 5.0, "dem_anomaly_std": 5.0,
-                               "rain_accum_scale_mm": 3.0},
-                     "spec": {"frames": frames, "extra_channels": [], "threshold": 0.1,
-                              "patch": patch},
-                     "cell_sizes_m": [50.0], "intervals_s": [300.0]},
-            "postprocess": False}
+    return {
+        "data": {
+            "channels": chans,
+            "stats": {
+                "rain_mean": 2.0,
+                "rain_std": 5.0,
+                "dem_anomaly_std": 5.0,
+                "rain_accum_scale_mm": 3.0,
+            },
+            "spec": {"frames": frames, "extra_channels": [], "threshold": 0.1, "patch": patch},
+            "cell_sizes_m": [50.0],
+            "intervals_s": [300.0],
+        },
+        "postprocess": False,
+    }
 
 
 def tiny_model(path, frames: int = FRAMES, patch: int = 32):
     torch.manual_seed(0)
-    m = build_model({"name": "small_unet", "in_channels": frames + 1, "encoder_depth": 2,
-                     "decoder_channels": 8})
+    m = build_model(
+        {"name": "small_unet", "in_channels": frames + 1, "encoder_depth": 2, "decoder_channels": 8}
+    )
     save_model(m, path, model_extra(frames, patch))
     return path
 
@@ -56,7 +65,7 @@ def storm(n: int = FRAMES, shape=SHAPE, seed: int = 0, peak: float = 40.0) -> np
     out = []
     for k in range(n):
         cy, cx = ny / 2 + rng.normal(0, 2), nx / 4 + 3 * k
-        out.append(peak * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * 8.0 ** 2)))
+        out.append(peak * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * 8.0**2)))
     return np.asarray(out, np.float32)
 
 

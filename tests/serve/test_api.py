@@ -19,8 +19,15 @@ from .conftest import FRAMES, SHAPE, npz_bytes, storm
 
 @pytest.fixture(scope="module")
 def app(model_file, dem, tmp_path_factory):
-    return create_app(ServeConfig(model_file, dem, state_dir=tmp_path_factory.mktemp("state"),
-                                  max_upload_mb=1.0, n_leads=1))
+    return create_app(
+        ServeConfig(
+            model_file,
+            dem,
+            state_dir=tmp_path_factory.mktemp("state"),
+            max_upload_mb=1.0,
+            n_leads=1,
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +63,7 @@ def test_predict_geojson_default_and_formats(client, dem):
         assert ds.count == 2 and (ds.height, ds.width) == SHAPE
         assert ds.crs.to_epsg() == 32614 and ds.transform == dem.transform
         p = ds.read(1)
-    assert np.isfinite(p).all() and (0 <= p).all() and (p <= 1).all()
+    assert np.isfinite(p).all() and (p >= 0).all() and (p <= 1).all()
 
     r = client.post("/predict?format=png", files=_upload(data))
     img = Image.open(io.BytesIO(r.content))
@@ -71,17 +78,32 @@ def test_predict_json_raw_netcdf_and_geotiff_agree(client, dem, tmp_path):
     import xarray as xr
 
     rain = storm(seed=3)
-    ref = client.post("/predict?format=json", json={"rain_mmh": rain.tolist(),
-                                                    "interval_s": 300}).json()
-    raw = client.post("/predict?format=json", content=npz_bytes(rain),
-                      headers={"Content-Type": "application/octet-stream"}).json()
+    ref = client.post(
+        "/predict?format=json", json={"rain_mmh": rain.tolist(), "interval_s": 300}
+    ).json()
+    raw = client.post(
+        "/predict?format=json",
+        content=npz_bytes(rain),
+        headers={"Content-Type": "application/octet-stream"},
+    ).json()
     nc = tmp_path / "rain.nc"
-    xr.Dataset({"rain": (("time", "y", "x"), rain, {"units": "mm/h"})},
-               coords={"time": ("time", np.arange(FRAMES) * 300.0, {"units": "s"})}).to_netcdf(nc)
+    xr.Dataset(
+        {"rain": (("time", "y", "x"), rain, {"units": "mm/h"})},
+        coords={"time": ("time", np.arange(FRAMES) * 300.0, {"units": "s"})},
+    ).to_netcdf(nc)
     via_nc = client.post("/predict?format=json", files=_upload(nc.read_bytes(), "r.nc")).json()
     tif = tmp_path / "rain.tif"
-    with rasterio.open(tif, "w", driver="GTiff", height=SHAPE[0], width=SHAPE[1], count=FRAMES,
-                       dtype="float32", crs=dem.crs, transform=dem.transform) as ds:
+    with rasterio.open(
+        tif,
+        "w",
+        driver="GTiff",
+        height=SHAPE[0],
+        width=SHAPE[1],
+        count=FRAMES,
+        dtype="float32",
+        crs=dem.crs,
+        transform=dem.transform,
+    ) as ds:
         ds.write(rain)
         ds.update_tags(interval_s="300")
     via_tif = client.post("/predict?format=json", files=_upload(tif.read_bytes(), "r.tif")).json()
@@ -103,7 +125,7 @@ def _bad_npz(kind: str) -> bytes:
     elif kind == "shape":
         r = r[:, :10, :10]
     elif kind == "swapped":
-        r = np.ascontiguousarray(r[:, :SHAPE[0], :SHAPE[0]].transpose(0, 2, 1))
+        r = np.ascontiguousarray(r[:, : SHAPE[0], : SHAPE[0]].transpose(0, 2, 1))
     elif kind == "strings":
         return npz_bytes(np.full((3, *SHAPE), "ab"))
     elif kind == "no_times":
@@ -117,22 +139,38 @@ def _bad_npz(kind: str) -> bytes:
     return npz_bytes(r)
 
 
-@pytest.mark.parametrize("kind", ["nan", "negative", "inf", "few_frames", "shape", "swapped",
-                                  "strings", "no_times", "truncated", "interval"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "nan",
+        "negative",
+        "inf",
+        "few_frames",
+        "shape",
+        "swapped",
+        "strings",
+        "no_times",
+        "truncated",
+        "interval",
+    ],
+)
 def test_bad_files_are_4xx_json(client, kind):
     r = client.post("/predict", files=_upload(_bad_npz(kind)))
     assert r.status_code == 422, (kind, r.status_code, r.text)
     assert r.json()["error"]
 
 
-@pytest.mark.parametrize("body,status", [
-    ({"rain_mmh": [[[1.0]]]}, 422),  # wrong grid
-    ({"rain_mmh": [[[1.0, 2.0], [1.0]]]}, 422),  # ragged
-    ({"rain_mmh": "nope"}, 422),
-    ({"rain_mmh": [[["a"]]]}, 422),
-    ({"rain": []}, 422),
-    ({"rain_mmh": storm().tolist(), "interval_s": -5}, 422),
-])
+@pytest.mark.parametrize(
+    "body,status",
+    [
+        ({"rain_mmh": [[[1.0]]]}, 422),  # wrong grid
+        ({"rain_mmh": [[[1.0, 2.0], [1.0]]]}, 422),  # ragged
+        ({"rain_mmh": "nope"}, 422),
+        ({"rain_mmh": [[["a"]]]}, 422),
+        ({"rain": []}, 422),
+        ({"rain_mmh": storm().tolist(), "interval_s": -5}, 422),
+    ],
+)
 def test_bad_json_is_4xx(client, body, status):
     r = client.post("/predict", json=body)
     assert r.status_code == status and "error" in r.json(), r.text
@@ -165,8 +203,10 @@ def test_upload_limit(client):
     def chunks():  # no Content-Length: counted while read
         for _ in range(12):
             yield b"\0" * 100_000
-    r = client.post("/predict", content=chunks(),
-                    headers={"Content-Type": "application/octet-stream"})
+
+    r = client.post(
+        "/predict", content=chunks(), headers={"Content-Type": "application/octet-stream"}
+    )
     assert r.status_code == 413
 
 
@@ -175,9 +215,14 @@ def test_no_file_outside_the_data_folder(client, app, tmp_path):
     secret = tmp_path / "secret.png"
     secret.write_bytes(b"secret")
     (folder / "000099_obs_radar.png").symlink_to(secret)
-    for url in ("/maps/files/..%2F..%2Fsecret.png", "/maps/files/../../etc/passwd",
-                "/maps/files/000099_obs_radar.png", "/maps/files/000001_obs_radar.png",
-                "/static/..%2F..%2Fapp.py", "/maps/files/%2Fetc%2Fpasswd"):
+    for url in (
+        "/maps/files/..%2F..%2Fsecret.png",
+        "/maps/files/../../etc/passwd",
+        "/maps/files/000099_obs_radar.png",
+        "/maps/files/000001_obs_radar.png",
+        "/static/..%2F..%2Fapp.py",
+        "/maps/files/%2Fetc%2Fpasswd",
+    ):
         r = client.get(url)
         assert r.status_code == 404, (url, r.status_code)
         assert b"secret" not in r.content
@@ -204,11 +249,10 @@ def test_metrics_prometheus_text(client):
     assert 'floodcast_requests_total{method="POST",route="/predict",status="200"}' in text
     assert 'route="/predict",status="422"' in text
     assert "floodcast_request_latency_seconds_bucket" in text
-    assert 'floodcast_model_info{' in text and 'frames="3"' in text
+    assert "floodcast_model_info{" in text and 'frames="3"' in text
     assert 'floodcast_input_rain_mean_mmh{set="training"} 2.0' in text
     assert 'floodcast_input_rain_mean_mmh{set="recent"}' in text
     assert "floodcast_input_drift_mean_shift" in text and "floodcast_input_rain_mmh_bucket" in text
-
 
 
 def test_cli_refuses_bad_setup(model_file, tmp_path):
@@ -217,11 +261,20 @@ def test_cli_refuses_bad_setup(model_file, tmp_path):
     from floodcast.cli import app as cli
     from floodcast.serve.command import serve_command
 
-    r = CliRunner().invoke(cli, ["serve", "--model", str(tmp_path / "none.pt"), "--dem",
-                                 "sample"])
+    r = CliRunner().invoke(cli, ["serve", "--model", str(tmp_path / "none.pt"), "--dem", "sample"])
     assert r.exit_code == 1 and "error" in r.output
-    r = CliRunner().invoke(cli, ["serve", "--model", str(model_file), "--dem", "sample",
-                                 "--watch", str(tmp_path / "missing")])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "serve",
+            "--model",
+            str(model_file),
+            "--dem",
+            "sample",
+            "--watch",
+            str(tmp_path / "missing"),
+        ],
+    )
     assert r.exit_code == 1 and "not a folder" in r.output
     assert serve_command("m.pt").startswith("floodcast serve --model m.pt --dem sample")
 

@@ -21,13 +21,24 @@ from floodcast.serve import ServeConfig, create_app
 from .conftest import FRAMES, npz_bytes, storm
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed "
-                                "(apt-get install -y chromium)")
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the "
-                               "Python package only; the browser is Debian's chromium)")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install -y chromium)"
+)
+sync_api = pytest.importorskip(
+    "playwright.sync_api",
+    reason="pip install playwright (the Python package only; the browser is Debian's chromium)",
+)
 
 
 def _free_port() -> int:
@@ -44,8 +55,11 @@ def server(model_file, dem, tmp_path):
     watch.mkdir()
     for k, fr in enumerate(storm(FRAMES + 1, seed=4, peak=60.0)):
         (watch / f"r{k:02d}.npz").write_bytes(npz_bytes(fr[None]))
-    app = create_app(ServeConfig(model_file, dem, watch_dir=watch, state_dir=tmp_path / "state",
-                                 n_leads=2, poll_s=0.05))
+    app = create_app(
+        ServeConfig(
+            model_file, dem, watch_dir=watch, state_dir=tmp_path / "state", n_leads=2, poll_s=0.05
+        )
+    )
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     th = threading.Thread(target=srv.run, daemon=True)
@@ -83,9 +97,12 @@ def test_page_overlay_and_slider(server, tmp_path):
         page.goto(server + "/", wait_until="load")
         page.wait_for_function("document.body.dataset.ready === '1'", timeout=30000)
         flood = page.locator("img.leaflet-image-layer.flood")
-        page.wait_for_function("() => { const i = document.querySelector("
-                               "'img.leaflet-image-layer.flood'); "
-                               "return i && i.complete && i.naturalWidth > 0; }", timeout=30000)
+        page.wait_for_function(
+            "() => { const i = document.querySelector("
+            "'img.leaflet-image-layer.flood'); "
+            "return i && i.complete && i.naturalWidth > 0; }",
+            timeout=30000,
+        )
         src_now = flood.get_attribute("src")
         assert "/maps/files/" in src_now and "_obs_flood.png" in src_now
         assert page.locator("#step-kind").inner_text() == "observed"
@@ -96,13 +113,18 @@ def test_page_overlay_and_slider(server, tmp_path):
         assert int(slider.get_attribute("max")) >= 3
         slider.focus()
         page.keyboard.press("End")  # the last nowcast lead
-        page.wait_for_function(f"document.querySelector('img.leaflet-image-layer.flood')"
-                               f".getAttribute('src') !== '{src_now}'", timeout=10000)
+        page.wait_for_function(
+            f"document.querySelector('img.leaflet-image-layer.flood')"
+            f".getAttribute('src') !== '{src_now}'",
+            timeout=10000,
+        )
         src_lead = flood.get_attribute("src")
         assert "_lead2_flood.png" in src_lead
         assert page.locator("#step-kind").inner_text().startswith("nowcast +10 min")
-        page.wait_for_function("document.querySelector('img.leaflet-image-layer.flood')"
-                               ".naturalWidth > 0", timeout=10000)
+        page.wait_for_function(
+            "document.querySelector('img.leaflet-image-layer.flood').naturalWidth > 0",
+            timeout=10000,
+        )
         shot = tmp_path / "floodcast_page.png"
         page.screenshot(path=str(shot))
         browser.close()

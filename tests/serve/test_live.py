@@ -61,7 +61,9 @@ def test_realtime_check_small():
 
 
 def test_live_physics_with_a_manning_raster_and_its_fingerprint(dem, tmp_path):
-    n = np.where(np.arange(dem.shape[1]) < dem.shape[1] // 2, 0.015, 0.1) * np.ones((dem.shape[0], 1))
+    n = np.where(np.arange(dem.shape[1]) < dem.shape[1] // 2, 0.015, 0.1) * np.ones(
+        (dem.shape[0], 1)
+    )
     a = LivePhysics(dem, surface={"manning": n, "infiltration_mmh": 2.0})
     a.advance(storm(1, seed=8, peak=60.0)[0], 300.0)
     np.savez(tmp_path / "state.npz", **a.to_arrays())  # the fingerprint (a str) round-trips

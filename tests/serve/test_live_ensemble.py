@@ -11,12 +11,13 @@ from floodcast.serve.live_ensemble import LiveEnsemble
 
 def _blobs(nt, n=32):
     yy, xx = np.mgrid[0:n, 0:n].astype(float)
-    return np.stack([60 * np.exp(-((yy - 12 - t) ** 2 + (xx - 12 - t) ** 2) / 50.0)
-                     for t in range(nt)]).astype(np.float32)
+    return np.stack(
+        [60 * np.exp(-((yy - 12 - t) ** 2 + (xx - 12 - t) ** 2) / 50.0) for t in range(nt)]
+    ).astype(np.float32)
 
 
 def test_cycle_from_live_state_and_member_budget():
-    z = (100 + np.add.outer(np.arange(32) * 0.3, np.abs(np.arange(32) - 16) * 0.4))
+    z = 100 + np.add.outer(np.arange(32) * 0.3, np.abs(np.arange(32) - 16) * 0.4)
     live = LivePhysics(Dem(z.astype(np.float32), 100.0))
     frames = _blobs(4)
     for fr in frames:

@@ -9,10 +9,22 @@ from floodcast.serve.posts import add_posts_routes, load_posts_layer
 
 
 def _fc(*coords, posts=3):
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": list(c)},
-         "properties": {"name": "Calgary", "event": "e", "posts": posts,
-                        "types": {"Caution and advice": posts}}} for c in coords]}
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": list(c)},
+                "properties": {
+                    "name": "Calgary",
+                    "event": "e",
+                    "posts": posts,
+                    "types": {"Caution and advice": posts},
+                },
+            }
+            for c in coords
+        ],
+    }
 
 
 def test_posts_layer_served(tmp_path):
@@ -28,12 +40,15 @@ def test_posts_layer_served(tmp_path):
     assert TestClient(bare).get("/api/posts").status_code == 404
 
 
-@pytest.mark.parametrize("content,match", [
-    ("not json", "not a readable GeoJSON"),
-    (json.dumps({"type": "Feature"}), "FeatureCollection"),
-    (json.dumps(_fc((51.05, -214.07))), "outside WGS84"),
-    (json.dumps(_fc((1.0, 2.0), posts=-1)), "bad 'posts'"),
-])
+@pytest.mark.parametrize(
+    "content,match",
+    [
+        ("not json", "not a readable GeoJSON"),
+        (json.dumps({"type": "Feature"}), "FeatureCollection"),
+        (json.dumps(_fc((51.05, -214.07))), "outside WGS84"),
+        (json.dumps(_fc((1.0, 2.0), posts=-1)), "bad 'posts'"),
+    ],
+)
 def test_bad_posts_layer_refused(tmp_path, content, match):
     f = tmp_path / "p.geojson"
     f.write_text(content)

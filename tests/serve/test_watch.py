@@ -42,7 +42,7 @@ def test_ingest_skip_corrupt_partial_and_resume(model_file, dem, tmp_path):
     rain = storm(5, seed=1)
     w = _watcher(model_file, dem, watch, state)
     for k in range(2):
-        _drop(watch, f"radar_{k:03d}.npz", rain[k:k + 1])
+        _drop(watch, f"radar_{k:03d}.npz", rain[k : k + 1])
     (watch / "radar_002.npz").write_bytes(b"PK\x03\x04 this is not a zip")  # corrupt
     (watch / "radar_003.npz.part").write_bytes(b"half")  # partial, by name
     (watch / ".radar_004.npz").write_bytes(b"hidden")
@@ -64,8 +64,10 @@ def test_ingest_skip_corrupt_partial_and_resume(model_file, dem, tmp_path):
     growing.write_bytes(data)
     assert _poll(w) == 1 and w.done[-1] == "radar_005.npz"
     idx = w.board.latest()
-    assert idx["model"] == "ok" and [s["kind"] for s in idx["steps"]][-2:] == ["observed",
-                                                                              "nowcast"]
+    assert idx["model"] == "ok" and [s["kind"] for s in idx["steps"]][-2:] == [
+        "observed",
+        "nowcast",
+    ]
     assert "0" in idx["csi"] and idx["physics"]["advance_s"] > 0
     assert all((state / "maps" / s["flood"].rsplit("/", 1)[1]).exists() for s in idx["steps"])
 
@@ -100,8 +102,11 @@ def test_app_watch_mode_end_to_end(model_file, dem, tmp_path):
         idx = {}
         while time.time() < deadline:
             idx = client.get("/maps/latest").json()
-            if idx.get("available") and idx["status"]["watch"]["files"] == FRAMES \
-                    and idx.get("model") == "ok":
+            if (
+                idx.get("available")
+                and idx["status"]["watch"]["files"] == FRAMES
+                and idx.get("model") == "ok"
+            ):
                 break
             time.sleep(0.2)
         assert idx["status"]["watch"]["files"] == FRAMES, idx

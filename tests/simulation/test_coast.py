@@ -54,9 +54,17 @@ def test_real_azores_coast(shared_data):
     masked = replace(dem, elevation=np.where(sea, np.nan, z).astype(np.float32))
 
     def run(d, **kw):
-        ds = floodcast.simulate(d, "30mm/h:30min", duration_s=3600.0, pad_zero=True,
-                                max_step_s=10.0, save_every_s=3600.0, **kw)
+        ds = floodcast.simulate(
+            d,
+            "30mm/h:30min",
+            duration_s=3600.0,
+            pad_zero=True,
+            max_step_s=10.0,
+            save_every_s=3600.0,
+            **kw,
+        )
         import json
+
         return ds.max_depth.values, json.loads(ds.attrs["stats"])["mass"]
 
     wall, _ = run(masked)

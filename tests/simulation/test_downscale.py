@@ -16,10 +16,10 @@ from floodcast.simulation.downscale import (
     volume_fill_depth,
 )
 
-Z = np.array([[0.0, 2.0, 5.0, 5.0],
-              [2.0, 2.0, 5.0, 5.0],
-              [5.0, 5.0, 5.0, 5.0],
-              [5.0, 5.0, 4.0, 5.0]], np.float32)
+Z = np.array(
+    [[0.0, 2.0, 5.0, 5.0], [2.0, 2.0, 5.0, 5.0], [5.0, 5.0, 5.0, 5.0], [5.0, 5.0, 4.0, 5.0]],
+    np.float32,
+)
 HC = np.array([[1.0, 0.0], [0.0, 0.0]], np.float32)  # only the NW coarse cell is wet
 
 
@@ -96,8 +96,9 @@ def test_channels_shape_and_walls():
     assert x.shape == (len(CHANNELS), 4, 4) and x.dtype == np.float32
     assert np.isfinite(x).all() and (x[:, 3, 3] == 0).all()
     assert x[CHANNELS.index("rain_accum"), 0, 0] == pytest.approx(5.0 / 20.0)
-    np.testing.assert_allclose(x[CHANNELS.index("bathtub_depth")],
-                               np.log1p(g.bathtub(HC) / 0.05), rtol=1e-6)
+    np.testing.assert_allclose(
+        x[CHANNELS.index("bathtub_depth")], np.log1p(g.bathtub(HC) / 0.05), rtol=1e-6
+    )
 
 
 def test_coarse_config_averages_rasters_and_refuses_soil():

@@ -188,11 +188,11 @@ def test_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(P, "plot_depth_map", boom)
-    with pytest.raises(RuntimeError, match="disk full"):
+    with pytest.raises(OSError, match="disk full"):  # reported as a write failure
         J.run_job(req(tmp_path))
     assert not (tmp_path / "out").exists()  # created by the run, removed again
     (tmp_path / "out").mkdir()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(OSError):
         J.run_job(req(tmp_path))
     assert _untouched(tmp_path / "out", [])  # pre-existing folder kept, no staging left
 

@@ -40,8 +40,10 @@ def make_posts(n: int, places, tag: str, seed: int = 0, start_id: int = 348_000_
         on = rng.random() < 0.5
         tpl = FLOOD_TEMPLATES if on else OTHER_TEMPLATES
         text = tpl[rng.integers(len(tpl))].format(
-            place=places[rng.integers(len(places))], street=STREETS[rng.integers(len(STREETS))],
-            tag=tag)
+            place=places[rng.integers(len(places))],
+            street=STREETS[rng.integers(len(STREETS))],
+            tag=tag,
+        )
         text = f"{text} {i}"  # unique texts
         if rng.random() < 0.2:
             text = "@friend " + text
@@ -67,8 +69,12 @@ def write_jsonl(path: Path, objs) -> Path:
 
 @pytest.fixture
 def t6_pair(tmp_path):
-    a = write_t6_csv(tmp_path / "2013_Alpha_Floods-ontopic_offtopic.csv",
-                     make_posts(160, PLACES_A, "yyc", seed=1))
-    b = write_t6_csv(tmp_path / "2013_Beta_Floods-ontopic_offtopic.csv",
-                     make_posts(160, PLACES_B, "qld", seed=2, start_id=296_000_000_000_000_000))
+    a = write_t6_csv(
+        tmp_path / "2013_Alpha_Floods-ontopic_offtopic.csv",
+        make_posts(160, PLACES_A, "yyc", seed=1),
+    )
+    b = write_t6_csv(
+        tmp_path / "2013_Beta_Floods-ontopic_offtopic.csv",
+        make_posts(160, PLACES_B, "qld", seed=2, start_id=296_000_000_000_000_000),
+    )
     return a, b

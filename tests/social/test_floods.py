@@ -10,22 +10,22 @@ from floodcast.social.lofo_report import run_lofo
 from .conftest import PLACES_A, PLACES_B, make_posts, write_t6_csv
 
 TYPES = ["Affected individuals", "Caution and advice", "Donations and volunteering"]
-TYPE_WORDS = {"Affected individuals": "people trapped and homes lost",
-              "Caution and advice": "warning stay away evacuate now",
-              "Donations and volunteering": "donate and volunteer to help"}
+TYPE_WORDS = {
+    "Affected individuals": "people trapped and homes lost",
+    "Caution and advice": "warning stay away evacuate now",
+    "Donations and volunteering": "donate and volunteer to help",
+}
 
 
 def write_t26(path, rows, seed: int):
     """T26 layout (leading spaces in the header); info type follows the text."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        fh.write("Tweet ID, Tweet Text, Information Source, Information Type, "
-                 "Informativeness\n")
+        fh.write("Tweet ID, Tweet Text, Information Source, Information Type, Informativeness\n")
         w = csv.writer(fh)
         for i, (pid, text, label) in enumerate(rows):
             t = TYPES[(i + seed) % 3]
             if label == "on-topic":
-                w.writerow([pid, f"{text} {TYPE_WORDS[t]}", "Media", t,
-                            "Related and informative"])
+                w.writerow([pid, f"{text} {TYPE_WORDS[t]}", "Media", t, "Related and informative"])
             else:
                 w.writerow([pid, text, "Outsiders", "Not applicable", "Not related"])
     return path
@@ -37,21 +37,35 @@ def crisislex(tmp_path):
     t6.mkdir()
     t26.mkdir()
     write_t6_csv(t6 / "2013_Alpha_Floods-ontopic_offtopic.csv", make_posts(80, PLACES_A, "yyc", 1))
-    write_t26(t26 / "2013_Alpha_floods-tweets_labeled.csv",
-              make_posts(60, PLACES_A, "yyc", 3, start_id=349_000_000_000_000_000), 0)
-    write_t26(t26 / "2013_Beta_floods-tweets_labeled.csv",
-              make_posts(60, PLACES_B, "qld", 4, start_id=296_000_000_000_000_000), 1)
-    write_t26(t26 / "2013_Gamma_floods-tweets_labeled.csv",
-              make_posts(60, PLACES_B, "sar", 5, start_id=297_000_000_000_000_000), 2)
+    write_t26(
+        t26 / "2013_Alpha_floods-tweets_labeled.csv",
+        make_posts(60, PLACES_A, "yyc", 3, start_id=349_000_000_000_000_000),
+        0,
+    )
+    write_t26(
+        t26 / "2013_Beta_floods-tweets_labeled.csv",
+        make_posts(60, PLACES_B, "qld", 4, start_id=296_000_000_000_000_000),
+        1,
+    )
+    write_t26(
+        t26 / "2013_Gamma_floods-tweets_labeled.csv",
+        make_posts(60, PLACES_B, "sar", 5, start_id=297_000_000_000_000_000),
+        2,
+    )
     (t26 / "2013_Beta_floods-event_description.json").write_text(
-        json.dumps({"location": {"country": "Australia"}}))
+        json.dumps({"location": {"country": "Australia"}})
+    )
     return tmp_path
 
 
 def test_discover_and_flood_splits(crisislex):
     sets = discover(crisislex)
-    assert [s.name for s in sets] == ["T6/2013_alpha_floods", "T26/2013_alpha_floods",
-                                      "T26/2013_beta_floods", "T26/2013_gamma_floods"]
+    assert [s.name for s in sets] == [
+        "T6/2013_alpha_floods",
+        "T26/2013_alpha_floods",
+        "T26/2013_beta_floods",
+        "T26/2013_gamma_floods",
+    ]
     assert sets[2].country == "Australia" and sets[0].country is None
     df = load_sets(sets, languages=None)
     splits = list(leave_one_flood_out(df))
@@ -69,8 +83,12 @@ def test_discover_and_flood_splits(crisislex):
 def test_lofo_rows_have_majority_first_and_all_metrics(crisislex):
     df = load_sets(discover(crisislex), languages=None)
     rows, preds = lofo.evaluate(df, "relevance", "tfidf", adapt=True)
-    assert [r["model"] for r in rows[:4]] == ["majority", "majority-of-test", "tfidf",
-                                              "tfidf+self-train"]
+    assert [r["model"] for r in rows[:4]] == [
+        "majority",
+        "majority-of-test",
+        "tfidf",
+        "tfidf+self-train",
+    ]
     assert len(rows) == 4 * 4
     for r in rows:
         assert {"macro_f1", "mcc", "f1_per_class", "confusion"} <= set(r)
@@ -83,8 +101,11 @@ def test_lofo_rows_have_majority_first_and_all_metrics(crisislex):
 
 def test_run_lofo_types_writes_tables(crisislex, tmp_path):
     rows = run_lofo(crisislex, tmp_path / "out", "types", ["tfidf"], adapt=False)
-    assert {r["dataset"] for r in rows} == {"T26/2013_alpha_floods", "T26/2013_beta_floods",
-                                            "T26/2013_gamma_floods"}  # T26 only
+    assert {r["dataset"] for r in rows} == {
+        "T26/2013_alpha_floods",
+        "T26/2013_beta_floods",
+        "T26/2013_gamma_floods",
+    }  # T26 only
     md = (tmp_path / "out" / "lofo.md").read_text()
     assert "| T26/2013_beta_floods |" in md and "Confusion matrix" in md
     saved = json.loads((tmp_path / "out" / "lofo.json").read_text())
@@ -116,12 +137,26 @@ def test_lofo_cli(crisislex, tmp_path):
     from floodcast.cli import app
 
     out = tmp_path / "cli"
-    r = CliRunner().invoke(app, ["social", "lofo", str(crisislex), "--task", "relevance",
-                                 "--model", "tfidf", "--no-adapt", "--out", str(out)])
+    r = CliRunner().invoke(
+        app,
+        [
+            "social",
+            "lofo",
+            str(crisislex),
+            "--task",
+            "relevance",
+            "--model",
+            "tfidf",
+            "--no-adapt",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "majority-of-test" in (out / "lofo.md").read_text()
-    r = CliRunner().invoke(app, ["social", "lofo", str(crisislex), "--task", "sentiment",
-                                 "--out", str(out)])
+    r = CliRunner().invoke(
+        app, ["social", "lofo", str(crisislex), "--task", "sentiment", "--out", str(out)]
+    )
     assert r.exit_code == 2 and "--task must be relevance or types" in r.output
     r = CliRunner().invoke(app, ["social", "lofo", str(tmp_path / "none"), "--out", str(out)])
     assert r.exit_code == 1 and "no CrisisLex" in r.output

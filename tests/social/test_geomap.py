@@ -25,16 +25,25 @@ def _posts(path):
 
 
 def test_label_posts_predicts_missing_values():
-    posts = pd.DataFrame({"text": ["flood in town", "lunch time"], "label": [None, None],
-                          "info_type": [None, None]})
+    posts = pd.DataFrame(
+        {"text": ["flood in town", "lunch time"], "label": [None, None], "info_type": [None, None]}
+    )
     out = label_posts(posts)
     assert out["relevant"].all() and set(out["relevance_source"]) == {"assumed"}
     assert set(out["type"]) == {"unknown"}
-    train = pd.DataFrame({"text": ["flood water rising", "flood damage homes", "lunch pizza",
-                                   "pizza lunch friends"] * 5,
-                          "label": ["on-topic", "on-topic", "off-topic", "off-topic"] * 5,
-                          "info_type": ["Caution and advice", "Affected individuals", None,
-                                        None] * 5})
+    train = pd.DataFrame(
+        {
+            "text": [
+                "flood water rising",
+                "flood damage homes",
+                "lunch pizza",
+                "pizza lunch friends",
+            ]
+            * 5,
+            "label": ["on-topic", "on-topic", "off-topic", "off-topic"] * 5,
+            "info_type": ["Caution and advice", "Affected individuals", None, None] * 5,
+        }
+    )
     out = label_posts(posts, train)
     assert out["relevant"].tolist() == [True, False]
     assert out["relevance_source"].tolist() == ["predicted", "predicted"]
@@ -45,8 +54,14 @@ def test_run_map_writes_valid_geojson(tmp_path):
     src = _posts(tmp_path / "2013_Test_Floods-ontopic_offtopic.csv")
     gaz = tmp_path / "g.csv"
     gaz.write_text("name,lat,lon\nyyc,51.05,-114.07\nbroken,,\n")
-    s = run_map([src], tmp_path / "map", gazetteer_csv=gaz, country="Canada",
-                min_population=15000, ingest_kwargs={"languages": None})
+    s = run_map(
+        [src],
+        tmp_path / "map",
+        gazetteer_csv=gaz,
+        country="Canada",
+        min_population=15000,
+        ingest_kwargs={"languages": None},
+    )
     ev = s["events"]["2013_test_floods"]
     assert ev["relevant_posts"] == 4 and ev["geoparsed_posts"] == 3
     assert ev["share_geoparsed"] == 0.75 and ev["share_inside"] == 1.0
@@ -64,7 +79,9 @@ def test_run_map_writes_valid_geojson(tmp_path):
 
 def test_map_cli_refuses_inverted_region(tmp_path):
     src = _posts(tmp_path / "p.csv")
-    r = runner.invoke(app, ["social", "map", str(src), "--out", str(tmp_path / "m"),
-                            "--region", "-110,55,-115,49"])
+    r = runner.invoke(
+        app,
+        ["social", "map", str(src), "--out", str(tmp_path / "m"), "--region", "-110,55,-115,49"],
+    )
     assert r.exit_code == 1 and "inverted" in r.output
     assert not (tmp_path / "m").exists()

@@ -15,10 +15,14 @@ from floodcast.social.geoparse import (
 
 def small_gazetteer() -> Gazetteer:
     g = Gazetteer()
-    for p in [Place("Ipswich", 52.06, 1.16, "GB", 178_835), Place("Ipswich", -27.61, 152.76,
-              "AU", 2958), Place("High River", 50.58, -113.87, "CA", 13_584),
-              Place("Tinyville", 10.0, 10.0, "ZZ", 1200), Place("Nice", 43.70, 7.27, "FR", 340_000),
-              Place("Bahay", 14.0, 121.0, "PH", 2000)]:
+    for p in [
+        Place("Ipswich", 52.06, 1.16, "GB", 178_835),
+        Place("Ipswich", -27.61, 152.76, "AU", 2958),
+        Place("High River", 50.58, -113.87, "CA", 13_584),
+        Place("Tinyville", 10.0, 10.0, "ZZ", 1200),
+        Place("Nice", 43.70, 7.27, "FR", 340_000),
+        Place("Bahay", 14.0, 121.0, "PH", 2000),
+    ]:
         g.add(p)
     for lst in g.places.values():
         lst.sort(key=lambda p: -p.population)
@@ -47,7 +51,8 @@ def test_disambiguation_by_country_and_region():
     assert Geoparser(g, country="AU").places("Tinyville again") == []
     # hashtags are split into words, multi-word names match as one
     assert [p.name for p in Geoparser(g, country="CA").places("#HighRiver evacuated")] == [
-        "High River"]
+        "High River"
+    ]
 
 
 def test_common_words_and_small_towns_need_capitals():
@@ -61,12 +66,17 @@ def test_common_words_and_small_towns_need_capitals():
 
 def test_user_csv_bad_rows_counted_and_entries_win(tmp_path):
     f = tmp_path / "local.csv"
-    f.write_text("name,lat,lon\nyyc,51.05,-114.07\nBad lat,95,10\nNo number,x,1\n,1,1\n"
-                 "Ipswich,-27.6,152.8\n\n")
+    f.write_text(
+        "name,lat,lon\nyyc,51.05,-114.07\nBad lat,95,10\nNo number,x,1\n,1,1\n"
+        "Ipswich,-27.6,152.8\n\n"
+    )
     g = small_gazetteer()
     assert read_user_csv(f, g) == 2
     assert [(r[1], r[2].split()[0]) for r in g.skipped_rows] == [
-        (3, "lat"), (4, "lat/lon"), (5, "empty")]
+        (3, "lat"),
+        (4, "lat/lon"),
+        (5, "empty"),
+    ]
     gp = Geoparser(g, country="GB")
     assert gp.places("#yycflood")[0].source == "user"
     assert gp.places("Ipswich")[0].source == "user"  # the user's local name first

@@ -37,7 +37,8 @@ def test_crisislex_t26_layout_dedup_and_retweets(tmp_path):
         "Media,Other Useful Information,Related and informative\n"  # same text after URL
         '"348000000000000004","@mayor the river is rising near our house",Eyewitness,'
         "Affected individuals,Related and informative\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     df, st = ingest([p])
     # one duplicate id, one duplicate text (same post, other t.co link), one retweet
     assert (st.rows_read, st.kept, st.duplicates, st.retweets) == (5, 2, 2, 1)
@@ -56,10 +57,10 @@ def test_bad_rows_are_counted_never_fatal(tmp_path):
     p.write_bytes(
         b"id,text,label,mood\n"
         + f"1,{good} 1,on-topic,x\n".encode()
-        + b"2,too,many,fields,here,really\n"              # malformed
-        + b"3,,on-topic,x\n"                                # empty text
+        + b"2,too,many,fields,here,really\n"  # malformed
+        + b"3,,on-topic,x\n"  # empty text
         + b"4,caf\xe9 flooded \xff\xfe badly,on-topic,x\n"  # non-UTF-8 bytes
-        + b"5,http://t.co/abc,off-topic,x\n"                # nothing left but a URL
+        + b"5,http://t.co/abc,off-topic,x\n"  # nothing left but a URL
         + b"6,Alluvione a Olbia: strade chiuse e case allagate stanotte,on-topic,x\n"
         + f"7,{good} 7,on-topic,x\n".encode()
         + b"\n"
@@ -87,28 +88,57 @@ def test_unusable_files_are_skipped(tmp_path):
 
 
 def test_twitter_api_v2_jsonl(tmp_path):
-    page = {"data": [
-        {"id": "1212092628029698048", "text": "Flood water in the street, stay safe all",
-         "created_at": "2019-12-31T19:26:16.000Z", "lang": "en"},
-        {"id": "1212092628029698049", "text": "@city when will the road reopen after the flood?",
-         "created_at": "2019-12-31T20:00:00.000Z", "in_reply_to_user_id": "123",
-         "referenced_tweets": [{"type": "replied_to", "id": "1"}], "lang": "en"},
-        {"id": "1212092628029698050", "text": "Flood water in the street (shared)",
-         "referenced_tweets": [{"type": "retweeted", "id": "1"}], "lang": "en"},
-    ], "includes": {}, "meta": {"result_count": 3}}
-    single = {"id": "1212092628029698051", "text": "the dam is holding, the river is falling",
-              "lang": "en"}
-    long = {"data": {"id": "5", "text": "truncated…",
-                     "note_tweet": {"text": "the full long text about the flood relief"}},
-            "matching_rules": []}
+    page = {
+        "data": [
+            {
+                "id": "1212092628029698048",
+                "text": "Flood water in the street, stay safe all",
+                "created_at": "2019-12-31T19:26:16.000Z",
+                "lang": "en",
+            },
+            {
+                "id": "1212092628029698049",
+                "text": "@city when will the road reopen after the flood?",
+                "created_at": "2019-12-31T20:00:00.000Z",
+                "in_reply_to_user_id": "123",
+                "referenced_tweets": [{"type": "replied_to", "id": "1"}],
+                "lang": "en",
+            },
+            {
+                "id": "1212092628029698050",
+                "text": "Flood water in the street (shared)",
+                "referenced_tweets": [{"type": "retweeted", "id": "1"}],
+                "lang": "en",
+            },
+        ],
+        "includes": {},
+        "meta": {"result_count": 3},
+    }
+    single = {
+        "id": "1212092628029698051",
+        "text": "the dam is holding, the river is falling",
+        "lang": "en",
+    }
+    long = {
+        "data": {
+            "id": "5",
+            "text": "truncated…",
+            "note_tweet": {"text": "the full long text about the flood relief"},
+        },
+        "matching_rules": [],
+    }
     p = write_jsonl(tmp_path / "stream.jsonl", [page, single, long])
     with open(p, "ab") as fh:
         fh.write(b"{not json\n")
         fh.write(b'{"id": "9", "text": "bad \xff bytes"}\n')
         fh.write(b"[1, 2]\n")
     df, st = ingest([p], event="storm")
-    assert df["post_id"].tolist() == ["1212092628029698048", "1212092628029698049",
-                                      "1212092628029698051", "5"]
+    assert df["post_id"].tolist() == [
+        "1212092628029698048",
+        "1212092628029698049",
+        "1212092628029698051",
+        "5",
+    ]
     assert st.retweets == 1
     assert df["is_reply"].tolist() == [False, True, False, False]
     assert df["reply_source"].tolist() == ["text", "field", "text", "text"]  # no reply fields
@@ -119,8 +149,19 @@ def test_twitter_api_v2_jsonl(tmp_path):
 
 def test_single_json_document(tmp_path):
     p = tmp_path / "page.json"
-    p.write_text(json.dumps({"data": [{"id": "1", "text": "rain and flood on the coast road",
-                                        "created_at": "Wed Oct 10 20:19:24 +0000 2018"}]}))
+    p.write_text(
+        json.dumps(
+            {
+                "data": [
+                    {
+                        "id": "1",
+                        "text": "rain and flood on the coast road",
+                        "created_at": "Wed Oct 10 20:19:24 +0000 2018",
+                    }
+                ]
+            }
+        )
+    )
     df, _ = ingest([p], event="e")
     assert df["time"].iloc[0] == pd.Timestamp("2018-10-10T20:19:24Z")
 

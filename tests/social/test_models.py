@@ -35,8 +35,17 @@ def test_transformer_learns_and_is_deterministic():
     import torch
 
     xtr, ytr, xte, yte = _data()
-    kw = {"d": 32, "heads": 2, "layers": 1, "max_len": 24, "vocab_size": 300, "epochs": 6,
-          "batch_size": 32, "lr": 3e-3, "seed": 0}
+    kw = {
+        "d": 32,
+        "heads": 2,
+        "layers": 1,
+        "max_len": 24,
+        "vocab_size": 300,
+        "epochs": 6,
+        "batch_size": 32,
+        "lr": 3e-3,
+        "seed": 0,
+    }
     torch.manual_seed(0)
     a = make_model("transformer", **kw).fit(xtr, ytr)
     acc = np.mean(np.array(a.predict(xte)) == np.array(yte))
@@ -49,8 +58,16 @@ def test_transformer_learns_and_is_deterministic():
 
 def test_transformer_time_bound():
     xtr, ytr, *_ = _data()
-    clf = make_model("transformer", d=16, heads=2, layers=1, max_len=16, vocab_size=200,
-                     epochs=50, max_seconds=0.0).fit(xtr, ytr)
+    clf = make_model(
+        "transformer",
+        d=16,
+        heads=2,
+        layers=1,
+        max_len=16,
+        vocab_size=200,
+        epochs=50,
+        max_seconds=0.0,
+    ).fit(xtr, ytr)
     assert len(clf.history_) == 1  # stopped after the first epoch
 
 

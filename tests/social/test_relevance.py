@@ -15,20 +15,28 @@ def test_label_mapping():
 
 
 def test_cross_event_both_ways_writes_metrics(tmp_path, t6_pair):
-    rows = relevance.run([t6_pair[0]], [t6_pair[1]], tmp_path / "rel", models="tfidf",
-                         ingest_kwargs={"languages": None})
+    rows = relevance.run(
+        [t6_pair[0]],
+        [t6_pair[1]],
+        tmp_path / "rel",
+        models="tfidf",
+        ingest_kwargs={"languages": None},
+    )
     assert [(r["model"], r["train_event"], r["test_event"]) for r in rows] == [
         ("majority", "2013_alpha_floods", "2013_beta_floods"),
         ("majority", "2013_beta_floods", "2013_alpha_floods"),
         ("tfidf", "2013_alpha_floods", "2013_beta_floods"),
-        ("tfidf", "2013_beta_floods", "2013_alpha_floods")]
+        ("tfidf", "2013_beta_floods", "2013_alpha_floods"),
+    ]
     assert all(r["f1"] > 0.9 and r["mcc"] > 0.8 for r in rows if r["model"] == "tfidf")
     assert all(r["macro_f1"] < 0.5 for r in rows if r["model"] == "majority")
     saved = json.loads((tmp_path / "rel" / "metrics.json").read_text())
     assert saved[0]["n_train"] == rows[0]["n_train"] == 160
     assert set(saved[2]["f1_per_class"]) == {"on-topic", "off-topic"}
-    assert "| tfidf | 2013_alpha_floods | 2013_beta_floods |" in \
-        (tmp_path / "rel" / "metrics.md").read_text()
+    assert (
+        "| tfidf | 2013_alpha_floods | 2013_beta_floods |"
+        in (tmp_path / "rel" / "metrics.md").read_text()
+    )
 
 
 def test_self_training_adds_rows(t6_pair):
@@ -56,6 +64,7 @@ def test_real_t6_tfidf_cross_event_smoke(shared_data):
     b = load_labelled(d / "2013_Queensland_Floods-ontopic_offtopic.csv", languages=None)
     assert len(a) > 6000 and len(b) > 6000
     assert set(a["time_source"]) == {"snowflake"} and a["time"].dt.year.eq(2013).all()
-    rows = relevance.cross_event(a.sample(1500, random_state=0), b.sample(1500, random_state=0),
-                                 "tfidf")
+    rows = relevance.cross_event(
+        a.sample(1500, random_state=0), b.sample(1500, random_state=0), "tfidf"
+    )
     assert all(r["f1"] > 0.6 for r in rows if r["model"] != "majority"), rows

@@ -29,13 +29,21 @@ def _posts(event, start, n_days, per_day, pos_share):
     for d in range(n_days):
         for i in range(per_day[d]):
             pos = i < round(pos_share[d] * per_day[d])
-            rows.append({
-                "event": event, "time": pd.Timestamp(start, tz="UTC") + pd.Timedelta(days=d, minutes=i),
-                "text": ("so happy and safe, thanks volunteers" if pos
-                         else "the flood destroyed our street, terrible") + f" {d} {i}",
-                "is_reply": bool(i % 4 == 0), "time_source": "snowflake",
-                "info_type": "Sympathy and support" if pos else "Affected individuals",
-            })
+            rows.append(
+                {
+                    "event": event,
+                    "time": pd.Timestamp(start, tz="UTC") + pd.Timedelta(days=d, minutes=i),
+                    "text": (
+                        "so happy and safe, thanks volunteers"
+                        if pos
+                        else "the flood destroyed our street, terrible"
+                    )
+                    + f" {d} {i}",
+                    "is_reply": bool(i % 4 == 0),
+                    "time_source": "snowflake",
+                    "info_type": "Sympathy and support" if pos else "Affected individuals",
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -65,22 +73,39 @@ def test_lda_topics():
 
 def test_build_report_writes_everything(tmp_path):
     # volume up -> share positive down in event a; the reverse in b
-    a = _posts("a", "2013-06-20", 8, [10, 40, 30, 20, 15, 12, 10, 8],
-               [0.8, 0.2, 0.3, 0.5, 0.6, 0.7, 0.8, 0.8])
-    b = _posts("b", "2013-01-20", 8, [8, 10, 12, 30, 25, 10, 8, 8],
-               [0.3, 0.3, 0.4, 0.8, 0.7, 0.4, 0.3, 0.3])
-    s = build_report(pd.concat([a, b], ignore_index=True), tmp_path / "rep", freq="D",
-                     n_topics=2)
+    a = _posts(
+        "a",
+        "2013-06-20",
+        8,
+        [10, 40, 30, 20, 15, 12, 10, 8],
+        [0.8, 0.2, 0.3, 0.5, 0.6, 0.7, 0.8, 0.8],
+    )
+    b = _posts(
+        "b",
+        "2013-01-20",
+        8,
+        [8, 10, 12, 30, 25, 10, 8, 8],
+        [0.3, 0.3, 0.4, 0.8, 0.7, 0.4, 0.3, 0.3],
+    )
+    s = build_report(pd.concat([a, b], ignore_index=True), tmp_path / "rep", freq="D", n_topics=2)
     out = tmp_path / "rep"
-    for f in ("report.md", "summary.json", "timeseries.csv", "info_types.csv", "topics.csv",
-              "volume_a.png", "volume_b.png", "volume_vs_positive.png",
-              "sentiment_by_info_type.png"):
+    for f in (
+        "report.md",
+        "summary.json",
+        "timeseries.csv",
+        "info_types.csv",
+        "topics.csv",
+        "volume_a.png",
+        "volume_b.png",
+        "volume_vs_positive.png",
+        "sentiment_by_info_type.png",
+    ):
         assert (out / f).is_file(), f
     c = s["correlation"]
     assert c["per_event"]["a"]["all"] < -0.8 and c["per_event"]["b"]["all"] > 0.8
     vol = [10, 40, 30, 20, 15, 12, 10, 8, 8, 10, 12, 30, 25, 10, 8, 8]
     share = [0.8, 0.2, 0.3, 0.5, 0.6, 0.7, 0.8, 0.8, 0.3, 0.3, 0.4, 0.8, 0.7, 0.4, 0.3, 0.3]
-    exact = [round(s * v) / v for s, v in zip(share, vol)]
+    exact = [round(s * v) / v for s, v in zip(share, vol, strict=False)]
     assert c["pooled"]["all"] == pytest.approx(pearson(vol, exact), abs=1e-9)
     assert c["pooled"]["bins"] == 16
     assert json.loads((out / "summary.json").read_text())["events"]["a"]["posts"] == len(a)
@@ -88,7 +113,8 @@ def test_build_report_writes_everything(tmp_path):
     assert "Pooled over all events' time bins (16 bins)" in md
     assert "| Sympathy and support |" in md
     assert s["events"]["a"]["share_positive"] == pytest.approx(
-        (a["text"].str.contains("happy")).mean())
+        (a["text"].str.contains("happy")).mean()
+    )
 
 
 def test_report_uses_predicted_types_for_unlabelled_posts(tmp_path):
@@ -96,21 +122,36 @@ def test_report_uses_predicted_types_for_unlabelled_posts(tmp_path):
 
     from floodcast.social.report import build_report, predict_types
 
-    words = {"Caution and advice": "warning evacuate now stay away",
-             "Donations and volunteering": "donate volunteer help relief"}
-    train = pd.DataFrame({"text": [f"{w} {i}" for i in range(10) for w in words.values()],
-                          "label": "on-topic",
-                          "info_type": [t for _ in range(10) for t in words]})
-    posts = pd.DataFrame({
-        "post_id": ["1", "2", "3"], "event": "e", "time": pd.to_datetime(
-            ["2013-06-20T10:00Z", "2013-06-20T11:00Z", "2013-06-20T12:00Z"]),
-        "time_source": "column", "text": ["please evacuate now", "donate to relief",
-                                          "warning issued"],
-        "text_raw": "x", "is_reply": False, "label": None,
-        "info_type": [None, None, "Caution and advice"]})
+    words = {
+        "Caution and advice": "warning evacuate now stay away",
+        "Donations and volunteering": "donate volunteer help relief",
+    }
+    train = pd.DataFrame(
+        {
+            "text": [f"{w} {i}" for i in range(10) for w in words.values()],
+            "label": "on-topic",
+            "info_type": [t for _ in range(10) for t in words],
+        }
+    )
+    posts = pd.DataFrame(
+        {
+            "post_id": ["1", "2", "3"],
+            "event": "e",
+            "time": pd.to_datetime(["2013-06-20T10:00Z", "2013-06-20T11:00Z", "2013-06-20T12:00Z"]),
+            "time_source": "column",
+            "text": ["please evacuate now", "donate to relief", "warning issued"],
+            "text_raw": "x",
+            "is_reply": False,
+            "label": None,
+            "info_type": [None, None, "Caution and advice"],
+        }
+    )
     typed = predict_types(posts, train)
-    assert typed["info_type"].tolist() == ["Caution and advice", "Donations and volunteering",
-                                           "Caution and advice"]
+    assert typed["info_type"].tolist() == [
+        "Caution and advice",
+        "Donations and volunteering",
+        "Caution and advice",
+    ]
     assert typed["info_type_source"].tolist() == ["predicted", "predicted", "label"]
     build_report(posts, tmp_path / "r", n_topics=1, plots=False, types_train=train)
     md = (tmp_path / "r" / "report.md").read_text()

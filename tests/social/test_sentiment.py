@@ -5,10 +5,22 @@ import pandas as pd
 
 from floodcast.social import sentiment as S
 
-POS = ["so glad everyone is safe", "thank you volunteers, amazing work", "love this city",
-       "great news the water is going down", "happy to be home again", "proud of our town"]
-NEG = ["lost everything in the flood", "so sad about the damage", "terrible news tonight",
-       "our house is ruined", "scared of the rising water", "awful day for everyone"]
+POS = [
+    "so glad everyone is safe",
+    "thank you volunteers, amazing work",
+    "love this city",
+    "great news the water is going down",
+    "happy to be home again",
+    "proud of our town",
+]
+NEG = [
+    "lost everything in the flood",
+    "so sad about the damage",
+    "terrible news tonight",
+    "our house is ruined",
+    "scared of the rising water",
+    "awful day for everyone",
+]
 
 
 def _event(name, n, seed):
@@ -35,14 +47,20 @@ def test_distant_labels_remove_emoji():
     assert len(lab) > 0 and set(lab["emoji_label"]) <= {"positive", "negative"}
     assert not df["text_clean"].str.contains(r":\)|:\(|😊|😢|😭|❤", regex=True).any()
     assert S.class_balance(["positive", "negative", "positive", None]) == {
-        "negative": 1, "positive": 2}
+        "negative": 1,
+        "positive": 2,
+    }
 
 
 def test_leave_one_event_out_with_tfidf(tmp_path):
     df = pd.concat([_event("a", 150, 1), _event("b", 150, 2)], ignore_index=True)
     rows = S.run(df, tmp_path / "sent", models="tfidf")
     assert [(r["model"], r["test_event"]) for r in rows] == [
-        ("vader", "a"), ("tfidf", "a"), ("vader", "b"), ("tfidf", "b")]
+        ("vader", "a"),
+        ("tfidf", "a"),
+        ("vader", "b"),
+        ("tfidf", "b"),
+    ]
     for r in rows:
         assert r["accuracy"] > 0.9, r
         assert sum(r["test_balance"].values()) > 100

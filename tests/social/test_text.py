@@ -46,8 +46,10 @@ def test_detect_language():
 
 
 def test_expand_hashtags():
-    assert T.expand_hashtags("Keep calm #Calgary on #yycflood #abflood") == \
-        "Keep calm Calgary on yyc flood ab flood"
+    assert (
+        T.expand_hashtags("Keep calm #Calgary on #yycflood #abflood")
+        == "Keep calm Calgary on yyc flood ab flood"
+    )
     assert T.expand_hashtags("#HighRiver #bigwet #qldfloods") == "High River big wet qld floods"
     assert T.expand_hashtags("no tags here") == "no tags here"
 

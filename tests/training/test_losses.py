@@ -51,13 +51,16 @@ def test_bce_two_logits_equals_one_logit_difference():
     assert loss(logits, target).item() == pytest.approx(loss(one, target).item(), rel=1e-6)
     # with two logits BCE on the wet logit is CE
     assert build_loss("bce")(logits, target).item() == pytest.approx(
-        build_loss("ce")(logits, target).item(), rel=1e-5)
+        build_loss("ce")(logits, target).item(), rel=1e-5
+    )
 
 
 def test_dice_values():
     target = torch.tensor([[[1, 1], [0, 0]]])
     dice = build_loss("dice")
-    perfect = torch.where(target.bool(), 20.0, -20.0)[:, None] * torch.tensor([-1.0, 1.0])[:, None, None]
+    perfect = (
+        torch.where(target.bool(), 20.0, -20.0)[:, None] * torch.tensor([-1.0, 1.0])[:, None, None]
+    )
     assert dice(perfect.reshape(1, 2, 2, 2), target).item() == pytest.approx(0.0, abs=1e-6)
     # p = 1/2: I = 1, P = 2, T = 2 -> 1 - (2 + 1) / (2 + 2 + 1) = 0.4
     assert dice(torch.zeros(1, 2, 2, 2), target).item() == pytest.approx(0.4)
@@ -73,8 +76,9 @@ def test_ce_dice_is_the_sum():
     parts = build_loss("ce")(logits, target) + build_loss("dice")(logits, target)
     assert total.item() == pytest.approx(parts.item())
     half = build_loss("ce_dice", dice_weight=0.5)(logits, target)
-    assert half.item() == pytest.approx((build_loss("ce")(logits, target)
-                                         + 0.5 * build_loss("dice")(logits, target)).item())
+    assert half.item() == pytest.approx(
+        (build_loss("ce")(logits, target) + 0.5 * build_loss("dice")(logits, target)).item()
+    )
 
 
 def test_focal():
@@ -82,8 +86,9 @@ def test_focal():
     logits, target = torch.randn(2, 2, 4, 4) * 3, torch.randint(0, 2, (2, 4, 4))
     for w in (None, [0.3, 0.7]):
         ce = build_loss("ce", class_weights=w)(logits, target)
-        assert build_loss("focal", class_weights=w, gamma=0.0)(logits, target).item() == \
-            pytest.approx(ce.item(), rel=1e-6)
+        assert build_loss("focal", class_weights=w, gamma=0.0)(
+            logits, target
+        ).item() == pytest.approx(ce.item(), rel=1e-6)
     # p_t = 3/4: (1/4)^2 * ln(4/3)
     value = build_loss("focal", gamma=2.0)(_logits(0.75, (1, 1, 1)), torch.ones(1, 1, 1).long())
     assert value.item() == pytest.approx(0.0625 * math.log(4 / 3))

@@ -60,10 +60,18 @@ def test_clip_loss_counts_identical_maps_as_positives():
 def _run(planted, tmp_path, shuffle: bool) -> dict:
     x, d, e = planted(192, size=12, seed=0)
     xt, dt, et = planted(64, size=12, seed=1)  # held out: other storms
-    cfg = PretrainConfig(out=str(tmp_path / ("shuf" if shuffle else "real")), epochs=5,
-                         batch_size=32, lr=3e-3, n_candidates=16, shuffle_pairs=shuffle, **SMALL)
-    return pretrain(cfg, datasets=(ArrayPairs(x, d, e), ArrayPairs(xt, dt, et), {}),
-                    log=lambda s: None)
+    cfg = PretrainConfig(
+        out=str(tmp_path / ("shuf" if shuffle else "real")),
+        epochs=5,
+        batch_size=32,
+        lr=3e-3,
+        n_candidates=16,
+        shuffle_pairs=shuffle,
+        **SMALL,
+    )
+    return pretrain(
+        cfg, datasets=(ArrayPairs(x, d, e), ArrayPairs(xt, dt, et), {}), log=lambda s: None
+    )
 
 
 def test_retrieval_above_chance_with_planted_relation(planted, tmp_path):
@@ -91,7 +99,9 @@ def test_load_encoder_into_roundtrip_and_mismatch(tmp_path):
         assert torch.equal(v, dual.rain.encoder.state_dict()[k]), k
     wrong = build_model("small_unet", in_channels=6, encoder_depth=2, decoder_channels=8)
     before = {k: v.clone() for k, v in wrong.encoder.state_dict().items()}
-    with pytest.raises(InputError, match="in_channels=4.*shape mismatch|shape mismatch.*in_channels=4"):
+    with pytest.raises(
+        InputError, match="in_channels=4.*shape mismatch|shape mismatch.*in_channels=4"
+    ):
         load_encoder_into(wrong, ckpt)
     assert all(torch.equal(before[k], v) for k, v in wrong.encoder.state_dict().items())
     with pytest.raises(InputError, match="not a floodcast pretrain checkpoint"):
@@ -104,16 +114,51 @@ def test_pretrain_cli_then_train_from_encoder(tiny_store, tmp_path):
 
     path, _ = tiny_store
     out = tmp_path / "pre"
-    r = CliRunner().invoke(app, ["pretrain", "--data", str(path), "--out", str(out),
-                                 "--model", "small_unet", "--encoder-depth", "2",
-                                 "--epochs", "1", "--batch-size", "16",
-                                 "--candidates", "8"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "pretrain",
+            "--data",
+            str(path),
+            "--out",
+            str(out),
+            "--model",
+            "small_unet",
+            "--encoder-depth",
+            "2",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "16",
+            "--candidates",
+            "8",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "chance" in r.output and (out / "retrieval.json").exists()
     run = tmp_path / "run"
-    r = CliRunner().invoke(app, ["train", "--data", str(path), "--out", str(run), "--model",
-                                 "small_unet", "--encoder-depth", "2", "--epochs", "1",
-                                 "--formulation", "original", "--init-encoder",
-                                 str(out / "pretrain.pt"), "--quiet", "--limit-batches", "2"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(path),
+            "--out",
+            str(run),
+            "--model",
+            "small_unet",
+            "--encoder-depth",
+            "2",
+            "--epochs",
+            "1",
+            "--formulation",
+            "original",
+            "--init-encoder",
+            str(out / "pretrain.pt"),
+            "--quiet",
+            "--limit-batches",
+            "2",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "encoder tensors" in r.output

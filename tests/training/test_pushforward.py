@@ -17,8 +17,14 @@ def test_history_inputs_are_the_frames_before(tiny_store):
     i = int(np.flatnonzero(k_of >= 3)[0])
     s = ds.sample(i)
     e, k, r, c = (int(v) for v in ds.items[i])
-    j = int(np.flatnonzero((plain.items[:, 0] == e) & (plain.items[:, 1] == k - 1)
-                           & (plain.items[:, 2] == r) & (plain.items[:, 3] == c))[0])
+    j = int(
+        np.flatnonzero(
+            (plain.items[:, 0] == e)
+            & (plain.items[:, 1] == k - 1)
+            & (plain.items[:, 2] == r)
+            & (plain.items[:, 3] == c)
+        )[0]
+    )
     # the last history input is frame k-1's input (its prev_depth channel is replaced later)
     np.testing.assert_array_equal(s["x_hist"][-1][:-1], plain.sample(j)["x"][:-1])
     assert s["hist_valid"].all() and s["x_hist"].shape == (2,) + s["x"].shape
@@ -54,8 +60,11 @@ def _pushforward_chain(task, ds):
 def test_pushforward_feeds_the_models_own_rollout(tiny_store):
     path = tiny_store[0]
     ds = FloodDataset(path, "train", formulation="autoregressive", pushforward=3)
-    task = FloodTask(model={"name": "small_unet", "in_channels": ds.in_channels, "depth_head": True},
-                     data={"channels": ds.channels}, pushforward=3)
+    task = FloodTask(
+        model={"name": "small_unet", "in_channels": ds.in_channels, "depth_head": True},
+        data={"channels": ds.channels},
+        pushforward=3,
+    )
     task.model = AddDepth()
     x, own, batch = _pushforward_chain(task, ds)
     replaced = [torch.allclose(x[b, -1], own[b]) for b in range(16)]
@@ -79,9 +88,16 @@ def test_residual_depth_is_previous_plus_increment(tiny_store):
     the same chain as the absolute AddDepth model above."""
     path = tiny_store[0]
     ds = FloodDataset(path, "train", formulation="autoregressive", pushforward=3)
-    task = FloodTask(model={"name": "small_unet", "in_channels": ds.in_channels,
-                            "depth_head": True, "depth_residual": True},
-                     data={"channels": ds.channels}, pushforward=3)
+    task = FloodTask(
+        model={
+            "name": "small_unet",
+            "in_channels": ds.in_channels,
+            "depth_head": True,
+            "depth_residual": True,
+        },
+        data={"channels": ds.channels},
+        pushforward=3,
+    )
     # the real head is signed (no softplus): zero weights give exactly the previous depth
     x = torch.zeros(2, ds.in_channels, 16, 16)
     x[:, -1] = encode_prev_depth(torch.full((16, 16), 0.3))
@@ -101,8 +117,10 @@ def test_residual_depth_loss_has_gradient_below_zero(tiny_store):
     """A dry cell predicted at -0.2 m (clipped to 0, the right answer) must still pull the
     increment back up, or a cell that should later wet can never recover."""
     ds = FloodDataset(tiny_store[0], "train", formulation="autoregressive")
-    task = FloodTask(model={"name": "small_unet", "in_channels": ds.in_channels,
-                            "depth_residual": True}, data={"channels": ds.channels})
+    task = FloodTask(
+        model={"name": "small_unet", "in_channels": ds.in_channels, "depth_residual": True},
+        data={"channels": ds.channels},
+    )
     x = torch.zeros(1, ds.in_channels, 4, 4)  # previous depth 0
     delta = torch.full((1, 1, 4, 4), -0.2, requires_grad=True)
     loss = task._depth_loss({"depth": delta}, x, torch.zeros(1, 4, 4))

@@ -14,9 +14,27 @@ from floodcast.models.checkpoint import load_model
 def trained(tiny_store, tmp_path_factory):
     path, _ = tiny_store
     out = tmp_path_factory.mktemp("train") / "run"
-    args = ["train", "--data", str(path), "--out", str(out), "--model", "small_unet",
-            "--epochs", "2", "--batch-size", "8", "--lr", "3e-3", "--quiet",
-            "--formulation", "state", "--depth-head", "--lr-schedule", "cosine"]
+    args = [
+        "train",
+        "--data",
+        str(path),
+        "--out",
+        str(out),
+        "--model",
+        "small_unet",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "8",
+        "--lr",
+        "3e-3",
+        "--quiet",
+        "--formulation",
+        "state",
+        "--depth-head",
+        "--lr-schedule",
+        "cosine",
+    ]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     return path, out
@@ -38,7 +56,6 @@ def test_train_writes_checkpoints_with_config(trained):
     assert result["cut"] == extra["cut"]
 
 
-
 def test_config_file_reproduces_the_run(trained, tmp_path):
     """train_config.json passed back with --config gives the same model (CPU, same seed);
     an option typed on the command line wins over the file."""
@@ -46,8 +63,9 @@ def test_config_file_reproduces_the_run(trained, tmp_path):
 
     _path, out = trained
     again = tmp_path / "again"
-    r = CliRunner().invoke(app, ["train", "--config", str(out / "train_config.json"),
-                                 "--out", str(again), "--quiet"])
+    r = CliRunner().invoke(
+        app, ["train", "--config", str(out / "train_config.json"), "--out", str(again), "--quiet"]
+    )
     assert r.exit_code == 0, r.output
     first = json.loads((out / "train_config.json").read_text())
     second = json.loads((again / "train_config.json").read_text())
@@ -60,10 +78,10 @@ def test_config_file_reproduces_the_run(trained, tmp_path):
 
 def test_config_file_errors(tmp_path):
     bad = tmp_path / "run.toml"
-    bad.write_text('lr = 0.01\nlearning_rate = 3\n')
+    bad.write_text("lr = 0.01\nlearning_rate = 3\n")
     r = CliRunner().invoke(app, ["train", "--config", str(bad), "--out", str(tmp_path / "o")])
     assert r.exit_code != 0 and "unknown option(s) ['learning_rate']" in r.output
-    bad.write_text('lr = 0.01\n')
+    bad.write_text("lr = 0.01\n")
     r = CliRunner().invoke(app, ["train", "--config", str(bad)])
     assert r.exit_code != 0 and "missing --data, --out" in r.output
 
@@ -84,9 +102,28 @@ def test_cosine_schedule_decays_over_the_epochs(trained):
 
 def test_resume_continues(trained):
     path, out = trained
-    args = ["train", "--data", str(path), "--out", str(out), "--model", "small_unet",
-            "--epochs", "3", "--batch-size", "8", "--quiet", "--formulation", "state",
-            "--depth-head", "--resume"]
+    args = [
+        "train",
+        "--data",
+        str(path),
+        "--out",
+        str(out),
+        "--model",
+        "small_unet",
+        "--epochs",
+        "3",
+        "--batch-size",
+        "8",
+        "--lr",
+        "3e-3",
+        "--quiet",
+        "--formulation",
+        "state",
+        "--depth-head",
+        "--lr-schedule",
+        "cosine",
+        "--resume",
+    ]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     assert json.loads((out / "train_result.json").read_text())["epochs_run"] == 3
@@ -94,10 +131,26 @@ def test_resume_continues(trained):
 
 def test_init_from_warm_starts_an_autoregressive_model(trained, tmp_path):
     path, out = trained
-    args = ["train", "--data", str(path), "--out", str(tmp_path / "ar"), "--model", "small_unet",
-            "--epochs", "1", "--batch-size", "8", "--quiet", "--formulation",
-            "autoregressive+state+reference_depth", "--depth-head", "--init-from",
-            str(out / "model.pt"), "--augment"]
+    args = [
+        "train",
+        "--data",
+        str(path),
+        "--out",
+        str(tmp_path / "ar"),
+        "--model",
+        "small_unet",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--quiet",
+        "--formulation",
+        "autoregressive+state+reference_depth",
+        "--depth-head",
+        "--init-from",
+        str(out / "model.pt"),
+        "--augment",
+    ]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     _, extra = load_model(tmp_path / "ar" / "model.pt")
@@ -119,20 +172,41 @@ def test_init_from_warm_starts_an_autoregressive_model(trained, tmp_path):
     assert "reference_storm" not in load_model(out / "model.pt")[1]["data"]
     assert extra["warm_start"]["fresh"] == []  # the state model had a depth head too
     assert extra["train"]["augment"] is True
-    bad = CliRunner().invoke(app, [*args[:4], str(tmp_path / "ar2"), "--model", "autoencoder",
-                                   *args[7:]])
+    bad = CliRunner().invoke(
+        app, [*args[:4], str(tmp_path / "ar2"), "--model", "autoencoder", *args[7:]]
+    )
     assert bad.exit_code != 0 and "same --model" in bad.output
 
 
 def test_evaluate_report(trained, tmp_path):
     path, out = trained
     rep = tmp_path / "report"
-    r = CliRunner().invoke(app, ["evaluate", "--model", str(out / "model.pt"), "--data", str(path),
-                                 "--out", str(rep), "--speed-size", "64"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            "--model",
+            str(out / "model.pt"),
+            "--data",
+            str(path),
+            "--out",
+            str(rep),
+            "--speed-size",
+            "64",
+        ],
+    )
     assert r.exit_code == 0, r.output
     text = (rep / "report.md").read_text()
-    for word in ("all_dry_accuracy", "csi", "mcc", "climatology", "terrain_heuristic",
-                 "model+postprocess", "Formulas", "simulator cold"):
+    for word in (
+        "all_dry_accuracy",
+        "csi",
+        "mcc",
+        "climatology",
+        "terrain_heuristic",
+        "model+postprocess",
+        "Formulas",
+        "simulator cold",
+    ):
         assert word in text
     scores = json.loads((rep / "scores.json").read_text())
     dry = [r for r in scores["overall"] if r["method"] == "all_dry"]
@@ -141,8 +215,19 @@ def test_evaluate_report(trained, tmp_path):
 
 
 def test_unknown_model_lists_valid(tiny_store, tmp_path):
-    r = CliRunner().invoke(app, ["train", "--data", str(tiny_store[0]), "--out", str(tmp_path),
-                                 "--model", "nope", "--quiet"])
+    r = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(tiny_store[0]),
+            "--out",
+            str(tmp_path),
+            "--model",
+            "nope",
+            "--quiet",
+        ],
+    )
     assert r.exit_code == 1
     assert "deeplabv3plus" in r.output
 
@@ -151,8 +236,20 @@ def test_prior_trains_a_correction_to_a_depth_channel(tiny_store, tmp_path):
     import math
 
     path, _ = tiny_store
-    base = ["train", "--data", str(path), "--model", "small_unet", "--epochs", "1",
-            "--batch-size", "8", "--quiet", "--formulation", "autoregressive+state"]
+    base = [
+        "train",
+        "--data",
+        str(path),
+        "--model",
+        "small_unet",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--quiet",
+        "--formulation",
+        "autoregressive+state",
+    ]
     r = CliRunner().invoke(app, [*base, "--out", str(tmp_path / "p"), "--prior", "prev_depth"])
     assert r.exit_code == 0, r.output
     model, extra = load_model(tmp_path / "p" / "model.pt")
@@ -163,6 +260,7 @@ def test_prior_trains_a_correction_to_a_depth_channel(tiny_store, tmp_path):
     assert extra["train"]["prior"] == "prev_depth" and model.prior_scale is not None
     bad = CliRunner().invoke(app, [*base, "--out", str(tmp_path / "b"), "--prior", "rain_accum"])
     assert bad.exit_code != 0 and "not a depth channel" in bad.output
-    bad = CliRunner().invoke(app, [*base[:-1], "state", "--out", str(tmp_path / "c"),
-                                   "--prior", "matched_depth"])
+    bad = CliRunner().invoke(
+        app, [*base[:-1], "state", "--out", str(tmp_path / "c"), "--prior", "matched_depth"]
+    )
     assert bad.exit_code != 0 and "not among the channels" in bad.output

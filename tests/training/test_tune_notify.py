@@ -37,8 +37,13 @@ def test_notify_never_raises_on_bad_url():
 
 
 def test_tune_grid_writes_table_and_plot(tiny_store, tmp_path):
-    base = TrainConfig(data=str(tiny_store[0]), out=str(tmp_path), model="small_unet", epochs=1,
-                       formulation="original")
+    base = TrainConfig(
+        data=str(tiny_store[0]),
+        out=str(tmp_path),
+        model="small_unet",
+        epochs=1,
+        formulation="original",
+    )
     best = tune(base, tmp_path, sampler="grid", space={"lr": [1e-3, 3e-3], "loss": ["ce_dice"]})
     assert best["trials"] == 2
     assert set(best["params"]) == {"lr", "loss"}

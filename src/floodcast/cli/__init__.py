@@ -13,8 +13,7 @@ import typer
 
 app = typer.Typer(
     name="floodcast",
-    help="Rainfall radar + terrain -> flood maps. Units: rain mm/h, depth and "
-    "elevation m, time s.",
+    help="Rainfall radar + terrain -> flood maps. Units: rain mm/h, depth and elevation m, time s.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -13,15 +13,22 @@ from floodcast.errors import InputError, user_errors
 
 
 def register(app: typer.Typer) -> None:
-    ds_app = typer.Typer(help="Downscaling: coarse solver runs mapped to the fine grid by a model.",
-                         no_args_is_help=True)
+    ds_app = typer.Typer(
+        help="Downscaling: coarse solver runs mapped to the fine grid by a model.",
+        no_args_is_help=True,
+    )
     app.add_typer(ds_app, name="downscale")
 
     @ds_app.command("pairs")
     def pairs_cmd(
-        store_path: Path = typer.Argument(..., help="A finished dataset store (floodcast dataset build)."),
-        coarsen: list[int] = typer.Option([4, 8], "--coarsen", help="Coarsening factor F "
-                                          "(must divide every DEM's grid); repeatable."),
+        store_path: Path = typer.Argument(
+            ..., help="A finished dataset store (floodcast dataset build)."
+        ),
+        coarsen: list[int] = typer.Option(
+            [4, 8],
+            "--coarsen",
+            help="Coarsening factor F (must divide every DEM's grid); repeatable.",
+        ),
     ) -> None:
         """Simulate every event of STORE again on the block-mean DEM F times coarser (same
         radar) and store it beside the fine run; resumable."""
@@ -31,20 +38,32 @@ def register(app: typer.Typer) -> None:
 
         with user_errors(InputError), Progress() as bar:
             task = bar.add_task("coarse runs", total=None)
-            s = build_pairs(store_path, tuple(coarsen),
-                            progress=lambda d, t: bar.update(task, completed=d, total=t))
-        typer.echo(f"{store_path}: x{', x'.join(map(str, s.factors))}: {s.built} coarse runs "
-                   f"built ({s.wall_time_s:.1f} s), {s.skipped} already there")
+            s = build_pairs(
+                store_path,
+                tuple(coarsen),
+                progress=lambda d, t: bar.update(task, completed=d, total=t),
+            )
+        typer.echo(
+            f"{store_path}: x{', x'.join(map(str, s.factors))}: {s.built} coarse runs "
+            f"built ({s.wall_time_s:.1f} s), {s.skipped} already there"
+        )
 
     @ds_app.command("train")
     def train_cmd(
         store_path: Path = typer.Argument(..., help="A pairs store (floodcast downscale pairs)."),
-        coarsen: int = typer.Option(..., "--coarsen", help="Factor F of the coarse runs to learn from."),
-        out: Path = typer.Option(..., "--out", help="Output folder: model.pt, train_result.json, logs/."),
+        coarsen: int = typer.Option(
+            ..., "--coarsen", help="Factor F of the coarse runs to learn from."
+        ),
+        out: Path = typer.Option(
+            ..., "--out", help="Output folder: model.pt, train_result.json, logs/."
+        ),
         model: str = typer.Option("small_unet", help="Registry model name (U-Net family)."),
         width: int = typer.Option(8, help="Model width (small_unet: first-stage channels)."),
-        prior: str = typer.Option("volume_fill", help="Channel the wet logit starts from: "
-                                  "volume_fill | coarse_depth | bathtub_depth | none."),
+        prior: str = typer.Option(
+            "volume_fill",
+            help="Channel the wet logit starts from: "
+            "volume_fill | coarse_depth | bathtub_depth | none.",
+        ),
         encoder_depth: int = typer.Option(3, help="Poolings of the U-Net."),
         epochs: int = typer.Option(30, help="Maximum epochs."),
         max_minutes: float = typer.Option(5.0, help="Wall-time budget (min); 0 = none."),
@@ -59,22 +78,35 @@ def register(app: typer.Typer) -> None:
         from floodcast.training.downscale import DownscaleTrainConfig, train_downscaler
 
         torch.set_num_threads(threads)
-        cfg = DownscaleTrainConfig(data=str(store_path), out=str(out), factor=coarsen, model=model,
-                                   width=width, encoder_depth=encoder_depth, epochs=epochs,
-                                   max_minutes=max_minutes or None, batch_size=batch_size, lr=lr,
-                                   seed=seed, prior=None if prior == "none" else prior)
+        cfg = DownscaleTrainConfig(
+            data=str(store_path),
+            out=str(out),
+            factor=coarsen,
+            model=model,
+            width=width,
+            encoder_depth=encoder_depth,
+            epochs=epochs,
+            max_minutes=max_minutes or None,
+            batch_size=batch_size,
+            lr=lr,
+            seed=seed,
+            prior=None if prior == "none" else prior,
+        )
         with user_errors(InputError):
             r = train_downscaler(cfg)
-        typer.echo(f"model: {r['model_path']}  best val CSI {r['best_val_csi']:.3f} after "
-                   f"{r['epochs_run']} epochs ({r['wall_time_s']:.0f} s, {r['train_samples']} "
-                   "train maps)")
+        typer.echo(
+            f"model: {r['model_path']}  best val CSI {r['best_val_csi']:.3f} after "
+            f"{r['epochs_run']} epochs ({r['wall_time_s']:.0f} s, {r['train_samples']} "
+            "train maps)"
+        )
 
     @ds_app.command("evaluate")
     def evaluate_cmd(
         store_path: Path = typer.Argument(..., help="A pairs store."),
         coarsen: int = typer.Option(..., "--coarsen", help="Factor F to score."),
-        model: Path | None = typer.Option(None, "--model", help="A downscaling model.pt to score "
-                                          "beside the baselines."),
+        model: Path | None = typer.Option(
+            None, "--model", help="A downscaling model.pt to score beside the baselines."
+        ),
         split: str = typer.Option("test", help="Split of events to score (test = held-out DEMs)."),
         json_out: Path | None = typer.Option(None, "--json", help="Write the full report here."),
     ) -> None:
@@ -90,14 +122,18 @@ def register(app: typer.Typer) -> None:
                 methods["model"] = model_method(model, coarsen)
             rep = evaluate(store_path, coarsen, methods, split)
         typer.echo(f"x{coarsen}, {split}: {len(rep['events'])} events")
-        typer.echo(f"{'method':10s} {'map':5s} {'CSI@0.1':>8s} {'POD':>6s} {'FAR':>6s} "
-                   f"{'bias':>6s} {'CSI@0.3':>8s} {'RMSE m':>7s}")
+        typer.echo(
+            f"{'method':10s} {'map':5s} {'CSI@0.1':>8s} {'POD':>6s} {'FAR':>6s} "
+            f"{'bias':>6s} {'CSI@0.3':>8s} {'RMSE m':>7s}"
+        )
         for m, d in rep["overall"].items():
             for k in ("times", "max"):
                 r = d[k]
-                typer.echo(f"{m:10s} {k:5s} {r['csi@0.1']:8.3f} {r['pod@0.1']:6.3f} "
-                           f"{r['far@0.1']:6.3f} {r['bias@0.1']:6.3f} {r['csi@0.3']:8.3f} "
-                           f"{r['rmse_m']:7.3f}")
+                typer.echo(
+                    f"{m:10s} {k:5s} {r['csi@0.1']:8.3f} {r['pod@0.1']:6.3f} "
+                    f"{r['far@0.1']:6.3f} {r['bias@0.1']:6.3f} {r['csi@0.3']:8.3f} "
+                    f"{r['rmse_m']:7.3f}"
+                )
         if json_out:
             write_json(json_out, rep)
             typer.echo(f"report: {json_out}")

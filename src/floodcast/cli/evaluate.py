@@ -13,11 +13,16 @@ from floodcast.errors import InputError, user_errors
 def register(app: typer.Typer) -> None:
     @app.command("evaluate")
     def evaluate_cmd(
-        model: Path = typer.Option(..., help="Trained model (OUT/model.pt from `floodcast train`)."),
+        model: Path = typer.Option(
+            ..., help="Trained model (OUT/model.pt from `floodcast train`)."
+        ),
         data: Path = typer.Option(..., help="Dataset store (zarr folder)."),
         out: Path = typer.Option(..., help="Report folder (report.md, PNGs, scores.json)."),
         split: str = typer.Option("test", help="Split to score: test | val | train."),
-        thresholds: str = typer.Option(",".join(f"{t:g}" for t in EVAL_THRESHOLDS_M), help="Depth thresholds (m), comma-separated."),
+        thresholds: str = typer.Option(
+            ",".join(f"{t:g}" for t in EVAL_THRESHOLDS_M),
+            help="Depth thresholds (m), comma-separated.",
+        ),
         batch_size: int = typer.Option(16, help="Samples per forward pass."),
         speed: bool = typer.Option(True, help="Time model vs simulator on a 512x512 area."),
         speed_size: int = typer.Option(512, help="Side (cells) of the speed-test area."),
@@ -28,12 +33,26 @@ def register(app: typer.Typer) -> None:
         from floodcast.evaluation.speed import speed_table
 
         with user_errors(InputError, FileNotFoundError):
-            cfg = EvalConfig(model=str(model), data=str(data), out=str(out), split=split,
-                             thresholds=tuple(float(t) for t in thresholds.split(",") if t),
-                             batch_size=batch_size, speed=speed)
+            cfg = EvalConfig(
+                model=str(model),
+                data=str(data),
+                out=str(out),
+                split=split,
+                thresholds=tuple(float(t) for t in thresholds.split(",") if t),
+                batch_size=batch_size,
+                speed=speed,
+            )
             res, ctx = evaluate(cfg)
-            sp = speed_table(ctx["model"], len(ctx["dataset"].channels), n=speed_size,
-                             channels=ctx["dataset"].channels) if speed else None
+            sp = (
+                speed_table(
+                    ctx["model"],
+                    len(ctx["dataset"].channels),
+                    n=speed_size,
+                    channels=ctx["dataset"].channels,
+                )
+                if speed
+                else None
+            )
             md = write_report(out, res, ctx, sp, model)
         typer.echo(md.read_text())
         typer.echo(f"report written to {md}")
@@ -45,9 +64,12 @@ def register(app: typer.Typer) -> None:
         split: str = typer.Option("val", help="Split to fit on: val | train (never test)."),
         max_events: int = typer.Option(0, help="Use at most this many events (0 = all)."),
         dry_run: bool = typer.Option(False, help="Print the fit, leave the model file alone."),
-        start: int = typer.Option(0, help="First frame scored; > 0 hot-starts autoregressive "
-                                  "models from the simulator's depth (a running simulation "
-                                  "hands over)."),
+        start: int = typer.Option(
+            0,
+            help="First frame scored; > 0 hot-starts autoregressive "
+            "models from the simulator's depth (a running simulation "
+            "hands over).",
+        ),
         steps: int = typer.Option(0, help="Frames scored from --start (0 = to the event end)."),
     ) -> None:
         """Refit the model's wet-probability cut on whole validation events, scored exactly as
@@ -58,6 +80,13 @@ def register(app: typer.Typer) -> None:
         from floodcast.evaluation.calibrate import calibrate
 
         with user_errors(InputError, FileNotFoundError):
-            fit = calibrate(model, str(data), split, max_events or None, write=not dry_run,
-                            start=start, steps=steps or None)
+            fit = calibrate(
+                model,
+                str(data),
+                split,
+                max_events or None,
+                write=not dry_run,
+                start=start,
+                steps=steps or None,
+            )
         typer.echo(json.dumps(fit, indent=2))

@@ -13,9 +13,12 @@ from floodcast.errors import InputError, user_errors
 from floodcast.predict.flood_nowcast import NOWCAST_LEAD_MIN, NOWCAST_MEMBERS, NOWCAST_THRESHOLDS_M
 from floodcast.predict.radar_nowcast import MARGIN_KM
 
-nowcast_app = typer.Typer(invoke_without_command=True, add_completion=False,
-                          help="Flood nowcast from radar (physics ensemble by default); "
-                          "`nowcast verify` scores rain or flood nowcasts.")
+nowcast_app = typer.Typer(
+    invoke_without_command=True,
+    add_completion=False,
+    help="Flood nowcast from radar (physics ensemble by default); "
+    "`nowcast verify` scores rain or flood nowcasts.",
+)
 
 
 @nowcast_app.callback()
@@ -23,33 +26,58 @@ def nowcast_cmd(
     ctx: typer.Context,
     dem: str = typer.Option("", help="DEM (GeoTIFF/.asc/.npz, metres) or 'sample'."),
     out: Path = typer.Option(None, help="Output folder (written atomically)."),
-    rain: str = typer.Option("", help="Observed rain frames on/regriddable to the DEM "
-                             "(NetCDF/zarr/npz, mm/h), oldest first; extrapolated on the DEM grid."),
-    radar: str = typer.Option("", help="[SOURCE:]PATH of radar frames in their own projection; "
-                              "extrapolated on the radar grid around the DEM, then reprojected."),
-    engine: str = typer.Option(None, help="physics (solver ensemble; default without --model), "
-                               "model (the emulator; default with --model) or both."),
+    rain: str = typer.Option(
+        "",
+        help="Observed rain frames on/regriddable to the DEM "
+        "(NetCDF/zarr/npz, mm/h), oldest first; extrapolated on the DEM grid.",
+    ),
+    radar: str = typer.Option(
+        "",
+        help="[SOURCE:]PATH of radar frames in their own projection; "
+        "extrapolated on the radar grid around the DEM, then reprojected.",
+    ),
+    engine: str = typer.Option(
+        None,
+        help="physics (solver ensemble; default without --model), "
+        "model (the emulator; default with --model) or both.",
+    ),
     model: Path = typer.Option(None, help="Trained model (OUT/model.pt of `floodcast train`)."),
-    ensemble: int = typer.Option(None, help=f"STEPS members (0 = deterministic extrapolation; "
-                                 f"default {NOWCAST_MEMBERS}, or 0 with --engine model)."),
+    ensemble: int = typer.Option(
+        None,
+        help=f"STEPS members (0 = deterministic extrapolation; "
+        f"default {NOWCAST_MEMBERS}, or 0 with --engine model).",
+    ),
     steps: int = typer.Option(None, help="Lead in radar intervals (overrides --lead)."),
-    lead: float = typer.Option(NOWCAST_LEAD_MIN, help="Lead (minutes, a multiple of the radar "
-                               "interval, at most 180)."),
-    threshold: list[float] = typer.Option(list(NOWCAST_THRESHOLDS_M), help="Depth threshold "
-                                          "(m) of the probabilities; repeatable."),
-    state: str = typer.Option("", help="Solver state file to hot-start from (OUT/state.npz "
-                              "of a previous nowcast on the same DEM)."),
-    spin_up: float = typer.Option(None, help="Instead of --state: simulate the last HOURS of "
-                                  "the observed frames from a dry start (0 = all of them)."),
+    lead: float = typer.Option(
+        NOWCAST_LEAD_MIN, help="Lead (minutes, a multiple of the radar interval, at most 180)."
+    ),
+    threshold: list[float] = typer.Option(
+        list(NOWCAST_THRESHOLDS_M), help="Depth threshold (m) of the probabilities; repeatable."
+    ),
+    state: str = typer.Option(
+        "",
+        help="Solver state file to hot-start from (OUT/state.npz "
+        "of a previous nowcast on the same DEM).",
+    ),
+    spin_up: float = typer.Option(
+        None,
+        help="Instead of --state: simulate the last HOURS of "
+        "the observed frames from a dry start (0 = all of them).",
+    ),
     seed: int = typer.Option(0, help="Seed of the STEPS ensemble."),
-    flow: str = typer.Option("lucaskanade", help="Optical flow: lucaskanade, darts, proesmans, vet."),
+    flow: str = typer.Option(
+        "lucaskanade", help="Optical flow: lucaskanade, darts, proesmans, vet."
+    ),
     margin_km: float = typer.Option(MARGIN_KM, help="Radar margin kept around the DEM (km)."),
     alert: list[str] = typer.Option([], help="AREA.geojson:DEPTH_M:PROB:LEAD_MIN; repeatable."),
     notify: list[str] = typer.Option([], help="apprise URL alerts go to; repeatable."),
     map_url: str = typer.Option("", help="Map URL named in alert messages."),
     cut: float = typer.Option(None, help="Model engine: wet-probability cut (0-1) per member."),
-    prev_depth: str = typer.Option("", help="Model engine: GeoTIFF/npz of the current depth "
-                                   "(m) for autoregressive models (default: dry)."),
+    prev_depth: str = typer.Option(
+        "",
+        help="Model engine: GeoTIFF/npz of the current depth "
+        "(m) for autoregressive models (default: dry).",
+    ),
 ) -> None:
     """Nowcast flooding LEAD minutes ahead from the latest radar."""
     if ctx.invoked_subcommand is not None:
@@ -59,32 +87,63 @@ def nowcast_cmd(
     with user_errors(InputError, OSError):
         if not dem or out is None:
             raise InputError("nowcast needs --dem and --out (see floodcast nowcast --help)")
-        req = NowcastRequest(dem=dem, out=out, radar=radar, rain=rain, engine=engine,
-                             model=model, members=ensemble, lead_min=lead,
-                             thresholds=tuple(threshold), state=state, spin_up_h=spin_up,
-                             seed=seed, flow=flow, margin_km=margin_km, alerts=list(alert), steps=steps,
-                             notify=list(notify), map_url=map_url, cut=cut,
-                             prev_depth=prev_depth)
+        req = NowcastRequest(
+            dem=dem,
+            out=out,
+            radar=radar,
+            rain=rain,
+            engine=engine,
+            model=model,
+            members=ensemble,
+            lead_min=lead,
+            thresholds=tuple(threshold),
+            state=state,
+            spin_up_h=spin_up,
+            seed=seed,
+            flow=flow,
+            margin_km=margin_km,
+            alerts=list(alert),
+            steps=steps,
+            notify=list(notify),
+            map_url=map_url,
+            cut=cut,
+            prev_depth=prev_depth,
+        )
         summary = run_nowcast(req, echo=typer.echo)
     leads = summary.get("leads", [])
-    typer.echo(json.dumps({"out": str(out), "engine": summary.get("engine"),
-                           "leads": len(leads), "members": summary.get("members"),
-                           "alerts_sent": [a["name"] for a in summary.get("alerts", [])
-                                           if a.get("sent")]}, indent=2))
+    typer.echo(
+        json.dumps(
+            {
+                "out": str(out),
+                "engine": summary.get("engine"),
+                "leads": len(leads),
+                "members": summary.get("members"),
+                "alerts_sent": [a["name"] for a in summary.get("alerts", []) if a.get("sent")],
+            },
+            indent=2,
+        )
+    )
 
 
 def verify_cmd(
-    radar: list[str] = typer.Option(..., "--radar", help="[SOURCE:]PATH of radar frames; repeatable."),
+    radar: list[str] = typer.Option(
+        ..., "--radar", help="[SOURCE:]PATH of radar frames; repeatable."
+    ),
     out: Path = typer.Option(..., help="Output folder (report files; written atomically)."),
-    flood: bool = typer.Option(False, "--flood/--no-flood", help="Score the physics flood nowcast (on "
-                               "--dem) instead of the rain nowcast."),
+    flood: bool = typer.Option(
+        False,
+        "--flood/--no-flood",
+        help="Score the physics flood nowcast (on --dem) instead of the rain nowcast.",
+    ),
     steps: int = typer.Option(12, help="Rain: lead times to verify (12 x 5 min = 1 h)."),
     starts: int = typer.Option(6, help="Start times per sequence, spread evenly."),
     past: int = typer.Option(3, help="Observed frames for the motion field (rain)."),
     threshold: list[float] = typer.Option([1.0], help="Rain: threshold (mm/h); repeatable."),
     scales_km: str = typer.Option("2,10,40", help="Rain: FSS sizes (km), comma-separated."),
     crop: str = typer.Option("", help="Rain: row0,row1,col0,col1 crop of every radar grid."),
-    flow: str = typer.Option("lucaskanade", help="Optical flow: lucaskanade, darts, proesmans, vet."),
+    flow: str = typer.Option(
+        "lucaskanade", help="Optical flow: lucaskanade, darts, proesmans, vet."
+    ),
     dem: str = typer.Option("", help="Flood: DEM the radar is transplanted onto."),
     dem_cell: float = typer.Option(0.0, help="Flood: coarsen the DEM to this cell size (m)."),
     dem_crop: int = typer.Option(0, help="Flood: keep the central N x N cells of the DEM."),
@@ -107,9 +166,18 @@ def verify_cmd(
 
             if not dem:
                 raise InputError("--flood needs --dem")
-            req = FloodVerifyRequest(radar=list(radar), dem=dem, dem_cell=dem_cell,
-                                     dem_crop=dem_crop, members=ensemble, lead_min=lead,
-                                     starts=starts, spin_frames=spin_up, seed=seed, flow=flow)
+            req = FloodVerifyRequest(
+                radar=list(radar),
+                dem=dem,
+                dem_cell=dem_cell,
+                dem_crop=dem_crop,
+                members=ensemble,
+                lead_min=lead,
+                starts=starts,
+                spin_frames=spin_up,
+                seed=seed,
+                flow=flow,
+            )
             res = run_flood_verify(req, echo=typer.echo)
             write_report(out, res)
             typer.echo((out / "flood_verify.md").read_text())
@@ -125,8 +193,9 @@ def verify_cmd(
             raise InputError(f"bad --scales-km {scales_km!r} or --crop {crop!r}") from exc
         if not scales or min(scales) <= 0 or (region is not None and len(region) != 4):
             raise InputError("--scales-km needs positive sizes; --crop needs 4 integers")
-        df = run_verify(radar, steps, starts, past, tuple(threshold), scales, region, flow,
-                        echo=typer.echo)
+        df = run_verify(
+            radar, steps, starts, past, tuple(threshold), scales, region, flow, echo=typer.echo
+        )
         write_skill(out, df)
     typer.echo((out / "skill.md").read_text())
 

@@ -14,16 +14,29 @@ from floodcast.errors import InputError, user_errors
 def register(app: typer.Typer) -> None:
     @app.command("predict")
     def predict_cmd(
-        model: Path = typer.Option(..., help="Trained model (OUT/model.pt from `floodcast train`)."),
+        model: Path = typer.Option(
+            ..., help="Trained model (OUT/model.pt from `floodcast train`)."
+        ),
         dem: str = typer.Option(..., help="DEM (GeoTIFF/.asc/.npz, metres) or 'sample'."),
         out: Path = typer.Option(..., help="Output folder."),
-        rain: str = typer.Option("", help="Rain frames on/regriddable to the DEM (NetCDF/zarr/npz, mm/h), "
-                                 "oldest first, since the event began."),
-        radar: str = typer.Option("", help="[SOURCE:]PATH of radar frames in their own projection "
-                                  "(reprojected onto a georeferenced DEM)."),
-        prev_depth: str = typer.Option("", help="GeoTIFF/npz of the current depth (m) for "
-                                       "autoregressive models (default: dry)."),
-        cut: float | None = typer.Option(None, help="Wet-probability cut (0-1); default the model's, fitted on validation at training (else 0.5)."),
+        rain: str = typer.Option(
+            "",
+            help="Rain frames on/regriddable to the DEM (NetCDF/zarr/npz, mm/h), "
+            "oldest first, since the event began.",
+        ),
+        radar: str = typer.Option(
+            "",
+            help="[SOURCE:]PATH of radar frames in their own projection "
+            "(reprojected onto a georeferenced DEM).",
+        ),
+        prev_depth: str = typer.Option(
+            "",
+            help="GeoTIFF/npz of the current depth (m) for autoregressive models (default: dry).",
+        ),
+        cut: float | None = typer.Option(
+            None,
+            help="Wet-probability cut (0-1); default the model's, fitted on validation at training (else 0.5).",
+        ),
         overlap: int = typer.Option(-1, help="Tile overlap in cells (-1 = a quarter patch)."),
     ) -> None:
         """Map flooding from the latest radar frames + a DEM with a trained model."""
@@ -35,7 +48,7 @@ def register(app: typer.Typer) -> None:
         with user_errors(InputError, FileNotFoundError):
             if bool(rain) == bool(radar):
                 raise InputError("give exactly one of --rain FILE or --radar [SOURCE:]PATH")
-            (_dem_id, d), = load_dems([dem], None, False).items()
+            ((_dem_id, d),) = load_dems([dem], None, False).items()
             mapper = FloodMapper.load(model, overlap=None if overlap < 0 else overlap)
             if rain:
                 frames, interval = rain_from_file(rain, d)
@@ -50,12 +63,32 @@ def register(app: typer.Typer) -> None:
             from floodcast.progress import tile_progress
 
             with tile_progress("predicting") as bar:  # on stderr: stdout stays JSON
-                fmap = mapper.predict(frames, d.elevation, d.cell_size, interval,
-                                      prev_depth=prev, cut=cut, progress=bar)
-            meta = {"model": str(model), "dem": d.source, "frames": int(frames.shape[0]),
-                    "interval_s": interval, "cut": fmap.cut, "threshold_m": mapper.threshold,
-                    "title": f"floodcast: wet (> {mapper.threshold} m) probability"}
+                fmap = mapper.predict(
+                    frames,
+                    d.elevation,
+                    d.cell_size,
+                    interval,
+                    prev_depth=prev,
+                    cut=cut,
+                    progress=bar,
+                )
+            meta = {
+                "model": str(model),
+                "dem": d.source,
+                "frames": int(frames.shape[0]),
+                "interval_s": interval,
+                "cut": fmap.cut,
+                "threshold_m": mapper.threshold,
+                "title": f"floodcast: wet (> {mapper.threshold} m) probability",
+            }
             files = write_outputs(out, fmap, d, meta)
-        typer.echo(json.dumps({"out": str(out), "files": [f.name for f in files],
-                               "wet_cells": int(fmap.wet.sum())}, indent=2))
-
+        typer.echo(
+            json.dumps(
+                {
+                    "out": str(out),
+                    "files": [f.name for f in files],
+                    "wet_cells": int(fmap.wet.sum()),
+                },
+                indent=2,
+            )
+        )

@@ -42,7 +42,9 @@ def info(
         Path | None, typer.Option("--png", help="Write a PNG strip of frames here.")
     ] = None,
     frames: Annotated[int, typer.Option(help="Frames in the PNG strip.")] = 6,
-    as_json: Annotated[bool, typer.Option("--json/--no-json", help="Print the summary as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json/--no-json", help="Print the summary as JSON.")
+    ] = False,
 ) -> None:
     """Summarise a radar sequence: source, frames, interval, grid, coverage, max rate, gaps."""
     import warnings

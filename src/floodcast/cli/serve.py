@@ -18,24 +18,44 @@ def register(app: typer.Typer) -> None:
         dem: str = typer.Option(..., help="DEM of the area (GeoTIFF/.asc/.npz) or 'sample'."),
         host: str = typer.Option("127.0.0.1", help="Address to listen on (loopback by default)."),
         port: int = typer.Option(8000, help="TCP port."),
-        watch: Path = typer.Option(None, help="Folder to watch for new radar files "
-                                   "(npz/NetCDF/GeoTIFF on the DEM grid, one or more frames)."),
-        state: Path = typer.Option(None, help="State folder (live solver, maps); default "
-                                   "WATCH/../floodcast-state, or a temporary folder."),
+        watch: Path = typer.Option(
+            None,
+            help="Folder to watch for new radar files "
+            "(npz/NetCDF/GeoTIFF on the DEM grid, one or more frames).",
+        ),
+        state: Path = typer.Option(
+            None,
+            help="State folder (live solver, maps); default "
+            "WATCH/../floodcast-state, or a temporary folder.",
+        ),
         max_upload_mb: float = typer.Option(20.0, help="Largest accepted upload (MB)."),
-        leads: int = typer.Option(6, "--steps", "--leads", help="Nowcast lead times (radar intervals) in watch mode, as `nowcast --steps` (--leads: the old name)."),
+        leads: int = typer.Option(
+            6,
+            "--steps",
+            "--leads",
+            help="Nowcast lead times (radar intervals) in watch mode, as `nowcast --steps` (--leads: the old name).",
+        ),
         physics: bool = typer.Option(True, help="Run the live physics solver in watch mode."),
         poll: float = typer.Option(1.0, help="Seconds between scans of the watch folder."),
-        realtime_check: bool = typer.Option(True, help="Time a 512x512 live solver at startup "
-                                            "(watch mode) and report it on /metrics."),
+        realtime_check: bool = typer.Option(
+            True,
+            help="Time a 512x512 live solver at startup (watch mode) and report it on /metrics.",
+        ),
         workers: int = typer.Option(2, help="Model calls run at once (one torch thread each)."),
-        tile: int = typer.Option(0, help="Model tile size in cells (0 = the training patch, "
-                                 "at least 256)."),
-        overlap: int = typer.Option(-1, help="Tile overlap in cells, blended (-1 = a quarter "
-                                    "tile; 0 = none: fastest, seams possible)."),
+        tile: int = typer.Option(
+            0, help="Model tile size in cells (0 = the training patch, at least 256)."
+        ),
+        overlap: int = typer.Option(
+            -1,
+            help="Tile overlap in cells, blended (-1 = a quarter "
+            "tile; 0 = none: fastest, seams possible).",
+        ),
         cache: int = typer.Option(32, help="Responses kept for repeated identical requests."),
-        posts: Path = typer.Option(None, help="Social-media layer: places.geojson written by "
-                                   "`floodcast social map`, drawn beside the flood extent."),
+        posts: Path = typer.Option(
+            None,
+            help="Social-media layer: places.geojson written by "
+            "`floodcast social map`, drawn beside the flood extent.",
+        ),
         log_level: str = typer.Option("info", help="uvicorn log level."),
     ) -> None:
         """Serve flood maps over HTTP: POST /predict, GET /maps/latest, /metrics, web map at /."""
@@ -47,18 +67,31 @@ def register(app: typer.Typer) -> None:
         if host not in LOOPBACK:
             typer.echo(f"warning: listening on {host}: the API has no authentication", err=True)
         with user_errors(InputError, FileNotFoundError):
-            (_, d), = load_dems([dem], None, False).items()
+            ((_, d),) = load_dems([dem], None, False).items()
             if watch is not None and not watch.is_dir():
                 raise InputError(f"--watch {watch}: not a folder")
             state_dir = state or (watch.parent / "floodcast-state" if watch else None)
-            cfg = ServeConfig(model=model, dem=d, watch_dir=watch, state_dir=state_dir,
-                              max_upload_mb=max_upload_mb, n_leads=leads, physics=physics,
-                              poll_s=poll, reference_check=realtime_check, workers=workers,
-                              tile=tile or None, overlap=None if overlap < 0 else overlap,
-                              cache=cache, posts=posts)
+            cfg = ServeConfig(
+                model=model,
+                dem=d,
+                watch_dir=watch,
+                state_dir=state_dir,
+                max_upload_mb=max_upload_mb,
+                n_leads=leads,
+                physics=physics,
+                poll_s=poll,
+                reference_check=realtime_check,
+                workers=workers,
+                tile=tile or None,
+                overlap=None if overlap < 0 else overlap,
+                cache=cache,
+                posts=posts,
+            )
             api = create_app(cfg)
         srv = api.state.server
-        typer.echo(f"floodcast serve: model {model} ({srv.version}), DEM {d.source} {d.shape}, "
-                   f"state {srv.state_dir}" + (f", watching {watch}" if watch else ""))
+        typer.echo(
+            f"floodcast serve: model {model} ({srv.version}), DEM {d.source} {d.shape}, "
+            f"state {srv.state_dir}" + (f", watching {watch}" if watch else "")
+        )
         typer.echo(f"  web map http://{host}:{port}/  API docs http://{host}:{port}/docs")
         uvicorn.run(api, host=host, port=port, log_level=log_level)

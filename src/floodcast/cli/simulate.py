@@ -182,6 +182,13 @@ def simulate(
             help="Fill closed depressions (spurious SRTM pits) to their spill level first.",
         ),
     ] = False,
+    allow_empty_rain: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty-rain/--no-allow-empty-rain",
+            help="Run rain that is NaN everywhere (no coverage) as no rain (else an error).",
+        ),
+    ] = False,
     elevation_units: Annotated[
         str,
         typer.Option(help="Unit of the DEM's elevations: m, ft or ftUS (US survey feet)."),
@@ -239,6 +246,7 @@ def simulate(
         inflows=tuple(inflow or ()),
         threads=threads,
         fill_sinks=fill_sinks,
+        allow_empty_rain=allow_empty_rain,
         elevation_units=elevation_units,
         nodata=nodata,
         sea_level=sea_level,

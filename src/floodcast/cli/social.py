@@ -11,8 +11,9 @@ from pathlib import Path
 
 import typer
 
-social = typer.Typer(help="Social-media flood impact: ingest, relevance, sentiment, report.",
-                     no_args_is_help=True)
+social = typer.Typer(
+    help="Social-media flood impact: ingest, relevance, sentiment, report.", no_args_is_help=True
+)
 
 _LANG_HELP = "Languages kept (comma-separated ISO codes), or 'any' to keep every language."
 
@@ -37,8 +38,11 @@ def _check_inputs(paths: list[Path]) -> None:
 def ingest_cmd(
     inputs: list[Path] = typer.Argument(..., help="CSV / JSONL / JSON post files."),
     out: Path = typer.Option(..., "--out", "-o", help="Output .parquet, .csv or .jsonl."),
-    event: str = typer.Option(None, help="Event name for all posts (default: from the "
-                              "event column, else the file name before the first '-')."),
+    event: str = typer.Option(
+        None,
+        help="Event name for all posts (default: from the "
+        "event column, else the file name before the first '-').",
+    ),
     keep_retweets: bool = typer.Option(False, help="Keep retweets (counted either way)."),
     lang: str = typer.Option("en", help=_LANG_HELP),
     summary_json: Path = typer.Option(None, help="Also write the run summary as JSON here."),
@@ -71,8 +75,11 @@ def relevance_cmd(
     max_seconds: float = typer.Option(300.0, help="Training time bound for 'transformer'."),
     epochs: int = typer.Option(8, help="Epochs for 'transformer'."),
     cache_dir: Path = typer.Option(None, help="Cache folder for sentence embeddings."),
-    adapt: bool = typer.Option(True, help="Also report '<model>+self-train': refit with the "
-                               "test event's confidently predicted (unlabelled) posts."),
+    adapt: bool = typer.Option(
+        True,
+        help="Also report '<model>+self-train': refit with the "
+        "test event's confidently predicted (unlabelled) posts.",
+    ),
     expand_tags: bool = typer.Option(True, help="Split hashtags into words for the models."),
     keep_retweets: bool = typer.Option(False, help="Keep retweets."),
     lang: str = typer.Option("en", help=_LANG_HELP),
@@ -82,14 +89,27 @@ def relevance_cmd(
 
     models = _models_or_exit(model)
     _check_inputs(list(train) + list(test))
-    kw = {"transformer": {"max_seconds": max_seconds, "epochs": epochs, "verbose": True},
-          "embed": {"cache_dir": cache_dir}}
-    rows = relevance.run(train, test, out, models, both_ways=not one_way, model_kwargs=kw,
-                         ingest_kwargs=_ingest_kwargs(None, keep_retweets, lang),
-                         adapt=adapt, expand_tags=expand_tags, log=typer.echo)
+    kw = {
+        "transformer": {"max_seconds": max_seconds, "epochs": epochs, "verbose": True},
+        "embed": {"cache_dir": cache_dir},
+    }
+    rows = relevance.run(
+        train,
+        test,
+        out,
+        models,
+        both_ways=not one_way,
+        model_kwargs=kw,
+        ingest_kwargs=_ingest_kwargs(None, keep_retweets, lang),
+        adapt=adapt,
+        expand_tags=expand_tags,
+        log=typer.echo,
+    )
     best = max((r for r in rows if r["model"] != "majority"), key=lambda r: r["macro_f1"])
-    typer.echo(f"best: {best['model']} macro-F1 {best['macro_f1']:.3f} MCC {best['mcc']:.3f} "
-               f"({best['train_event']} -> {best['test_event']}); wrote {out}/metrics.md")
+    typer.echo(
+        f"best: {best['model']} macro-F1 {best['macro_f1']:.3f} MCC {best['mcc']:.3f} "
+        f"({best['train_event']} -> {best['test_event']}); wrote {out}/metrics.md"
+    )
 
 
 def _models_or_exit(names: str) -> list:
@@ -107,10 +127,13 @@ def _models_or_exit(names: str) -> list:
 def sentiment_cmd(
     inputs: list[Path] = typer.Argument(..., help="Posts of two or more events."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (sentiment.json/.md)."),
-    model: str = typer.Option("transformer,embed", help="Models trained on emoji labels "
-                              "(tfidf, embed, transformer, comma list, or all)."),
-    test_event: list[str] = typer.Option(None, help="Held-out event(s); default: each "
-                                         "event in turn (leave one event out)."),
+    model: str = typer.Option(
+        "transformer,embed",
+        help="Models trained on emoji labels (tfidf, embed, transformer, comma list, or all).",
+    ),
+    test_event: list[str] = typer.Option(
+        None, help="Held-out event(s); default: each event in turn (leave one event out)."
+    ),
     max_seconds: float = typer.Option(120.0, help="Training time bound for 'transformer'."),
     epochs: int = typer.Option(30, help="Epochs for 'transformer'."),
     cache_dir: Path = typer.Option(None, help="Cache folder for sentence embeddings."),
@@ -127,8 +150,9 @@ def sentiment_cmd(
     if stats.files:
         typer.echo(stats.summary())
     if df["event"].nunique() < 2:
-        typer.echo("error: need posts of at least two events (train on one, test on another)",
-                   err=True)
+        typer.echo(
+            "error: need posts of at least two events (train on one, test on another)", err=True
+        )
         raise typer.Exit(2)
     kw = {"transformer": {"max_seconds": max_seconds, "epochs": epochs}}
     if "embed" in models:  # one encoder cache shared by every held-out split
@@ -143,17 +167,21 @@ def sentiment_cmd(
 def report_cmd(
     inputs: list[Path] = typer.Argument(..., help="Posts (raw sources or ingested tables)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (report.md, PNG, CSV)."),
-    freq: str = typer.Option(None, help="Time bin (pandas offset: h, 6h, D); default per "
-                             "event, at least ~8 bins."),
+    freq: str = typer.Option(
+        None, help="Time bin (pandas offset: h, 6h, D); default per event, at least ~8 bins."
+    ),
     min_posts: int = typer.Option(5, help="Bins with fewer posts get no share positive."),
     topics: int = typer.Option(6, help="LDA topics per event."),
     event: str = typer.Option(None, help="Event name for all raw posts."),
     keep_retweets: bool = typer.Option(False, help="Keep retweets."),
     lang: str = typer.Option("en", help=_LANG_HELP),
-    types_from: list[Path] = typer.Option(None, help="Labelled posts (e.g. CrisisLex T26 "
-                                          "files): posts without an information-type label "
-                                          "get the type a TF-IDF classifier trained on them "
-                                          "predicts."),
+    types_from: list[Path] = typer.Option(
+        None,
+        help="Labelled posts (e.g. CrisisLex T26 "
+        "files): posts without an information-type label "
+        "get the type a TF-IDF classifier trained on them "
+        "predicts.",
+    ),
 ) -> None:
     """Per-event volume, sentiment, information types, LDA topics; cross-event correlation."""
     from floodcast.io.atomic import check_writable
@@ -169,29 +197,39 @@ def report_cmd(
     if df.empty:
         typer.echo("error: no usable posts in the input", err=True)
         raise typer.Exit(1)
-    train = load_posts(types_from, **_ingest_kwargs(None, keep_retweets, lang))[0] \
-        if types_from else None
-    s = build_report(df, out, freq, min_posts, topics, ingest_summary=summary_text,
-                     types_train=train)
+    train = (
+        load_posts(types_from, **_ingest_kwargs(None, keep_retweets, lang))[0]
+        if types_from
+        else None
+    )
+    s = build_report(
+        df, out, freq, min_posts, topics, ingest_summary=summary_text, types_train=train
+    )
     p = s["correlation"]["pooled"]
-    typer.echo(f"Pearson(volume, share positive): {p['all']:.3f} with replies, "
-               f"{p['no_replies']:.3f} without ({p['bins']} bins)")
+    typer.echo(
+        f"Pearson(volume, share positive): {p['all']:.3f} with replies, "
+        f"{p['no_replies']:.3f} without ({p['bins']} bins)"
+    )
     typer.echo(f"wrote {out}/report.md")
 
 
 @social.command("lofo")
 def lofo_cmd(
-    data: Path = typer.Argument(..., help="Folder holding CrisisLexT6/ and CrisisLexT26/ "
-                                "(or its parent with social/)."),
+    data: Path = typer.Argument(
+        ..., help="Folder holding CrisisLexT6/ and CrisisLexT26/ (or its parent with social/)."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (lofo.json, lofo.md)."),
-    task: str = typer.Option("relevance", help="relevance (on/off-topic, all six datasets) "
-                             "or types (six information types, four T26 floods)."),
-    model: str = typer.Option("tfidf,embed", help="tfidf, embed, transformer, comma list, "
-                              "or all."),
+    task: str = typer.Option(
+        "relevance",
+        help="relevance (on/off-topic, all six datasets) "
+        "or types (six information types, four T26 floods).",
+    ),
+    model: str = typer.Option("tfidf,embed", help="tfidf, embed, transformer, comma list, or all."),
     adapt: bool = typer.Option(True, help="Also report '<model>+self-train'."),
     cache_dir: Path = typer.Option(None, help="Cache folder for sentence embeddings."),
-    lang: str = typer.Option("any", help=_LANG_HELP + " Default: every language (a new "
-                             "flood's posts come in its own)."),
+    lang: str = typer.Option(
+        "any", help=_LANG_HELP + " Default: every language (a new flood's posts come in its own)."
+    ),
 ) -> None:
     """Leave-one-flood-out: train on the other floods, test on each; majority beside."""
     from floodcast.errors import user_errors
@@ -202,26 +240,48 @@ def lofo_cmd(
         typer.echo("error: --task must be relevance or types", err=True)
         raise typer.Exit(2)
     with user_errors(FileNotFoundError, ValueError):
-        rows = run_lofo(data, out, task, models, adapt=adapt, cache_dir=cache_dir,
-                        languages=_languages(lang), log=typer.echo)
+        rows = run_lofo(
+            data,
+            out,
+            task,
+            models,
+            adapt=adapt,
+            cache_dir=cache_dir,
+            languages=_languages(lang),
+            log=typer.echo,
+        )
     typer.echo(f"{len(rows)} rows; wrote {out}/lofo.md")
 
 
 @social.command("map")
 def map_cmd(
     inputs: list[Path] = typer.Argument(..., help="Posts (raw sources or ingested tables)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder (places.geojson, "
-                             "map.png, posts_places.csv, summary.json)."),
-    gazetteer: Path = typer.Option(None, help="Extra places, CSV with header name,lat,lon "
-                                   "(WGS84); bad rows are skipped and counted."),
-    region: str = typer.Option(None, help="Event region lon_min,lat_min,lon_max,lat_max: "
-                               "places inside win ambiguous names."),
-    country: str = typer.Option(None, help="Event country (name or ISO code) for every "
-                                "event; default: the CrisisLex event description."),
-    train: list[Path] = typer.Option(None, help="Labelled posts to predict relevance and "
-                                     "information type of unlabelled posts."),
-    min_population: int = typer.Option(1000, help="Smallest gazetteer city (500, 1000, "
-                                       "5000 or 15000)."),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        "-o",
+        help="Output folder (places.geojson, map.png, posts_places.csv, summary.json).",
+    ),
+    gazetteer: Path = typer.Option(
+        None,
+        help="Extra places, CSV with header name,lat,lon "
+        "(WGS84); bad rows are skipped and counted.",
+    ),
+    region: str = typer.Option(
+        None,
+        help="Event region lon_min,lat_min,lon_max,lat_max: places inside win ambiguous names.",
+    ),
+    country: str = typer.Option(
+        None,
+        help="Event country (name or ISO code) for every "
+        "event; default: the CrisisLex event description.",
+    ),
+    train: list[Path] = typer.Option(
+        None, help="Labelled posts to predict relevance and information type of unlabelled posts."
+    ),
+    min_population: int = typer.Option(
+        1000, help="Smallest gazetteer city (500, 1000, 5000 or 15000)."
+    ),
     event: str = typer.Option(None, help="Event name for all raw posts."),
     keep_retweets: bool = typer.Option(False, help="Keep retweets."),
     lang: str = typer.Option("any", help=_LANG_HELP),
@@ -234,13 +294,24 @@ def map_cmd(
     _check_inputs(list(inputs) + list(train or []) + ([gazetteer] if gazetteer else []))
     with user_errors(ValueError):
         bbox = parse_bbox(region) if region else None
-        s = run_map(inputs, out, gazetteer, bbox, country, train or None, min_population,
-                    _ingest_kwargs(event, keep_retweets, lang), log=typer.echo)
+        s = run_map(
+            inputs,
+            out,
+            gazetteer,
+            bbox,
+            country,
+            train or None,
+            min_population,
+            _ingest_kwargs(event, keep_retweets, lang),
+            log=typer.echo,
+        )
     for ev, e in s["events"].items():
         top = ", ".join(f"{p['name']} {p['posts']}" for p in e["top_places"][:5])
-        typer.echo(f"{ev}: {e['geoparsed_posts']}/{e['relevant_posts']} relevant posts "
-                   f"geoparsed ({e['share_geoparsed']:.2f}); inside {e['inside_of']}: "
-                   f"{e['share_inside']:.2f}; top: {top}")
+        typer.echo(
+            f"{ev}: {e['geoparsed_posts']}/{e['relevant_posts']} relevant posts "
+            f"geoparsed ({e['share_geoparsed']:.2f}); inside {e['inside_of']}: "
+            f"{e['share_inside']:.2f}; top: {top}"
+        )
     typer.echo(f"wrote {out}/places.geojson and {out}/map.png")
 
 

@@ -48,13 +48,25 @@ class BuildConfig:
     test_dems: list[str] = field(default_factory=list)  # hold these DEMs out: all their events test
 
     def to_dict(self) -> dict:
-        return {"events": asdict(self.events), "spec": self.spec.to_dict(),
-                "solver": asdict(self.solver), "split": list(self.split),
-                "split_seed": self.split_seed, "test_dems": list(self.test_dems)}
+        return {
+            "events": asdict(self.events),
+            "spec": self.spec.to_dict(),
+            "solver": asdict(self.solver),
+            "split": list(self.split),
+            "split_seed": self.split_seed,
+            "test_dems": list(self.test_dems),
+        }
 
 
-def simulate_event(store_path: str, plan: dict, rain: np.ndarray, elevation: np.ndarray,
-                   cell_size: float, solver: dict, manning: np.ndarray | None = None) -> dict:
+def simulate_event(
+    store_path: str,
+    plan: dict,
+    rain: np.ndarray,
+    elevation: np.ndarray,
+    cell_size: float,
+    solver: dict,
+    manning: np.ndarray | None = None,
+) -> dict:
     """Simulate one event from a dry start and write it to the store (runs on a worker).
 
     ``manning``: the DEM's Manning n grid (stored once per DEM) when ``solver["manning"]``
@@ -67,18 +79,27 @@ def simulate_event(store_path: str, plan: dict, rain: np.ndarray, elevation: np.
     set_threads(int(solver.get("threads", 1)))
     dt = plan["interval_s"]
     n = rain.shape[0]
-    series = RainSeries(rates_mmh=rain, times_s=np.arange(n) * dt, end_s=n * dt,
-                        source=f"{plan['radar_source']}:{plan['event_id']}")
+    series = RainSeries(
+        rates_mmh=rain,
+        times_s=np.arange(n) * dt,
+        end_s=n * dt,
+        source=f"{plan['radar_source']}:{plan['event_id']}",
+    )
     n_cell = manning if manning is not None else float(solver["manning"])
     cfg = SolverConfig(manning=n_cell, max_step=solver["max_step"], cfl=solver["cfl"])
     sim = Simulation(elevation, cell_size, series, cfg, Boundaries.parse(solver["boundary"]))
     t0 = time.perf_counter()
     res = run(sim, duration_s=n * dt, save_every_s=dt)
     depth = np.nan_to_num(res.depth, nan=0.0)
-    attrs = {"plan": plan, "solver": solver, "steps": int(res.steps),
-             "wall_time_s": time.perf_counter() - t0,
-             "mass_relative_error": float(res.mass[-1].relative_error),
-             "times_s": (np.arange(n) * dt).tolist(), "depth_at": "end of each frame's interval"}
+    attrs = {
+        "plan": plan,
+        "solver": solver,
+        "steps": int(res.steps),
+        "wall_time_s": time.perf_counter() - t0,
+        "mass_relative_error": float(res.mass[-1].relative_error),
+        "times_s": (np.arange(n) * dt).tolist(),
+        "depth_at": "end of each frame's interval",
+    }
     store.write_event(store_path, plan["event_id"], rain, depth, attrs)
     return {"event_id": plan["event_id"], "wall_time_s": attrs["wall_time_s"]}
 
@@ -86,14 +107,22 @@ def simulate_event(store_path: str, plan: dict, rain: np.ndarray, elevation: np.
 def _dem_ok(dem_id: str, dem, spec: SampleSpec) -> None:
     ny, nx = dem.elevation.shape
     if min(ny, nx) < spec.patch:
-        raise InputError(f"DEM {dem_id} ({ny}x{nx}) is smaller than one patch ({spec.patch}); "
-                         "lower --patch or use a larger DEM")
+        raise InputError(
+            f"DEM {dem_id} ({ny}x{nx}) is smaller than one patch ({spec.patch}); "
+            "lower --patch or use a larger DEM"
+        )
     tile_origins(ny, spec.patch, spec.overlap)
 
 
-def build_dataset(out: str | Path, dems: dict, radars: dict, cfg: BuildConfig,
-                  scheduler: str | None = "local", workers: int = 2,
-                  progress: Callable[[int, int], None] | None = None) -> dict:
+def build_dataset(
+    out: str | Path,
+    dems: dict,
+    radars: dict,
+    cfg: BuildConfig,
+    scheduler: str | None = "local",
+    workers: int = 2,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
     """Build (or resume) a dataset store; returns the summary written to its attributes.
 
     Args:
@@ -106,15 +135,29 @@ def build_dataset(out: str | Path, dems: dict, radars: dict, cfg: BuildConfig,
         _dem_ok(did, dem, cfg.spec)
     check_test_dems(cfg.test_dems, dems)  # before any simulation, not after it
     plans = plan_events(radars, dems, cfg.events)
-    build_attrs = {"build": {**cfg.to_dict(), "plans": [p.key() for p in plans],
-                             "dems": sorted(dems), "radars": sorted(radars)}}
+    build_attrs = {
+        "build": {
+            **cfg.to_dict(),
+            "plans": [p.key() for p in plans],
+            "dems": sorted(dems),
+            "radars": sorted(radars),
+        }
+    }
     grids = {did: _manning_grid(dem, cfg.solver) for did, dem in dems.items()}  # checked first
     store.create(out, build_attrs)
     for did, dem in dems.items():
-        store.write_dem(out, did, dem.elevation, {
-            "cell_size": float(dem.cell_size), "crs": dem.crs, "source": dem.source,
-            "transform": list(dem.transform)[:6] if dem.transform is not None else None},
-            grids={"manning": grids[did]} if grids[did] is not None else None)
+        store.write_dem(
+            out,
+            did,
+            dem.elevation,
+            {
+                "cell_size": float(dem.cell_size),
+                "crs": dem.crs,
+                "source": dem.source,
+                "transform": list(dem.transform)[:6] if dem.transform is not None else None,
+            },
+            grids={"manning": grids[did]} if grids[did] is not None else None,
+        )
     done = store.finished_events(out)
     wanted = {p.event_id for p in plans}
     extra = sorted(set(done) - wanted)
@@ -161,14 +204,17 @@ def _run_tasks(out, todo: list[EventPlan], dems, radars, cfg, scheduler, workers
 
     cluster = None
     if scheduler == "local":
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
         client = Client(cluster)
     else:
         client = Client(scheduler)
     try:
         # each DEM goes to the workers once; rain arrays are scattered, not embedded in the graph
-        dem_f = {d: client.scatter(dems[d].elevation, broadcast=True) for d in {p.dem_id for p in todo}}
+        dem_f = {
+            d: client.scatter(dems[d].elevation, broadcast=True) for d in {p.dem_id for p in todo}
+        }
         man_f = {}  # the stored Manning grid of each DEM, also sent once
         for d in dem_f:
             grid = store.read_dem_grid(out, d, "manning")
@@ -176,12 +222,23 @@ def _run_tasks(out, todo: list[EventPlan], dems, radars, cfg, scheduler, workers
 
         def submit(plan: EventPlan):
             o, p, rain, _, cell, solver, _ = _task_args(out, plan, dems, radars, cfg)
-            return client.submit(simulate_event, o, p, client.scatter(rain), dem_f[plan.dem_id],
-                                 cell, solver, man_f[plan.dem_id], pure=False)
+            return client.submit(
+                simulate_event,
+                o,
+                p,
+                client.scatter(rain),
+                dem_f[plan.dem_id],
+                cell,
+                solver,
+                man_f[plan.dem_id],
+                pure=False,
+            )
 
         # submit lazily so only a few regridded rain arrays are in flight at once
         pending = iter(todo)
-        futures = [submit(p) for p in [next(pending, None) for _ in range(2 * workers)] if p is not None]
+        futures = [
+            submit(p) for p in [next(pending, None) for _ in range(2 * workers)] if p is not None
+        ]
         ac = as_completed(futures)
         n = done0
         for fut in ac:

@@ -21,9 +21,9 @@ EXTRA_CHANNELS = {
     "upslope_rain": "rain since the event began on the D8 upslope area, log10(1 + m3) / 4",
     "depression_depth": "depth below the spill level of a closed depression, log1p(m / 0.1 m) / 2",
     "reference_depth": "depth a uniform 5 mm/h storm gives on the DEM after as much rain as has "
-                       "fallen on the cell since the event began, log1p(m / 0.05 m)",
+    "fallen on the cell since the event began, log1p(m / 0.05 m)",
     "matched_depth": "depth a uniform storm at the cell's own mean rate since the event began "
-                     "gives after as much rain as has fallen there, log1p(m / 0.05 m)",
+    "gives after as much rain as has fallen there, log1p(m / 0.05 m)",
 }
 PREV_DEPTH_SCALE_M = 0.05
 #: Channels that hold a depth as log1p(depth / 5 cm): each can serve as a model's prior
@@ -44,10 +44,16 @@ def prior_offset(channel: str, threshold_m: float) -> float:
         raise InputError(f"--prior {channel!r} is not a depth channel; valid: {DEPTH_CHANNELS}")
     return float(depth_channel(threshold_m))
 
+
 #: Extra channels derived from the DEM (and rain) when a sample is cut, so no store rebuild
 #: needs them.
-DERIVED_CHANNELS = ("upslope_area", "upslope_rain", "depression_depth", "reference_depth",
-                    "matched_depth")
+DERIVED_CHANNELS = (
+    "upslope_area",
+    "upslope_rain",
+    "depression_depth",
+    "reference_depth",
+    "matched_depth",
+)
 
 
 def grid_key(elevation: np.ndarray, cell_size: float) -> tuple:

@@ -52,13 +52,16 @@ class EventConfig:
     max_tries: int = 200
 
 
-def radar_window(dem_shape: tuple[int, int], dem_cell: float, radar_cell: float) -> tuple[float, float]:
+def radar_window(
+    dem_shape: tuple[int, int], dem_cell: float, radar_cell: float
+) -> tuple[float, float]:
     """Size (rows, cols) in radar cells of a window with the DEM's physical size."""
     return dem_shape[0] * dem_cell / radar_cell, dem_shape[1] * dem_cell / radar_cell
 
 
-def regrid_window(rain: np.ndarray, row0: float, col0: float, rows: float, cols: float,
-                  shape: tuple[int, int]) -> np.ndarray:
+def regrid_window(
+    rain: np.ndarray, row0: float, col0: float, rows: float, cols: float, shape: tuple[int, int]
+) -> np.ndarray:
     """Bilinear samples of ``rain`` [t, Y, X] at the centres of a ``shape`` grid over the window.
 
     NaN (no coverage) propagates, so callers can reject windows that leave the radar;
@@ -75,7 +78,9 @@ def regrid_window(rain: np.ndarray, row0: float, col0: float, rows: float, cols:
     return out
 
 
-def plan_events(radars: dict[str, object], dems: dict[str, object], cfg: EventConfig) -> list[EventPlan]:
+def plan_events(
+    radars: dict[str, object], dems: dict[str, object], cfg: EventConfig
+) -> list[EventPlan]:
     """Draw ``cfg.count`` events over all (radar, DEM) pairs, round-robin, seeded.
 
     Each radar is an object with ``rain_mmh`` [t, y, x] (NaN = no coverage), ``times``,
@@ -105,7 +110,8 @@ def plan_events(radars: dict[str, object], dems: dict[str, object], cfg: EventCo
     if not plans:
         raise InputError(
             f"no event found: no radar window has mean rain >= {cfg.min_rain_mmh} mm/h over "
-            f"{cfg.frames} frames with full coverage (lower --min-rain or --frames)")
+            f"{cfg.frames} frames with full coverage (lower --min-rain or --frames)"
+        )
     return plans
 
 
@@ -121,14 +127,25 @@ def _draw(rng, rid, radar, did, dem, cfg: EventConfig, event_id: str) -> EventPl
         t0 = int(rng.integers(0, nt - cfg.frames + 1))
         r0 = float(rng.uniform(0, ny - rows))
         c0 = float(rng.uniform(0, nx - cols))
-        block = rain[t0:t0 + cfg.frames, int(r0):int(np.ceil(r0 + rows)) + 1,
-                     int(c0):int(np.ceil(c0 + cols)) + 1]
+        block = rain[
+            t0 : t0 + cfg.frames,
+            int(r0) : int(np.ceil(r0 + rows)) + 1,
+            int(c0) : int(np.ceil(c0 + cols)) + 1,
+        ]
         if np.isnan(block).any():
             continue
         if float(block.mean()) >= cfg.min_rain_mmh:
             return EventPlan(
-                event_id=event_id, dem_id=did, radar_id=rid, radar_source=str(radar.source),
-                t0=t0, frames=cfg.frames, row0=r0, col0=c0, rows=rows, cols=cols,
+                event_id=event_id,
+                dem_id=did,
+                radar_id=rid,
+                radar_source=str(radar.source),
+                t0=t0,
+                frames=cfg.frames,
+                row0=r0,
+                col0=c0,
+                rows=rows,
+                cols=cols,
                 interval_s=float(radar.interval_s),
                 start_time=str(np.datetime_as_string(np.asarray(radar.times)[t0], unit="s")),
             )
@@ -137,7 +154,7 @@ def _draw(rng, rid, radar, did, dem, cfg: EventConfig, event_id: str) -> EventPl
 
 def event_rain(plan: EventPlan, radar, dem_shape: tuple[int, int]) -> np.ndarray:
     """The event's rain [frames, y, x] (mm/h) on the DEM grid."""
-    block = radar.rain_mmh[plan.t0:plan.t0 + plan.frames]
+    block = radar.rain_mmh[plan.t0 : plan.t0 + plan.frames]
     out = regrid_window(block, plan.row0, plan.col0, plan.rows, plan.cols, dem_shape)
     if np.isnan(out).any():
         raise InputError(f"event {plan.event_id}: radar window leaves the coverage")

@@ -49,11 +49,15 @@ _CACHE: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 _CACHE_SIZE = 8 * (len(MATCHED_RATES_MMH) + 1)
 
 
-def reference_series(elevation: np.ndarray, cell_size: float, boundary: str = "free",
-                     rate_mmh: float = REFERENCE_RATE_MMH,
-                     duration_s: float = REFERENCE_DURATION_S,
-                     interval_s: float = REFERENCE_INTERVAL_S,
-                     cache: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def reference_series(
+    elevation: np.ndarray,
+    cell_size: float,
+    boundary: str = "free",
+    rate_mmh: float = REFERENCE_RATE_MMH,
+    duration_s: float = REFERENCE_DURATION_S,
+    interval_s: float = REFERENCE_INTERVAL_S,
+    cache: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
     """``(totals_mm [L], depth [L, H, W] float32)``: depth after each rain total under a
     uniform storm, from a dry start (total 0 -> depth 0). Default solver settings (those
     ``build-dataset`` uses); cached per DEM and settings (``cache=False``: always run)."""
@@ -61,10 +65,11 @@ def reference_series(elevation: np.ndarray, cell_size: float, boundary: str = "f
     if z.ndim != 2 or not np.isfinite(z).any():
         raise InputError(f"reference storm: DEM must be a 2-D grid with valid cells, got {z.shape}")
     if not (rate_mmh > 0 and duration_s >= interval_s > 0):
-        raise InputError(f"reference storm: need rate > 0 and duration >= interval > 0, got "
-                         f"{rate_mmh} mm/h for {duration_s} s every {interval_s} s")
-    key = (grid_key(z, cell_size), boundary, float(rate_mmh), float(duration_s),
-           float(interval_s))
+        raise InputError(
+            f"reference storm: need rate > 0 and duration >= interval > 0, got "
+            f"{rate_mmh} mm/h for {duration_s} s every {interval_s} s"
+        )
+    key = (grid_key(z, cell_size), boundary, float(rate_mmh), float(duration_s), float(interval_s))
     if cache and key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
@@ -72,8 +77,12 @@ def reference_series(elevation: np.ndarray, cell_size: float, boundary: str = "f
     from floodcast.physics.boundaries import Boundaries
     from floodcast.physics.solver import Simulation, SolverConfig, run
 
-    rain = RainSeries(rates_mmh=np.array([rate_mmh], np.float32), times_s=np.array([0.0]),
-                      end_s=float(duration_s), source=f"reference storm {rate_mmh} mm/h")
+    rain = RainSeries(
+        rates_mmh=np.array([rate_mmh], np.float32),
+        times_s=np.array([0.0]),
+        end_s=float(duration_s),
+        source=f"reference storm {rate_mmh} mm/h",
+    )
     sim = Simulation(z, float(cell_size), rain, SolverConfig(), Boundaries.parse(boundary))
     res = run(sim, duration_s=float(duration_s), save_every_s=float(interval_s))
     depth = np.nan_to_num(np.asarray(res.depth, np.float32), nan=0.0)
@@ -87,16 +96,21 @@ def reference_series(elevation: np.ndarray, cell_size: float, boundary: str = "f
     return totals, depth
 
 
-def matched_series(elevation: np.ndarray, cell_size: float, boundary: str = "free",
-                   cache: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
+def matched_series(
+    elevation: np.ndarray, cell_size: float, boundary: str = "free", cache: bool = True
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """``reference_series`` of every storm of the matched ladder (``MATCHED_RATES_MMH``)."""
-    return [reference_series(elevation, cell_size, boundary, rate_mmh=r,
-                             duration_s=MATCHED_DURATION_S, cache=cache)
-            for r in MATCHED_RATES_MMH]
+    return [
+        reference_series(
+            elevation, cell_size, boundary, rate_mmh=r, duration_s=MATCHED_DURATION_S, cache=cache
+        )
+        for r in MATCHED_RATES_MMH
+    ]
 
 
-def matched_depth_at(series: list[tuple[np.ndarray, np.ndarray]], accum_mm: np.ndarray,
-                     time_h: float | np.ndarray) -> np.ndarray:
+def matched_depth_at(
+    series: list[tuple[np.ndarray, np.ndarray]], accum_mm: np.ndarray, time_h: float | np.ndarray
+) -> np.ndarray:
     """Depth (m) at each cell's rain total ``accum_mm`` [..., H, W] on the storm of its mean
     rate ``accum_mm / time_h`` (hours since the event began: a scalar, or one per leading
     index), interpolated in log rate between the ladder's two nearest storms (its ends
@@ -104,15 +118,20 @@ def matched_depth_at(series: list[tuple[np.ndarray, np.ndarray]], accum_mm: np.n
     return _on_storms(series, np.log(MATCHED_RATES_MMH), accum_mm, time_h)
 
 
-def reference_depth_at(totals_mm: np.ndarray, depth: np.ndarray,
-                       accum_mm: np.ndarray) -> np.ndarray:
+def reference_depth_at(
+    totals_mm: np.ndarray, depth: np.ndarray, accum_mm: np.ndarray
+) -> np.ndarray:
     """Reference depth (m) read at each cell's rain total ``accum_mm`` ([..., H, W] in mm;
     linear between the saved totals, held beyond the last)."""
     return _on_storms([(totals_mm, depth)], np.zeros(1), accum_mm, 1.0)  # a ladder of one
 
 
-def _on_storms(series: list[tuple[np.ndarray, np.ndarray]], log_rates: np.ndarray,
-               accum_mm: np.ndarray, time_h: float | np.ndarray) -> np.ndarray:
+def _on_storms(
+    series: list[tuple[np.ndarray, np.ndarray]],
+    log_rates: np.ndarray,
+    accum_mm: np.ndarray,
+    time_h: float | np.ndarray,
+) -> np.ndarray:
     """Check the inputs of ``matched_depth_at`` / ``reference_depth_at`` and run the kernel."""
     a = np.asarray(accum_mm, np.float64)
     t = np.asarray(time_h, np.float64)
@@ -120,8 +139,10 @@ def _on_storms(series: list[tuple[np.ndarray, np.ndarray]], log_rates: np.ndarra
     if a.shape[-2:] != grid:
         raise InputError(f"rain totals {a.shape} are not on the DEM grid {grid}")
     if t.ndim > max(a.ndim - 2, 0) or not np.all(t > 0):
-        raise InputError(f"matched storm: time since the event began must be > 0 h, one per "
-                         f"map, got {time_h} for rain totals {a.shape}")
+        raise InputError(
+            f"matched storm: time since the event began must be > 0 h, one per "
+            f"map, got {time_h} for rain totals {a.shape}"
+        )
     steps = np.array([tot[1] for tot, _ in series], np.float64)
     for (tot, _), step in zip(series, steps, strict=True):  # every storm saved at even totals
         if not np.allclose(tot, step * np.arange(len(tot))):
@@ -129,8 +150,9 @@ def _on_storms(series: list[tuple[np.ndarray, np.ndarray]], log_rates: np.ndarra
     a3 = a.reshape((-1,) + a.shape[-2:])
     t1 = np.ascontiguousarray(np.broadcast_to(t, a.shape[:-2]).reshape(-1))
     out = np.zeros(a3.shape, np.float32)
-    _storm_kernel(a3, t1, np.asarray(log_rates, np.float64), steps,
-                  tuple(d for _, d in series), out)
+    _storm_kernel(
+        a3, t1, np.asarray(log_rates, np.float64), steps, tuple(d for _, d in series), out
+    )
     return out.reshape(a.shape)
 
 
@@ -169,20 +191,28 @@ def _storm_kernel(a, t, log_rates, steps, depths, out):  # pragma: no cover - co
 
 def reference_settings() -> dict:
     """The storm behind ``reference_depth``, recorded in every model file that reads it."""
-    return {"rate_mmh": REFERENCE_RATE_MMH, "duration_s": REFERENCE_DURATION_S,
-            "interval_s": REFERENCE_INTERVAL_S}
+    return {
+        "rate_mmh": REFERENCE_RATE_MMH,
+        "duration_s": REFERENCE_DURATION_S,
+        "interval_s": REFERENCE_INTERVAL_S,
+    }
 
 
 def matched_settings() -> dict:
     """The storm ladder behind ``matched_depth``, recorded in every model file that reads it."""
-    return {"rates_mmh": list(MATCHED_RATES_MMH), "duration_s": MATCHED_DURATION_S,
-            "interval_s": REFERENCE_INTERVAL_S}
+    return {
+        "rates_mmh": list(MATCHED_RATES_MMH),
+        "duration_s": MATCHED_DURATION_S,
+        "interval_s": REFERENCE_INTERVAL_S,
+    }
 
 
 #: storm channel -> (key of its record in a model file's data facts, the settings this code
 #: runs, the runs behind it): the one list of the channels that need uniform-storm runs
-_STORMS = {"reference_depth": ("reference_storm", reference_settings, reference_series),
-           "matched_depth": ("matched_storm", matched_settings, matched_series)}
+_STORMS = {
+    "reference_depth": ("reference_storm", reference_settings, reference_series),
+    "matched_depth": ("matched_storm", matched_settings, matched_series),
+}
 
 
 def storm_channels(channels: Sequence[str]) -> list[str]:
@@ -190,8 +220,9 @@ def storm_channels(channels: Sequence[str]) -> list[str]:
     return [c for c in channels if c in _STORMS]
 
 
-def run_storms(channels: Sequence[str], elevation: np.ndarray, cell_size: float,
-               cache: bool = True) -> None:
+def run_storms(
+    channels: Sequence[str], elevation: np.ndarray, cell_size: float, cache: bool = True
+) -> None:
     """Run the storms behind the storm channels among ``channels`` on one DEM."""
     for c in storm_channels(channels):
         _STORMS[c][2](elevation, cell_size, cache=cache)
@@ -208,11 +239,12 @@ def check_settings(data: dict, channels: Sequence[str], source: str) -> None:
     for key, want in settings_record(channels).items():
         got = data.get(key)
         if got is not None and got != want:
-            raise InputError(f"{source} was trained with the {key.replace('_', ' ')} {got}; "
-                             f"this floodcast runs {want} - use a matching version")
+            raise InputError(
+                f"{source} was trained with the {key.replace('_', ' ')} {got}; "
+                f"this floodcast runs {want} - use a matching version"
+            )
 
 
-def reference_channel(totals_mm: np.ndarray, depth: np.ndarray,
-                      accum_mm: np.ndarray) -> np.ndarray:
+def reference_channel(totals_mm: np.ndarray, depth: np.ndarray, accum_mm: np.ndarray) -> np.ndarray:
     """The ``reference_depth`` input channel: log1p(d / 5 cm) of ``reference_depth_at``."""
     return depth_channel(reference_depth_at(totals_mm, depth, accum_mm))

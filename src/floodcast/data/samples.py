@@ -21,9 +21,16 @@ from floodcast.defaults import WET_THRESHOLD_M
 from floodcast.errors import InputError
 
 #: The 8 symmetries of the square grid, by index for ``dihedral``.
-DIHEDRAL_NAMES = ("as is", "flip east-west", "flip north-south", "rotate 180", "transpose",
-                  "transpose + flip east-west", "transpose + flip north-south",
-                  "anti-transpose")
+DIHEDRAL_NAMES = (
+    "as is",
+    "flip east-west",
+    "flip north-south",
+    "rotate 180",
+    "transpose",
+    "transpose + flip east-west",
+    "transpose + flip north-south",
+    "anti-transpose",
+)
 
 
 def dihedral(a: np.ndarray, t: int) -> np.ndarray:
@@ -48,7 +55,10 @@ def validate_threshold(threshold: float) -> float:
     if not (0.0 < t < 10.0) or not np.isfinite(t):
         raise InputError(f"threshold={threshold!r}: must be a depth in metres with 0 < t < 10")
     if t > 1.0:
-        warnings.warn(f"threshold {t} m is unusually high for a wet/dry depth (default {WET_THRESHOLD_M} m)")
+        warnings.warn(
+            f"threshold {t} m is unusually high for a wet/dry depth (default {WET_THRESHOLD_M} m)",
+            stacklevel=2,
+        )
     return t
 
 
@@ -95,17 +105,20 @@ def tile_origins(n: int, patch: int, overlap: int) -> list[int]:
 
 def tiles(shape: tuple[int, int], patch: int, overlap: int) -> list[tuple[int, int]]:
     """(row, col) origins of the tiles covering a grid."""
-    return [(r, c) for r in tile_origins(shape[0], patch, overlap)
-            for c in tile_origins(shape[1], patch, overlap)]
+    return [
+        (r, c)
+        for r in tile_origins(shape[0], patch, overlap)
+        for c in tile_origins(shape[1], patch, overlap)
+    ]
 
 
 def rain_window(rain: np.ndarray, k: int, frames: int) -> np.ndarray:
     """Frames k-frames+1..k of ``rain`` [t, y, x]; frames before the start are zero."""
     lo = k - frames + 1
     if lo >= 0:
-        return rain[lo:k + 1]
+        return rain[lo : k + 1]
     pad = np.zeros((-lo,) + rain.shape[1:], rain.dtype)
-    return np.concatenate([pad, rain[:k + 1]], axis=0)
+    return np.concatenate([pad, rain[: k + 1]], axis=0)
 
 
 def sample_hash(rain_win: np.ndarray, dem_key: str, target: np.ndarray, extra: bytes = b"") -> str:
@@ -118,8 +131,9 @@ def sample_hash(rain_win: np.ndarray, dem_key: str, target: np.ndarray, extra: b
     return h.hexdigest()
 
 
-def split_events(event_ids: list[str], fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
-                 seed: int = 0) -> dict[str, str]:
+def split_events(
+    event_ids: list[str], fractions: tuple[float, float, float] = (0.7, 0.15, 0.15), seed: int = 0
+) -> dict[str, str]:
     """Assign whole events to train/val/test (seeded); never split an event's windows.
 
     With few events every non-empty fraction still gets at least one event when possible.
@@ -149,9 +163,12 @@ def check_test_dems(test_dems: list[str], dems) -> None:
         raise InputError(f"--test-dem holds out every DEM ({dems}): none is left to train on")
 
 
-def split_events_by_dem(event_dems: dict[str, str], test_dems: list[str],
-                        fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
-                        seed: int = 0) -> dict[str, str]:
+def split_events_by_dem(
+    event_dems: dict[str, str],
+    test_dems: list[str],
+    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+    seed: int = 0,
+) -> dict[str, str]:
     """Hold out whole DEMs: every event on ``test_dems`` is test, the others are split into
     train/val in the ratio of ``fractions`` (seeded, by event).
 
@@ -177,14 +194,20 @@ def check_wet_balance(wet_fraction: dict[str, float]) -> list[str]:
         elif f == 1.0:
             msgs.append(f"split '{split}' is all wet at this threshold: check --threshold (m)")
     for m in msgs:
-        warnings.warn(m)
+        warnings.warn(m, stacklevel=2)
     return msgs
 
 
-def make_input(win: np.ndarray, dem_tile: np.ndarray, stats: dict, extras: list[str],
-               accum_tile: np.ndarray | None = None, time_h: float = 0.0,
-               prev_depth: np.ndarray | None = None,
-               derived: dict[str, np.ndarray] | None = None) -> np.ndarray:
+def make_input(
+    win: np.ndarray,
+    dem_tile: np.ndarray,
+    stats: dict,
+    extras: list[str],
+    accum_tile: np.ndarray | None = None,
+    time_h: float = 0.0,
+    prev_depth: np.ndarray | None = None,
+    derived: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
     """Model input [C, H, W] float32 from raw physical fields (one definition for training,
     evaluation and inference).
 
@@ -194,8 +217,10 @@ def make_input(win: np.ndarray, dem_tile: np.ndarray, stats: dict, extras: list[
     of the ``DERIVED_CHANNELS`` in use, cut from the whole-DEM grids of ``DemRouting``.
     """
     h, w = dem_tile.shape
-    chans = [(np.asarray(win, np.float32) - stats["rain_mean"]) / stats["rain_std"],
-             ((dem_tile - np.nanmean(dem_tile)) / stats["dem_anomaly_std"])[None]]
+    chans = [
+        (np.asarray(win, np.float32) - stats["rain_mean"]) / stats["rain_std"],
+        ((dem_tile - np.nanmean(dem_tile)) / stats["dem_anomaly_std"])[None],
+    ]
     for name in extras:
         if name == "rain_accum":
             chans.append(np.asarray(accum_tile, np.float32)[None] / stats["rain_accum_scale_mm"])

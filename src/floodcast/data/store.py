@@ -20,7 +20,9 @@ never sees a half-written event and a killed build resumes by skipping finished 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -29,6 +31,7 @@ import zarr
 
 from floodcast.errors import InputError
 
+log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test")
 STORE_VERSION = 1
 
@@ -64,11 +67,13 @@ def create(path: str | Path, attrs: dict) -> None:
         old = dict(open_root(path).attrs)
         if _settings(old.get("build")) != _settings(attrs.get("build")):
             raise InputError(
-                f"{path} exists and was built with other settings; remove it or use another --out")
+                f"{path} exists and was built with other settings; remove it or use another --out"
+            )
         # same settings, other event count: plans are drawn in a fixed seeded order, so a
         # store can grow (or be finalised early) by re-running with another --events
         root = zarr.open_group(str(path), mode="r+")
         root.attrs.update({"build": attrs.get("build"), "complete": False})
+        clean_stale_tmp(path)
         return
     root = zarr.open_group(str(path), mode="w")
     root.attrs.update({"floodcast_store_version": STORE_VERSION, "complete": False, **attrs})
@@ -88,6 +93,38 @@ def _write_group_atomically(final: Path, write) -> None:
         raise
 
 
+def clean_stale_tmp(path: str | Path) -> list[Path]:
+    """Remove ``.tmp-NAME-PID`` folders of killed writers (their process is gone) from
+    ``dems/`` and ``events/``; returns what was removed."""
+    removed = []
+    for sub in ("dems", "events"):
+        d = Path(path) / sub
+        for p in d.glob(".tmp-*") if d.is_dir() else []:
+            m = re.search(r"-(\d+)$", p.name)
+            if m and not _pid_alive(int(m.group(1))):
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p)
+    if removed:
+        log.warning(
+            "removed %d folders left by killed writers: %s",
+            len(removed),
+            ", ".join(p.name for p in removed),
+        )
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _settings(build: dict | None) -> dict:
     """Build settings that must match for a store to be resumed: not the event count, and not
     the split (it only shapes the index, which every build writes again), so a copy of a store
@@ -101,8 +138,13 @@ def _settings(build: dict | None) -> dict:
     return b
 
 
-def write_dem(path: str | Path, dem_id: str, elevation: np.ndarray, attrs: dict,
-              grids: dict[str, np.ndarray] | None = None) -> None:
+def write_dem(
+    path: str | Path,
+    dem_id: str,
+    elevation: np.ndarray,
+    attrs: dict,
+    grids: dict[str, np.ndarray] | None = None,
+) -> None:
     """Write a DEM group once; ``grids`` are extra per-cell arrays on its grid (e.g. the
     Manning n raster, ``manning``), stored beside ``elevation``."""
     final = Path(path) / "dems" / dem_id
@@ -110,18 +152,27 @@ def write_dem(path: str | Path, dem_id: str, elevation: np.ndarray, attrs: dict,
         return
 
     def write(g):
-        g.create_array("elevation", data=np.asarray(elevation, np.float32),
-                       chunks=elevation.shape, **_compressor_kwargs())
+        g.create_array(
+            "elevation",
+            data=np.asarray(elevation, np.float32),
+            chunks=elevation.shape,
+            **_compressor_kwargs(),
+        )
         for name, grid in (grids or {}).items():
-            g.create_array(name, data=np.asarray(grid, np.float32), chunks=elevation.shape,
-                           **_compressor_kwargs())
+            g.create_array(
+                name,
+                data=np.asarray(grid, np.float32),
+                chunks=elevation.shape,
+                **_compressor_kwargs(),
+            )
         g.attrs.update(attrs)
 
     _write_group_atomically(final, write)
 
 
-def write_event(path: str | Path, event_id: str, rain: np.ndarray, depth: np.ndarray,
-                attrs: dict) -> None:
+def write_event(
+    path: str | Path, event_id: str, rain: np.ndarray, depth: np.ndarray, attrs: dict
+) -> None:
     """Write one event atomically; rain and depth are [t, y, x] on the DEM grid."""
     if rain.shape != depth.shape:
         raise ValueError(f"event {event_id}: rain {rain.shape} and depth {depth.shape} differ")
@@ -129,10 +180,12 @@ def write_event(path: str | Path, event_id: str, rain: np.ndarray, depth: np.nda
 
     def write(g):
         chunks = (1,) + rain.shape[1:]
-        g.create_array("rain", data=_quantise(rain, RAIN_SCALE, f"event {event_id} rain"),
-                       chunks=chunks)
-        g.create_array("depth", data=_quantise(depth, DEPTH_SCALE, f"event {event_id} depth"),
-                       chunks=chunks)
+        g.create_array(
+            "rain", data=_quantise(rain, RAIN_SCALE, f"event {event_id} rain"), chunks=chunks
+        )
+        g.create_array(
+            "depth", data=_quantise(depth, DEPTH_SCALE, f"event {event_id} depth"), chunks=chunks
+        )
         g.attrs.update(json.loads(json.dumps(attrs, default=str)))
 
     _write_group_atomically(final, write)
@@ -225,12 +278,18 @@ def store_info(path: str | Path, summary: dict) -> dict:
     rec = summary["record_per_window_bytes"]
     return {
         "events": summary["events"],
-        "events_per_split": {s: list(summary["splits"].values()).count(s) for s in ("train", "val", "test")},
+        "events_per_split": {
+            s: list(summary["splits"].values()).count(s) for s in ("train", "val", "test")
+        },
         "test_dems": summary.get("test_dems", []),
-        "samples_total": summary["samples_total"], "samples_kept": summary["samples_kept"],
-        "duplicates_removed": summary["duplicates_removed"], "wet_fraction": summary["wet_fraction"],
-        "channels": summary["channels"], "threshold_m": summary["spec"]["threshold"],
-        "size_on_disk_bytes": size, "one_record_per_window_bytes": rec,
+        "samples_total": summary["samples_total"],
+        "samples_kept": summary["samples_kept"],
+        "duplicates_removed": summary["duplicates_removed"],
+        "wet_fraction": summary["wet_fraction"],
+        "channels": summary["channels"],
+        "threshold_m": summary["spec"]["threshold"],
+        "size_on_disk_bytes": size,
+        "one_record_per_window_bytes": rec,
         "ratio_vs_records_raw": rec["raw"] / size if size else None,
         "ratio_vs_records_gzip": rec["gzip_estimate"] / size if size else None,
         "warnings": summary.get("warnings", []),

@@ -53,7 +53,7 @@ class DemRouting:
         if self._area is None:
             from floodcast.io.dem_tools import upslope_cells
 
-            area_m2 = upslope_cells(*self.d8, self.valid) * self.cell_size ** 2
+            area_m2 = upslope_cells(*self.d8, self.valid) * self.cell_size**2
             self._area = ((np.log10(area_m2) - 4.0) / 2.0).astype(np.float32)
         return self._area
 
@@ -74,7 +74,7 @@ class DemRouting:
         if a.shape[-2:] != self.shape:
             raise InputError(f"rain totals {a.shape} are not on the DEM grid {self.shape}")
         w = np.where(self.valid, a, 0.0).reshape(-1, a.shape[-1] * a.shape[-2])
-        vol_m3 = d8_accumulate(*self.d8, w) * (self.cell_size ** 2 / 1000.0)
+        vol_m3 = d8_accumulate(*self.d8, w) * (self.cell_size**2 / 1000.0)
         return (np.log10(1.0 + vol_m3) / UPSLOPE_RAIN_LOG_SCALE).astype(np.float32).reshape(a.shape)
 
     def reference_grid(self, accum_mm: np.ndarray) -> np.ndarray:
@@ -89,24 +89,30 @@ class DemRouting:
         hours (one run per storm of the ladder and DEM, cached)."""
         from floodcast.data.reference_storm import matched_depth_at, matched_series
 
-        return depth_channel(matched_depth_at(matched_series(self.elevation, self.cell_size),
-                                              accum_mm, time_h))
+        return depth_channel(
+            matched_depth_at(matched_series(self.elevation, self.cell_size), accum_mm, time_h)
+        )
 
-    def grids(self, names: list[str], accum_mm: np.ndarray,
-              time_h: float | np.ndarray | None = None) -> dict[str, np.ndarray]:
+    def grids(
+        self, names: list[str], accum_mm: np.ndarray, time_h: float | np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
         """Whole-DEM grids of the derived channels in ``names``: ``upslope_area`` and
         ``depression_depth`` [H, W]; ``upslope_rain``, ``reference_depth`` and
         ``matched_depth`` shaped like the rain totals ``accum_mm`` ([T, H, W] or [H, W]);
         ``matched_depth`` also needs the hours since the event began, ``time_h`` ([T] or
         a scalar)."""
         if "matched_depth" in names and time_h is None:
-            raise ValueError("the matched_depth channel needs time_h, the hours since the event began")
-        make = {"upslope_area": self.area_channel, "depression_depth": self.depression_channel,
-                "upslope_rain": lambda: self.rain_channel(accum_mm),
-                "reference_depth": lambda: self.reference_grid(accum_mm),
-                "matched_depth": lambda: self.matched_grid(accum_mm, time_h)}
+            raise ValueError(
+                "the matched_depth channel needs time_h, the hours since the event began"
+            )
+        make = {
+            "upslope_area": self.area_channel,
+            "depression_depth": self.depression_channel,
+            "upslope_rain": lambda: self.rain_channel(accum_mm),
+            "reference_depth": lambda: self.reference_grid(accum_mm),
+            "matched_depth": lambda: self.matched_grid(accum_mm, time_h),
+        }
         return {n: make[n]() for n in names if n in DERIVED_CHANNELS}
-
 
 
 def upslope_area_channel(elevation: np.ndarray, cell_size: float) -> np.ndarray:

@@ -21,8 +21,9 @@ from floodcast.data.samples import dihedral, make_input, rain_window
 from floodcast.data.terrain import DemRouting
 
 
-def assert_bchw(x: torch.Tensor, channels: int, hw: tuple[int, int] | None = None,
-                name: str = "input") -> None:
+def assert_bchw(
+    x: torch.Tensor, channels: int, hw: tuple[int, int] | None = None, name: str = "input"
+) -> None:
     """Fail with a fix-it message unless ``x`` is [B, C, H, W] with C == ``channels``."""
     if x.ndim != 4:
         raise ValueError(f"{name} must be [B, C, H, W]; got {x.ndim} dims {tuple(x.shape)}")
@@ -32,8 +33,11 @@ def assert_bchw(x: torch.Tensor, channels: int, hw: tuple[int, int] | None = Non
             hint = " - it looks channels-last [B, H, W, C]: use x.permute(0, 3, 1, 2)"
         raise ValueError(f"{name} has {x.shape[1]} channels at dim 1, expected {channels}{hint}")
     if hw is not None and tuple(x.shape[2:]) != tuple(hw):
-        hint = " - height and width are swapped: use x.transpose(2, 3)" if (
-            tuple(x.shape[2:]) == tuple(hw)[::-1]) else ""
+        hint = (
+            " - height and width are swapped: use x.transpose(2, 3)"
+            if (tuple(x.shape[2:]) == tuple(hw)[::-1])
+            else ""
+        )
         raise ValueError(f"{name} spatial size {tuple(x.shape[2:])} != expected (H, W) {hw}{hint}")
 
 
@@ -54,29 +58,41 @@ def select_extras(available: list[str], want: str | list[str] | None) -> list[st
     if want is None:
         return list(available)
     extras: list[str] = []
-    for part in (want.split("+") if isinstance(want, str) else list(want)):
+    for part in want.split("+") if isinstance(want, str) else list(want):
         if part in FORMULATIONS:
             extras += FORMULATIONS[part]
         elif part in EXTRA_CHANNELS:
             extras.append(part)
         else:
-            raise ValueError(f"unknown formulation {part!r}; valid: {sorted(FORMULATIONS)} or "
-                             f"channels {sorted(EXTRA_CHANNELS)}, joined with '+'")
+            raise ValueError(
+                f"unknown formulation {part!r}; valid: {sorted(FORMULATIONS)} or "
+                f"channels {sorted(EXTRA_CHANNELS)}, joined with '+'"
+            )
     extras = list(dict.fromkeys(extras))
     missing = [e for e in extras if e not in available and e not in DERIVED_CHANNELS]
     if missing:
-        raise ValueError(f"channels {missing} are not in this store (it has {available}); "
-                         "rebuild it with --extra " + ",".join(extras))
+        raise ValueError(
+            f"channels {missing} are not in this store (it has {available}); "
+            "rebuild it with --extra " + ",".join(extras)
+        )
     return extras
 
 
 class FloodDataset(Dataset):
     """Samples of one split, cut on the fly from the stored frames (no copy per window)."""
 
-    def __init__(self, path: str | Path, split: str = "train", keep_duplicates: bool = False,
-                 cache_events: int = 16, fraction: float = 1.0, seed: int = 0,
-                 formulation: str | list[str] | None = None, pushforward: int = 0,
-                 augment: bool = False):
+    def __init__(
+        self,
+        path: str | Path,
+        split: str = "train",
+        keep_duplicates: bool = False,
+        cache_events: int = 16,
+        fraction: float = 1.0,
+        seed: int = 0,
+        formulation: str | list[str] | None = None,
+        pushforward: int = 0,
+        augment: bool = False,
+    ):
         self.path = str(path)
         # training only: each sample in a random one of the 8 grid symmetries (a model that
         # never sees them memorises the orientation of its training DEMs: bench_mirror)
@@ -85,8 +101,9 @@ class FloodDataset(Dataset):
         self.summary = attrs["summary"]
         self.spec = dict(self.summary["spec"])
         self.spec["extra_channels"] = select_extras(self.spec["extra_channels"], formulation)
-        self.channels: list[str] = self.summary["channels"][:self.spec["frames"] + 1] + list(
-            self.spec["extra_channels"])
+        self.channels: list[str] = self.summary["channels"][: self.spec["frames"] + 1] + list(
+            self.spec["extra_channels"]
+        )
         self.stats = self.summary["stats"]
         if pushforward and "prev_depth" not in self.spec["extra_channels"]:
             raise ValueError("pushforward needs the autoregressive formulation (prev_depth)")
@@ -99,7 +116,9 @@ class FloodDataset(Dataset):
         rows = np.flatnonzero(sel)
         if fraction < 1.0:  # label-budget experiments: a seeded subset of samples
             rng = np.random.default_rng(seed)
-            rows = np.sort(rng.choice(rows, max(1, int(round(fraction * len(rows)))), replace=False))
+            rows = np.sort(
+                rng.choice(rows, max(1, int(round(fraction * len(rows)))), replace=False)
+            )
         self.items = np.stack([index[k][rows] for k in ("event", "frame", "row", "col")], 1)
         self.event_ids: list[str] = self.summary["event_ids"]
         self.split = split
@@ -128,7 +147,9 @@ class FloodDataset(Dataset):
         dt_h = attrs["plan"]["interval_s"] / 3600.0
         accum = np.cumsum(rain, axis=0) * dt_h  # mm after each frame
         time_h = (np.arange(len(rain)) + 1) * dt_h  # hours since the start, after each frame
-        grids = routing.grids(derived, accum, time_h) if routing is not None else {}  # [T,H,W]: rain
+        grids = (
+            routing.grids(derived, accum, time_h) if routing is not None else {}
+        )  # [T,H,W]: rain
         item = (rain, depth, accum, z, grids, dt_h)
         self._cache[e] = item
         if len(self._cache) > self.cache_events:
@@ -140,31 +161,50 @@ class FloodDataset(Dataset):
         e, k, r, c = (int(v) for v in self.items[i])
         rain, depth, _, dem, _, dt_h = self._event(e)
         p = self.spec["patch"]
-        x = self._input(e, k, r, c, depth[k - 1, r:r + p, c:c + p] if k > 0 else None)
-        d = depth[k, r:r + p, c:c + p].astype(np.float32)
-        out = {"x": x, "depth": d, "wet": d > self.spec["threshold"], "event": e, "frame": k,
-               "rain_sum": rain_window(rain[:, r:r + p, c:c + p], k, self.spec["frames"]).sum(0) * dt_h,
-               "dem": dem[r:r + p, c:c + p]}
+        x = self._input(e, k, r, c, depth[k - 1, r : r + p, c : c + p] if k > 0 else None)
+        d = depth[k, r : r + p, c : c + p].astype(np.float32)
+        out = {
+            "x": x,
+            "depth": d,
+            "wet": d > self.spec["threshold"],
+            "event": e,
+            "frame": k,
+            "rain_sum": rain_window(rain[:, r : r + p, c : c + p], k, self.spec["frames"]).sum(0)
+            * dt_h,
+            "dem": dem[r : r + p, c : c + p],
+        }
         if self.pushforward:
             # inputs of the S frames before k (zeros before the event start, which is dry) and
             # the true depth before them: the task rolls the model through them (pushforward)
             S = self.pushforward
-            out["x_hist"] = np.stack([self._input(e, j, r, c, None) if j >= 0 else np.zeros_like(x)
-                                      for j in range(k - S, k)])
+            out["x_hist"] = np.stack(
+                [
+                    self._input(e, j, r, c, None) if j >= 0 else np.zeros_like(x)
+                    for j in range(k - S, k)
+                ]
+            )
             out["hist_valid"] = np.array([j >= 0 for j in range(k - S, k)])
             j0 = k - S - 1
-            out["depth0"] = (depth[j0, r:r + p, c:c + p].astype(np.float32) if j0 >= 0
-                             else np.zeros_like(d))
+            out["depth0"] = (
+                depth[j0, r : r + p, c : c + p].astype(np.float32) if j0 >= 0 else np.zeros_like(d)
+            )
         return out
 
     def _input(self, e: int, k: int, r: int, c: int, prev: np.ndarray | None) -> np.ndarray:
         rain, _, accum, dem, grids, dt_h = self._event(e)
         p = self.spec["patch"]
-        win = rain_window(rain[:, r:r + p, c:c + p], k, self.spec["frames"])
-        derived = {n: (g[k] if g.ndim == 3 else g)[r:r + p, c:c + p] for n, g in grids.items()}
-        return make_input(win, dem[r:r + p, c:c + p], self.stats, self.spec["extra_channels"],
-                          accum_tile=accum[k, r:r + p, c:c + p], time_h=(k + 1) * dt_h,
-                          prev_depth=prev, derived=derived)
+        win = rain_window(rain[:, r : r + p, c : c + p], k, self.spec["frames"])
+        derived = {n: (g[k] if g.ndim == 3 else g)[r : r + p, c : c + p] for n, g in grids.items()}
+        return make_input(
+            win,
+            dem[r : r + p, c : c + p],
+            self.stats,
+            self.spec["extra_channels"],
+            accum_tile=accum[k, r : r + p, c : c + p],
+            time_h=(k + 1) * dt_h,
+            prev_depth=prev,
+            derived=derived,
+        )
 
     def wet_counts(self) -> np.ndarray:
         """Wet cells (depth > threshold) of every sample, read event by event."""
@@ -176,17 +216,23 @@ class FloodDataset(Dataset):
             wet = depth > thr
             for i in sel:
                 _, k, r, c = (int(v) for v in self.items[i])
-                counts[i] = np.count_nonzero(wet[k, r:r + p, c:c + p])
+                counts[i] = np.count_nonzero(wet[k, r : r + p, c : c + p])
         return counts
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         s = self.sample(i)
         if self.augment:  # torch's RNG: seeded by seed_everything, per worker
             t = int(torch.randint(8, ()))
-            s.update({k: dihedral(s[k], t) for k in ("x", "wet", "depth", "x_hist", "depth0")
-                      if k in s})
-        out = {"x": torch.from_numpy(s["x"]), "y": torch.from_numpy(s["wet"].astype(np.int64)),
-               "depth": torch.from_numpy(s["depth"]), "event": s["event"], "frame": s["frame"]}
+            s.update(
+                {k: dihedral(s[k], t) for k in ("x", "wet", "depth", "x_hist", "depth0") if k in s}
+            )
+        out = {
+            "x": torch.from_numpy(s["x"]),
+            "y": torch.from_numpy(s["wet"].astype(np.int64)),
+            "depth": torch.from_numpy(s["depth"]),
+            "event": s["event"],
+            "frame": s["frame"],
+        }
         for k in ("x_hist", "hist_valid", "depth0"):
             if k in s:
                 out[k] = torch.from_numpy(s[k])
@@ -217,8 +263,13 @@ class EventBlockSampler(Sampler[int]):
     uniform draws learns "always dry" first (the usual remedy in flood and cloud segmentation).
     """
 
-    def __init__(self, ds: FloodDataset, events_per_block: int = 8, wet_oversample: float = 0.0,
-                 seed: int = 0):
+    def __init__(
+        self,
+        ds: FloodDataset,
+        events_per_block: int = 8,
+        wet_oversample: float = 0.0,
+        seed: int = 0,
+    ):
         self.events = ds.items[:, 0]
         self.block = max(1, min(events_per_block, ds.cache_events))
         self.repeat = np.ones(len(self.events))
@@ -229,25 +280,42 @@ class EventBlockSampler(Sampler[int]):
     def __len__(self) -> int:
         return int(round(self.repeat.sum()))
 
+    def set_epoch(self, epoch: int) -> None:
+        """Lightning calls this before each epoch: a resumed run draws that epoch's order."""
+        self.epoch = int(epoch)
+
     def __iter__(self):
         rng = np.random.default_rng((self.seed, self.epoch))
         self.epoch += 1
         ev = rng.permutation(np.unique(self.events))
         for b in range(0, len(ev), self.block):
-            rows = np.flatnonzero(np.isin(self.events, ev[b:b + self.block]))
+            rows = np.flatnonzero(np.isin(self.events, ev[b : b + self.block]))
             rep = self.repeat[rows]
             # integer part repeated exactly, fractional part drawn: E[count] = repeat
             n = np.floor(rep).astype(int) + (rng.random(len(rows)) < rep % 1)
             yield from rng.permutation(np.repeat(rows, n)).tolist()
 
 
-def make_loader(ds: Dataset, batch_size: int, shuffle: bool, workers: int, seed: int = 0,
-                sampler: Sampler | None = None) -> DataLoader:
+def make_loader(
+    ds: Dataset,
+    batch_size: int,
+    shuffle: bool,
+    workers: int,
+    seed: int = 0,
+    sampler: Sampler | None = None,
+) -> DataLoader:
     g = torch.Generator().manual_seed(seed)
-    return DataLoader(ds, batch_size=batch_size, shuffle=shuffle and sampler is None,
-                      sampler=sampler, num_workers=workers,
-                      collate_fn=collate_checked, generator=g,
-                      persistent_workers=workers > 0, pin_memory=False)
+    return DataLoader(
+        ds,
+        batch_size=batch_size,
+        shuffle=shuffle and sampler is None,
+        sampler=sampler,
+        num_workers=workers,
+        collate_fn=collate_checked,
+        generator=g,
+        persistent_workers=workers > 0,
+        pin_memory=False,
+    )
 
 
 try:  # Lightning is optional for plain-torch users
@@ -260,10 +328,19 @@ if pl is not None:
     class FloodDataModule(pl.LightningDataModule):
         """train/val/test loaders over one store; splits are by event (fixed at build)."""
 
-        def __init__(self, path: str | Path, batch_size: int = 8, num_workers: int = 0,
-                     train_fraction: float = 1.0, seed: int = 0,
-                     formulation: str | list[str] | None = None, wet_oversample: float = 0.0,
-                     val_fraction: float = 1.0, pushforward: int = 0, augment: bool = False):
+        def __init__(
+            self,
+            path: str | Path,
+            batch_size: int = 8,
+            num_workers: int = 0,
+            train_fraction: float = 1.0,
+            seed: int = 0,
+            formulation: str | list[str] | None = None,
+            wet_oversample: float = 0.0,
+            val_fraction: float = 1.0,
+            pushforward: int = 0,
+            augment: bool = False,
+        ):
             super().__init__()
             self.augment = augment
             self.pushforward = pushforward
@@ -279,9 +356,14 @@ if pl is not None:
                     # each epoch's early-stopping check affordable on a CPU
                     frac = {"train": self.train_fraction, "val": self.val_fraction}.get(split, 1.0)
                     self.ds[split] = FloodDataset(
-                        self.path, split, fraction=frac, seed=self.seed, formulation=self.formulation,
+                        self.path,
+                        split,
+                        fraction=frac,
+                        seed=self.seed,
+                        formulation=self.formulation,
                         pushforward=self.pushforward if split == "train" else 0,
-                        augment=self.augment and split == "train")
+                        augment=self.augment and split == "train",
+                    )
 
         @property
         def in_channels(self) -> int:

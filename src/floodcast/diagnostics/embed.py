@@ -20,8 +20,9 @@ from floodcast.defaults import WET_THRESHOLD_M
 from floodcast.diagnostics.labels import Labels, make_labels
 
 
-def layout_2d(vectors: np.ndarray, method: str = "umap", seed: int = 0,
-              n_neighbors: int = 15) -> np.ndarray:
+def layout_2d(
+    vectors: np.ndarray, method: str = "umap", seed: int = 0, n_neighbors: int = 15
+) -> np.ndarray:
     """2-D layout: ``umap`` (umap-learn), or ``pca`` (fast, for smoke tests)."""
     x = np.asarray(vectors, np.float32)
     if method == "pca":
@@ -35,8 +36,12 @@ def layout_2d(vectors: np.ndarray, method: str = "umap", seed: int = 0,
 
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*n_jobs value.*")
-            reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, len(x) - 1),
-                                random_state=seed, init="random" if len(x) < 10 else "spectral")
+            reducer = umap.UMAP(
+                n_components=2,
+                n_neighbors=min(n_neighbors, len(x) - 1),
+                random_state=seed,
+                init="random" if len(x) < 10 else "spectral",
+            )
             return reducer.fit_transform(x)
     raise ValueError(f"unknown layout {method!r}; valid: umap, pca")
 
@@ -45,8 +50,14 @@ def _codes(values: np.ndarray) -> np.ndarray:
     return np.unique(values, return_inverse=True)[1]
 
 
-def neighbour_agreement(points: np.ndarray, labels: Labels, keys: np.ndarray, k: int = 10,
-                        n_perm: int = 200, seed: int = 0) -> dict:
+def neighbour_agreement(
+    points: np.ndarray,
+    labels: Labels,
+    keys: np.ndarray,
+    k: int = 10,
+    n_perm: int = 200,
+    seed: int = 0,
+) -> dict:
     """How much a point's neighbours share its label, against permuted labels.
 
     Categorical labels: the mean fraction of the k nearest neighbours with the same
@@ -78,10 +89,16 @@ def neighbour_agreement(points: np.ndarray, labels: Labels, keys: np.ndarray, k:
     score = stat(codes)
     null = np.array([stat(rng.permutation(codes)) for _ in range(n_perm)])
     sd = float(null.std()) or 1e-12
-    return {"label": labels.name, "k": k, "score": score, "null_mean": float(null.mean()),
-            "null_std": float(null.std()), "z": (score - float(null.mean())) / sd,
-            "p": float((1 + (null >= score).sum()) / (1 + n_perm)), "n": len(pts)}
-
+    return {
+        "label": labels.name,
+        "k": k,
+        "score": score,
+        "null_mean": float(null.mean()),
+        "null_std": float(null.std()),
+        "z": (score - float(null.mean())) / sd,
+        "p": float((1 + (null >= score).sum()) / (1 + n_perm)),
+        "n": len(pts),
+    }
 
 
 def random_like(vectors: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -91,9 +108,15 @@ def random_like(vectors: np.ndarray, seed: int = 0) -> np.ndarray:
     return (rng.standard_normal(v.shape) * v.std(0) + v.mean(0)).astype(np.float32)
 
 
-def embeddings_from_checkpoint(checkpoint: str, data: str, split: str = "test",
-                               tower: str = "rain", formulation: str | None = None,
-                               max_samples: int | None = None, seed: int = 0) -> dict:
+def embeddings_from_checkpoint(
+    checkpoint: str,
+    data: str,
+    split: str = "test",
+    tower: str = "rain",
+    formulation: str | None = None,
+    max_samples: int | None = None,
+    seed: int = 0,
+) -> dict:
     """Embeddings of a store split from a pretrain checkpoint, with keys and depth maps.
 
     Args:
@@ -125,16 +148,32 @@ def embeddings_from_checkpoint(checkpoint: str, data: str, split: str = "test",
     for eid in ds.event_ids:
         plan = store.read_event_attrs(data, eid).get("plan", {})
         sources[eid] = plan.get("radar_source") or plan.get("radar_id", "?")
-    return {"vectors": emb[tower], "keys": emb["meta"], "depth_maps": emb["depth_maps"],
-            "event_names": list(ds.event_ids), "event_sources": sources,
-            "threshold": float(ds.spec["threshold"])}
+    return {
+        "vectors": emb[tower],
+        "keys": emb["meta"],
+        "depth_maps": emb["depth_maps"],
+        "event_names": list(ds.event_ids),
+        "event_sources": sources,
+        "threshold": float(ds.spec["threshold"]),
+    }
 
 
-def run_embed(vectors: np.ndarray, keys: np.ndarray, out: str, colour_by: list[str],
-              depth_maps: np.ndarray | None = None, event_names: list[str] | None = None,
-              event_sources: dict | None = None, threshold: float = WET_THRESHOLD_M, method: str = "umap",
-              check_random: bool = False, html: bool = True, seed: int = 0, k: int = 10,
-              title: str = "embeddings") -> dict:
+def run_embed(
+    vectors: np.ndarray,
+    keys: np.ndarray,
+    out: str,
+    colour_by: list[str],
+    depth_maps: np.ndarray | None = None,
+    event_names: list[str] | None = None,
+    event_sources: dict | None = None,
+    threshold: float = WET_THRESHOLD_M,
+    method: str = "umap",
+    check_random: bool = False,
+    html: bool = True,
+    seed: int = 0,
+    k: int = 10,
+    title: str = "embeddings",
+) -> dict:
     """Layout, structure numbers and plots for real (and optionally random) vectors."""
     import json
     from pathlib import Path
@@ -146,11 +185,18 @@ def run_embed(vectors: np.ndarray, keys: np.ndarray, out: str, colour_by: list[s
     sets = {"embeddings": np.asarray(vectors)}
     if check_random:
         sets["random"] = random_like(vectors, seed)
-    result: dict = {"method": method, "n": len(keys), "dims": int(np.shape(vectors)[1]),
-                    "files": [], "structure": {}}
+    result: dict = {
+        "method": method,
+        "n": len(keys),
+        "dims": int(np.shape(vectors)[1]),
+        "files": [],
+        "structure": {},
+    }
     for name, vec in sets.items():
         pts = layout_2d(vec, method, seed)
-        label_title = f"{title} - {name}" if name == "embeddings" else f"random vectors ({title} shape)"
+        label_title = (
+            f"{title} - {name}" if name == "embeddings" else f"random vectors ({title} shape)"
+        )
         for kind in colour_by:
             lab = make_labels(keys, kind, event_names, event_sources, depth_maps, threshold)
             st = neighbour_agreement(pts, lab, keys, k=k, seed=seed)

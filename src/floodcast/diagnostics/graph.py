@@ -22,9 +22,9 @@ from torch.overrides import TorchFunctionMode
 @dataclass
 class Node:
     id: int
-    name: str          # qualified module name, op name, "input" or "output"
-    kind: str          # input | module | op | output
-    type: str          # module class or op name
+    name: str  # qualified module name, op name, "input" or "output"
+    kind: str  # input | module | op | output
+    type: str  # module class or op name
     out_shapes: list[tuple] = field(default_factory=list)
     params: int = 0
 
@@ -33,7 +33,7 @@ class Node:
 class ModelGraph:
     title: str
     nodes: list[Node]
-    edges: list[tuple[int, int, tuple]]   # (src, dst, tensor shape)
+    edges: list[tuple[int, int, tuple]]  # (src, dst, tensor shape)
     total_params: int
     input_shape: tuple
 
@@ -91,15 +91,32 @@ class _Recorder(TorchFunctionMode):
 
 
 class _Builder:
-    _SKIP_OPS: frozenset = frozenset({"__get__", "__set__", "size", "dim", "numel", "is_floating_point", "detach",
-                 "__len__", "__iter__", "__bool__", "__format__", "__repr__", "__hash__", "item",
-                 "__eq__", "__ne__"})
+    _SKIP_OPS: frozenset = frozenset(
+        {
+            "__get__",
+            "__set__",
+            "size",
+            "dim",
+            "numel",
+            "is_floating_point",
+            "detach",
+            "__len__",
+            "__iter__",
+            "__bool__",
+            "__format__",
+            "__repr__",
+            "__hash__",
+            "item",
+            "__eq__",
+            "__ne__",
+        }
+    )
 
     def __init__(self):
         self.nodes: list[Node] = []
         self.edges: list[tuple[int, int, tuple]] = []
         self.producer: dict[int, int] = {}
-        self.keep: list[Tensor] = []   # holds tensors alive so their ids are not reused
+        self.keep: list[Tensor] = []  # holds tensors alive so their ids are not reused
         self.active = 0
 
     def node(self, name: str, kind: str, type_: str, params: int = 0) -> Node:
@@ -129,8 +146,9 @@ class _Builder:
         tracked = [t for t in _tensors((args, kwargs)) if id(t) in self.producer]
         if not tracked:
             return
-        label = {"__getitem__": "slice", "__add__": "add", "__iadd__": "add",
-                 "__mul__": "mul"}.get(name, name.strip("_"))
+        label = {"__getitem__": "slice", "__add__": "add", "__iadd__": "add", "__mul__": "mul"}.get(
+            name, name.strip("_")
+        )
         n = self.node(label, "op", name)
         self.connect((args, kwargs), n)
         self.produce(out, n)
@@ -144,8 +162,12 @@ def capture(model: nn.Module, input_shape: tuple, depth: int = 2, title: str = "
 
     def pre(mod, args, kwargs):
         if b.active == 0:
-            n = b.node(names[id(mod)], "module", type(mod).__name__,
-                       sum(p.numel() for p in mod.parameters()))
+            n = b.node(
+                names[id(mod)],
+                "module",
+                type(mod).__name__,
+                sum(p.numel() for p in mod.parameters()),
+            )
             b.connect((args, kwargs), n)  # smp passes skips as keywords
             current[id(mod)] = n
         b.active += 1
@@ -172,8 +194,13 @@ def capture(model: nn.Module, input_shape: tuple, depth: int = 2, title: str = "
         for h in handles:
             h.remove()
         model.train(was_training)
-    graph = ModelGraph(title or type(model).__name__, b.nodes, b.edges,
-                       sum(p.numel() for p in model.parameters()), tuple(input_shape))
+    graph = ModelGraph(
+        title or type(model).__name__,
+        b.nodes,
+        b.edges,
+        sum(p.numel() for p in model.parameters()),
+        tuple(input_shape),
+    )
     return prune_dead(graph)
 
 
@@ -200,14 +227,21 @@ def text_summary(model: nn.Module, input_shape: tuple, depth: int = 3) -> str:
     """torchinfo's layer table (input/output sizes, parameters) as text."""
     import torchinfo
 
-    s = torchinfo.summary(model, input_size=input_shape, depth=depth, verbose=0, device="cpu",
-                          col_names=("input_size", "output_size", "num_params"),
-                          row_settings=("var_names",))
+    s = torchinfo.summary(
+        model,
+        input_size=input_shape,
+        depth=depth,
+        verbose=0,
+        device="cpu",
+        col_names=("input_size", "output_size", "num_params"),
+        row_settings=("var_names",),
+    )
     return str(s)
 
 
-def model_graph(name: str, in_channels: int = 8, size: int = 64, depth: int = 2,
-                **overrides) -> tuple:
+def model_graph(
+    name: str, in_channels: int = 8, size: int = 64, depth: int = 2, **overrides
+) -> tuple:
     """Build a registry model (random weights) and capture it: (model, graph, summary)."""
     from floodcast.models import build_model
 

@@ -22,25 +22,33 @@ class Labels:
 
     name: str
     values: np.ndarray  # [n] categorical (str/int) or continuous (float)
-    keys: np.ndarray    # [n, 4] (event, frame, row, col)
+    keys: np.ndarray  # [n, 4] (event, frame, row, col)
     categorical: bool = True
 
     def check_aligned(self, keys: np.ndarray) -> None:
         """Raise ``LabelAlignmentError`` unless ``keys`` are the labels' keys, row for row."""
         keys = np.asarray(keys)
         if len(self.values) != len(keys) or self.keys.shape != keys.shape:
-            raise LabelAlignmentError(f"{self.name}: {len(self.values)} labels for {len(keys)} points")
+            raise LabelAlignmentError(
+                f"{self.name}: {len(self.values)} labels for {len(keys)} points"
+            )
         bad = np.flatnonzero((self.keys != keys).any(1))
         if len(bad):
             raise LabelAlignmentError(
                 f"{self.name}: labels are not in the points' order ({len(bad)} of {len(keys)} "
                 f"rows differ, first at row {bad[0]}: point {keys[bad[0]].tolist()} vs label "
-                f"{self.keys[bad[0]].tolist()}); rebuild them with make_labels(keys, ...)")
+                f"{self.keys[bad[0]].tolist()}); rebuild them with make_labels(keys, ...)"
+            )
 
 
-def make_labels(keys: np.ndarray, kind: str, event_names: list[str] | None = None,
-                event_sources: dict[str, str] | None = None,
-                depth_maps: np.ndarray | None = None, threshold: float = WET_THRESHOLD_M) -> Labels:
+def make_labels(
+    keys: np.ndarray,
+    kind: str,
+    event_names: list[str] | None = None,
+    event_sources: dict[str, str] | None = None,
+    depth_maps: np.ndarray | None = None,
+    threshold: float = WET_THRESHOLD_M,
+) -> Labels:
     """Colouring computed *from each point's own key* (or its own depth map, same rows).
 
     Args:
@@ -63,8 +71,8 @@ def make_labels(keys: np.ndarray, kind: str, event_names: list[str] | None = Non
     raise ValueError(f"unknown colouring {kind!r}; valid: event, source, wet_fraction")
 
 
-
-
 def structure_title(res: dict) -> str:
-    return (f"{res['label']}: kNN agreement {res['score']:.3f} vs permuted "
-            f"{res['null_mean']:.3f}±{res['null_std']:.3f} (z={res['z']:.1f}, p={res['p']:.3f})")
+    return (
+        f"{res['label']}: kNN agreement {res['score']:.3f} vs permuted "
+        f"{res['null_mean']:.3f}±{res['null_std']:.3f} (z={res['z']:.1f}, p={res['p']:.3f})"
+    )

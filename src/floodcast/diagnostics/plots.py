@@ -29,8 +29,14 @@ def _colours(labels: Labels):
     return [cmap((x - lo) / (hi - lo) if hi > lo else 0.5) for x in v], (lo, hi), cmap
 
 
-def scatter_png(points: np.ndarray, keys: np.ndarray, labels: Labels, path: str | Path,
-                title: str, structure: dict | None = None) -> Path:
+def scatter_png(
+    points: np.ndarray,
+    keys: np.ndarray,
+    labels: Labels,
+    path: str | Path,
+    title: str,
+    structure: dict | None = None,
+) -> Path:
     """2-D scatter coloured by ``labels`` with the structure number in the title."""
     import matplotlib
 
@@ -58,8 +64,16 @@ def scatter_png(points: np.ndarray, keys: np.ndarray, labels: Labels, path: str 
     return Path(path)
 
 
-def parallel_png(vectors: np.ndarray, keys: np.ndarray, labels: Labels, path: str | Path,
-                 title: str, max_dims: int = 16, max_lines: int = 400, seed: int = 0) -> Path:
+def parallel_png(
+    vectors: np.ndarray,
+    keys: np.ndarray,
+    labels: Labels,
+    path: str | Path,
+    title: str,
+    max_dims: int = 16,
+    max_lines: int = 400,
+    seed: int = 0,
+) -> Path:
     """Parallel coordinates of the first ``max_dims`` (z-scored) embedding dimensions."""
     import matplotlib
 
@@ -90,8 +104,15 @@ def parallel_png(vectors: np.ndarray, keys: np.ndarray, labels: Labels, path: st
     return Path(path)
 
 
-def scatter_html(points: np.ndarray, keys: np.ndarray, labels: Labels, path: str | Path,
-                 title: str, structure: dict | None = None, size: int = 640) -> Path:
+def scatter_html(
+    points: np.ndarray,
+    keys: np.ndarray,
+    labels: Labels,
+    path: str | Path,
+    title: str,
+    structure: dict | None = None,
+    size: int = 640,
+) -> Path:
     """A standalone HTML page (inline SVG, no scripts to fetch): hover shows each point's key."""
     import matplotlib.colors as mcolors
 
@@ -101,15 +122,19 @@ def scatter_html(points: np.ndarray, keys: np.ndarray, labels: Labels, path: str
     lo, hi = p.min(0), p.max(0)
     xy = 20 + (size - 40) * (p - lo) / np.where(hi > lo, hi - lo, 1)
     dots = []
-    for (x, y), c, k, val in zip(xy, cols, keys, labels.values):
+    for (x, y), c, k, val in zip(xy, cols, keys, labels.values, strict=False):
         tip = html.escape(f"event {k[0]} frame {k[1]} row {k[2]} col {k[3]} | {labels.name}={val}")
-        dots.append(f'<circle cx="{x:.1f}" cy="{size - y:.1f}" r="3" fill="{mcolors.to_hex(c)}">'
-                    f"<title>{tip}</title></circle>")
+        dots.append(
+            f'<circle cx="{x:.1f}" cy="{size - y:.1f}" r="3" fill="{mcolors.to_hex(c)}">'
+            f"<title>{tip}</title></circle>"
+        )
     sub = html.escape(structure_title(structure)) if structure else ""
-    page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            "<style>body{font-family:sans-serif}circle:hover{r:6;stroke:#000}</style></head><body>"
-            f"<h3>{html.escape(title)}</h3><p>{sub}</p>"
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
-            f'style="border:1px solid #ccc">{"".join(dots)}</svg></body></html>')
+    page = (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif}circle:hover{r:6;stroke:#000}</style></head><body>"
+        f"<h3>{html.escape(title)}</h3><p>{sub}</p>"
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
+        f'style="border:1px solid #ccc">{"".join(dots)}</svg></body></html>'
+    )
     Path(path).write_text(page)
     return Path(path)

@@ -47,7 +47,7 @@ class TerrainHeuristic:
         self.threshold: float | None = None
 
     def add(self, score: np.ndarray, wet: np.ndarray) -> None:
-        for thr, tab in zip(self.candidates, self.tables):
+        for thr, tab in zip(self.candidates, self.tables, strict=False):
             tab.update(Contingency.from_masks(score > thr, wet))
 
     def fit(self) -> float:

@@ -20,9 +20,15 @@ from floodcast.errors import InputError
 from floodcast.metrics import fit_cut, prob_histogram
 
 
-def calibrate(model_path: str | Path, data: str, split: str = "val",
-              max_events: int | None = None, write: bool = True, start: int = 0,
-              steps: int | None = None) -> dict:
+def calibrate(
+    model_path: str | Path,
+    data: str,
+    split: str = "val",
+    max_events: int | None = None,
+    write: bool = True,
+    start: int = 0,
+    steps: int | None = None,
+) -> dict:
     """Fit the cut of ``model_path`` on ``split`` of the store ``data`` and (``write``) store
     it in the model file, atomically. Returns the fit (cut, CSI at it and at 0.5, bias).
 
@@ -42,10 +48,17 @@ def calibrate(model_path: str | Path, data: str, split: str = "val",
     def count(fm, truth: np.ndarray, valid: np.ndarray, _event: str) -> None:
         hist[:] += prob_histogram(fm.probability[valid], truth[valid])
 
-    res = rollout_scores(mapper, data, split, max_events=max_events, on_map=count, start=start,
-                         steps=steps)
-    fit = {**fit_cut(hist[1], hist[0]), "split": split, "events": len(res["events"]),
-           "data": str(data), "start": start, "steps": res["steps"]}
+    res = rollout_scores(
+        mapper, data, split, max_events=max_events, on_map=count, start=start, steps=steps
+    )
+    fit = {
+        **fit_cut(hist[1], hist[0]),
+        "split": split,
+        "events": len(res["events"]),
+        "data": str(data),
+        "start": start,
+        "steps": res["steps"],
+    }
     if write:
         save_model(mapper.model, model_path, {**mapper.extra, "cut": fit["cut"], "cut_fit": fit})
     return fit

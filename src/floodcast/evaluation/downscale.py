@@ -44,8 +44,11 @@ def nearest(pair: dict, grid: FineGrid) -> np.ndarray:
 
 
 def bilinear(pair: dict, grid: FineGrid) -> np.ndarray:
-    return np.stack([upsample_bilinear(h, grid.factor) for h in pair["coarse_depth"]]
-                    ).clip(0).astype(np.float32)
+    return (
+        np.stack([upsample_bilinear(h, grid.factor) for h in pair["coarse_depth"]])
+        .clip(0)
+        .astype(np.float32)
+    )
 
 
 def bathtub(pair: dict, grid: FineGrid) -> np.ndarray:
@@ -60,8 +63,13 @@ def all_dry(pair: dict, grid: FineGrid) -> np.ndarray:
     return np.zeros_like(pair["fine_depth"])
 
 
-BASELINES: dict[str, Method] = {"all_dry": all_dry, "nearest": nearest, "bilinear": bilinear,
-                                "bathtub": bathtub, "volume_fill": volume_fill}
+BASELINES: dict[str, Method] = {
+    "all_dry": all_dry,
+    "nearest": nearest,
+    "bilinear": bilinear,
+    "bathtub": bathtub,
+    "volume_fill": volume_fill,
+}
 
 
 class Tally:
@@ -76,7 +84,7 @@ class Tally:
             tab.update(Contingency.from_masks(pred > t, truth > t, valid))
         err = (pred - truth)[valid]
         wet = ((pred > min(self.tabs)) | (truth > min(self.tabs)))[valid]
-        self.se += float((err ** 2).sum())
+        self.se += float((err**2).sum())
         self.n += err.size
         self.se_wet += float((err[wet] ** 2).sum())
         self.n_wet += int(wet.sum())
@@ -112,17 +120,26 @@ def score_event(pair: dict, grid: FineGrid, methods: dict[str, Method]) -> dict:
         pred = np.asarray(fn(pair, grid), np.float32)
         if pred.shape != truth.shape:
             raise ValueError(f"{name}: map {pred.shape} != fine run {truth.shape}")
-        per_time = [Tally().add(p, t, valid) for p, t in zip(pred, truth)]
+        per_time = [Tally().add(p, t, valid) for p, t in zip(pred, truth, strict=False)]
         times = Tally()
         for tl in per_time:
             times.merge(tl)
-        out[name] = {"times": times, "max": Tally().add(pred.max(0), truth.max(0), valid),
-                     "per_time": [tl.report() for tl in per_time], "pred_max": pred.max(0)}
+        out[name] = {
+            "times": times,
+            "max": Tally().add(pred.max(0), truth.max(0), valid),
+            "per_time": [tl.report() for tl in per_time],
+            "pred_max": pred.max(0),
+        }
     return out
 
 
-def evaluate(path, factor: int, methods: dict[str, Method], split: str = "test",
-             on_event: Callable[[str, dict], None] | None = None) -> dict:
+def evaluate(
+    path,
+    factor: int,
+    methods: dict[str, Method],
+    split: str = "test",
+    on_event: Callable[[str, dict], None] | None = None,
+) -> dict:
     """Score every ``split`` event of a pairs store; per event and overall reports."""
     events = sorted(e for e, s in event_split(path).items() if s == split)
     if not events:
@@ -138,18 +155,25 @@ def evaluate(path, factor: int, methods: dict[str, Method], split: str = "test",
         res = score_event(pair, grid, methods)
         if on_event:
             on_event(eid, {"pair": pair, "grid": grid, "result": res})
-        per_event[eid] = {"dem_id": pair["dem_id"], **{
-            m: {"times": r["times"].report(), "max": r["max"].report()} for m, r in res.items()}}
+        per_event[eid] = {
+            "dem_id": pair["dem_id"],
+            **{m: {"times": r["times"].report(), "max": r["max"].report()} for m, r in res.items()},
+        }
         for m, r in res.items():
             overall[m]["times"].merge(r["times"])
             overall[m]["max"].merge(r["max"])
-    return {"factor": factor, "split": split, "events": events,
-            "overall": {m: {k: v.report() for k, v in d.items()} for m, d in overall.items()},
-            "per_event": per_event}
+    return {
+        "factor": factor,
+        "split": split,
+        "events": events,
+        "overall": {m: {k: v.report() for k, v in d.items()} for m, d in overall.items()},
+        "per_event": per_event,
+    }
 
 
-def where_errors(pred_max: np.ndarray, truth_max: np.ndarray, grid: FineGrid,
-                 threshold_m: float = 0.1) -> dict:
+def where_errors(
+    pred_max: np.ndarray, truth_max: np.ndarray, grid: FineGrid, threshold_m: float = 0.1
+) -> dict:
     """CSI of one max-depth map split by terrain: steep (slope > 10 %), ponds (more than
     5 cm below a depression's spill level) and the rest; and the share of the truly wet
     cells that are thin films (depth within 5 cm above the threshold) among the misses."""
@@ -163,8 +187,12 @@ def where_errors(pred_max: np.ndarray, truth_max: np.ndarray, grid: FineGrid,
     out = {}
     for name, m in classes.items():
         tab = Contingency.from_masks(p, t, m & grid.valid)
-        out[name] = {"csi": tab.scores()["csi"], "wet_truth": tab.hits + tab.misses,
-                     "misses": tab.misses, "false_alarms": tab.false_alarms}
+        out[name] = {
+            "csi": tab.scores()["csi"],
+            "wet_truth": tab.hits + tab.misses,
+            "misses": tab.misses,
+            "false_alarms": tab.false_alarms,
+        }
     miss = t & ~p & grid.valid
     thin = miss & (truth_max <= threshold_m + 0.05)
     out["thin_film_share_of_misses"] = float(thin.sum() / max(miss.sum(), 1))

@@ -74,8 +74,8 @@ def _baseline_inputs(ds: FloodDataset, i: int, areas: dict):
 
         _, attrs = store.read_dem(ds.path, did)
         areas[did] = contributing_area(dem, attrs["cell_size"])
-    score = accum[k, r:r + p, c:c + p] * areas[did][r:r + p, c:c + p]
-    return (did, r, c), score, depth[k, r:r + p, c:c + p]
+    score = accum[k, r : r + p, c : c + p] * areas[did][r : r + p, c : c + p]
+    return (did, r, c), score, depth[k, r : r + p, c : c + p]
 
 
 def _dem_id(ds: FloodDataset, e: int) -> str:
@@ -103,8 +103,9 @@ def evaluate(cfg: EvalConfig, model=None, extra: dict | None = None) -> tuple[Ev
     cut = model_cut(extra)  # the validation-fitted probability cut, if any
     thresholds = sorted(set(cfg.thresholds) | {th0})
     rng = np.random.default_rng(0)
-    clim, heur, info = fit_baselines(FloodDataset(cfg.data, "train", formulation=form), thresholds,
-                                          cfg.max_train_samples, rng)
+    clim, heur, info = fit_baselines(
+        FloodDataset(cfg.data, "train", formulation=form), thresholds, cfg.max_train_samples, rng
+    )
     res = EvalResult(threshold=th0, heuristic_thresholds=info["fitted"], n_samples=len(ds))
     overall: dict = defaultdict(Contingency)
     per_event: dict = defaultdict(Contingency)

@@ -91,8 +91,8 @@ def rainiest_window(rain: np.ndarray, rows: float, cols: float) -> tuple[float, 
     c = uniform_filter(cover, (h, w), mode="constant")
     s[c < 0.999] = -1
     hh, ww = h // 2, w // 2
-    s[:hh], s[tot.shape[0] - (h - hh) + 1:] = -1, -1
-    s[:, :ww], s[:, tot.shape[1] - (w - ww) + 1:] = -1, -1
+    s[:hh], s[tot.shape[0] - (h - hh) + 1 :] = -1, -1
+    s[:, :ww], s[:, tot.shape[1] - (w - ww) + 1 :] = -1, -1
     i, j = np.unravel_index(int(np.argmax(s)), s.shape)
     if s[i, j] < 0:
         raise InputError("no fully covered radar window of the DEM's size")
@@ -105,14 +105,17 @@ def _load_dem(req: FloodVerifyRequest):
     from floodcast.io.dem import fill_sinks
     from floodcast.io.named_inputs import load_dems
 
-    (_, dem), = load_dems([req.dem], req.dem_cell or None, False).items()
+    ((_, dem),) = load_dems([req.dem], req.dem_cell or None, False).items()
     if req.dem_crop:
         n = int(req.dem_crop)
         ny, nx = dem.shape
         r0, c0 = max(0, (ny - n) // 2), max(0, (nx - n) // 2)
         tr = dem.transform
-        dem = replace(dem, elevation=dem.elevation[r0:r0 + n, c0:c0 + n],
-                      transform=None if tr is None else tr * tr.translation(c0, r0))
+        dem = replace(
+            dem,
+            elevation=dem.elevation[r0 : r0 + n, c0 : c0 + n],
+            transform=None if tr is None else tr * tr.translation(c0, r0),
+        )
     return replace(dem, elevation=fill_sinks(dem.elevation).astype(np.float32))
 
 
@@ -139,8 +142,10 @@ def verify_sequence(name: str, seq, dem, req: FloodVerifyRequest, echo=print) ->
 
     valid_starts = list(range(max(req.spin_frames, 3) - 1, rain.shape[0] - k_n))
     if len(valid_starts) < 1:
-        raise InputError(f"{name}: {rain.shape[0]} frames are too few for {req.spin_frames} "
-                         f"spin-up + {k_n} lead frames")
+        raise InputError(
+            f"{name}: {rain.shape[0]} frames are too few for {req.spin_frames} "
+            f"spin-up + {k_n} lead frames"
+        )
     starts = pick_starts(valid_starts, req.starts)
     sc = SequenceScores(name, interval, req.members, k_n)
     sc.init()
@@ -149,26 +154,55 @@ def verify_sequence(name: str, seq, dem, req: FloodVerifyRequest, echo=print) ->
     valid = np.isfinite(dem.elevation)
     m = req.members
     for i in starts:
-        obs = on_dem(crop[i - req.spin_frames + 1:i + 1])
+        obs = on_dem(crop[i - req.spin_frames + 1 : i + 1])
         state = spin_up(dem.elevation, dem.cell_size, obs, interval, cfg, bnd)
-        past = crop[i - 2:i + 1]
-        ens = extrapolate(past, k_n, method="steps", n_members=m, seed=req.seed + i,
-                          flow=req.flow, cell_size_m=seq.cell_size, interval_s=interval)
-        det = extrapolate(past, k_n, method="extrapolation", flow=req.flow,
-                          cell_size_m=seq.cell_size, interval_s=interval)
-        truth = on_dem(crop[i + 1:i + 1 + k_n])
-        drive = np.stack([on_dem(e) for e in ens] + [
-            on_dem(det), np.repeat(obs[-1:], k_n, 0), np.zeros_like(truth), truth])
-        res = run_ensemble(dem.elevation, dem.cell_size, state, drive, interval,
-                           (req.threshold,), cfg, bnd, keep_members=True)
+        past = crop[i - 2 : i + 1]
+        ens = extrapolate(
+            past,
+            k_n,
+            method="steps",
+            n_members=m,
+            seed=req.seed + i,
+            flow=req.flow,
+            cell_size_m=seq.cell_size,
+            interval_s=interval,
+        )
+        det = extrapolate(
+            past,
+            k_n,
+            method="extrapolation",
+            flow=req.flow,
+            cell_size_m=seq.cell_size,
+            interval_s=interval,
+        )
+        truth = on_dem(crop[i + 1 : i + 1 + k_n])
+        drive = np.stack(
+            [on_dem(e) for e in ens]
+            + [on_dem(det), np.repeat(obs[-1:], k_n, 0), np.zeros_like(truth), truth]
+        )
+        res = run_ensemble(
+            dem.elevation,
+            dem.cell_size,
+            state,
+            drive,
+            interval,
+            (req.threshold,),
+            cfg,
+            bnd,
+            keep_members=True,
+        )
         d = res.member_depths  # [M+4, K, y, x]
         _accumulate(sc, d, m, req.threshold, valid)
         sc.starts.append(str(seq.times[i]))
         fr, de, ob = drive[:m].mean((0, 2, 3)), drive[m].mean((1, 2)), truth.mean((1, 2))
-        sc.rain_skill.extend(zip([str(seq.times[i])] * k_n, range(1, k_n + 1), fr, de, ob))
-        echo(f"{name} start {seq.times[i]}: wet cells truth at +{req.lead_min:g} min "
-             f"{int((d[-1, -1] > req.threshold).sum())}, ensemble P>=0.5 "
-             f"{int(((d[:m, -1] > req.threshold).mean(0) >= 0.5).sum())}")
+        sc.rain_skill.extend(
+            zip([str(seq.times[i])] * k_n, range(1, k_n + 1), fr, de, ob, strict=False)
+        )
+        echo(
+            f"{name} start {seq.times[i]}: wet cells truth at +{req.lead_min:g} min "
+            f"{int((d[-1, -1] > req.threshold).sum())}, ensemble P>=0.5 "
+            f"{int(((d[:m, -1] > req.threshold).mean(0) >= 0.5).sum())}"
+        )
     return sc
 
 
@@ -205,8 +239,11 @@ def run_flood_verify(req: FloodVerifyRequest, echo=print) -> dict:
     if req.spin_frames < 1:
         raise InputError(f"--spin-up must be >= 1 frame, got {req.spin_frames}")
     dem = _load_dem(req)
-    out = {"dem": {"source": dem.source, "shape": list(dem.shape), "cell_size": dem.cell_size},
-           "request": req.__dict__.copy(), "sequences": {}}
+    out = {
+        "dem": {"source": dem.source, "shape": list(dem.shape), "cell_size": dem.cell_size},
+        "request": req.__dict__.copy(),
+        "sequences": {},
+    }
     for spec in req.radar:
         pieces = load_radars([spec], echo=echo)
         name, seq = max(pieces.items(), key=lambda kv: len(kv[1].times))

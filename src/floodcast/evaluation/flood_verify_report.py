@@ -43,17 +43,30 @@ def score_table(res: dict):
             bs = sc.brier[("ensemble", k)] / n
             bs_p = sc.brier[("persistence", k)] / n
             bs_z = sc.brier[("no_rain", k)] / n
-            row = {"sequence": name, "lead_min": (k + 1) * sc.interval_s / 60.0,
-                   "csi": ens["csi"], "pod": ens["pod"], "far": ens["far"], "bias": ens["bias"]}
+            row = {
+                "sequence": name,
+                "lead_min": (k + 1) * sc.interval_s / 60.0,
+                "csi": ens["csi"],
+                "pod": ens["pod"],
+                "far": ens["far"],
+                "bias": ens["bias"],
+            }
             for ref in REFS:
                 row[f"csi_{ref}"] = sc.ct[(ref, k)].scores()["csi"]
-            row.update({"brier": bs, "brier_persistence": bs_p, "brier_no_rain": bs_z,
-                        "bss_vs_persistence": _bss(bs, bs_p), "bss_vs_no_rain": _bss(bs, bs_z),
-                        "roc_area": roc_area(sc.hist_wet[k], sc.hist_dry[k]),
-                        "spread_m": math.sqrt(sc.spread2[k] / max(sc.n_active[k], 1)),
-                        "rmse_mean_m": math.sqrt(sc.err2[k] / max(sc.n_active[k], 1)),
-                        "wet_fraction_truth": ens["wet_fraction_truth"],
-                        "n_starts": len(sc.starts)})
+            row.update(
+                {
+                    "brier": bs,
+                    "brier_persistence": bs_p,
+                    "brier_no_rain": bs_z,
+                    "bss_vs_persistence": _bss(bs, bs_p),
+                    "bss_vs_no_rain": _bss(bs, bs_z),
+                    "roc_area": roc_area(sc.hist_wet[k], sc.hist_dry[k]),
+                    "spread_m": math.sqrt(sc.spread2[k] / max(sc.n_active[k], 1)),
+                    "rmse_mean_m": math.sqrt(sc.err2[k] / max(sc.n_active[k], 1)),
+                    "wet_fraction_truth": ens["wet_fraction_truth"],
+                    "n_starts": len(sc.starts),
+                }
+            )
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -71,9 +84,17 @@ def reliability_table(res: dict):
                 continue
             p, f = lev / sc.members, wet[lev] / tot[lev]
             share = tot[lev] / tot.sum()
-            rows.append({"sequence": name, "probability": p, "observed_frequency": f,
-                         "cells": int(tot[lev]), "share": share,
-                         "within_0.1": bool(abs(f - p) <= 0.1), "counts": bool(share >= 0.01)})
+            rows.append(
+                {
+                    "sequence": name,
+                    "probability": p,
+                    "observed_frequency": f,
+                    "cells": int(tot[lev]),
+                    "share": share,
+                    "within_0.1": bool(abs(f - p) <= 0.1),
+                    "counts": bool(share >= 0.01),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -87,9 +108,15 @@ def rain_table(res: dict):
         a = np.array([r[1:] for r in sc.rain_skill], float)
         for k in range(1, sc.n_leads + 1):
             s = a[a[:, 0] == k]
-            rows.append({"sequence": name, "lead_min": k * sc.interval_s / 60.0,
-                         "rain_steps_mmh": s[:, 1].mean(), "rain_extrapolation_mmh":
-                         s[:, 2].mean(), "rain_observed_mmh": s[:, 3].mean()})
+            rows.append(
+                {
+                    "sequence": name,
+                    "lead_min": k * sc.interval_s / 60.0,
+                    "rain_steps_mmh": s[:, 1].mean(),
+                    "rain_extrapolation_mmh": s[:, 2].mean(),
+                    "rain_observed_mmh": s[:, 3].mean(),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -116,34 +143,64 @@ def _md(df, cols, fmt="{:.3f}") -> str:
     head = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
     body = ""
     for _, r in df.iterrows():
-        body += "| " + " | ".join(fmt.format(r[c]) if isinstance(r[c], float) else str(r[c])
-                                  for c in cols) + " |\n"
+        body += (
+            "| "
+            + " | ".join(fmt.format(r[c]) if isinstance(r[c], float) else str(r[c]) for c in cols)
+            + " |\n"
+        )
     return head + body
 
 
 def markdown(res: dict, df, rel, tg: dict, rain=None) -> str:
     d = res["dem"]
-    txt = (f"# Flood nowcast verification\n\nDEM {d['source']} {d['shape']} cells of "
-           f"{d['cell_size']:.1f} m; {res['request']['members']} STEPS members; wet = depth > "
-           f"{res['request']['threshold']} m; pooled over start times.\n\n")
-    cols = ["sequence", "lead_min", "csi", "pod", "far", "bias", "csi_extrapolation",
-            "csi_persistence", "csi_no_rain", "brier", "bss_vs_persistence", "bss_vs_no_rain",
-            "roc_area", "spread_m", "rmse_mean_m", "wet_fraction_truth"]
+    txt = (
+        f"# Flood nowcast verification\n\nDEM {d['source']} {d['shape']} cells of "
+        f"{d['cell_size']:.1f} m; {res['request']['members']} STEPS members; wet = depth > "
+        f"{res['request']['threshold']} m; pooled over start times.\n\n"
+    )
+    cols = [
+        "sequence",
+        "lead_min",
+        "csi",
+        "pod",
+        "far",
+        "bias",
+        "csi_extrapolation",
+        "csi_persistence",
+        "csi_no_rain",
+        "brier",
+        "bss_vs_persistence",
+        "bss_vs_no_rain",
+        "roc_area",
+        "spread_m",
+        "rmse_mean_m",
+        "wet_fraction_truth",
+    ]
     txt += "## Scores per lead\n\n" + _md(df, cols) + "\n"
     if rain is not None:
-        txt += ("## Window-mean rain of the nowcasts vs observed (mm/h, mean over starts)\n\n"
-                + _md(rain, list(rain.columns)) + "\n")
-    txt += "## Reliability (pooled over leads)\n\n" + _md(
-        rel, ["sequence", "probability", "observed_frequency", "share", "within_0.1"]) + "\n"
-    txt += "## Targets\n\n| sequence | BSS > 0 vs both refs, every lead <= 60 | ensemble CSI " \
-           "> extrapolation at 60 min | reliability within 0.1 |\n|---|---|---|---|\n"
+        txt += (
+            "## Window-mean rain of the nowcasts vs observed (mm/h, mean over starts)\n\n"
+            + _md(rain, list(rain.columns))
+            + "\n"
+        )
+    txt += (
+        "## Reliability (pooled over leads)\n\n"
+        + _md(rel, ["sequence", "probability", "observed_frequency", "share", "within_0.1"])
+        + "\n"
+    )
+    txt += (
+        "## Targets\n\n| sequence | BSS > 0 vs both refs, every lead <= 60 | ensemble CSI "
+        "> extrapolation at 60 min | reliability within 0.1 |\n|---|---|---|---|\n"
+    )
     for name, t in tg.items():
-        txt += (f"| {name} | {t['bss_positive_both_refs_every_lead']} "
-                f"(failing: {t['bss_failing_leads_min']}) | "
-                f"{t['csi_ensemble_beats_extrapolation_at_60']} "
-                f"({t['csi_at_60'][0]:.3f} vs {t['csi_at_60'][1]:.3f}) | "
-                f"{t['reliability_within_0.1']} (failing bins: "
-                f"{t['reliability_failing_bins']}) |\n")
+        txt += (
+            f"| {name} | {t['bss_positive_both_refs_every_lead']} "
+            f"(failing: {t['bss_failing_leads_min']}) | "
+            f"{t['csi_ensemble_beats_extrapolation_at_60']} "
+            f"({t['csi_at_60'][0]:.3f} vs {t['csi_at_60'][1]:.3f}) | "
+            f"{t['reliability_within_0.1']} (failing bins: "
+            f"{t['reliability_failing_bins']}) |\n"
+        )
     return txt
 
 
@@ -156,25 +213,40 @@ def plot(df, rel, path: Path) -> None:
     fig, ax = plt.subplots(1, 4, figsize=(17, 3.8))
     for name, g in df.groupby("sequence"):
         (line,) = ax[0].plot(g.lead_min, g.csi, "o-", label=f"{name} ensemble")
-        ax[0].plot(g.lead_min, g.csi_extrapolation, "--", color=line.get_color(),
-                   label=f"{name} extrapolation")
+        ax[0].plot(
+            g.lead_min,
+            g.csi_extrapolation,
+            "--",
+            color=line.get_color(),
+            label=f"{name} extrapolation",
+        )
         ax[0].plot(g.lead_min, g.csi_persistence, ":", color=line.get_color())
         ax[1].plot(g.lead_min, g.bss_vs_persistence, "o-", color=line.get_color(), label=name)
         ax[1].plot(g.lead_min, g.bss_vs_no_rain, "s--", color=line.get_color())
         ax[3].plot(g.lead_min, g.spread_m, "o-", color=line.get_color(), label=f"{name} spread")
-        ax[3].plot(g.lead_min, g.rmse_mean_m, "x--", color=line.get_color(),
-                   label=f"{name} RMSE")
+        ax[3].plot(g.lead_min, g.rmse_mean_m, "x--", color=line.get_color(), label=f"{name} RMSE")
         r = rel[rel.sequence == name]
         ax[2].plot(r.probability, r.observed_frequency, "o-", color=line.get_color(), label=name)
-    ax[0].set(xlabel="lead (min)", ylabel="CSI (depth > threshold)",
-              title="CSI: ensemble median (-), extrapolation (--), persistence (:)")
+    ax[0].set(
+        xlabel="lead (min)",
+        ylabel="CSI (depth > threshold)",
+        title="CSI: ensemble median (-), extrapolation (--), persistence (:)",
+    )
     ax[1].axhline(0, color="k", lw=0.8)
-    ax[1].set(xlabel="lead (min)", ylabel="Brier skill score",
-              title="BSS vs persistence (o-) and no more rain (s--)")
+    ax[1].set(
+        xlabel="lead (min)",
+        ylabel="Brier skill score",
+        title="BSS vs persistence (o-) and no more rain (s--)",
+    )
     ax[2].plot([0, 1], [0, 1], "k:", lw=0.8)
     ax[2].fill_between([0, 1], [-0.1, 0.9], [0.1, 1.1], color="0.9")
-    ax[2].set(xlim=(0, 1), ylim=(0, 1), xlabel="forecast probability",
-              ylabel="observed frequency", title="reliability (band: ±0.1)")
+    ax[2].set(
+        xlim=(0, 1),
+        ylim=(0, 1),
+        xlabel="forecast probability",
+        ylabel="observed frequency",
+        title="reliability (band: ±0.1)",
+    )
     ax[3].set(xlabel="lead (min)", ylabel="depth (m)", title="ensemble spread vs RMSE of mean")
     for a in ax:
         a.legend(fontsize=6)
@@ -197,12 +269,21 @@ def write_report(out: Path, res: dict) -> list[Path]:
         rel.to_csv(tmp / "reliability.csv", index=False, float_format="%.4f")
         (tmp / "flood_verify.md").write_text(markdown(res, df, rel, tg, rain))
         plot(df, rel, tmp / "flood_verify.png")
-        meta = {"dem": res["dem"], "request": res["request"], "targets": tg,
-                "sequences": {n: {"starts": s.starts, "window": s.window,
-                                  "rain_mean_steps_extrapolation_observed": [
-                                      [t, k, float(f), float(e), float(o)]
-                                      for t, k, f, e, o in s.rain_skill]}
-                              for n, s in res["sequences"].items()}}
+        meta = {
+            "dem": res["dem"],
+            "request": res["request"],
+            "targets": tg,
+            "sequences": {
+                n: {
+                    "starts": s.starts,
+                    "window": s.window,
+                    "rain_mean_steps_extrapolation_observed": [
+                        [t, k, float(f), float(e), float(o)] for t, k, f, e, o in s.rain_skill
+                    ],
+                }
+                for n, s in res["sequences"].items()
+            },
+        }
         (tmp / "flood_verify.json").write_text(json.dumps(meta, indent=2, default=str))
         names = sorted(p.name for p in tmp.iterdir())
     return [out / n for n in names]

@@ -42,15 +42,17 @@ class GridBaselines:
         from floodcast.evaluation.evaluate import fit_baselines
 
         train = FloodDataset(data, "train", formulation="original")
-        clim, heur, info = fit_baselines(train, [threshold], max_train_samples,
-                                         np.random.default_rng(seed))
+        clim, heur, info = fit_baselines(
+            train, [threshold], max_train_samples, np.random.default_rng(seed)
+        )
         self.clim, self.heur = clim[threshold], heur[threshold]
         self.threshold = float(threshold)
         self.areas: dict[str, np.ndarray] = info["areas"]
         self.patch, self.overlap = int(train.spec["patch"]), int(train.spec["overlap"])
 
-    def predict(self, name: str, dem_id: str, z: np.ndarray, cell: float,
-                accum: np.ndarray, time_h: float) -> np.ndarray:
+    def predict(
+        self, name: str, dem_id: str, z: np.ndarray, cell: float, accum: np.ndarray, time_h: float
+    ) -> np.ndarray:
         """Wet mask of baseline ``name`` after rain totals ``accum`` (mm) in ``time_h`` hours."""
         if name == "all_dry":
             return np.zeros(z.shape, bool)
@@ -60,7 +62,7 @@ class GridBaselines:
             out = np.zeros(z.shape, bool)
             p = self.patch
             for r, c in tiles(z.shape, p, self.overlap):
-                out[r:r + p, c:c + p] = self.clim.predict((dem_id, r, c), (p, p))
+                out[r : r + p, c : c + p] = self.clim.predict((dem_id, r, c), (p, p))
             return out
         if name == "terrain_heuristic":
             if dem_id not in self.areas:
@@ -79,10 +81,16 @@ class GridBaselines:
         raise ValueError(f"unknown baseline {name!r}; valid: {GRID_BASELINES}")
 
 
-def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = None,
-                   max_events: int | None = None, baselines: GridBaselines | None = None,
-                   on_map: Callable[[FloodMap, np.ndarray, np.ndarray, str], None] | None = None,
-                   start: int = 0) -> dict:
+def rollout_scores(
+    mapper,
+    data: str,
+    split: str = "test",
+    steps: int | None = None,
+    max_events: int | None = None,
+    baselines: GridBaselines | None = None,
+    on_map: Callable[[FloodMap, np.ndarray, np.ndarray, str], None] | None = None,
+    start: int = 0,
+) -> dict:
     """Per-lead-step and overall contingency tables at the model's wet threshold.
 
     Args:
@@ -130,8 +138,11 @@ def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = N
         end = rain.shape[0] if steps is None else min(start + steps, rain.shape[0])
         n_steps = max(n_steps, end - start)
         # hot start: the simulator's depth before the first scored frame
-        prev = (np.nan_to_num(depth[start - 1]).astype(np.float32) if start > 0
-                else np.zeros_like(z, dtype=np.float32))
+        prev = (
+            np.nan_to_num(depth[start - 1]).astype(np.float32)
+            if start > 0
+            else np.zeros_like(z, dtype=np.float32)
+        )
         held = prev > mapper.threshold
         valid = np.isfinite(z)
         for k in range(start, end):
@@ -149,14 +160,25 @@ def rollout_scores(mapper, data: str, split: str = "test", steps: int | None = N
             per_step[k - start].update(tab)
             per_event[ev].update(tab)
             for b, tabs in base_steps.items():
-                wet = held if b == "persistence" else baselines.predict(b, did, z, cell, accum[k],
-                                                                         (k + 1) * interval / 3600.0)
+                wet = (
+                    held
+                    if b == "persistence"
+                    else baselines.predict(b, did, z, cell, accum[k], (k + 1) * interval / 3600.0)
+                )
                 tabs[k - start].update(Contingency.from_masks(wet, truth, valid))
-    return {"per_step": dict(per_step), "overall": _total(per_step), "per_event": dict(per_event),
-            "steps": n_steps, "start": start, "events": events, "autoregressive": ar,
-            "interval_s": interval,
-            "baselines": {b: {"per_step": dict(t), "overall": _total(t)}
-                          for b, t in base_steps.items()}}
+    return {
+        "per_step": dict(per_step),
+        "overall": _total(per_step),
+        "per_event": dict(per_event),
+        "steps": n_steps,
+        "start": start,
+        "events": events,
+        "autoregressive": ar,
+        "interval_s": interval,
+        "baselines": {
+            b: {"per_step": dict(t), "overall": _total(t)} for b, t in base_steps.items()
+        },
+    }
 
 
 def _total(tables: dict) -> Contingency:
@@ -166,8 +188,10 @@ def _total(tables: dict) -> Contingency:
 def rollout_table(results: dict[str, dict]) -> list[str]:
     """Markdown: CSI/MCC per formulation overall and per hour of the rollout, with the
     baselines (from the first result that carries them) on the same grids below."""
-    lines = ["| formulation | CSI | MCC | bias | CSI 0-1 h | CSI 1-2 h | events | steps |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| formulation | CSI | MCC | bias | CSI 0-1 h | CSI 1-2 h | events | steps |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     rows = list(results.items())
     base = next((r["baselines"] for r in results.values() if r.get("baselines")), {})
     rows += [(f"baseline: {b}", {**next(iter(results.values())), **v}) for b, v in base.items()]
@@ -176,8 +200,11 @@ def rollout_table(results: dict[str, dict]) -> list[str]:
         per_hour = int(round(3600.0 / (r.get("interval_s") or 300.0)))
         ks = sorted(r["per_step"])
         h1 = sum((r["per_step"][k] for k in ks if k < per_hour), Contingency()).scores()["csi"]
-        h2 = sum((r["per_step"][k] for k in ks if per_hour <= k < 2 * per_hour),
-                 Contingency()).scores()["csi"]
-        lines.append(f"| {name} | {s['csi']:.3f} | {s['mcc']:.3f} | {s['bias']:.2f} | {h1:.3f} | "
-                     f"{h2:.3f} | {len(r['events'])} | {r['steps']} |")
+        h2 = sum(
+            (r["per_step"][k] for k in ks if per_hour <= k < 2 * per_hour), Contingency()
+        ).scores()["csi"]
+        lines.append(
+            f"| {name} | {s['csi']:.3f} | {s['mcc']:.3f} | {s['bias']:.2f} | {h1:.3f} | "
+            f"{h2:.3f} | {len(r['events'])} | {r['steps']} |"
+        )
     return lines

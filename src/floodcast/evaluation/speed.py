@@ -47,16 +47,25 @@ def time_model(model, in_channels: int, n: int = 512, repeats: int = 3) -> float
         return _median_time(lambda: model(x), repeats)
 
 
-def time_simulator(elevation: np.ndarray, cell_size: float, rain_frames: np.ndarray,
-                   interval_s: float, max_step: float = MAX_STEP_S, repeats: int = 1) -> dict:
+def time_simulator(
+    elevation: np.ndarray,
+    cell_size: float,
+    rain_frames: np.ndarray,
+    interval_s: float,
+    max_step: float = MAX_STEP_S,
+    repeats: int = 1,
+) -> dict:
     """Cold (event start -> last frame) and hot (one more interval) simulator times (s)."""
     from floodcast.io.rain import RainSeries
     from floodcast.physics.boundaries import Boundaries
     from floodcast.physics.solver import Simulation, SolverConfig
 
     n = rain_frames.shape[0]
-    series = RainSeries(rates_mmh=np.concatenate([rain_frames, rain_frames[-1:]]),
-                        times_s=np.arange(n + 1) * interval_s, end_s=(n + 1) * interval_s)
+    series = RainSeries(
+        rates_mmh=np.concatenate([rain_frames, rain_frames[-1:]]),
+        times_s=np.arange(n + 1) * interval_s,
+        end_s=(n + 1) * interval_s,
+    )
     cfg = SolverConfig(max_step=max_step)
 
     def make():
@@ -73,13 +82,24 @@ def time_simulator(elevation: np.ndarray, cell_size: float, rain_frames: np.ndar
         t0 = time.perf_counter()
         sim.advance((n + 1) * interval_s)
         hot.append(time.perf_counter() - t0)
-    return {"cold_s": float(np.median(cold)), "hot_s": float(np.median(hot)),
-            "simulated_s": n * interval_s, "cells": int(elevation.size)}
+    return {
+        "cold_s": float(np.median(cold)),
+        "hot_s": float(np.median(hot)),
+        "simulated_s": n * interval_s,
+        "cells": int(elevation.size),
+    }
 
 
-def speed_table(model, in_channels: int, n: int = 512, frames: int = 24,
-                interval_s: float = 300.0, cell: float = 30.0, seed: int = 0,
-                channels: Sequence[str] = ()) -> dict:
+def speed_table(
+    model,
+    in_channels: int,
+    n: int = 512,
+    frames: int = 24,
+    interval_s: float = 300.0,
+    cell: float = 30.0,
+    seed: int = 0,
+    channels: Sequence[str] = (),
+) -> dict:
     """Model vs simulator on an n x n area under a seeded moving storm. When the model's
     input ``channels`` include storm channels, also time the uniform-storm runs it needs
     once per new DEM (``storm_runs_s``) and the first map of a new DEM against cold."""
@@ -90,9 +110,15 @@ def speed_table(model, in_channels: int, n: int = 512, frames: int = 24,
     rain = np.asarray(storm.rates_mmh, np.float32)[:frames]
     sim = time_simulator(z, cell, rain, interval_s)
     t_model = time_model(model, in_channels, n)
-    out = {"area_cells": f"{n}x{n}", "cell_size_m": cell, "model_s": t_model, **sim,
-           "speedup_vs_cold": sim["cold_s"] / t_model, "speedup_vs_hot": sim["hot_s"] / t_model,
-           "threads": torch.get_num_threads()}
+    out = {
+        "area_cells": f"{n}x{n}",
+        "cell_size_m": cell,
+        "model_s": t_model,
+        **sim,
+        "speedup_vs_cold": sim["cold_s"] / t_model,
+        "speedup_vs_hot": sim["hot_s"] / t_model,
+        "threads": torch.get_num_threads(),
+    }
     storms = storm_channels(channels)
     if storms:
         t0 = time.perf_counter()

@@ -58,16 +58,32 @@ def xy_attrs(crs: Any | None) -> tuple[dict[str, str], dict[str, str]]:
     unit, _ = crs_linear_unit(crs)
     if unit == "degrees":
         return (
-            {"standard_name": "longitude", "long_name": "longitude", "units": "degrees_east",
-             "axis": "X"},
-            {"standard_name": "latitude", "long_name": "latitude", "units": "degrees_north",
-             "axis": "Y"},
+            {
+                "standard_name": "longitude",
+                "long_name": "longitude",
+                "units": "degrees_east",
+                "axis": "X",
+            },
+            {
+                "standard_name": "latitude",
+                "long_name": "latitude",
+                "units": "degrees_north",
+                "axis": "Y",
+            },
         )
     return (
-        {"standard_name": "projection_x_coordinate", "long_name": "x coordinate of projection",
-         "units": unit, "axis": "X"},
-        {"standard_name": "projection_y_coordinate", "long_name": "y coordinate of projection",
-         "units": unit, "axis": "Y"},
+        {
+            "standard_name": "projection_x_coordinate",
+            "long_name": "x coordinate of projection",
+            "units": unit,
+            "axis": "X",
+        },
+        {
+            "standard_name": "projection_y_coordinate",
+            "long_name": "y coordinate of projection",
+            "units": unit,
+            "axis": "Y",
+        },
     )
 
 
@@ -123,8 +139,18 @@ def cf_encoding(ds: Any, per_var: Mapping[str, Mapping[str, Any]]) -> dict[str, 
 
 
 _WRITE_KEYS = {
-    "zlib", "complevel", "dtype", "units", "calendar", "_FillValue", "chunksizes",
-    "shuffle", "scale_factor", "add_offset", "grid_mapping", "coordinates",
+    "zlib",
+    "complevel",
+    "dtype",
+    "units",
+    "calendar",
+    "_FillValue",
+    "chunksizes",
+    "shuffle",
+    "scale_factor",
+    "add_offset",
+    "grid_mapping",
+    "coordinates",
 }
 
 

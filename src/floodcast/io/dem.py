@@ -248,8 +248,8 @@ def read_esri_ascii(path: str | Path) -> Dem:
             i += 1
             continue
         key = parts[0].lower()
-        if not re.match(r"^[a-z_]+$", key):
-            break
+        if not re.match(r"^[a-z_]+$", key) or key in ("nan", "inf", "infinity"):
+            break  # the data block (which may start with a NaN)
         if key not in _ASC_KEYS or len(parts) != 2:
             raise InputError(f"{path}: line {i + 1}: unknown or malformed header {lines[i]!r}")
         try:

@@ -36,8 +36,9 @@ SINK_METHODS = ("pysheds", "skimage", "richdem")
 SINK_METHOD = "skimage"
 
 
-def fill_sinks(dem: Dem, method: str = SINK_METHOD, *, nodata: str = "wall",
-               sea_level: float | None = None) -> Dem:
+def fill_sinks(
+    dem: Dem, method: str = SINK_METHOD, *, nodata: str = "wall", sea_level: float | None = None
+) -> Dem:
     """Fill closed depressions to their spill elevation (flat fill, no epsilon gradient).
 
     Args:
@@ -67,8 +68,10 @@ def fill_sinks(dem: Dem, method: str = SINK_METHOD, *, nodata: str = "wall",
         sea = valid & (np.where(valid, z, np.inf) <= float(sea_level))
     coast = nodata == "open" or sea.any()
     if coast and method != "skimage":
-        raise InputError(f"sink filling with --nodata open or --sea-level needs the skimage "
-                         f"method, not {method!r}")
+        raise InputError(
+            f"sink filling with --nodata open or --sea-level needs the skimage "
+            f"method, not {method!r}"
+        )
     if method == "pysheds":
         filled = _fill_pysheds(z, dem)
     elif method == "skimage":
@@ -110,8 +113,9 @@ def _outlets(valid: np.ndarray) -> np.ndarray:
     return valid & (edge | near)
 
 
-def _fill_skimage(z: np.ndarray, valid: np.ndarray, open_nodata: bool = False,
-                  sea: np.ndarray | None = None) -> np.ndarray:
+def _fill_skimage(
+    z: np.ndarray, valid: np.ndarray, open_nodata: bool = False, sea: np.ndarray | None = None
+) -> np.ndarray:
     from skimage.morphology import reconstruction
 
     hi = float(np.nanmax(z)) + 1.0

@@ -34,15 +34,19 @@ def load_dems(specs: list[str], cell_size: float | None, fill: bool) -> dict:
     return out
 
 
-def load_radars(specs: list[str], echo: Callable[[str], None] = print) -> dict:
-    """Radar sequences from ``[SOURCE:]PATH`` specs, split at time gaps (reported)."""
+def load_radars(specs: list[str], echo: Callable[[str], None] = print, strict: bool = True) -> dict:
+    """Radar sequences from ``[SOURCE:]PATH`` specs, split at time gaps (reported); with
+    ``strict`` False an unreadable frame is skipped as a gap (reported) instead of fatal."""
     from floodcast.io.radar import read_radar
     from floodcast.io.radar_sources import parse_radar_spec
 
     out = {}
     for spec in specs:
         source, path = parse_radar_spec(spec)
-        seq = read_radar(path, source)
+        seq = read_radar(path, source, strict=strict)
+        for name, why in seq.attrs.get("skipped", []):
+            if why != "all NaN":
+                echo(f"{name}: skipped, {why}")
         pieces = seq.split_at_gaps()
         if len(pieces) > 1:
             echo(f"{path}: {len(seq.gaps())} time gap(s); split into {len(pieces)} sequences")

@@ -110,7 +110,10 @@ def map_frame(
     if transform is None or crs is None:
         return {
             "extent": (0, nx * cell_size / 1000, 0, ny * cell_size / 1000),
-            "xlabel": "x (km)", "ylabel": "y (km)", "aspect": 1.0, "m_per_unit": 1000.0,
+            "xlabel": "x (km)",
+            "ylabel": "y (km)",
+            "aspect": 1.0,
+            "m_per_unit": 1000.0,
         }
     from rasterio.crs import CRS
 
@@ -124,14 +127,19 @@ def map_frame(
     if c.is_geographic:
         lat = math.radians(0.5 * (y0 + y1))
         return {
-            "extent": (x0, x1, y0, y1), "xlabel": f"longitude (deg, {name})",
-            "ylabel": f"latitude (deg, {name})", "aspect": 1.0 / max(math.cos(lat), 1e-6),
+            "extent": (x0, x1, y0, y1),
+            "xlabel": f"longitude (deg, {name})",
+            "ylabel": f"latitude (deg, {name})",
+            "aspect": 1.0 / max(math.cos(lat), 1e-6),
             "m_per_unit": math.pi / 180 * 6_371_000.0 * math.cos(lat),
         }
     unit, factor = crs_linear_unit(c)
     return {
-        "extent": (x0, x1, y0, y1), "xlabel": f"x ({unit}, {name})",
-        "ylabel": f"y ({unit}, {name})", "aspect": 1.0, "m_per_unit": factor,
+        "extent": (x0, x1, y0, y1),
+        "xlabel": f"x ({unit}, {name})",
+        "ylabel": f"y ({unit}, {name})",
+        "aspect": 1.0,
+        "m_per_unit": factor,
     }
 
 
@@ -146,10 +154,19 @@ def add_scale_bar(ax: Any, frame: dict[str, Any]) -> None:
     k = math.floor(math.log10(width_m / 5))
     length = max((v * 10.0**k for v in (1, 2, 5) if v * 10.0**k <= width_m / 4), default=10.0**k)
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-    ax.add_artist(AnchoredSizeBar(
-        ax.transData, length / frame["m_per_unit"], label, "lower left", pad=0.4,
-        color="black", frameon=True, size_vertical=0, label_top=False,
-    ))
+    ax.add_artist(
+        AnchoredSizeBar(
+            ax.transData,
+            length / frame["m_per_unit"],
+            label,
+            "lower left",
+            pad=0.4,
+            color="black",
+            frameon=True,
+            size_vertical=0,
+            label_top=False,
+        )
+    )
 
 
 def frame_axes(ax: Any, frame: dict[str, Any]) -> None:

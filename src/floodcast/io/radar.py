@@ -181,6 +181,7 @@ def read_radar(
     crs: str | None = None,
     units: str | None = None,
     variable: str | None = None,
+    strict: bool = True,
 ) -> RadarSequence:
     """Read radar frames as rain rate (mm/h).
 
@@ -195,6 +196,8 @@ def read_radar(
         crs: projection for such inputs (or to override the file's).
         units: unit of a generic stack when the file does not say ("mm/h", "mm", "dBZ").
         variable: data variable of a generic NetCDF/zarr stack (default: guessed).
+        strict: an unreadable frame is an error; with False it is skipped (a time gap)
+            and listed in ``attrs["skipped"]`` with the reason.
 
     Returns:
         A :class:`RadarSequence`; frames skipped (all NaN) are listed in ``attrs["skipped"]``.
@@ -219,10 +222,16 @@ def read_radar(
     t1 = np.datetime64(end, "s") if end is not None else None
     if spec.name in GENERIC_SOURCES:
         raw = radar_generic.read_stack(
-            files, spec.name, t0=t0, t1=t1, units=units, variable=variable
+            files,
+            spec.name,
+            t0=t0,
+            t1=t1,
+            units=units,
+            variable=variable,
+            skip_bad=not strict,
         )
     else:
-        raw = radar_pysteps.read_frames(files, spec, t0=t0, t1=t1)
+        raw = radar_pysteps.read_frames(files, spec, t0=t0, t1=t1, skip_bad=not strict)
     if extent is not None:
         ny, nx = raw["rain"].shape[1:]
         left, bottom, right, top = map(float, extent)
@@ -297,12 +306,15 @@ def _finalize(raw: dict, source: str, max_rate_mmh: float) -> RadarSequence:
     if empty.any():
         files = attrs.get("files", [])
         skipped = attrs.setdefault("skipped", [])
+        listed = {str(f) for f, _ in skipped}  # unreadable frames are listed already
         for i in np.flatnonzero(empty):
-            skipped.append((files[i] if i < len(files) else str(raw["times"][i]), "all NaN"))
+            name = files[i] if i < len(files) else str(raw["times"][i])
+            if str(name) not in listed:
+                skipped.append((name, "all NaN"))
         keep = ~empty
         rain, per_frame = rain[keep], per_frame[keep]
         raw["times"] = raw["times"][keep]
-        attrs["files"] = [f for f, k in zip(files, keep) if k] if files else files
+        attrs["files"] = [f for f, k in zip(files, keep, strict=False) if k] if files else files
         attrs["clipped_per_frame"] = [int(v) for v in per_frame]
     if rain.shape[0] == 0:
         raise InputError(f"{source}: no frame with data (skipped: {attrs.get('skipped')})")

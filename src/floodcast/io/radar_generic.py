@@ -50,11 +50,26 @@ def convert_units(
 
 
 def read_stack(
-    files: list[Path], kind: str, *, t0=None, t1=None, units=None, variable=None
+    files: list[Path],
+    kind: str,
+    *,
+    t0=None,
+    t1=None,
+    units=None,
+    variable=None,
+    skip_bad: bool = False,
 ) -> dict:
-    """Read a generic stack into the raw dict used by ``read_radar``."""
+    """Read a generic stack into the raw dict used by ``read_radar``; with ``skip_bad``
+    unreadable files are left out (a gap) and listed in ``attrs["skipped"]``."""
+    skipped: list[tuple[str, str]] = []
+    if skip_bad:
+        files = [f for f in files if _readable(f, skipped)]
+        if not files:
+            raise InputError(f"no readable radar file ({len(skipped)} unreadable)")
     if kind == "geotiff":
-        return _read_geotiffs(files, t0, t1, units)
+        raw = _read_geotiffs(files, t0, t1, units)
+        raw["attrs"]["skipped"] = skipped
+        return raw
     parts = [_read_xr(f, kind, variable, units) for f in files]
     parts.sort(key=lambda p: p["times"][0])
     first = parts[0]
@@ -74,10 +89,14 @@ def read_stack(
         keep &= times <= t1
     if not keep.any():
         raise InputError(f"no frames between {t0} and {t1} in {files[0]}")
-    rain, times, names = rain[keep], times[keep], [n for n, k in zip(names, keep) if k]
+    rain, times, names = (
+        rain[keep],
+        times[keep],
+        [n for n, k in zip(names, keep, strict=False) if k],
+    )
     if len(np.unique(times)) != len(times):
         raise InputError(f"duplicate times in {sorted(set(names))}")
-    check_spacing(list(times), [f"{n}@{t}" for n, t in zip(names, times)])
+    check_spacing(list(times), [f"{n}@{t}" for n, t in zip(names, times, strict=False)])
     interval = float(np.diff(times).astype(float).min()) / 60 if len(times) > 1 else None
     rain = convert_units(
         rain, first["unit"], first["accutime"] or interval, f"{first['file']}:{first['var']}"
@@ -90,7 +109,7 @@ def read_stack(
         "cell_size": first["cell_size"],
         "attrs": {
             "files": names,
-            "skipped": [],
+            "skipped": skipped,
             "flipped": first["flipped"],
             "unit_in": first["unit"],
             "variable": first["var"],
@@ -191,6 +210,26 @@ def _cell_m(tr: Affine | None, crs) -> float:
         lat = tr.f  # top edge is close enough for a nominal size
         return abs(tr.a) * 111_320.0 * float(np.cos(np.radians(lat)))
     return abs(tr.a)
+
+
+def _readable(path: Path, skipped: list) -> bool:
+    """Open ``path`` and read its data once (GDAL for GeoTIFF, else xarray); False (and
+    the reason appended to ``skipped``) if that fails."""
+    try:
+        if path.suffix.lower() in (".tif", ".tiff"):
+            import rasterio
+
+            with rasterio.open(path) as src:
+                src.read()
+        else:
+            import xarray as xr
+
+            with xr.open_dataset(path) as ds:
+                ds.load()
+    except Exception as exc:
+        skipped.append((str(path), f"unreadable ({type(exc).__name__}: {exc})"[:200]))
+        return False
+    return True
 
 
 def _read_geotiffs(files: list[Path], t0, t1, units: str | None) -> dict:

@@ -43,7 +43,7 @@ def plot_strip(seq, path: str | Path, n_frames: int = 6, *, max_pixels: int = 40
         1, len(idx), figsize=(2.6 * len(idx) + 0.8, 3.2), squeeze=False, constrained_layout=True
     )
     im = None
-    for ax, k, frame in zip(axes[0], idx, frames):
+    for ax, k, frame in zip(axes[0], idx, frames, strict=False):
         im = ax.imshow(
             np.ma.masked_invalid(frame),
             cmap=cmap,

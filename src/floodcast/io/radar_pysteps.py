@@ -72,8 +72,13 @@ def _grid(md: dict, shape: tuple[int, int], path: Path) -> tuple[Affine, float, 
     return tr, xs * scale, md.get("crs_wkt") or md.get("projection")
 
 
-def read_frames(files: list[Path], spec: RadarSource, *, t0=None, t1=None) -> dict:
+def read_frames(
+    files: list[Path], spec: RadarSource, *, t0=None, t1=None, skip_bad: bool = False
+) -> dict:
     """Read ``files`` (sorted by time, filtered to [t0, t1]) into a float32 mm/h stack.
+
+    With ``skip_bad`` a frame the importer cannot read becomes all NaN (so a gap, see
+    ``read_radar``) and is listed in ``attrs["skipped"]`` with the reason.
 
     Raises:
         ValueError: naming the file on unreadable data, a differing grid, a differing
@@ -93,13 +98,18 @@ def read_frames(files: list[Path], spec: RadarSource, *, t0=None, t1=None) -> di
     rain = None
     ref: dict = {}
     attrs: dict = {"files": [str(f) for _, f in timed], "skipped": [], "flipped": False}
+    bad: list[int] = []
     for i, (_, f) in enumerate(timed):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 precip, _, md = importer(str(f), **_kwargs_for(f, spec))
         except Exception as exc:  # importer errors rarely say which file
-            raise InputError(f"{f}: {spec.name} importer failed: {exc}") from exc
+            if not skip_bad:
+                raise InputError(f"{f}: {spec.name} importer failed: {exc}") from exc
+            attrs["skipped"].append((str(f), f"unreadable ({type(exc).__name__}: {exc})"[:200]))
+            bad.append(i)
+            continue
         rate, md2 = to_mmh(precip, md, where=str(f))
         if md.get("yorigin", "upper") == "lower":
             rate = rate[::-1]
@@ -129,6 +139,11 @@ def read_frames(files: list[Path], spec: RadarSource, *, t0=None, t1=None) -> di
                     f"differs from {ref['accutime']} min of {timed[0][1]}"
                 )
         rain[i] = rate
+    if rain is None:
+        raise InputError(
+            f"no readable {spec.name} frame in {files[0].parent} ({len(bad)} unreadable)"
+        )
+    rain[bad] = np.nan  # unreadable frames: dropped as gaps by read_radar
     return {
         "rain": rain,
         "times": np.array([t for t, _ in timed], dtype="datetime64[s]"),

@@ -59,6 +59,11 @@ def read_radar_rain(spec: str | Path, dem: Any | None) -> Any:
     if seq.n_clipped:
         notes.append(f"{seq.n_clipped} radar values above the clip limit set to no-data (0 mm/h)")
     return _RawRain(
-        np.ascontiguousarray(seq.rain_mmh, np.float32), times, f"{seq.source}:{path}",
-        seq.transform, seq.crs, notes, t[0],
+        np.ascontiguousarray(seq.rain_mmh, np.float32),
+        times,
+        f"{seq.source}:{path}",
+        seq.transform,
+        seq.crs,
+        notes,
+        t[0],
     )

@@ -254,9 +254,15 @@ RADAR_SOURCES: dict[str, RadarSource] = {
     ),
 }
 # short names, so that every command takes the same words (radar info, predict, simulate…)
-for _short, _full in (("knmi", "knmi_hdf5"), ("mrms", "mrms_grib"), ("dwd", "dwd_hdf5"),
-                      ("radolan", "dwd_radolan"), ("saf", "saf_crri"), ("nc", "netcdf"),
-                      ("tif", "geotiff")):
+for _short, _full in (
+    ("knmi", "knmi_hdf5"),
+    ("mrms", "mrms_grib"),
+    ("dwd", "dwd_hdf5"),
+    ("radolan", "dwd_radolan"),
+    ("saf", "saf_crri"),
+    ("nc", "netcdf"),
+    ("tif", "geotiff"),
+):
     RADAR_SOURCES[_short] = RADAR_SOURCES[_full]
 GENERIC_SOURCES = ("netcdf", "zarr", "geotiff")
 

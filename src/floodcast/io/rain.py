@@ -116,7 +116,7 @@ def parse_hyetograph(spec: str) -> RainSeries | None:
     Raises:
         InputError: a hyetograph-looking string with a zero or negative duration.
     """
-    blocks = [b for b in spec.split(",")]
+    blocks = spec.split(",")
     matches = [_BLOCK.match(b) for b in blocks]
     if not all(matches):
         if "mm/h" in spec.lower():
@@ -424,6 +424,7 @@ def read_rain(spec: str | Path, dem: Any | None = None) -> RainSeries:
     else:  # .nc, .nc4, .netcdf, .h5, .zarr
         raw = _read_xarray(path)
     _check_times(raw.times_s, raw.rates.shape[0], raw.source)
+    n_nan = int(np.isnan(raw.rates).sum())  # all-NaN rain is refused by simulate
     _check_values(raw.rates, raw.source, raw.notes)
     rates = regrid_to_dem(raw, dem) if dem is not None else raw.rates
     end = _coverage_end(rates, raw.times_s, raw.notes)
@@ -432,7 +433,13 @@ def read_rain(spec: str | Path, dem: Any | None = None) -> RainSeries:
         raw.times_s.astype(np.float64),
         end,
         raw.source,
-        {"notes": raw.notes, "crs": raw.crs, "start_time": raw.start_time},
+        {
+            "notes": raw.notes,
+            "crs": raw.crs,
+            "start_time": raw.start_time,
+            "nan_values": n_nan,
+            "values": raw.rates.size,
+        },
     )
 
 

@@ -59,9 +59,7 @@ def wet_polygons(wet: np.ndarray, dem: Dem) -> list[tuple[Any, float]]:
     wet = np.asarray(wet, bool)
     cell_area = abs(tr.a * tr.e)
     out = []
-    for geom, val in features.shapes(
-        wet.astype(np.uint8), mask=wet, transform=tr, connectivity=4
-    ):
+    for geom, val in features.shapes(wet.astype(np.uint8), mask=wet, transform=tr, connectivity=4):
         if val != 1:
             continue
         poly = valid(shape(geom))
@@ -69,9 +67,7 @@ def wet_polygons(wet: np.ndarray, dem: Dem) -> list[tuple[Any, float]]:
     return out
 
 
-def flood_features(
-    wet: np.ndarray, dem: Dem, props: Mapping[str, Any] | None = None
-) -> dict:
+def flood_features(wet: np.ndarray, dem: Dem, props: Mapping[str, Any] | None = None) -> dict:
     """The wet regions as a GeoJSON FeatureCollection of valid polygons (area in m²)."""
     from rasterio.warp import transform_geom
     from shapely.geometry import mapping, shape
@@ -111,8 +107,15 @@ def write_geopackage(
     import shapely
 
     polys = wet_polygons(wet, dem)
-    geoms = np.array([shapely.to_wkb(shapely.geometry.MultiPolygon(
-        [p] if p.geom_type == "Polygon" else list(p.geoms))) for p, _ in polys], dtype=object)
+    geoms = np.array(
+        [
+            shapely.to_wkb(
+                shapely.geometry.MultiPolygon([p] if p.geom_type == "Polygon" else list(p.geoms))
+            )
+            for p, _ in polys
+        ],
+        dtype=object,
+    )
     cells = np.array([n for _, n in polys], np.float64)
     fields = ["area_m2", "cells"]
     data = [cells * dem.cell_size**2, cells]

@@ -147,8 +147,11 @@ def depth_dataset(
             "elevation": (
                 ("y", "x"),
                 dem.elevation.astype(np.float32),
-                {"units": "m", "long_name": "bed elevation (NaN = wall)",
-                 "standard_name": "surface_altitude"},
+                {
+                    "units": "m",
+                    "long_name": "bed elevation (NaN = wall)",
+                    "standard_name": "surface_altitude",
+                },
             ),
         },
         coords={"time": ("time", tvals, tattrs), "y": ("y", y), "x": ("x", x)},
@@ -197,13 +200,23 @@ def write_rain_netcdf(
 
     rates = np.asarray(rates_mmh, np.float32)
     if rates.ndim != 3 or rates.shape[1:] != tuple(dem.shape) or rates.shape[0] != len(times_s):
-        raise ValueError(f"rain {rates.shape} does not match times {len(times_s)} x DEM {dem.shape}")
+        raise ValueError(
+            f"rain {rates.shape} does not match times {len(times_s)} x DEM {dem.shape}"
+        )
     x, y, _ = grid_coords(dem)
     tvals, tattrs, tenc = time_coord(times_s, start_time)
     ds = xr.Dataset(
-        {"rain": (("time", "y", "x"), rates,
-                  {"units": "mm/h", "long_name": "rainfall rate",
-                   "comment": "frame k holds from time[k] until time[k+1]; NaN = unknown"})},
+        {
+            "rain": (
+                ("time", "y", "x"),
+                rates,
+                {
+                    "units": "mm/h",
+                    "long_name": "rainfall rate",
+                    "comment": "frame k holds from time[k] until time[k+1]; NaN = unknown",
+                },
+            )
+        },
         coords={"time": ("time", tvals, tattrs), "y": ("y", y), "x": ("x", x)},
     )
     ds["time"].encoding.update(tenc)
@@ -289,8 +302,11 @@ def write_mass_csv(path: str | os.PathLike, rows: Iterable[Any]) -> Path:
         w.writerow(MASS_COLUMNS)
         for r in rows:
             # a column the record lacks (e.g. outlet_out_m3 of an older record) is NaN
-            get = ((lambda k, r=r: r.get(k, float("nan"))) if isinstance(r, Mapping)
-                   else (lambda k, r=r: getattr(r, k, float("nan"))))
+            get = (
+                (lambda k, r=r: r.get(k, float("nan")))
+                if isinstance(r, Mapping)
+                else (lambda k, r=r: getattr(r, k, float("nan")))
+            )
             w.writerow([f"{float(get(k)):.10g}" for k in MASS_COLUMNS])
     return Path(path)
 

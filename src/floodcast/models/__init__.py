@@ -19,6 +19,16 @@ from floodcast.models.registry import (
 )
 
 __all__ = [
-    "CBAM", "MODELS", "FloodModel", "ModelConfig", "Parts", "available_models", "build_model",
-    "load_model", "read_checkpoint", "register", "save_model", "warm_start",
+    "CBAM",
+    "MODELS",
+    "FloodModel",
+    "ModelConfig",
+    "Parts",
+    "available_models",
+    "build_model",
+    "load_model",
+    "read_checkpoint",
+    "register",
+    "save_model",
+    "warm_start",
 ]

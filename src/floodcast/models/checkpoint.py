@@ -42,8 +42,10 @@ def plain_data(obj: Any, where: str = "extra") -> Any:
     if isinstance(obj, (list, tuple)):
         seq = [plain_data(v, f"{where}[{i}]") for i, v in enumerate(obj)]
         return tuple(seq) if isinstance(obj, tuple) else seq
-    raise TypeError(f"{where}: cannot store {type(obj).__name__} in a checkpoint; "
-                    "pass plain numbers, strings, lists, dicts, numpy arrays or tensors")
+    raise TypeError(
+        f"{where}: cannot store {type(obj).__name__} in a checkpoint; "
+        "pass plain numbers, strings, lists, dicts, numpy arrays or tensors"
+    )
 
 
 def _versions() -> dict[str, str]:
@@ -53,8 +55,12 @@ def _versions() -> dict[str, str]:
     import floodcast
 
     # str(): torch.__version__ is a TorchVersion, which weights_only loading refuses
-    return {"torch": str(torch.__version__), "segmentation_models_pytorch": str(smp.__version__),
-            "timm": str(timm.__version__), "floodcast": str(getattr(floodcast, "__version__", "?"))}
+    return {
+        "torch": str(torch.__version__),
+        "segmentation_models_pytorch": str(smp.__version__),
+        "timm": str(timm.__version__),
+        "floodcast": str(getattr(floodcast, "__version__", "?")),
+    }
 
 
 def save_model(model: FloodModel, path: str | Path, extra: dict | None = None) -> Path:
@@ -72,9 +78,14 @@ def save_model(model: FloodModel, path: str | Path, extra: dict | None = None) -
     if not isinstance(model, FloodModel):
         raise TypeError(f"save_model needs a FloodModel, got {type(model).__name__}")
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    blob = {"format": FORMAT, "format_version": FORMAT_VERSION,
-            "config": model.config.to_dict(), "state_dict": state,
-            "extra": plain_data(extra or {}), "versions": _versions()}
+    blob = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "config": model.config.to_dict(),
+        "state_dict": state,
+        "extra": plain_data(extra or {}),
+        "versions": _versions(),
+    }
     path = Path(path)
     with atomic_path(path) as tmp:
         torch.save(blob, tmp)
@@ -91,11 +102,15 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     except Exception as e:  # a pickle error means a foreign or corrupt file
         raise InputError(f"{path} is not a readable floodcast model checkpoint: {e}") from e
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-        raise InputError(f"{path} is not a floodcast model checkpoint (no format={FORMAT!r}); "
-                         "write it with floodcast.models.save_model")
+        raise InputError(
+            f"{path} is not a floodcast model checkpoint (no format={FORMAT!r}); "
+            "write it with floodcast.models.save_model"
+        )
     if blob.get("format_version", 0) > FORMAT_VERSION:
-        raise InputError(f"{path} has format_version {blob['format_version']}, newer than this "
-                         f"floodcast understands ({FORMAT_VERSION}); upgrade floodcast")
+        raise InputError(
+            f"{path} has format_version {blob['format_version']}, newer than this "
+            f"floodcast understands ({FORMAT_VERSION}); upgrade floodcast"
+        )
     return blob
 
 
@@ -109,19 +124,24 @@ def load_model(path: str | Path, eval_mode: bool = True) -> tuple[FloodModel, di
     cfg_dict = blob["config"]
     unknown = sorted(set(cfg_dict) - set(ModelConfig.__dataclass_fields__))
     if unknown:
-        warnings.warn(f"{path}: ignoring unknown model config keys {unknown} "
-                      "(written by a newer floodcast?)", stacklevel=2)
+        warnings.warn(
+            f"{path}: ignoring unknown model config keys {unknown} (written by a newer floodcast?)",
+            stacklevel=2,
+        )
     model = build_model(ModelConfig.from_dict(cfg_dict, strict=False))
     missing, unexpected = model.load_state_dict(blob["state_dict"], strict=False)
     if missing or unexpected:
-        raise InputError(f"{path}: weights do not fit {model.config.name}: missing "
-                         f"{missing[:5]}, unexpected {unexpected[:5]}")
+        raise InputError(
+            f"{path}: weights do not fit {model.config.name}: missing "
+            f"{missing[:5]}, unexpected {unexpected[:5]}"
+        )
     model.train(not eval_mode)
     return model, blob.get("extra", {})
 
 
-def warm_start(model: FloodModel, path: str | Path, channels: list[str],
-               stats: dict[str, float] | None = None) -> dict[str, Any]:
+def warm_start(
+    model: FloodModel, path: str | Path, channels: list[str], stats: dict[str, float] | None = None
+) -> dict[str, Any]:
     """Initialise ``model`` from a trained model file, matching input channels by name.
 
     Weights with the same name and shape are copied. The input convolution (the one whose
@@ -141,8 +161,10 @@ def warm_start(model: FloodModel, path: str | Path, channels: list[str],
     """
     blob = read_checkpoint(path)
     if blob["config"].get("name") != model.config.name:
-        raise InputError(f"{path} is a {blob['config'].get('name')} model; cannot warm-start "
-                         f"a {model.config.name} from it (use the same --model)")
+        raise InputError(
+            f"{path} is a {blob['config'].get('name')} model; cannot warm-start "
+            f"a {model.config.name} from it (use the same --model)"
+        )
     old_ch = list(blob.get("extra", {}).get("data", {}).get("channels") or [])
     old, new = blob["state_dict"], model.state_dict()
     # the input convolution: the first 4-D weight reading the old model's channels
@@ -150,8 +172,12 @@ def warm_start(model: FloodModel, path: str | Path, channels: list[str],
     copied, fresh = 0, []
     for name, w in new.items():
         o = old.get(name)
-        if name == first and w.ndim == 4 and w.shape[1] == len(channels) and \
-                (o.shape[0], *o.shape[2:]) == (w.shape[0], *w.shape[2:]):
+        if (
+            name == first
+            and w.ndim == 4
+            and w.shape[1] == len(channels)
+            and (o.shape[0], *o.shape[2:]) == (w.shape[0], *w.shape[2:])
+        ):
             conv = torch.zeros_like(w)
             for i, c in enumerate(channels):
                 if c in old_ch:
@@ -164,15 +190,23 @@ def warm_start(model: FloodModel, path: str | Path, channels: list[str],
         else:
             fresh.append(name)
     if not copied:
-        raise InputError(f"{path}: no weight fits this {model.config.name} (other encoder or width?)")
+        raise InputError(
+            f"{path}: no weight fits this {model.config.name} (other encoder or width?)"
+        )
     model.load_state_dict(new)
     old_stats = blob.get("extra", {}).get("data", {}).get("stats") or {}
     pairs = {k: (float(old_stats[k]), float(v)) for k, v in (stats or {}).items() if k in old_stats}
     changed = {k: [a, b] for k, (a, b) in pairs.items() if abs(b - a) > 0.01 * abs(a)}
     if changed:
-        warnings.warn(f"warm start from {path}: its normalisation statistics differ from this "
-                      f"store's (old, new): {changed}; the copied filters see rescaled inputs")
-    return {"copied": copied, "fresh": fresh,
-            "channels_added": [c for c in channels if c not in old_ch],
-            "channels_dropped": [c for c in old_ch if c not in channels],
-            "stats_changed": changed}
+        warnings.warn(
+            f"warm start from {path}: its normalisation statistics differ from this "
+            f"store's (old, new): {changed}; the copied filters see rescaled inputs",
+            stacklevel=2,
+        )
+    return {
+        "copied": copied,
+        "fresh": fresh,
+        "channels_added": [c for c in channels if c not in old_ch],
+        "channels_dropped": [c for c in old_ch if c not in channels],
+        "stats_changed": changed,
+    }

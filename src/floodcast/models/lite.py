@@ -28,8 +28,10 @@ class LiteEncoder(nn.Module):
         w = widths[0]
         self.stem = conv_bn_relu(in_channels, w, k=1)
         self.down = nn.Sequential(
-            nn.Conv2d(w, w, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(w),
-            nn.ReLU(inplace=True))
+            nn.Conv2d(w, w, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(w),
+            nn.ReLU(inplace=True),
+        )
         self.core = SmallUNetEncoder(w, widths)
 
     def forward(self, x: Tensor) -> list[Tensor]:
@@ -47,8 +49,9 @@ class LiteDecoder(nn.Module):
 
     def forward(self, features: list[Tensor]) -> Tensor:
         stem, core = features[0], features[1:]
-        x = F.interpolate(self.core(core), size=stem.shape[-2:], mode="bilinear",
-                          align_corners=False)
+        x = F.interpolate(
+            self.core(core), size=stem.shape[-2:], mode="bilinear", align_corners=False
+        )
         return self.fuse(torch.cat([x, stem], dim=1))
 
 
@@ -59,5 +62,10 @@ def lite_unet(cfg: ModelConfig) -> Parts:
     levels = min(cfg.encoder_depth, 4)
     base = cfg.decoder_channels or 16
     widths = [base * 2**i for i in range(levels + 1)]
-    return Parts(encoder=LiteEncoder(cfg.in_channels, widths), decoder=LiteDecoder(widths),
-                 feature_channels=base, output_stride=2 ** (levels + 1), head_kernel=1)
+    return Parts(
+        encoder=LiteEncoder(cfg.in_channels, widths),
+        decoder=LiteDecoder(widths),
+        feature_channels=base,
+        output_stride=2 ** (levels + 1),
+        head_kernel=1,
+    )

@@ -81,10 +81,10 @@ class ModelConfig:
 class Parts:
     """What a registry constructor returns: the architecture-specific pieces."""
 
-    encoder: nn.Module            # x [B, C, H, W] -> list of feature maps
-    decoder: nn.Module            # list of feature maps -> [B, feature_channels, h, w]
+    encoder: nn.Module  # x [B, C, H, W] -> list of feature maps
+    decoder: nn.Module  # list of feature maps -> [B, feature_channels, h, w]
     feature_channels: int
-    output_stride: int = 1        # input H, W are padded to a multiple of this
+    output_stride: int = 1  # input H, W are padded to a multiple of this
     head_kernel: int = 1
     allows_cbam: bool = True
 
@@ -132,7 +132,7 @@ def pad_to_multiple(x: Tensor, multiple: int) -> tuple[Tensor, tuple[int, int, i
 def crop(x: Tensor, pads: tuple[int, int, int, int]) -> Tensor:
     """Undo ``pad_to_multiple``."""
     left, right, top, bottom = pads
-    return x[..., top: x.shape[-2] - bottom, left: x.shape[-1] - right]
+    return x[..., top : x.shape[-2] - bottom, left : x.shape[-1] - right]
 
 
 class FloodModel(nn.Module):
@@ -149,14 +149,20 @@ class FloodModel(nn.Module):
         self.encoder = parts.encoder
         self.decoder = parts.decoder
         if config.cbam and not parts.allows_cbam:
-            raise InputError(f"model {config.name!r} does not support cbam=True "
-                             "(its global pooling would break the per-patch formulation)")
+            raise InputError(
+                f"model {config.name!r} does not support cbam=True "
+                "(its global pooling would break the per-patch formulation)"
+            )
         self.attention = CBAM(parts.feature_channels) if config.cbam else nn.Identity()
         k = parts.head_kernel
-        self.segmentation_head = nn.Conv2d(parts.feature_channels, config.num_classes, k,
-                                           padding=k // 2)
-        self.depth_head = (nn.Conv2d(parts.feature_channels, 1, k, padding=k // 2)
-                           if config.depth_head or config.depth_residual else None)
+        self.segmentation_head = nn.Conv2d(
+            parts.feature_channels, config.num_classes, k, padding=k // 2
+        )
+        self.depth_head = (
+            nn.Conv2d(parts.feature_channels, 1, k, padding=k // 2)
+            if config.depth_head or config.depth_residual
+            else None
+        )
         for head in (self.segmentation_head, self.depth_head):
             if head is not None:  # smp's head initialisation
                 nn.init.xavier_uniform_(head.weight)
@@ -172,8 +178,10 @@ class FloodModel(nn.Module):
         """Raise ``ValueError`` (``InputError``) saying how to fix a badly shaped input."""
         c = self.config.in_channels
         if not isinstance(x, Tensor):
-            raise InputError(f"input must be a torch.Tensor [B, {c}, H, W]; got {type(x).__name__}"
-                             " - use torch.as_tensor(x, dtype=torch.float32)")
+            raise InputError(
+                f"input must be a torch.Tensor [B, {c}, H, W]; got {type(x).__name__}"
+                " - use torch.as_tensor(x, dtype=torch.float32)"
+            )
         if x.ndim != 4:
             hint = ""
             if x.ndim == 3 and x.shape[0] == c:
@@ -182,14 +190,17 @@ class FloodModel(nn.Module):
                 hint = " - a single channels-last sample [H, W, C]: use x.permute(2, 0, 1)[None]"
             elif x.ndim == 5:
                 hint = " - for a sequence [B, T, C, H, W] stack time into channels: x.flatten(1, 2)"
-            raise InputError(f"input must be 4-D [B, C={c}, H, W]; got {x.ndim}-D "
-                             f"{tuple(x.shape)}{hint}")
+            raise InputError(
+                f"input must be 4-D [B, C={c}, H, W]; got {x.ndim}-D {tuple(x.shape)}{hint}"
+            )
         if x.shape[1] != c:
             hint = ""
             if x.shape[-1] == c:
                 hint = " - it looks channels-last [B, H, W, C]: use x.permute(0, 3, 1, 2)"
-            raise InputError(f"input has {x.shape[1]} channels at dim 1, model expects {c} "
-                             f"(config.in_channels){hint}; shape {tuple(x.shape)}")
+            raise InputError(
+                f"input has {x.shape[1]} channels at dim 1, model expects {c} "
+                f"(config.in_channels){hint}; shape {tuple(x.shape)}"
+            )
         if not x.is_floating_point():
             raise InputError(f"input dtype {x.dtype} is not floating point - use x.float()")
         if min(x.shape[-2:]) < MIN_SIZE:
@@ -237,15 +248,20 @@ class FloodModel(nn.Module):
         gives the same numbers for every pixel's neighbourhood, much faster.
         """
         if not hasattr(self.encoder, "patch_size"):
-            raise InputError(f"forward_patches needs the centre_pixel model, not {self.config.name!r}")
+            raise InputError(
+                f"forward_patches needs the centre_pixel model, not {self.config.name!r}"
+            )
         p = self.encoder.patch_size
         self.check_input(patches)
         if tuple(patches.shape[-2:]) != (p, p):
             raise InputError(f"patches must be [N, C, {p}, {p}]; got {tuple(patches.shape)}")
         feats = self.attention(self.decoder(self.encoder(patches, pad=False)))
         c = p // 2
-        out = {"logits": self._prior(self.segmentation_head(feats),
-                                     patches[..., c:c + 1, c:c + 1])[..., 0, 0]}
+        out = {
+            "logits": self._prior(
+                self.segmentation_head(feats), patches[..., c : c + 1, c : c + 1]
+            )[..., 0, 0]
+        }
         if self.depth_head is not None:
             d = self.depth_head(feats)
             out["depth"] = (d if self.config.depth_residual else F.softplus(d))[..., 0, 0]
@@ -271,25 +287,36 @@ def _validate(cfg: ModelConfig) -> None:
     checks = [
         (cfg.in_channels >= 1, f"in_channels must be >= 1, got {cfg.in_channels}"),
         (cfg.num_classes >= 1, f"num_classes must be >= 1, got {cfg.num_classes}"),
-        (isinstance(cfg.upscale, int) and cfg.upscale >= 1,
-         f"upscale must be an integer >= 1, got {cfg.upscale!r}"),
+        (
+            isinstance(cfg.upscale, int) and cfg.upscale >= 1,
+            f"upscale must be an integer >= 1, got {cfg.upscale!r}",
+        ),
         (1 <= cfg.encoder_depth <= 5, f"encoder_depth must be in 1..5, got {cfg.encoder_depth}"),
-        (cfg.decoder_channels is None or cfg.decoder_channels >= 1,
-         f"decoder_channels must be >= 1 or None, got {cfg.decoder_channels}"),
-        (cfg.patch_size >= 3 and cfg.patch_size % 2 == 1,
-         f"patch_size must be odd and >= 3, got {cfg.patch_size}"),
-        (cfg.prior_channel is None or 0 <= cfg.prior_channel < cfg.in_channels,
-         f"prior_channel must index one of the {cfg.in_channels} inputs, got {cfg.prior_channel}"),
-        (cfg.prior_channel is None or cfg.num_classes <= 2,
-         f"a prior channel needs num_classes 1 or 2, got {cfg.num_classes}"),
+        (
+            cfg.decoder_channels is None or cfg.decoder_channels >= 1,
+            f"decoder_channels must be >= 1 or None, got {cfg.decoder_channels}",
+        ),
+        (
+            cfg.patch_size >= 3 and cfg.patch_size % 2 == 1,
+            f"patch_size must be odd and >= 3, got {cfg.patch_size}",
+        ),
+        (
+            cfg.prior_channel is None or 0 <= cfg.prior_channel < cfg.in_channels,
+            f"prior_channel must index one of the {cfg.in_channels} inputs, got {cfg.prior_channel}",
+        ),
+        (
+            cfg.prior_channel is None or cfg.num_classes <= 2,
+            f"a prior channel needs num_classes 1 or 2, got {cfg.num_classes}",
+        ),
     ]
     for ok, msg in checks:
         if not ok:
             raise InputError(msg)
 
 
-def build_model(cfg: ModelConfig | dict | str | None = None, seed: int | None = None,
-                **overrides: Any) -> FloodModel:
+def build_model(
+    cfg: ModelConfig | dict | str | None = None, seed: int | None = None, **overrides: Any
+) -> FloodModel:
     """Build a registry model; weights are randomly initialised (no downloads, ever).
 
     Args:

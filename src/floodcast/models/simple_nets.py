@@ -25,8 +25,11 @@ from floodcast.models.smp_models import smp_encoder
 
 def conv_bn_relu(cin: int, cout: int, k: int = 3, dilation: int = 1, pad: bool = True):
     padding = dilation * (k // 2) if pad else 0
-    return nn.Sequential(nn.Conv2d(cin, cout, k, padding=padding, dilation=dilation, bias=False),
-                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, k, padding=padding, dilation=dilation, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
 
 
 # --- autoencoder -------------------------------------------------------------------
@@ -52,8 +55,12 @@ class UpsamplingDecoder(nn.Module):
         blocks, c = [], bottleneck
         for _ in range(n_up):
             nxt = max(c // 2, min_channels)
-            blocks.append(nn.Sequential(nn.Upsample(scale_factor=2, mode="bilinear",
-                                                    align_corners=False), conv_bn_relu(c, nxt)))
+            blocks.append(
+                nn.Sequential(
+                    nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                    conv_bn_relu(c, nxt),
+                )
+            )
             c = nxt
         self.blocks = nn.Sequential(*blocks)
         self.out_channels = c
@@ -68,12 +75,19 @@ def autoencoder(cfg: ModelConfig) -> Parts:
     enc = smp_encoder(cfg)
     deepest = enc.out_channels[-1]
     if deepest == 0:  # convnext encoders have no stride-2 stage
-        raise InputError(f"encoder {cfg.encoder} at encoder_depth={cfg.encoder_depth} has no "
-                         "features; use encoder_depth >= 2")
+        raise InputError(
+            f"encoder {cfg.encoder} at encoder_depth={cfg.encoder_depth} has no "
+            "features; use encoder_depth >= 2"
+        )
     stride = enc.output_stride
     dec = UpsamplingDecoder(deepest, cfg.decoder_channels or 256, n_up=stride.bit_length() - 1)
-    return Parts(encoder=DeepestFeature(enc), decoder=dec, feature_channels=dec.out_channels,
-                 output_stride=stride, head_kernel=1)
+    return Parts(
+        encoder=DeepestFeature(enc),
+        decoder=dec,
+        feature_channels=dec.out_channels,
+        output_stride=stride,
+        head_kernel=1,
+    )
 
 
 # --- centre-pixel classifier ----------------------------------------------------------
@@ -129,8 +143,14 @@ def centre_pixel(cfg: ModelConfig) -> Parts:
     width = cfg.decoder_channels or 32
     enc = PatchEncoder(cfg.in_channels, width, cfg.patch_size)
     dec = PixelMLP(width, 2 * width)
-    return Parts(encoder=enc, decoder=dec, feature_channels=dec.out_channels, output_stride=1,
-                 head_kernel=1, allows_cbam=False)
+    return Parts(
+        encoder=enc,
+        decoder=dec,
+        feature_channels=dec.out_channels,
+        output_stride=1,
+        head_kernel=1,
+        allows_cbam=False,
+    )
 
 
 # --- small U-Net ------------------------------------------------------------------------
@@ -162,13 +182,16 @@ class SmallUNetDecoder(nn.Module):
     def __init__(self, widths: list[int]):
         super().__init__()
         self.blocks = nn.ModuleList(
-            nn.Sequential(conv_bn_relu(widths[i] + widths[i - 1], widths[i - 1]),
-                          conv_bn_relu(widths[i - 1], widths[i - 1]))
-            for i in range(len(widths) - 1, 0, -1))
+            nn.Sequential(
+                conv_bn_relu(widths[i] + widths[i - 1], widths[i - 1]),
+                conv_bn_relu(widths[i - 1], widths[i - 1]),
+            )
+            for i in range(len(widths) - 1, 0, -1)
+        )
 
     def forward(self, features: list[Tensor]) -> Tensor:
         x = features[-1]
-        for block, skip in zip(self.blocks, features[-2::-1]):
+        for block, skip in zip(self.blocks, features[-2::-1], strict=False):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = block(torch.cat([x, skip], dim=1))
         return x
@@ -180,6 +203,10 @@ def small_unet(cfg: ModelConfig) -> Parts:
     levels = min(cfg.encoder_depth, 4)
     base = cfg.decoder_channels or 16
     widths = [base * 2**i for i in range(levels + 1)]
-    return Parts(encoder=SmallUNetEncoder(cfg.in_channels, widths),
-                 decoder=SmallUNetDecoder(widths), feature_channels=base,
-                 output_stride=2**levels, head_kernel=1)
+    return Parts(
+        encoder=SmallUNetEncoder(cfg.in_channels, widths),
+        decoder=SmallUNetDecoder(widths),
+        feature_channels=base,
+        output_stride=2**levels,
+        head_kernel=1,
+    )

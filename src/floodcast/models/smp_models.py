@@ -17,8 +17,16 @@ from torch import nn
 from floodcast.errors import InputError
 from floodcast.models.registry import ModelConfig, Parts, register
 
-SUGGESTED_ENCODERS = ("resnet18", "resnet34", "resnet50", "tu-convnext_atto", "tu-convnext_femto",
-                      "tu-convnext_pico", "tu-convnext_nano", "tu-convnext_tiny")
+SUGGESTED_ENCODERS = (
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "tu-convnext_atto",
+    "tu-convnext_femto",
+    "tu-convnext_pico",
+    "tu-convnext_nano",
+    "tu-convnext_tiny",
+)
 
 
 def prune_unused_stages(encoder: nn.Module) -> nn.Module:
@@ -45,8 +53,13 @@ def smp_encoder(cfg: ModelConfig, depth: int | None = None, **kw: Any):
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*zero-element tensors.*")
-            enc = smp.encoders.get_encoder(cfg.encoder, in_channels=cfg.in_channels,
-                                           depth=depth or cfg.encoder_depth, weights=None, **kw)
+            enc = smp.encoders.get_encoder(
+                cfg.encoder,
+                in_channels=cfg.in_channels,
+                depth=depth or cfg.encoder_depth,
+                weights=None,
+                **kw,
+            )
             return prune_unused_stages(enc)
     except (KeyError, RuntimeError) as e:
         if _is_unknown_encoder(e):
@@ -61,16 +74,27 @@ def _create(arch: str, cfg: ModelConfig, **kw: Any) -> Parts:
         with warnings.catch_warnings():
             # convnext encoders have an empty stride-2 feature; initialising it warns
             warnings.filterwarnings("ignore", message=".*zero-element tensors.*")
-            m = smp.create_model(arch, encoder_name=cfg.encoder, encoder_weights=None,
-                                 in_channels=cfg.in_channels, classes=cfg.num_classes,
-                                 encoder_depth=cfg.encoder_depth, **kw)
+            m = smp.create_model(
+                arch,
+                encoder_name=cfg.encoder,
+                encoder_weights=None,
+                in_channels=cfg.in_channels,
+                classes=cfg.num_classes,
+                encoder_depth=cfg.encoder_depth,
+                **kw,
+            )
     except (KeyError, RuntimeError) as e:
         if _is_unknown_encoder(e):
             raise _unknown_encoder(cfg) from e
         raise
     conv = m.segmentation_head[0]
-    return Parts(encoder=prune_unused_stages(m.encoder), decoder=m.decoder, feature_channels=conv.in_channels,
-                 output_stride=m.encoder.output_stride, head_kernel=conv.kernel_size[0])
+    return Parts(
+        encoder=prune_unused_stages(m.encoder),
+        decoder=m.decoder,
+        feature_channels=conv.in_channels,
+        output_stride=m.encoder.output_stride,
+        head_kernel=conv.kernel_size[0],
+    )
 
 
 @register("deeplabv3plus", "deeplabv3+")
@@ -104,8 +128,10 @@ def fpn(cfg: ModelConfig) -> Parts:
     """FPN; ``decoder_channels`` = pyramid width (segmentation width: half, a multiple of 32)."""
     if cfg.encoder.startswith("tu-convnext") and cfg.encoder_depth != 5:
         # smp's FPN reads the stride-2 feature, which convnext encoders leave empty
-        raise InputError(f"fpn with {cfg.encoder} needs encoder_depth=5 (got "
-                         f"{cfg.encoder_depth}); or use a resnet encoder")
+        raise InputError(
+            f"fpn with {cfg.encoder} needs encoder_depth=5 (got "
+            f"{cfg.encoder_depth}); or use a resnet encoder"
+        )
     width = cfg.decoder_channels or 256
     seg = max(width // 2 // 32 * 32, 32)  # smp's GroupNorm(32, ...) needs a multiple of 32
     return _create("FPN", cfg, decoder_pyramid_channels=width, decoder_segmentation_channels=seg)

@@ -22,8 +22,14 @@ import numpy as np
 EdgeKind = Literal["closed", "free", "level"]
 KIND_CODES = {"closed": 0, "free": 1, "level": 2}
 _SIDE_ALIASES = {
-    "n": "north", "north": "north", "s": "south", "south": "south",
-    "e": "east", "east": "east", "w": "west", "west": "west",
+    "n": "north",
+    "north": "north",
+    "s": "south",
+    "south": "south",
+    "e": "east",
+    "east": "east",
+    "w": "west",
+    "west": "west",
 }
 SIDES = ("north", "south", "east", "west")
 
@@ -80,7 +86,8 @@ class Boundaries:
             side = _SIDE_ALIASES.get(side_s.lower())
             if side is None:
                 raise ValueError(
-                    f"bad boundary token {tok!r}: unknown side {side_s!r} (N, S, E, W)")
+                    f"bad boundary token {tok!r}: unknown side {side_s!r} (N, S, E, W)"
+                )
             if side in edges:
                 raise ValueError(f"bad boundary token {tok!r}: side {side} given twice")
             edges[side] = Edge(*_parse_kind(kind_s, tok))
@@ -92,6 +99,7 @@ class Boundaries:
     def __str__(self) -> str:
         def one(e: Edge) -> str:
             return f"level:{e.level:g}" if e.kind == "level" else e.kind
+
         return ",".join(f"{s[0].upper()}={one(self.edge(s))}" for s in SIDES)
 
 

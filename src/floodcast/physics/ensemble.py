@@ -39,14 +39,38 @@ _continuity = _serial(K.continuity)
 
 
 @njit(**_seq)
-def _step_one(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels, fac, rain, infil, drain,
-              active, maxd, rs, ra, rh, rb, rc, ri, rd, out):
+def _step_one(
+    h,
+    z,
+    qx,
+    qy,
+    qxn,
+    qyn,
+    n2x,
+    n2y,
+    p,
+    kinds,
+    levels,
+    fac,
+    rain,
+    infil,
+    drain,
+    active,
+    maxd,
+    rs,
+    ra,
+    rh,
+    rb,
+    rc,
+    ri,
+    rd,
+    out,
+):
     """``kernels.step`` for one member (no point inflows); results into ``out[0:7]``."""
     _flux_interior(h, z, qx, qy, qxn, qyn, n2x, n2y, p, rs, ra)
     bspeed, bacc = K.flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels)
     _limiter(h, qxn, qyn, fac, infil, drain, p)
-    _continuity(h, qxn, qyn, fac, qx, qy, rain, infil, drain, active, maxd, p, rh, rb, rc, ri,
-                rd)
+    _continuity(h, qxn, qyn, fac, qx, qy, rain, infil, drain, active, maxd, p, rh, rb, rc, ri, rd)
     bnd = 0.0
     clip = 0.0
     inf = 0.0
@@ -66,17 +90,67 @@ def _step_one(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels, fac, rain, inf
 
 
 @njit(parallel=True, fastmath=True, error_model="numpy", cache=True, nogil=True)
-def step_members(go, h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels, fac, rain, infil,
-                 drain, active, maxd, rs, ra, rh, rb, rc, ri, rd, out):
+def step_members(
+    go,
+    h,
+    z,
+    qx,
+    qy,
+    qxn,
+    qyn,
+    n2x,
+    n2y,
+    p,
+    kinds,
+    levels,
+    fac,
+    rain,
+    infil,
+    drain,
+    active,
+    maxd,
+    rs,
+    ra,
+    rh,
+    rb,
+    rc,
+    ri,
+    rd,
+    out,
+):
     """One step of every member with ``go[m]``: arrays with a leading member axis are per
     member (state, scratch, parameters ``p[M, NPARAM]``, rain ``[M, ny, nx]`` m/s, results
     ``out[M, 7]``); ``z``, ``n2x``, ``n2y``, ``infil``, ``drain``, ``active``, ``kinds``,
     ``levels`` are shared."""
     for m in prange(go.shape[0]):
         if go[m]:
-            _step_one(h[m], z, qx[m], qy[m], qxn[m], qyn[m], n2x, n2y, p[m], kinds, levels,
-                      fac[m], rain[m], infil, drain, active, maxd[m], rs[m], ra[m], rh[m],
-                      rb[m], rc[m], ri[m], rd[m], out[m])
+            _step_one(
+                h[m],
+                z,
+                qx[m],
+                qy[m],
+                qxn[m],
+                qyn[m],
+                n2x,
+                n2y,
+                p[m],
+                kinds,
+                levels,
+                fac[m],
+                rain[m],
+                infil,
+                drain,
+                active,
+                maxd[m],
+                rs[m],
+                ra[m],
+                rh[m],
+                rb[m],
+                rc[m],
+                ri[m],
+                rd[m],
+                out[m],
+            )
 
 
 class EnsembleSimulation:
@@ -96,7 +170,9 @@ class EnsembleSimulation:
         if template._soil is not None:  # per-member cumulative infiltration: not batched
             raise ValueError("an ensemble does not take Green-Ampt soil")
         if getattr(template, "_outlets", None) is not None:  # the coast pass is not batched
-            raise ValueError("an ensemble does not take coast outlets (--nodata open / --sea-level)")
+            raise ValueError(
+                "an ensemble does not take coast outlets (--nodata open / --sea-level)"
+            )
         s = template
         self.template = s
         self.n = int(n_members)
@@ -104,13 +180,25 @@ class EnsembleSimulation:
         self.shape = s.shape
         self.dtype = s.dtype
         m, (ny, nx) = self.n, s.shape
-        rep = lambda a: np.repeat(a[None], m, 0)
+
+        def rep(a):
+            return np.repeat(a[None], m, 0)
+
         self.h, self.qx, self.qy, self.maxd = rep(s.h), rep(s.qx), rep(s.qy), rep(s._maxd)
         self._qxn, self._qyn = np.zeros_like(self.qx), np.zeros_like(self.qy)
         self._fac = np.ones((m, ny + 2, nx + 2), s.dtype)
-        self._rows = [np.zeros((m,) + a.shape, a.dtype) for a in (
-            s._row_speed, s._row_acc, s._row_hmax, s._row_bnd, s._row_clip, s._row_inf,
-            s._row_drain)]
+        self._rows = [
+            np.zeros((m,) + a.shape, a.dtype)
+            for a in (
+                s._row_speed,
+                s._row_acc,
+                s._row_hmax,
+                s._row_bnd,
+                s._row_clip,
+                s._row_inf,
+                s._row_drain,
+            )
+        ]
         self._p = rep(s._p)
         self._out = np.zeros((m, 7), np.float64)
         self._rain = np.zeros((m, ny, nx), s.dtype)
@@ -129,10 +217,17 @@ class EnsembleSimulation:
     def member_state(self, m: int) -> dict:
         """Member ``m``'s state as :meth:`Simulation.state_dict` keys (volumes not tracked)."""
         d = self.template.state_dict()
-        d.update(h=self.h[m].copy(), qx=self.qx[m].copy(), qy=self.qy[m].copy(),
-                 max_depth=self.maxd[m].copy(), t=float(self.t[m]),
-                 steps=float(self.steps[m]), hmax=float(self._hmax[m]),
-                 speed=float(self._speed[m]), acc=float(self._acc[m]))
+        d.update(
+            h=self.h[m].copy(),
+            qx=self.qx[m].copy(),
+            qy=self.qy[m].copy(),
+            max_depth=self.maxd[m].copy(),
+            t=float(self.t[m]),
+            steps=float(self.steps[m]),
+            hmax=float(self._hmax[m]),
+            speed=float(self._speed[m]),
+            acc=float(self._acc[m]),
+        )
         return d
 
     def _limits(self) -> np.ndarray:
@@ -155,12 +250,12 @@ class EnsembleSimulation:
         active = self.template.active
         for m in np.flatnonzero(go & (k != self._rain_k)):
             fr = np.nan_to_num(np.asarray(rain_mmh[m, k[m]], np.float64), nan=0.0, posinf=0.0)
-            self._rain[m] = (np.where(active, np.maximum(fr, 0.0), 0.0) * MMH_TO_MS
-                             ).astype(self.dtype)
+            self._rain[m] = (np.where(active, np.maximum(fr, 0.0), 0.0) * MMH_TO_MS).astype(
+                self.dtype
+            )
             self._rain_k[m] = k[m]
 
-    def advance(self, until_s: float, rain_mmh: np.ndarray, t0_s: float,
-                interval_s: float) -> None:
+    def advance(self, until_s: float, rain_mmh: np.ndarray, t0_s: float, interval_s: float) -> None:
         """Step every member until ``until_s``; frame j of ``rain_mmh`` [M, T, ny, nx] holds
         from ``t0_s + j * interval_s`` (the last one until ``until_s``)."""
         rain_mmh = np.asarray(rain_mmh)
@@ -193,25 +288,59 @@ class EnsembleSimulation:
             p[:, K.P_GDT] = cfg.g * dt
             p[:, K.P_DTDX] = dt / self.template.cell_size
             rs, ra, rh, rb, rc, ri, rd = self._rows
-            step_members(go.astype(np.uint8), self.h, z, self.qx, self.qy, self._qxn, self._qyn,
-                         n2x, n2y, p, kinds, levels, self._fac, self._rain, tp._infil,
-                         tp._drain, act, self.maxd, rs, ra, rh, rb, rc, ri, rd, self._out)
+            step_members(
+                go.astype(np.uint8),
+                self.h,
+                z,
+                self.qx,
+                self.qy,
+                self._qxn,
+                self._qyn,
+                n2x,
+                n2y,
+                p,
+                kinds,
+                levels,
+                self._fac,
+                self._rain,
+                tp._infil,
+                tp._drain,
+                act,
+                self.maxd,
+                rs,
+                ra,
+                rh,
+                rb,
+                rc,
+                ri,
+                rd,
+                self._out,
+            )
             self._hmax = np.where(go, self._out[:, 0], self._hmax)
             self._speed = np.where(go, self._out[:, 1], self._speed)
             self._acc = np.where(go, self._out[:, 2], self._acc)
-            if not (np.isfinite(self._hmax).all() and np.isfinite(self._speed).all()
-                    and self._hmax.max() <= 1e5):
-                bad = int(np.flatnonzero(~np.isfinite(self._hmax) | (self._hmax > 1e5))[0]
-                          if not np.isfinite(self._hmax).all() or self._hmax.max() > 1e5 else 0)
-                raise ValueError(f"numerical instability in member {bad} near t="
-                                 f"{self.t[bad]:.1f} s; reduce cfl or max_step")
+            if not (
+                np.isfinite(self._hmax).all()
+                and np.isfinite(self._speed).all()
+                and self._hmax.max() <= 1e5
+            ):
+                bad = int(
+                    np.flatnonzero(~np.isfinite(self._hmax) | (self._hmax > 1e5))[0]
+                    if not np.isfinite(self._hmax).all() or self._hmax.max() > 1e5
+                    else 0
+                )
+                raise ValueError(
+                    f"numerical instability in member {bad} near t="
+                    f"{self.t[bad]:.1f} s; reduce cfl or max_step"
+                )
             self.t = np.where(go, np.where(land, target, self.t + dt), self.t)
             self.steps += go
         self.t = np.where(np.abs(self.t - until_s) <= tol, np.maximum(self.t, until_s), self.t)
 
 
-def template_simulation(elevation: np.ndarray, cell_size: float, config=None, boundaries=None,
-                        state: dict | None = None) -> Simulation:
+def template_simulation(
+    elevation: np.ndarray, cell_size: float, config=None, boundaries=None, state: dict | None = None
+) -> Simulation:
     """A Simulation of the DEM without rain (zero, forever), optionally from ``state``: the
     template an :class:`EnsembleSimulation` copies its setup and initial state from."""
     from floodcast.io.rain import RainSeries
@@ -223,9 +352,16 @@ def template_simulation(elevation: np.ndarray, cell_size: float, config=None, bo
     return sim
 
 
-def run_separately(elevation: np.ndarray, cell_size: float, config, boundaries,
-                   state: dict | None, rain_mmh: np.ndarray, interval_s: float,
-                   until_s: float) -> np.ndarray:
+def run_separately(
+    elevation: np.ndarray,
+    cell_size: float,
+    config,
+    boundaries,
+    state: dict | None,
+    rain_mmh: np.ndarray,
+    interval_s: float,
+    until_s: float,
+) -> np.ndarray:
     """Reference: each member as its own :class:`Simulation` from ``state`` (dry at t=0 if
     None), its frames ``interval_s`` apart from the state's time, advanced to ``until_s``;
     returns depths [M, ny, nx]. For tests and the benchmark."""

@@ -63,6 +63,7 @@ def _fbits(typingctx, x):
 
     def codegen(context, builder, sig, args):
         return builder.bitcast(args[0], ir.IntType(width))
+
     return rt(x), codegen
 
 
@@ -78,6 +79,7 @@ def _bitsf(typingctx, i):
 
     def codegen(context, builder, sig, args):
         return builder.bitcast(args[0], ft)
+
     return rt(i), codegen
 
 
@@ -91,6 +93,7 @@ def rcbrt(x):
 @overload(rcbrt, inline="always", jit_options={"fastmath": True})
 def _ol_rcbrt(x):
     if x == types.float32:
+
         def impl32(x):
             i = np.int32(0x54A2FA8C - np.int32(np.float32(_fbits(x)) * np.float32(1.0 / 3.0)))
             y = _bitsf(i)  # (int32 arithmetic is promoted to int64 in numba: cast back)
@@ -100,8 +103,10 @@ def _ol_rcbrt(x):
             y = y * (c43 - c13 * x * y * y * y)
             y = y * (c43 - c13 * x * y * y * y)
             return y
+
         return impl32
     if x == types.float64:
+
         def impl64(x):
             i = np.int64(0x553F09FC20000000) - np.int64(np.float64(_fbits(x)) * (1.0 / 3.0))
             y = _bitsf(i)
@@ -113,6 +118,7 @@ def _ol_rcbrt(x):
             y = y * (c43 - c13 * x * y * y * y)
             y = y * (c43 - c13 * x * y * y * y)
             return y
+
         return impl64
     return None
 
@@ -167,8 +173,9 @@ def _xrow(hr, zr, qxr, qyr0, qyr1, nfr, out, p):
         q0 = qxr[j]
         qc = theta * q0 + wnb * (qxr[j - 1] + qxr[j + 1])
         qp = quarter * (qyr0[j - 1] + qyr1[j - 1] + qyr0[j] + qyr1[j])
-        qn, u, hw, acc = _face(zr[j - 1] + hr[j - 1], zr[j] + hr[j], zr[j - 1], zr[j], q0, qc,
-                               qp, nfr[j], c)
+        qn, u, hw, acc = _face(
+            zr[j - 1] + hr[j - 1], zr[j] + hr[j], zr[j - 1], zr[j], q0, qc, qp, nfr[j], c
+        )
         out[j] = qn
         umax = max(umax, _fbits(u))  # all >= 0: integer max of the bits is exact
         hmax = max(hmax, _fbits(hw))
@@ -192,8 +199,9 @@ def _yrow(h0r, h1r, z0r, z1r, qyr, qym, qyp, qx0r, qx1r, nfr, out, p):
         q0 = qyr[j]
         qc = theta * q0 + wnb * (qym[j] + qyp[j])
         qp = quarter * (qx0r[j] + qx0r[j + 1] + qx1r[j] + qx1r[j + 1])
-        qn, u, hw, acc = _face(z0r[j] + h0r[j], z1r[j] + h1r[j], z0r[j], z1r[j], q0, qc, qp,
-                               nfr[j], c)
+        qn, u, hw, acc = _face(
+            z0r[j] + h0r[j], z1r[j] + h1r[j], z0r[j], z1r[j], q0, qc, qp, nfr[j], c
+        )
         out[j] = qn
         umax = max(umax, _fbits(u))
         hmax = max(hmax, _fbits(hw))
@@ -213,11 +221,24 @@ def flux_interior(h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_acc):
     lastx = n2x.shape[0] - 1  # 0 for one row (uniform n)
     lasty = n2y.shape[0] - 1
     for i in prange(ny):
-        ub, hb, ab = _xrow(h[i], z[i], qx[i], qy[i], qy[i + 1], n2x[min(np.int64(i), lastx)],
-                           qxn[i], p)
+        ub, hb, ab = _xrow(
+            h[i], z[i], qx[i], qy[i], qy[i + 1], n2x[min(np.int64(i), lastx)], qxn[i], p
+        )
         if i >= 1:
-            uy, hy, ay = _yrow(h[i - 1], h[i], z[i - 1], z[i], qy[i], qy[i - 1], qy[i + 1],
-                               qx[i - 1], qx[i], n2y[min(np.int64(i), lasty)], qyn[i], p)
+            uy, hy, ay = _yrow(
+                h[i - 1],
+                h[i],
+                z[i - 1],
+                z[i],
+                qy[i],
+                qy[i - 1],
+                qy[i + 1],
+                qx[i - 1],
+                qx[i],
+                n2y[min(np.int64(i), lasty)],
+                qyn[i],
+                p,
+            )
             ub = max(ub, uy)
             hb = max(hb, hy)
             ab = max(ab, ay)
@@ -427,8 +448,25 @@ def _crow(hr, qxnr, qyn0, qyn1, fc, fn, fs, rr, ir, dr, ar, mr, qxr, qyr, p):
 
 
 @njit(**_opts)
-def continuity(h, qxn, qyn, fac, qx, qy, rain, infil, drain, active, maxd, p, row_hmax, row_bnd,
-               row_clip, row_inf, row_drain):
+def continuity(
+    h,
+    qxn,
+    qyn,
+    fac,
+    qx,
+    qy,
+    rain,
+    infil,
+    drain,
+    active,
+    maxd,
+    p,
+    row_hmax,
+    row_bnd,
+    row_clip,
+    row_inf,
+    row_drain,
+):
     """Depth update with limited discharges; writes them to qx/qy; per-row reductions.
 
     rain, infil, drain: rates (m/s) as [ny, nx], or one row [1, nx] when uniform (infil and
@@ -444,9 +482,23 @@ def continuity(h, qxn, qyn, fac, qx, qy, rain, infil, drain, active, maxd, p, ro
     lastd = drain.shape[0] - 1
     for i in prange(ny):
         ii = np.int64(i)
-        hm, clip, inf, drn = _crow(h[i], qxn[i], qyn[i], qyn[i + 1], fac[i + 1], fac[i],
-                                   fac[i + 2], rain[min(ii, last)], infil[min(ii, lasti)],
-                                   drain[min(ii, lastd)], active[i], maxd[i], qx[i], qy[i], p)
+        hm, clip, inf, drn = _crow(
+            h[i],
+            qxn[i],
+            qyn[i],
+            qyn[i + 1],
+            fac[i + 1],
+            fac[i],
+            fac[i + 2],
+            rain[min(ii, last)],
+            infil[min(ii, lasti)],
+            drain[min(ii, lastd)],
+            active[i],
+            maxd[i],
+            qx[i],
+            qy[i],
+            p,
+        )
         qe = qxn[i, nx]
         le = qe * (fac[i + 1, nx] if qe > zero else fac[i + 1, nx + 1])
         qx[i, nx] = le
@@ -475,9 +527,35 @@ def add_point_volumes(h, rows, cols, depths):
 
 
 @njit(cache=True, nogil=True)
-def step(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels, fac, rain, infil, drain, active,
-         maxd, in_rows, in_cols, in_depths, row_speed, row_acc, row_hmax, row_bnd, row_clip,
-         row_inf, row_drain):
+def step(
+    h,
+    z,
+    qx,
+    qy,
+    qxn,
+    qyn,
+    n2x,
+    n2y,
+    p,
+    kinds,
+    levels,
+    fac,
+    rain,
+    infil,
+    drain,
+    active,
+    maxd,
+    in_rows,
+    in_cols,
+    in_depths,
+    row_speed,
+    row_acc,
+    row_hmax,
+    row_bnd,
+    row_clip,
+    row_inf,
+    row_drain,
+):
     """One whole time step: the four passes and their reductions in one compiled call.
 
     Calling the passes one by one from Python cost ~8 % of a 512 x 512 step in dispatch and
@@ -489,8 +567,25 @@ def step(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels, fac, rain, infil, d
     bspeed, bacc = flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels)
     limiter(h, qxn, qyn, fac, infil, drain, p)
     add_point_volumes(h, in_rows, in_cols, in_depths)  # no-op without inflows
-    continuity(h, qxn, qyn, fac, qx, qy, rain, infil, drain, active, maxd, p, row_hmax, row_bnd,
-               row_clip, row_inf, row_drain)
+    continuity(
+        h,
+        qxn,
+        qyn,
+        fac,
+        qx,
+        qy,
+        rain,
+        infil,
+        drain,
+        active,
+        maxd,
+        p,
+        row_hmax,
+        row_bnd,
+        row_clip,
+        row_inf,
+        row_drain,
+    )
     speed = max(row_speed.max(), bspeed)
     acc = max(row_acc.max(), bacc)
     bnd = 0.0

@@ -33,9 +33,14 @@ from . import kernels as K
 FREE, LEVEL = 1, 2
 
 
-def outlet_faces(active: np.ndarray, open_cells: np.ndarray, sea_cells: np.ndarray,
-                 n_cell: float | np.ndarray, sea_level: float, dtype=np.float32
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def outlet_faces(
+    active: np.ndarray,
+    open_cells: np.ndarray,
+    sea_cells: np.ndarray,
+    n_cell: float | np.ndarray,
+    sea_level: float,
+    dtype=np.float32,
+) -> tuple[np.ndarray, np.ndarray]:
     """Faces between an active cell and an outlet cell (open nodata or sea).
 
     Args:
@@ -56,15 +61,21 @@ def outlet_faces(active: np.ndarray, open_cells: np.ndarray, sea_cells: np.ndarr
     rows: list[np.ndarray] = []
     vals: list[np.ndarray] = []
     # x-faces: cell (i, j-1) | cell (i, j), face column j; y-faces: (i-1, j) / (i, j), row i
-    for axis, (a0, a1, k0, k1, off) in enumerate((
+    for axis, (a0, a1, k0, k1, off) in enumerate(
+        (
             (active[:, :-1], active[:, 1:], kind[:, :-1], kind[:, 1:], (0, 1)),
-            (active[:-1], active[1:], kind[:-1], kind[1:], (1, 0)))):
+            (active[:-1], active[1:], kind[:-1], kind[1:], (1, 0)),
+        )
+    ):
         for direction, land, kout in ((1, a0, k1), (-1, a1, k0)):
             i, j = np.nonzero(land & (kout > 0))
             fi, fj = i + off[0], j + off[1]
             li, lj = (i, j) if direction == 1 else (fi, fj)  # the land cell
-            rows.append(np.stack([np.full(i.size, axis), fi, fj, np.full(i.size, direction),
-                                  kout[i, j]], axis=1))
+            rows.append(
+                np.stack(
+                    [np.full(i.size, axis), fi, fj, np.full(i.size, direction), kout[i, j]], axis=1
+                )
+            )
             vals.append(np.stack([n2[li, lj], np.full(i.size, sea_level)], axis=1))
     faces = np.concatenate(rows).astype(np.int64).reshape(-1, 5)
     fvals = np.concatenate(vals).astype(dtype).reshape(-1, 2)
@@ -134,9 +145,37 @@ def outlet_outflow(qx, qy, faces):
 
 
 @njit(cache=True, nogil=True)
-def step_outlets(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels, fac, rain, infil, drain,
-                 active, maxd, in_rows, in_cols, in_depths, row_speed, row_acc, row_hmax,
-                 row_bnd, row_clip, row_inf, row_drain, faces, fvals):
+def step_outlets(
+    h,
+    z,
+    qx,
+    qy,
+    qxn,
+    qyn,
+    n2x,
+    n2y,
+    p,
+    kinds,
+    levels,
+    fac,
+    rain,
+    infil,
+    drain,
+    active,
+    maxd,
+    in_rows,
+    in_cols,
+    in_depths,
+    row_speed,
+    row_acc,
+    row_hmax,
+    row_bnd,
+    row_clip,
+    row_inf,
+    row_drain,
+    faces,
+    fvals,
+):
     """``kernels.step`` with interior outlet faces (``faces``/``fvals``, see the module).
 
     Returns ``kernels.step``'s tuple, the boundary outflow including the outlets, and the
@@ -148,8 +187,25 @@ def step_outlets(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels, fac, rain, 
     ospeed, oacc = flux_outlets(h, z, qx, qy, qxn, qyn, faces, fvals, p)
     K.limiter(h, qxn, qyn, fac, infil, drain, p)
     K.add_point_volumes(h, in_rows, in_cols, in_depths)
-    K.continuity(h, qxn, qyn, fac, qx, qy, rain, infil, drain, active, maxd, p, row_hmax,
-                 row_bnd, row_clip, row_inf, row_drain)
+    K.continuity(
+        h,
+        qxn,
+        qyn,
+        fac,
+        qx,
+        qy,
+        rain,
+        infil,
+        drain,
+        active,
+        maxd,
+        p,
+        row_hmax,
+        row_bnd,
+        row_clip,
+        row_inf,
+        row_drain,
+    )
     speed = max(row_speed.max(), bspeed, ospeed)
     acc = max(row_acc.max(), bacc, oacc)
     bnd = 0.0

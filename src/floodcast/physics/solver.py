@@ -132,9 +132,16 @@ class SolverConfig:
 class Simulation:
     """A flood simulation on one DEM; advance it in time with ``advance`` (or ``run``)."""
 
-    def __init__(self, elevation: np.ndarray, cell_size: float, rain: RainSeries,
-                 config: SolverConfig | None = None, boundaries: Boundaries | None = None,
-                 inflows: Sequence[PointInflow] = (), initial_depth: np.ndarray | None = None):
+    def __init__(
+        self,
+        elevation: np.ndarray,
+        cell_size: float,
+        rain: RainSeries,
+        config: SolverConfig | None = None,
+        boundaries: Boundaries | None = None,
+        inflows: Sequence[PointInflow] = (),
+        initial_depth: np.ndarray | None = None,
+    ):
         cfg = config if config is not None else SolverConfig()
         self.config = cfg
         elev = np.asarray(elevation, dtype=np.float64)
@@ -145,7 +152,7 @@ class Simulation:
         ny, nx = elev.shape
         self.shape = (ny, nx)
         self.cell_size = float(cell_size)
-        self.area = self.cell_size ** 2
+        self.area = self.cell_size**2
         finite = np.isfinite(elev)
         if not finite.any():
             raise ValueError("elevation has no valid (non-NaN) cell")
@@ -163,8 +170,10 @@ class Simulation:
         self.dtype = dt_
         self.z = np.where(self.active, elev - self.z_offset, K.WALL_Z).astype(dt_)
         self.boundaries = boundaries if boundaries is not None else Boundaries()
-        self._kinds = np.array([KIND_CODES[self.boundaries.edge(s).kind]
-                                for s in ("north", "south", "east", "west")], dtype=np.int64)
+        self._kinds = np.array(
+            [KIND_CODES[self.boundaries.edge(s).kind] for s in ("north", "south", "east", "west")],
+            dtype=np.int64,
+        )
         self._levels = np.zeros(4, dtype=dt_)
         for k, s in enumerate(("north", "south", "east", "west")):
             e = self.boundaries.edge(s)
@@ -188,8 +197,7 @@ class Simulation:
         self._outlets: tuple[np.ndarray, np.ndarray] | None = None
         if open_cells.any() or self.sea.any():
             sea_z = 0.0 if cfg.sea_level is None else float(cfg.sea_level) - self.z_offset
-            self._outlets = OL.outlet_faces(self.active, open_cells, self.sea, n_cell, sea_z,
-                                            dt_)
+            self._outlets = OL.outlet_faces(self.active, open_cells, self.sea, n_cell, sea_z, dt_)
         self._infil = loss_rate(cfg.infiltration_mmh, (ny, nx), self.active, "infiltration", dt_)
         self._drain = loss_rate(cfg.drainage_mmh, (ny, nx), self.active, "drainage", dt_)
         self._soil = None  # Green–Ampt: (Ks m/s, S m, cumulative F m), float64 grids
@@ -230,8 +238,13 @@ class Simulation:
         self._row_drain = np.zeros(ny, dtype=np.float64)
         self._p = np.zeros(K.NPARAM, dtype=dt_)
         self._p[[K.P_G, K.P_DX, K.P_INVDX, K.P_THR, K.P_THETA, K.P_WNB]] = [
-            cfg.g, self.cell_size, 1.0 / self.cell_size, cfg.depth_threshold, cfg.theta,
-            0.5 * (1.0 - cfg.theta)]
+            cfg.g,
+            self.cell_size,
+            1.0 / self.cell_size,
+            cfg.depth_threshold,
+            cfg.theta,
+            0.5 * (1.0 - cfg.theta),
+        ]
         self._p[[K.P_ZERO, K.P_ONE, K.P_QUARTER, K.P_HALF]] = [0.0, 1.0, 0.25, 0.5]
         self._p[K.P_INFAC] = 0.0 if cfg.strict_limiter else 1.0
         self._active_u8 = self.active.astype(np.uint8)
@@ -243,8 +256,16 @@ class Simulation:
         self._hmax = float(h.max())
         self._speed = 0.0
         self._acc = 0.0
-        self._vol = {"rain": 0.0, "inflow": 0.0, "out": 0.0, "infil": 0.0, "clipped": 0.0,
-                     "drain": 0.0, "outlet": 0.0, "initial": float(np.sum(h, dtype=np.float64)) * self.area}
+        self._vol = {
+            "rain": 0.0,
+            "inflow": 0.0,
+            "out": 0.0,
+            "infil": 0.0,
+            "clipped": 0.0,
+            "drain": 0.0,
+            "outlet": 0.0,
+            "initial": float(np.sum(h, dtype=np.float64)) * self.area,
+        }
 
     # ------------------------------------------------------------------ properties
     @property
@@ -261,9 +282,18 @@ class Simulation:
     def mass(self) -> MassBalance:
         v = self._vol
         stored = float(np.sum(self.h, dtype=np.float64)) * self.area
-        return MassBalance.from_totals(self.t, v["rain"], v["inflow"], v["out"], v["infil"],
-                                       v["initial"], stored, v["clipped"], v["drain"],
-                                       v["outlet"])
+        return MassBalance.from_totals(
+            self.t,
+            v["rain"],
+            v["inflow"],
+            v["out"],
+            v["infil"],
+            v["initial"],
+            stored,
+            v["clipped"],
+            v["drain"],
+            v["outlet"],
+        )
 
     @property
     def n_cells(self) -> int:
@@ -317,16 +347,48 @@ class Simulation:
         rain, _, rain_vol = self._rain_frame(k)
         if self._soil is not None:
             ks, s_, cum = self._soil
-            green_ampt.rates(self.h, cum, ks, s_, self._active_u8, float(cfg.depth_threshold),
-                             float(dt), self._infil)
+            green_ampt.rates(
+                self.h,
+                cum,
+                ks,
+                s_,
+                self._active_u8,
+                float(cfg.depth_threshold),
+                float(dt),
+                self._infil,
+            )
         vols = np.array([f.volume(self.t, self.t + dt) for f in self.inflows], dtype=np.float64)
         self._vol["inflow"] += float(vols.sum())
         depths = (vols / self.area).astype(self.dtype)
-        args = (self.h, self.z, self.qx, self.qy, self._qxn, self._qyn, self._n2x, self._n2y, p,
-                self._kinds, self._levels, self._fac, rain, self._infil, self._drain,
-                self._active_u8, self._maxd, self._in_rows, self._in_cols, depths,
-                self._row_speed, self._row_acc, self._row_hmax, self._row_bnd, self._row_clip,
-                self._row_inf, self._row_drain)
+        args = (
+            self.h,
+            self.z,
+            self.qx,
+            self.qy,
+            self._qxn,
+            self._qyn,
+            self._n2x,
+            self._n2y,
+            p,
+            self._kinds,
+            self._levels,
+            self._fac,
+            rain,
+            self._infil,
+            self._drain,
+            self._active_u8,
+            self._maxd,
+            self._in_rows,
+            self._in_cols,
+            depths,
+            self._row_speed,
+            self._row_acc,
+            self._row_hmax,
+            self._row_bnd,
+            self._row_clip,
+            self._row_inf,
+            self._row_drain,
+        )
         v = self._vol
         if self._outlets is None:
             hmax, speed, acc, bnd, clip, inf, drn = K.step(*args)
@@ -342,13 +404,15 @@ class Simulation:
         if not (math.isfinite(self._hmax) and math.isfinite(self._speed)) or self._hmax > 1e5:
             raise SimulationError(
                 f"numerical instability at t={self.t:.3f} s (max depth {self._hmax!r} m, "
-                f"wave speed {self._speed!r} m/s); reduce cfl or max_step")
+                f"wave speed {self._speed!r} m/s); reduce cfl or max_step"
+            )
         self.steps += 1
         self.dt_min = min(self.dt_min, dt)
         self.dt_max = max(self.dt_max, dt)
 
-    def advance(self, until_s: float, on_step: Callable[[float, float], None] | None = None
-                ) -> None:
+    def advance(
+        self, until_s: float, on_step: Callable[[float, float], None] | None = None
+    ) -> None:
         """Step until ``t == until_s`` exactly (the last step is shortened to land on it).
 
         Unless ``config.rain_at_step_start``, steps are also shortened to land on rain-frame
@@ -359,8 +423,9 @@ class Simulation:
         if until_s < self.t - 1e-9:
             raise ValueError(f"cannot advance backwards: t={self.t} s, until_s={until_s} s")
         if until_s > float(self.rain.end_s) + 1e-9:
-            raise SimulationError(f"rain ({self.rain.source}) ends at {self.rain.end_s} s, "
-                                  f"before until_s={until_s} s")
+            raise SimulationError(
+                f"rain ({self.rain.source}) ends at {self.rain.end_s} s, before until_s={until_s} s"
+            )
         with keep_torch_threads():
             self._advance(until_s, on_step)
         if not np.all(np.isfinite(self.h)):
@@ -391,8 +456,9 @@ class Simulation:
         """Change the water-surface elevation (m) of a ``level`` edge from now on (e.g. a
         stage hydrograph applied between ``advance`` calls or from ``on_step``)."""
         sides = ("north", "south", "east", "west")
-        name = {"n": "north", "s": "south", "e": "east", "w": "west"}.get(side.lower(),
-                                                                          side.lower())
+        name = {"n": "north", "s": "south", "e": "east", "w": "west"}.get(
+            side.lower(), side.lower()
+        )
         if name not in sides or self._kinds[sides.index(name)] != KIND_CODES["level"]:
             raise ValueError(f"edge {side!r} is not a fixed-level edge")
         if not math.isfinite(level):
@@ -406,8 +472,17 @@ class Simulation:
         import hashlib
 
         hsh = hashlib.sha256()
-        hsh.update(repr((self.shape, self.cell_size, self.z_offset, self.dtype.__name__,
-                         self._kinds.tolist())).encode())
+        hsh.update(
+            repr(
+                (
+                    self.shape,
+                    self.cell_size,
+                    self.z_offset,
+                    self.dtype.__name__,
+                    self._kinds.tolist(),
+                )
+            ).encode()
+        )
         arrays = [self.z, self._n2x, self._n2y, self._drain, self._active_u8]
         arrays += list(self._outlets) if self._outlets is not None else []
         arrays += list(self._soil[:2]) if self._soil is not None else [self._infil]
@@ -421,10 +496,17 @@ class Simulation:
         ``fingerprint`` of the set-up it belongs to."""
         d: dict[str, np.ndarray | float | str] = {
             "fingerprint": self.fingerprint(),
-            "h": self.h.copy(), "qx": self.qx.copy(), "qy": self.qy.copy(),
-            "max_depth": self._maxd.copy(), "t": float(self.t), "steps": float(self.steps),
-            "dt_min": float(self.dt_min), "dt_max": float(self.dt_max),
-            "hmax": float(self._hmax), "speed": float(self._speed), "acc": float(self._acc),
+            "h": self.h.copy(),
+            "qx": self.qx.copy(),
+            "qy": self.qy.copy(),
+            "max_depth": self._maxd.copy(),
+            "t": float(self.t),
+            "steps": float(self.steps),
+            "dt_min": float(self.dt_min),
+            "dt_max": float(self.dt_max),
+            "hmax": float(self._hmax),
+            "speed": float(self._speed),
+            "acc": float(self._acc),
         }
         for key, val in self._vol.items():
             d[f"vol_{key}"] = float(val)
@@ -440,10 +522,16 @@ class Simulation:
         """
         fp = d.get("fingerprint")
         if fp is not None and str(fp) != self.fingerprint():
-            raise ValueError("state was saved for another set-up (DEM, Manning n, losses, soil "
-                             "or edges differ: fingerprint mismatch)")
-        for key, shape in (("h", self.h.shape), ("qx", self.qx.shape), ("qy", self.qy.shape),
-                           ("max_depth", self._maxd.shape)):
+            raise ValueError(
+                "state was saved for another set-up (DEM, Manning n, losses, soil "
+                "or edges differ: fingerprint mismatch)"
+            )
+        for key, shape in (
+            ("h", self.h.shape),
+            ("qx", self.qx.shape),
+            ("qy", self.qy.shape),
+            ("max_depth", self._maxd.shape),
+        ):
             a = np.asarray(d[key])
             if a.shape != shape:
                 raise ValueError(f"state {key!r} has shape {a.shape}, expected {shape}")
@@ -462,8 +550,9 @@ class Simulation:
                 raise ValueError("state has no Green-Ampt soil store (saved without --soil)")
             self._soil[2][...] = d["soil_infiltrated_m"]
         for key in self._vol:  # (states saved before drainage/outlets have no vol_drain...)
-            self._vol[key] = float(d.get(f"vol_{key}", 0.0) if key in ("drain", "outlet")
-                                   else d[f"vol_{key}"])
+            self._vol[key] = float(
+                d.get(f"vol_{key}", 0.0) if key in ("drain", "outlet") else d[f"vol_{key}"]
+            )
 
 
 @dataclass
@@ -479,9 +568,13 @@ class SimulationResult:
     cell_updates_per_s: float
 
 
-def run(sim: Simulation, duration_s: float, save_every_s: float,
-        progress: Callable[[Simulation], None] | None = None,
-        mass_every_s: float | None = None) -> SimulationResult:
+def run(
+    sim: Simulation,
+    duration_s: float,
+    save_every_s: float,
+    progress: Callable[[Simulation], None] | None = None,
+    mass_every_s: float | None = None,
+) -> SimulationResult:
     """Advance ``sim`` by ``duration_s`` from its current time, saving depth every
     ``save_every_s`` (and always at the end). Times are relative to the simulation clock:
     saves at t0 + k*save_every_s. Mass is recorded at every save (and every
@@ -519,10 +612,21 @@ def run(sim: Simulation, duration_s: float, save_every_s: float,
     nsteps = sim.steps - steps0
     final = masses[-1]
     if final.relative_error > sim.config.max_mass_error:
-        raise SimulationError(f"relative mass error {final.relative_error:.3e} exceeds "
-                              f"max_mass_error {sim.config.max_mass_error:.1e} ({final})")
-    return SimulationResult(np.array(save_t), depth, sim.max_depth, masses, nsteps, sim.dt_min,
-                            sim.dt_max, wall, sim.n_cells * nsteps / max(wall, 1e-12))
+        raise SimulationError(
+            f"relative mass error {final.relative_error:.3e} exceeds "
+            f"max_mass_error {sim.config.max_mass_error:.1e} ({final})"
+        )
+    return SimulationResult(
+        np.array(save_t),
+        depth,
+        sim.max_depth,
+        masses,
+        nsteps,
+        sim.dt_min,
+        sim.dt_max,
+        wall,
+        sim.n_cells * nsteps / max(wall, 1e-12),
+    )
 
 
 @contextmanager
@@ -544,6 +648,7 @@ def keep_torch_threads() -> Iterator[None]:
 def set_threads(n: int) -> None:
     """Number of threads for the numba kernels (<= NUMBA_NUM_THREADS)."""
     import numba
+
     numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
 
 

@@ -39,7 +39,9 @@ class AlertArea:
 
     @property
     def key(self) -> str:
-        return f"{Path(self.spec).name}|{self.name}|{self.depth_m:g}|{self.prob:g}|{self.lead_min:g}"
+        return (
+            f"{Path(self.spec).name}|{self.name}|{self.depth_m:g}|{self.prob:g}|{self.lead_min:g}"
+        )
 
 
 def parse_alert(spec: str) -> tuple[Path, float, float, float]:
@@ -80,19 +82,28 @@ def parse_alerts(specs: list[str], dem: Dem) -> list[AlertArea]:
         for i, f in enumerate(feats):
             geom = (f or {}).get("geometry") or {}
             if geom.get("type") not in ("Polygon", "MultiPolygon"):
-                raise InputError(f"--alert {path}: feature {i} is {geom.get('type')!r}, not a "
-                                 "Polygon/MultiPolygon")
+                raise InputError(
+                    f"--alert {path}: feature {i} is {geom.get('type')!r}, not a "
+                    "Polygon/MultiPolygon"
+                )
             name = str((f.get("properties") or {}).get("name") or f"{path.stem}-{i}")
             try:
                 g = transform_geom(src_crs, dem.crs, geom)
-                mask = rasterize([(g, 1)], out_shape=dem.shape, transform=dem.transform,
-                                 all_touched=True, fill=0, dtype="uint8").astype(bool)
+                mask = rasterize(
+                    [(g, 1)],
+                    out_shape=dem.shape,
+                    transform=dem.transform,
+                    all_touched=True,
+                    fill=0,
+                    dtype="uint8",
+                ).astype(bool)
             except Exception as exc:  # bad coordinates: rasterio/GDAL raise their own types
                 raise InputError(f"--alert {path}: feature {name!r} is invalid ({exc})") from exc
             mask &= np.isfinite(dem.elevation)
             if not mask.any():
-                raise InputError(f"--alert {path}: polygon {name!r} does not overlap the DEM "
-                                 f"{dem.source}")
+                raise InputError(
+                    f"--alert {path}: polygon {name!r} does not overlap the DEM {dem.source}"
+                )
             out.append(AlertArea(spec, name, mask, depth, prob, lead))
     return out
 
@@ -105,8 +116,9 @@ def evaluate_alerts(areas: list[AlertArea], fc, dem: Dem, t_last, state_path: Pa
     for a in areas:
         j = int(np.argmin([abs(t - a.depth_m) for t in fc.thresholds]))
         if abs(fc.thresholds[j] - a.depth_m) > 1e-9:
-            raise InputError(f"--alert depth {a.depth_m:g} m is not among the thresholds "
-                             f"{list(fc.thresholds)}")
+            raise InputError(
+                f"--alert depth {a.depth_m:g} m is not among the thresholds {list(fc.thresholds)}"
+            )
         leads = fc.lead_s / 60.0 <= a.lead_min + 1e-9
         p = fc.probability_within[leads, j][:, a.mask].max(1) if leads.any() else np.zeros(1)
         peak = float(p.max())
@@ -114,20 +126,40 @@ def evaluate_alerts(areas: list[AlertArea], fc, dem: Dem, t_last, state_path: Pa
         first = None
         if over.size:
             ls = float(fc.lead_s[over[0]])
-            first = (f"+{ls / 60:g} min" if t_last is None
-                     else str(t_last + np.timedelta64(int(ls), "s")))
+            first = (
+                f"+{ls / 60:g} min"
+                if t_last is None
+                else str(t_last + np.timedelta64(int(ls), "s"))
+            )
         reached = bool(over.size)
-        rows.append({"key": a.key, "name": a.name, "area": str(a.spec), "depth_m": a.depth_m,
-                     "prob": a.prob, "lead_min": a.lead_min, "peak_probability": peak,
-                     "first_exceedance": first, "reached": reached,
-                     "send": reached and a.key not in fired, "was_fired": a.key in fired,
-                     "sent": False, "errors": []})
+        rows.append(
+            {
+                "key": a.key,
+                "name": a.name,
+                "area": str(a.spec),
+                "depth_m": a.depth_m,
+                "prob": a.prob,
+                "lead_min": a.lead_min,
+                "peak_probability": peak,
+                "first_exceedance": first,
+                "reached": reached,
+                "send": reached and a.key not in fired,
+                "was_fired": a.key in fired,
+                "sent": False,
+                "errors": [],
+            }
+        )
     return rows
 
 
-def send_alerts(rows: list[dict], urls: list[str], map_url: str = "",
-                echo: Callable[[str], None] = print, retries: int = RETRIES,
-                wait_s: float | None = None) -> list[dict]:
+def send_alerts(
+    rows: list[dict],
+    urls: list[str],
+    map_url: str = "",
+    echo: Callable[[str], None] = print,
+    retries: int = RETRIES,
+    wait_s: float | None = None,
+) -> list[dict]:
     """Send the rows marked ``send`` to every apprise URL (retried); never raises."""
     import apprise
 
@@ -136,10 +168,11 @@ def send_alerts(rows: list[dict], urls: list[str], map_url: str = "",
         if not r["send"]:
             continue
         title = f"floodcast: flood risk at {r['name']}"
-        body = (f"P(depth > {r['depth_m']:g} m within {r['lead_min']:g} min) reached "
-                f"{r['peak_probability']:.2f} (alert at {r['prob']:g}) over {r['name']}; "
-                f"first exceedance {r['first_exceedance']}."
-                + (f" Map: {map_url}" if map_url else ""))
+        body = (
+            f"P(depth > {r['depth_m']:g} m within {r['lead_min']:g} min) reached "
+            f"{r['peak_probability']:.2f} (alert at {r['prob']:g}) over {r['name']}; "
+            f"first exceedance {r['first_exceedance']}." + (f" Map: {map_url}" if map_url else "")
+        )
         ok_all = bool(urls)
         for url in urls:
             ok = False
@@ -150,14 +183,16 @@ def send_alerts(rows: list[dict], urls: list[str], map_url: str = "",
                     break
                 try:
                     ok = bool(ap.notify(title=title, body=body))
-                except Exception as exc:  # noqa: BLE001  (a broken target must not stop the forecast)
+                except Exception as exc:
                     r["errors"].append(f"{_redact(url)}: {exc}")
                 if ok:
                     break
                 time.sleep(wait_s * (attempt + 1))
             if not ok:
-                echo(f"alert for {r['name']}: sending to {_redact(url)} failed after retries; "
-                     "will retry next cycle")
+                echo(
+                    f"alert for {r['name']}: sending to {_redact(url)} failed after retries; "
+                    "will retry next cycle"
+                )
             ok_all &= ok
         r["sent"] = ok_all
         r["message"] = body

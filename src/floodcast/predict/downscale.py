@@ -38,24 +38,29 @@ def load_downscaler(path: str | Path, factor: int | None, cell_size: float | Non
     if info and "cut" in extra:
         info = {**info, "cut": float(extra["cut"])}
     if not info:
-        raise InputError(f"{path}: not a downscaling model (no extra['downscale']); train one "
-                         "with `floodcast downscale train`")
+        raise InputError(
+            f"{path}: not a downscaling model (no extra['downscale']); train one "
+            "with `floodcast downscale train`"
+        )
     f = int(info["factor"]) if not factor else int(factor)
     if f != int(info["factor"]):
         raise InputError(f"{path}: trained for --coarsen {info['factor']}, not {f}")
     if cell_size is not None:
         check_cell(path, info, cell_size)
     if list(info["channels"]) != list(CHANNELS):
-        raise InputError(f"{path}: model inputs {info['channels']} are not this floodcast's "
-                         f"{list(CHANNELS)}")
+        raise InputError(
+            f"{path}: model inputs {info['channels']} are not this floodcast's {list(CHANNELS)}"
+        )
     return model, info
 
 
 def check_cell(path: str | Path, info: dict, cell_size: float) -> None:
     fine = float(info["fine_cell_size_m"])
     if abs(cell_size - fine) > CELL_TOL * fine:
-        raise InputError(f"{path}: trained on {fine:g} m cells; this DEM has {cell_size:g} m "
-                         f"(block-mean or resample the DEM to {fine:g} m)")
+        raise InputError(
+            f"{path}: trained on {fine:g} m cells; this DEM has {cell_size:g} m "
+            f"(block-mean or resample the DEM to {fine:g} m)"
+        )
 
 
 def model_method(path: str | Path, factor: int):
@@ -64,8 +69,14 @@ def model_method(path: str | Path, factor: int):
 
     def method(pair: dict, grid: FineGrid) -> np.ndarray:
         check_cell(path, info, pair["cell_size"])
-        return map_fine(model, grid, pair["coarse_depth"], pair["rain_mm"],
-                        float(info["threshold_m"]), float(info.get("cut", 0.5)))
+        return map_fine(
+            model,
+            grid,
+            pair["coarse_depth"],
+            pair["rain_mm"],
+            float(info["threshold_m"]),
+            float(info.get("cut", 0.5)),
+        )
 
     return method
 
@@ -74,12 +85,20 @@ def combine(wet: np.ndarray, depth: np.ndarray, threshold_m: float) -> np.ndarra
     """One depth map from the wet mask and the depth head: wet cells at least just above the
     threshold, dry cells at most at it, so the map thresholded at ``threshold_m`` is the
     classifier and deeper thresholds read the depth head."""
-    return np.where(wet, np.maximum(depth, threshold_m + 1e-3),
-                    np.minimum(depth, threshold_m)).astype(np.float32)
+    return np.where(
+        wet, np.maximum(depth, threshold_m + 1e-3), np.minimum(depth, threshold_m)
+    ).astype(np.float32)
 
 
-def map_fine(model, grid: FineGrid, coarse_depth: np.ndarray, rain_mm: np.ndarray,
-             threshold_m: float, cut: float = 0.5, batch: int = 4) -> np.ndarray:
+def map_fine(
+    model,
+    grid: FineGrid,
+    coarse_depth: np.ndarray,
+    rain_mm: np.ndarray,
+    threshold_m: float,
+    cut: float = 0.5,
+    batch: int = 4,
+) -> np.ndarray:
     """Fine depth [t, y, x] (m) from coarse depth [t, y/F, x/F] and rain since start [t, ...];
     wet where the wet probability exceeds ``cut`` (the model's validation-fitted cut)."""
     import torch
@@ -87,8 +106,14 @@ def map_fine(model, grid: FineGrid, coarse_depth: np.ndarray, rain_mm: np.ndarra
     out = []
     with torch.no_grad():
         for i in range(0, len(coarse_depth), batch):
-            x = np.stack([grid.channels(h, r) for h, r in
-                          zip(coarse_depth[i:i + batch], rain_mm[i:i + batch])])
+            x = np.stack(
+                [
+                    grid.channels(h, r)
+                    for h, r in zip(
+                        coarse_depth[i : i + batch], rain_mm[i : i + batch], strict=False
+                    )
+                ]
+            )
             o = model(torch.from_numpy(x))
             wet = (torch.softmax(o["logits"], 1)[:, 1] > cut).numpy()
             out.append(combine(wet, o["depth"][:, 0].numpy(), threshold_m))
@@ -111,14 +136,18 @@ def prepare_downscaled(job, model_path: str | Path | None, factor: int | None) -
     if model_path is None:
         raise InputError("--coarsen needs --downscale MODEL.pt (the model that draws the fine map)")
     if job.inflows:
-        raise InputError("--inflow is not supported with --downscale (a point inflow has no "
-                         "single cell on the coarse grid)")
+        raise InputError(
+            "--inflow is not supported with --downscale (a point inflow has no "
+            "single cell on the coarse grid)"
+        )
     model, info = load_downscaler(model_path, factor, dem.cell_size)
     f = check_factor(dem.shape, int(info["factor"]), f"DEM {dem.source}")
     coarse_config(job.config, dem.shape, f)  # refuses what cannot be coarsened, before any run
-    job.notes.append(f"downscaled run: solver on {dem.shape[0] // f} x {dem.shape[1] // f} cells "
-                     f"of {dem.cell_size * f:g} m, fine map by {Path(model_path).name} "
-                     f"({model.config.name}); outputs are emulated, not solved at {dem.cell_size:g} m")
+    job.notes.append(
+        f"downscaled run: solver on {dem.shape[0] // f} x {dem.shape[1] // f} cells "
+        f"of {dem.cell_size * f:g} m, fine map by {Path(model_path).name} "
+        f"({model.config.name}); outputs are emulated, not solved at {dem.cell_size:g} m"
+    )
     return DownscaledJob(job, model, info, f, str(model_path))
 
 
@@ -149,22 +178,42 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
     rain_c = rain if rain.uniform else replace(rain, rates_mmh=block_mean_grid(rain.rates_mmh, f))
     t0 = time.perf_counter()
     with keep_torch_threads():
-        sim = Simulation(grid.zc, dem.cell_size * f, rain_c, coarse_config(job.config, dem.shape, f),
-                         boundaries=job.boundaries)
-        res = run(sim, float(req.duration_s), float(req.save_every_s), progress=progress,
-                  mass_every_s=min(float(req.save_every_s), 60.0))
+        sim = Simulation(
+            grid.zc,
+            dem.cell_size * f,
+            rain_c,
+            coarse_config(job.config, dem.shape, f),
+            boundaries=job.boundaries,
+        )
+        res = run(
+            sim,
+            float(req.duration_s),
+            float(req.save_every_s),
+            progress=progress,
+            mass_every_s=min(float(req.save_every_s), 60.0),
+        )
     t_solve = time.perf_counter() - t0
     acc = _rain_since_start(rain, res.times_s)
     t1 = time.perf_counter()
-    depth = map_fine(ds.model, grid, res.depth, acc, req.threshold_m, float(ds.info.get("cut", 0.5)))
+    depth = map_fine(
+        ds.model, grid, res.depth, acc, req.threshold_m, float(ds.info.get("cut", 0.5))
+    )
     t_model = time.perf_counter() - t1
     max_depth = depth.max(0) if len(depth) else np.zeros(dem.shape, np.float32)
     res = replace(res, depth=depth, max_depth=max_depth, wall_time_s=t_solve + t_model)
     stats = {**_stats(job, res, max_depth, depth), "coarse_solve_s": t_solve, "model_s": t_model}
-    meta = {"emulated": True, "downscale": {
-        "model": ds.model_path, "model_name": ds.model.config.name, "factor": f,
-        "coarse_cell_size_m": dem.cell_size * f, "fine_cell_size_m": dem.cell_size,
-        "max_depth": "maximum over the saved times (the model maps saved times only)",
-        "mass_balance": "of the coarse run", "trained_on": ds.info.get("train_dems", [])}}
+    meta = {
+        "emulated": True,
+        "downscale": {
+            "model": ds.model_path,
+            "model_name": ds.model.config.name,
+            "factor": f,
+            "coarse_cell_size_m": dem.cell_size * f,
+            "fine_cell_size_m": dem.cell_size,
+            "max_depth": "maximum over the saved times (the model maps saved times only)",
+            "mass_balance": "of the coarse run",
+            "trained_on": ds.info.get("train_dems", []),
+        },
+    }
     files = write_outputs(job, res, depth, max_depth, stats, meta=meta)
     return JobResult(Path(req.out), files, stats)

@@ -30,8 +30,17 @@ from floodcast.physics.boundaries import Boundaries
 from floodcast.physics.ensemble import EnsembleSimulation, template_simulation
 from floodcast.physics.solver import Simulation, SolverConfig
 
-__all__ = ["NOWCAST_LEAD_MIN", "NOWCAST_MEMBERS", "NOWCAST_THRESHOLDS_M", "FloodNowcast",
-           "lead_steps", "run_ensemble", "solver_setup", "spin_frames", "spin_up"]
+__all__ = [
+    "NOWCAST_LEAD_MIN",
+    "NOWCAST_MEMBERS",
+    "NOWCAST_THRESHOLDS_M",
+    "FloodNowcast",
+    "lead_steps",
+    "run_ensemble",
+    "solver_setup",
+    "spin_frames",
+    "spin_up",
+]
 #: Boundaries of the nowcast solver: water leaves over every edge (as live physics).
 NOWCAST_BOUNDARIES = "free"
 
@@ -65,8 +74,15 @@ class FloodNowcast:
         return self.probability.max(0)
 
 
-def spin_up(elevation: np.ndarray, cell_size: float, frames_mmh: np.ndarray, interval_s: float,
-            config: SolverConfig, boundaries: Boundaries, state: dict | None = None) -> dict:
+def spin_up(
+    elevation: np.ndarray,
+    cell_size: float,
+    frames_mmh: np.ndarray,
+    interval_s: float,
+    config: SolverConfig,
+    boundaries: Boundaries,
+    state: dict | None = None,
+) -> dict:
     """Solver state after simulating ``frames_mmh`` [T, y, x] (one interval each) from
     ``state`` (dry at t = 0 when None)."""
     frames = np.asarray(frames_mmh, np.float32)
@@ -84,19 +100,27 @@ def spin_up(elevation: np.ndarray, cell_size: float, frames_mmh: np.ndarray, int
     return sim.state_dict()
 
 
-def run_ensemble(elevation: np.ndarray, cell_size: float, state: dict | None,
-                 forecast_mmh: np.ndarray, interval_s: float,
-                 thresholds: tuple[float, ...] = NOWCAST_THRESHOLDS_M,
-                 config: SolverConfig | None = None, boundaries: Boundaries | None = None,
-                 keep_members: bool = False) -> FloodNowcast:
+def run_ensemble(
+    elevation: np.ndarray,
+    cell_size: float,
+    state: dict | None,
+    forecast_mmh: np.ndarray,
+    interval_s: float,
+    thresholds: tuple[float, ...] = NOWCAST_THRESHOLDS_M,
+    config: SolverConfig | None = None,
+    boundaries: Boundaries | None = None,
+    keep_members: bool = False,
+) -> FloodNowcast:
     """Drive copies of ``state`` by each member of ``forecast_mmh`` [M, K, y, x] (mm/h, NaN =
     unknown -> 0) for K intervals and summarise the members at every lead."""
     fc = np.asarray(forecast_mmh, np.float32)
     if fc.ndim == 3:
         fc = fc[None]
     if fc.ndim != 4 or fc.shape[2:] != np.shape(elevation):
-        raise InputError(f"rain forecast {fc.shape} must be [members, leads, y, x] on the DEM "
-                         f"grid {np.shape(elevation)}")
+        raise InputError(
+            f"rain forecast {fc.shape} must be [members, leads, y, x] on the DEM "
+            f"grid {np.shape(elevation)}"
+        )
     if config is None or boundaries is None:
         config, boundaries = solver_setup()
     thr = tuple(float(t) for t in thresholds)
@@ -114,8 +138,10 @@ def run_ensemble(elevation: np.ndarray, cell_size: float, state: dict | None,
     keep = np.zeros((m, k_n) + depth0.shape, np.float32) if keep_members else None
     valid = np.isfinite(np.asarray(elevation))
     fin = np.isfinite(fc)
-    rain_mean = np.array([float(np.mean(np.where(fin[:, k], fc[:, k], 0.0)[:, valid]))
-                          for k in range(k_n)], np.float32)
+    rain_mean = np.array(
+        [float(np.mean(np.where(fin[:, k], fc[:, k], 0.0)[:, valid])) for k in range(k_n)],
+        np.float32,
+    )
     for k in range(k_n):
         ens.advance(t0 + (k + 1) * interval_s, fc, t0, interval_s)
         d = ens.depth
@@ -128,20 +154,35 @@ def run_ensemble(elevation: np.ndarray, cell_size: float, state: dict | None,
         if keep is not None:
             keep[:, k] = d
     lead_s = interval_s * np.arange(1, k_n + 1, dtype=np.float64)
-    return FloodNowcast(lead_s, thr, prob, within, mean, med, p90, rain_mean, m, depth0,
-                        dict(state) if state is not None else tmpl.state_dict(),
-                        time.perf_counter() - t_start, keep)
+    return FloodNowcast(
+        lead_s,
+        thr,
+        prob,
+        within,
+        mean,
+        med,
+        p90,
+        rain_mean,
+        m,
+        depth0,
+        dict(state) if state is not None else tmpl.state_dict(),
+        time.perf_counter() - t_start,
+        keep,
+    )
 
 
 def lead_steps(lead_min: float, interval_s: float) -> int:
     """Number of radar intervals in ``lead_min``; InputError unless a whole multiple."""
     if not 0 < lead_min <= NOWCAST_MAX_LEAD_MIN:
-        raise InputError(f"--lead must be in (0, {NOWCAST_MAX_LEAD_MIN:g}] minutes, got "
-                         f"{lead_min:g}")
+        raise InputError(
+            f"--lead must be in (0, {NOWCAST_MAX_LEAD_MIN:g}] minutes, got {lead_min:g}"
+        )
     n = lead_min * 60.0 / interval_s
     if abs(n - round(n)) > 1e-6 or round(n) < 1:
-        raise InputError(f"--lead {lead_min:g} min is not a multiple of the radar interval "
-                         f"({interval_s / 60:g} min)")
+        raise InputError(
+            f"--lead {lead_min:g} min is not a multiple of the radar interval "
+            f"({interval_s / 60:g} min)"
+        )
     return int(round(n))
 
 

@@ -73,8 +73,9 @@ def check(req: NowcastRequest) -> None:
     if eng in ("model", "both") and req.model is None:
         raise InputError(f"--engine {eng} needs --model MODEL.pt")
     if req.n_members < 0:
-        raise InputError(f"--ensemble must be >= 0 members (0 = deterministic), got "
-                         f"{req.n_members}")
+        raise InputError(
+            f"--ensemble must be >= 0 members (0 = deterministic), got {req.n_members}"
+        )
     if req.steps is not None and req.steps < 1:
         raise InputError(f"--steps must be >= 1, got {req.steps}")
     if bool(req.rain) == bool(req.radar):
@@ -85,8 +86,10 @@ def check(req: NowcastRequest) -> None:
         if req.state and req.spin_up_h is not None:
             raise InputError("give --state FILE or --spin-up HOURS, not both")
         if not req.state and req.spin_up_h is None:
-            raise InputError("the physics engine needs a starting state: --state FILE (from a "
-                             "previous nowcast) or --spin-up HOURS of the observed rain")
+            raise InputError(
+                "the physics engine needs a starting state: --state FILE (from a "
+                "previous nowcast) or --spin-up HOURS of the observed rain"
+            )
     if req.notify and not req.alerts:
         raise InputError("--notify needs at least one --alert AREA.geojson:DEPTH:PROB:LEAD")
 
@@ -109,11 +112,14 @@ def _observed_and_forecast(req: NowcastRequest, dem, n_members: int, need: int, 
         interval = float(seq.interval_s)
         n = _lead(req, interval)
         if len(seq.times) < max(need, min_frames(method)):
-            raise InputError(f"--radar {req.radar}: got {len(seq.times)} observed frames; "
-                             f"{method}{' and the model' if need else ''} need at least "
-                             f"{max(need, min_frames(method))}")
-        obs, fc, interval = radar_nowcast(seq, dem, n, method, members, req.seed, req.flow,
-                                          req.margin_km)
+            raise InputError(
+                f"--radar {req.radar}: got {len(seq.times)} observed frames; "
+                f"{method}{' and the model' if need else ''} need at least "
+                f"{max(need, min_frames(method))}"
+            )
+        obs, fc, interval = radar_nowcast(
+            seq, dem, n, method, members, req.seed, req.flow, req.margin_km
+        )
         times = np.asarray(seq.times)
     else:
         from floodcast.predict.inputs import rain_from_file
@@ -121,11 +127,21 @@ def _observed_and_forecast(req: NowcastRequest, dem, n_members: int, need: int, 
         obs, interval = rain_from_file(req.rain, dem)
         n = _lead(req, interval)
         if len(obs) < max(need, min_frames(method)):
-            raise InputError(f"--rain {req.rain}: got {len(obs)} observed frames; {method}"
-                             f"{' and the model' if need else ''} need at least "
-                             f"{max(need, min_frames(method))}")
-        fc = extrapolate(obs, n, method=method, n_members=members, seed=req.seed, flow=req.flow,
-                         cell_size_m=dem.cell_size, interval_s=interval)
+            raise InputError(
+                f"--rain {req.rain}: got {len(obs)} observed frames; {method}"
+                f"{' and the model' if need else ''} need at least "
+                f"{max(need, min_frames(method))}"
+            )
+        fc = extrapolate(
+            obs,
+            n,
+            method=method,
+            n_members=members,
+            seed=req.seed,
+            flow=req.flow,
+            cell_size_m=dem.cell_size,
+            interval_s=interval,
+        )
         times = None
     fc = np.asarray(fc, np.float32)
     return obs, (fc if fc.ndim == 4 else fc[None]), interval, times
@@ -162,7 +178,7 @@ def run_nowcast(req: NowcastRequest, echo: Callable[[str], None] = print) -> dic
 
     from floodcast.io.dem import fill_sinks
 
-    (_, dem_raw), = load_dems([req.dem], None, False).items()
+    ((_, dem_raw),) = load_dems([req.dem], None, False).items()
     # the solver runs on the filled DEM, as live physics does (the same filler)
     dem = replace(dem_raw, elevation=fill_sinks(dem_raw.elevation).astype(np.float32))
     eng = req.resolved_engine
@@ -182,18 +198,27 @@ def run_nowcast(req: NowcastRequest, echo: Callable[[str], None] = print) -> dic
     need = mapper.frames if mapper is not None else 0
     obs, fc, interval, times = _observed_and_forecast(req, dem, req.n_members, need, echo)
     t_last = None if times is None else times[-1]
-    meta = {"engine": eng, "dem": dem.source, "input": req.radar or req.rain,
-            "method": "steps" if req.n_members else "extrapolation", "seed": req.seed,
-            "flow": req.flow, "lead_min": req.lead_min, "interval_s": interval,
-            "observed_frames": int(len(obs)), "state_fingerprint": fp,
-            "analysis_time": None if t_last is None else str(t_last)}
+    meta = {
+        "engine": eng,
+        "dem": dem.source,
+        "input": req.radar or req.rain,
+        "method": "steps" if req.n_members else "extrapolation",
+        "seed": req.seed,
+        "flow": req.flow,
+        "lead_min": req.lead_min,
+        "interval_s": interval,
+        "observed_frames": int(len(obs)),
+        "state_fingerprint": fp,
+        "analysis_time": None if t_last is None else str(t_last),
+    }
     summary: dict = {}
     if eng in ("physics", "both"):
         from floodcast.predict.flood_nowcast_outputs import write_flood_nowcast
 
         state = _start_state(req, dem, obs, interval, times, fp, config, boundaries, echo)
-        res = run_ensemble(dem.elevation, dem.cell_size, state, fc, interval, thresholds,
-                           config, boundaries)
+        res = run_ensemble(
+            dem.elevation, dem.cell_size, state, fc, interval, thresholds, config, boundaries
+        )
         extra = {}
         if alerts:
             from floodcast.predict.alerts import evaluate_alerts, send_alerts
@@ -224,10 +249,25 @@ def _model_engine(req, mapper, dem, obs, fc, interval, t_last, meta, physics: di
         from floodcast.predict.inputs import read_depth_map
 
         prev = read_depth_map(req.prev_depth, dem)
-    leads = flood_nowcast(mapper, obs, dem.elevation, dem.cell_size, interval, n,
-                          forecast_on_dem=ens, cut=req.cut, prev_depth=prev)
-    mmeta = {**meta, "model": str(req.model), "members": req.n_members, "steps": n,
-             "threshold_m": mapper.threshold, "cut": leads[0].fmap.cut}
+    leads = flood_nowcast(
+        mapper,
+        obs,
+        dem.elevation,
+        dem.cell_size,
+        interval,
+        n,
+        forecast_on_dem=ens,
+        cut=req.cut,
+        prev_depth=prev,
+    )
+    mmeta = {
+        **meta,
+        "model": str(req.model),
+        "members": req.n_members,
+        "steps": n,
+        "threshold_m": mapper.threshold,
+        "cut": leads[0].fmap.cut,
+    }
     if not physics:
         return write_model_nowcast(req.out, leads, ens, dem, mmeta, t_last)
     model_sum = write_model_nowcast(req.out / "model", leads, ens, dem, mmeta, t_last)

@@ -26,8 +26,10 @@ def rain_from_file(spec: str, dem: Dem) -> tuple[np.ndarray, float]:
 def radar_on_dem(seq, dem: Dem) -> np.ndarray:
     """Reproject a RadarSequence onto the DEM grid (bilinear); NaN where radar has no coverage."""
     if not dem.georeferenced:
-        raise InputError(f"{dem.source}: the DEM has no CRS, so radar cannot be placed on it; "
-                         "give rain already on the DEM grid (--rain FILE)")
+        raise InputError(
+            f"{dem.source}: the DEM has no CRS, so radar cannot be placed on it; "
+            "give rain already on the DEM grid (--rain FILE)"
+        )
     import rioxarray  # noqa: F401  (registers the .rio accessor)
     import xarray as xr
     from rasterio.enums import Resampling
@@ -36,7 +38,8 @@ def radar_on_dem(seq, dem: Dem) -> np.ndarray:
     ny, nx = dem.shape
     tr = dem.transform
     target = xr.DataArray(
-        np.zeros((ny, nx), np.float32), dims=("y", "x"),
+        np.zeros((ny, nx), np.float32),
+        dims=("y", "x"),
         coords={"y": tr.f + tr.e * (np.arange(ny) + 0.5), "x": tr.c + tr.a * (np.arange(nx) + 0.5)},
     ).rio.write_crs(dem.crs)
     out = ds["rain"].rio.reproject_match(target, resampling=Resampling.bilinear, nodata=np.nan)

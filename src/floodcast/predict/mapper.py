@@ -86,32 +86,43 @@ class FloodMapper:
 
         model, extra = load_model(path)
         if "data" not in extra:
-            raise InputError(f"{path}: no training-data facts in the checkpoint (not from `floodcast train`)")
+            raise InputError(
+                f"{path}: no training-data facts in the checkpoint (not from `floodcast train`)"
+            )
         return cls(model, extra, **kw)
 
     def describe(self) -> str:
-        return (f"{self.frames} rain frames (mm/h) every {self.intervals or '?'} s + DEM "
-                f"(cells {self.cell_sizes or '?'} m) + {self.extras or 'no state channels'}")
+        return (
+            f"{self.frames} rain frames (mm/h) every {self.intervals or '?'} s + DEM "
+            f"(cells {self.cell_sizes or '?'} m) + {self.extras or 'no state channels'}"
+        )
 
     def check(self, n_frames: int, cell_size: float, interval_s: float | None) -> None:
         """Refuse inputs the model was not trained for, saying what it expects."""
         if n_frames < self.frames:
-            raise InputError(f"got {n_frames} rain frames, the model needs the last {self.frames} "
-                             f"(it expects {self.describe()})")
+            raise InputError(
+                f"got {n_frames} rain frames, the model needs the last {self.frames} "
+                f"(it expects {self.describe()})"
+            )
         if self.cell_sizes:
             lo, hi = min(self.cell_sizes), max(self.cell_sizes)
             if cell_size < lo / CELL_SIZE_TOLERANCE or cell_size > hi * CELL_SIZE_TOLERANCE:
-                raise InputError(f"DEM cell size {cell_size:.1f} m is far from the training cell "
-                                 f"sizes {self.cell_sizes} m; resample the DEM (model expects "
-                                 f"{self.describe()})")
+                raise InputError(
+                    f"DEM cell size {cell_size:.1f} m is far from the training cell "
+                    f"sizes {self.cell_sizes} m; resample the DEM (model expects "
+                    f"{self.describe()})"
+                )
         if interval_s is not None and self.intervals:
             near = min(self.intervals, key=lambda v: abs(v - interval_s))
             if abs(interval_s - near) > INTERVAL_TOLERANCE * near:
-                raise InputError(f"radar interval {interval_s:.0f} s differs from the training "
-                                 f"intervals {self.intervals} s (model expects {self.describe()})")
+                raise InputError(
+                    f"radar interval {interval_s:.0f} s differs from the training "
+                    f"intervals {self.intervals} s (model expects {self.describe()})"
+                )
 
-    def _derived(self, elevation: np.ndarray, cell_size: float, accum: np.ndarray,
-                 time_h: float) -> dict[str, np.ndarray]:
+    def _derived(
+        self, elevation: np.ndarray, cell_size: float, accum: np.ndarray, time_h: float
+    ) -> dict[str, np.ndarray]:
         """Whole-grid derived channels; the DEM's routing is cached, as a served DEM is
         mapped many times."""
         names = [c for c in self.extras if c in DERIVED_CHANNELS]
@@ -131,9 +142,16 @@ class FloodMapper:
         return time.perf_counter() - t0
 
     @torch.no_grad()
-    def predict(self, rain: np.ndarray, elevation: np.ndarray, cell_size: float,
-                interval_s: float, prev_depth: np.ndarray | None = None,
-                cut: float | None = None, progress=None) -> FloodMap:
+    def predict(
+        self,
+        rain: np.ndarray,
+        elevation: np.ndarray,
+        cell_size: float,
+        interval_s: float,
+        prev_depth: np.ndarray | None = None,
+        cut: float | None = None,
+        progress=None,
+    ) -> FloodMap:
         """Map from rain frames [t, y, x] (mm/h, since the event began) on the DEM grid.
 
         The last ``frames`` frames are the input window; state channels use all frames.
@@ -143,14 +161,16 @@ class FloodMapper:
         cut = self.cut if cut is None else float(cut)
         rain = np.asarray(rain, np.float32)
         if rain.ndim != 3 or rain.shape[1:] != elevation.shape:
-            raise InputError(f"rain {rain.shape} must be [t, y, x] on the DEM grid {elevation.shape}")
+            raise InputError(
+                f"rain {rain.shape} must be [t, y, x] on the DEM grid {elevation.shape}"
+            )
         if np.isnan(rain).any():
             raise InputError(f"rain has {int(np.isnan(rain).sum())} NaN values (no coverage)")
         self.check(rain.shape[0], cell_size, interval_s)
         ny, nx = elevation.shape
         p = min(self.patch, ny, nx) if min(ny, nx) < self.patch else self.patch
         dt_h = interval_s / 3600.0
-        win_all = rain[-self.frames:]
+        win_all = rain[-self.frames :]
         accum = rain.sum(0) * dt_h
         t_h = rain.shape[0] * dt_h
         derived = self._derived(elevation, cell_size, accum, t_h)
@@ -166,17 +186,25 @@ class FloodMapper:
             for c in cols:
                 sl = (slice(r, r + p), slice(c, c + p))
                 prev = None if prev_depth is None else prev_depth[sl]
-                batch.append(make_input(win_all[:, sl[0], sl[1]], elevation[sl], self.stats,
-                                        self.extras, accum_tile=accum[sl], time_h=t_h,
-                                        prev_depth=prev,
-                                        derived={c: g[sl] for c, g in derived.items()}))
+                batch.append(
+                    make_input(
+                        win_all[:, sl[0], sl[1]],
+                        elevation[sl],
+                        self.stats,
+                        self.extras,
+                        accum_tile=accum[sl],
+                        time_h=t_h,
+                        prev_depth=prev,
+                        derived={c: g[sl] for c, g in derived.items()},
+                    )
+                )
                 where.append(sl)
         for i in range(0, len(batch), 8):
-            out = self.model(torch.from_numpy(np.stack(batch[i:i + 8])))
+            out = self.model(torch.from_numpy(np.stack(batch[i : i + 8])))
             pr = torch.softmax(out["logits"], 1)[:, 1].numpy()
             dp = out["depth"][:, 0].numpy() if "depth" in out else None
             has_depth = dp is not None
-            for j, sl in enumerate(where[i:i + 8]):
+            for j, sl in enumerate(where[i : i + 8]):
                 prob[sl] += pr[j] * w
                 wsum[sl] += w
                 if dp is not None:

@@ -27,8 +27,13 @@ from floodcast.errors import InputError
 from floodcast.predict.mapper import FloodMap, FloodMapper
 
 METHODS = ("extrapolation", "steps")
-FLOW_METHODS = {"lucaskanade": "LK", "lk": "LK", "darts": "DARTS", "proesmans": "proesmans",
-                "vet": "VET"}
+FLOW_METHODS = {
+    "lucaskanade": "LK",
+    "lk": "LK",
+    "darts": "DARTS",
+    "proesmans": "proesmans",
+    "vet": "VET",
+}
 DB_THRESHOLD_MMH = 0.1  # below this rain is "zero" in the dB transform (pysteps' usual choice)
 DB_ZERO = -15.0  # dB value given to zero rain (and to no coverage) for STEPS
 
@@ -54,8 +59,10 @@ def estimate_motion(frames: np.ndarray, flow: str = "lucaskanade") -> np.ndarray
         try:
             import cv2  # noqa: F401
         except ImportError as exc:  # pysteps' LK is an OpenCV wrapper
-            raise InputError("flow 'lucaskanade' needs OpenCV (pip install "
-                             "opencv-python-headless); or use flow='darts'/'proesmans'") from exc
+            raise InputError(
+                "flow 'lucaskanade' needs OpenCV (pip install "
+                "opencv-python-headless); or use flow='darts'/'proesmans'"
+            ) from exc
     fn = motion.get_method(name)
     if name == "proesmans":
         return np.asarray(fn(frames[-2:]), float)
@@ -65,11 +72,19 @@ def estimate_motion(frames: np.ndarray, flow: str = "lucaskanade") -> np.ndarray
     return np.asarray(fn(frames), float)
 
 
-def extrapolate(frames_mmh: np.ndarray, n_steps: int, method: str = "extrapolation",
-                n_members: int = 10, seed: int | None = 0, flow: str = "lucaskanade",
-                n_flow_frames: int = 3, cell_size_m: float = 1000.0,
-                interval_s: float = 300.0, n_cascade_levels: int | None = None,
-                return_motion: bool = False):
+def extrapolate(
+    frames_mmh: np.ndarray,
+    n_steps: int,
+    method: str = "extrapolation",
+    n_members: int = 10,
+    seed: int | None = 0,
+    flow: str = "lucaskanade",
+    n_flow_frames: int = 3,
+    cell_size_m: float = 1000.0,
+    interval_s: float = 300.0,
+    n_cascade_levels: int | None = None,
+    return_motion: bool = False,
+):
     """Extrapolate the latest radar frames ``n_steps`` ahead with pysteps.
 
     Args:
@@ -108,7 +123,7 @@ def extrapolate(frames_mmh: np.ndarray, n_steps: int, method: str = "extrapolati
     if not np.isfinite(frames[-1]).any():
         raise InputError("the last radar frame has no coverage (all NaN)")
     no_cov = ~np.isfinite(frames[-1])
-    use = frames[-max(int(n_flow_frames), need):]
+    use = frames[-max(int(n_flow_frames), need) :]
 
     if method == "extrapolation":
         filled = np.nan_to_num(use, nan=0.0)
@@ -128,13 +143,20 @@ def extrapolate(frames_mmh: np.ndarray, n_steps: int, method: str = "extrapolati
         if not (db[-1] > thr_db).any():  # no rain to perturb: the ensemble is dry
             fc = np.zeros((n_members, int(n_steps)) + db.shape[1:], np.float32)
         else:
-            kw = {"n_ens_members": int(n_members), "precip_thr": thr_db,
-                  "n_cascade_levels": n_cascade_levels
-                  or int(np.clip(np.log2(min(db.shape[1:])) - 2, 1, 6)),
-                  "kmperpixel": cell_size_m / 1000.0, "timestep": interval_s / 60.0,
-                  "noise_method": "nonparametric", "vel_pert_method": "bps",
-                  "mask_method": "incremental", "seed": seed, "num_workers": 1,
-                  "fft_method": "numpy"}
+            kw = {
+                "n_ens_members": int(n_members),
+                "precip_thr": thr_db,
+                "n_cascade_levels": n_cascade_levels
+                or int(np.clip(np.log2(min(db.shape[1:])) - 2, 1, 6)),
+                "kmperpixel": cell_size_m / 1000.0,
+                "timestep": interval_s / 60.0,
+                "noise_method": "nonparametric",
+                "vel_pert_method": "bps",
+                "mask_method": "incremental",
+                "seed": seed,
+                "num_workers": 1,
+                "fft_method": "numpy",
+            }
             steps = nowcasts.get_method("steps")
             try:
                 with contextlib.redirect_stdout(io.StringIO()):  # STEPS prints a long log
@@ -145,10 +167,13 @@ def extrapolate(frames_mmh: np.ndarray, n_steps: int, method: str = "extrapolati
                     with contextlib.redirect_stdout(io.StringIO()):
                         fc_db = steps(db[-2:], velocity, int(n_steps), ar_order=1, **kw)
                 except (np.linalg.LinAlgError, ValueError) as exc:
-                    raise InputError(f"STEPS failed on these frames ({exc}; identical "
-                                     "frames?); use method='extrapolation'") from exc
-            fc, _ = transformation.dB_transform(np.asarray(fc_db, float), threshold=thr_db,
-                                                inverse=True, zerovalue=0.0)
+                    raise InputError(
+                        f"STEPS failed on these frames ({exc}; identical "
+                        "frames?); use method='extrapolation'"
+                    ) from exc
+            fc, _ = transformation.dB_transform(
+                np.asarray(fc_db, float), threshold=thr_db, inverse=True, zerovalue=0.0
+            )
             fc = np.asarray(fc, np.float32)
         fc[:, :, no_cov] = np.nan
     return (fc, velocity) if return_motion else fc
@@ -167,12 +192,22 @@ class LeadMap:
     unknown_rain_fraction: float = 0.0
 
 
-def flood_nowcast(mapper: FloodMapper, frames_on_dem: np.ndarray, elevation: np.ndarray,
-                  cell_size: float, interval_s: float, n_steps: int,
-                  forecast_on_dem: np.ndarray | None = None, method: str = "extrapolation",
-                  n_members: int = 10, seed: int | None = 0, flow: str = "lucaskanade",
-                  prev_depth: np.ndarray | None = None, cut: float | None = None,
-                  keep_members: bool = False) -> list[LeadMap]:
+def flood_nowcast(
+    mapper: FloodMapper,
+    frames_on_dem: np.ndarray,
+    elevation: np.ndarray,
+    cell_size: float,
+    interval_s: float,
+    n_steps: int,
+    forecast_on_dem: np.ndarray | None = None,
+    method: str = "extrapolation",
+    n_members: int = 10,
+    seed: int | None = 0,
+    flow: str = "lucaskanade",
+    prev_depth: np.ndarray | None = None,
+    cut: float | None = None,
+    keep_members: bool = False,
+) -> list[LeadMap]:
     """Flood maps at leads 0..n_steps from observed + extrapolated rain.
 
     At lead k the model sees the observed frames followed by the first k forecast
@@ -203,22 +238,39 @@ def flood_nowcast(mapper: FloodMapper, frames_on_dem: np.ndarray, elevation: np.
         raise InputError(f"rain {obs.shape} must be [t, y, x] on the DEM grid {elevation.shape}")
     mapper.check(obs.shape[0], cell_size, interval_s)
     if forecast_on_dem is None:
-        fc = extrapolate(obs, n_steps, method=method, n_members=n_members, seed=seed, flow=flow,
-                         cell_size_m=cell_size, interval_s=interval_s)
+        fc = extrapolate(
+            obs,
+            n_steps,
+            method=method,
+            n_members=n_members,
+            seed=seed,
+            flow=flow,
+            cell_size_m=cell_size,
+            interval_s=interval_s,
+        )
     else:
         fc = np.asarray(forecast_on_dem, np.float32)
     ensemble = fc.ndim == 4
     if fc.ndim == 3:
         fc = fc[None]
     if fc.ndim != 4 or fc.shape[2:] != elevation.shape or fc.shape[1] < n_steps:
-        raise InputError(f"forecast {fc.shape} must be [members, >= {n_steps}, y, x] on the "
-                         f"DEM grid {elevation.shape}")
+        raise InputError(
+            f"forecast {fc.shape} must be [members, >= {n_steps}, y, x] on the "
+            f"DEM grid {elevation.shape}"
+        )
     obs0 = np.nan_to_num(obs, nan=0.0)
     autoreg = "prev_depth" in mapper.extras
     leads: list[LeadMap] = []
     now = mapper.predict(obs0, elevation, cell_size, interval_s, prev_depth=prev_depth, cut=cut)
-    leads.append(LeadMap(0, 0.0, now, rain_mean_mmh=float(np.mean(obs0[-1])),
-                         unknown_rain_fraction=float(np.mean(~np.isfinite(obs[-1])))))
+    leads.append(
+        LeadMap(
+            0,
+            0.0,
+            now,
+            rain_mean_mmh=float(np.mean(obs0[-1])),
+            unknown_rain_fraction=float(np.mean(~np.isfinite(obs[-1]))),
+        )
+    )
     prev = [prev_depth] * fc.shape[0]
     last = [now] * fc.shape[0]
     for k in range(1, n_steps + 1):
@@ -235,11 +287,18 @@ def flood_nowcast(mapper: FloodMapper, frames_on_dem: np.ndarray, elevation: np.
         if ensemble:
             wet = np.stack([fm.wet for fm in maps])
             pf = wet.mean(0).astype(np.float32)
-            depth = (np.mean([fm.depth for fm in maps], 0) if maps[0].depth is not None else None)
-            summary = FloodMap(np.mean([fm.probability for fm in maps], 0).astype(np.float32),
-                               pf >= 0.5, depth, maps[0].cut)
-            leads.append(LeadMap(k, k * interval_s, summary, pf, maps if keep_members else [],
-                                 rain_mean, unknown))
+            depth = np.mean([fm.depth for fm in maps], 0) if maps[0].depth is not None else None
+            summary = FloodMap(
+                np.mean([fm.probability for fm in maps], 0).astype(np.float32),
+                pf >= 0.5,
+                depth,
+                maps[0].cut,
+            )
+            leads.append(
+                LeadMap(
+                    k, k * interval_s, summary, pf, maps if keep_members else [], rain_mean, unknown
+                )
+            )
         else:
             leads.append(LeadMap(k, k * interval_s, maps[0], None, [], rain_mean, unknown))
     return leads

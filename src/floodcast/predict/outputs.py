@@ -39,8 +39,14 @@ def overlay_png(path: Path, fmap: FloodMap, dem: Dem, title: str) -> None:
     ax.imshow(hillshade(dem.elevation, dem.cell_size), cmap="gray", vmin=0, vmax=1, extent=ext)
     prob = np.ma.masked_less(fmap.probability, 0.05)
     im = ax.imshow(prob, cmap="Blues", vmin=0, vmax=1, alpha=0.75, extent=ext)
-    ax.contour(fmap.wet.astype(float), levels=[0.5], colors="navy", linewidths=0.6,
-               extent=ext, origin="upper")
+    ax.contour(
+        fmap.wet.astype(float),
+        levels=[0.5],
+        colors="navy",
+        linewidths=0.6,
+        extent=ext,
+        origin="upper",
+    )
     fig.colorbar(im, ax=ax, fraction=0.04, label="wet probability")
     ax.set_title(title, fontsize=9)
     frame_axes(ax, frame)
@@ -65,19 +71,46 @@ def write_outputs(out: Path, fmap: FloodMap, dem: Dem, meta: dict) -> list[Path]
     thr = meta.get("threshold_m")
     wet_what = f"wet (depth > {thr} m)" if thr is not None else "wet"
     with atomic_dir(out) as tmp:
-        write_geotiff(tmp / "wet_probability.tif", fmap.probability, dem, tags=meta,
-                      description=f"probability that the cell is {wet_what}", units="1")
-        write_geotiff(tmp / "wet_mask.tif", fmap.wet.astype(np.uint8), dem, tags=meta,
-                      description=f"{wet_what}: 1, dry: 0", units="1", dtype="uint8")
+        write_geotiff(
+            tmp / "wet_probability.tif",
+            fmap.probability,
+            dem,
+            tags=meta,
+            description=f"probability that the cell is {wet_what}",
+            units="1",
+        )
+        write_geotiff(
+            tmp / "wet_mask.tif",
+            fmap.wet.astype(np.uint8),
+            dem,
+            tags=meta,
+            description=f"{wet_what}: 1, dry: 0",
+            units="1",
+            dtype="uint8",
+        )
         if fmap.depth is not None:
-            write_geotiff(tmp / "depth.tif", fmap.depth, dem, tags=meta,
-                          description="predicted water depth (m)", units="m")
+            write_geotiff(
+                tmp / "depth.tif",
+                fmap.depth,
+                dem,
+                tags=meta,
+                description="predicted water depth (m)",
+                units="m",
+            )
         overlay_png(tmp / "flood.png", fmap, dem, meta.get("title", "predicted flooding"))
         (tmp / "flood.geojson").write_text(json.dumps(flood_geojson(fmap.wet, dem)))
         if _has_pyogrio():  # GeoPackage needs the 'gis' extra
             write_geopackage(tmp / "flood.gpkg", fmap.wet, dem)
-        (tmp / "prediction.json").write_text(json.dumps(
-            {**meta, "wet_cells": int(fmap.wet.sum()),
-             "wet_area_m2": float(fmap.wet.sum() * dem.cell_size ** 2)}, indent=2, default=str))
+        (tmp / "prediction.json").write_text(
+            json.dumps(
+                {
+                    **meta,
+                    "wet_cells": int(fmap.wet.sum()),
+                    "wet_area_m2": float(fmap.wet.sum() * dem.cell_size**2),
+                },
+                indent=2,
+                default=str,
+            )
+        )
         names = sorted(p.name for p in tmp.iterdir())
     return [out / n for n in names]

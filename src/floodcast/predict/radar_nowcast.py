@@ -20,16 +20,32 @@ MARGIN_KM = 60.0  # radar kept around the DEM for extrapolation: 1 h at 60 km/h 
 def radar_nowcast(seq, dem, steps, method, members, seed, flow, margin_km):
     """Extrapolate on the radar grid around the DEM, then reproject obs + forecast onto it."""
     from floodcast.predict.inputs import radar_on_dem
+
     crop = crop_around(seq, dem, margin_km)
-    fc = extrapolate(crop.rain_mmh, steps, method=method, n_members=members, seed=seed, flow=flow,
-                     cell_size_m=crop.cell_size, interval_s=crop.interval_s)
+    fc = extrapolate(
+        crop.rain_mmh,
+        steps,
+        method=method,
+        n_members=members,
+        seed=seed,
+        flow=flow,
+        cell_size_m=crop.cell_size,
+        interval_s=crop.interval_s,
+    )
     ens = fc if fc.ndim == 4 else fc[None]
     n_obs = len(crop.times)
     stack = np.concatenate([crop.rain_mmh] + list(ens), 0)
     # one reprojection for all frames; the synthetic times only need to increase
     times = crop.times[0] + np.arange(len(stack)) * np.timedelta64(1, "s")
-    on_dem = radar_on_dem(replace(crop, rain_mmh=stack, times=times,
-                                  attrs={**crop.attrs, "clipped_per_frame": [0] * len(stack)}), dem)
+    on_dem = radar_on_dem(
+        replace(
+            crop,
+            rain_mmh=stack,
+            times=times,
+            attrs={**crop.attrs, "clipped_per_frame": [0] * len(stack)},
+        ),
+        dem,
+    )
     obs = on_dem[:n_obs]
     f = on_dem[n_obs:].reshape(ens.shape[0], steps, *dem.shape)
     return obs, (f if fc.ndim == 4 else f[0]), float(crop.interval_s)
@@ -38,8 +54,10 @@ def radar_nowcast(seq, dem, steps, method, members, seed, flow, margin_km):
 def crop_around(seq, dem, margin_km: float):
     """The radar window covering the DEM plus ``margin_km`` (the whole grid if smaller)."""
     if not dem.georeferenced:
-        raise InputError(f"{dem.source}: the DEM has no CRS, so radar cannot be placed on it; "
-                         "give rain already on the DEM grid (--rain FILE)")
+        raise InputError(
+            f"{dem.source}: the DEM has no CRS, so radar cannot be placed on it; "
+            "give rain already on the DEM grid (--rain FILE)"
+        )
     from affine import Affine
     from rasterio.warp import transform_bounds
 
@@ -49,10 +67,13 @@ def crop_around(seq, dem, margin_km: float):
     tr = _transform(dem)
     left, top = tr @ (0, 0)
     right, bottom = tr @ (nx, ny)
-    bl, bb, br, bt = transform_bounds(dem.crs, seq.crs, min(left, right), min(top, bottom),
-                                      max(left, right), max(top, bottom))
+    bl, bb, br, bt = transform_bounds(
+        dem.crs, seq.crs, min(left, right), min(top, bottom), max(left, right), max(top, bottom)
+    )
     inv = ~seq.transform
-    cols, rows = zip(*(inv @ (x, y) for x, y in ((bl, bb), (bl, bt), (br, bb), (br, bt))))
+    cols, rows = zip(
+        *(inv @ (x, y) for x, y in ((bl, bb), (bl, bt), (br, bb), (br, bt))), strict=False
+    )
     pad = int(np.ceil(margin_km * 1000.0 / seq.cell_size))
     sy, sx = seq.shape[1:]
     r0, r1 = max(0, int(np.floor(min(rows))) - pad), min(sy, int(np.ceil(max(rows))) + pad)
@@ -62,5 +83,8 @@ def crop_around(seq, dem, margin_km: float):
     if r1 - r0 < 16 or c1 - c0 < 16:  # too small for optical flow: widen to at least 16 cells
         r0, r1 = max(0, min(r0, sy - 16)), min(sy, max(r1, r0 + 16))
         c0, c1 = max(0, min(c0, sx - 16)), min(sx, max(c1, c0 + 16))
-    return replace(seq, rain_mmh=seq.rain_mmh[:, r0:r1, c0:c1],
-                   transform=seq.transform @ Affine.translation(c0, r0))
+    return replace(
+        seq,
+        rain_mmh=seq.rain_mmh[:, r0:r1, c0:c1],
+        transform=seq.transform @ Affine.translation(c0, r0),
+    )

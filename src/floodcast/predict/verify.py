@@ -48,12 +48,18 @@ def pick_starts(n_valid: list[int], n_starts: int) -> list[int]:
     return [n_valid[j] for j in idx]
 
 
-def verify_extrapolation(seq, n_steps: int = 12, starts: list[int] | None = None,
-                         n_starts: int = 6, n_past: int = 3,
-                         thresholds: tuple[float, ...] = (1.0,),
-                         scales_km: tuple[float, ...] = (2.0, 10.0, 40.0),
-                         region: tuple[int, int, int, int] | None = None,
-                         flow: str = "lucaskanade", name: str | None = None):
+def verify_extrapolation(
+    seq,
+    n_steps: int = 12,
+    starts: list[int] | None = None,
+    n_starts: int = 6,
+    n_past: int = 3,
+    thresholds: tuple[float, ...] = (1.0,),
+    scales_km: tuple[float, ...] = (2.0, 10.0, 40.0),
+    region: tuple[int, int, int, int] | None = None,
+    flow: str = "lucaskanade",
+    name: str | None = None,
+):
     """CSI and FSS of extrapolation and persistence against lead time.
 
     Args:
@@ -89,24 +95,43 @@ def verify_extrapolation(seq, n_steps: int = 12, starts: list[int] | None = None
     valid = _valid_starts(np.asarray(seq.times), interval, n_steps, n_past)
     if starts is None:
         if not valid:
-            raise InputError(f"{seq.source}: {rain.shape[0]} frames cannot give {n_past} past + "
-                             f"{n_steps} future frames without a gap; use fewer --steps")
+            raise InputError(
+                f"{seq.source}: {rain.shape[0]} frames cannot give {n_past} past + "
+                f"{n_steps} future frames without a gap; use fewer --steps"
+            )
         starts = pick_starts(valid, n_starts)
     else:
         bad = [i for i in starts if i not in valid]
         if bad:
-            raise InputError(f"start indices {bad} lack {n_past} past or {n_steps} future frames "
-                             f"(valid: {valid[:3]}…{valid[-3:] if valid else ''})")
+            raise InputError(
+                f"start indices {bad} lack {n_past} past or {n_steps} future frames "
+                f"(valid: {valid[:3]}…{valid[-3:] if valid else ''})"
+            )
     cell_km = float(seq.cell_size) / 1000.0
     scale_px = {s: max(1, round(s / cell_km)) for s in scales_km}
     methods = ("extrapolation", REFERENCE)
-    acc = {(m, thr, k): {"ct": dc.det_cat_fct_init(thr), "per_start": [], "rain": 0,
-                         "fss": {s: ss.fss_init(thr, px) for s, px in scale_px.items()}}
-           for m in methods for thr in thresholds for k in range(1, n_steps + 1)}
+    acc = {
+        (m, thr, k): {
+            "ct": dc.det_cat_fct_init(thr),
+            "per_start": [],
+            "rain": 0,
+            "fss": {s: ss.fss_init(thr, px) for s, px in scale_px.items()},
+        }
+        for m in methods
+        for thr in thresholds
+        for k in range(1, n_steps + 1)
+    }
     for i in starts:
-        past = rain[i - n_past + 1:i + 1]
-        fc = extrapolate(past, n_steps, method="extrapolation", flow=flow,
-                         n_flow_frames=n_past, cell_size_m=seq.cell_size, interval_s=interval)
+        past = rain[i - n_past + 1 : i + 1]
+        fc = extrapolate(
+            past,
+            n_steps,
+            method="extrapolation",
+            flow=flow,
+            n_flow_frames=n_past,
+            cell_size_m=seq.cell_size,
+            interval_s=interval,
+        )
         for k in range(1, n_steps + 1):
             obs = rain[i + k]
             ok = np.isfinite(obs) & np.isfinite(fc[k - 1]) & np.isfinite(rain[i])
@@ -126,19 +151,30 @@ def verify_extrapolation(seq, n_steps: int = 12, starts: list[int] | None = None
     for (m, thr, k), a in acc.items():
         sc = dc.det_cat_fct_compute(a["ct"], scores=["CSI", "POD", "FAR"])
         per = np.asarray(a["per_start"], float)
-        row = {"sequence": label, "method": m, "threshold_mmh": thr, "lead_steps": k,
-               "lead_min": k * interval / 60.0, "csi": sc["CSI"], "pod": sc["POD"],
-               "far": sc["FAR"],
-               "csi_median": float(np.nanmedian(per)) if np.isfinite(per).any() else np.nan}
+        row = {
+            "sequence": label,
+            "method": m,
+            "threshold_mmh": thr,
+            "lead_steps": k,
+            "lead_min": k * interval / 60.0,
+            "csi": sc["CSI"],
+            "pod": sc["POD"],
+            "far": sc["FAR"],
+            "csi_median": float(np.nanmedian(per)) if np.isfinite(per).any() else np.nan,
+        }
         for s in scale_px:
             row[f"fss_{s:g}km"] = ss.fss_compute(a["fss"][s])
         row.update({"n_starts": len(starts), "rain_cells_obs": a["rain"]})
         rows.append(row)
     df = pd.DataFrame(rows).sort_values(["sequence", "threshold_mmh", "method", "lead_steps"])
-    df.attrs.update({"starts": [int(i) for i in starts],
-                     "start_times": [str(seq.times[i]) for i in starts],
-                     "scale_px": {f"{s:g}km": px for s, px in scale_px.items()},
-                     "aggregation": "pooled over starts (per-start median in csi_median)"})
+    df.attrs.update(
+        {
+            "starts": [int(i) for i in starts],
+            "start_times": [str(seq.times[i]) for i in starts],
+            "scale_px": {f"{s:g}km": px for s, px in scale_px.items()},
+            "aggregation": "pooled over starts (per-start median in csi_median)",
+        }
+    )
     return df.reset_index(drop=True)
 
 
@@ -163,13 +199,21 @@ def skill_markdown(df, fss_col: str | None = None) -> str:
     lines = []
     for (name, thr), g in wide.groupby(["sequence", "threshold_mmh"], sort=False):
         n = int(df[(df.sequence == name)].n_starts.iloc[0])
-        lines += [f"### {name}: rain >= {thr:g} mm/h ({n} start times, pooled)", "",
-                  (f"| lead (min) | CSI extrap | CSI persist | CSI ratio | {fss_col} extrap "
-                   f"| {fss_col} persist | FSS ratio |"), "|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            f"### {name}: rain >= {thr:g} mm/h ({n} start times, pooled)",
+            "",
+            (
+                f"| lead (min) | CSI extrap | CSI persist | CSI ratio | {fss_col} extrap "
+                f"| {fss_col} persist | FSS ratio |"
+            ),
+            "|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for _, r in g.iterrows():
-            lines.append(f"| {r.lead_min:g} | {r.csi_extrap:.3f} | {r.csi_persist:.3f} | "
-                         f"{r.csi_ratio:.2f} | {r[fss_col + '_extrap']:.3f} | "
-                         f"{r[fss_col + '_persist']:.3f} | {r[fss_col + '_ratio']:.2f} |")
+            lines.append(
+                f"| {r.lead_min:g} | {r.csi_extrap:.3f} | {r.csi_persist:.3f} | "
+                f"{r.csi_ratio:.2f} | {r[fss_col + '_extrap']:.3f} | "
+                f"{r[fss_col + '_persist']:.3f} | {r[fss_col + '_ratio']:.2f} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
@@ -196,7 +240,7 @@ def plot_skill(df, path, fss_col: str | None = None) -> None:
             lab = f"{name} {thr:g} mm/h {m}"
             axes[0].plot(h.lead_min, h.csi, ls, color=c, marker="o", ms=3, label=lab)
             axes[1].plot(h.lead_min, h[fss_col], ls, color=c, marker="o", ms=3, label=lab)
-    for ax, t in zip(axes, ("CSI", fss_col.replace("fss_", "FSS at "))):
+    for ax, t in zip(axes, ("CSI", fss_col.replace("fss_", "FSS at ")), strict=False):
         ax.set_xlabel("lead time (min)")
         ax.set_ylabel(t)
         ax.set_ylim(0, 1)

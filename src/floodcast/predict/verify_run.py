@@ -21,14 +21,26 @@ def run_verify(specs, steps, n_starts, past, thresholds, scales, region, flow, e
             if len(seq.times) < past + steps:
                 skipped.append(f"{rid} ({len(seq.times)} frames < {past} + {steps})")
                 continue
-            tables.append(verify_extrapolation(seq, steps, n_starts=n_starts, n_past=past,
-                                               thresholds=thresholds, scales_km=scales,
-                                               region=region, flow=flow, name=rid))
+            tables.append(
+                verify_extrapolation(
+                    seq,
+                    steps,
+                    n_starts=n_starts,
+                    n_past=past,
+                    thresholds=thresholds,
+                    scales_km=scales,
+                    region=region,
+                    flow=flow,
+                    name=rid,
+                )
+            )
     if skipped:
         echo(f"skipped (too few frames): {', '.join(skipped)}")
     if not tables:
-        raise InputError(f"no radar sequence has {past} past + {steps} future frames: "
-                         f"{', '.join(skipped)}; use fewer --steps")
+        raise InputError(
+            f"no radar sequence has {past} past + {steps} future frames: "
+            f"{', '.join(skipped)}; use fewer --steps"
+        )
     df = pd.concat(tables, ignore_index=True)
     df.attrs["per_sequence"] = {t.sequence.iloc[0]: t.attrs for t in tables}
     return df
@@ -41,11 +53,13 @@ def write_skill(out: Path, df) -> list[Path]:
 
     with atomic_dir(out) as tmp:
         df.to_csv(tmp / "skill.csv", index=False, float_format="%.4f")
-        skill_vs_reference(df).to_csv(tmp / "skill_vs_persistence.csv", index=False,
-                                      float_format="%.4f")
+        skill_vs_reference(df).to_csv(
+            tmp / "skill_vs_persistence.csv", index=False, float_format="%.4f"
+        )
         (tmp / "skill.md").write_text(
             "# Radar extrapolation skill (pysteps LK + semi-Lagrangian) vs persistence\n\n"
-            + skill_markdown(df))
+            + skill_markdown(df)
+        )
         plot_skill(df, tmp / "skill.png")
         (tmp / "verify.json").write_text(json.dumps(df.attrs, indent=2, default=str))
         names = sorted(p.name for p in tmp.iterdir())

@@ -33,7 +33,7 @@ from starlette.datastructures import UploadFile
 from floodcast.defaults import PREDICT_TILE
 from floodcast.errors import InputError
 from floodcast.io.dem import Dem
-from floodcast.serve import inputs, limits, schemas
+from floodcast.serve import guard, inputs, limits, schemas
 from floodcast.serve.maps import MapBoard
 from floodcast.serve.render import hillshade_png
 from floodcast.serve.telemetry import ServeMetrics
@@ -60,6 +60,7 @@ class ServeConfig:
     tile: int | None = None  # model tile (cells); None = the training patch, at least 256
     overlap: int | None = None  # tile overlap (cells); None = a quarter tile
     cache: int = 32  # responses kept for repeated identical requests (0 = off)
+    read_timeout_s: float = 30.0  # a request body must arrive within this (else 408)
     posts: Path | None = None  # social-media layer (places.geojson of `social map`)
 
 
@@ -87,18 +88,28 @@ class Server:
         # NHWC convolutions: 1.3x faster on this CPU, same results to float rounding
         self.mapper.model = self.mapper.model.to(memory_format=torch.channels_last)
         self.lock = threading.BoundedSemaphore(max(1, cfg.workers))
+        guard.set_parse_slots(cfg.workers)  # decoding uploads is bounded like model calls
         self.cache = ResponseCache(cfg.cache)
         self.state_dir = Path(cfg.state_dir or tempfile.mkdtemp(prefix="floodcast-serve-"))
-        self.board = MapBoard(self.dem, self.mapper, self.state_dir / "maps", self.lock,
-                              n_leads=cfg.n_leads,
-                              cut=self.mapper.cut if cfg.cut is None else cfg.cut)
+        self.board = MapBoard(
+            self.dem,
+            self.mapper,
+            self.state_dir / "maps",
+            self.lock,
+            n_leads=cfg.n_leads,
+            cut=self.mapper.cut if cfg.cut is None else cfg.cut,
+        )
         self.hillshade = hillshade_png(self.dem)
         # the DEM's routing and storm runs now, not inside the first request
         warm = self.mapper.warm_up(self.dem.elevation, self.dem.cell_size)
         log.info("derived channels of the DEM ready in %.1f s", warm)
         self.reference: dict | None = None
-        self.info = {"version": self.version, "model": Path(cfg.model).name,
-                     "frames": str(self.mapper.frames), "floodcast": __version__}
+        self.info = {
+            "version": self.version,
+            "model": Path(cfg.model).name,
+            "frames": str(self.mapper.frames),
+            "floodcast": __version__,
+        }
         self.metrics = ServeMetrics(self.info, self.mapper.stats, self.status)
         self.watcher = None
         if cfg.watch_dir is not None:
@@ -106,21 +117,33 @@ class Server:
             from floodcast.serve.watcher import Watcher
 
             live = LivePhysics(self.dem, self.mapper.threshold) if cfg.physics else None
-            self.watcher = Watcher(cfg.watch_dir, self.state_dir, self.dem, self.board, live,
-                                   self.interval, cfg.poll_s, self.metrics.drift.record)
+            self.watcher = Watcher(
+                cfg.watch_dir,
+                self.state_dir,
+                self.dem,
+                self.board,
+                live,
+                self.interval,
+                cfg.poll_s,
+                self.metrics.drift.record,
+            )
 
     def status(self) -> dict:
         w = self.watcher
-        out = {"watch": w.status() if w else {}, "csi": dict(self.board.csi),
-               "physics": w.live.status() if w and w.live else {}}
+        out = {
+            "watch": w.status() if w else {},
+            "csi": dict(self.board.csi),
+            "physics": w.live.status() if w and w.live else {},
+        }
         if self.reference:
             out["reference"] = self.reference
         return out
 
     def predict(self, rin: inputs.RainInput, cut: float):
         with self.lock:
-            return self.mapper.predict(rin.frames, self.dem.elevation, self.dem.cell_size,
-                                       rin.interval_s, cut=cut)
+            return self.mapper.predict(
+                rin.frames, self.dem.elevation, self.dem.cell_size, rin.interval_s, cut=cut
+            )
 
     def start(self) -> None:
         if self.watcher is not None:
@@ -133,7 +156,7 @@ class Server:
 
         try:
             self.reference = realtime_check(512, self.interval)
-        except Exception as exc:  # noqa: BLE001  (informative only: never fatal)
+        except Exception as exc:
             self.reference = {"error": f"{type(exc).__name__}: {exc}"}
 
     def stop(self) -> None:
@@ -154,12 +177,19 @@ def create_app(cfg: ServeConfig) -> FastAPI:
     from floodcast.serve.docs_ui import install_offline_docs
 
     # docs_url=None: /docs is served with local Swagger UI assets (offline), below
-    app = FastAPI(title="floodcast", version=srv.info["floodcast"], lifespan=lifespan,
-                  docs_url=None if _has_swagger_bundle() else "/docs",
-                  description="Flood maps from radar rain and a DEM: model predictions, "
-                  "nowcasts and a live physics solver. Rain in mm/h, depth in m, time in s.")
+    app = FastAPI(
+        title="floodcast",
+        version=srv.info["floodcast"],
+        lifespan=lifespan,
+        docs_url=None if _has_swagger_bundle() else "/docs",
+        description="Flood maps from radar rain and a DEM: model predictions, "
+        "nowcasts and a live physics solver. Rain in mm/h, depth in m, time in s.",
+    )
     app.state.server = srv
-    app.add_middleware(limits.BodyLimit, max_bytes=int(cfg.max_upload_mb * 1e6))
+    schemas.complete_openapi(app)
+    app.add_middleware(
+        limits.BodyLimit, max_bytes=int(cfg.max_upload_mb * 1e6), read_timeout_s=cfg.read_timeout_s
+    )
     app.add_middleware(limits.Timing, observe=srv.metrics.observe)
     limits.install_error_handlers(app)
     from floodcast.serve.routes import STATIC, add_routes
@@ -172,37 +202,54 @@ def create_app(cfg: ServeConfig) -> FastAPI:
 
     add_posts_routes(app, load_posts_layer(cfg.posts) if cfg.posts else None)
 
-    @app.post("/predict", summary="Flood map from uploaded radar frames",
-              openapi_extra={"requestBody": schemas.PREDICT_BODY},
-              responses=schemas.PREDICT_RESPONSES, response_class=Response)
-    async def predict(request: Request,
-                      format: schemas.OutputFormat | None = Query(
-                          None, description="Output format; default from Accept (GeoJSON)"),
-                      interval_s: float | None = Query(
-                          None, gt=0, le=86400, description="Frame interval (s) when the "
-                          "file does not say; default the model's"),
-                      cut: float | None = Query(None, ge=0, le=1, description="Wet-probability "
-                                                "cut; default the model's calibrated cut"),
-                      publish: bool = Query(False, description="Also show it on the web map")):
+    @app.post(
+        "/predict",
+        summary="Flood map from uploaded radar frames",
+        openapi_extra={"requestBody": schemas.PREDICT_BODY},
+        responses=schemas.PREDICT_RESPONSES,
+        response_class=Response,
+    )
+    async def predict(
+        request: Request,
+        format: schemas.OutputFormat | None = Query(
+            None, description="Output format; default from Accept (GeoJSON)"
+        ),
+        interval_s: float | None = Query(
+            None,
+            gt=0,
+            le=86400,
+            description="Frame interval (s) when the file does not say; default the model's",
+        ),
+        cut: float | None = Query(
+            None, ge=0, le=1, description="Wet-probability cut; default the model's calibrated cut"
+        ),
+        publish: bool = Query(False, description="Also show it on the web map"),
+    ):
         fmt = limits.negotiate(format, request.headers.get("accept"))
         kind, data = await _payload(request)  # within the upload cap (BodyLimit)
         cut = srv.mapper.cut if cut is None else cut
         key = srv.cache.key(data, kind, fmt, interval_s, cut)
         hit = None if publish else srv.cache.get(key)
         if hit is not None:
-            return Response(hit[0], media_type=hit[1], headers={"X-Model-Version": srv.version,
-                                                                "X-Cache": "hit"})
+            return Response(
+                hit[0],
+                media_type=hit[1],
+                headers={"X-Model-Version": srv.version, "X-Cache": "hit"},
+            )
         rin = await run_in_threadpool(_parse, kind, data, srv, interval_s)
         fmap = await run_in_threadpool(srv.predict, rin, cut)
         # off the event loop too: it reads every input value
-        await run_in_threadpool(srv.metrics.drift.record, rin.frames[-srv.mapper.frames:])
+        await run_in_threadpool(srv.metrics.drift.record, rin.frames[-srv.mapper.frames :])
         if publish:
-            await run_in_threadpool(srv.board.update, rin.frames, time.time(), rin.interval_s,
-                                    None)
+            await run_in_threadpool(srv.board.update, rin.frames, time.time(), rin.interval_s, None)
         from floodcast.serve.routes import render_map
 
-        meta = {"frames": int(rin.frames.shape[0]), "interval_s": rin.interval_s, "cut": cut,
-                "notes": rin.notes}
+        meta = {
+            "frames": int(rin.frames.shape[0]),
+            "interval_s": rin.interval_s,
+            "cut": cut,
+            "notes": rin.notes,
+        }
         resp = await run_in_threadpool(render_map, fmt, fmap, srv, meta)  # off the event loop
         srv.cache.put(key, resp.body, resp.media_type)
         return resp
@@ -247,31 +294,45 @@ async def _payload(request: Request) -> tuple[str, bytes]:
     if ctype == "multipart/form-data":
         try:
             form = await request.form(max_files=1, max_fields=4)
-        except limits.TooLarge:
+        except (limits.TooLarge, limits.ReadTimeout):
             raise
-        except Exception as exc:  # noqa: BLE001  (malformed multipart body)
+        except Exception as exc:
             raise HTTPException(400, f"malformed multipart body: {exc}") from None
         up = form.get("file")
         if not isinstance(up, UploadFile):
             raise InputError("multipart upload needs a file part named 'file'")
         return "file", await up.read()
-    if ctype in ("application/octet-stream", "application/x-netcdf", "application/zip",
-                 "image/tiff", "application/x-hdf5"):
+    if ctype in (
+        "application/octet-stream",
+        "application/x-netcdf",
+        "application/zip",
+        "image/tiff",
+        "application/x-hdf5",
+    ):
         return "file", await request.body()
     if ctype == "application/json":
         return "json", await request.body()
-    raise HTTPException(415, f"unsupported content type {ctype or '(none)'}; send "
-                        "multipart/form-data (file=...), application/octet-stream or JSON")
+    raise HTTPException(
+        415,
+        f"unsupported content type {ctype or '(none)'}; send "
+        "multipart/form-data (file=...), application/octet-stream or JSON",
+    )
 
 
 def _parse(kind: str, data: bytes, srv: Server, interval_s: float | None) -> inputs.RainInput:
     dem, default = srv.dem, srv.interval
     if kind == "file":
         return inputs.from_bytes(data, dem, interval_s, default)
+    limits.check_json_size(data, inputs.MAX_FRAMES * int(dem.elevation.size) + 8)
     try:
         body = schemas.PredictJSON.model_validate(json.loads(data))
     except ValueError as exc:  # JSONDecodeError and pydantic's ValidationError
-        detail = jsonable_encoder(exc.errors(include_input=False)) \
-            if isinstance(exc, ValidationError) else None
+        detail = (
+            jsonable_encoder(exc.errors(include_input=False))
+            if isinstance(exc, ValidationError)
+            else None
+        )
         raise limits.ApiError(422, f"invalid JSON body: {str(exc)[:300]}", detail) from None
+    except RecursionError:  # nested deeper than the parser's stack
+        raise limits.ApiError(422, "invalid JSON body: nested too deeply") from None
     return inputs.from_arrays(body.rain_mmh, dem, body.interval_s or interval_s, default)

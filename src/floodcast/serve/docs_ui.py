@@ -30,7 +30,8 @@ def install_offline_docs(app: Any) -> bool:
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> Any:
         return get_swagger_ui_html(
-            openapi_url=app.openapi_url, title=f"{app.title} - API docs",
+            openapi_url=app.openapi_url,
+            title=f"{app.title} - API docs",
             swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{ASSETS}/swagger-ui.css",
             swagger_favicon_url=f"{ASSETS}/favicon-32x32.png",

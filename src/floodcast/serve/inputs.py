@@ -19,12 +19,20 @@ import numpy as np
 
 from floodcast.errors import InputError
 from floodcast.io.dem import Dem
+from floodcast.serve import guard
 
 MAX_FRAMES = 288  # one day of 5-min frames: bounds the work one request can ask for
 MAX_INTERVAL_S = 86400.0
-_MAGIC = ((b"PK\x03\x04", "npz"), (b"CDF\x01", "nc"), (b"CDF\x02", "nc"),
-          (b"\x89HDF\r\n\x1a\n", "nc"), (b"II*\x00", "tif"), (b"MM\x00*", "tif"),
-          (b"II+\x00", "tif"), (b"MM\x00+", "tif"))
+_MAGIC = (
+    (b"PK\x03\x04", "npz"),
+    (b"CDF\x01", "nc"),
+    (b"CDF\x02", "nc"),
+    (b"\x89HDF\r\n\x1a\n", "nc"),
+    (b"II*\x00", "tif"),
+    (b"MM\x00*", "tif"),
+    (b"II+\x00", "tif"),
+    (b"MM\x00+", "tif"),
+)
 FORMATS = ("npz", "nc", "tif")
 
 
@@ -49,8 +57,9 @@ def sniff(data: bytes) -> str:
     for magic, kind in _MAGIC:
         if data.startswith(magic):
             return kind
-    raise InputError("unrecognised upload: expected an npz, NetCDF or GeoTIFF file "
-                     f"(first bytes {data[:8]!r})")
+    raise InputError(
+        f"unrecognised upload: expected an npz, NetCDF or GeoTIFF file (first bytes {data[:8]!r})"
+    )
 
 
 def _interval(value: float | None, what: str) -> float | None:
@@ -62,8 +71,14 @@ def _interval(value: float | None, what: str) -> float | None:
     return v
 
 
-def validate(frames: np.ndarray, dem: Dem, interval_s: float, source: str,
-             allow_nan: bool = False, notes: list[str] | None = None) -> RainInput:
+def validate(
+    frames: np.ndarray,
+    dem: Dem,
+    interval_s: float,
+    source: str,
+    allow_nan: bool = False,
+    notes: list[str] | None = None,
+) -> RainInput:
     """Check shape, dtype and values; NaN (no coverage) is refused unless ``allow_nan``."""
     a = np.asarray(frames)
     if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
@@ -72,15 +87,19 @@ def validate(frames: np.ndarray, dem: Dem, interval_s: float, source: str,
     if a.ndim != 3:
         raise InputError(f"{source}: rain must be [t, y, x], got shape {a.shape}")
     if a.shape[1:] != tuple(dem.shape):
-        raise InputError(f"{source}: rain grid {a.shape[1:]} (y, x) does not match the DEM grid "
-                         f"{tuple(dem.shape)}; send frames on the DEM grid or a georeferenced file")
+        raise InputError(
+            f"{source}: rain grid {a.shape[1:]} (y, x) does not match the DEM grid "
+            f"{tuple(dem.shape)}; send frames on the DEM grid or a georeferenced file"
+        )
     if not 1 <= a.shape[0] <= MAX_FRAMES:
         raise InputError(f"{source}: {a.shape[0]} frames; send 1..{MAX_FRAMES}")
     nan = np.isnan(a)
     if nan.any():
         if not allow_nan:
-            raise InputError(f"{source}: {int(nan.sum())} NaN rain values; fill cells without "
-                             "radar coverage with 0 mm/h before sending")
+            raise InputError(
+                f"{source}: {int(nan.sum())} NaN rain values; fill cells without "
+                "radar coverage with 0 mm/h before sending"
+            )
         a = np.where(nan, 0.0, a).astype(np.float32)
     if np.isinf(a).any():
         raise InputError(f"{source}: {int(np.isinf(a).sum())} infinite rain values")
@@ -89,19 +108,27 @@ def validate(frames: np.ndarray, dem: Dem, interval_s: float, source: str,
     return RainInput(a, interval_s, source, list(notes or []))
 
 
-def from_arrays(rain: list, dem: Dem, interval_s: float | None, default_interval: float,
-                source: str = "json") -> RainInput:
+def from_arrays(
+    rain: list, dem: Dem, interval_s: float | None, default_interval: float, source: str = "json"
+) -> RainInput:
     """Frames given as nested lists ``[t][y][x]`` (JSON)."""
     try:
         a = np.asarray(rain, dtype=np.float64)
     except (ValueError, TypeError) as exc:  # ragged lists, strings
-        raise InputError(f"{source}: rain_mmh must be a regular [t][y][x] array of numbers "
-                         f"({exc})") from exc
+        raise InputError(
+            f"{source}: rain_mmh must be a regular [t][y][x] array of numbers ({exc})"
+        ) from exc
     return validate(a, dem, _interval(interval_s, "interval_s") or default_interval, source)
 
 
-def from_bytes(data: bytes, dem: Dem, interval_s: float | None, default_interval: float,
-               allow_nan: bool = False, source: str = "upload") -> RainInput:
+def from_bytes(
+    data: bytes,
+    dem: Dem,
+    interval_s: float | None,
+    default_interval: float,
+    allow_nan: bool = False,
+    source: str = "upload",
+) -> RainInput:
     """Frames from an uploaded file's bytes (npz, NetCDF or GeoTIFF)."""
     if not data:
         raise InputError(f"{source}: empty upload")
@@ -113,33 +140,56 @@ def from_bytes(data: bytes, dem: Dem, interval_s: float | None, default_interval
         return read_path(path, dem, given, default_interval, allow_nan, source, kind)
 
 
-def read_path(path: Path, dem: Dem, interval_s: float | None, default_interval: float,
-              allow_nan: bool = False, source: str | None = None,
-              kind: str | None = None) -> RainInput:
+def read_path(
+    path: Path,
+    dem: Dem,
+    interval_s: float | None,
+    default_interval: float,
+    allow_nan: bool = False,
+    source: str | None = None,
+    kind: str | None = None,
+) -> RainInput:
     """Frames from a file on disk (the watcher's radar drops and the API's uploads)."""
     source = source or path.name
-    kind = kind or {".npz": "npz", ".nc": "nc", ".nc4": "nc", ".h5": "nc", ".tif": "tif",
-                    ".tiff": "tif"}.get(path.suffix.lower())
+    kind = kind or {
+        ".npz": "npz",
+        ".nc": "nc",
+        ".nc4": "nc",
+        ".h5": "nc",
+        ".tif": "tif",
+        ".tiff": "tif",
+    }.get(path.suffix.lower())
     if kind not in FORMATS:
-        raise InputError(f"{source}: unknown radar format {path.suffix!r}; valid: "
-                         ".npz, .nc, .tif")
+        raise InputError(f"{source}: unknown radar format {path.suffix!r}; valid: .npz, .nc, .tif")
     try:
-        if kind == "tif":
-            frames, tag_interval, notes = _read_tif(path, dem)
-        else:
-            frames, tag_interval, notes = _read_rain_file(path, dem)
+        # headers first: a bomb or a truncated file is refused before any data is read
+        guard.check_declared(path, kind, dem, MAX_FRAMES, source)
+        with guard.parse_slot():
+            if kind == "tif":
+                frames, tag_interval, notes = _read_tif(path, dem)
+            else:
+                frames, tag_interval, notes = _read_rain_file(path, dem)
     except _NaNFound as nan:
         if not allow_nan:
-            raise InputError(f"{source}: {nan.n} NaN rain values; fill cells without radar "
-                             "coverage with 0 mm/h before sending") from None
+            raise InputError(
+                f"{source}: {nan.n} NaN rain values; fill cells without radar "
+                "coverage with 0 mm/h before sending"
+            ) from None
         frames, tag_interval, notes = nan.result
     except InputError as exc:
-        raise InputError(str(exc).replace(str(path), source)) from None
-    except Exception as exc:  # noqa: BLE001  (corrupt files fail deep in netCDF4/GDAL)
-        raise InputError(f"{source}: cannot read {kind} file ({type(exc).__name__}: {exc})"
-                         ) from None
+        raise InputError(_scrub(str(exc), path, source)) from None
+    except Exception as exc:
+        raise InputError(
+            _scrub(f"{source}: cannot read {kind} file ({type(exc).__name__}: {exc})", path, source)
+        ) from None
     interval = tag_interval or interval_s or default_interval
     return validate(frames, dem, interval, source, allow_nan, notes)
+
+
+def _scrub(msg: str, path: Path, source: str) -> str:
+    """``msg`` without the server's own paths (the upload's temporary folder)."""
+    msg = msg.replace(str(path), source).replace(str(path.parent), "")
+    return re.sub(r"[^\s'\"]*floodcast-upload-[^\s'\"]*", source, msg)
 
 
 def _read_rain_file(path: Path, dem: Dem) -> tuple[np.ndarray, float | None, list[str]]:
@@ -176,16 +226,26 @@ def _read_tif(path: Path, dem: Dem) -> tuple[np.ndarray, float | None, list[str]
         a = ds.read(masked=True).astype(np.float32).filled(np.nan)
         tags = ds.tags()
         tr, crs = ds.transform, (ds.crs.to_string() if ds.crs else None)
-    interval = _interval(tags["interval_s"], "GeoTIFF tag interval_s") if "interval_s" in tags \
-        else None
+    interval = (
+        _interval(tags["interval_s"], "GeoTIFF tag interval_s") if "interval_s" in tags else None
+    )
     notes: list[str] = []
     if a.shape[1:] != tuple(dem.shape) or (crs and dem.georeferenced):
         nan = np.isnan(a)
-        raw = _RawRain(np.where(nan, 0.0, a).astype(np.float32), np.arange(a.shape[0]) * 1.0,
-                       path.name, tr if crs else None, crs, notes)
+        raw = _RawRain(
+            np.where(nan, 0.0, a).astype(np.float32),
+            np.arange(a.shape[0]) * 1.0,
+            path.name,
+            tr if crs else None,
+            crs,
+            notes,
+        )
         a2 = regrid_to_dem(raw, dem)
         if nan.any():  # keep frames with no-coverage visible to the NaN check
-            a2 = np.where(nan.any(axis=(1, 2))[:, None, None], np.nan, a2) \
-                if a2.shape != a.shape else np.where(nan, np.nan, a2)
+            a2 = (
+                np.where(nan.any(axis=(1, 2))[:, None, None], np.nan, a2)
+                if a2.shape != a.shape
+                else np.where(nan, np.nan, a2)
+            )
         a = a2
     return a, interval, notes

@@ -6,6 +6,7 @@ request is at fault; anything else is a logged 500 with no internals in the body
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -34,6 +35,9 @@ class TooLarge(Exception):
     """The body passed the upload limit while being read."""
 
 
+class ReadTimeout(Exception):
+    """The client stopped sending its body."""
+
 
 def _json(status: int, error: str, detail=None) -> JSONResponse:
     return JSONResponse({"error": error, "detail": detail}, status_code=status)
@@ -43,8 +47,9 @@ class BodyLimit:
     """ASGI middleware: refuse bodies over ``max_bytes`` with 413, by Content-Length when
     given and by counting otherwise (chunked uploads), before the app buffers them."""
 
-    def __init__(self, app, max_bytes: int):
+    def __init__(self, app, max_bytes: int, read_timeout_s: float = 30.0):
         self.app, self.max_bytes = app, int(max_bytes)
+        self.read_timeout_s = float(read_timeout_s)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -59,14 +64,21 @@ class BodyLimit:
             return await _json(400, "bad Content-Length header")(scope, receive, send)
         seen = 0
         started = False
+        body_done = False
 
         async def limited_receive():
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, body_done
+            if body_done:  # after the body: waiting for a disconnect, no deadline
+                return await receive()
+            try:  # a client that stops sending (Content-Length > body) must not hold us
+                message = await asyncio.wait_for(receive(), self.read_timeout_s)
+            except TimeoutError:
+                raise ReadTimeout from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     raise TooLarge
+                body_done = not message.get("more_body", False)
             return message
 
         async def tracking_send(message):
@@ -80,6 +92,11 @@ class BodyLimit:
         except TooLarge:
             if not started:
                 await _json(413, msg)(scope, receive, send)
+        except ReadTimeout:
+            if not started:
+                await _json(408, f"request body not received within {self.read_timeout_s:g} s")(
+                    scope, receive, send
+                )
 
 
 class Timing:
@@ -115,15 +132,35 @@ def negotiate(fmt: OutputFormat | None, accept: str | None) -> OutputFormat:
     if not accept:
         return OutputFormat.geojson
     by_media = {v: k for k, v in MEDIA_TYPES.items()}
-    by_media.update({"*/*": OutputFormat.geojson, "application/*": OutputFormat.geojson,
-                     "image/*": OutputFormat.png, "image/geotiff": OutputFormat.geotiff,
-                     "image/tiff; application=geotiff": OutputFormat.geotiff})
+    by_media.update(
+        {
+            "*/*": OutputFormat.geojson,
+            "application/*": OutputFormat.geojson,
+            "image/*": OutputFormat.png,
+            "image/geotiff": OutputFormat.geotiff,
+            "image/tiff; application=geotiff": OutputFormat.geotiff,
+        }
+    )
     for part in accept.split(","):
         media = part.split(";")[0].strip().lower()
         if media in by_media:
             return by_media[media]
-    raise HTTPException(406, f"cannot produce {accept!r}; acceptable: "
-                        f"{', '.join(MEDIA_TYPES.values())} (or use format=)")
+    raise HTTPException(
+        406,
+        f"cannot produce {accept!r}; acceptable: "
+        f"{', '.join(MEDIA_TYPES.values())} (or use format=)",
+    )
+
+
+def check_json_size(data: bytes, max_values: int) -> None:
+    """Refuse a JSON body before parsing it when it holds more numbers than a valid
+    request can (a 20 MB body of ``0,`` would become 10 M Python floats)."""
+    if data.count(b",") + 1 > max_values:
+        raise ApiError(
+            422,
+            f"JSON body holds more than {max_values} values, more than a "
+            "rain request for this DEM can need; send a file instead",
+        )
 
 
 _SAFE_NAME = re.compile(r"^[0-9]{6}_(obs|lead[0-9]{1,3})_(radar|flood)\.png$")
@@ -160,7 +197,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        return _json(exc.status_code, str(exc.detail))
+        resp = _json(exc.status_code, str(exc.detail))
+        resp.headers.update(exc.headers or {})  # e.g. Allow on a 405
+        return resp
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception):

@@ -27,8 +27,14 @@ from floodcast.physics.solver import Simulation, SolverConfig
 class LivePhysics:
     """A hot-started flood simulation on the served DEM, one radar interval at a time."""
 
-    def __init__(self, dem: Dem, threshold_m: float = WET_THRESHOLD_M, fill: bool = True,
-                 max_step_s: float = MAX_STEP_S, surface: dict | None = None):
+    def __init__(
+        self,
+        dem: Dem,
+        threshold_m: float = WET_THRESHOLD_M,
+        fill: bool = True,
+        max_step_s: float = MAX_STEP_S,
+        surface: dict | None = None,
+    ):
         """``surface``: per-place physics as SolverConfig fields (``manning``,
         ``infiltration_mmh``, ``drainage_mmh``, ``soil``; numbers or [y, x] grids on the DEM,
         e.g. from ``floodcast.simulation.landcover.land_surface``); part of the state's
@@ -52,13 +58,18 @@ class LivePhysics:
 
     def restore(self, arrays: dict[str, np.ndarray]) -> None:
         """Resume from :meth:`to_arrays` output (e.g. read back from disk after a restart)."""
-        st = {k[5:]: (np.asarray(v).item() if np.ndim(v) == 0 else np.asarray(v))  # str too
-              for k, v in arrays.items() if k.startswith("phys_")}
+        st = {
+            k[5:]: (np.asarray(v).item() if np.ndim(v) == 0 else np.asarray(v))  # str too
+            for k, v in arrays.items()
+            if k.startswith("phys_")
+        }
         if not st:
             return
         if np.shape(st["h"]) != self.elevation.shape:
-            raise ValueError(f"saved physics state {np.shape(st['h'])} does not match the DEM "
-                             f"{self.elevation.shape}")
+            raise ValueError(
+                f"saved physics state {np.shape(st['h'])} does not match the DEM "
+                f"{self.elevation.shape}"
+            )
         self.state = st
         self.t = float(st["t"])
         self.depth = np.asarray(st["h"], np.float32)
@@ -67,11 +78,15 @@ class LivePhysics:
     def _simulation(self, rates: np.ndarray, interval_s: float) -> Simulation:
         """A solver holding the current state, forced by ``rates`` [n, y, x] from now on."""
         n = rates.shape[0]
-        rain = RainSeries(np.ascontiguousarray(rates, np.float32),
-                          self.t + interval_s * np.arange(n, dtype=np.float64), math.inf,
-                          "live radar")
-        sim = Simulation(self.elevation, self.cell_size, rain, self.config,
-                         Boundaries.parse("free"))
+        rain = RainSeries(
+            np.ascontiguousarray(rates, np.float32),
+            self.t + interval_s * np.arange(n, dtype=np.float64),
+            math.inf,
+            "live radar",
+        )
+        sim = Simulation(
+            self.elevation, self.cell_size, rain, self.config, Boundaries.parse("free")
+        )
         if self.state is not None:
             sim.load_state_dict(self.state)
         sim.t = self.t
@@ -105,15 +120,29 @@ class LivePhysics:
 
     def status(self) -> dict:
         keeps = None if math.isnan(self.update_s) else bool(self.update_s < self.interval_s)
-        return {"t_s": self.t, "advance_s": self.advance_s, "update_s": self.update_s,
-                "interval_s": self.interval_s, "cells": int(self.elevation.size),
-                "realtime_factor": (self.interval_s / self.update_s
-                                    if self.update_s and not math.isnan(self.update_s) else None),
-                "keeps_up": keeps, "threshold_m": self.threshold}
+        return {
+            "t_s": self.t,
+            "advance_s": self.advance_s,
+            "update_s": self.update_s,
+            "interval_s": self.interval_s,
+            "cells": int(self.elevation.size),
+            "realtime_factor": (
+                self.interval_s / self.update_s
+                if self.update_s and not math.isnan(self.update_s)
+                else None
+            ),
+            "keeps_up": keeps,
+            "threshold_m": self.threshold,
+        }
 
 
-def realtime_check(size: int = 512, interval_s: float = 300.0, n_intervals: int = 4,
-                   peak_mmh: float = 60.0, seed: int = 0) -> dict:
+def realtime_check(
+    size: int = 512,
+    interval_s: float = 300.0,
+    n_intervals: int = 4,
+    peak_mmh: float = 60.0,
+    seed: int = 0,
+) -> dict:
     """Wall time to advance a ``size`` x ``size`` live solver by one radar interval.
 
     The terrain is matplotlib's Jacksboro DEM resampled to ``size`` x ``size`` cells of
@@ -131,8 +160,13 @@ def realtime_check(size: int = 512, interval_s: float = 300.0, n_intervals: int 
     z = np.nan_to_num(src.elevation, nan=float(np.nanmean(src.elevation)))
     z = zoom(z, (size / z.shape[0], size / z.shape[1]), order=1)[:size, :size].astype(np.float32)
     dem = Dem(z, src.cell_size)
-    storm = synthetic_storm((size, size), dem.cell_size, interval_s * (n_intervals + 1),
-                            seed=seed, config=StormConfig(max_mmh=peak_mmh, frame_s=interval_s))
+    storm = synthetic_storm(
+        (size, size),
+        dem.cell_size,
+        interval_s * (n_intervals + 1),
+        seed=seed,
+        config=StormConfig(max_mmh=peak_mmh, frame_s=interval_s),
+    )
     live = LivePhysics(dem)
     rates = np.asarray(storm.rates_mmh, np.float32)
     walls = []
@@ -141,6 +175,13 @@ def realtime_check(size: int = 512, interval_s: float = 300.0, n_intervals: int 
         if k:
             walls.append(live.advance_s)
     worst = max(walls)
-    return {"cells": size * size, "shape": [size, size], "interval_s": interval_s,
-            "advance_s": worst, "advance_s_all": walls, "realtime_factor": interval_s / worst,
-            "keeps_up": worst < interval_s, "max_depth_m": float(live.depth.max())}
+    return {
+        "cells": size * size,
+        "shape": [size, size],
+        "interval_s": interval_s,
+        "advance_s": worst,
+        "advance_s_all": walls,
+        "realtime_factor": interval_s / worst,
+        "keeps_up": worst < interval_s,
+        "max_depth_m": float(live.depth.max()),
+    }

@@ -33,9 +33,16 @@ LIVE_BUDGET = 0.5
 class LiveEnsemble:
     """Ensemble cycles on the live solver's state, members adapted to the time budget."""
 
-    def __init__(self, live, members: int = NOWCAST_MEMBERS, n_steps: int = 12,
-                 thresholds: tuple[float, ...] = NOWCAST_THRESHOLDS_M, seed: int = 0,
-                 budget: float = LIVE_BUDGET, flow: str = "lucaskanade"):
+    def __init__(
+        self,
+        live,
+        members: int = NOWCAST_MEMBERS,
+        n_steps: int = 12,
+        thresholds: tuple[float, ...] = NOWCAST_THRESHOLDS_M,
+        seed: int = 0,
+        budget: float = LIVE_BUDGET,
+        flow: str = "lucaskanade",
+    ):
         if members < 1 or n_steps < 1:
             raise ValueError(f"members and n_steps must be >= 1, got {members}, {n_steps}")
         self.live = live
@@ -68,15 +75,30 @@ class LiveEnsemble:
         m = self.plan(interval_s)
         frames = np.asarray(history_mmh, np.float32)
         method = "steps" if len(frames) >= 3 else "extrapolation"
-        fc = extrapolate(frames[-3:], self.n_steps, method=method, n_members=m,
-                         seed=self.seed + self.cycles, flow=self.flow,
-                         cell_size_m=self.live.cell_size, interval_s=interval_s)
+        fc = extrapolate(
+            frames[-3:],
+            self.n_steps,
+            method=method,
+            n_members=m,
+            seed=self.seed + self.cycles,
+            flow=self.flow,
+            cell_size_m=self.live.cell_size,
+            interval_s=interval_s,
+        )
         fc = np.nan_to_num(fc if fc.ndim == 4 else fc[None])
         state = self.live.state
         if state is not None:
             state = {**state, "t": float(self.live.t)}
-        res = run_ensemble(self.live.elevation, self.live.cell_size, state, fc, interval_s,
-                           self.thresholds, self.live.config, _boundaries())
+        res = run_ensemble(
+            self.live.elevation,
+            self.live.cell_size,
+            state,
+            fc,
+            interval_s,
+            self.thresholds,
+            self.live.config,
+            _boundaries(),
+        )
         self.cycle_s = time.perf_counter() - t0
         self.per_member_s = self.cycle_s / fc.shape[0]
         self.members = fc.shape[0]
@@ -87,12 +109,18 @@ class LiveEnsemble:
 
     def status(self) -> dict:
         """Members run, cycle time, real-time factor, and whether members were cut."""
-        rtf = (self.interval_s / self.cycle_s if self.cycle_s and math.isfinite(self.cycle_s)
-               else None)
-        return {"members_requested": self.requested, "members_run": self.members,
-                "reduced": self.members < self.requested, "cycle_s": self.cycle_s,
-                "realtime_factor": rtf, "cycles": self.cycles,
-                "keeps_up": None if rtf is None else bool(rtf > 1.0)}
+        rtf = (
+            self.interval_s / self.cycle_s if self.cycle_s and math.isfinite(self.cycle_s) else None
+        )
+        return {
+            "members_requested": self.requested,
+            "members_run": self.members,
+            "reduced": self.members < self.requested,
+            "cycle_s": self.cycle_s,
+            "realtime_factor": rtf,
+            "cycles": self.cycles,
+            "keeps_up": None if rtf is None else bool(rtf > 1.0),
+        }
 
 
 def _boundaries():

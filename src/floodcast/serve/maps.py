@@ -34,8 +34,9 @@ def iso(unix: float) -> str:
     return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def nowcast_rain(frames: np.ndarray, n_steps: int, cell_size: float,
-                 interval_s: float) -> tuple[np.ndarray, str]:
+def nowcast_rain(
+    frames: np.ndarray, n_steps: int, cell_size: float, interval_s: float
+) -> tuple[np.ndarray, str]:
     """Rain ``n_steps`` ahead [n, y, x] (mm/h, NaN unknown) and how it was made."""
     if n_steps < 1:
         return np.zeros((0, *frames.shape[1:]), np.float32), "none"
@@ -48,7 +49,7 @@ def nowcast_rain(frames: np.ndarray, n_steps: int, cell_size: float,
             return np.asarray(fc, np.float32), "extrapolation (pysteps optical flow)"
         except ImportError:
             why = "floodcast.predict.nowcast unavailable"
-        except Exception as exc:  # noqa: BLE001  (few features, tiny grid: hold last frame)
+        except Exception as exc:
             why = f"{type(exc).__name__}: {exc}"[:200]
     last = np.nan_to_num(frames[-1])
     return np.repeat(last[None], n_steps, 0).astype(np.float32), f"persistence ({why})"
@@ -57,8 +58,15 @@ def nowcast_rain(frames: np.ndarray, n_steps: int, cell_size: float,
 class MapBoard:
     """Computes, renders and indexes the latest maps; thread-safe readers via :meth:`latest`."""
 
-    def __init__(self, dem: Dem, mapper: FloodMapper | None, folder: Path,
-                 lock: threading.Lock, n_leads: int = 6, cut: float = 0.5):
+    def __init__(
+        self,
+        dem: Dem,
+        mapper: FloodMapper | None,
+        folder: Path,
+        lock: threading.Lock,
+        n_leads: int = 6,
+        cut: float = 0.5,
+    ):
         self.dem, self.mapper, self.lock = dem, mapper, lock
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -85,14 +93,16 @@ class MapBoard:
             tmp.write_bytes(png_bytes(rgba))
         return f"/maps/files/{name}"
 
-    def update(self, history: np.ndarray, unix: float, interval_s: float,
-               live: LivePhysics | None) -> dict:
+    def update(
+        self, history: np.ndarray, unix: float, interval_s: float, live: LivePhysics | None
+    ) -> dict:
         """New maps after radar frame ``history[-1]`` (valid at ``unix``); returns the index."""
         with self._updating:  # one update at a time (watcher and ``POST /predict?publish``)
             return self._update(history, unix, interval_s, live)
 
-    def _update(self, history: np.ndarray, unix: float, interval_s: float,
-                live: LivePhysics | None) -> dict:
+    def _update(
+        self, history: np.ndarray, unix: float, interval_s: float, live: LivePhysics | None
+    ) -> dict:
         seq = int(self.index.get("seq", 0)) + 1
         fc, how = nowcast_rain(history, self.n_leads, self.dem.cell_size, interval_s)
         model, model_note = self._model_maps(history, fc, interval_s)
@@ -101,31 +111,46 @@ class MapBoard:
         if live is not None:
             live.update_s = live.advance_s + (time.perf_counter() - t0)
         steps, csis = [], {}
-        area_km2 = self.dem.cell_size ** 2 / 1e6
+        area_km2 = self.dem.cell_size**2 / 1e6
         for k in range(len(fc) + 1):
             pwet = live.wet(phys[k]) if live is not None else None
             fm = model[k] if model else None
             prob = fm.probability if fm is not None else np.zeros(self.dem.shape, np.float32)
             rain = history[-1] if k == 0 else fc[k - 1]
             tag = "obs" if k == 0 else f"lead{k}"
-            step = {"kind": "observed" if k == 0 else "nowcast", "lead_min": k * interval_s / 60,
-                    "unix": unix + k * interval_s, "time": iso(unix + k * interval_s),
-                    "radar": self._png(f"{seq:06d}_{tag}_radar.png", radar_rgba(rain)),
-                    "flood": self._png(f"{seq:06d}_{tag}_flood.png", flood_rgba(prob, pwet)),
-                    "rain_mean_mmh": float(np.nanmean(rain)) if np.isfinite(rain).any() else None,
-                    "model_wet_km2": float(fm.wet.sum() * area_km2) if fm is not None else None,
-                    "physics_wet_km2": float(pwet.sum() * area_km2) if pwet is not None else None}
+            step = {
+                "kind": "observed" if k == 0 else "nowcast",
+                "lead_min": k * interval_s / 60,
+                "unix": unix + k * interval_s,
+                "time": iso(unix + k * interval_s),
+                "radar": self._png(f"{seq:06d}_{tag}_radar.png", radar_rgba(rain)),
+                "flood": self._png(f"{seq:06d}_{tag}_flood.png", flood_rgba(prob, pwet)),
+                "rain_mean_mmh": float(np.nanmean(rain)) if np.isfinite(rain).any() else None,
+                "model_wet_km2": float(fm.wet.sum() * area_km2) if fm is not None else None,
+                "physics_wet_km2": float(pwet.sum() * area_km2) if pwet is not None else None,
+            }
             if fm is not None and pwet is not None:
                 c = csi(fm.wet, pwet)
                 step["csi"] = None if math.isnan(c) else c
                 csis[round(k * interval_s / 60)] = c
             steps.append(step)
-        observed = [s for s in self.index.get("steps", []) if s["kind"] == "observed"]
+        observed = [
+            s
+            for s in self.index.get("steps", [])
+            if s["kind"] == "observed" and s.get("unix") != unix
+        ]  # a file re-ingested after a restart: once
         observed = (observed + [steps[0]])[-HISTORY_STEPS:]
-        index = {"seq": seq, "updated": iso(time.time()), "valid_time": iso(unix),
-                 "interval_s": interval_s, "nowcast": how, "model": model_note,
-                 "steps": observed + steps[1:], "csi": {str(k): v for k, v in csis.items()},
-                 "physics": live.status() if live is not None else None}
+        index = {
+            "seq": seq,
+            "updated": iso(time.time()),
+            "valid_time": iso(unix),
+            "interval_s": interval_s,
+            "nowcast": how,
+            "model": model_note,
+            "steps": observed + steps[1:],
+            "csi": {str(k): v for k, v in csis.items()},
+            "physics": live.status() if live is not None else None,
+        }
         with atomic_path(self.index_path) as tmp:
             tmp.write_text(json.dumps(clean(index), indent=1))
         with self._guard:
@@ -134,8 +159,9 @@ class MapBoard:
         self._prune(index)
         return index
 
-    def _model_maps(self, history: np.ndarray, fc: np.ndarray,
-                    interval_s: float) -> tuple[list[FloodMap], str]:
+    def _model_maps(
+        self, history: np.ndarray, fc: np.ndarray, interval_s: float
+    ) -> tuple[list[FloodMap], str]:
         m = self.mapper
         if m is None:
             return [], "no model"
@@ -144,11 +170,30 @@ class MapBoard:
         from floodcast.predict.nowcast import flood_nowcast
 
         with self.lock:
-            leads = flood_nowcast(m, history, self.dem.elevation, self.dem.cell_size, interval_s,
-                                  len(fc), forecast_on_dem=fc,
-                                  cut=self.cut) if len(fc) else \
-                [_Lead(m.predict(np.nan_to_num(history), self.dem.elevation, self.dem.cell_size,
-                                 interval_s, cut=self.cut))]
+            leads = (
+                flood_nowcast(
+                    m,
+                    history,
+                    self.dem.elevation,
+                    self.dem.cell_size,
+                    interval_s,
+                    len(fc),
+                    forecast_on_dem=fc,
+                    cut=self.cut,
+                )
+                if len(fc)
+                else [
+                    _Lead(
+                        m.predict(
+                            np.nan_to_num(history),
+                            self.dem.elevation,
+                            self.dem.cell_size,
+                            interval_s,
+                            cut=self.cut,
+                        )
+                    )
+                ]
+            )
         return [ld.fmap for ld in leads], "ok"
 
     def _prune(self, index: dict) -> None:

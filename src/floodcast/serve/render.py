@@ -16,8 +16,16 @@ from floodcast.io.dem import Dem
 
 # radar colour scale (mm/h lower bounds) and its legend, shared with the web page
 RADAR_LEVELS = (0.1, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
-RADAR_COLORS = ((200, 230, 255), (140, 200, 255), (60, 150, 250), (20, 200, 80),
-                (250, 230, 30), (250, 140, 20), (230, 30, 30), (170, 0, 170))
+RADAR_COLORS = (
+    (200, 230, 255),
+    (140, 200, 255),
+    (60, 150, 250),
+    (20, 200, 80),
+    (250, 230, 30),
+    (250, 140, 20),
+    (230, 30, 30),
+    (170, 0, 170),
+)
 FLOOD_RGB = (20, 70, 220)  # model: wet probability as blue opacity
 PHYSICS_RGB = (255, 120, 0)  # physics: orange outline of the wet extent
 
@@ -50,8 +58,9 @@ def radar_rgba(rain_mmh: np.ndarray) -> np.ndarray:
     return lut[idx]
 
 
-def flood_rgba(probability: np.ndarray, physics_wet: np.ndarray | None = None,
-               cut: float = 0.1) -> np.ndarray:
+def flood_rgba(
+    probability: np.ndarray, physics_wet: np.ndarray | None = None, cut: float = 0.1
+) -> np.ndarray:
     """Model wet probability as blue opacity (none below ``cut``, so the radar beneath
     stays visible), with the physics wet extent outlined in orange."""
     p = np.nan_to_num(np.asarray(probability, np.float32), nan=0.0)
@@ -88,7 +97,7 @@ def leaflet_bounds(dem: Dem) -> dict:
             ys = [t.f, t.f, t.f + t.e * ny, t.f + t.e * ny]
             lon, lat = warp(dem.crs, "EPSG:4326", xs, ys)
             return {"crs": "lonlat", "bounds": [[min(lat), min(lon)], [max(lat), max(lon)]]}
-        except Exception as exc:  # noqa: BLE001  (an odd CRS must not break the page)
+        except Exception as exc:
             import logging
 
             logging.getLogger("floodcast.serve").warning("no lon/lat bounds: %s", exc)
@@ -97,12 +106,15 @@ def leaflet_bounds(dem: Dem) -> dict:
 
 def legend() -> dict:
     """Colours and labels of the overlays, for the page's legend."""
-    rad = [{"label": f"≥ {lv:g} mm/h", "color": _rgb(c)}
-           for lv, c in zip(RADAR_LEVELS, RADAR_COLORS)]
-    return {"radar": rad,
-            "flood": {"label": "model: wet probability", "color": _rgb(FLOOD_RGB)},
-            "physics": {"label": "physics: wet extent (outline)",
-                        "color": _rgb(PHYSICS_RGB)}}
+    rad = [
+        {"label": f"≥ {lv:g} mm/h", "color": _rgb(c)}
+        for lv, c in zip(RADAR_LEVELS, RADAR_COLORS, strict=False)
+    ]
+    return {
+        "radar": rad,
+        "flood": {"label": "model: wet probability", "color": _rgb(FLOOD_RGB)},
+        "physics": {"label": "physics: wet extent (outline)", "color": _rgb(PHYSICS_RGB)},
+    }
 
 
 def _rgb(c: tuple) -> str:

@@ -26,10 +26,21 @@ def geotiff_bytes(fmap: FloodMap, dem) -> bytes:
     from rasterio.io import MemoryFile
     from rasterio.transform import Affine
 
-    tr = dem.transform if dem.transform is not None else Affine(
-        dem.cell_size, 0, 0, 0, -dem.cell_size, dem.shape[0] * dem.cell_size)
-    profile = {"driver": "GTiff", "height": dem.shape[0], "width": dem.shape[1], "count": 2,
-               "dtype": "float32", "transform": tr, "compress": "deflate", "nodata": -9999.0}
+    tr = (
+        dem.transform
+        if dem.transform is not None
+        else Affine(dem.cell_size, 0, 0, 0, -dem.cell_size, dem.shape[0] * dem.cell_size)
+    )
+    profile = {
+        "driver": "GTiff",
+        "height": dem.shape[0],
+        "width": dem.shape[1],
+        "count": 2,
+        "dtype": "float32",
+        "transform": tr,
+        "compress": "deflate",
+        "nodata": -9999.0,
+    }
     if dem.crs:
         profile["crs"] = dem.crs
     with MemoryFile() as mem:
@@ -50,8 +61,9 @@ def render_map(fmt: schemas.OutputFormat, fmap: FloodMap, srv, meta: dict) -> Re
     if fmt == F.geotiff:
         return Response(geotiff_bytes(fmap, dem), media_type="image/tiff", headers=headers)
     if fmt == F.png:
-        return Response(png_bytes(flood_rgba(fmap.probability)), media_type="image/png",
-                        headers=headers)
+        return Response(
+            png_bytes(flood_rgba(fmap.probability)), media_type="image/png", headers=headers
+        )
     wet_cells = int(fmap.wet.sum())
     if fmt == F.geojson:
         from floodcast.predict.outputs import flood_geojson
@@ -60,11 +72,17 @@ def render_map(fmt: schemas.OutputFormat, fmap: FloodMap, srv, meta: dict) -> Re
         fc["properties"] = {"wet_cells": wet_cells, "model_version": srv.version, **meta}
         return Response(json.dumps(fc), media_type="application/geo+json", headers=headers)
     s = schemas.PredictSummary(
-        wet_cells=wet_cells, wet_area_m2=wet_cells * dem.cell_size ** 2,
+        wet_cells=wet_cells,
+        wet_area_m2=wet_cells * dem.cell_size**2,
         max_probability=float(np.max(fmap.probability)) if fmap.probability.size else 0.0,
-        frames=meta.get("frames", 0), interval_s=meta.get("interval_s", 0.0),
-        shape=list(dem.shape), cut=meta.get("cut", 0.5), threshold_m=srv.mapper.threshold,
-        model_version=srv.version, notes=meta.get("notes", []))
+        frames=meta.get("frames", 0),
+        interval_s=meta.get("interval_s", 0.0),
+        shape=list(dem.shape),
+        cut=meta.get("cut", 0.5),
+        threshold_m=srv.mapper.threshold,
+        model_version=srv.version,
+        notes=meta.get("notes", []),
+    )
     return JSONResponse(s.model_dump(), headers=headers)
 
 
@@ -76,55 +94,94 @@ def add_routes(app: FastAPI, srv) -> None:
 
     @app.get("/health", response_model=schemas.Health, summary="Liveness and what is served")
     async def health():
-        return schemas.Health(status="ok", model=srv.info["model"], model_version=srv.version,
-                              frames_needed=srv.mapper.frames, dem=str(srv.dem.source),
-                              dem_shape=list(srv.dem.shape), watch=srv.watcher is not None,
-                              floodcast_version=srv.info["floodcast"])
+        return schemas.Health(
+            status="ok",
+            model=srv.info["model"],
+            model_version=srv.version,
+            frames_needed=srv.mapper.frames,
+            dem=str(srv.dem.source),
+            dem_shape=list(srv.dem.shape),
+            watch=srv.watcher is not None,
+            floodcast_version=srv.info["floodcast"],
+        )
 
-    @app.get("/metrics", summary="Prometheus metrics", response_class=Response,
-             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
     async def metrics():
         return Response(srv.metrics.render(), media_type=CONTENT_TYPE)
 
     @app.get("/api/area", summary="Map area, overlay bounds and legend (for the web page)")
     async def area():
-        return {"dem": str(srv.dem.source), "shape": list(srv.dem.shape),
-                "cell_size_m": srv.dem.cell_size, **leaflet_bounds(srv.dem),
-                "hillshade": "/maps/hillshade.png", "legend": legend(),
-                "model": {**srv.info, "threshold_m": srv.mapper.threshold},
-                "watch": srv.watcher is not None}
+        return {
+            "dem": str(srv.dem.source),
+            "shape": list(srv.dem.shape),
+            "cell_size_m": srv.dem.cell_size,
+            **leaflet_bounds(srv.dem),
+            "hillshade": "/maps/hillshade.png",
+            "legend": legend(),
+            "model": {**srv.info, "threshold_m": srv.mapper.threshold},
+            "watch": srv.watcher is not None,
+        }
 
-    @app.get("/maps/hillshade.png", summary="Hillshade of the DEM (PNG)", response_class=Response,
-             responses={200: {"content": {"image/png": {}}}})
+    @app.get(
+        "/maps/hillshade.png",
+        summary="Hillshade of the DEM (PNG)",
+        response_class=Response,
+        responses={200: {"content": {"image/png": {}}}},
+    )
     async def hillshade():
-        return Response(srv.hillshade, media_type="image/png",
-                        headers={"Cache-Control": "max-age=3600"})
+        return Response(
+            srv.hillshade, media_type="image/png", headers={"Cache-Control": "max-age=3600"}
+        )
 
-    @app.get("/maps/latest", summary="Latest maps (watch mode): index, or the model map",
-             responses={200: {"content": {"application/json": {}, "application/geo+json": {},
-                                          "image/tiff": {}, "image/png": {}}},
-                        404: {"model": schemas.ErrorBody, "description": "No map yet"}},
-             response_class=Response)
-    async def latest(request: Request, format: schemas.OutputFormat | None = Query(
-            None, description="json (default): index of steps with overlay URLs, CSI and "
-            "physics timing; geojson/geotiff/png: the latest model map")):
+    @app.get(
+        "/maps/latest",
+        summary="Latest maps (watch mode): index, or the model map",
+        responses={
+            200: {
+                "content": {
+                    "application/json": {},
+                    "application/geo+json": {},
+                    "image/tiff": {},
+                    "image/png": {},
+                }
+            },
+            404: {"model": schemas.ErrorBody, "description": "No map yet"},
+        },
+        response_class=Response,
+    )
+    async def latest(
+        request: Request,
+        format: schemas.OutputFormat | None = Query(
+            None,
+            description="json (default): index of steps with overlay URLs, CSI and "
+            "physics timing; geojson/geotiff/png: the latest model map",
+        ),
+    ):
         idx = srv.board.latest()
         status = srv.status()
         if format in (None, schemas.OutputFormat.json):
             return JSONResponse(clean({**idx, "status": status, "available": bool(idx)}))
         fmap = srv.board.model_map
         if fmap is None:
-            raise HTTPException(404, "no model map yet (watch mode ingests radar files; or "
-                                "POST /predict?publish=true)")
-        return await run_in_threadpool(render_map, format, fmap, srv,
-                                       {"valid_time": idx.get("valid_time")})
+            raise HTTPException(
+                404,
+                "no model map yet (watch mode ingests radar files; or POST /predict?publish=true)",
+            )
+        return await run_in_threadpool(
+            render_map, format, fmap, srv, {"valid_time": idx.get("valid_time")}
+        )
 
-    @app.get("/maps/files/{name}", summary="A map overlay PNG written by the server",
-             response_class=FileResponse,
-             responses={200: {"content": {"image/png": {}}}, 404: {"model": schemas.ErrorBody}})
+    @app.get(
+        "/maps/files/{name}",
+        summary="A map overlay PNG written by the server",
+        response_class=FileResponse,
+        responses={200: {"content": {"image/png": {}}}, 404: {"model": schemas.ErrorBody}},
+    )
     async def map_file(name: str = PathParam(..., max_length=64)):
         path = limits.safe_file(srv.board.folder, name)
         return FileResponse(path, media_type="image/png", headers={"Cache-Control": "no-cache"})
-
-
-

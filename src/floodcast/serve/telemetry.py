@@ -55,30 +55,57 @@ class DriftTracker:
         std = math.sqrt(max(s2 / n - mean * mean, 0.0))
         vals = np.concatenate([i[3] for i in items])
         ts = self.train_std if self.train_std > 0 else math.nan
-        return {"inputs": len(items), "mean": mean, "std": std,
-                "wet_fraction": float(np.mean(vals >= 0.1)), "p99": float(np.quantile(vals, 0.99)),
-                "mean_shift_z": (mean - self.train_mean) / ts, "std_ratio": std / ts,
-                "values": vals}
+        return {
+            "inputs": len(items),
+            "mean": mean,
+            "std": std,
+            "wet_fraction": float(np.mean(vals >= 0.1)),
+            "p99": float(np.quantile(vals, 0.99)),
+            "mean_shift_z": (mean - self.train_mean) / ts,
+            "std_ratio": std / ts,
+            "values": vals,
+        }
 
 
 class ServeMetrics:
     """The metrics of one app; ``status`` supplies watch-mode and live-physics figures."""
 
-    def __init__(self, model_info: dict[str, str], train_stats: dict,
-                 status: Callable[[], dict] | None = None):
+    def __init__(
+        self,
+        model_info: dict[str, str],
+        train_stats: dict,
+        status: Callable[[], dict] | None = None,
+    ):
         self.registry = CollectorRegistry()
-        self.requests = Counter("floodcast_requests", "HTTP requests by route and status",
-                                ["method", "route", "status"], registry=self.registry)
-        self.latency = Histogram("floodcast_request_latency_seconds", "Request latency by route",
-                                 ["route"], buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.predict_errors = Counter("floodcast_predict_rejected",
-                                      "POST /predict inputs refused (4xx) by reason",
-                                      ["reason"], registry=self.registry)
-        info = Gauge("floodcast_model_info", "Model being served (value 1)",
-                     sorted(model_info), registry=self.registry)
+        self.requests = Counter(
+            "floodcast_requests",
+            "HTTP requests by route and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "floodcast_request_latency_seconds",
+            "Request latency by route",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.predict_errors = Counter(
+            "floodcast_predict_rejected",
+            "POST /predict inputs refused (4xx) by reason",
+            ["reason"],
+            registry=self.registry,
+        )
+        info = Gauge(
+            "floodcast_model_info",
+            "Model being served (value 1)",
+            sorted(model_info),
+            registry=self.registry,
+        )
         info.labels(**model_info).set(1)
-        self.drift = DriftTracker(train_stats.get("rain_mean", math.nan),
-                                  train_stats.get("rain_std", math.nan))
+        self.drift = DriftTracker(
+            train_stats.get("rain_mean", math.nan), train_stats.get("rain_std", math.nan)
+        )
         self.status = status or (dict)
         self.registry.register(_LiveCollector(self))
 
@@ -113,25 +140,38 @@ class _LiveCollector:
         d = self.m.drift.summary()
         tr = self.m.drift
         yield _gauge("floodcast_input_drift_inputs", "Inputs in the drift window", d["inputs"])
-        for which, mean, std in (("recent", d.get("mean"), d.get("std")),
-                                 ("training", tr.train_mean, tr.train_std)):
-            yield _gauge("floodcast_input_rain_mean_mmh", "Mean rain rate (mm/h)", mean,
-                         {"set": which})
-            yield _gauge("floodcast_input_rain_std_mmh", "Std of rain rate (mm/h)", std,
-                         {"set": which})
-        yield _gauge("floodcast_input_drift_mean_shift", "Recent minus training mean rain, in "
-                     "training standard deviations", d.get("mean_shift_z"))
-        yield _gauge("floodcast_input_drift_std_ratio", "Recent / training std of rain",
-                     d.get("std_ratio"))
-        yield _gauge("floodcast_input_rain_p99_mmh", "99th percentile of recent rain (mm/h)",
-                     d.get("p99"))
-        yield _gauge("floodcast_input_wet_fraction", "Fraction of recent rain values >= 0.1 mm/h",
-                     d.get("wet_fraction"))
+        for which, mean, std in (
+            ("recent", d.get("mean"), d.get("std")),
+            ("training", tr.train_mean, tr.train_std),
+        ):
+            yield _gauge(
+                "floodcast_input_rain_mean_mmh", "Mean rain rate (mm/h)", mean, {"set": which}
+            )
+            yield _gauge(
+                "floodcast_input_rain_std_mmh", "Std of rain rate (mm/h)", std, {"set": which}
+            )
+        yield _gauge(
+            "floodcast_input_drift_mean_shift",
+            "Recent minus training mean rain, in training standard deviations",
+            d.get("mean_shift_z"),
+        )
+        yield _gauge(
+            "floodcast_input_drift_std_ratio", "Recent / training std of rain", d.get("std_ratio")
+        )
+        yield _gauge(
+            "floodcast_input_rain_p99_mmh", "99th percentile of recent rain (mm/h)", d.get("p99")
+        )
+        yield _gauge(
+            "floodcast_input_wet_fraction",
+            "Fraction of recent rain values >= 0.1 mm/h",
+            d.get("wet_fraction"),
+        )
         if "values" in d:
             v = d["values"]
             counts = [(str(b), float(np.sum(v <= b))) for b in RAIN_BUCKETS]
-            h = HistogramMetricFamily("floodcast_input_rain_mmh",
-                                      "Recent input rain values (subsample, mm/h)")
+            h = HistogramMetricFamily(
+                "floodcast_input_rain_mmh", "Recent input rain values (subsample, mm/h)"
+            )
             h.add_metric([], counts + [("+Inf", float(v.size))], float(v.sum()))
             yield h
         yield from _status_gauges(self.m.status())
@@ -141,31 +181,59 @@ def _status_gauges(st: dict):
     w = st.get("watch") or {}
     if w:
         yield _gauge("floodcast_watch_frames", "Radar frames ingested", w.get("frames", 0))
-        yield _gauge("floodcast_watch_rejected_files", "Radar files skipped (corrupt or invalid)",
-                     w.get("rejected", 0))
-        yield _gauge("floodcast_latest_map_timestamp_seconds", "Unix time of the latest map",
-                     w.get("latest_unix"))
-        yield _gauge("floodcast_watch_update_seconds", "Wall time of the last whole update "
-                     "(read, physics, nowcast, model maps, overlays)", w.get("update_s"))
-        yield _gauge("floodcast_nowcast_persistence", "1 if the nowcast holds the last frame "
-                     "(no motion field), 0 if extrapolated", w.get("persistence"))
+        yield _gauge(
+            "floodcast_watch_rejected_files",
+            "Radar files skipped (corrupt or invalid)",
+            w.get("rejected", 0),
+        )
+        yield _gauge(
+            "floodcast_latest_map_timestamp_seconds",
+            "Unix time of the latest map",
+            w.get("latest_unix"),
+        )
+        yield _gauge(
+            "floodcast_watch_update_seconds",
+            "Wall time of the last whole update (read, physics, nowcast, model maps, overlays)",
+            w.get("update_s"),
+        )
+        yield _gauge(
+            "floodcast_nowcast_persistence",
+            "1 if the nowcast holds the last frame (no motion field), 0 if extrapolated",
+            w.get("persistence"),
+        )
     p = st.get("physics") or {}
     if p:
-        yield _gauge("floodcast_physics_keeps_up", "1 if the live solver keeps up with real time",
-                     p.get("keeps_up"))
-        yield _gauge("floodcast_physics_realtime_factor", "Radar interval / wall time of one "
-                     "live update (observed interval + nowcast leads); > 1 keeps up",
-                     p.get("realtime_factor"))
-        yield _gauge("floodcast_physics_advance_seconds", "Wall time to advance the solver one "
-                     "observed radar interval", p.get("advance_s"))
-        yield _gauge("floodcast_physics_update_seconds", "Wall time of one live update "
-                     "(observed interval + nowcast leads)", p.get("update_s"))
-        yield _gauge("floodcast_physics_sim_time_seconds", "Simulated time of the live solver",
-                     p.get("t_s"))
+        yield _gauge(
+            "floodcast_physics_keeps_up",
+            "1 if the live solver keeps up with real time",
+            p.get("keeps_up"),
+        )
+        yield _gauge(
+            "floodcast_physics_realtime_factor",
+            "Radar interval / wall time of one "
+            "live update (observed interval + nowcast leads); > 1 keeps up",
+            p.get("realtime_factor"),
+        )
+        yield _gauge(
+            "floodcast_physics_advance_seconds",
+            "Wall time to advance the solver one observed radar interval",
+            p.get("advance_s"),
+        )
+        yield _gauge(
+            "floodcast_physics_update_seconds",
+            "Wall time of one live update (observed interval + nowcast leads)",
+            p.get("update_s"),
+        )
+        yield _gauge(
+            "floodcast_physics_sim_time_seconds", "Simulated time of the live solver", p.get("t_s")
+        )
         yield _gauge("floodcast_physics_cells", "Cells of the live physics domain", p.get("cells"))
     csi = st.get("csi") or {}
-    g = GaugeMetricFamily("floodcast_model_physics_csi", "CSI of the model's wet map against "
-                          "the physics wet map, by lead time (minutes)", labels=["lead_min"])
+    g = GaugeMetricFamily(
+        "floodcast_model_physics_csi",
+        "CSI of the model's wet map against the physics wet map, by lead time (minutes)",
+        labels=["lead_min"],
+    )
     for lead, v in sorted(csi.items()):
         if v is not None and not math.isnan(v):
             g.add_metric([str(lead)], float(v))

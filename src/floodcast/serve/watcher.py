@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from floodcast.errors import InputError
-from floodcast.io.atomic import atomic_path
+from floodcast.io.atomic import atomic_path, set_aside
 from floodcast.io.dem import Dem
 from floodcast.serve.inputs import read_path
 from floodcast.serve.live import LivePhysics
@@ -40,9 +40,17 @@ MAX_HISTORY = 36  # frames kept for the model's window and state channels (3 h o
 class Watcher:
     """Polls ``folder`` and feeds new radar files to the live solver and the map board."""
 
-    def __init__(self, folder: Path, state_dir: Path, dem: Dem, board: MapBoard,
-                 live: LivePhysics | None, interval_s: float, poll_s: float = 1.0,
-                 on_frames=None):
+    def __init__(
+        self,
+        folder: Path,
+        state_dir: Path,
+        dem: Dem,
+        board: MapBoard,
+        live: LivePhysics | None,
+        interval_s: float,
+        poll_s: float = 1.0,
+        on_frames=None,
+    ):
         self.folder, self.state_dir = Path(folder), Path(state_dir)
         self.dem, self.board, self.live = dem, board, live
         self.interval_s = float(interval_s)
@@ -75,25 +83,42 @@ class Watcher:
                 raise ValueError(f"history grid {hist.shape[1:]} != DEM {self.dem.shape}")
             if self.live is not None:
                 self.live.restore(arrays)
-        except (OSError, ValueError, KeyError) as exc:  # unusable state: start afresh, say so
-            self.errors.append(f"state {self.state_path.name} not resumed: {exc}")
+        except Exception as exc:
+            kept = set_aside(self.state_path)
+            self.errors.append(
+                f"state {self.state_path.name} not resumed "
+                f"({type(exc).__name__}: {exc}); kept as {kept.name}, "
+                "starting afresh"
+            )
             log.warning(self.errors[-1])
+            if self.live is not None:
+                self.live.state, self.live.t = None, 0.0
             return
         self.history.extend(np.asarray(hist, np.float32))
         self.done = list(meta.get("done", []))
         self.frames = int(meta.get("frames", 0))
         self.last_unix = meta.get("last_unix")
-        log.info("resumed watch state: %d files, %d frames, physics t=%.0f s",
-                 len(self.done), self.frames, self.live.t if self.live else 0.0)
+        log.info(
+            "resumed watch state: %d files, %d frames, physics t=%.0f s",
+            len(self.done),
+            self.frames,
+            self.live.t if self.live else 0.0,
+        )
 
     def _save(self) -> None:
-        meta = {"done": self.done, "frames": self.frames, "last_unix": self.last_unix,
-                "interval_s": self.interval_s, "dem_shape": list(self.dem.shape)}
+        meta = {
+            "done": self.done,
+            "frames": self.frames,
+            "last_unix": self.last_unix,
+            "interval_s": self.interval_s,
+            "dem_shape": list(self.dem.shape),
+        }
         arrays = self.live.to_arrays() if self.live is not None else {}
         hist = np.stack(self.history) if self.history else np.zeros((0, *self.dem.shape))
-        with atomic_path(self.state_path) as tmp, open(tmp, "wb") as f:
-            np.savez(f, meta_json=np.array(json.dumps(meta)),
-                     history=hist.astype(np.float32), **arrays)
+        with atomic_path(self.state_path, durable=True) as tmp, open(tmp, "wb") as f:
+            np.savez(
+                f, meta_json=np.array(json.dumps(meta)), history=hist.astype(np.float32), **arrays
+            )
 
     # ------------------------------------------------------------------ scanning
     def _candidates(self) -> list[tuple[str, tuple]]:
@@ -105,8 +130,11 @@ class Watcher:
             return out
         for e in entries:
             name = e.name
-            if (name.startswith(".") or name.endswith((".part", ".tmp", ".partial"))
-                    or Path(name).suffix.lower() not in SUFFIXES):
+            if (
+                name.startswith(".")
+                or name.endswith((".part", ".tmp", ".partial"))
+                or Path(name).suffix.lower() not in SUFFIXES
+            ):
                 continue
             try:
                 if not e.is_file(follow_symlinks=False):
@@ -124,8 +152,14 @@ class Watcher:
         for name, sig in self._candidates():
             if name in done or self.rejected.get(name, {}).get("sig") == sig:
                 continue
-            if self._seen.get(name) != sig or sig[0] == 0:  # still changing (or empty): wait
+            if self._seen.get(name) != sig:  # still changing: wait for it to settle
                 self._seen[name] = sig
+                continue
+            if sig[0] == 0:  # settled but empty: report it, take it once it has content
+                self.rejected[name] = {
+                    "reason": f"{name}: empty file (0 bytes); waiting for content",
+                    "sig": sig,
+                }
                 continue
             if self._stop.is_set():
                 break
@@ -136,10 +170,11 @@ class Watcher:
         path = self.folder / name
         try:
             rin = read_path(path, self.dem, None, self.interval_s, allow_nan=True)
-        except InputError as exc:
+        except InputError as exc:  # nothing advanced; tried again if the file changes
             self.rejected[name] = {"reason": str(exc)[:300], "sig": sig}
             log.warning("skipped radar file %s: %s", name, exc)
             return 0
+        self.rejected.pop(name, None)  # a file fixed (or completed) since is no longer rejected
         t0 = time.perf_counter()
         try:
             unix = sig[1] / 1e9
@@ -152,10 +187,14 @@ class Watcher:
             self.frames += len(rin.frames)
             self.done.append(name)
             self.last_unix = unix
+            # maps before state: a kill in between re-ingests the file on restart (same
+            # state, same maps), so no ingested file is ever left without its maps
+            try:
+                self.board.update(np.stack(self.history), unix, rin.interval_s, self.live)
+            except Exception as exc:
+                self._error(f"{name}: maps not updated: {type(exc).__name__}: {exc}")
             self._save()
-            self.board.update(np.stack(self.history), unix, rin.interval_s,
-                              self.live)
-        except Exception as exc:  # noqa: BLE001  (a failing update must not stop the watcher)
+        except Exception as exc:
             self._error(f"{name}: {type(exc).__name__}: {exc}")
             if name not in self.done:
                 self.rejected[name] = {"reason": self.errors[-1][:300], "sig": sig}
@@ -178,7 +217,7 @@ class Watcher:
         while not self._stop.is_set():
             try:
                 self.poll_once()
-            except Exception as exc:  # noqa: BLE001  (never let the thread die)
+            except Exception as exc:
                 self._error(f"poll failed: {type(exc).__name__}: {exc}")
             self._stop.wait(self.poll_s)
 
@@ -189,12 +228,21 @@ class Watcher:
 
     def status(self) -> dict:
         idx = self.board.latest()
-        return {"folder": str(self.folder), "files": len(self.done), "frames": self.frames,
-                "rejected": len(self.rejected), "latest_unix": self.last_unix,
-                "rejected_files": [{"name": k, "reason": v["reason"]}
-                                   for k, v in list(self.rejected.items())[-20:]],
-                "errors": self.errors[-5:], "nowcast": idx.get("nowcast"),
-                "update_s": self.update_s, "update_interval_s": self.update_interval_s,
-                "persistence": (None if not idx else
-                                float(str(idx.get("nowcast", "")).startswith("persistence"))),
-                "model": idx.get("model")}
+        return {
+            "folder": str(self.folder),
+            "files": len(self.done),
+            "frames": self.frames,
+            "rejected": len(self.rejected),
+            "latest_unix": self.last_unix,
+            "rejected_files": [
+                {"name": k, "reason": v["reason"]} for k, v in list(self.rejected.items())[-20:]
+            ],
+            "errors": self.errors[-5:],
+            "nowcast": idx.get("nowcast"),
+            "update_s": self.update_s,
+            "update_interval_s": self.update_interval_s,
+            "persistence": (
+                None if not idx else float(str(idx.get("nowcast", "")).startswith("persistence"))
+            ),
+            "model": idx.get("model"),
+        }

@@ -51,19 +51,35 @@ def coast_notes(dem: Dem, nodata: str, sea_level: float | None) -> list[str]:
     valid = np.isfinite(z)
     n_nan = int((~valid).sum())
     if nodata == "open":
-        notes = [(f"--nodata open: the {n_nan} nodata cells are open outlets (free outflow "
-                  "into them, LISFLOOD-FP's FREE edge rule), not walls")]
+        notes = [
+            (
+                f"--nodata open: the {n_nan} nodata cells are open outlets (free outflow "
+                "into them, LISFLOOD-FP's FREE edge rule), not walls"
+            )
+        ]
     else:
-        notes = [(f"--nodata wall: the {n_nan} nodata cells ({100 * n_nan / z.size:.2f} %) "
-                  "are closed walls")] if n_nan else []
+        notes = (
+            [
+                (
+                    f"--nodata wall: the {n_nan} nodata cells ({100 * n_nan / z.size:.2f} %) "
+                    "are closed walls"
+                )
+            ]
+            if n_nan
+            else []
+        )
     if sea_level is not None:
         sea = valid & (np.where(valid, z, np.inf) <= sea_level)
         if int(sea.sum()) == int(valid.sum()):
-            raise InputError(f"{dem.source}: every valid cell is at or below --sea-level "
-                             f"{sea_level:g} m; no land to simulate")
-        notes.append(f"--sea-level {sea_level:g} m: {int(sea.sum())} cells at or below it "
-                     f"are sea, held at {sea_level:g} m (water reaching them leaves the "
-                     "domain: boundary_out_m3, outlet_out_m3)")
+            raise InputError(
+                f"{dem.source}: every valid cell is at or below --sea-level "
+                f"{sea_level:g} m; no land to simulate"
+            )
+        notes.append(
+            f"--sea-level {sea_level:g} m: {int(sea.sum())} cells at or below it "
+            f"are sea, held at {sea_level:g} m (water reaching them leaves the "
+            "domain: boundary_out_m3, outlet_out_m3)"
+        )
     return notes
 
 

@@ -29,8 +29,16 @@ from floodcast.errors import InputError
 #: Largest |coarse DEM - block mean of the fine DEM| (m) accepted as "the same terrain".
 COARSE_DEM_TOL_M = 0.01
 #: Model input channels on the fine grid, in order (depths as log1p(d / 5 cm); see ``channels``).
-CHANNELS = ("coarse_depth", "coarse_wse", "bathtub_depth", "volume_fill", "dem", "dem_detail",
-            "flow_accumulation", "rain_accum")
+CHANNELS = (
+    "coarse_depth",
+    "coarse_wse",
+    "bathtub_depth",
+    "volume_fill",
+    "dem",
+    "dem_detail",
+    "flow_accumulation",
+    "rain_accum",
+)
 DEPTH_SCALE_M = 0.05  # log1p(d / 5 cm), as floodcast.data.channels.depth_channel
 DEM_SCALE_M = 5.0  # (z - DEM mean) / 5 m: a fixed scale keeps slopes comparable across DEMs
 RAIN_SCALE_MM = 20.0  # rain since the start / 20 mm
@@ -53,7 +61,8 @@ def check_factor(shape: tuple[int, int], factor: int, what: str) -> int:
         raise InputError(
             f"{what}: grid {ny}x{nx} is not divisible by --coarsen {f} "
             f"({ny % f} rows, {nx % f} columns left over); crop it to "
-            f"{ny - ny % f}x{nx - nx % f} (refused, not padded)")
+            f"{ny - ny % f}x{nx - nx % f} (refused, not padded)"
+        )
     return f
 
 
@@ -81,22 +90,32 @@ def check_coarse_dem(fine: np.ndarray, coarse: np.ndarray, factor: int, what: st
     """Raise InputError unless ``coarse`` is the block mean of ``fine`` at ``factor``."""
     want = (fine.shape[0] // factor, fine.shape[1] // factor)
     if tuple(coarse.shape) != want or fine.shape[0] % factor or fine.shape[1] % factor:
-        raise InputError(f"{what}: coarse DEM is {coarse.shape[0]}x{coarse.shape[1]}; the fine "
-                         f"DEM {fine.shape[0]}x{fine.shape[1]} / {factor} needs "
-                         f"{fine.shape[0] / factor:g}x{fine.shape[1] / factor:g}")
+        raise InputError(
+            f"{what}: coarse DEM is {coarse.shape[0]}x{coarse.shape[1]}; the fine "
+            f"DEM {fine.shape[0]}x{fine.shape[1]} / {factor} needs "
+            f"{fine.shape[0] / factor:g}x{fine.shape[1] / factor:g}"
+        )
     ref = block_mean_grid(fine, factor)
     if not np.array_equal(np.isnan(ref), np.isnan(coarse)):
         raise InputError(f"{what}: coarse DEM walls (NaN) differ from the fine DEM's block mean")
     ok = np.isfinite(ref)
     err = float(np.abs(ref[ok] - coarse[ok]).max()) if ok.any() else 0.0
     if err > COARSE_DEM_TOL_M:
-        raise InputError(f"{what}: coarse DEM differs from the block mean of the fine DEM by up "
-                         f"to {err:.3f} m (> {COARSE_DEM_TOL_M} m): not the terrain this "
-                         "downscaler maps from")
+        raise InputError(
+            f"{what}: coarse DEM differs from the block mean of the fine DEM by up "
+            f"to {err:.3f} m (> {COARSE_DEM_TOL_M} m): not the terrain this "
+            "downscaler maps from"
+        )
 
 
-def simulate_coarse(elevation_c: np.ndarray, cell_c: float, rain_c: np.ndarray,
-                    interval_s: float, solver: dict, source: str = "") -> dict:
+def simulate_coarse(
+    elevation_c: np.ndarray,
+    cell_c: float,
+    rain_c: np.ndarray,
+    interval_s: float,
+    solver: dict,
+    source: str = "",
+) -> dict:
     """Solver run on the coarse grid; depth at the end of every rain frame (as the store)."""
     from floodcast.io.rain import RainSeries
     from floodcast.physics.boundaries import Boundaries
@@ -104,16 +123,21 @@ def simulate_coarse(elevation_c: np.ndarray, cell_c: float, rain_c: np.ndarray,
 
     set_threads(int(solver.get("threads", 1)))
     n = rain_c.shape[0]
-    series = RainSeries(rates_mmh=rain_c, times_s=np.arange(n) * interval_s,
-                        end_s=n * interval_s, source=source)
-    cfg = SolverConfig(manning=solver["manning"], max_step=solver["max_step"],
-                       cfl=solver.get("cfl", 0.7))
+    series = RainSeries(
+        rates_mmh=rain_c, times_s=np.arange(n) * interval_s, end_s=n * interval_s, source=source
+    )
+    cfg = SolverConfig(
+        manning=solver["manning"], max_step=solver["max_step"], cfl=solver.get("cfl", 0.7)
+    )
     sim = Simulation(elevation_c, cell_c, series, cfg, Boundaries.parse(solver["boundary"]))
     t0 = time.perf_counter()
     res = run(sim, duration_s=n * interval_s, save_every_s=interval_s)
-    return {"depth": np.nan_to_num(res.depth, nan=0.0), "steps": int(res.steps),
-            "wall_time_s": time.perf_counter() - t0,
-            "mass_relative_error": float(res.mass[-1].relative_error)}
+    return {
+        "depth": np.nan_to_num(res.depth, nan=0.0),
+        "steps": int(res.steps),
+        "wall_time_s": time.perf_counter() - t0,
+        "mass_relative_error": float(res.mass[-1].relative_error),
+    }
 
 
 def coarse_config(config, shape: tuple[int, int], factor: int):
@@ -123,8 +147,10 @@ def coarse_config(config, shape: tuple[int, int], factor: int):
     from dataclasses import replace
 
     if getattr(config, "soil", None) is not None:
-        raise InputError("--soil (Green-Ampt) is not supported with --downscale; use "
-                         "--infiltration or run at the fine cell size")
+        raise InputError(
+            "--soil (Green-Ampt) is not supported with --downscale; use "
+            "--infiltration or run at the fine cell size"
+        )
     changes = {}
     for name in ("manning", "infiltration_mmh", "drainage_mmh"):
         v = getattr(config, name, None)
@@ -168,8 +194,9 @@ def coarse_wse_fine(zc: np.ndarray, hc: np.ndarray, factor: int) -> np.ndarray:
     return upsample_bilinear(np.asarray(zc, np.float64) + np.nan_to_num(hc), factor)
 
 
-def bathtub_depth(z: np.ndarray, zc: np.ndarray, hc: np.ndarray, factor: int,
-                  threshold_m: float = WET_THRESHOLD_M) -> np.ndarray:
+def bathtub_depth(
+    z: np.ndarray, zc: np.ndarray, hc: np.ndarray, factor: int, threshold_m: float = WET_THRESHOLD_M
+) -> np.ndarray:
     """Bathtub downscaling: coarse WSE (bilinear) minus the fine DEM, kept where positive
     and 4-connected to the coarse wet area (coarse depth > ``threshold_m``); 0 elsewhere."""
     d = coarse_wse_fine(zc, hc, factor) - np.asarray(z, np.float64)
@@ -212,8 +239,14 @@ class FineGrid:
     """Everything on one fine DEM that does not change in time, computed once; its
     ``channels`` turn one coarse depth map (and the rain so far) into the model input."""
 
-    def __init__(self, elevation: np.ndarray, cell_size: float, factor: int,
-                 threshold_m: float = WET_THRESHOLD_M, what: str = "DEM"):
+    def __init__(
+        self,
+        elevation: np.ndarray,
+        cell_size: float,
+        factor: int,
+        threshold_m: float = WET_THRESHOLD_M,
+        what: str = "DEM",
+    ):
         from floodcast.io.dem_tools import contributing_area
 
         self.factor = check_factor(np.shape(elevation), factor, what)
@@ -224,9 +257,10 @@ class FineGrid:
         self.zc = block_mean_grid(self.z, self.factor)
         z0 = float(np.nanmean(self.z))
         self.dem = np.where(self.valid, (self.z - z0) / DEM_SCALE_M, 0.0)
-        self.detail = np.where(self.valid, self.z - upsample_nearest(_fill_nan(self.zc),
-                                                                     self.factor), 0.0)
-        area = contributing_area(self.z, self.cell_size) * self.cell_size ** 2
+        self.detail = np.where(
+            self.valid, self.z - upsample_nearest(_fill_nan(self.zc), self.factor), 0.0
+        )
+        area = contributing_area(self.z, self.cell_size) * self.cell_size**2
         self.flow = np.where(self.valid, (np.log10(area) - 4.0) / 2.0, 0.0)
 
     def bathtub(self, hc: np.ndarray) -> np.ndarray:
@@ -237,14 +271,16 @@ class FineGrid:
         and the rain since the start ``rain_mm`` (fine grid or a scalar)."""
         f = self.factor
         wse_rel = coarse_wse_fine(self.zc, hc, f) - self.z  # signed: WSE above the fine ground
-        out = np.stack([
-            _depth_code(upsample_nearest(np.nan_to_num(hc), f)),
-            np.sign(wse_rel) * _depth_code(np.abs(np.nan_to_num(wse_rel))),
-            _depth_code(self.bathtub(hc)),
-            _depth_code(volume_fill_depth(self.z, hc, f)),
-            self.dem,
-            self.detail,
-            self.flow,
-            np.broadcast_to(np.asarray(rain_mm, np.float64) / RAIN_SCALE_MM, self.z.shape),
-        ])
+        out = np.stack(
+            [
+                _depth_code(upsample_nearest(np.nan_to_num(hc), f)),
+                np.sign(wse_rel) * _depth_code(np.abs(np.nan_to_num(wse_rel))),
+                _depth_code(self.bathtub(hc)),
+                _depth_code(volume_fill_depth(self.z, hc, f)),
+                self.dem,
+                self.detail,
+                self.flow,
+                np.broadcast_to(np.asarray(rain_mm, np.float64) / RAIN_SCALE_MM, self.z.shape),
+            ]
+        )
         return np.where(self.valid, out, 0.0).astype(np.float32)

@@ -47,8 +47,12 @@ def save_state(path: str | Path, state: dict, fp: str, meta: dict | None = None)
     """Write ``state`` (a ``state_dict``) with its fingerprint atomically to ``path`` (.npz)."""
     arrays = {f"phys_{k}": np.asarray(v) for k, v in state.items()}
     with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
-        np.savez_compressed(fh, fingerprint=np.array(fp),
-                            meta=np.array(json.dumps(meta or {}, default=str)), **arrays)
+        np.savez_compressed(
+            fh,
+            fingerprint=np.array(fp),
+            meta=np.array(json.dumps(meta or {}, default=str)),
+            **arrays,
+        )
     return Path(path)
 
 
@@ -65,10 +69,20 @@ def load_state(path: str | Path, expected_fp: str, option: str = "--state") -> t
         raise InputError(f"{option} {p}: not a floodcast state file (no fingerprint / depth)")
     fp = str(data["fingerprint"])
     if fp != expected_fp:
-        raise InputError(f"{option} {p}: written for another DEM, solver settings or state "
-                         f"version (fingerprint {fp} != {expected_fp}); spin up instead")
-    state = {k[5:]: (np.asarray(v) if np.ndim(v) else
-                     str(v) if np.asarray(v).dtype.kind in "US" else float(v))
-             for k, v in data.items() if k.startswith("phys_")}
+        raise InputError(
+            f"{option} {p}: written for another DEM, solver settings or state "
+            f"version (fingerprint {fp} != {expected_fp}); spin up instead"
+        )
+    state = {
+        k[5:]: (
+            np.asarray(v)
+            if np.ndim(v)
+            else str(v)
+            if np.asarray(v).dtype.kind in "US"
+            else float(v)
+        )
+        for k, v in data.items()
+        if k.startswith("phys_")
+    }
     meta = json.loads(str(data["meta"])) if "meta" in data else {}
     return state, meta

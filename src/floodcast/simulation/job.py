@@ -64,6 +64,7 @@ class SimulateRequest:
     inflows: Sequence[str] = ()
     threads: int | None = 1  # None: numba's default; see the README
     fill_sinks: bool = False
+    allow_empty_rain: bool = False  # all-NaN rain runs as no rain instead of an error
     elevation_units: str = "m"  # m | ft | ftUS (see floodcast.io.dem_gdal)
     drainage_mmh: float | str = 0.0  # a number or a raster file (mm/h)
     landcover: str | Path | None = None  # class raster -> n via manning_table
@@ -78,8 +79,14 @@ class SimulateRequest:
             v = getattr(self, k)
             d[k] = v.source if isinstance(v, (Dem, RainSeries)) else str(v)
         d["out"] = None if self.out is None else str(self.out)
-        for k in ("manning", "infiltration_mmh", "drainage_mmh", "landcover", "manning_table",
-                  "soil"):
+        for k in (
+            "manning",
+            "infiltration_mmh",
+            "drainage_mmh",
+            "landcover",
+            "manning_table",
+            "soil",
+        ):
             v = d[k]
             d[k] = v if v is None or isinstance(v, (int, float)) else str(v)
         d["inflows"] = list(self.inflows)
@@ -183,11 +190,15 @@ def prepare(req: SimulateRequest) -> PreparedJob:
     duration = _positive("--duration (s)", req.duration_s)
     save_every = _positive("--save-every (s)", req.save_every_s)
     _positive("--max-step (s)", req.max_step_s)
-    for name, v in (("--manning", req.manning), ("--infiltration", req.infiltration_mmh),
-                    ("--drainage", req.drainage_mmh)):
+    for name, v in (
+        ("--manning", req.manning),
+        ("--infiltration", req.infiltration_mmh),
+        ("--drainage", req.drainage_mmh),
+    ):
         if isinstance(v, (int, float)) and not isinstance(v, bool):  # files: checked below
-            _positive(name if name == "--manning" else f"{name} (mm/h)", v,
-                      allow_zero=name != "--manning")
+            _positive(
+                name if name == "--manning" else f"{name} (mm/h)", v, allow_zero=name != "--manning"
+            )
     if not 0 < float(req.threshold_m) < 10:
         raise InputError(f"--threshold must be between 0 and 10 m, got {req.threshold_m}")
     if req.threads is not None and int(req.threads) < 1:
@@ -214,12 +225,18 @@ def prepare(req: SimulateRequest) -> PreparedJob:
             f"{rain.source}: rain grid {rain.rates_mmh.shape[1:]} does not match "
             f"the DEM grid {dem.shape}"
         )
+    _check_rain_not_empty(rain, req.allow_empty_rain)
     rain = check_coverage(rain, duration, req.pad_zero)
+    from floodcast.simulation.safety import check_memory
+
+    check_memory(duration, save_every, tuple(dem.shape))  # before any computing
     inflows = [read_inflow(s, dem) for s in req.inflows]
-    surface = land_surface(dem, req.manning, req.infiltration_mmh, req.drainage_mmh,
-                           req.landcover, req.manning_table)
-    config = replace(_with_surface(_solver_config(req), surface), nodata=nodata,
-                     sea_level=sea_level)
+    surface = land_surface(
+        dem, req.manning, req.infiltration_mmh, req.drainage_mmh, req.landcover, req.manning_table
+    )
+    config = replace(
+        _with_surface(_solver_config(req), surface), nodata=nodata, sea_level=sea_level
+    )
     if req.soil is not None:
         if isinstance(surface.infiltration_mmh, float) and surface.infiltration_mmh == 0:
             config = replace(config, soil=read_soil(req.soil, dem, req.landcover))
@@ -233,6 +250,16 @@ def prepare(req: SimulateRequest) -> PreparedJob:
     notes += [f"DEM: {n}" for n in coast] + [f"rain: {n}" for n in rain.notes]
     notes += surface.notes
     return PreparedJob(req, dem, rain, boundaries, inflows, config, notes)
+
+
+def _check_rain_not_empty(rain: RainSeries, allow: bool) -> None:
+    """All-NaN rain (no radar coverage at all) would run a dry simulation: refuse it."""
+    n_nan, n = rain.attrs.get("nan_values", 0), rain.attrs.get("values", 0)
+    if n and n_nan >= n and not allow:
+        raise InputError(
+            f"{rain.source}: every rain value is NaN (no radar coverage); "
+            "nothing to simulate. Use --allow-empty-rain to run it as no rain"
+        )
 
 
 def _filled(dem: Dem, nodata: str = "wall", sea_level: float | None = None) -> Dem:
@@ -265,8 +292,12 @@ def _solver_config(req: SimulateRequest) -> Any:
 def _with_surface(config: Any, surface: LandSurface) -> Any:
     """The solver settings with the checked Manning n and loss rates (numbers or grids)."""
     try:
-        return replace(config, manning=surface.manning, infiltration_mmh=surface.infiltration_mmh,
-                       drainage_mmh=surface.drainage_mmh)
+        return replace(
+            config,
+            manning=surface.manning,
+            infiltration_mmh=surface.infiltration_mmh,
+            drainage_mmh=surface.drainage_mmh,
+        )
     except ValueError as exc:
         raise InputError(f"solver settings: {exc}") from None
 
@@ -387,7 +418,11 @@ def depth_attrs(job: PreparedJob, settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_outputs(
-    job: PreparedJob, result: Any, depth: np.ndarray, max_depth: np.ndarray, stats: dict,
+    job: PreparedJob,
+    result: Any,
+    depth: np.ndarray,
+    max_depth: np.ndarray,
+    stats: dict,
     meta: dict | None = None,
 ) -> dict[str, Path]:
     """Write the five outputs into a staging folder inside ``out``, then rename them in.
@@ -401,12 +436,24 @@ def write_outputs(
     from floodcast import __version__
     from floodcast.io.plotting import plot_depth_map
     from floodcast.io.writers import write_depth_netcdf, write_geotiff, write_json, write_mass_csv
+    from floodcast.simulation import safety
 
     req, dem = job.request, job.dem
     out = Path(req.out)
     created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".simulate-tmp-", dir=out))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    safety.clean_stale(out)
+    # a folder of ours (absent, or only our outputs): stage beside it and swap in one
+    # rename; a folder holding other files too: stage inside and move file by file
+    whole = created or not any(
+        not p.name.startswith(".") and p.name not in OUTPUT_FILES for p in out.iterdir()
+    )
+    if whole:
+        stage = safety.stage_name(out)
+        shutil.rmtree(stage, ignore_errors=True)
+        stage.mkdir()
+    else:
+        stage = Path(tempfile.mkdtemp(prefix=f"{safety.STAGE_PREFIX}{os.getpid()}-", dir=out))
     try:
         settings = run_settings(job)
         write_depth_netcdf(
@@ -450,17 +497,34 @@ def write_outputs(
                 **(meta or {}),
             },
         )
-        files = {}
-        for name in OUTPUT_FILES:  # atomic_path gives the files the usual (umask) permissions
-            os.replace(stage / name, out / name)
-            files[name] = out / name
-        return files
+        if whole:
+            stage.chmod(0o777 & ~_umask())
+            safety.commit(stage, out)
+        else:
+            for name in OUTPUT_FILES:  # run.json last: it says the set is complete
+                os.replace(stage / name, out / name)
+        return {name: out / name for name in OUTPUT_FILES}
+    except Exception as exc:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise
+        # netCDF4/HDF5 report a full disk as RuntimeError("NetCDF: HDF error")
+        raise OSError(
+            f"cannot write the outputs into {out}: {type(exc).__name__}: {exc} (disk full?)"
+        ) from exc
     except BaseException:
         if created:
             shutil.rmtree(out, ignore_errors=True)
         raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def run_job(req: SimulateRequest, progress: Callable[[Any], None] | None = None) -> JobResult:

@@ -120,7 +120,9 @@ def manning_from_landcover(
             f"col {c}) = {float(grid[r, c]):g}"
         )
     classes, counts = np.unique(vals.astype(np.int64), return_counts=True)
-    unknown = [(int(k), int(m)) for k, m in zip(classes, counts) if int(k) not in table]
+    unknown = [
+        (int(k), int(m)) for k, m in zip(classes, counts, strict=False) if int(k) not in table
+    ]
     if unknown:
         listed = ", ".join(f"{k} ({m} cells)" for k, m in unknown)
         src = "the default ESA WorldCover table" if table is WORLDCOVER_TABLE else "the table"
@@ -135,7 +137,7 @@ def manning_from_landcover(
     parts = [
         f"{k}{' ' + table[int(k)].name if table[int(k)].name else ''} n={table[int(k)].n:g}"
         f": {m} cells"
-        for k, m in zip(classes, counts)
+        for k, m in zip(classes, counts, strict=False)
     ]
     return n, f"land cover {Path(landcover).name}: " + "; ".join(parts)
 

@@ -42,7 +42,7 @@ def _numbers(spec: str) -> GreenAmpt | None:
         vals = [float(p) for p in parts]
     except ValueError:
         return None
-    for name, v in zip(FIELDS, vals):
+    for name, v in zip(FIELDS, vals, strict=False):
         _check(name, v, repr(spec))
     return GreenAmpt(*vals)
 
@@ -66,7 +66,7 @@ def _table(path: Path, dem: Dem, landcover: str | Path | None) -> GreenAmpt:
                 raise InputError(
                     f"--soil {path}: line {i}: expected 'class,ks_mmh,psi_mm,deficit', got {rec}"
                 ) from None
-            for name, v in zip(FIELDS, vals):
+            for name, v in zip(FIELDS, vals, strict=False):
                 _check(name, v, f"{path}: line {i} (class {cls})")
             rows[cls] = vals
     classes = read_on_dem_grid(landcover, dem, "--landcover")

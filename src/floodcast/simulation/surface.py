@@ -30,7 +30,9 @@ def _same_grid(src: Dem, dem: Dem) -> bool:
         return True  # same shape and at most one georeferenced: taken as the DEM grid
     a, b = tuple(src.transform)[:6], tuple(dem.transform)[:6]
     scale = max(abs(dem.transform.a), abs(dem.transform.e))
-    same_t = all(abs(x - y) <= _TRANSFORM_TOL * max(scale, abs(y), 1.0) for x, y in zip(a, b))
+    same_t = all(
+        abs(x - y) <= _TRANSFORM_TOL * max(scale, abs(y), 1.0) for x, y in zip(a, b, strict=False)
+    )
     return same_t and _same_crs(src.crs, dem.crs)
 
 
@@ -39,7 +41,7 @@ def _same_crs(a: str | None, b: str | None) -> bool:
 
     try:
         return CRS.from_user_input(a) == CRS.from_user_input(b)
-    except Exception:  # noqa: BLE001 (unparsable CRS strings: compare the text)
+    except Exception:
         return a == b
 
 
@@ -82,7 +84,7 @@ def _resample_nearest(src: Dem, dem: Dem, path: Path, what: str) -> np.ndarray:
             dst_nodata=np.nan,
             resampling=Resampling.nearest,
         )
-    except Exception as exc:  # noqa: BLE001 (CRSError, or GDAL's CPLE_* errors)
+    except Exception as exc:
         raise InputError(
             f"{what} {path}: cannot reproject from {src.crs} to the DEM's {dem.crs}: {exc}"
         ) from None

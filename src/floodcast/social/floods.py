@@ -25,14 +25,25 @@ from floodcast.social.records import event_from_filename
 
 POSITIVE, NEGATIVE = "on-topic", "off-topic"
 INFO_TYPES = [
-    "Affected individuals", "Infrastructure and utilities", "Donations and volunteering",
-    "Caution and advice", "Sympathy and support", "Other Useful Information",
+    "Affected individuals",
+    "Infrastructure and utilities",
+    "Donations and volunteering",
+    "Caution and advice",
+    "Sympathy and support",
+    "Other Useful Information",
 ]
 _INFO_LOOKUP = {t.lower(): t for t in INFO_TYPES}
 _RELEVANCE = {
-    "on-topic": POSITIVE, "ontopic": POSITIVE, "relevant": POSITIVE, "1": POSITIVE,
-    "related and informative": POSITIVE, "related - but not informative": POSITIVE,
-    "off-topic": NEGATIVE, "offtopic": NEGATIVE, "irrelevant": NEGATIVE, "0": NEGATIVE,
+    "on-topic": POSITIVE,
+    "ontopic": POSITIVE,
+    "relevant": POSITIVE,
+    "1": POSITIVE,
+    "related and informative": POSITIVE,
+    "related - but not informative": POSITIVE,
+    "off-topic": NEGATIVE,
+    "offtopic": NEGATIVE,
+    "irrelevant": NEGATIVE,
+    "0": NEGATIVE,
     "not related": NEGATIVE,
 }
 
@@ -85,8 +96,10 @@ def discover(root: str | os.PathLike) -> list[FloodSet]:
         except (OSError, json.JSONDecodeError) as exc:
             raise ValueError(f"{f}: unreadable event description ({exc})") from exc
     sets = []
-    for coll, pattern in (("T6", "CrisisLexT6/*-ontopic_offtopic.csv"),
-                          ("T26", "CrisisLexT26/*-tweets_labeled.csv")):
+    for coll, pattern in (
+        ("T6", "CrisisLexT6/*-ontopic_offtopic.csv"),
+        ("T26", "CrisisLexT26/*-tweets_labeled.csv"),
+    ):
         for f in sorted(root.glob(pattern)):
             key = event_from_filename(f)
             sets.append(FloodSet(coll, key, f, descs.get(key, {})))
@@ -107,13 +120,21 @@ def load_sets(sets: list[FloodSet], languages: tuple[str, ...] | None = None) ->
         df, _ = load_posts([s.path], event=s.flood, languages=languages)
         lab = df["label"].map(relevance_label)
         lab = lab.fillna(df["informativeness"].map(relevance_label))
-        parts.append(df.assign(dataset=s.name, collection=s.collection, flood=s.flood, y=lab,
-                               info_type=df["info_type"].map(info_type_label)))
+        parts.append(
+            df.assign(
+                dataset=s.name,
+                collection=s.collection,
+                flood=s.flood,
+                y=lab,
+                info_type=df["info_type"].map(info_type_label),
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
-def leave_one_flood_out(df: pd.DataFrame, datasets: list[str] | None = None
-                        ) -> Iterator[tuple[str, pd.DataFrame, pd.DataFrame]]:
+def leave_one_flood_out(
+    df: pd.DataFrame, datasets: list[str] | None = None
+) -> Iterator[tuple[str, pd.DataFrame, pd.DataFrame]]:
     """For each test dataset: (name, train, test); train = every post of *other floods*."""
     for name in datasets or sorted(df["dataset"].unique()):
         test = df[df["dataset"] == name]

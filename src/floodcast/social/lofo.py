@@ -54,9 +54,16 @@ def dataset_weights(datasets) -> np.ndarray | None:
     return w * len(w) / w.sum()
 
 
-def fit_predict(model: str, xtr: list[str], ytr: list[str], xte: list[str],
-                adapt: bool = False, confidence: float = 0.9, weights=None,
-                **kw) -> list[tuple]:
+def fit_predict(
+    model: str,
+    xtr: list[str],
+    ytr: list[str],
+    xte: list[str],
+    adapt: bool = False,
+    confidence: float = 0.9,
+    weights=None,
+    **kw,
+) -> list[tuple]:
     """Fit ``model`` and predict ``xte``: ``[(name, predictions, info)]``; with ``adapt``
     a second entry ``<model>+self-train``, refitted once with the confident
     pseudo-labels of ``xte`` (weight 1 each). ``weights``: training sample weights
@@ -72,24 +79,41 @@ def fit_predict(model: str, xtr: list[str], ytr: list[str], xte: list[str],
     if adapt:
         sel = proba.max(1) >= confidence
         pseudo = [clf.classes_[i] for i in proba[sel].argmax(1)]
-        w2 = {} if weights is None else {
-            "sample_weight": np.concatenate([weights, np.ones(int(sel.sum()))])}
-        clf2 = make_model(model, **kw).fit(xtr + [x for x, s in zip(xte, sel) if s],
-                                           ytr + pseudo, **w2)
+        w2 = (
+            {}
+            if weights is None
+            else {"sample_weight": np.concatenate([weights, np.ones(int(sel.sum()))])}
+        )
+        clf2 = make_model(model, **kw).fit(
+            xtr + [x for x, s in zip(xte, sel, strict=False) if s], ytr + pseudo, **w2
+        )
         pred = [clf2.classes_[i] for i in clf2.predict_proba(xte).argmax(1)]
-        out.append((f"{model}+self-train", pred, {
-            "fit_seconds": time.monotonic() - t0, "pseudo_labelled": int(sel.sum())}))
+        out.append(
+            (
+                f"{model}+self-train",
+                pred,
+                {"fit_seconds": time.monotonic() - t0, "pseudo_labelled": int(sel.sum())},
+            )
+        )
     return out
 
 
-def evaluate(df: pd.DataFrame, task: str = "relevance", models: str | list[str] = "tfidf",
-             adapt: bool = False, confidence: float = 0.9,
-             model_kwargs: dict[str, dict] | None = None, datasets: list[str] | None = None,
-             balance: bool = False, log=None) -> tuple[list[dict], dict]:
+def evaluate(
+    df: pd.DataFrame,
+    task: str = "relevance",
+    models: str | list[str] = "tfidf",
+    adapt: bool = False,
+    confidence: float = 0.9,
+    model_kwargs: dict[str, dict] | None = None,
+    datasets: list[str] | None = None,
+    balance: bool = False,
+    log=None,
+) -> tuple[list[dict], dict]:
     """Leave-one-flood-out rows (majority first, then each model) and predictions.
 
     ``balance``: weight the training datasets equally (T6's 7,000-post sets would
-    otherwise outweigh the T26 sets ten to one). Returns ``(rows, predictions)`` with ``predictions[(dataset, model)]`` the predicted
+    otherwise outweigh the T26 sets ten to one). Returns ``(rows, predictions)`` with
+    ``predictions[(dataset, model)]`` the predicted
     labels of that held-out dataset in ``task_frame`` order.
     """
     col, positive, labels = TASKS[task]
@@ -101,29 +125,42 @@ def evaluate(df: pd.DataFrame, task: str = "relevance", models: str | list[str] 
         xtr = [expand_hashtags(t) for t in train["text"]]
         xte = [expand_hashtags(t) for t in test["text"]]
         ytr, yte = train[col].tolist(), test[col].tolist()
-        base = {"task": task, "dataset": ds, "flood": test["flood"].iloc[0],
-                "n_train": len(train), "n_test": len(test),
-                "train_floods": sorted(train["flood"].unique()),
-                "test_share": {c: float(np.mean(np.array(yte) == c)) for c in labels}}
-        runs = [("majority", [majority_class(ytr)] * len(yte), {"fit_seconds": 0.0}),
-                # the held-out flood's own most frequent class: not a usable predictor
-                # (it peeks at the test labels) but the figure a skewed flood flatters
-                (ORACLE, [majority_class(yte)] * len(yte), {"fit_seconds": 0.0})]
+        base = {
+            "task": task,
+            "dataset": ds,
+            "flood": test["flood"].iloc[0],
+            "n_train": len(train),
+            "n_test": len(test),
+            "train_floods": sorted(train["flood"].unique()),
+            "test_share": {c: float(np.mean(np.array(yte) == c)) for c in labels},
+        }
+        runs = [
+            ("majority", [majority_class(ytr)] * len(yte), {"fit_seconds": 0.0}),
+            # the held-out flood's own most frequent class: not a usable predictor
+            # (it peeks at the test labels) but the figure a skewed flood flatters
+            (ORACLE, [majority_class(yte)] * len(yte), {"fit_seconds": 0.0}),
+        ]
         for name in names:
             w = dataset_weights(train["dataset"]) if balance else None
-            runs += fit_predict(name, xtr, ytr, xte, adapt, confidence, w,
-                                **model_kwargs.get(name, {}))
+            runs += fit_predict(
+                name, xtr, ytr, xte, adapt, confidence, w, **model_kwargs.get(name, {})
+            )
         for name, pred, info in runs:
-            row = base | {"model": name} | {k: round(v, 2) if isinstance(v, float) else v
-                                             for k, v in info.items()}
+            row = (
+                base
+                | {"model": name}
+                | {k: round(v, 2) if isinstance(v, float) else v for k, v in info.items()}
+            )
             row |= classification_metrics(yte, pred, positive=positive, labels=labels)
             row["confusion"] = confusion(yte, pred, labels)
             row["labels"] = labels
             rows.append(row)
             preds[(ds, name)] = pred
             if log:
-                log(f"{task:9s} {ds:28s} {name:22s} macro-F1 {row['macro_f1']:.3f} "
-                    f"MCC {row['mcc']:.3f} acc {row['accuracy']:.3f}")
+                log(
+                    f"{task:9s} {ds:28s} {name:22s} macro-F1 {row['macro_f1']:.3f} "
+                    f"MCC {row['mcc']:.3f} acc {row['accuracy']:.3f}"
+                )
     return rows, preds
 
 
@@ -137,8 +174,9 @@ def best_rows(rows: list[dict]) -> dict[str, dict]:
     """Per held-out dataset, the non-baseline row with the highest macro-F1."""
     out: dict[str, dict] = {}
     for r in rows:
-        if not r["model"].startswith("majority") and (r["dataset"] not in out
-                                         or r["macro_f1"] > out[r["dataset"]]["macro_f1"]):
+        if not r["model"].startswith("majority") and (
+            r["dataset"] not in out or r["macro_f1"] > out[r["dataset"]]["macro_f1"]
+        ):
             out[r["dataset"]] = r
     return out
 
@@ -155,7 +193,12 @@ def profile(test: pd.DataFrame, pred: list[str], col: str, n_examples: int = 4) 
     for (true, guess), g in wrong.groupby([col, "pred"]):
         for t in g["text"].head(n_examples):
             examples.append({"true": true, "pred": guess, "text": str(t)[:160]})
-    return {"n": len(test), "languages": {k: round(float(v), 3) for k, v in langs.head(5).items()},
-            "class_share": {k: round(float(v), 3)
-                            for k, v in test[col].value_counts(normalize=True).items()},
-            "errors": int(len(wrong)), "error_examples": examples}
+    return {
+        "n": len(test),
+        "languages": {k: round(float(v), 3) for k, v in langs.head(5).items()},
+        "class_share": {
+            k: round(float(v), 3) for k, v in test[col].value_counts(normalize=True).items()
+        },
+        "errors": int(len(wrong)),
+        "error_examples": examples,
+    }

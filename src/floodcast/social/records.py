@@ -15,9 +15,21 @@ import pandas as pd
 from floodcast.io.atomic import atomic_path
 
 POST_COLUMNS = [
-    "post_id", "event", "time", "time_source", "text", "text_raw", "is_reply",
-    "reply_source", "is_retweet", "lang", "label", "info_type", "info_source",
-    "informativeness", "source",
+    "post_id",
+    "event",
+    "time",
+    "time_source",
+    "text",
+    "text_raw",
+    "is_reply",
+    "reply_source",
+    "is_retweet",
+    "lang",
+    "label",
+    "info_type",
+    "info_source",
+    "informativeness",
+    "source",
 ]
 
 # Header synonyms (lower-cased, spaces/underscores/dashes removed) -> canonical field.
@@ -29,7 +41,13 @@ _SYNONYMS = {
     "info_type": ("informationtype", "infotype"),
     "info_source": ("informationsource", "infosource"),
     "informativeness": ("informativeness",),
-    "is_reply": ("isreply", "reply", "inreplytostatusid", "inreplytouserid", "inreplytostatusidstr"),
+    "is_reply": (
+        "isreply",
+        "reply",
+        "inreplytostatusid",
+        "inreplytouserid",
+        "inreplytostatusidstr",
+    ),
     "is_retweet": ("isretweet", "retweet", "retweetedstatus"),
     "lang": ("lang", "language"),
     "event": ("event", "crisis", "eventname"),
@@ -79,11 +97,15 @@ class IngestStats:
 
     def as_dict(self) -> dict:
         return {
-            "files": self.files, "rows_read": self.rows_read, "kept": self.kept,
-            "duplicates": self.duplicates, "retweets": self.retweets,
+            "files": self.files,
+            "rows_read": self.rows_read,
+            "kept": self.kept,
+            "duplicates": self.duplicates,
+            "retweets": self.retweets,
             "non_english": self.non_english,
             "skipped": {k: int(self.skipped.get(k, 0)) for k in BAD_KINDS},
-            "unknown_columns": self.unknown_columns, "skipped_files": self.skipped_files,
+            "unknown_columns": self.unknown_columns,
+            "skipped_files": self.skipped_files,
             "examples": [list(e) for e in self.examples],
         }
 
@@ -91,10 +113,14 @@ class IngestStats:
         s = self.skipped
         lines = [
             f"files read: {self.files}; rows read: {self.rows_read}; posts kept: {self.kept}",
-            (f"removed: {self.duplicates} exact duplicates, {self.retweets} retweets, "
-            f"{self.non_english} non-English"),
-            (f"skipped bad rows: {s['malformed']} malformed, {s['empty']} empty, "
-            f"{s['non_utf8']} non-UTF-8"),
+            (
+                f"removed: {self.duplicates} exact duplicates, {self.retweets} retweets, "
+                f"{self.non_english} non-English"
+            ),
+            (
+                f"skipped bad rows: {s['malformed']} malformed, {s['empty']} empty, "
+                f"{s['non_utf8']} non-UTF-8"
+            ),
         ]
         for f, cols in self.unknown_columns.items():
             lines.append(f"ignored unknown columns in {Path(f).name}: {', '.join(cols)}")

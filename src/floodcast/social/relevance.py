@@ -50,18 +50,28 @@ def _row(model, train, test, pred, fit_s, pred_s, **extra) -> dict:
         "model": model,
         "train_event": ",".join(sorted(train["event"].unique())),
         "test_event": ",".join(sorted(test["event"].unique())),
-        "n_train": len(train), "n_test": len(test),
+        "n_train": len(train),
+        "n_test": len(test),
         "train_on_topic_share": float((train["y"] == POSITIVE).mean()),
         "test_on_topic_share": float((test["y"] == POSITIVE).mean()),
-        "fit_seconds": round(fit_s, 2), "predict_seconds": round(pred_s, 2),
+        "fit_seconds": round(fit_s, 2),
+        "predict_seconds": round(pred_s, 2),
     } | extra
-    row.update(classification_metrics(test["y"], pred, positive=POSITIVE,
-                                      labels=[POSITIVE, NEGATIVE]))
+    row.update(
+        classification_metrics(test["y"], pred, positive=POSITIVE, labels=[POSITIVE, NEGATIVE])
+    )
     return row
 
 
-def evaluate(train: pd.DataFrame, test: pd.DataFrame, model: str, adapt: bool = False,
-             expand_tags: bool = True, confidence: float = 0.9, **model_kwargs) -> list[dict]:
+def evaluate(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    model: str,
+    adapt: bool = False,
+    expand_tags: bool = True,
+    confidence: float = 0.9,
+    **model_kwargs,
+) -> list[dict]:
     """Fit ``model`` on ``train`` and score it on ``test``; returns metrics rows.
 
     With ``adapt``, a second row ``<model>+self-train`` is added: the test event's posts
@@ -86,68 +96,112 @@ def evaluate(train: pd.DataFrame, test: pd.DataFrame, model: str, adapt: bool = 
     if adapt:
         sel = (proba >= confidence) | (proba <= 1 - confidence)
         pseudo = [POSITIVE if q >= 0.5 else NEGATIVE for q in proba[sel]]
-        xs = xtr + [x for x, s in zip(xte, sel) if s]
+        xs = xtr + [x for x, s in zip(xte, sel, strict=False) if s]
         clf2 = make_model(model, **model_kwargs)
         t0 = time.monotonic()
         clf2.fit(xs, ytr + pseudo)
         fit2 = time.monotonic() - t0
         t0 = time.monotonic()
         pred2 = clf2.predict(xte)
-        rows.append(_row(f"{model}+self-train", train, test, pred2, fit_s + fit2,
-                         time.monotonic() - t0, pseudo_labelled=int(sel.sum())))
+        rows.append(
+            _row(
+                f"{model}+self-train",
+                train,
+                test,
+                pred2,
+                fit_s + fit2,
+                time.monotonic() - t0,
+                pseudo_labelled=int(sel.sum()),
+            )
+        )
     return rows
 
 
-def cross_event(a: pd.DataFrame, b: pd.DataFrame, models="all", both_ways: bool = True,
-                model_kwargs: dict[str, dict] | None = None, adapt: bool = False,
-                expand_tags: bool = True, log=None) -> list[dict]:
+def cross_event(
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    models="all",
+    both_ways: bool = True,
+    model_kwargs: dict[str, dict] | None = None,
+    adapt: bool = False,
+    expand_tags: bool = True,
+    log=None,
+) -> list[dict]:
     """Train on ``a`` / test on ``b`` (and the reverse) for every model."""
     model_kwargs = model_kwargs or {}
     pairs = [(a, b), (b, a)] if both_ways else [(a, b)]
     rows = []
     for name in ["majority", *resolve_models(models)]:
         for tr, te in pairs:
-            for row in evaluate(tr, te, name, adapt=adapt and name != "majority",
-                                expand_tags=expand_tags,
-                                **model_kwargs.get(name, {})):
+            for row in evaluate(
+                tr,
+                te,
+                name,
+                adapt=adapt and name != "majority",
+                expand_tags=expand_tags,
+                **model_kwargs.get(name, {}),
+            ):
                 rows.append(row)
                 if log:
-                    log(f"{row['model']:22s} {row['train_event']} -> {row['test_event']}: "
+                    log(
+                        f"{row['model']:22s} {row['train_event']} -> {row['test_event']}: "
                         f"F1(on-topic) {row['f1']:.3f}  macro-F1 {row['macro_f1']:.3f}  "
                         f"MCC {row['mcc']:.3f}  acc {row['accuracy']:.3f}  "
-                        f"({row['fit_seconds']:.0f}s fit)")
+                        f"({row['fit_seconds']:.0f}s fit)"
+                    )
     return rows
 
 
 def metrics_markdown(rows: list[dict], title: str = "Cross-event relevance") -> str:
-    lines = [f"# {title}", "",
-             ("Train on one event, test on the other. F1 on / off: F1 of each class; "
-              "`majority`: the training event's most frequent class for every post (the "
-              "baseline every model must beat on every column). `+self-train`: refitted "
-              "with the test event's confidently predicted posts (their predicted labels; "
-              "test labels never used)."), "",
-             ("| model | train | test | n train | n test | macro-F1 | MCC | F1 on | F1 off | "
-              "precision on | recall on | accuracy | fit s |"),
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"# {title}",
+        "",
+        (
+            "Train on one event, test on the other. F1 on / off: F1 of each class; "
+            "`majority`: the training event's most frequent class for every post (the "
+            "baseline every model must beat on every column). `+self-train`: refitted "
+            "with the test event's confidently predicted posts (their predicted labels; "
+            "test labels never used)."
+        ),
+        "",
+        (
+            "| model | train | test | n train | n test | macro-F1 | MCC | F1 on | F1 off | "
+            "precision on | recall on | accuracy | fit s |"
+        ),
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         per = r["f1_per_class"]
         lines.append(
             f"| {r['model']} | {r['train_event']} | {r['test_event']} | {r['n_train']} | "
             f"{r['n_test']} | {r['macro_f1']:.3f} | {r['mcc']:.3f} | {per[POSITIVE]:.3f} | "
             f"{per[NEGATIVE]:.3f} | {r['precision']:.3f} | {r['recall']:.3f} | "
-            f"{r['accuracy']:.3f} | {r['fit_seconds']:.0f} |")
+            f"{r['accuracy']:.3f} | {r['fit_seconds']:.0f} |"
+        )
     if rows:
         best = {}
         for r in rows:
             best.setdefault(r["model"], []).append(r["macro_f1"])
-        lines += ["", "Mean macro-F1 over directions: " + ", ".join(
-            f"{m} {sum(v) / len(v):.3f}" for m, v in best.items())]
+        lines += [
+            "",
+            "Mean macro-F1 over directions: "
+            + ", ".join(f"{m} {sum(v) / len(v):.3f}" for m, v in best.items()),
+        ]
     return "\n".join(lines) + "\n"
 
 
-def run(train_paths, test_paths, out_dir, models="all", both_ways=True,
-        model_kwargs=None, ingest_kwargs=None, adapt: bool = False, expand_tags: bool = True,
-        log=None) -> list[dict]:
+def run(
+    train_paths,
+    test_paths,
+    out_dir,
+    models="all",
+    both_ways=True,
+    model_kwargs=None,
+    ingest_kwargs=None,
+    adapt: bool = False,
+    expand_tags: bool = True,
+    log=None,
+) -> list[dict]:
     """Load both events, evaluate, write ``metrics.json`` and ``metrics.md`` atomically."""
     ingest_kwargs = ingest_kwargs or {}
     a = load_labelled(train_paths, **ingest_kwargs)

@@ -40,23 +40,35 @@ def time_series(df: pd.DataFrame, freq: str | None = None, min_posts: int = 5) -
     """Per time bin: volume and share positive, for all posts and for non-replies."""
     d = df.dropna(subset=["time"])
     if d.empty:
-        return pd.DataFrame(columns=["time", "volume", "share_positive", "volume_no_replies",
-                                     "share_positive_no_replies"])
+        return pd.DataFrame(
+            columns=[
+                "time",
+                "volume",
+                "share_positive",
+                "volume_no_replies",
+                "share_positive_no_replies",
+            ]
+        )
     freq = freq or auto_freq(d["time"])
     g = d.set_index("time").sort_index()
     pos = (g["vader"] >= VADER_THRESHOLD).astype(float)
     nr = ~g["is_reply"].astype(bool)
-    out = pd.DataFrame({
-        "volume": pos.resample(freq).size(),
-        "positive": pos.resample(freq).sum(),
-        "volume_no_replies": pos[nr].resample(freq).size(),
-        "positive_no_replies": pos[nr].resample(freq).sum(),
-    }).fillna(0)
-    out["share_positive"] = np.where(out["volume"] >= min_posts,
-                                     out["positive"] / out["volume"].clip(lower=1), np.nan)
+    out = pd.DataFrame(
+        {
+            "volume": pos.resample(freq).size(),
+            "positive": pos.resample(freq).sum(),
+            "volume_no_replies": pos[nr].resample(freq).size(),
+            "positive_no_replies": pos[nr].resample(freq).sum(),
+        }
+    ).fillna(0)
+    out["share_positive"] = np.where(
+        out["volume"] >= min_posts, out["positive"] / out["volume"].clip(lower=1), np.nan
+    )
     out["share_positive_no_replies"] = np.where(
         out["volume_no_replies"] >= min_posts,
-        out["positive_no_replies"] / out["volume_no_replies"].clip(lower=1), np.nan)
+        out["positive_no_replies"] / out["volume_no_replies"].clip(lower=1),
+        np.nan,
+    )
     out = out.drop(columns=["positive", "positive_no_replies"]).reset_index()
     out["freq"] = freq
     return out
@@ -67,17 +79,35 @@ def info_type_table(df: pd.DataFrame) -> pd.DataFrame:
     d = df.dropna(subset=["info_type"])
     d = d[~d["info_type"].isin(["Not labeled"])]
     if d.empty:
-        return pd.DataFrame(columns=["info_type", "posts", "predicted", "mean_sentiment",
-                                     "share_positive", "share_negative"])
+        return pd.DataFrame(
+            columns=[
+                "info_type",
+                "posts",
+                "predicted",
+                "mean_sentiment",
+                "share_positive",
+                "share_negative",
+            ]
+        )
     g = d.groupby("info_type")["vader"]
-    pred = (d["info_type_source"] == "predicted") if "info_type_source" in d \
+    pred = (
+        (d["info_type_source"] == "predicted")
+        if "info_type_source" in d
         else pd.Series(False, d.index)
-    return pd.DataFrame({
-        "posts": g.size(), "predicted": pred.groupby(d["info_type"]).sum().astype(int),
-        "mean_sentiment": g.mean(),
-        "share_positive": g.apply(lambda s: float((s >= VADER_THRESHOLD).mean())),
-        "share_negative": g.apply(lambda s: float((s <= -VADER_THRESHOLD).mean())),
-    }).reset_index().sort_values("posts", ascending=False)
+    )
+    return (
+        pd.DataFrame(
+            {
+                "posts": g.size(),
+                "predicted": pred.groupby(d["info_type"]).sum().astype(int),
+                "mean_sentiment": g.mean(),
+                "share_positive": g.apply(lambda s: float((s >= VADER_THRESHOLD).mean())),
+                "share_negative": g.apply(lambda s: float((s <= -VADER_THRESHOLD).mean())),
+            }
+        )
+        .reset_index()
+        .sort_values("posts", ascending=False)
+    )
 
 
 @dataclass
@@ -99,11 +129,14 @@ def event_report(df: pd.DataFrame, freq=None, min_posts=5, n_topics=6, seed=0) -
     nr = ~df["is_reply"].astype(bool)
     tm = fit_lda(df["text"].tolist(), n_topics=n_topics, seed=seed)
     return EventReport(
-        event=str(df["event"].iloc[0]), posts=len(df), replies=int((~nr).sum()),
+        event=str(df["event"].iloc[0]),
+        posts=len(df),
+        replies=int((~nr).sum()),
         share_positive=float(pos.mean()),
         share_positive_no_replies=float(pos[nr].mean()) if nr.any() else float("nan"),
         mean_sentiment=float(df["vader"].mean()),
-        series=time_series(df, freq, min_posts), info_types=info_type_table(df),
+        series=time_series(df, freq, min_posts),
+        info_types=info_type_table(df),
         topics=topic_table(tm, df["vader"].to_numpy()),
         time_sources={str(k): int(v) for k, v in df["time_source"].value_counts().items()},
     )
@@ -112,19 +145,25 @@ def event_report(df: pd.DataFrame, freq=None, min_posts=5, n_topics=6, seed=0) -
 def correlations(reports: list[EventReport]) -> dict:
     """Pearson(volume, share positive) pooled over events' bins, and per event."""
     if not reports:
-        return {"pooled": {"all": float("nan"), "no_replies": float("nan"), "bins": 0},
-                "per_event": {}}
+        return {
+            "pooled": {"all": float("nan"), "no_replies": float("nan"), "bins": 0},
+            "per_event": {},
+        }
     s = pd.concat([r.series.assign(event=r.event) for r in reports], ignore_index=True)
-    out = {"pooled": {
-        "all": pearson(s["volume"], s["share_positive"]),
-        "no_replies": pearson(s["volume_no_replies"], s["share_positive_no_replies"]),
-        "bins": int(s["share_positive"].notna().sum()),
-    }, "per_event": {}}
+    out = {
+        "pooled": {
+            "all": pearson(s["volume"], s["share_positive"]),
+            "no_replies": pearson(s["volume_no_replies"], s["share_positive_no_replies"]),
+            "bins": int(s["share_positive"].notna().sum()),
+        },
+        "per_event": {},
+    }
     for r in reports:
         out["per_event"][r.event] = {
             "all": pearson(r.series["volume"], r.series["share_positive"]),
-            "no_replies": pearson(r.series["volume_no_replies"],
-                                  r.series["share_positive_no_replies"]),
+            "no_replies": pearson(
+                r.series["volume_no_replies"], r.series["share_positive_no_replies"]
+            ),
             "bins": int(r.series["share_positive"].notna().sum()),
         }
     return out
@@ -151,8 +190,13 @@ def _plots(reports: list[EventReport], corr: dict, folder: Path) -> list[str]:
         ax.set_ylabel("posts per bin")
         ax2 = ax.twinx()
         ax2.plot(s["time"], s["share_positive"], "o-", color="#d95f02", label="share positive")
-        ax2.plot(s["time"], s["share_positive_no_replies"], "s--", color="#1b9e77",
-                 label="share positive (no replies)")
+        ax2.plot(
+            s["time"],
+            s["share_positive_no_replies"],
+            "s--",
+            color="#1b9e77",
+            label="share positive (no replies)",
+        )
         ax2.set_ylim(0, 1)
         ax2.set_ylabel("share positive (VADER)")
         ax.set_title(f"{r.event}: volume and sentiment ({s['freq'].iloc[0]} bins)")
@@ -164,10 +208,14 @@ def _plots(reports: list[EventReport], corr: dict, folder: Path) -> list[str]:
         plt.close(fig)
         names.append(name)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True)
-    for ax, (vcol, scol, title) in zip(axes, [
-        ("volume", "share_positive", "all posts"),
-        ("volume_no_replies", "share_positive_no_replies", "without replies"),
-    ]):
+    for ax, (vcol, scol, title) in zip(
+        axes,
+        [
+            ("volume", "share_positive", "all posts"),
+            ("volume_no_replies", "share_positive_no_replies", "without replies"),
+        ],
+        strict=False,
+    ):
         for r in reports:
             ax.scatter(r.series[vcol], r.series[scol], s=18, label=r.event)
         key = "all" if vcol == "volume" else "no_replies"
@@ -187,8 +235,9 @@ def _plots(reports: list[EventReport], corr: dict, folder: Path) -> list[str]:
         for i, r in enumerate(it):
             m = r.info_types.set_index("info_type")["share_positive"].reindex(types)
             ax.bar(np.arange(len(types)) + i * w, m.to_numpy(), width=w, label=r.event)
-        ax.set_xticks(np.arange(len(types)) + 0.4 - w / 2, types, rotation=30, ha="right",
-                      fontsize=8)
+        ax.set_xticks(
+            np.arange(len(types)) + 0.4 - w / 2, types, rotation=30, ha="right", fontsize=8
+        )
         ax.set_ylabel("share positive (VADER)")
         ax.legend(fontsize=7)
         ax.set_title("Sentiment by information type (CrisisLex T26)")
@@ -200,48 +249,84 @@ def _plots(reports: list[EventReport], corr: dict, folder: Path) -> list[str]:
 
 
 def _markdown(reports, corr, plots, ingest_summary: str | None) -> str:
-    L = ["# Social-media flood impact report", "",
-         ("Sentiment: VADER compound on the normalised post text (positive >= 0.05). Time: "
-         "the post's time field, else derived from the Twitter snowflake id. Replies: the "
-         "API reply field, else text starting with '@'."), ""]
+    L = [
+        "# Social-media flood impact report",
+        "",
+        (
+            "Sentiment: VADER compound on the normalised post text (positive >= 0.05). Time: "
+            "the post's time field, else derived from the Twitter snowflake id. Replies: the "
+            "API reply field, else text starting with '@'."
+        ),
+        "",
+    ]
     if ingest_summary:
         L += ["## Input", "", "```", ingest_summary, "```", ""]
-    L += ["## Across events", "",
-          ("| event | posts | replies | share positive | share positive (no replies) | "
-          "mean compound | Pearson vol~pos | Pearson vol~pos (no replies) | bins |"),
-          "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    L += [
+        "## Across events",
+        "",
+        (
+            "| event | posts | replies | share positive | share positive (no replies) | "
+            "mean compound | Pearson vol~pos | Pearson vol~pos (no replies) | bins |"
+        ),
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in reports:
         c = corr["per_event"].get(r.event, {})
-        L.append(f"| {r.event} | {r.posts} | {r.replies} | {_fmt(r.share_positive)} | "
-                 f"{_fmt(r.share_positive_no_replies)} | {_fmt(r.mean_sentiment)} | "
-                 f"{_fmt(c.get('all'))} | {_fmt(c.get('no_replies'))} | {c.get('bins', 0)} |")
+        L.append(
+            f"| {r.event} | {r.posts} | {r.replies} | {_fmt(r.share_positive)} | "
+            f"{_fmt(r.share_positive_no_replies)} | {_fmt(r.mean_sentiment)} | "
+            f"{_fmt(c.get('all'))} | {_fmt(c.get('no_replies'))} | {c.get('bins', 0)} |"
+        )
     p = corr["pooled"]
-    L += ["", (f"**Pooled over all events' time bins ({p['bins']} bins): Pearson(volume, share "
-          f"positive) = {_fmt(p['all'])} with replies, {_fmt(p['no_replies'])} without.** "
-          "(The original study reported -0.54 and -0.31 on its data.)"), ""]
+    L += [
+        "",
+        (
+            f"**Pooled over all events' time bins ({p['bins']} bins): Pearson(volume, share "
+            f"positive) = {_fmt(p['all'])} with replies, {_fmt(p['no_replies'])} without.** "
+            "(The original study reported -0.54 and -0.31 on its data.)"
+        ),
+        "",
+    ]
     if "volume_vs_positive.png" in plots:
         L += ["![volume vs share positive](volume_vs_positive.png)", ""]
     if "sentiment_by_info_type.png" in plots:
         L += ["![sentiment by information type](sentiment_by_info_type.png)", ""]
     for r in reports:
-        L += [f"## {r.event}", "", f"{r.posts} posts ({r.replies} replies); time from "
-              + ", ".join(f"{k}: {v}" for k, v in r.time_sources.items()) + ".", ""]
+        L += [
+            f"## {r.event}",
+            "",
+            f"{r.posts} posts ({r.replies} replies); time from "
+            + ", ".join(f"{k}: {v}" for k, v in r.time_sources.items())
+            + ".",
+            "",
+        ]
         if f"volume_{r.event}.png" in plots:
             L += [f"![volume {r.event}](volume_{r.event}.png)", ""]
         if not r.info_types.empty:
-            L += [("| information type | posts | of which predicted | mean compound | "
-                   "share positive | share negative |"), "|---|---:|---:|---:|---:|---:|"]
+            L += [
+                (
+                    "| information type | posts | of which predicted | mean compound | "
+                    "share positive | share negative |"
+                ),
+                "|---|---:|---:|---:|---:|---:|",
+            ]
             for _, t in r.info_types.iterrows():
-                L.append(f"| {t['info_type']} | {t['posts']} | {t['predicted']} | "
-                         f"{_fmt(t['mean_sentiment'])} | "
-                         f"{_fmt(t['share_positive'])} | {_fmt(t['share_negative'])} |")
+                L.append(
+                    f"| {t['info_type']} | {t['posts']} | {t['predicted']} | "
+                    f"{_fmt(t['mean_sentiment'])} | "
+                    f"{_fmt(t['share_positive'])} | {_fmt(t['share_negative'])} |"
+                )
             L.append("")
         if not r.topics.empty:
-            L += ["| topic | top words | posts | mean compound | share positive |",
-                  "|---:|---|---:|---:|---:|"]
+            L += [
+                "| topic | top words | posts | mean compound | share positive |",
+                "|---:|---|---:|---:|---:|",
+            ]
             for _, t in r.topics.iterrows():
-                L.append(f"| {t['topic']} | {t['top_words']} | {t['posts']} | "
-                         f"{_fmt(t['mean_sentiment'])} | {_fmt(t['share_positive'])} |")
+                L.append(
+                    f"| {t['topic']} | {t['top_words']} | {t['posts']} | "
+                    f"{_fmt(t['mean_sentiment'])} | {_fmt(t['share_positive'])} |"
+                )
             L.append("")
     return "\n".join(L) + "\n"
 
@@ -254,13 +339,22 @@ def predict_types(df: pd.DataFrame, train: pd.DataFrame, model: str = "tfidf") -
 
     lab = label_posts(df, train, model)
     pred = lab["type_source"] == "predicted"
-    return df.assign(info_type=lab["type"].where(pred, lab["info_type"]),
-                     info_type_source=lab["type_source"])
+    return df.assign(
+        info_type=lab["type"].where(pred, lab["info_type"]), info_type_source=lab["type_source"]
+    )
 
 
-def build_report(df: pd.DataFrame, out_dir, freq=None, min_posts=5, n_topics=6, seed=0,
-                 ingest_summary: str | None = None, plots: bool = True,
-                 types_train: pd.DataFrame | None = None) -> dict:
+def build_report(
+    df: pd.DataFrame,
+    out_dir,
+    freq=None,
+    min_posts=5,
+    n_topics=6,
+    seed=0,
+    ingest_summary: str | None = None,
+    plots: bool = True,
+    types_train: pd.DataFrame | None = None,
+) -> dict:
     """Compute everything and write report.md, summary.json, CSV tables and PNG plots.
 
     ``types_train``: labelled posts; unlabelled posts then get predicted information
@@ -269,25 +363,37 @@ def build_report(df: pd.DataFrame, out_dir, freq=None, min_posts=5, n_topics=6, 
         df = predict_types(df, types_train)
     if "vader" not in df:
         df = df.assign(vader=vader_compound(df["text"]))
-    reports = [event_report(g, freq, min_posts, n_topics, seed)
-               for _, g in df.groupby("event", sort=True) if len(g)]
+    reports = [
+        event_report(g, freq, min_posts, n_topics, seed)
+        for _, g in df.groupby("event", sort=True)
+        if len(g)
+    ]
     corr = correlations(reports)
     summary = {
-        "events": {r.event: {"posts": r.posts, "replies": r.replies,
-                             "share_positive": r.share_positive,
-                             "share_positive_no_replies": r.share_positive_no_replies,
-                             "mean_sentiment": r.mean_sentiment} for r in reports},
+        "events": {
+            r.event: {
+                "posts": r.posts,
+                "replies": r.replies,
+                "share_positive": r.share_positive,
+                "share_positive_no_replies": r.share_positive_no_replies,
+                "mean_sentiment": r.mean_sentiment,
+            }
+            for r in reports
+        },
         "correlation": corr,
     }
     with atomic_dir(out_dir) as tmp:
         tmp = Path(tmp)
         names = _plots(reports, corr, tmp) if plots and reports else []
-        frames = {"timeseries.csv": [r.series.assign(event=r.event) for r in reports],
-                  "info_types.csv": [r.info_types.assign(event=r.event) for r in reports],
-                  "topics.csv": [r.topics.assign(event=r.event) for r in reports]}
+        frames = {
+            "timeseries.csv": [r.series.assign(event=r.event) for r in reports],
+            "info_types.csv": [r.info_types.assign(event=r.event) for r in reports],
+            "topics.csv": [r.topics.assign(event=r.event) for r in reports],
+        }
         for name, parts in frames.items():
             (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()).to_csv(
-                tmp / name, index=False)
+                tmp / name, index=False
+            )
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
         (tmp / "report.md").write_text(_markdown(reports, corr, names, ingest_summary))
     return summary

@@ -40,8 +40,9 @@ def binary_mcc(y_true, y_pred, positive: str) -> float:
     return Contingency.from_masks(p, t).scores()["mcc"]
 
 
-def classification_metrics(y_true, y_pred, positive: str | None = None,
-                           labels: list[str] | None = None) -> dict:
+def classification_metrics(
+    y_true, y_pred, positive: str | None = None, labels: list[str] | None = None
+) -> dict:
     """Accuracy, macro-F1, MCC and F1 per class; precision/recall/F1 of ``positive``.
 
     ``labels`` fixes the classes macro-F1 averages over (default: those present in
@@ -59,19 +60,28 @@ def classification_metrics(y_true, y_pred, positive: str | None = None,
     classes = labels or sorted(set(y_true) | set(y_pred))
     out: dict = {"n": len(y_true)}
     if not y_true:
-        return out | {"accuracy": math.nan, "macro_f1": math.nan, "mcc": math.nan,
-                      "f1_per_class": {}}
+        return out | {
+            "accuracy": math.nan,
+            "macro_f1": math.nan,
+            "mcc": math.nan,
+            "f1_per_class": {},
+        }
     per = f1_score(y_true, y_pred, labels=classes, average=None, zero_division=0)
     out.update(
         accuracy=float(accuracy_score(y_true, y_pred)),
         macro_f1=float(np.mean(per)),
-        f1_per_class={c: float(f) for c, f in zip(classes, per)},
+        f1_per_class={c: float(f) for c, f in zip(classes, per, strict=False)},
     )
     if positive is not None:
         p, r, f, _ = precision_recall_fscore_support(
-            y_true, y_pred, labels=[positive], average=None, zero_division=0)
-        out.update(precision=float(p[0]), recall=float(r[0]), f1=float(f[0]),
-                   mcc=binary_mcc(y_true, y_pred, positive))
+            y_true, y_pred, labels=[positive], average=None, zero_division=0
+        )
+        out.update(
+            precision=float(p[0]),
+            recall=float(r[0]),
+            f1=float(f[0]),
+            mcc=binary_mcc(y_true, y_pred, positive),
+        )
     else:
         out["mcc"] = float(matthews_corrcoef(y_true, y_pred))
     return out
@@ -102,6 +112,6 @@ def cohen_kappa(a, b) -> float:
         return float("nan")
     labels = sorted(set(a) | set(b))
     n = len(a)
-    po = sum(x == y for x, y in zip(a, b)) / n
+    po = sum(x == y for x, y in zip(a, b, strict=False)) / n
     pe = sum((a.count(c) / n) * (b.count(c) / n) for c in labels)
     return float("nan") if math.isclose(pe, 1.0) else (po - pe) / (1 - pe)

@@ -25,8 +25,16 @@ from floodcast.social.scores import classification_metrics, cohen_kappa
 VADER_THRESHOLD = 0.05  # the VADER authors' cut-off on the compound score
 # The emoji-labelled sets are small (hundreds of posts): a smaller from-scratch encoder,
 # trained for more epochs, does better than the relevance configuration.
-SMALL_DATA_TRANSFORMER = {"d": 64, "heads": 2, "layers": 1, "max_len": 40,
-                          "vocab_size": 2000, "epochs": 30, "lr": 2e-3, "dropout": 0.2}
+SMALL_DATA_TRANSFORMER = {
+    "d": 64,
+    "heads": 2,
+    "layers": 1,
+    "max_len": 40,
+    "vocab_size": 2000,
+    "epochs": 30,
+    "lr": 2e-3,
+    "dropout": 0.2,
+}
 
 
 @lru_cache(maxsize=1)
@@ -44,8 +52,9 @@ def vader_compound(texts) -> np.ndarray:
 
 def vader_label(compound, threshold: float = VADER_THRESHOLD) -> list[str]:
     c = np.asarray(compound, float)
-    return np.where(c >= threshold, "positive",
-                    np.where(c <= -threshold, "negative", "neutral")).tolist()
+    return np.where(
+        c >= threshold, "positive", np.where(c <= -threshold, "negative", "neutral")
+    ).tolist()
 
 
 def add_distant_labels(df: pd.DataFrame) -> pd.DataFrame:
@@ -68,8 +77,13 @@ def class_balance(labels) -> dict:
     return {str(k): int(v) for k, v in s.value_counts().sort_index().items()}
 
 
-def evaluate_split(train: pd.DataFrame, test: pd.DataFrame, models="transformer,embed",
-                   model_kwargs: dict | None = None, log=None) -> list[dict]:
+def evaluate_split(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    models="transformer,embed",
+    model_kwargs: dict | None = None,
+    log=None,
+) -> list[dict]:
     """Train each model on ``train``'s distant labels, score on ``test``.
 
     Both frames need ``add_distant_labels`` and ``add_vader`` applied.
@@ -87,8 +101,11 @@ def evaluate_split(train: pd.DataFrame, test: pd.DataFrame, models="transformer,
         "train_balance": class_balance(tr["emoji_label"]),
         "test_balance": class_balance(te["emoji_label"]),
     }
-    rows = [base | {"model": "vader", "n_train": 0, "coverage": len(v) / max(1, len(te))}
-            | classification_metrics(v["emoji_label"], v["vader_label"], positive="positive")]
+    rows = [
+        base
+        | {"model": "vader", "n_train": 0, "coverage": len(v) / max(1, len(te))}
+        | classification_metrics(v["emoji_label"], v["vader_label"], positive="positive")
+    ]
     if tr["emoji_label"].nunique() < 2 or te.empty:
         if log:
             log(f"skip {base['train_event']} -> {base['test_event']}: too few labelled posts")
@@ -105,21 +122,33 @@ def evaluate_split(train: pd.DataFrame, test: pd.DataFrame, models="transformer,
         # agreement with VADER on every post of the test event where VADER is not neutral
         allp = test[test["vader_label"] != "neutral"]
         pa = clf.predict(allp["text_clean"].tolist()) if len(allp) else []
-        row["vader_agreement"] = float(np.mean(np.array(pa) == allp["vader_label"].to_numpy())) \
-            if len(allp) else float("nan")
+        row["vader_agreement"] = (
+            float(np.mean(np.array(pa) == allp["vader_label"].to_numpy()))
+            if len(allp)
+            else float("nan")
+        )
         row["vader_kappa"] = cohen_kappa(allp["vader_label"], pa)
-        row["predicted_positive_share"] = float(np.mean(np.array(pa) == "positive")) \
-            if len(allp) else float("nan")
+        row["predicted_positive_share"] = (
+            float(np.mean(np.array(pa) == "positive")) if len(allp) else float("nan")
+        )
         rows.append(row)
         if log:
-            log(f"{name:12s} {row['train_event']} -> {row['test_event']}: acc "
+            log(
+                f"{name:12s} {row['train_event']} -> {row['test_event']}: acc "
                 f"{row['accuracy']:.3f} macro-F1 {row['macro_f1']:.3f} "
-                f"F1(pos) {row['f1']:.3f}  VADER agreement {row['vader_agreement']:.3f}")
+                f"F1(pos) {row['f1']:.3f}  VADER agreement {row['vader_agreement']:.3f}"
+            )
     return rows
 
 
-def leave_one_event_out(df: pd.DataFrame, models="transformer,embed", events=None,
-                        model_kwargs=None, min_labelled: int = 10, log=None) -> list[dict]:
+def leave_one_event_out(
+    df: pd.DataFrame,
+    models="transformer,embed",
+    events=None,
+    model_kwargs=None,
+    min_labelled: int = 10,
+    log=None,
+) -> list[dict]:
     """For each event: train on all other events' emoji-labelled posts, test on it."""
     df = add_vader(add_distant_labels(df), col="text_clean")
     events = events or sorted(df["event"].unique())
@@ -135,26 +164,39 @@ def leave_one_event_out(df: pd.DataFrame, models="transformer,embed", events=Non
 
 
 def sentiment_markdown(rows: list[dict]) -> str:
-    lines = ["# Sentiment: emoji distant supervision, held-out event", "",
-             ("Labels: emoji/emoticons (removed from the text before training). VADER row: "
-             "VADER on the emoji-free text, scored where it is not neutral (coverage = that "
-             "share). VADER agreement: share of the test event's VADER-non-neutral posts "
-             "where the model agrees."), "",
-             ("| model | train | test | train balance | test balance | n scored | accuracy | "
-             "macro-F1 | F1 pos | VADER agreement | kappa |"),
-             "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "# Sentiment: emoji distant supervision, held-out event",
+        "",
+        (
+            "Labels: emoji/emoticons (removed from the text before training). VADER row: "
+            "VADER on the emoji-free text, scored where it is not neutral (coverage = that "
+            "share). VADER agreement: share of the test event's VADER-non-neutral posts "
+            "where the model agrees."
+        ),
+        "",
+        (
+            "| model | train | test | train balance | test balance | n scored | accuracy | "
+            "macro-F1 | F1 pos | VADER agreement | kappa |"
+        ),
+        "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
-        bal = lambda d: ", ".join(f"{k} {v}" for k, v in d.items())
+
+        def bal(d):
+            return ", ".join(f"{k} {v}" for k, v in d.items())
+
         lines.append(
             f"| {r['model']} | {r['train_event']} | {r['test_event']} | "
             f"{bal(r['train_balance']) if r['n_train'] else '-'} | {bal(r['test_balance'])} | "
             f"{r['n']} | {r['accuracy']:.3f} | {r['macro_f1']:.3f} | {r.get('f1', float('nan')):.3f} | "
-            f"{r.get('vader_agreement', float('nan')):.3f} | {r.get('vader_kappa', float('nan')):.3f} |")
+            f"{r.get('vader_agreement', float('nan')):.3f} | {r.get('vader_kappa', float('nan')):.3f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
-def run(df: pd.DataFrame, out_dir, models="transformer,embed", events=None,
-        model_kwargs=None, log=None) -> list[dict]:
+def run(
+    df: pd.DataFrame, out_dir, models="transformer,embed", events=None, model_kwargs=None, log=None
+) -> list[dict]:
     rows = leave_one_event_out(df, models, events, model_kwargs, log=log)
     with atomic_dir(out_dir) as tmp:
         Path(tmp, "sentiment.json").write_text(json.dumps(rows, indent=2, default=float))

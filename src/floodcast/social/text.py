@@ -27,14 +27,14 @@ WORD_RE = re.compile(r"[a-z']+")
 
 # Emoticons as used for distant supervision (Go et al. 2009 style), plus emoji below.
 POS_EMOTICON_RE = re.compile(r"(?:(?<=\s)|^)(?:[:;=8][-']?[)\]DpP3]|\^_*\^|<3)(?=\s|$|[.,!?])")
-NEG_EMOTICON_RE = re.compile(r"(?:(?<=\s)|^)(?:[:;=8]['-]?[(\[/\\|]|D[-']?:|</3|:'\()(?=\s|$|[.,!?])")
+NEG_EMOTICON_RE = re.compile(
+    r"(?:(?<=\s)|^)(?:[:;=8]['-]?[(\[/\\|]|D[-']?:|</3|:'\()(?=\s|$|[.,!?])"
+)
 # Emoji sets for distant supervision: clear positive / negative faces, hearts, hands.
 POSITIVE_EMOJI = frozenset(
     "😀😃😄😁😆😊☺😍🥰😘😗😙😚😋😛😜😝🤗🤩😇🙂😉😎👍👏🙌💪🎉❤💕💖💗💙💚💛💜🧡🤍😂🤣✨🙏"
 )
-NEGATIVE_EMOJI = frozenset(
-    "😞😔😟😕🙁☹😣😖😫😩😢😭😤😠😡🤬😨😰😱😥😓💔👎😿😪🤕🤒😷😦😧"
-)
+NEGATIVE_EMOJI = frozenset("😞😔😟😕🙁☹😣😖😫😩😢😭😤😠😡🤬😨😰😱😥😓💔👎😿😪🤕🤒😷😦😧")
 
 # Cheap English test: common function words (avoids langdetect on most English posts).
 _EN_STOP = frozenset(
@@ -160,7 +160,9 @@ def detect_language(text: str) -> str:
 _HASHTAG_WORDS = re.compile(
     r"(flood(?:s|ing|ed|water|waters)?|rain(?:s|fall|ing)?|storm(?:s)?|wet|water|relief|"
     r"help|evac(?:uation|uate)?|cyclone|weather|emergency|disaster|recovery|strong|safe|"
-    r"prayfor|rescue)", re.IGNORECASE)
+    r"prayfor|rescue)",
+    re.IGNORECASE,
+)
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 

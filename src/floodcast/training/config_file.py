@@ -31,7 +31,9 @@ def read_config_file(path: str | Path, valid: set[str]) -> dict[str, Any]:
         else:
             values = json.loads(p.read_text())
     except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"--config {p}: not valid {p.suffix.lstrip('.') or 'JSON'}: {exc}") from None
+        raise InputError(
+            f"--config {p}: not valid {p.suffix.lstrip('.') or 'JSON'}: {exc}"
+        ) from None
     if not isinstance(values, dict):
         raise InputError(f"--config {p}: expected a table of options, got {type(values).__name__}")
     unknown = sorted(set(values) - valid)
@@ -40,8 +42,9 @@ def read_config_file(path: str | Path, valid: set[str]) -> dict[str, Any]:
     return values
 
 
-def merge_config(cls: type, from_cli: dict[str, Any], given: set[str],
-                 path: str | Path | None) -> Any:
+def merge_config(
+    cls: type, from_cli: dict[str, Any], given: set[str], path: str | Path | None
+) -> Any:
     """``cls(**values)``: the file's values, overridden by the options in ``given`` (those
     typed on the command line); without a file, the command line's values alone."""
     names = {f.name for f in fields(cls)}
@@ -51,6 +54,8 @@ def merge_config(cls: type, from_cli: dict[str, Any], given: set[str],
         values.update({k: v for k, v in file_values.items() if k not in given})
     missing = [k for k in ("data", "out") if k in names and not values.get(k)]
     if missing:
-        raise InputError(f"missing {', '.join('--' + m for m in missing)} (give it, or a "
-                         "--config file that holds it)")
+        raise InputError(
+            f"missing {', '.join('--' + m for m in missing)} (give it, or a "
+            "--config file that holds it)"
+        )
     return cls(**values)

@@ -49,10 +49,13 @@ class DualEncoderConfig:
 
     def model_config(self, in_channels: int | None = None) -> ModelConfig:
         """The segmentation-model config whose encoder this tower reuses."""
-        return ModelConfig(name=self.model, encoder=self.encoder,
-                           in_channels=in_channels or self.in_channels,
-                           encoder_depth=self.encoder_depth,
-                           decoder_channels=self.decoder_channels)
+        return ModelConfig(
+            name=self.model,
+            encoder=self.encoder,
+            in_channels=in_channels or self.in_channels,
+            encoder_depth=self.encoder_depth,
+            decoder_channels=self.decoder_channels,
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,8 +82,9 @@ class Tower(nn.Module):
             width = self._features(probe).shape[1]
             self.encoder.train()
         self.feature_channels = int(width)
-        self.head = nn.Sequential(nn.Linear(width, width), nn.ReLU(inplace=True),
-                                  nn.Linear(width, embed_dim))
+        self.head = nn.Sequential(
+            nn.Linear(width, width), nn.ReLU(inplace=True), nn.Linear(width, embed_dim)
+        )
 
     def _features(self, x: Tensor) -> Tensor:
         x, _ = pad_to_multiple(x, self.output_stride)
@@ -107,8 +111,9 @@ class DualEncoder(nn.Module):
 
     def embed_rain(self, x: Tensor) -> Tensor:
         if x.ndim != 4 or x.shape[1] != self.config.in_channels:
-            raise ValueError(f"rain input must be [B, {self.config.in_channels}, H, W]; "
-                             f"got {tuple(x.shape)}")
+            raise ValueError(
+                f"rain input must be [B, {self.config.in_channels}, H, W]; got {tuple(x.shape)}"
+            )
         return self.rain(x)
 
     def embed_depth(self, depth_m: Tensor) -> Tensor:

@@ -57,8 +57,9 @@ def rain_since_start(rain: np.ndarray, interval_s: float) -> np.ndarray:
     return np.cumsum(np.asarray(rain, np.float64) * interval_s / 3600.0, axis=0)
 
 
-def pair_samples(path: str | Path, factor: int, split: str,
-                 threshold_m: float = WET_THRESHOLD_M) -> list[dict[str, np.ndarray]]:
+def pair_samples(
+    path: str | Path, factor: int, split: str, threshold_m: float = WET_THRESHOLD_M
+) -> list[dict[str, np.ndarray]]:
     """Every saved time of every ``split`` event: ``{"x", "depth"}`` on the fine grid."""
     splits = event_split(path)
     out, grids = [], {}
@@ -69,8 +70,13 @@ def pair_samples(path: str | Path, factor: int, split: str,
         g = grids[p["dem_id"]]
         acc = rain_since_start(p["rain"], p["interval_s"])
         for k in range(len(p["fine_depth"])):
-            out.append({"x": g.channels(p["coarse_depth"][k], acc[k]),
-                        "depth": p["fine_depth"][k].astype(np.float32), "event": eid})
+            out.append(
+                {
+                    "x": g.channels(p["coarse_depth"][k], acc[k]),
+                    "depth": p["fine_depth"][k].astype(np.float32),
+                    "event": eid,
+                }
+            )
     return out
 
 
@@ -90,19 +96,26 @@ class PairDataset(torch.utils.data.Dataset):
         if self.augment:  # terrain and physics have no preferred direction
             t = int(self.rng.integers(8))
             x, d = dihedral(x, t), dihedral(d, t)
-        return {"x": torch.from_numpy(np.ascontiguousarray(x)),
-                "y": torch.from_numpy(d > self.threshold_m).long(),
-                "depth": torch.from_numpy(np.ascontiguousarray(d))}
+        return {
+            "x": torch.from_numpy(np.ascontiguousarray(x)),
+            "y": torch.from_numpy(d > self.threshold_m).long(),
+            "depth": torch.from_numpy(np.ascontiguousarray(d)),
+        }
 
 
 def model_config(cfg: DownscaleTrainConfig) -> dict:
     if cfg.prior is not None and cfg.prior not in PRIOR_CHANNELS:
         raise InputError(f"--prior {cfg.prior!r}: valid are {PRIOR_CHANNELS} or none")
     offset = float(np.log1p(cfg.threshold_m / DEPTH_SCALE_M))  # a depth channel at the threshold
-    return {"name": cfg.model, "in_channels": len(CHANNELS), "depth_head": True,
-            "encoder_depth": cfg.encoder_depth, "decoder_channels": cfg.width,
-            "prior_channel": CHANNELS.index(cfg.prior) if cfg.prior else None,
-            "prior_offset": offset}
+    return {
+        "name": cfg.model,
+        "in_channels": len(CHANNELS),
+        "depth_head": True,
+        "encoder_depth": cfg.encoder_depth,
+        "decoder_channels": cfg.width,
+        "prior_channel": CHANNELS.index(cfg.prior) if cfg.prior else None,
+        "prior_offset": offset,
+    }
 
 
 def train_downscaler(cfg: DownscaleTrainConfig, progress: bool = False) -> dict:
@@ -120,36 +133,67 @@ def train_downscaler(cfg: DownscaleTrainConfig, progress: bool = False) -> dict:
     train_s = pair_samples(cfg.data, cfg.factor, "train", cfg.threshold_m)
     val_s = pair_samples(cfg.data, cfg.factor, "val", cfg.threshold_m)
     if not train_s or not val_s:
-        raise InputError(f"{cfg.data}: no train or no val event for x{cfg.factor} "
-                         f"({len(train_s)} / {len(val_s)} samples)")
+        raise InputError(
+            f"{cfg.data}: no train or no val event for x{cfg.factor} "
+            f"({len(train_s)} / {len(val_s)} samples)"
+        )
     dems = {store.read_event_attrs(cfg.data, s["event"])["plan"]["dem_id"] for s in train_s}
     cells = {float(store.read_dem_attrs(cfg.data, d)["cell_size"]) for d in dems}
     if len(cells) > 1:  # the model learns one fine cell size; simulate checks it
         raise InputError(f"{cfg.data}: train DEMs have several cell sizes {sorted(cells)}")
     cell = cells.pop()
-    info = {"factor": int(cfg.factor), "fine_cell_size_m": cell,
-            "coarse_cell_size_m": cell * cfg.factor, "channels": list(CHANNELS),
-            "threshold_m": cfg.threshold_m, "store": str(cfg.data), "train_dems": sorted(dems)}
-    task = FloodTask(model=model_config(cfg), loss="ce_dice", lr=cfg.lr,
-                     data={"channels": list(CHANNELS), "downscale": info})
-    dl = torch.utils.data.DataLoader(PairDataset(train_s, cfg.threshold_m, cfg.augment, cfg.seed),
-                                     batch_size=cfg.batch_size, shuffle=True)
-    vl = torch.utils.data.DataLoader(PairDataset(val_s, cfg.threshold_m, False),
-                                     batch_size=cfg.batch_size)
-    ckpt = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val_csi",
-                           mode="max", save_last=True)
-    trainer = pl.Trainer(max_epochs=cfg.epochs, accelerator="cpu", devices=1, callbacks=[ckpt],
-                         logger=CSVLogger(out, name="logs"), enable_progress_bar=progress,
-                         max_time={"minutes": cfg.max_minutes} if cfg.max_minutes else None,
-                         enable_model_summary=False, log_every_n_steps=5, deterministic="warn")
+    info = {
+        "factor": int(cfg.factor),
+        "fine_cell_size_m": cell,
+        "coarse_cell_size_m": cell * cfg.factor,
+        "channels": list(CHANNELS),
+        "threshold_m": cfg.threshold_m,
+        "store": str(cfg.data),
+        "train_dems": sorted(dems),
+    }
+    task = FloodTask(
+        model=model_config(cfg),
+        loss="ce_dice",
+        lr=cfg.lr,
+        data={"channels": list(CHANNELS), "downscale": info},
+    )
+    dl = torch.utils.data.DataLoader(
+        PairDataset(train_s, cfg.threshold_m, cfg.augment, cfg.seed),
+        batch_size=cfg.batch_size,
+        shuffle=True,
+    )
+    vl = torch.utils.data.DataLoader(
+        PairDataset(val_s, cfg.threshold_m, False), batch_size=cfg.batch_size
+    )
+    ckpt = ModelCheckpoint(
+        dirpath=out / "checkpoints", filename="best", monitor="val_csi", mode="max", save_last=True
+    )
+    trainer = pl.Trainer(
+        max_epochs=cfg.epochs,
+        accelerator="cpu",
+        devices=1,
+        callbacks=[ckpt],
+        logger=CSVLogger(out, name="logs"),
+        enable_progress_bar=progress,
+        max_time={"minutes": cfg.max_minutes} if cfg.max_minutes else None,
+        enable_model_summary=False,
+        log_every_n_steps=5,
+        deterministic="warn",
+    )
     t0 = time.perf_counter()
     trainer.fit(task, dl, vl)
     best = FloodTask.load_from_checkpoint(ckpt.best_model_path) if ckpt.best_model_path else task
     extra = export(best, out / "model.pt", info, cfg, float(ckpt.best_model_score or 0.0))
-    result = {"model_path": str(out / "model.pt"), "best_val_csi": extra["best_val_csi"],
-              "cut": extra.get("cut", 0.5),
-              "epochs_run": trainer.current_epoch, "wall_time_s": time.perf_counter() - t0,
-              "train_samples": len(train_s), "val_samples": len(val_s), **info}
+    result = {
+        "model_path": str(out / "model.pt"),
+        "best_val_csi": extra["best_val_csi"],
+        "cut": extra.get("cut", 0.5),
+        "epochs_run": trainer.current_epoch,
+        "wall_time_s": time.perf_counter() - t0,
+        "train_samples": len(train_s),
+        "val_samples": len(val_s),
+        **info,
+    }
     (out / "train_result.json").write_text(json.dumps(result, indent=2))
     return result
 

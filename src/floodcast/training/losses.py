@@ -49,15 +49,20 @@ class _PixelLoss(nn.Module):
         if logits.ndim != 4:
             raise ValueError(f"logits must be [B, K, H, W]; got {tuple(logits.shape)}")
         if target.ndim == 4 and target.shape[1] == 1:
-            raise ValueError(f"target must be [B, H, W]; got {tuple(target.shape)} - "
-                             "use target.squeeze(1)")
+            raise ValueError(
+                f"target must be [B, H, W]; got {tuple(target.shape)} - use target.squeeze(1)"
+            )
         if target.shape != logits.shape[:1] + logits.shape[2:]:
-            raise ValueError(f"target {tuple(target.shape)} does not match logits "
-                             f"{tuple(logits.shape)}: expected [B, H, W] = "
-                             f"{tuple(logits.shape[:1] + logits.shape[2:])}")
+            raise ValueError(
+                f"target {tuple(target.shape)} does not match logits "
+                f"{tuple(logits.shape)}: expected [B, H, W] = "
+                f"{tuple(logits.shape[:1] + logits.shape[2:])}"
+            )
         if target.is_floating_point():
-            raise ValueError(f"target must hold class indices (int64), got {target.dtype} - "
-                             "use (depth > threshold).long()")
+            raise ValueError(
+                f"target must hold class indices (int64), got {target.dtype} - "
+                "use (depth > threshold).long()"
+            )
         mask = target != self.ignore_index
         if valid is not None:
             if valid.shape != target.shape:
@@ -113,8 +118,9 @@ class BinaryCrossEntropyLoss(_PixelLoss):
 
     def forward(self, logits: Tensor, target: Tensor, valid: Tensor | None = None) -> Tensor:
         target, mask = self._prepare(logits, target, valid)
-        bce = F.binary_cross_entropy_with_logits(wet_logit(logits), target.float(),
-                                                 reduction="none")
+        bce = F.binary_cross_entropy_with_logits(
+            wet_logit(logits), target.float(), reduction="none"
+        )
         return self._weighted_mean(bce, self._pixel_weights(target, mask))
 
 
@@ -126,8 +132,12 @@ class DiceLoss(_PixelLoss):
     an all-dry target with an all-dry prediction a zero loss. Class weights do not apply.
     """
 
-    def __init__(self, class_weights: list[float] | None = None, ignore_index: int = -100,
-                 smooth: float = 1.0):
+    def __init__(
+        self,
+        class_weights: list[float] | None = None,
+        ignore_index: int = -100,
+        smooth: float = 1.0,
+    ):
         super().__init__(class_weights, ignore_index)
         self.smooth = smooth
 
@@ -143,16 +153,23 @@ class DiceLoss(_PixelLoss):
 class CEDiceLoss(nn.Module):
     """``ce_weight * CE + dice_weight * Dice`` (the default)."""
 
-    def __init__(self, class_weights: list[float] | None = None, ignore_index: int = -100,
-                 smooth: float = 1.0, ce_weight: float = 1.0, dice_weight: float = 1.0):
+    def __init__(
+        self,
+        class_weights: list[float] | None = None,
+        ignore_index: int = -100,
+        smooth: float = 1.0,
+        ce_weight: float = 1.0,
+        dice_weight: float = 1.0,
+    ):
         super().__init__()
         self.ce = CrossEntropyLoss(class_weights, ignore_index)
         self.dice = DiceLoss(None, ignore_index, smooth)
         self.ce_weight, self.dice_weight = ce_weight, dice_weight
 
     def forward(self, logits: Tensor, target: Tensor, valid: Tensor | None = None) -> Tensor:
-        return (self.ce_weight * self.ce(logits, target, valid)
-                + self.dice_weight * self.dice(logits, target, valid))
+        return self.ce_weight * self.ce(logits, target, valid) + self.dice_weight * self.dice(
+            logits, target, valid
+        )
 
 
 @register_loss("focal")
@@ -162,8 +179,9 @@ class FocalLoss(_PixelLoss):
     Class weights play the role of alpha and are normalised like CE's.
     """
 
-    def __init__(self, class_weights: list[float] | None = None, ignore_index: int = -100,
-                 gamma: float = 2.0):
+    def __init__(
+        self, class_weights: list[float] | None = None, ignore_index: int = -100, gamma: float = 2.0
+    ):
         super().__init__(class_weights, ignore_index)
         if gamma < 0:
             raise ValueError(f"gamma must be >= 0, got {gamma}")
@@ -179,8 +197,7 @@ class FocalLoss(_PixelLoss):
         return self._weighted_mean(focal, self._pixel_weights(target, mask))
 
 
-def build_loss(name: str = "ce_dice", class_weights: list[float] | None = None,
-               **kw) -> nn.Module:
+def build_loss(name: str = "ce_dice", class_weights: list[float] | None = None, **kw) -> nn.Module:
     """A loss by name.
 
     Args:

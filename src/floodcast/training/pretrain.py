@@ -42,8 +42,14 @@ class PairView(Dataset):
     def __getitem__(self, i: int) -> dict:
         s = self.ds.sample(i)
         e, k, r, c = (int(v) for v in self.ds.items[i])
-        return {"x": torch.from_numpy(s["x"]), "depth": torch.from_numpy(s["depth"]),
-                "event": e, "frame": k, "row": r, "col": c}
+        return {
+            "x": torch.from_numpy(s["x"]),
+            "depth": torch.from_numpy(s["depth"]),
+            "event": e,
+            "frame": k,
+            "row": r,
+            "col": c,
+        }
 
 
 class ArrayPairs(Dataset):
@@ -60,8 +66,14 @@ class ArrayPairs(Dataset):
         return len(self.x)
 
     def __getitem__(self, i: int) -> dict:
-        return {"x": self.x[i], "depth": self.depth[i], "event": int(self.event[i]), "frame": i,
-                "row": 0, "col": 0}
+        return {
+            "x": self.x[i],
+            "depth": self.depth[i],
+            "event": int(self.event[i]),
+            "frame": i,
+            "row": 0,
+            "col": 0,
+        }
 
 
 @dataclass
@@ -91,23 +103,45 @@ def store_datasets(cfg: PretrainConfig) -> tuple[PairView, PairView, dict]:
     train = FloodDataset(cfg.data, "train", formulation=cfg.formulation)
     held = FloodDataset(cfg.data, cfg.eval_split, formulation=cfg.formulation)
     if len(train) < 2 or len(held) < 2:
-        raise InputError(f"{cfg.data}: pretraining needs >= 2 samples in train and "
-                         f"{cfg.eval_split}; got {len(train)} and {len(held)}")
-    info = {"path": cfg.data, "channels": train.channels, "stats": train.stats,
-            "spec": train.spec, "event_ids": train.event_ids}
+        raise InputError(
+            f"{cfg.data}: pretraining needs >= 2 samples in train and "
+            f"{cfg.eval_split}; got {len(train)} and {len(held)}"
+        )
+    info = {
+        "path": cfg.data,
+        "channels": train.channels,
+        "stats": train.stats,
+        "spec": train.spec,
+        "event_ids": train.event_ids,
+    }
     return PairView(train), PairView(held), info
 
 
-def fit(model: DualEncoder, train: Dataset, epochs: int, batch_size: int = 32, lr: float = 1e-3,
-        weight_decay: float = 1e-4, seed: int = 0, shuffle_pairs: bool = False,
-        max_minutes: float | None = None, log=print) -> list[float]:
+def fit(
+    model: DualEncoder,
+    train: Dataset,
+    epochs: int,
+    batch_size: int = 32,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-4,
+    seed: int = 0,
+    shuffle_pairs: bool = False,
+    max_minutes: float | None = None,
+    log=print,
+) -> list[float]:
     """Plain AdamW loop on the symmetric InfoNCE loss; returns the mean loss per epoch."""
     g = torch.Generator().manual_seed(seed)
     # a store-backed dataset is drawn a few events at a time (uniform shuffling would
     # decompress an event per sample); in-memory pairs are shuffled plainly
     sampler = EventBlockSampler(train.ds, seed=seed) if isinstance(train, PairView) else None
-    loader = DataLoader(train, batch_size=min(batch_size, len(train)), shuffle=sampler is None,
-                        sampler=sampler, drop_last=True, generator=g)
+    loader = DataLoader(
+        train,
+        batch_size=min(batch_size, len(train)),
+        shuffle=sampler is None,
+        sampler=sampler,
+        drop_last=True,
+        generator=g,
+    )
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     t0, history = time.perf_counter(), []
 
@@ -131,8 +165,10 @@ def fit(model: DualEncoder, train: Dataset, epochs: int, batch_size: int = 32, l
             opt.step()
             total += float(loss.detach())
         history.append(total / max(n_batches, 1))
-        log(f"epoch {epoch + 1}/{epochs}: InfoNCE {history[-1]:.4f} (log N = "
-            f"{np.log(loader.batch_size):.3f} is chance), T={model.temperature():.3f}")
+        log(
+            f"epoch {epoch + 1}/{epochs}: InfoNCE {history[-1]:.4f} (log N = "
+            f"{np.log(loader.batch_size):.3f} is chance), T={model.temperature():.3f}"
+        )
         if out_of_time():
             log(f"stopping: {max_minutes} min budget used")
             break
@@ -150,20 +186,41 @@ def pretrain(cfg: PretrainConfig, log=print, datasets: tuple | None = None) -> d
     torch.manual_seed(cfg.seed)
     train, held, info = datasets if datasets is not None else store_datasets(cfg)
     in_ch = int(train[0]["x"].shape[0])
-    dcfg = DualEncoderConfig(model=cfg.model, encoder=cfg.encoder, in_channels=in_ch,
-                             encoder_depth=cfg.encoder_depth, decoder_channels=cfg.decoder_channels,
-                             embed_dim=cfg.embed_dim)
+    dcfg = DualEncoderConfig(
+        model=cfg.model,
+        encoder=cfg.encoder,
+        in_channels=in_ch,
+        encoder_depth=cfg.encoder_depth,
+        decoder_channels=cfg.decoder_channels,
+        embed_dim=cfg.embed_dim,
+    )
     model = DualEncoder(dcfg)
     t0 = time.perf_counter()
-    history = fit(model, train, cfg.epochs, cfg.batch_size, cfg.lr, cfg.weight_decay, cfg.seed,
-                  cfg.shuffle_pairs, cfg.max_minutes, log)
+    history = fit(
+        model,
+        train,
+        cfg.epochs,
+        cfg.batch_size,
+        cfg.lr,
+        cfg.weight_decay,
+        cfg.seed,
+        cfg.shuffle_pairs,
+        cfg.max_minutes,
+        log,
+    )
     scores = evaluate_retrieval(model, held, cfg.n_candidates, seed=cfg.seed)
     for line in scores["text"]:
         log(line)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    result = {"config": asdict(cfg), "loss_history": history, "wall_time_s": time.perf_counter() - t0,
-              "train_samples": len(train), "held_out_samples": len(held), **scores}
+    result = {
+        "config": asdict(cfg),
+        "loss_history": history,
+        "wall_time_s": time.perf_counter() - t0,
+        "train_samples": len(train),
+        "held_out_samples": len(held),
+        **scores,
+    }
     save_pretrained(model, out / "pretrain.pt", {"data": info, "result": result})
     (out / "retrieval.json").write_text(json.dumps(result, indent=2, default=str))
     result["checkpoint"] = str(out / "pretrain.pt")
@@ -176,10 +233,16 @@ def save_pretrained(model: DualEncoder, path: str | Path, extra: dict | None = N
     from floodcast.models.checkpoint import plain_data
 
     path = Path(path)
-    blob = {"format": FORMAT, "format_version": 1, "config": model.config.to_dict(),
-            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "encoder_state_dict": {k: v.detach().cpu() for k, v in model.rain.encoder.state_dict().items()},
-            "extra": plain_data(extra or {})}
+    blob = {
+        "format": FORMAT,
+        "format_version": 1,
+        "config": model.config.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "encoder_state_dict": {
+            k: v.detach().cpu() for k, v in model.rain.encoder.state_dict().items()
+        },
+        "extra": plain_data(extra or {}),
+    }
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(blob, tmp)
     tmp.replace(path)
@@ -200,8 +263,10 @@ def _read(path: str | Path) -> dict:
         raise InputError(f"pretrain checkpoint {path} not found")
     blob = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-        raise InputError(f"{path} is not a floodcast pretrain checkpoint (format {FORMAT!r}); "
-                         "write one with `floodcast pretrain`")
+        raise InputError(
+            f"{path} is not a floodcast pretrain checkpoint (format {FORMAT!r}); "
+            "write one with `floodcast pretrain`"
+        )
     return blob
 
 
@@ -217,8 +282,11 @@ def load_encoder_into(model: nn.Module, path: str | Path, log=print) -> int:
     dst = model.encoder.state_dict()
     missing = sorted(set(dst) - set(src))
     unexpected = sorted(set(src) - set(dst))
-    bad_shape = [f"{k}: checkpoint {tuple(src[k].shape)} vs model {tuple(dst[k].shape)}"
-                 for k in sorted(set(src) & set(dst)) if src[k].shape != dst[k].shape]
+    bad_shape = [
+        f"{k}: checkpoint {tuple(src[k].shape)} vs model {tuple(dst[k].shape)}"
+        for k in sorted(set(src) & set(dst))
+        if src[k].shape != dst[k].shape
+    ]
     if missing or unexpected or bad_shape:
         c = blob["config"]
         mine = getattr(model, "config", None)
@@ -228,11 +296,17 @@ def load_encoder_into(model: nn.Module, path: str | Path, log=print) -> int:
             f"mismatch(es) {bad_shape[:3]}. Pretrained with model={c['model']} encoder={c['encoder']} "
             f"encoder_depth={c['encoder_depth']} in_channels={c['in_channels']} decoder_channels="
             f"{c.get('decoder_channels')}; this model has "
-            + (f"model={mine.name} encoder={mine.encoder} encoder_depth={mine.encoder_depth} "
-               f"in_channels={mine.in_channels} decoder_channels={mine.decoder_channels}"
-               if mine is not None else "another layout")
-            + ". Use the same encoder settings and --formulation as the pretraining.")
+            + (
+                f"model={mine.name} encoder={mine.encoder} encoder_depth={mine.encoder_depth} "
+                f"in_channels={mine.in_channels} decoder_channels={mine.decoder_channels}"
+                if mine is not None
+                else "another layout"
+            )
+            + ". Use the same encoder settings and --formulation as the pretraining."
+        )
     model.encoder.load_state_dict(src, strict=True)
-    log(f"loaded {len(src)} encoder tensors from {path} (model={blob['config']['model']}, "
-        f"encoder={blob['config']['encoder']})")
+    log(
+        f"loaded {len(src)} encoder tensors from {path} (model={blob['config']['model']}, "
+        f"encoder={blob['config']['encoder']})"
+    )
     return len(src)

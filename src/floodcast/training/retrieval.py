@@ -41,10 +41,12 @@ class RetrievalResult:
         return {**asdict(self), "top1_over_chance": self.top1_over_chance}
 
     def line(self, label: str = "retrieval") -> str:
-        return (f"{label}: top-1 {self.top1:.3f} (chance {self.chance_top1:.3f}, "
-                f"x{self.top1_over_chance:.1f}, p={self.p_top1:.2g}), top-5 {self.top5:.3f} "
-                f"(chance {self.chance_top5:.3f}, p={self.p_top5:.2g}); N={self.n_candidates}, "
-                f"{self.n_queries} queries")
+        return (
+            f"{label}: top-1 {self.top1:.3f} (chance {self.chance_top1:.3f}, "
+            f"x{self.top1_over_chance:.1f}, p={self.p_top1:.2g}), top-5 {self.top5:.3f} "
+            f"(chance {self.chance_top5:.3f}, p={self.p_top5:.2g}); N={self.n_candidates}, "
+            f"{self.n_queries} queries"
+        )
 
 
 def unique_rows(depth: np.ndarray | Tensor) -> np.ndarray:
@@ -60,9 +62,14 @@ def _binom_sf(hits: int, n: int, p: float) -> float:
     return float(binom.sf(hits - 1, n, p)) if n else math.nan
 
 
-def retrieval_accuracy(z_rain: Tensor | np.ndarray, z_depth: Tensor | np.ndarray,
-                       n_candidates: int = 32, repeats: int = 5, seed: int = 0,
-                       shuffle_pairs: bool = False) -> RetrievalResult:
+def retrieval_accuracy(
+    z_rain: Tensor | np.ndarray,
+    z_depth: Tensor | np.ndarray,
+    n_candidates: int = 32,
+    repeats: int = 5,
+    seed: int = 0,
+    shuffle_pairs: bool = False,
+) -> RetrievalResult:
     """Top-1 / top-5 accuracy of finding the paired depth embedding among N candidates.
 
     Args:
@@ -89,7 +96,7 @@ def retrieval_accuracy(z_rain: Tensor | np.ndarray, z_depth: Tensor | np.ndarray
     first = (0, 0, 0)
     for rep in range(repeats):
         perm = rng.permutation(n)
-        blocks = [perm[i:i + n_cand] for i in range(0, n - n_cand + 1, n_cand)]
+        blocks = [perm[i : i + n_cand] for i in range(0, n - n_cand + 1, n_cand)]
         for idx in blocks:
             sim = zr[idx] @ zd[idx].t()
             true = sim.diagonal()[:, None]
@@ -101,10 +108,16 @@ def retrieval_accuracy(z_rain: Tensor | np.ndarray, z_depth: Tensor | np.ndarray
         if rep == 0:
             first = (hits1, hits5, queries)
     c1, c5 = 1.0 / n_cand, k5 / n_cand
-    return RetrievalResult(n_candidates=n_cand, n_queries=queries, top1=hits1 / queries,
-                           top5=hits5 / queries, chance_top1=c1, chance_top5=c5,
-                           p_top1=_binom_sf(first[0], first[2], c1),
-                           p_top5=_binom_sf(first[1], first[2], c5))
+    return RetrievalResult(
+        n_candidates=n_cand,
+        n_queries=queries,
+        top1=hits1 / queries,
+        top5=hits5 / queries,
+        chance_top1=c1,
+        chance_top5=c5,
+        p_top1=_binom_sf(first[0], first[2], c1),
+        p_top5=_binom_sf(first[1], first[2], c5),
+    )
 
 
 @torch.no_grad()
@@ -124,20 +137,37 @@ def embed_pairs(model, dataset, batch_size: int = 64) -> dict[str, np.ndarray]:
         zd.append(model.embed_depth(b["depth"].float()))
         depth.append(b["depth"].numpy())
         n = len(b["x"])
-        meta.append(np.stack([np.asarray(b.get(k, torch.full((n,), -1))) for k in
-                              ("event", "frame", "row", "col")], 1))
-    return {"rain": torch.cat(zr).numpy(), "depth": torch.cat(zd).numpy(),
-            "depth_maps": np.concatenate(depth), "meta": np.concatenate(meta).astype(np.int64)}
+        meta.append(
+            np.stack(
+                [
+                    np.asarray(b.get(k, torch.full((n,), -1)))
+                    for k in ("event", "frame", "row", "col")
+                ],
+                1,
+            )
+        )
+    return {
+        "rain": torch.cat(zr).numpy(),
+        "depth": torch.cat(zd).numpy(),
+        "depth_maps": np.concatenate(depth),
+        "meta": np.concatenate(meta).astype(np.int64),
+    }
 
 
-def evaluate_retrieval(model, dataset, n_candidates: int = 32, repeats: int = 5,
-                       seed: int = 0) -> dict:
+def evaluate_retrieval(
+    model, dataset, n_candidates: int = 32, repeats: int = 5, seed: int = 0
+) -> dict:
     """Retrieval on ``dataset`` (held-out events) and its shuffled-pairs control."""
     emb = embed_pairs(model, dataset)
     keep = unique_rows(emb["depth_maps"])
     res = retrieval_accuracy(emb["rain"][keep], emb["depth"][keep], n_candidates, repeats, seed)
-    null = retrieval_accuracy(emb["rain"][keep], emb["depth"][keep], n_candidates, repeats, seed,
-                              shuffle_pairs=True)
-    return {"samples": len(dataset), "distinct_depth_maps": len(keep),
-            "retrieval": res.to_dict(), "shuffled_control": null.to_dict(),
-            "text": [res.line("held-out"), null.line("shuffled pairs")]}
+    null = retrieval_accuracy(
+        emb["rain"][keep], emb["depth"][keep], n_candidates, repeats, seed, shuffle_pairs=True
+    )
+    return {
+        "samples": len(dataset),
+        "distinct_depth_maps": len(keep),
+        "retrieval": res.to_dict(),
+        "shuffled_control": null.to_dict(),
+        "text": [res.line("held-out"), null.line("shuffled pairs")],
+    }

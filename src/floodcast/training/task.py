@@ -44,10 +44,19 @@ def decode_prev_depth(c: torch.Tensor) -> torch.Tensor:
 class FloodTask(pl.LightningModule):
     """Segmentation of wet cells (and optionally depth regression)."""
 
-    def __init__(self, model: dict, loss: str = "ce_dice", lr: float = 1e-3,
-                 weight_decay: float = 1e-4, class_weights: list[float] | None = None,
-                 depth_loss_weight: float = 1.0, postprocess: bool = False,
-                 data: dict | None = None, pushforward: int = 0, lr_schedule: str = "constant"):
+    def __init__(
+        self,
+        model: dict,
+        loss: str = "ce_dice",
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        class_weights: list[float] | None = None,
+        depth_loss_weight: float = 1.0,
+        postprocess: bool = False,
+        data: dict | None = None,
+        pushforward: int = 0,
+        lr_schedule: str = "constant",
+    ):
         super().__init__()
         # everything passed here lands in every checkpoint (nanoGPT's "config in the ckpt")
         self.save_hyperparameters()
@@ -109,8 +118,11 @@ class FloodTask(pl.LightningModule):
     def _step(self, batch: dict, stage: str) -> torch.Tensor:
         # teacher forcing for the first epoch(s): rolling an untrained model through earlier
         # frames only feeds it noise (measured: learning stalls); pushforward after that
-        pf = (stage == "train" and "x_hist" in batch
-              and self.current_epoch >= PUSHFORWARD_WARMUP_EPOCHS)
+        pf = (
+            stage == "train"
+            and "x_hist" in batch
+            and self.current_epoch >= PUSHFORWARD_WARMUP_EPOCHS
+        )
         x = self._pushforward(batch) if pf else batch["x"]
         out = self.model(x)
         loss = self.loss_fn(out["logits"], batch["y"])
@@ -123,8 +135,15 @@ class FloodTask(pl.LightningModule):
             self._count_probs(out["logits"], batch["y"])
         tab = Contingency.from_masks(pred.cpu().numpy(), batch["y"].bool().cpu().numpy())
         self._tables.setdefault(stage, Contingency()).update(tab)
-        self.log(f"{stage}_loss", loss, prog_bar=True, batch_size=len(batch["x"]),
-                 on_step=stage == "train", on_epoch=True, sync_dist=True)
+        self.log(
+            f"{stage}_loss",
+            loss,
+            prog_bar=True,
+            batch_size=len(batch["x"]),
+            on_step=stage == "train",
+            on_epoch=True,
+            sync_dist=True,
+        )
         return loss
 
     def _count_probs(self, logits: torch.Tensor, y: torch.Tensor) -> None:
@@ -172,8 +191,11 @@ class FloodTask(pl.LightningModule):
         if tab is None:
             return
         # all-gather the counts under DDP so every rank sees the global table
-        counts = torch.tensor([tab.hits, tab.false_alarms, tab.misses, tab.correct_negatives],
-                              dtype=torch.float64, device=self.device)
+        counts = torch.tensor(
+            [tab.hits, tab.false_alarms, tab.misses, tab.correct_negatives],
+            dtype=torch.float64,
+            device=self.device,
+        )
         if self.trainer.world_size > 1:
             counts = self.all_gather(counts).sum(0)
         tab = Contingency(*(int(v) for v in counts.tolist()))
@@ -181,8 +203,9 @@ class FloodTask(pl.LightningModule):
         for k in ("csi", "mcc", "f1", "bias", "far", "pod", "accuracy", "all_dry_accuracy"):
             v = s[k]
             # an undefined score (no wet cell at all) must not look like a good one
-            self.log(f"{stage}_{k}", 0.0 if math.isnan(v) else v, prog_bar=k == "csi",
-                     sync_dist=False)
+            self.log(
+                f"{stage}_{k}", 0.0 if math.isnan(v) else v, prog_bar=k == "csi", sync_dist=False
+            )
 
     def on_train_epoch_end(self) -> None:
         self._epoch_end("train")
@@ -198,8 +221,11 @@ class FloodTask(pl.LightningModule):
         """Share of the training budget used: steps of max_epochs, or wall time of --max-minutes
         (Lightning's Timer, which a resumed run restores), whichever is further along."""
         t = self.trainer
-        done = [t.global_step / t.estimated_stepping_batches
-                if math.isfinite(t.estimated_stepping_batches) else 0.0]
+        done = [
+            t.global_step / t.estimated_stepping_batches
+            if math.isfinite(t.estimated_stepping_batches)
+            else 0.0
+        ]
         from lightning.pytorch.callbacks import Timer
 
         for cb in t.callbacks:
@@ -218,5 +244,6 @@ class FloodTask(pl.LightningModule):
             self.log("lr", lr, on_step=True, on_epoch=False)
 
     def configure_optimizers(self) -> Any:
-        return torch.optim.AdamW(self.parameters(), lr=self.hparams.lr,
-                                 weight_decay=self.hparams.weight_decay)
+        return torch.optim.AdamW(
+            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+        )

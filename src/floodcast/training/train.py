@@ -23,8 +23,13 @@ from floodcast.errors import InputError
 #: "small": the default small model (demo, serving, benchmarks) - a 123k-parameter U-Net
 #: that maps a 256 x 256 area in tens of milliseconds on one CPU thread.
 PRESETS: dict[str, dict] = {
-    "seed": {"model": "deeplabv3plus", "loss": "ce_dice", "lr": 1e-5, "upscale": 2,
-             "postprocess": True},
+    "seed": {
+        "model": "deeplabv3plus",
+        "loss": "ce_dice",
+        "lr": 1e-5,
+        "upscale": 2,
+        "postprocess": True,
+    },
     "small": {"model": "small_unet", "width": 8, "encoder_depth": 3},
 }
 
@@ -74,10 +79,17 @@ class TrainConfig:
 
     def model_config(self, in_channels: int) -> dict:
         """The registry ``ModelConfig`` fields this training config builds."""
-        return {"name": self.model, "encoder": self.encoder, "in_channels": in_channels,
-                "cbam": self.cbam, "upscale": self.upscale,
-                "depth_head": self.depth_head, "depth_residual": self.depth_residual,
-                "encoder_depth": self.encoder_depth, "decoder_channels": self.width}
+        return {
+            "name": self.model,
+            "encoder": self.encoder,
+            "in_channels": in_channels,
+            "cbam": self.cbam,
+            "upscale": self.upscale,
+            "depth_head": self.depth_head,
+            "depth_residual": self.depth_residual,
+            "encoder_depth": self.encoder_depth,
+            "decoder_channels": self.width,
+        }
 
     def apply_preset(self, name: str | None) -> TrainConfig:
         if name is None:
@@ -94,8 +106,9 @@ def dataset_fingerprint(path: str | Path) -> str:
     from floodcast.data import store
 
     _, attrs = store.read_index(path)
-    blob = json.dumps({"build": attrs.get("build"), "summary": attrs.get("summary")},
-                      sort_keys=True, default=str)
+    blob = json.dumps(
+        {"build": attrs.get("build"), "summary": attrs.get("summary")}, sort_keys=True, default=str
+    )
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
@@ -110,7 +123,7 @@ def notify(url: str | None, title: str, body: str) -> bool:
         if not ap.add(url):
             return False
         return bool(ap.notify(title=title, body=body))
-    except Exception:  # noqa: BLE001  (a failed ping must not kill a finished training run)
+    except Exception:
         return False
 
 
@@ -128,41 +141,71 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     pl.seed_everything(cfg.seed, workers=True)
-    dm = FloodDataModule(cfg.data, batch_size=cfg.batch_size, num_workers=cfg.workers,
-                         train_fraction=cfg.train_fraction, seed=cfg.seed,
-                         formulation=cfg.formulation, wet_oversample=cfg.wet_oversample,
-                         val_fraction=cfg.val_fraction, pushforward=cfg.pushforward,
-                         augment=cfg.augment)
+    dm = FloodDataModule(
+        cfg.data,
+        batch_size=cfg.batch_size,
+        num_workers=cfg.workers,
+        train_fraction=cfg.train_fraction,
+        seed=cfg.seed,
+        formulation=cfg.formulation,
+        wet_oversample=cfg.wet_oversample,
+        val_fraction=cfg.val_fraction,
+        pushforward=cfg.pushforward,
+        augment=cfg.augment,
+    )
     dm.setup()
     train_ds = dm.ds["train"]
     if len(train_ds) == 0 or len(dm.ds["val"]) == 0:
         raise InputError(f"{cfg.data}: the train or val split has no samples")
-    data_info = {"path": str(cfg.data), "fingerprint": dataset_fingerprint(cfg.data),
-                 "channels": train_ds.channels, "stats": train_ds.stats, "spec": train_ds.spec,
-                 "formulation": cfg.formulation, **store.grid_info(cfg.data)}
+    data_info = {
+        "path": str(cfg.data),
+        "fingerprint": dataset_fingerprint(cfg.data),
+        "channels": train_ds.channels,
+        "stats": train_ds.stats,
+        "spec": train_ds.spec,
+        "formulation": cfg.formulation,
+        **store.grid_info(cfg.data),
+    }
     data_info.update(settings_record(train_ds.channels))  # the storms behind storm channels
     model_cfg = cfg.model_config(train_ds.in_channels)
     if cfg.prior:
         offset = prior_offset(cfg.prior, train_ds.spec["threshold"])
         if cfg.prior not in train_ds.channels:
-            raise InputError(f"--prior {cfg.prior}: not among the channels of {cfg.data} with "
-                             f"formulation {cfg.formulation!r}: {train_ds.channels}")
+            raise InputError(
+                f"--prior {cfg.prior}: not among the channels of {cfg.data} with "
+                f"formulation {cfg.formulation!r}: {train_ds.channels}"
+            )
         model_cfg.update(prior_channel=train_ds.channels.index(cfg.prior), prior_offset=offset)
     if cfg.depth_residual and "prev_depth" not in train_ds.channels:
-        raise InputError("--depth-residual needs the prev_depth channel (an autoregressive "
-                         f"formulation); {cfg.data} with formulation {cfg.formulation!r} has "
-                         f"{train_ds.channels}")
+        raise InputError(
+            "--depth-residual needs the prev_depth channel (an autoregressive "
+            f"formulation); {cfg.data} with formulation {cfg.formulation!r} has "
+            f"{train_ds.channels}"
+        )
     ckpt_dir = out / "checkpoints"
     last = ckpt_dir / "last.ckpt"
     warm: dict | None = None
-    if cfg.resume and last.exists():
+    from floodcast.io.atomic import atomic_path
+    from floodcast.training.resume import AtomicCheckpointIO, RngState, check_resume
+
+    # refuses changed hyperparameters (so train_config.json records what ran); None: fresh
+    resumed = check_resume(asdict(cfg), out) if cfg.resume else None
+    if resumed is not None:
         task = FloodTask.load_from_checkpoint(last)
         if task.hparams.data["fingerprint"] != data_info["fingerprint"]:
             raise InputError(f"{last} was trained on another dataset (fingerprint differs)")
     else:
-        task = FloodTask(model=model_cfg, loss=cfg.loss, lr=cfg.lr, weight_decay=cfg.weight_decay,
-                         class_weights=cfg.class_weights, postprocess=cfg.postprocess,
-                         data=data_info, pushforward=cfg.pushforward, lr_schedule=cfg.lr_schedule)
+        task = FloodTask(
+            model=model_cfg,
+            loss=cfg.loss,
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+            class_weights=cfg.class_weights,
+            postprocess=cfg.postprocess,
+            data=data_info,
+            pushforward=cfg.pushforward,
+            lr_schedule=cfg.lr_schedule,
+        )
         if cfg.init_encoder and cfg.init_from:
             raise InputError("give --init-encoder or --init-from, not both")
         if cfg.init_encoder:
@@ -172,57 +215,93 @@ def train(cfg: TrainConfig, progress: bool = True, extra_callbacks: list | None 
         if cfg.init_from:
             from floodcast.models.checkpoint import warm_start
 
-            warm = {"from": str(cfg.init_from),
-                    **warm_start(task.model, cfg.init_from, train_ds.channels, data_info["stats"])}
+            warm = {
+                "from": str(cfg.init_from),
+                **warm_start(task.model, cfg.init_from, train_ds.channels, data_info["stats"]),
+            }
             logging.getLogger(__name__).info("warm start: %s", warm)
     # with --calibrate the model is used at its fitted cut, so it is also chosen by its CSI
     # there: the CSI at 0.5 falls late in a cosine run as the model turns cautious (measured)
     monitor = "val_csi_at_cut" if cfg.calibrate else "val_csi"
     callbacks = [
-        ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode="max",
-                        save_last=True, save_top_k=1),
+        ModelCheckpoint(
+            dirpath=ckpt_dir, filename="best", monitor=monitor, mode="max", save_top_k=1
+        ),
+        # last.ckpt after every epoch: Lightning 2.6's save_last only rewrites it when the
+        # monitored score improved, so --resume lost the epochs since the best one
+        ModelCheckpoint(
+            dirpath=ckpt_dir,
+            filename="last",
+            monitor=None,
+            save_top_k=1,
+            enable_version_counter=False,
+        ),
         EarlyStopping(monitor=monitor, mode="max", patience=cfg.patience),
+        RngState(),  # kill + resume trains like no kill
     ]
     callbacks += list(extra_callbacks or [])
     if progress:
         callbacks.append(RichProgressBar())
     gpu = cfg.accelerator in ("gpu", "cuda") or (cfg.accelerator == "auto" and _has_gpu())
     trainer = pl.Trainer(
-        max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices,
-        num_nodes=cfg.num_nodes, strategy=cfg.strategy,
-        precision="16-mixed" if gpu else "32-true", callbacks=callbacks,
+        max_epochs=cfg.epochs,
+        accelerator=cfg.accelerator,
+        devices=cfg.devices,
+        num_nodes=cfg.num_nodes,
+        strategy=cfg.strategy,
+        precision="16-mixed" if gpu else "32-true",
+        callbacks=callbacks,
         # a new log version per (resumed) run: resuming must not erase earlier epochs
         logger=[CSVLogger(out, name="logs"), TensorBoardLogger(out, name="tensorboard")],
         max_time={"minutes": cfg.max_minutes} if cfg.max_minutes else None,
-        limit_train_batches=cfg.limit_batches, limit_val_batches=1.0,
-        enable_progress_bar=progress, deterministic="warn", log_every_n_steps=5,
+        limit_train_batches=cfg.limit_batches,
+        limit_val_batches=1.0,
+        enable_progress_bar=progress,
+        deterministic="warn",
+        log_every_n_steps=5,
         enable_model_summary=False,
+        plugins=[AtomicCheckpointIO()],
     )
-    (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    with atomic_path(out / "train_config.json") as tmp:  # a kill never leaves it cut short
+        tmp.write_text(json.dumps(asdict(cfg), indent=2))
     t0 = time.perf_counter()
     try:
-        trainer.fit(task, datamodule=dm, ckpt_path=str(last) if cfg.resume and last.exists() else None)
+        trainer.fit(task, datamodule=dm, ckpt_path=str(resumed) if resumed else None)
     except BaseException as exc:
         notify(cfg.notify, "floodcast train failed", f"{out}: {type(exc).__name__}: {exc}")
         raise
     best_path = callbacks[0].best_model_path or str(last)
     best = FloodTask.load_from_checkpoint(best_path) if Path(best_path).exists() else task
-    extra = {"data": data_info, "train": asdict(cfg), "postprocess": cfg.postprocess,
-             "best_val_csi": _f(callbacks[0].best_model_score), "epochs_run": trainer.current_epoch}
+    extra = {
+        "data": data_info,
+        "train": asdict(cfg),
+        "postprocess": cfg.postprocess,
+        "best_val_csi": _f(callbacks[0].best_model_score),
+        "epochs_run": trainer.current_epoch,
+    }
     if warm is not None:
         extra["warm_start"] = warm
     if cfg.calibrate and best.val_cut:
         # the wet-probability cut with the best CSI on the best epoch's validation samples
         extra.update(cut=best.val_cut["cut"], cut_fit=best.val_cut)
     save_model(best.model.cpu(), out / "model.pt", extra)
-    result = {"model_path": str(out / "model.pt"), "best_checkpoint": best_path,
-              "best_val_csi": extra["best_val_csi"], "cut": extra.get("cut", 0.5),
-              "epochs_run": trainer.current_epoch,
-              "wall_time_s": time.perf_counter() - t0,
-              "train_samples": len(train_ds), "val_samples": len(dm.ds["val"])}
-    (out / "train_result.json").write_text(json.dumps(result, indent=2))
-    notify(cfg.notify, "floodcast train finished",
-           f"{out}: best val CSI {result['best_val_csi']}, {result['epochs_run']} epochs")
+    result = {
+        "model_path": str(out / "model.pt"),
+        "best_checkpoint": best_path,
+        "best_val_csi": extra["best_val_csi"],
+        "cut": extra.get("cut", 0.5),
+        "epochs_run": trainer.current_epoch,
+        "wall_time_s": time.perf_counter() - t0,
+        "train_samples": len(train_ds),
+        "val_samples": len(dm.ds["val"]),
+    }
+    with atomic_path(out / "train_result.json") as tmp:
+        tmp.write_text(json.dumps(result, indent=2))
+    notify(
+        cfg.notify,
+        "floodcast train finished",
+        f"{out}: best val CSI {result['best_val_csi']}, {result['epochs_run']} epochs",
+    )
     return result
 
 

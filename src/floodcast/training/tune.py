@@ -43,8 +43,14 @@ class PruneOnValCSI(pl.Callback):
             raise optuna.TrialPruned(f"val CSI {float(v):.3f} at epoch {trainer.current_epoch}")
 
 
-def tune(base: TrainConfig, out: str | Path, sampler: str = "grid", trials: int | None = None,
-         space: dict | None = None, seed: int = 0) -> dict:
+def tune(
+    base: TrainConfig,
+    out: str | Path,
+    sampler: str = "grid",
+    trials: int | None = None,
+    space: dict | None = None,
+    seed: int = 0,
+) -> dict:
     """Run the study; writes OUT/trials.csv, OUT/tune.png and OUT/best.json."""
     from floodcast.training import train as train_mod
 
@@ -65,8 +71,9 @@ def tune(base: TrainConfig, out: str | Path, sampler: str = "grid", trials: int 
         trials = trials or 10
     else:
         raise InputError(f"unknown sampler {sampler!r}; valid: grid, tpe")
-    study = optuna.create_study(direction="maximize", sampler=samp,
-                                pruner=optuna.pruners.MedianPruner(n_startup_trials=2))
+    study = optuna.create_study(
+        direction="maximize", sampler=samp, pruner=optuna.pruners.MedianPruner(n_startup_trials=2)
+    )
 
     def objective(trial: optuna.Trial) -> float:
         params = {k: trial.suggest_categorical(k, v) for k, v in space.items()}
@@ -79,9 +86,12 @@ def tune(base: TrainConfig, out: str | Path, sampler: str = "grid", trials: int 
     df = study.trials_dataframe()
     df.to_csv(out / "trials.csv", index=False)
     _plot(df, out / "tune.png")
-    best = {"value_val_csi": study.best_value, "params": study.best_params,
-            "trials": len(study.trials),
-            "pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)}
+    best = {
+        "value_val_csi": study.best_value,
+        "params": study.best_params,
+        "trials": len(study.trials),
+        "pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials),
+    }
     (out / "best.json").write_text(json.dumps(best, indent=2))
     return best
 

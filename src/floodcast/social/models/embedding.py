@@ -75,7 +75,7 @@ class Embedder:
         for f in sorted(self.cache_dir.glob("minilm-*.npz")):
             try:
                 with np.load(f) as z:
-                    _MEM.update(zip(z["keys"].tolist(), z["vecs"]))
+                    _MEM.update(zip(z["keys"].tolist(), z["vecs"], strict=False))
             except (OSError, ValueError, KeyError):
                 continue  # a damaged cache file is ignored (re-encoded)
         self._loaded = True
@@ -94,14 +94,18 @@ class Embedder:
         texts = [str(t) for t in texts]
         self._load_disk()
         keys = [_key(t) for t in texts]
-        todo = {k: t for k, t in zip(keys, texts) if k not in _MEM}
+        todo = {k: t for k, t in zip(keys, texts, strict=False) if k not in _MEM}
         if todo:
             enc = load_encoder()
             order = sorted(todo)
-            vecs = enc.encode([todo[k] for k in order], batch_size=self.batch_size,
-                              normalize_embeddings=True, show_progress_bar=False,
-                              convert_to_numpy=True).astype(np.float32)
-            _MEM.update(zip(order, vecs))
+            vecs = enc.encode(
+                [todo[k] for k in order],
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+                convert_to_numpy=True,
+            ).astype(np.float32)
+            _MEM.update(zip(order, vecs, strict=False))
             self._save_disk(order, vecs)
         if not texts:
             return np.zeros((0, 384), np.float32)
@@ -111,8 +115,13 @@ class Embedder:
 class EmbeddingClassifier:
     """MiniLM sentence embeddings (frozen) + class-balanced logistic regression."""
 
-    def __init__(self, C: float = 2.0, embedder: Embedder | None = None, seed: int = 0,
-                 cache_dir: str | os.PathLike | None = None):
+    def __init__(
+        self,
+        C: float = 2.0,
+        embedder: Embedder | None = None,
+        seed: int = 0,
+        cache_dir: str | os.PathLike | None = None,
+    ):
         self.C, self.seed = C, seed
         self.embedder = embedder or Embedder(cache_dir=cache_dir)
         self.classes_: list[str] = []
@@ -121,8 +130,9 @@ class EmbeddingClassifier:
         from sklearn.linear_model import LogisticRegression
 
         X = self.embedder.encode(texts)
-        self.head_ = LogisticRegression(C=self.C, max_iter=3000, class_weight="balanced",
-                                        random_state=self.seed)
+        self.head_ = LogisticRegression(
+            C=self.C, max_iter=3000, class_weight="balanced", random_state=self.seed
+        )
         self.head_.fit(X, list(labels), sample_weight=sample_weight)
         self.classes_ = [str(c) for c in self.head_.classes_]
         return self

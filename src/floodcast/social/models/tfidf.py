@@ -22,17 +22,36 @@ class TfidfClassifier:
         from sklearn.pipeline import FeatureUnion, make_pipeline
 
         self._min_df = 2 if len(texts) >= 200 else 1
-        feats = FeatureUnion([
-            ("word", TfidfVectorizer(ngram_range=(1, 2), min_df=self._min_df, sublinear_tf=True,
-                                     lowercase=True, max_features=self.max_features)),
-            ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=self._min_df,
-                                     sublinear_tf=True, lowercase=True,
-                                     max_features=self.max_features)),
-        ])
+        feats = FeatureUnion(
+            [
+                (
+                    "word",
+                    TfidfVectorizer(
+                        ngram_range=(1, 2),
+                        min_df=self._min_df,
+                        sublinear_tf=True,
+                        lowercase=True,
+                        max_features=self.max_features,
+                    ),
+                ),
+                (
+                    "char",
+                    TfidfVectorizer(
+                        analyzer="char_wb",
+                        ngram_range=(2, 5),
+                        min_df=self._min_df,
+                        sublinear_tf=True,
+                        lowercase=True,
+                        max_features=self.max_features,
+                    ),
+                ),
+            ]
+        )
         self.pipe_ = make_pipeline(
             feats,
-            LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced",
-                               random_state=self.seed),
+            LogisticRegression(
+                C=self.C, max_iter=2000, class_weight="balanced", random_state=self.seed
+            ),
         )
         self.pipe_.fit(list(texts), list(labels), logisticregression__sample_weight=sample_weight)
         self.classes_ = [str(c) for c in self.pipe_.classes_]

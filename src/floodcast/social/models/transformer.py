@@ -22,15 +22,20 @@ def _train_tokenizer(texts: list[str], vocab_size: int):
     tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2,
-                                  special_tokens=["[PAD]", "[UNK]"], show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        min_frequency=2,
+        special_tokens=["[PAD]", "[UNK]"],
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tok.train_from_iterator(texts, trainer=trainer)
     return tok
 
 
-def _build_net(vocab: int, n_classes: int, d: int, heads: int, layers: int, max_len: int,
-               dropout: float):
+def _build_net(
+    vocab: int, n_classes: int, d: int, heads: int, layers: int, max_len: int, dropout: float
+):
     import torch
     from torch import nn
 
@@ -39,8 +44,9 @@ def _build_net(vocab: int, n_classes: int, d: int, heads: int, layers: int, max_
             super().__init__()
             self.tok = nn.Embedding(vocab, d, padding_idx=0)
             self.pos = nn.Embedding(max_len, d)
-            layer = nn.TransformerEncoderLayer(d, heads, 2 * d, dropout, batch_first=True,
-                                               norm_first=True)
+            layer = nn.TransformerEncoderLayer(
+                d, heads, 2 * d, dropout, batch_first=True, norm_first=True
+            )
             self.enc = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
             self.norm = nn.LayerNorm(d)
             self.drop = nn.Dropout(dropout)
@@ -59,13 +65,29 @@ def _build_net(vocab: int, n_classes: int, d: int, heads: int, layers: int, max_
 
 
 class TransformerClassifier:
-    def __init__(self, d: int = 96, heads: int = 4, layers: int = 2, max_len: int = 48,
-                 vocab_size: int = 6000, epochs: int = 8, batch_size: int = 64,
-                 lr: float = 1e-3, dropout: float = 0.1, max_seconds: float = 300.0,
-                 seed: int = 0, verbose: bool = False):
+    def __init__(
+        self,
+        d: int = 96,
+        heads: int = 4,
+        layers: int = 2,
+        max_len: int = 48,
+        vocab_size: int = 6000,
+        epochs: int = 8,
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        dropout: float = 0.1,
+        max_seconds: float = 300.0,
+        seed: int = 0,
+        verbose: bool = False,
+    ):
         self.d, self.heads, self.layers, self.max_len = d, heads, layers, max_len
         self.vocab_size, self.epochs, self.batch_size, self.lr = vocab_size, epochs, batch_size, lr
-        self.dropout, self.max_seconds, self.seed, self.verbose = dropout, max_seconds, seed, verbose
+        self.dropout, self.max_seconds, self.seed, self.verbose = (
+            dropout,
+            max_seconds,
+            seed,
+            verbose,
+        )
         self.classes_: list[str] = []
         self.history_: list[dict] = []
 
@@ -90,15 +112,21 @@ class TransformerClassifier:
         idx = rng.permutation(len(texts))
         n_val = max(1, len(texts) // 10) if len(texts) >= 20 else 0
         val, tr = idx[:n_val], idx[n_val:]
-        self.net_ = _build_net(self.tok_.get_vocab_size(), len(self.classes_), self.d,
-                               self.heads, self.layers, self.max_len, self.dropout)
+        self.net_ = _build_net(
+            self.tok_.get_vocab_size(),
+            len(self.classes_),
+            self.d,
+            self.heads,
+            self.layers,
+            self.max_len,
+            self.dropout,
+        )
         counts = np.bincount(y[tr], minlength=len(self.classes_)).astype(np.float32)
         w = torch.tensor(counts.sum() / np.maximum(counts, 1) / len(counts))
         loss_fn = nn.CrossEntropyLoss(weight=w)
         opt = torch.optim.AdamW(self.net_.parameters(), lr=self.lr, weight_decay=0.01)
         steps = max(1, self.epochs * int(np.ceil(len(tr) / self.batch_size)))
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, self.lr, total_steps=steps,
-                                                    pct_start=0.1)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, self.lr, total_steps=steps, pct_start=0.1)
         Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
         best, best_state, t0, step = -1.0, None, time.monotonic(), 0
         for epoch in range(self.epochs):
@@ -119,11 +147,20 @@ class TransformerClassifier:
                     step += 1
                 total += float(loss.detach()) * len(bi)
             score = self._val_score(Xt[val], y[val]) if n_val else -float(total)
-            self.history_.append({"epoch": epoch + 1, "loss": total / max(1, len(tr)),
-                                  "val_macro_f1": score, "seconds": time.monotonic() - t0})
+            self.history_.append(
+                {
+                    "epoch": epoch + 1,
+                    "loss": total / max(1, len(tr)),
+                    "val_macro_f1": score,
+                    "seconds": time.monotonic() - t0,
+                }
+            )
             if self.verbose:
-                print(f"  epoch {epoch + 1}: loss {total / max(1, len(tr)):.4f} "
-                      f"val macro-F1 {score:.4f} ({time.monotonic() - t0:.0f}s)", flush=True)
+                print(
+                    f"  epoch {epoch + 1}: loss {total / max(1, len(tr)):.4f} "
+                    f"val macro-F1 {score:.4f} ({time.monotonic() - t0:.0f}s)",
+                    flush=True,
+                )
             if score > best:
                 best = score
                 best_state = {k: v.detach().clone() for k, v in self.net_.state_dict().items()}
