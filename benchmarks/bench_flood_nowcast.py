@@ -42,7 +42,8 @@ INTERVAL_S = 300.0
 def setup(size: int, members: int, lead_min: float, seed: int = 0):
     from scipy.ndimage import zoom
 
-    from floodcast.io.dem import fill_sinks, sample_dem
+    from floodcast.io.dem import sample_dem
+    from floodcast.io.dem_tools import fill_sinks_array as fill_sinks
     from floodcast.physics.storms import StormConfig, synthetic_storm
     from floodcast.predict.flood_nowcast import solver_setup, spin_up
 

@@ -73,13 +73,8 @@ def simulate(dem: Any, rain: Any, duration_s: float, **options: Any) -> Any:
         InputError: bad input, naming the file or option. SimulationError: an unstable run.
     """
     from floodcast.io.writers import depth_dataset, netcdf_attrs
-    from floodcast.simulation.job import (
-        SimulateRequest,
-        compute,
-        depth_attrs,
-        prepare,
-        run_settings,
-    )
+    from floodcast.simulation.job import SimulateRequest, compute, prepare
+    from floodcast.simulation.outputs import depth_attrs, run_settings
 
     units = options.pop("elevation_units", "m")
     req = SimulateRequest(

@@ -171,7 +171,7 @@ def test_real_dems(shared_data):
 
 
 def test_fill_sinks_raises_pits_to_spill_level():
-    from floodcast.io.dem import fill_sinks
+    from floodcast.io.dem_tools import fill_sinks_array as fill_sinks
 
     z = np.full((5, 5), 10.0)
     z[0, 2] = 5.0  # outlet on the north edge

@@ -11,7 +11,7 @@ from rasterio.transform import from_origin
 
 from floodcast.errors import InputError
 from floodcast.io.dem import Dem, read_dem
-from floodcast.io.dem import fill_sinks as fill_array
+from floodcast.io.dem_tools import fill_sinks_array as fill_array
 
 RADAR = "radar/pysteps-data/radar"
 

@@ -13,6 +13,7 @@ from floodcast.errors import InputError
 from floodcast.io.dem import Dem
 from floodcast.physics.solver import SimulationError
 from floodcast.simulation import job as J
+from floodcast.simulation.request import OUTPUT_FILES
 
 
 def flat_npz(tmp_path, n=10, cell=2.0, walls=()):
@@ -42,7 +43,7 @@ def test_uniform_rain_on_closed_flat_grid_gives_1mm(tmp_path):
     # 36 mm/h for 100 s = 1 mm on every cell; 10 x 10 cells of 4 m² -> 0.4 m³ stored
     res = J.run_job(req(tmp_path))
     out = tmp_path / "out"
-    assert sorted(p.name for p in out.iterdir()) == sorted(J.OUTPUT_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
     with xr.open_dataset(out / "depth.nc") as ds:
         secs = (ds["time"].values - np.datetime64("1970-01-01")) / np.timedelta64(1, "s")
         np.testing.assert_array_equal(secs, [50, 100, 150, 200])

@@ -5,6 +5,9 @@ at the boundary (``assert_bchw``) so a swapped layout fails loudly instead of tr
 on nonsense (the original work once trained on ``[B, W, H, C]``).
 """
 
+# size: the torch Dataset and the Lightning DataModule over one store share the sample index and
+# its sampler state.
+
 from __future__ import annotations
 
 from collections import OrderedDict

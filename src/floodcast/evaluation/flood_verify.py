@@ -102,7 +102,7 @@ def rainiest_window(rain: np.ndarray, rows: float, cols: float) -> tuple[float, 
 def _load_dem(req: FloodVerifyRequest):
     from dataclasses import replace
 
-    from floodcast.io.dem import fill_sinks
+    from floodcast.io.dem_tools import fill_sinks_array as fill_sinks
     from floodcast.io.named_inputs import load_dems
 
     ((_, dem),) = load_dems([req.dem], req.dem_cell or None, False).items()

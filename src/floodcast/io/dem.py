@@ -12,6 +12,9 @@ Cell areas, and so water volumes, are right; distances are stretched by
 resample the terrain and smear its pits and ridges, so it is left to the user.
 """
 
+# size: every DEM format GDAL and floodcast read (GeoTIFF/COG/VRT/.hgt(.zip)/ESRI ASCII/npz)
+# with their strict checks and unit handling.
+
 from __future__ import annotations
 
 import math
@@ -427,14 +430,3 @@ def sample_dem() -> Dem:
     north = max(float(data["ymin"]), float(data["ymax"]))
     transform = Affine(dx, 0.0, float(data["xmin"]), 0.0, -dy, north)
     return finish_dem(elev, dx, dy, transform, "EPSG:4326", "matplotlib:jacksboro_fault_dem.npz")
-
-
-def fill_sinks(elevation: np.ndarray) -> np.ndarray:
-    """Raise closed depressions to their spill level; returns a new float32 array.
-
-    The one sink fill of floodcast (:func:`floodcast.io.dem_tools.fill_sinks`, the
-    default library method) on a bare array, for callers without a :class:`Dem`.
-    """
-    from floodcast.io.dem_tools import fill_sinks as _fill
-
-    return _fill(Dem(np.asarray(elevation, np.float32), 1.0, source="<array>")).elevation

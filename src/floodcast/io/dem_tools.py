@@ -289,3 +289,12 @@ def _accumulate(order: np.ndarray, recv: np.ndarray, w: np.ndarray) -> np.ndarra
             for t in range(acc.shape[0]):
                 acc[t, r] += acc[t, idx]
     return acc
+
+
+def fill_sinks_array(elevation: np.ndarray) -> np.ndarray:
+    """Raise closed depressions to their spill level; returns a new float32 array.
+
+    The one sink fill of floodcast (:func:`fill_sinks`, the default library method) on a
+    bare array, for callers without a :class:`Dem`.
+    """
+    return fill_sinks(Dem(np.asarray(elevation, np.float32), 1.0, source="<array>")).elevation

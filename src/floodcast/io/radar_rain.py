@@ -35,13 +35,13 @@ def is_radar_spec(spec: str | Path) -> bool:
 
 
 def read_radar_rain(spec: str | Path, dem: Any | None) -> Any:
-    """Read native radar as a ``_RawRain`` (times in s from the first frame), for read_rain.
+    """Read native radar as a ``RawRain`` (times in s from the first frame), for read_rain.
 
     Raises:
         InputError: unreadable radar (the reader's message), or a single frame.
     """
     from floodcast.io.radar import read_radar
-    from floodcast.io.rain import _RawRain
+    from floodcast.io.raw_rain import RawRain
 
     source, path = parse_radar_spec(spec)
     try:
@@ -58,7 +58,7 @@ def read_radar_rain(spec: str | Path, dem: Any | None) -> Any:
     ]
     if seq.n_clipped:
         notes.append(f"{seq.n_clipped} radar values above the clip limit set to no-data (0 mm/h)")
-    return _RawRain(
+    return RawRain(
         np.ascontiguousarray(seq.rain_mmh, np.float32),
         times,
         f"{seq.source}:{path}",

@@ -13,6 +13,9 @@ interval (the median spacing) unless it is all zero, in which case it holds fore
 single non-zero frame is a constant rate that holds forever.
 """
 
+# size: every rain source (hyetograph, CSV, npz, NetCDF/zarr, GeoTIFF) and its strict checks in
+# one reader; a follow-up should share the NetCDF/zarr reader with io/radar_generic.py.
+
 from __future__ import annotations
 
 import math
@@ -26,6 +29,7 @@ import numpy as np
 from rasterio.errors import CRSError
 
 from floodcast.errors import InputError, InputWarning
+from floodcast.io.raw_rain import RawRain
 
 SUSPICIOUS_MMH = 500.0  # above this a rate is probably mm per interval, not mm/h
 _RAIN_NAMES = ("rain", "rain_mmh", "rainfall_rate", "precipitation", "precip")
@@ -88,19 +92,6 @@ class RainSeries:
     @property
     def notes(self) -> list[str]:
         return self.attrs.setdefault("notes", [])
-
-
-@dataclass
-class _RawRain:
-    """Rain as read from a file, before validation and regridding."""
-
-    rates: np.ndarray  # [t, y, x] or [t]
-    times_s: np.ndarray
-    source: str
-    transform: Any | None = None
-    crs: str | None = None
-    notes: list[str] = field(default_factory=list)
-    start_time: Any | None = None  # datetime64 of the first frame, when the file has one
 
 
 # --------------------------------------------------------------------------- hyetograph
@@ -177,7 +168,7 @@ def _transform_from_coords(x: np.ndarray, y: np.ndarray) -> tuple[Any, bool] | N
     return Affine(ddx, 0.0, float(x[0]) - ddx / 2, 0.0, -abs(ddy), float(top)), ddy > 0
 
 
-def _read_xarray(path: Path) -> _RawRain:
+def _read_xarray(path: Path) -> RawRain:
     import xarray as xr
 
     src = str(path)
@@ -232,7 +223,7 @@ def _read_xarray(path: Path) -> _RawRain:
             crs = _xarray_crs(ds, da)
             if crs is None and ydim in ("lat", "latitude"):
                 crs = "EPSG:4326"
-    return _RawRain(np.ascontiguousarray(rates), times, src, transform, crs, notes, start)
+    return RawRain(np.ascontiguousarray(rates), times, src, transform, crs, notes, start)
 
 
 def _xarray_crs(ds: Any, da: Any) -> str | None:
@@ -259,7 +250,7 @@ def _xarray_crs(ds: Any, da: Any) -> str | None:
     return None
 
 
-def _read_npz(path: Path) -> _RawRain:
+def _read_npz(path: Path) -> RawRain:
     from rasterio.transform import Affine
 
     from floodcast.io.dem import read_npz
@@ -279,7 +270,7 @@ def _read_npz(path: Path) -> _RawRain:
     )
     crs = str(data["crs"]) if "crs" in data else None
     times = _times_to_seconds(np.asarray(data[tkey]).ravel(), None, str(path))
-    return _RawRain(rates, times, str(path), transform, crs)
+    return RawRain(rates, times, str(path), transform, crs)
 
 
 # --------------------------------------------------------------------------- checks
@@ -339,7 +330,7 @@ def _coverage_end(rates: np.ndarray, times: np.ndarray, notes: list[str]) -> flo
     return float(times[-1] + np.median(np.diff(times)))
 
 
-def regrid_to_dem(raw: _RawRain, dem: Any) -> np.ndarray:
+def regrid_to_dem(raw: RawRain, dem: Any) -> np.ndarray:
     """Rates [t, y, x] on the DEM grid: as is if the grids match, else bilinear (georeferenced).
 
     Raises:

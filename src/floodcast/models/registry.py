@@ -12,6 +12,9 @@ Adding a model is one decorated function returning ``Parts``::
     def _my_net(cfg: ModelConfig) -> Parts: ...
 """
 
+# size: the registry and the FloodModel wrapper every entry shares (heads, priors, input
+# checks).
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -10,6 +10,9 @@ and the step-length bookkeeping is one vectorised NumPy expression for all membe
 M Python loops. On two threads the members run in parallel (no fork/join per pass).
 """
 
+# size: the batched members' step loop mirrors solver.Simulation's loop line for line so both
+# stay equal (tested).
+
 from __future__ import annotations
 
 import math

@@ -32,6 +32,9 @@ sneaks into the float32 kernels. Vectorisation needs ``error_model="numpy"`` (no
 checks), loop constants hoisted into scalars, and max-reductions done on the float bits.
 """
 
+# size: the numba passes of one scheme (flux, boundary, limiter, continuity, fused step) share
+# inlined helpers and must stay identical to the batched ensemble's use of them.
+
 from __future__ import annotations
 
 import numpy as np

@@ -10,6 +10,10 @@ the advective Courant number exceed 1 on steep terrain (water gained by clipping
 ``speed_aware_step=True`` (default) dt = cfl*dx / max(sqrt(g*h_max), max_faces(|u| + sqrt(g*h))).
 """
 
+# size: one Simulation class owns the state, the step loop, the mass ledger and hot-start state;
+# splitting it would scatter the invariants every step must keep (a follow-up could move
+# SolverConfig validation out).
+
 from __future__ import annotations
 
 import math

@@ -167,7 +167,8 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
     import torch
 
     from floodcast.physics.solver import Simulation, keep_torch_threads, run, set_threads
-    from floodcast.simulation.job import JobResult, _stats, write_outputs
+    from floodcast.simulation.outputs import run_stats, write_outputs
+    from floodcast.simulation.request import JobResult
 
     job, f = ds.job, ds.factor
     req, dem = job.request, job.dem
@@ -201,7 +202,7 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
     t_model = time.perf_counter() - t1
     max_depth = depth.max(0) if len(depth) else np.zeros(dem.shape, np.float32)
     res = replace(res, depth=depth, max_depth=max_depth, wall_time_s=t_solve + t_model)
-    stats = {**_stats(job, res, max_depth, depth), "coarse_solve_s": t_solve, "model_s": t_model}
+    stats = {**run_stats(job, res, max_depth, depth), "coarse_solve_s": t_solve, "model_s": t_model}
     meta = {
         "emulated": True,
         "downscale": {

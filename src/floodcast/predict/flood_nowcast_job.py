@@ -176,7 +176,7 @@ def run_nowcast(req: NowcastRequest, echo: Callable[[str], None] = print) -> dic
     check_writable(req.out)
     from dataclasses import replace
 
-    from floodcast.io.dem import fill_sinks
+    from floodcast.io.dem_tools import fill_sinks_array as fill_sinks
 
     ((_, dem_raw),) = load_dems([req.dem], None, False).items()
     # the solver runs on the filled DEM, as live physics does (the same filler)

@@ -8,6 +8,8 @@ against a fixed pattern. At most ``--workers`` model calls run at once (a
 semaphore the watcher shares), so concurrent requests queue instead of oversubscribing the CPU.
 """
 
+# size: the server's state, lifespan (warm-up, watch loop) and app factory.
+
 from __future__ import annotations
 
 import hashlib

@@ -216,7 +216,8 @@ def _read_tif(path: Path, dem: Dem) -> tuple[np.ndarray, float | None, list[str]
     """GeoTIFF: one band per frame (mm/h); tag ``interval_s`` optional; regridded if needed."""
     import rasterio
 
-    from floodcast.io.rain import _RawRain, regrid_to_dem
+    from floodcast.io.rain import regrid_to_dem
+    from floodcast.io.raw_rain import RawRain
 
     with rasterio.open(path) as ds:
         if ds.count > MAX_FRAMES:
@@ -232,7 +233,7 @@ def _read_tif(path: Path, dem: Dem) -> tuple[np.ndarray, float | None, list[str]
     notes: list[str] = []
     if a.shape[1:] != tuple(dem.shape) or (crs and dem.georeferenced):
         nan = np.isnan(a)
-        raw = _RawRain(
+        raw = RawRain(
             np.where(nan, 0.0, a).astype(np.float32),
             np.arange(a.shape[0]) * 1.0,
             path.name,

@@ -18,7 +18,8 @@ import time
 import numpy as np
 
 from floodcast.defaults import MAX_STEP_S, WET_THRESHOLD_M
-from floodcast.io.dem import Dem, fill_sinks
+from floodcast.io.dem import Dem
+from floodcast.io.dem_tools import fill_sinks_array as fill_sinks
 from floodcast.io.rain import RainSeries
 from floodcast.physics.boundaries import Boundaries
 from floodcast.physics.solver import Simulation, SolverConfig

@@ -9,6 +9,8 @@ only over bins with at least ``min_posts`` posts; the correlation pools those
 positive on the posts that are not replies.
 """
 
+# size: the per-event impact report: tables, maps and text of one document, written together.
+
 from __future__ import annotations
 
 import json
