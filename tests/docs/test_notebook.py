@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -15,25 +14,15 @@ NOTEBOOK = ROOT / "docs" / "tutorials" / "notebook.ipynb"
 nbformat = pytest.importorskip("nbformat", reason="the dev extra (nbformat) is not installed")
 
 
-def _builder():
-    spec = importlib.util.spec_from_file_location(
-        "make_notebook", ROOT / "docs" / "scripts" / "make_notebook.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_notebook_matches_its_source_and_has_no_outputs():
+def test_notebook_is_committed_without_outputs():
     committed = nbformat.read(NOTEBOOK, as_version=4)
-    built = _builder().build()
-    assert [c.source for c in committed.cells] == [c.source for c in built.cells], (
-        "docs/tutorials/notebook.ipynb differs from docs/scripts/make_notebook.py: "
-        "run python docs/scripts/make_notebook.py"
-    )
+    assert committed.cells, "the notebook has no cells"
     for cell in committed.cells:
         if cell.cell_type == "code":
-            assert not cell.outputs and cell.execution_count is None
+            assert not cell.outputs and cell.execution_count is None, (
+                "commit docs/tutorials/notebook.ipynb without outputs "
+                "(jupyter nbconvert --clear-output --inplace docs/tutorials/notebook.ipynb)"
+            )
 
 
 def test_notebook_executes(tmp_path, monkeypatch):
