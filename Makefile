@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 # pip on this machine resolves torch 2.14.1 + torchvision 0.29.1 from local disk
 TORCH := torch==2.14.1 torchvision==0.29.1
-EXTRAS ?= dev,ml,social,serve
+EXTRAS ?= dev,ml,social,serve,gis
 DEMO_OUT ?= outputs/demo
 
 SHARED ?= $(or $(FLOODCAST_SHARED_DATA),../shared/data)
