@@ -74,15 +74,7 @@ def _step_one(
     bspeed, bacc = K.flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels)
     _limiter(h, qxn, qyn, fac, infil, drain, p)
     _continuity(h, qxn, qyn, fac, qx, qy, rain, infil, drain, active, maxd, p, rh, rb, rc, ri, rd)
-    bnd = 0.0
-    clip = 0.0
-    inf = 0.0
-    drn = 0.0
-    for i in range(rb.shape[0]):
-        bnd += rb[i]
-        clip += rc[i]
-        inf += ri[i]
-        drn += rd[i]
+    bnd, clip, inf, drn = K.row_totals(rb, rc, ri, rd)
     out[0] = rh.max()
     out[1] = max(rs.max(), bspeed)
     out[2] = max(ra.max(), bacc)

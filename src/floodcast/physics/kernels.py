@@ -523,6 +523,23 @@ def continuity(
 
 
 @njit(cache=True, nogil=True)
+def row_totals(row_bnd, row_clip, row_inf, row_drain):
+    """float64 sums of the per-row float32 partials of a step: (net boundary outflow as unit
+    discharge, clipped, infiltrated, drained depth). Every stepper (``step``, the coast's
+    ``step_outlets``, the ensemble's members) reduces through this one loop."""
+    bnd = 0.0
+    clip = 0.0
+    inf = 0.0
+    drn = 0.0
+    for i in range(row_bnd.shape[0]):
+        bnd += row_bnd[i]
+        clip += row_clip[i]
+        inf += row_inf[i]
+        drn += row_drain[i]
+    return bnd, clip, inf, drn
+
+
+@njit(cache=True, nogil=True)
 def add_point_volumes(h, rows, cols, depths):
     """Add point-inflow depths (m) to cells (tiny; outside the parallel passes)."""
     for k in range(rows.shape[0]):
@@ -591,13 +608,5 @@ def step(
     )
     speed = max(row_speed.max(), bspeed)
     acc = max(row_acc.max(), bacc)
-    bnd = 0.0
-    clip = 0.0
-    inf = 0.0
-    drn = 0.0
-    for i in range(row_bnd.shape[0]):  # float64 sums of the per-row float32 partials
-        bnd += row_bnd[i]
-        clip += row_clip[i]
-        inf += row_inf[i]
-        drn += row_drain[i]
+    bnd, clip, inf, drn = row_totals(row_bnd, row_clip, row_inf, row_drain)
     return row_hmax.max(), speed, acc, bnd, clip, inf, drn

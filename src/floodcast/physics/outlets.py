@@ -208,14 +208,6 @@ def step_outlets(
     )
     speed = max(row_speed.max(), bspeed, ospeed)
     acc = max(row_acc.max(), bacc, oacc)
-    bnd = 0.0
-    clip = 0.0
-    inf = 0.0
-    drn = 0.0
-    for i in range(row_bnd.shape[0]):
-        bnd += row_bnd[i]
-        clip += row_clip[i]
-        inf += row_inf[i]
-        drn += row_drain[i]
+    bnd, clip, inf, drn = K.row_totals(row_bnd, row_clip, row_inf, row_drain)
     qout = outlet_outflow(qx, qy, faces)
     return row_hmax.max(), speed, acc, bnd + qout, clip, inf, drn, qout
