@@ -21,6 +21,7 @@ import numpy as np
 
 from floodcast.errors import InputError
 from floodcast.io.dem import Dem
+from floodcast.predict.flood_nowcast import valid_time
 
 RETRIES = 3  # attempts per target and message
 RETRY_WAIT_S = 0.5
@@ -126,11 +127,7 @@ def evaluate_alerts(areas: list[AlertArea], fc, dem: Dem, t_last, state_path: Pa
         first = None
         if over.size:
             ls = float(fc.lead_s[over[0]])
-            first = (
-                f"+{ls / 60:g} min"
-                if t_last is None
-                else str(t_last + np.timedelta64(int(ls), "s"))
-            )
+            first = valid_time(t_last, ls) or f"+{ls / 60:g} min"
         reached = bool(over.size)
         rows.append(
             {

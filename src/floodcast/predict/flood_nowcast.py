@@ -40,6 +40,7 @@ __all__ = [
     "solver_setup",
     "spin_frames",
     "spin_up",
+    "valid_time",
 ]
 #: Boundaries of the nowcast solver: water leaves over every edge (as live physics).
 NOWCAST_BOUNDARIES = "free"
@@ -184,6 +185,11 @@ def lead_steps(lead_min: float, interval_s: float) -> int:
             f"({interval_s / 60:g} min)"
         )
     return int(round(n))
+
+
+def valid_time(t_last, lead_s: float) -> str | None:
+    """The time a lead of ``lead_s`` seconds after ``t_last`` is valid at (None without one)."""
+    return None if t_last is None else str(t_last + np.timedelta64(int(lead_s), "s"))
 
 
 def spin_frames(spin_up_h: float, interval_s: float, n_obs: int) -> int:

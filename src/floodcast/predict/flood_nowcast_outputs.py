@@ -23,7 +23,7 @@ import numpy as np
 
 from floodcast.io.atomic import atomic_dir
 from floodcast.io.dem import Dem
-from floodcast.predict.flood_nowcast import FloodNowcast
+from floodcast.predict.flood_nowcast import FloodNowcast, valid_time
 
 NODATA = float("nan")
 
@@ -165,10 +165,9 @@ def lead_rows(fc: FloodNowcast, dem: Dem, t_last) -> list[dict]:
     rows = []
     area = dem.cell_size**2
     for k, ls in enumerate(fc.lead_s):
-        valid = None if t_last is None else str(t_last + np.timedelta64(int(ls), "s"))
         row = {
             "lead_min": float(ls / 60.0),
-            "valid_time": valid,
+            "valid_time": valid_time(t_last, ls),
             "rain_mean_mmh": float(fc.rain_mean_mmh[k]),
             "mean_depth_max_m": float(np.nanmax(fc.mean_depth[k])),
         }

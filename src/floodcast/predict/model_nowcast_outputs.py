@@ -12,6 +12,7 @@ def write_model_nowcast(out: Path, leads, fc, dem, meta: dict, t_last) -> dict:
     """Per-lead folders (write_outputs) + flooding-probability maps + nowcast.json, atomically."""
     from floodcast.io.atomic import atomic_dir
     from floodcast.io.writers import write_geotiff, write_rain_netcdf
+    from floodcast.predict.flood_nowcast import valid_time
     from floodcast.predict.outputs import write_outputs
 
     interval = meta["interval_s"]
@@ -21,7 +22,7 @@ def write_model_nowcast(out: Path, leads, fc, dem, meta: dict, t_last) -> dict:
         for lead in leads:
             mins = lead.lead_s / 60.0
             sub = tmp / f"lead_{round(mins):03d}min"
-            valid = None if t_last is None else str(t_last + np.timedelta64(int(lead.lead_s), "s"))
+            valid = valid_time(t_last, lead.lead_s)
             lm = {
                 **meta,
                 "lead_min": mins,
