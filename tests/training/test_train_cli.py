@@ -10,31 +10,20 @@ from floodcast.cli import app
 from floodcast.models.checkpoint import load_model
 
 
+def _state_run(path, out, epochs: int, *extra: str) -> list[str]:
+    """The small state-formulation training run the fixture makes (and --resume continues)."""
+    return [
+        *("train", "--data", str(path), "--out", str(out), "--model", "small_unet"),
+        *("--epochs", str(epochs), "--batch-size", "8", "--lr", "3e-3", "--quiet"),
+        *("--formulation", "state", "--depth-head", "--lr-schedule", "cosine", *extra),
+    ]
+
+
 @pytest.fixture(scope="module")
 def trained(tiny_store, tmp_path_factory):
     path, _ = tiny_store
     out = tmp_path_factory.mktemp("train") / "run"
-    args = [
-        "train",
-        "--data",
-        str(path),
-        "--out",
-        str(out),
-        "--model",
-        "small_unet",
-        "--epochs",
-        "2",
-        "--batch-size",
-        "8",
-        "--lr",
-        "3e-3",
-        "--quiet",
-        "--formulation",
-        "state",
-        "--depth-head",
-        "--lr-schedule",
-        "cosine",
-    ]
+    args = _state_run(path, out, 2)
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     return path, out
@@ -102,28 +91,7 @@ def test_cosine_schedule_decays_over_the_epochs(trained):
 
 def test_resume_continues(trained):
     path, out = trained
-    args = [
-        "train",
-        "--data",
-        str(path),
-        "--out",
-        str(out),
-        "--model",
-        "small_unet",
-        "--epochs",
-        "3",
-        "--batch-size",
-        "8",
-        "--lr",
-        "3e-3",
-        "--quiet",
-        "--formulation",
-        "state",
-        "--depth-head",
-        "--lr-schedule",
-        "cosine",
-        "--resume",
-    ]
+    args = _state_run(path, out, 3, "--resume")
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     assert json.loads((out / "train_result.json").read_text())["epochs_run"] == 3
