@@ -29,6 +29,7 @@ from floodcast.io.dem import Dem
 def as_dem(dem: Any, elevation_units: str = "m") -> Dem:
     """A :class:`Dem` from a path/``"sample"``, a Dem, or a rioxarray ``DataArray``."""
     from floodcast.io.dem import finish_dem, read_dem
+    from floodcast.io.dem_gdal import north_up
 
     if isinstance(dem, Dem):
         return dem
@@ -43,11 +44,7 @@ def as_dem(dem: Any, elevation_units: str = "m") -> Dem:
         nodata = da.rio.nodata
         if nodata is not None:
             arr[arr == nodata] = np.nan
-        if tr.e > 0:  # south-up coordinates: row 0 must be north
-            from rasterio.transform import Affine
-
-            arr = arr[::-1]
-            tr = tr @ Affine.translation(0, arr.shape[0]) @ Affine.scale(1, -1)
+        arr, tr = north_up(arr, tr)  # south-up coordinates: row 0 must be north
         src = str(da.name or "<DataArray>")
         return finish_dem(arr, abs(tr.a), abs(tr.e), tr, crs, src)
     raise InputError(f"DEM must be a path, 'sample', a Dem or an xarray DataArray, not {type(dem)}")

@@ -116,6 +116,16 @@ def _crs_string(crs: Any) -> str | None:
         return str(crs)
 
 
+def same_crs(a: Any, b: Any) -> bool:
+    """Whether two CRS specs (EPSG string, WKT, CRS) name the same CRS; unparsable: compare as given."""
+    from rasterio.crs import CRS
+
+    try:
+        return CRS.from_user_input(a) == CRS.from_user_input(b)
+    except Exception:
+        return a == b
+
+
 def _to_metres(crs: Any, crs_str: str | None, dx: float, dy: float, notes: list[str]):
     """Cell sizes in metres from the projected CRS's linear unit (e.g. US survey feet)."""
     if crs is None:

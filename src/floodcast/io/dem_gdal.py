@@ -70,7 +70,6 @@ def read_gdal(spec: str) -> tuple[np.ndarray, Any, Any, dict[str, Any]]:
     """
     import rasterio
     from rasterio.errors import RasterioError
-    from rasterio.transform import Affine
 
     try:
         with rasterio.open(spec) as ds:
@@ -87,12 +86,19 @@ def read_gdal(spec: str) -> tuple[np.ndarray, Any, Any, dict[str, Any]]:
         raise InputError(
             f"{spec}: rotated grids are not supported (transform {tuple(transform)[:6]})"
         )
-    if transform.e > 0:
-        # south-up raster: flip so that row 0 is north, and fix the transform to match
-        elev = elev[::-1]
-        transform = transform @ Affine.translation(0, shape[0]) @ Affine.scale(1, -1)
+    elev, transform = north_up(elev, transform)
     arr = np.ma.filled(elev.astype(np.float64), np.nan)
     return arr, transform, crs, {"driver": driver}
+
+
+def north_up(arr: Any, transform: Any) -> tuple[Any, Any]:
+    """``(arr, transform)`` with row 0 north: a south-up grid (``transform.e > 0``) flipped."""
+    if transform.e <= 0:
+        return arr, transform
+    from rasterio.transform import Affine
+
+    flipped = transform @ Affine.translation(0, arr.shape[0]) @ Affine.scale(1, -1)
+    return arr[::-1], flipped
 
 
 def scale_elevation(elev: np.ndarray, units: str, source: str) -> tuple[np.ndarray, str]:

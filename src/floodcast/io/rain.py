@@ -30,6 +30,7 @@ import numpy as np
 from rasterio.errors import CRSError
 
 from floodcast.errors import InputError, InputWarning
+from floodcast.io.dem import same_crs
 from floodcast.io.raw_rain import RawRain
 from floodcast.io.xarray_open import TIME_NAMES, X_NAMES, Y_NAMES, find_dim, open_xarray
 
@@ -335,7 +336,7 @@ def regrid_to_dem(raw: RawRain, dem: Any) -> np.ndarray:
     both_geo = raw.transform is not None and raw.crs is not None and dem.georeferenced
     if same_shape and (
         not both_geo
-        or (_same_crs(raw.crs, dem.crs) and raw.transform.almost_equals(dem.transform, 1e-6))
+        or (same_crs(raw.crs, dem.crs) and raw.transform.almost_equals(dem.transform, 1e-6))
     ):
         return rates
     if not both_geo:
@@ -367,15 +368,6 @@ def regrid_to_dem(raw: RawRain, dem: Any) -> np.ndarray:
         out[np.isnan(out)] = 0.0
     raw.notes.append(f"rain regridded (bilinear) from {rates.shape[1:]} to {tuple(dem.shape)}")
     return out
-
-
-def _same_crs(a: str | None, b: str | None) -> bool:
-    try:
-        from rasterio.crs import CRS
-
-        return CRS.from_user_input(a) == CRS.from_user_input(b)
-    except CRSError:
-        return a == b
 
 
 def read_rain(spec: str | Path, dem: Any | None = None) -> RainSeries:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from floodcast.errors import InputError
-from floodcast.io.dem import Dem, read_dem
+from floodcast.io.dem import Dem, read_dem, same_crs
 
 _TRANSFORM_TOL = 1e-6  # relative tolerance when deciding two grids are the same
 
@@ -33,16 +33,7 @@ def _same_grid(src: Dem, dem: Dem) -> bool:
     same_t = all(
         abs(x - y) <= _TRANSFORM_TOL * max(scale, abs(y), 1.0) for x, y in zip(a, b, strict=False)
     )
-    return same_t and _same_crs(src.crs, dem.crs)
-
-
-def _same_crs(a: str | None, b: str | None) -> bool:
-    from rasterio.crs import CRS
-
-    try:
-        return CRS.from_user_input(a) == CRS.from_user_input(b)
-    except Exception:
-        return a == b
+    return same_t and same_crs(src.crs, dem.crs)
 
 
 def read_on_dem_grid(path: str | Path, dem: Dem, what: str) -> np.ndarray:
