@@ -219,11 +219,8 @@ def _read_tif(path: Path, dem: Dem) -> tuple[np.ndarray, float | None, list[str]
     from floodcast.io.rain import regrid_to_dem
     from floodcast.io.raw_rain import RawRain
 
+    # band count and dtype were checked on the header by guard.check_declared (read_path)
     with rasterio.open(path) as ds:
-        if ds.count > MAX_FRAMES:
-            raise InputError(f"{path.name}: {ds.count} bands (frames); send 1..{MAX_FRAMES}")
-        if any(np.dtype(d).kind == "c" for d in ds.dtypes):
-            raise InputError(f"{path.name}: complex bands; rain must be real numbers (mm/h)")
         a = ds.read(masked=True).astype(np.float32).filled(np.nan)
         tags = ds.tags()
         tr, crs = ds.transform, (ds.crs.to_string() if ds.crs else None)

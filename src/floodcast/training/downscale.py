@@ -26,6 +26,7 @@ from floodcast.data.downscale import event_split, read_pair
 from floodcast.data.samples import dihedral
 from floodcast.defaults import WET_THRESHOLD_M
 from floodcast.errors import InputError
+from floodcast.io.atomic import atomic_path
 from floodcast.simulation.downscale import CHANNELS, DEPTH_SCALE_M, FineGrid
 
 #: Depth channels (log1p(d / 5 cm)) the wet logit can start from. volume_fill is the default:
@@ -194,7 +195,8 @@ def train_downscaler(cfg: DownscaleTrainConfig, progress: bool = False) -> dict:
         "val_samples": len(val_s),
         **info,
     }
-    (out / "train_result.json").write_text(json.dumps(result, indent=2))
+    with atomic_path(out / "train_result.json") as tmp:  # as train.py: never cut short
+        tmp.write_text(json.dumps(result, indent=2))
     return result
 
 

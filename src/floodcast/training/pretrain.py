@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from floodcast.data.torchdata import EventBlockSampler
 from floodcast.errors import InputError
+from floodcast.io.atomic import atomic_path
 from floodcast.training.contrastive import (
     DualEncoder,
     DualEncoderConfig,
@@ -222,7 +223,8 @@ def pretrain(cfg: PretrainConfig, log=print, datasets: tuple | None = None) -> d
         **scores,
     }
     save_pretrained(model, out / "pretrain.pt", {"data": info, "result": result})
-    (out / "retrieval.json").write_text(json.dumps(result, indent=2, default=str))
+    with atomic_path(out / "retrieval.json") as tmp:
+        tmp.write_text(json.dumps(result, indent=2, default=str))
     result["checkpoint"] = str(out / "pretrain.pt")
     result["model"] = model
     return result
@@ -243,9 +245,8 @@ def save_pretrained(model: DualEncoder, path: str | Path, extra: dict | None = N
         },
         "extra": plain_data(extra or {}),
     }
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(blob, tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        torch.save(blob, tmp)
     return path
 
 
