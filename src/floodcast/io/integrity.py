@@ -201,9 +201,11 @@ def netcdf4_shapes(path: Path) -> list[Declared]:
     """Shapes and dtypes of every variable of a NetCDF-4 / HDF5 file (metadata only)."""
     import netCDF4
 
+    from floodcast.io.locks import NETCDF_LOCK
+
     out = []
     try:
-        with netCDF4.Dataset(path) as ds:
+        with NETCDF_LOCK, netCDF4.Dataset(path) as ds:
             groups = [ds]
             while groups:
                 g = groups.pop()

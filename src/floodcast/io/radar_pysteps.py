@@ -10,6 +10,7 @@ import numpy as np
 from affine import Affine
 
 from floodcast.errors import InputError
+from floodcast.io.locks import NETCDF_LOCK
 from floodcast.io.radar_sources import RadarSource, time_from_name
 from floodcast.io.radar_units import to_mmh
 
@@ -101,7 +102,8 @@ def read_frames(
     bad: list[int] = []
     for i, (_, f) in enumerate(timed):
         try:
-            with warnings.catch_warnings():
+            # the lock: BoM's importer calls netCDF4, not thread-safe (io.locks)
+            with warnings.catch_warnings(), NETCDF_LOCK:
                 warnings.simplefilter("ignore")
                 precip, _, md = importer(str(f), **_kwargs_for(f, spec))
         except Exception as exc:  # importer errors rarely say which file

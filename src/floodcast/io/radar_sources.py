@@ -320,7 +320,9 @@ def _looks_like_bom(path: Path) -> bool:
     try:
         import netCDF4
 
-        with netCDF4.Dataset(path) as ds:
+        from floodcast.io.locks import NETCDF_LOCK
+
+        with NETCDF_LOCK, netCDF4.Dataset(path) as ds:
             return "precipitation" in ds.variables and "valid_time" in ds.variables
     except OSError:
         return False
