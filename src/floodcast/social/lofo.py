@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from floodcast.social.floods import INFO_TYPES, NEGATIVE, POSITIVE, leave_one_flood_out
-from floodcast.social.models import make_model, resolve_models
+from floodcast.social.models import make_model, resolve_models, self_train
 from floodcast.social.scores import classification_metrics, confusion, majority_class
 from floodcast.social.text import expand_hashtags
 
@@ -77,22 +77,15 @@ def fit_predict(
     fit_s = time.monotonic() - t0
     out = [(model, [clf.classes_[i] for i in proba.argmax(1)], {"fit_seconds": fit_s})]
     if adapt:
-        sel = proba.max(1) >= confidence
-        pseudo = [clf.classes_[i] for i in proba[sel].argmax(1)]
-        w2 = (
-            {}
-            if weights is None
-            else {"sample_weight": np.concatenate([weights, np.ones(int(sel.sum()))])}
-        )
-        clf2 = make_model(model, **kw).fit(
-            xtr + [x for x, s in zip(xte, sel, strict=False) if s], ytr + pseudo, **w2
+        clf2, n_pseudo = self_train(
+            model, xtr, ytr, xte, proba, clf.classes_, confidence, weights, **kw
         )
         pred = [clf2.classes_[i] for i in clf2.predict_proba(xte).argmax(1)]
         out.append(
             (
                 f"{model}+self-train",
                 pred,
-                {"fit_seconds": time.monotonic() - t0, "pseudo_labelled": int(sel.sum())},
+                {"fit_seconds": time.monotonic() - t0, "pseudo_labelled": n_pseudo},
             )
         )
     return out

@@ -23,7 +23,7 @@ import pandas as pd
 from floodcast.io.atomic import atomic_dir
 from floodcast.social.floods import NEGATIVE, POSITIVE, relevance_label
 from floodcast.social.ingest import load_posts
-from floodcast.social.models import make_model, resolve_models
+from floodcast.social.models import make_model, resolve_models, self_train
 from floodcast.social.scores import classification_metrics, majority_baseline
 from floodcast.social.text import expand_hashtags
 
@@ -90,16 +90,15 @@ def evaluate(
     clf.fit(xtr, ytr)
     fit_s = time.monotonic() - t0
     t0 = time.monotonic()
-    proba = clf.predict_proba(xte)[:, clf.classes_.index(POSITIVE)]
+    proba_all = clf.predict_proba(xte)
+    proba = proba_all[:, list(clf.classes_).index(POSITIVE)]
     pred = np.where(proba >= 0.5, POSITIVE, NEGATIVE)
     rows = [_row(model, train, test, pred, fit_s, time.monotonic() - t0)]
     if adapt:
-        sel = (proba >= confidence) | (proba <= 1 - confidence)
-        pseudo = [POSITIVE if q >= 0.5 else NEGATIVE for q in proba[sel]]
-        xs = xtr + [x for x, s in zip(xte, sel, strict=False) if s]
-        clf2 = make_model(model, **model_kwargs)
         t0 = time.monotonic()
-        clf2.fit(xs, ytr + pseudo)
+        clf2, n_pseudo = self_train(
+            model, xtr, ytr, xte, proba_all, clf.classes_, confidence, **model_kwargs
+        )
         fit2 = time.monotonic() - t0
         t0 = time.monotonic()
         pred2 = clf2.predict(xte)
@@ -111,7 +110,7 @@ def evaluate(
                 pred2,
                 fit_s + fit2,
                 time.monotonic() - t0,
-                pseudo_labelled=int(sel.sum()),
+                pseudo_labelled=n_pseudo,
             )
         )
     return rows

@@ -15,6 +15,7 @@ import lightning.pytorch as pl
 import optuna
 
 from floodcast.errors import InputError
+from floodcast.io.atomic import atomic_path
 from floodcast.training.train import TrainConfig
 
 DEFAULT_SPACE = {
@@ -84,15 +85,18 @@ def tune(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study.optimize(objective, n_trials=trials, catch=())
     df = study.trials_dataframe()
-    df.to_csv(out / "trials.csv", index=False)
-    _plot(df, out / "tune.png")
+    with atomic_path(out / "trials.csv") as tmp:
+        df.to_csv(tmp, index=False)
+    with atomic_path(out / "tune.png") as tmp:
+        _plot(df, tmp)
     best = {
         "value_val_csi": study.best_value,
         "params": study.best_params,
         "trials": len(study.trials),
         "pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials),
     }
-    (out / "best.json").write_text(json.dumps(best, indent=2))
+    with atomic_path(out / "best.json") as tmp:  # a killed study never leaves half a file
+        tmp.write_text(json.dumps(best, indent=2))
     return best
 
 

@@ -69,3 +69,28 @@ def resolve_models(spec: str | list[str]) -> list[str]:
     if bad:
         raise ValueError(f"unknown model(s) {bad}; choose from: all, {', '.join(sorted(MODELS))}")
     return names
+
+
+def self_train(
+    name: str,
+    xtr: list[str],
+    ytr: list,
+    xte: list[str],
+    proba: np.ndarray,
+    classes: list,
+    confidence: float = 0.9,
+    weights: np.ndarray | None = None,
+    **kwargs,
+) -> tuple[TextClassifier, int]:
+    """Transductive self-training: refit ``name`` with the test posts whose predicted
+    class probability (``proba``, ``[n, classes]``) is >= ``confidence``, labelled with
+    that *predicted* class (their true labels are never used: what a deployment has
+    during a new flood). ``weights``: training sample weights, 1 for each added post.
+    Returns the refitted classifier and how many posts were pseudo-labelled."""
+    sel = proba.max(1) >= confidence
+    pseudo = [classes[i] for i in proba[sel].argmax(1)]
+    fit_kw = {}
+    if weights is not None:
+        fit_kw["sample_weight"] = np.concatenate([weights, np.ones(int(sel.sum()))])
+    xs = xtr + [x for x, s in zip(xte, sel, strict=True) if s]
+    return make_model(name, **kwargs).fit(xs, list(ytr) + pseudo, **fit_kw), int(sel.sum())
