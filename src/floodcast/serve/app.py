@@ -85,6 +85,8 @@ class Server:
         self.cfg, self.dem = cfg, cfg.dem
         # the same tiling as predict/nowcast (FloodMapper's default, defaults.PREDICT_TILE)
         self.mapper = FloodMapper.load(cfg.model, patch=cfg.tile, overlap=cfg.overlap)
+        if cfg.surface and "manning" in cfg.surface:  # a model with the manning channel
+            self.mapper.manning = cfg.surface["manning"]
         self.version = hashlib.sha256(Path(cfg.model).read_bytes()).hexdigest()[:12]
         self.interval = float((self.mapper.intervals or [300.0])[0])
         # one torch thread per model call and at most ``workers`` calls at once: on a busy
