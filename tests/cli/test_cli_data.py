@@ -80,3 +80,24 @@ def test_bad_threshold_is_a_clear_error(tmp_path):
 def test_info_on_missing_store(tmp_path):
     r = CliRunner().invoke(app, ["dataset", "info", str(tmp_path / "nope.zarr")])
     assert r.exit_code == 1 and "not a floodcast dataset store" in r.output
+
+
+def test_build_dataset_landcover_options_reach_the_solver_settings(tmp_path, monkeypatch):
+    """--landcover/--manning-table go into the build's solver settings (the build itself is
+    tests/data/test_build.py's, which also checks that --manning with --landcover is refused)."""
+    import floodcast.data.build as build
+
+    seen = []
+    monkeypatch.setattr(
+        build, "build_dataset", lambda out, dems, radars, cfg, **kw: seen.append(cfg)
+    )
+    monkeypatch.setattr("floodcast.cli.dataset.load_radars", lambda *a, **kw: {})
+    monkeypatch.setattr("floodcast.cli.dataset._print_summary", lambda *a: None)
+    base = ["dataset", "build", "--dem", "sample", "--radar", "x", "--out", str(tmp_path / "o")]
+    lc = ["--landcover", "lc.tif", "--manning-table", "n.csv"]
+    r = CliRunner().invoke(app, [*base, *lc])
+    assert r.exit_code == 0, r.output
+    s = seen[0].solver
+    assert (s.landcover, s.manning_table, s.manning) == ("lc.tif", "n.csv", 0.035)
+    r = CliRunner().invoke(app, [*base, "--manning", "n.tif"])
+    assert r.exit_code == 0 and seen[1].solver.manning == "n.tif"

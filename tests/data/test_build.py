@@ -234,3 +234,47 @@ def test_manning_raster_stored_once_per_dem_and_used(tmp_path, factories):
             scheduler="sync",
         )
     assert not (tmp_path / "bad.zarr").exists()
+
+
+def test_landcover_build_stores_n_once_and_offers_the_manning_channel(tmp_path, factories):
+    """--landcover + --manning-table: the class raster becomes one n grid per DEM (not one
+    per event), the events differ from the uniform-n build, and the ``manning`` channel
+    (ln(n / 0.035)) is there when a formulation asks for it, in every store."""
+    from dataclasses import replace
+
+    from floodcast.data.torchdata import FloodDataset
+
+    dem = factories.dem()
+    classes = np.where(np.arange(48) < 24, 6, 3) * np.ones((48, 1))  # road | thicket
+    np.savez(tmp_path / "lc.npz", elevation=classes.astype(np.float32), cell_size=dem.cell_size)
+    (tmp_path / "n.csv").write_text("class,n,name\n3,0.1,thicket\n6,0.015,road\n")
+    base = factories.config()
+    lc = replace(
+        base.solver, landcover=str(tmp_path / "lc.npz"), manning_table=str(tmp_path / "n.csv")
+    )
+    out, uni = tmp_path / "lc.zarr", tmp_path / "u.zarr"
+    build_dataset(out, {"valley": dem}, {"s": factories.radar()}, replace(base, solver=lc), "sync")
+    build_dataset(uni, {"valley": dem}, {"s": factories.radar()}, base, scheduler="sync")
+    n = np.where(classes == 6, 0.015, 0.1)
+    np.testing.assert_allclose(store.read_dem_grid(out, "valley", "manning"), n, rtol=1e-6)
+    assert not list((out / "events").rglob("manning*"))  # stored once, with the DEM
+    assert not np.array_equal(
+        store.read_event(out, "ev00000")[1], store.read_event(uni, "ev00000")[1]
+    )
+    ds = FloodDataset(out, "train", formulation="upslope_area+manning")
+    assert ds.channels[-1] == "manning" and ds.in_channels == len(ds.channels)
+    x = ds.sample(0)["x"][-1]
+    r, c = (int(v) for v in ds.items[0][2:])
+    want = np.log(n[r : r + 32, c : c + 32] / 0.035)  # road -0.847, thicket +1.050
+    np.testing.assert_allclose(x, want, atol=1e-6)
+    x_uni = FloodDataset(uni, "train", formulation="manning").sample(0)["x"][-1]
+    assert np.all(x_uni == 0.0)  # the default n everywhere
+    both = replace(lc, manning=0.05)
+    with pytest.raises(InputError, match="either --manning or --landcover"):
+        build_dataset(
+            tmp_path / "x.zarr",
+            {"valley": dem},
+            {"s": factories.radar()},
+            replace(base, solver=both),
+            scheduler="sync",
+        )

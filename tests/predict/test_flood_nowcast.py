@@ -262,3 +262,44 @@ def test_engine_both_reports_agreement(model_file, tmp_path):
     assert (out / "model" / "nowcast.json").exists() and (out / "nowcast.nc").exists()
     r = _run("--engine", "model", "--dem", dem, "--rain", rain, "--out", out)
     assert r.exit_code == 1 and "--model" in r.output
+
+
+def test_nowcast_manning_raster_runs_and_is_in_the_state_fingerprint(tmp_path):
+    """--manning FILE drives the ensemble (other depths than the uniform n) and is part of
+    the state's fingerprint: a state saved with the raster is refused without it, and
+    changing one cell of the raster changes the fingerprint."""
+    from floodcast.physics.boundaries import Boundaries
+    from floodcast.physics.solver import SolverConfig
+    from floodcast.simulation.hotstart import fingerprint
+
+    dem, rain = _inputs(tmp_path)
+    with rasterio.open(dem) as ds:
+        profile = ds.profile
+    n = np.where(np.arange(50) < 25, 0.015, 0.1) * np.ones((40, 1))
+    with rasterio.open(tmp_path / "n.tif", "w", **profile) as ds:
+        ds.write(n.astype(np.float32), 1)
+    common = ["--dem", dem, "--rain", rain, "--ensemble", 0, "--lead", 10, "--spin-up", 0]
+    r = _run(*common, "--out", tmp_path / "n", "--manning", tmp_path / "n.tif")
+    assert r.exit_code == 0, r.output
+    r = _run(*common, "--out", tmp_path / "u")
+    assert r.exit_code == 0, r.output
+    with (
+        rasterio.open(tmp_path / "n" / "max_over_lead.tif") as a,
+        rasterio.open(tmp_path / "u" / "max_over_lead.tif") as b,
+    ):
+        assert not np.array_equal(a.read(), b.read())  # the raster changed the ensemble
+    hot = ["--dem", dem, "--rain", rain, "--ensemble", 0, "--lead", 5]
+    r = _run(*hot, "--out", tmp_path / "h", "--state", tmp_path / "n" / "state.npz")
+    assert r.exit_code == 1 and "fingerprint" in r.output  # saved with the raster, run without
+    r = _run(
+        *hot,
+        *("--out", tmp_path / "h2", "--state", tmp_path / "n" / "state.npz"),
+        *("--manning", tmp_path / "n.tif"),
+    )
+    assert r.exit_code == 0 and "hot start" in r.output, r.output
+    z = np.zeros((40, 50), np.float32)
+    one = n.copy()
+    one[3, 4] = 0.05
+    free = Boundaries.parse("free")
+    fps = {fingerprint(z, 50.0, SolverConfig(manning=m), free) for m in (n, one, 0.035)}
+    assert len(fps) == 3

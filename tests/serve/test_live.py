@@ -73,6 +73,97 @@ def test_live_physics_with_a_manning_raster_and_its_fingerprint(dem, tmp_path):
     same.restore(arrays)
     same.advance(storm(1, seed=9)[0], 300.0)
     other = LivePhysics(dem)  # uniform n: the saved state belongs to another set-up
-    other.restore(arrays)
-    with pytest.raises(ValueError, match="fingerprint mismatch"):
-        other.advance(storm(1, seed=9)[0], 300.0)
+    with pytest.raises(ValueError, match="fingerprint mismatch"):  # at once, not at a frame
+        other.restore(arrays)
+    assert other.state is None
+
+
+def _serve_live(monkeypatch, tmp_path, model_file, *surface_args) -> LivePhysics:
+    """`floodcast serve --watch ... SURFACE_ARGS` up to the app (uvicorn not started);
+    returns the live solver it built."""
+    from typer.testing import CliRunner
+
+    from floodcast.cli import app as cli
+
+    apps = []
+    monkeypatch.setattr("uvicorn.run", lambda api, **kw: apps.append(api))
+    (tmp_path / "watch").mkdir(exist_ok=True)
+    args = ["serve", "--model", str(model_file), "--dem", str(tmp_path / "dem.tif")]
+    args += ["--watch", str(tmp_path / "watch"), "--state", str(tmp_path / "state")]
+    r = CliRunner().invoke(cli, [*args, "--no-realtime-check", *surface_args])
+    assert r.exit_code == 0, r.output
+    return apps[0].state.server.watcher.live
+
+
+def test_serve_cli_runs_live_physics_on_the_manning_raster(monkeypatch, tmp_path, model_file, dem):
+    """--manning FILE / --landcover + --manning-table / --infiltration reach the live solver:
+    a road | thicket split of the valley gives other depths than the raster's mean n."""
+    from floodcast.io.writers import write_geotiff
+
+    write_geotiff(tmp_path / "dem.tif", dem.elevation, dem)
+    west = np.arange(dem.shape[1]) < dem.shape[1] // 2
+    n = np.where(west, 0.015, 0.1) * np.ones((dem.shape[0], 1))
+    write_geotiff(tmp_path / "n.tif", n, dem)
+    live = _serve_live(monkeypatch, tmp_path, model_file, "--manning", str(tmp_path / "n.tif"))
+    np.testing.assert_allclose(live.config.manning, n, rtol=1e-6)  # (float32 GeoTIFF)
+    frame = storm(1, seed=10, peak=80.0)[0]
+    depth = live.advance(frame, 900.0)
+    mean = LivePhysics(dem, surface={"manning": float(n.mean())}).advance(frame, 900.0)
+    # the valley floor ponds behind the thicket: 3.0 cm against 1.9 cm with the mean n
+    assert float(depth.max()) > float(mean.max()) + 0.005
+    # classes 1 | 2 through a table, and a loss: the same n, 2 mm/h infiltrated
+    write_geotiff(tmp_path / "lc.tif", np.where(west, 1, 2) * np.ones((dem.shape[0], 1)), dem)
+    (tmp_path / "n.csv").write_text("class,n,name\n1,0.015,road\n2,0.1,thicket\n")
+    live = _serve_live(
+        monkeypatch,
+        tmp_path,
+        model_file,
+        *("--landcover", str(tmp_path / "lc.tif"), "--manning-table", str(tmp_path / "n.csv")),
+        *("--infiltration", "2"),
+    )
+    np.testing.assert_allclose(live.config.manning, n, rtol=1e-6)
+    assert live.config.infiltration_mmh == 2.0
+    assert float(live.advance(frame, 900.0).sum()) < float(depth.sum())  # water infiltrated
+
+
+def test_serve_cli_refuses_unknown_landcover_classes(monkeypatch, tmp_path, model_file, dem):
+    from typer.testing import CliRunner
+
+    from floodcast.cli import app as cli
+    from floodcast.io.writers import write_geotiff
+
+    write_geotiff(tmp_path / "dem.tif", dem.elevation, dem)
+    write_geotiff(tmp_path / "lc.tif", np.full(dem.shape, 7.0), dem)
+    monkeypatch.setattr("uvicorn.run", lambda api, **kw: None)
+    args = ["serve", "--model", str(model_file), "--dem", str(tmp_path / "dem.tif")]
+    r = CliRunner().invoke(cli, [*args, "--landcover", str(tmp_path / "lc.tif")])
+    assert r.exit_code == 1 and "7 (1920 cells)" in r.output, r.output
+
+
+def test_restart_with_another_surface_starts_afresh(model_file, dem, tmp_path):
+    """A watch state saved with one Manning raster is set aside (reported) when the server
+    restarts with another n, instead of failing on every new radar file."""
+    import threading
+
+    from floodcast.predict.mapper import FloodMapper
+    from floodcast.serve.maps import MapBoard
+    from floodcast.serve.watcher import Watcher
+
+    from .conftest import npz_bytes
+
+    watch, state = tmp_path / "radar", tmp_path / "state"
+    watch.mkdir()
+    mapper = FloodMapper.load(model_file)
+
+    def watcher(live):
+        board = MapBoard(dem, mapper, state / "maps", threading.Lock(), n_leads=1)
+        return Watcher(watch, state, dem, board, live, 300.0, poll_s=0.05)
+
+    n = np.where(np.arange(dem.shape[1]) < dem.shape[1] // 2, 0.015, 0.1)
+    w = watcher(LivePhysics(dem, surface={"manning": n * np.ones((dem.shape[0], 1))}))
+    (watch / "a.npz").write_bytes(npz_bytes(storm(1, seed=11, peak=60.0)))
+    while not w.poll_once():
+        pass
+    assert w.live.t == 300.0
+    again = watcher(LivePhysics(dem))  # restarted with the default uniform n
+    assert again.live.t == 0.0 and "fingerprint mismatch" in again.errors[0]

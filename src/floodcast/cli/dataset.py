@@ -12,12 +12,8 @@ from floodcast.defaults import MANNING_N, MAX_STEP_S, WET_THRESHOLD_M
 from floodcast.errors import InputError, user_errors
 from floodcast.io.named_inputs import load_dems, load_radars
 
-
-def _number_or_path(text: str) -> float | str:
-    try:
-        return float(text)
-    except ValueError:
-        return text
+from . import surface_options
+from .surface_options import number_or_file
 
 
 def register(app: typer.Typer) -> None:
@@ -66,6 +62,8 @@ def register(app: typer.Typer) -> None:
             "raster file resampled (nearest) onto each DEM and stored "
             "once per DEM in the store.",
         ),
+        landcover: surface_options.Landcover = None,
+        manning_table: surface_options.ManningTable = None,
         max_step: float = typer.Option(MAX_STEP_S, help="Solver step cap (s)."),
         scheduler: str = typer.Option(
             "local",
@@ -107,7 +105,12 @@ def register(app: typer.Typer) -> None:
                     overlap=overlap,
                     extra_channels=[e for e in extra.split(",") if e],
                 ),
-                solver=SolverSettings(manning=_number_or_path(manning), max_step=max_step),
+                solver=SolverSettings(
+                    manning=number_or_file(manning),
+                    landcover=None if landcover is None else str(landcover),
+                    manning_table=None if manning_table is None else str(manning_table),
+                    max_step=max_step,
+                ),
                 split_seed=seed,
                 test_dems=list(test_dem),
             )

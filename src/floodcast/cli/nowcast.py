@@ -13,6 +13,9 @@ from floodcast.errors import InputError, user_errors
 from floodcast.predict.flood_nowcast import NOWCAST_LEAD_MIN, NOWCAST_MEMBERS, NOWCAST_THRESHOLDS_M
 from floodcast.predict.radar_nowcast import MARGIN_KM
 
+from . import surface_options
+from .surface_options import number_or_file
+
 nowcast_app = typer.Typer(
     invoke_without_command=True,
     add_completion=False,
@@ -78,6 +81,11 @@ def nowcast_cmd(
         help="Model engine: GeoTIFF/npz of the current depth "
         "(m) for autoregressive models (default: dry).",
     ),
+    # the physics engine's land surface (part of the state's fingerprint), as `simulate`
+    manning: surface_options.Manning = None,
+    landcover: surface_options.Landcover = None,
+    manning_table: surface_options.ManningTable = None,
+    infiltration: surface_options.Infiltration = "0",
 ) -> None:
     """Nowcast flooding LEAD minutes ahead from the latest radar."""
     if ctx.invoked_subcommand is not None:
@@ -108,6 +116,10 @@ def nowcast_cmd(
             map_url=map_url,
             cut=cut,
             prev_depth=prev_depth,
+            manning=None if manning is None else number_or_file(manning),
+            landcover=landcover,
+            manning_table=manning_table,
+            infiltration=number_or_file(infiltration),
         )
         summary = run_nowcast(req, echo=typer.echo)
     leads = summary.get("leads", [])

@@ -8,6 +8,9 @@ import typer
 
 from floodcast.errors import InputError, user_errors
 
+from . import surface_options
+from .surface_options import number_or_file
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -57,17 +60,30 @@ def register(app: typer.Typer) -> None:
             "`floodcast social map`, drawn beside the flood extent.",
         ),
         log_level: str = typer.Option("info", help="uvicorn log level."),
+        # live physics' land surface (watch mode), as `floodcast simulate`
+        manning: surface_options.Manning = None,
+        landcover: surface_options.Landcover = None,
+        manning_table: surface_options.ManningTable = None,
+        infiltration: surface_options.Infiltration = "0",
     ) -> None:
         """Serve flood maps over HTTP: POST /predict, GET /maps/latest, /metrics, web map at /."""
         import uvicorn
 
         from floodcast.io.named_inputs import load_dems
         from floodcast.serve.app import ServeConfig, create_app
+        from floodcast.simulation.landcover import land_surface
 
         if host not in LOOPBACK:
             typer.echo(f"warning: listening on {host}: the API has no authentication", err=True)
         with user_errors(InputError, FileNotFoundError):
             ((_, d),) = load_dems([dem], None, False).items()
+            surface = land_surface(
+                d,
+                manning=None if manning is None else number_or_file(manning),
+                infiltration=number_or_file(infiltration),
+                landcover=landcover,
+                manning_table=manning_table,
+            )
             if watch is not None and not watch.is_dir():
                 raise InputError(f"--watch {watch}: not a folder")
             state_dir = state or (watch.parent / "floodcast-state" if watch else None)
@@ -86,6 +102,7 @@ def register(app: typer.Typer) -> None:
                 overlap=None if overlap < 0 else overlap,
                 cache=cache,
                 posts=posts,
+                surface=surface.solver_fields(),
             )
             api = create_app(cfg)
         srv = api.state.server

@@ -10,8 +10,11 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from floodcast.defaults import MANNING_N, SAVE_EVERY_S, SIMULATE_MAX_STEP_S, WET_THRESHOLD_M
+from floodcast.defaults import SAVE_EVERY_S, SIMULATE_MAX_STEP_S, WET_THRESHOLD_M
 from floodcast.progress import console, sim_progress
+
+from . import surface_options
+from .surface_options import number_or_file
 
 
 @contextmanager
@@ -61,14 +64,6 @@ def print_summary(result: Any) -> None:
     )
 
 
-def _number_or_file(text: str) -> float | str:
-    """A number given on the command line, else the text as a file path."""
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
 def simulate(
     dem: Annotated[
         str,
@@ -95,26 +90,9 @@ def simulate(
             "mass_balance.csv, max_depth.png, run.json."
         ),
     ],
-    manning: Annotated[
-        str | None,
-        typer.Option(
-            help=f"Manning roughness n (s/m^(1/3)), > 0: a number (default {MANNING_N}) or a "
-            "raster file of n per cell (GeoTIFF/.asc/.npz on the DEM grid, or georeferenced: "
-            "resampled nearest). Face n = mean of the two cells' n, as LISFLOOD-FP.",
-            show_default=False,
-        ),
-    ] = None,
-    landcover: Annotated[
-        Path | None,
-        typer.Option(
-            help="Land-cover class raster (instead of --manning): classes -> n through "
-            "--manning-table (default: ESA WorldCover classes, Chow 1959 values)."
-        ),
-    ] = None,
-    manning_table: Annotated[
-        Path | None,
-        typer.Option(help="CSV class,n[,name] mapping --landcover classes to Manning n."),
-    ] = None,
+    manning: surface_options.Manning = None,
+    landcover: surface_options.Landcover = None,
+    manning_table: surface_options.ManningTable = None,
     boundary: Annotated[
         str,
         typer.Option(
@@ -142,13 +120,7 @@ def simulate(
             help="Assume no rain where the rain series does not cover the run (else an error).",
         ),
     ] = False,
-    infiltration: Annotated[
-        str,
-        typer.Option(
-            help="Infiltration loss (mm/h), >= 0: a number or a raster file per cell; "
-            "removed only where the depth exceeds 1 mm, as LISFLOOD-FP."
-        ),
-    ] = "0",
+    infiltration: surface_options.Infiltration = "0",
     drainage: Annotated[
         str,
         typer.Option(
@@ -232,14 +204,14 @@ def simulate(
         rain=rain,
         duration_s=duration,
         out=out,
-        manning=None if manning is None else _number_or_file(manning),
+        manning=None if manning is None else number_or_file(manning),
         boundary=boundary,
         save_every_s=save_every,
         max_step_s=max_step,
         threshold_m=threshold,
         pad_zero=pad_zero,
-        infiltration_mmh=_number_or_file(infiltration),
-        drainage_mmh=_number_or_file(drainage),
+        infiltration_mmh=number_or_file(infiltration),
+        drainage_mmh=number_or_file(drainage),
         landcover=landcover,
         manning_table=manning_table,
         soil=soil,

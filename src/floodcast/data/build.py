@@ -32,6 +32,8 @@ class SolverSettings:
     """Physics settings used for every event (stored with the dataset)."""
 
     manning: float | str = MANNING_N  # a number, or a raster file resampled onto each DEM
+    landcover: str | None = None  # instead of manning: a class raster mapped through ...
+    manning_table: str | None = None  # ... this class,n[,name] CSV (default: WorldCover)
     max_step: float = MAX_STEP_S
     boundary: str = "free"
     cfl: float = 0.7
@@ -174,10 +176,18 @@ def build_dataset(
 
 
 def _manning_grid(dem, solver: SolverSettings) -> np.ndarray | None:
-    """The Manning n raster on this DEM's grid (nearest), or None for a uniform n."""
-    from floodcast.simulation.surface import number_or_grid
+    """The Manning n raster on this DEM's grid (nearest; from land cover through its table
+    if given), or None for a uniform n."""
+    from floodcast.simulation.landcover import land_surface
 
-    n = number_or_grid(solver.manning, dem, "--manning", "s m^-1/3", allow_zero=False)
+    if solver.landcover is not None and solver.manning != MANNING_N:
+        raise InputError("give either --manning or --landcover, not both")
+    n = land_surface(
+        dem,
+        manning=None if solver.landcover is not None else solver.manning,
+        landcover=solver.landcover,
+        manning_table=solver.manning_table,
+    ).manning
     return None if np.ndim(n) == 0 else np.where(np.isfinite(n), n, MANNING_N)
 
 

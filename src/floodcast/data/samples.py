@@ -16,7 +16,12 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from floodcast.data.channels import DERIVED_CHANNELS, EXTRA_CHANNELS, depth_channel
+from floodcast.data.channels import (
+    DERIVED_CHANNELS,
+    EXTRA_CHANNELS,
+    SURFACE_CHANNELS,
+    depth_channel,
+)
 from floodcast.defaults import WET_THRESHOLD_M
 from floodcast.errors import InputError
 
@@ -214,7 +219,8 @@ def make_input(
     Rain frames are standardised with the training statistics; the DEM tile becomes an
     anomaly about its own mean (absolute height carries no flood signal); state
     channels are in mm / h / m as listed in ``EXTRA_CHANNELS``; ``derived`` holds the tiles
-    of the ``DERIVED_CHANNELS`` in use, cut from the whole-DEM grids of ``DemRouting``.
+    of the ``DERIVED_CHANNELS`` in use, cut from the whole-DEM grids of ``DemRouting``, and
+    of the ``SURFACE_CHANNELS`` (``manning``).
     """
     h, w = dem_tile.shape
     chans = [
@@ -229,9 +235,10 @@ def make_input(
         elif name == "prev_depth":
             prev = np.zeros((h, w), np.float32) if prev_depth is None else prev_depth
             chans.append(depth_channel(np.asarray(prev, np.float32))[None])
-        elif name in DERIVED_CHANNELS:
+        elif name in DERIVED_CHANNELS or name in SURFACE_CHANNELS:
             if derived is None or name not in derived:
-                raise InputError(f"the {name} channel needs its tile, cut from DemRouting(DEM)")
+                src = "the land surface" if name in SURFACE_CHANNELS else "DemRouting(DEM)"
+                raise InputError(f"the {name} channel needs its tile, cut from {src}")
             chans.append(np.asarray(derived[name], np.float32)[None])
         else:
             raise InputError(f"unknown extra channel {name!r}; valid: {sorted(EXTRA_CHANNELS)}")

@@ -18,10 +18,16 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from floodcast.data import store
-from floodcast.data.channels import DERIVED_CHANNELS, EXTRA_CHANNELS
+from floodcast.data.channels import (
+    DERIVED_CHANNELS,
+    EXTRA_CHANNELS,
+    SURFACE_CHANNELS,
+    manning_channel,
+)
 from floodcast.data.index import SPLIT_CODES
 from floodcast.data.samples import dihedral, make_input, rain_window
 from floodcast.data.terrain import DemRouting
+from floodcast.defaults import MANNING_N
 
 
 def assert_bchw(
@@ -56,7 +62,8 @@ FORMULATIONS = {
 def select_extras(available: list[str], want: str | list[str] | None) -> list[str]:
     """Extra channels for a formulation (name, "a+b" combination or list; None = all stored).
 
-    Derived channels (``DERIVED_CHANNELS``, computed from the DEM) are always available.
+    Derived channels (``DERIVED_CHANNELS``, computed from the DEM) and the land-surface
+    channels (``SURFACE_CHANNELS``, from the store's Manning n) are always available.
     """
     if want is None:
         return list(available)
@@ -72,7 +79,8 @@ def select_extras(available: list[str], want: str | list[str] | None) -> list[st
                 f"channels {sorted(EXTRA_CHANNELS)}, joined with '+'"
             )
     extras = list(dict.fromkeys(extras))
-    missing = [e for e in extras if e not in available and e not in DERIVED_CHANNELS]
+    always = DERIVED_CHANNELS + SURFACE_CHANNELS
+    missing = [e for e in extras if e not in available and e not in always]
     if missing:
         raise ValueError(
             f"channels {missing} are not in this store (it has {available}); "
@@ -153,11 +161,22 @@ class FloodDataset(Dataset):
         grids = (
             routing.grids(derived, accum, time_h) if routing is not None else {}
         )  # [T,H,W]: rain
+        if "manning" in self.spec["extra_channels"]:
+            grids["manning"] = manning_channel(self._manning(did), z.shape)
         item = (rain, depth, accum, z, grids, dt_h)
         self._cache[e] = item
         if len(self._cache) > self.cache_events:
             self._cache.popitem(last=False)
         return item
+
+    def _manning(self, did: str) -> np.ndarray | float:
+        """The n the DEM's events were simulated with: its stored raster, else the build's
+        uniform n."""
+        grid = store.read_dem_grid(self.path, did, "manning")
+        if grid is not None:
+            return grid
+        _, attrs = store.read_index(self.path)
+        return float(attrs.get("build", {}).get("solver", {}).get("manning", MANNING_N))
 
     def sample(self, i: int) -> dict[str, np.ndarray]:
         """One sample as numpy: x [C, H, W] float32, depth [H, W], wet [H, W]."""

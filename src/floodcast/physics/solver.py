@@ -57,9 +57,10 @@ class SolverConfig:
             LISFLOOD-FP's limiter (counts unlimited inflows; negative depths are clipped).
         shift_elevation: subtract the lowest elevation before the run (default), so that
             float32 water surfaces z + h resolve thin films (the ulp of 1300 m is 1.2e-4 m).
-            False keeps absolute elevations as LISFLOOD-FP does: its face depths
-            max(eta) - max(z) are then quantised to that ulp, which decides which ~1 mm films
-            flow and infiltrate (see docs/guide/physics-real-places.md).
+            False (the default of ``lisflood()``) keeps absolute elevations as LISFLOOD-FP
+            does: its face depths max(eta) - max(z) are then quantised to that ulp, which
+            decides which ~1 mm films flow and infiltrate (see
+            docs/guide/physics-real-places.md).
         soil: Green–Ampt parameters (``green_ampt.GreenAmpt``) instead of a constant
             ``infiltration_mmh``: the capacity falls as the soil store fills.
         nodata: "wall" (default: NaN cells are closed walls) or "open" (free outflow from a
@@ -126,8 +127,16 @@ class SolverConfig:
     @classmethod
     def lisflood(cls, **kw) -> SolverConfig:
         """LISFLOOD-FP 8.1 compatible: depth-only CFL step, rain rate taken at step start,
-        LISFLOOD-FP's drying limiter."""
+        LISFLOOD-FP's drying limiter, absolute elevations (no shift).
+
+        LISFLOOD-FP holds z and z + h in float32 at their absolute values; its face depth
+        max(eta) - max(z) is then a whole number of ulps of z (1.2e-4 m at 1300 m), and that
+        rounding decides which ~1 mm films flow and so which cells infiltrate (a loss only
+        acts above the 1 mm threshold). Shifted elevations resolve the films exactly (as a
+        float64 run does) and infiltrate 16 % less than LISFLOOD-FP on greenriver_manning.
+        """
         kw.setdefault("speed_aware_step", False)
+        kw.setdefault("shift_elevation", False)
         kw.setdefault("strict_limiter", False)
         kw.setdefault("rain_at_step_start", True)
         return cls(**kw)

@@ -46,9 +46,13 @@ __all__ = [
 NOWCAST_BOUNDARIES = "free"
 
 
-def solver_setup(max_step_s: float = MAX_STEP_S) -> tuple[SolverConfig, Boundaries]:
-    """The solver settings and boundaries every flood nowcast (and its states) use."""
-    return SolverConfig(max_step=max_step_s), Boundaries.parse(NOWCAST_BOUNDARIES)
+def solver_setup(
+    max_step_s: float = MAX_STEP_S, surface: dict | None = None
+) -> tuple[SolverConfig, Boundaries]:
+    """The solver settings and boundaries every flood nowcast (and its states) use;
+    ``surface``: SolverConfig fields of the land surface (``LandSurface.solver_fields()``)."""
+    cfg = SolverConfig(max_step=max_step_s, **(surface or {}))
+    return cfg, Boundaries.parse(NOWCAST_BOUNDARIES)
 
 
 @dataclass

@@ -53,6 +53,12 @@ class NowcastRequest:
     cut: float | None = None
     prev_depth: str = ""  # model engine: current depth map for autoregressive models
     steps: int | None = None  # lead in radar intervals (overrides lead_min; model-engine name)
+    # physics engine's land surface (simulation.landcover.land_surface): n number or raster,
+    # or land cover + table; infiltration mm/h or raster
+    manning: float | str | None = None
+    landcover: str | Path | None = None
+    manning_table: str | Path | None = None
+    infiltration: float | str = 0.0
 
     @property
     def resolved_engine(self) -> str:
@@ -188,7 +194,16 @@ def run_nowcast(req: NowcastRequest, echo: Callable[[str], None] = print) -> dic
 
         alerts = parse_alerts(req.alerts, dem)
     thresholds = tuple(sorted(set(req.thresholds) | {a.depth_m for a in alerts}))
-    config, boundaries = solver_setup()
+    from floodcast.simulation.landcover import land_surface
+
+    surface = land_surface(
+        dem,
+        manning=req.manning,
+        infiltration=req.infiltration,
+        landcover=req.landcover,
+        manning_table=req.manning_table,
+    )
+    config, boundaries = solver_setup(surface=surface.solver_fields())
     fp = fingerprint(dem.elevation, dem.cell_size, config, boundaries)
     mapper = None
     if eng != "physics":

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from floodcast.data.channels import DERIVED_CHANNELS, grid_key
+from floodcast.data.channels import DERIVED_CHANNELS, grid_key, manning_channel
 from floodcast.data.samples import make_input, tile_origins
 from floodcast.data.terrain import DemRouting
-from floodcast.defaults import PREDICT_TILE
+from floodcast.defaults import MANNING_N, PREDICT_TILE
 from floodcast.errors import InputError
 from floodcast.models.cut import model_cut
 from floodcast.predict.postprocess import remove_isolated
@@ -63,6 +63,9 @@ class FloodMapper:
         self.stats: dict = data["stats"]
         self.frames: int = int(data["spec"]["frames"])
         self.extras: list[str] = list(data["spec"]["extra_channels"])
+        # Manning n of the mapped DEM (a number or an [H, W] grid) for a model with the
+        # ``manning`` channel; callers with a land surface (serve --manning) set it
+        self.manning: float | np.ndarray = MANNING_N
         from floodcast.data.reference_storm import check_settings
 
         check_settings(data, self.extras, "this model")
@@ -126,12 +129,15 @@ class FloodMapper:
         """Whole-grid derived channels; the DEM's routing is cached, as a served DEM is
         mapped many times."""
         names = [c for c in self.extras if c in DERIVED_CHANNELS]
+        out = {}
+        if "manning" in self.extras:
+            out["manning"] = manning_channel(self.manning, np.shape(elevation))
         if not names:
-            return {}
+            return out
         key = grid_key(elevation, cell_size)
         if self._routing_key != key:
             self._routing_key, self._routing = key, DemRouting(elevation, cell_size)
-        return self._routing.grids(names, accum, time_h)
+        return {**self._routing.grids(names, accum, time_h), **out}
 
     def warm_up(self, elevation: np.ndarray, cell_size: float) -> float:
         """Do the once-per-DEM work of the derived channels now (D8 routing, the uniform-storm

@@ -64,6 +64,9 @@ class ServeConfig:
     cache: int = 32  # responses kept for repeated identical requests (0 = off)
     read_timeout_s: float = 30.0  # a request body must arrive within this (else 408)
     posts: Path | None = None  # social-media layer (places.geojson of `social map`)
+    # live physics' land surface: SolverConfig fields (LandSurface.solver_fields()); None =
+    # the default uniform n, no losses
+    surface: dict | None = None
 
 
 def _has_swagger_bundle() -> bool:
@@ -82,6 +85,8 @@ class Server:
         self.cfg, self.dem = cfg, cfg.dem
         # the same tiling as predict/nowcast (FloodMapper's default, defaults.PREDICT_TILE)
         self.mapper = FloodMapper.load(cfg.model, patch=cfg.tile, overlap=cfg.overlap)
+        if cfg.surface and "manning" in cfg.surface:  # a model with the manning channel
+            self.mapper.manning = cfg.surface["manning"]
         self.version = hashlib.sha256(Path(cfg.model).read_bytes()).hexdigest()[:12]
         self.interval = float((self.mapper.intervals or [300.0])[0])
         # one torch thread per model call and at most ``workers`` calls at once: on a busy
@@ -118,7 +123,11 @@ class Server:
             from floodcast.serve.live import LivePhysics
             from floodcast.serve.watcher import Watcher
 
-            live = LivePhysics(self.dem, self.mapper.threshold) if cfg.physics else None
+            live = (
+                LivePhysics(self.dem, self.mapper.threshold, surface=cfg.surface)
+                if cfg.physics
+                else None
+            )
             self.watcher = Watcher(
                 cfg.watch_dir,
                 self.state_dir,

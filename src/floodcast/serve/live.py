@@ -71,9 +71,22 @@ class LivePhysics:
                 f"saved physics state {np.shape(st['h'])} does not match the DEM "
                 f"{self.elevation.shape}"
             )
+        fp = st.get("fingerprint")
+        if fp is not None and str(fp) != self._fingerprint():
+            # refused now, not at the next frame: the watcher then starts afresh instead of
+            # rejecting every new radar file
+            raise ValueError(
+                "saved physics state belongs to another set-up (DEM, Manning n, losses or "
+                "edges differ: fingerprint mismatch)"
+            )
         self.state = st
         self.t = float(st["t"])
         self.depth = np.asarray(st["h"], np.float32)
+
+    def _fingerprint(self) -> str:
+        rain = RainSeries(np.zeros(1, np.float32), np.zeros(1), math.inf, "none")
+        cfg, free = self.config, Boundaries.parse("free")
+        return Simulation(self.elevation, self.cell_size, rain, cfg, free).fingerprint()
 
     # ------------------------------------------------------------------ stepping
     def _simulation(self, rates: np.ndarray, interval_s: float) -> Simulation:

@@ -214,12 +214,7 @@ def _solver_config(req: SimulateRequest) -> Any:
 def _with_surface(config: Any, surface: LandSurface) -> Any:
     """The solver settings with the checked Manning n and loss rates (numbers or grids)."""
     try:
-        return replace(
-            config,
-            manning=surface.manning,
-            infiltration_mmh=surface.infiltration_mmh,
-            drainage_mmh=surface.drainage_mmh,
-        )
+        return replace(config, **surface.solver_fields())
     except ValueError as exc:
         raise InputError(f"solver settings: {exc}") from None
 

@@ -151,6 +151,14 @@ class LandSurface:
     drainage_mmh: float | np.ndarray
     notes: list[str]
 
+    def solver_fields(self) -> dict:
+        """The ``SolverConfig`` fields these inputs set (e.g. ``LivePhysics(surface=...)``)."""
+        return {
+            "manning": self.manning,
+            "infiltration_mmh": self.infiltration_mmh,
+            "drainage_mmh": self.drainage_mmh,
+        }
+
 
 def land_surface(
     dem: Dem,
