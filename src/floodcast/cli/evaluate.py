@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from floodcast.cli.verbosity import Verbose, library_chatter
 from floodcast.defaults import EVAL_THRESHOLDS_M
 from floodcast.errors import InputError, user_errors
 
@@ -26,13 +27,14 @@ def register(app: typer.Typer) -> None:
         batch_size: int = typer.Option(16, help="Samples per forward pass."),
         speed: bool = typer.Option(True, help="Time model vs simulator on a 512x512 area."),
         speed_size: int = typer.Option(512, help="Side (cells) of the speed-test area."),
+        verbose: Verbose = False,
     ) -> None:
         """Score a model and the baselines per event and overall; write a report with maps."""
         from floodcast.evaluation.evaluate import EvalConfig, evaluate
         from floodcast.evaluation.report import write_report
         from floodcast.evaluation.speed import speed_table
 
-        with user_errors(InputError, FileNotFoundError):
+        with user_errors(InputError, FileNotFoundError), library_chatter(verbose):
             cfg = EvalConfig(
                 model=str(model),
                 data=str(data),

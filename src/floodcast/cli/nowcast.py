@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from floodcast.cli.verbosity import Verbose, library_chatter
 from floodcast.errors import InputError, user_errors
 from floodcast.predict.flood_nowcast import NOWCAST_LEAD_MIN, NOWCAST_MEMBERS, NOWCAST_THRESHOLDS_M
 from floodcast.predict.radar_nowcast import MARGIN_KM
@@ -78,13 +79,14 @@ def nowcast_cmd(
         help="Model engine: GeoTIFF/npz of the current depth "
         "(m) for autoregressive models (default: dry).",
     ),
+    verbose: Verbose = False,
 ) -> None:
     """Nowcast flooding LEAD minutes ahead from the latest radar."""
     if ctx.invoked_subcommand is not None:
         return
     from floodcast.predict.flood_nowcast_job import NowcastRequest, run_nowcast
 
-    with user_errors(InputError, OSError):
+    with user_errors(InputError, OSError), library_chatter(verbose):
         if not dem or out is None:
             raise InputError("nowcast needs --dem and --out (see floodcast nowcast --help)")
         req = NowcastRequest(
