@@ -79,6 +79,9 @@ def nowcast_cmd(
         help="Model engine: GeoTIFF/npz of the current depth "
         "(m) for autoregressive models (default: dry).",
     ),
+    quiet: bool = typer.Option(
+        False, help="No progress bars (none when stderr is not a terminal)."
+    ),
     verbose: Verbose = False,
 ) -> None:
     """Nowcast flooding LEAD minutes ahead from the latest radar."""
@@ -111,7 +114,7 @@ def nowcast_cmd(
             cut=cut,
             prev_depth=prev_depth,
         )
-        summary = run_nowcast(req, echo=typer.echo)
+        summary = run_nowcast(req, echo=typer.echo, progress=not quiet)
     leads = summary.get("leads", [])
     typer.echo(
         json.dumps(

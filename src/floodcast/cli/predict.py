@@ -39,6 +39,9 @@ def register(app: typer.Typer) -> None:
             help="Wet-probability cut (0-1); default the model's, fitted on validation at training (else 0.5).",
         ),
         overlap: int = typer.Option(-1, help="Tile overlap in cells (-1 = a quarter patch)."),
+        quiet: bool = typer.Option(
+            False, help="No progress bar (none when stderr is not a terminal)."
+        ),
         verbose: Verbose = False,
     ) -> None:
         """Map flooding from the latest radar frames + a DEM with a trained model."""
@@ -64,7 +67,7 @@ def register(app: typer.Typer) -> None:
             prev = read_depth_map(prev_depth, d) if prev_depth else None
             from floodcast.progress import tile_progress
 
-            with tile_progress("predicting") as bar:  # on stderr: stdout stays JSON
+            with tile_progress("predicting", not quiet) as bar:  # on stderr: stdout stays JSON
                 fmap = mapper.predict(
                     frames,
                     d.elevation,
