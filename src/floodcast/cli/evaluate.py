@@ -77,8 +77,7 @@ def register(app: typer.Typer) -> None:
         """Refit the model's wet-probability cut on whole validation events, scored exactly as
         `bench_formulations`/`bench_budget` score the test events (rollouts for autoregressive
         models); `train` already stores a cut fitted on its validation samples."""
-        import json
-
+        from floodcast.display import dumps
         from floodcast.evaluation.calibrate import calibrate
 
         with user_errors(InputError, FileNotFoundError):
@@ -91,4 +90,4 @@ def register(app: typer.Typer) -> None:
                 start=start,
                 steps=steps or None,
             )
-        typer.echo(json.dumps(fit, indent=2))
+        typer.echo(dumps(fit))

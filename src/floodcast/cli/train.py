@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
 from floodcast.cli.verbosity import Verbose, library_chatter
+from floodcast.display import dumps
 from floodcast.errors import user_errors
 
 
@@ -199,7 +199,7 @@ def register(app: typer.Typer) -> None:
             }
             cfg = merge_config(TrainConfig, cli_values, given, config).apply_preset(preset or None)
             result = train(cfg, progress=not quiet)
-        typer.echo(json.dumps(result, indent=2))
+        typer.echo(dumps(result))  # train_result.json keeps every digit
 
     @app.command("tune")
     def tune_cmd(
@@ -239,4 +239,4 @@ def register(app: typer.Typer) -> None:
         )
         with user_errors(ValueError), library_chatter(verbose):
             best = tune(base, out, sampler=sampler, trials=trials or None, space=space, seed=seed)
-        typer.echo(json.dumps(best, indent=2))
+        typer.echo(dumps(best))
