@@ -10,6 +10,7 @@ import rasterio
 from typer.testing import CliRunner
 
 from floodcast.cli import app
+from floodcast.defaults import FLOAT_NODATA
 from floodcast.errors import InputError
 from floodcast.physics.ensemble import run_separately
 from floodcast.predict.flood_nowcast import lead_steps, run_ensemble, solver_setup
@@ -131,7 +132,7 @@ def test_nowcast_cli_physics_outputs_and_hot_start(tmp_path, monkeypatch):
     ):
         assert (out / f).exists(), f
     with rasterio.open(out / "lead_010min.tif") as ds:
-        assert ds.count == 4 and np.isnan(ds.nodata) and ds.crs.to_epsg() == 32614
+        assert ds.count == 4 and ds.nodata == FLOAT_NODATA and ds.crs.to_epsg() == 32614
         assert ds.descriptions[0] == "P(depth > 0.1 m) at +10 min"
         assert ds.descriptions[3] == "ensemble p90 depth (m)"
     with xr.open_dataset(out / "nowcast.nc", decode_coords=False) as ds:
