@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import rasterio
 import xarray as xr
 
@@ -74,6 +75,47 @@ def test_simulate_accepts_a_rioxarray_dem(tmp_path):
     ds = floodcast.simulate(da, "20mm/h:600s", duration_s=600, save_every_s=300)
     assert ds.rio.crs.to_epsg() == 32614 and ds.sizes["x"] == 25
     assert float(ds["x"][0]) == 5e5 + 5
+
+
+def test_simulate_converts_elevation_units_of_dems_and_dataarrays_once(tmp_path):
+    # hand calculation: 100 ft = 30.48 m; 100 US survey ft = 100 * 1200 / 3937 = 30.480061 m
+    import rioxarray  # noqa: F401  (the .rio accessor)
+    from rasterio.transform import from_origin
+
+    from floodcast.io.dem import Dem
+
+    z = np.full((6, 8), 100.0, np.float32)
+    z[:, 4:] = 110.0
+    tr = from_origin(5e5, 4e6, 10, 10)
+    run = {"duration_s": 60, "save_every_s": 60, "max_step_s": 10.0}
+    dem = Dem(z.copy(), 10.0, tr, "EPSG:32614", "feet.tif")
+    ds = floodcast.simulate(dem, "10mm/h:60s", elevation_units="ft", **run)
+    np.testing.assert_allclose(ds["elevation"].values[0], [30.48] * 4 + [33.528] * 4, rtol=1e-6)
+    assert "converted from ft to metres" in ds.attrs["notes"]  # JSON list of notes
+    np.testing.assert_array_equal(dem.elevation, z)  # the caller's Dem is left as it was
+    da = xr.DataArray(
+        z,
+        dims=("y", "x"),
+        coords={"y": 4e6 - 5 - 10 * np.arange(6), "x": 5e5 + 5 + 10 * np.arange(8)},
+    )
+    da = da.rio.write_crs("EPSG:32614")
+    ds = floodcast.simulate(da, "10mm/h:60s", elevation_units="ftUS", **run)
+    assert float(ds["elevation"][0, 0]) == pytest.approx(30.480061, rel=1e-6)
+    # a path is converted once too (not once by the API and again by the job)
+    with rasterio.open(
+        tmp_path / "f.tif",
+        "w",
+        driver="GTiff",
+        height=6,
+        width=8,
+        count=1,
+        dtype="float32",
+        crs="EPSG:32614",
+        transform=tr,
+    ) as f:
+        f.write(z, 1)
+    ds = floodcast.simulate(str(tmp_path / "f.tif"), "10mm/h:60s", elevation_units="ft", **run)
+    assert float(ds["elevation"][0, 0]) == pytest.approx(30.48, rel=1e-6)
 
 
 def test_predict_flood_returns_cf_dataset(tmp_path):

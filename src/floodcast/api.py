@@ -27,14 +27,24 @@ from floodcast.io.dem import Dem
 
 
 def as_dem(dem: Any, elevation_units: str = "m") -> Dem:
-    """A :class:`Dem` from a path/``"sample"``, a Dem, or a rioxarray ``DataArray``."""
-    from floodcast.io.dem import finish_dem, read_dem
+    """A :class:`Dem` in metres from a path/``"sample"``, a Dem, or a rioxarray ``DataArray``.
+
+    ``elevation_units`` (m, ft, ftUS) is the unit of the elevations given, whatever their kind.
+    """
+    from floodcast.io.dem import in_metres, read_dem
+
+    if isinstance(dem, (str, Path)):
+        return read_dem(dem, elevation_units)
+    return in_metres(_as_dem(dem), elevation_units)
+
+
+def _as_dem(dem: Any) -> Dem:
+    """A Dem or a rioxarray ``DataArray`` as a :class:`Dem`, elevations as given."""
+    from floodcast.io.dem import finish_dem
     from floodcast.io.dem_gdal import north_up
 
     if isinstance(dem, Dem):
         return dem
-    if isinstance(dem, (str, Path)):
-        return read_dem(dem, elevation_units)
     if hasattr(dem, "rio"):  # an xarray DataArray (e.g. rioxarray.open_rasterio(...))
         da = dem.squeeze(drop=True)
         if da.ndim != 2:
@@ -73,13 +83,12 @@ def simulate(dem: Any, rain: Any, duration_s: float, **options: Any) -> Any:
     from floodcast.simulation.job import SimulateRequest, compute, prepare
     from floodcast.simulation.outputs import depth_attrs, run_settings
 
-    units = options.pop("elevation_units", "m")
+    # paths, Dems and DataArrays alike are converted once, by the job (io.dem.in_metres)
     req = SimulateRequest(
-        dem=as_dem(dem, units),
+        dem=dem if isinstance(dem, (str, Path)) else _as_dem(dem),
         rain=rain,
         duration_s=duration_s,
         out=None,
-        elevation_units=units,
         **options,
     )
     job = prepare(req)

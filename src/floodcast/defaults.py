@@ -50,3 +50,10 @@ NOWCAST_MEMBERS = 20
 NOWCAST_LEAD_MIN = 60.0
 NOWCAST_MAX_LEAD_MIN = 180.0
 NOWCAST_THRESHOLDS_M = (WET_THRESHOLD_M, 0.3)
+
+#: Nodata of every GeoTIFF floodcast writes (floodcast.io.geotiff): walls (NaN elevation,
+#: i.e. nodata or outside the domain) and unknown values. -9999 rather than NaN in float32
+#: files, because NaN nodata is not matched by "value == nodata" in many GIS tools; 255 in
+#: Byte masks (0 dry, 1 wet). NetCDF outputs keep NaN (the CF _FillValue).
+FLOAT_NODATA = -9999.0
+BYTE_NODATA = 255

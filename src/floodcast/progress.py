@@ -40,19 +40,30 @@ def sim_progress(duration_s: float, out: Console | None = None) -> Iterator[Any]
 
 
 @contextmanager
-def tile_progress(what: str = "mapping", out: Console | None = None) -> Iterator[Any]:
-    """A rich progress bar over model tiles; yields the ``progress(done, total)`` callback
-    of :meth:`floodcast.predict.mapper.FloodMapper.predict` (predict, nowcast)."""
+def count_progress(
+    what: str, unit: str, enabled: bool = True, out: Console | None = None
+) -> Iterator[Any]:
+    """A rich progress bar over a count (tiles, leads); yields the ``progress(done, total)``
+    callback. Drawn only when ``enabled`` and stderr is a terminal: piped or logged runs
+    (and ``--quiet``) get no bar at all rather than one final line of it."""
+    out = out or console
     columns = (
         TextColumn(f"[bold]{what}"),
         BarColumn(),
-        TextColumn("{task.completed:.0f} / {task.total:.0f} tiles"),
+        TextColumn(f"{{task.completed:.0f}} / {{task.total:.0f}} {unit}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=out or console, transient=False) as bar:
-        task = bar.add_task(what, total=1)  # the tile count comes with the first batch
+    shown = enabled and out.is_terminal
+    with Progress(*columns, console=out, transient=False, disable=not shown) as bar:
+        task = bar.add_task(what, total=1)  # the count comes with the first call
 
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+def tile_progress(what: str = "mapping", enabled: bool = True, out: Console | None = None) -> Any:
+    """:func:`count_progress` over model tiles: the ``progress`` of
+    :meth:`floodcast.predict.mapper.FloodMapper.predict` (predict, nowcast)."""
+    return count_progress(what, "tiles", enabled, out)

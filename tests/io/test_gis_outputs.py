@@ -11,11 +11,13 @@ import xarray as xr
 from rasterio.transform import from_origin
 from shapely.geometry import shape
 
+from floodcast.defaults import FLOAT_NODATA
 from floodcast.io.cf import check_cf
 from floodcast.io.dem import Dem
+from floodcast.io.geotiff import write_geotiff
 from floodcast.io.plotting import add_scale_bar, map_frame
 from floodcast.io.vector import flood_features, wet_polygons, write_geopackage
-from floodcast.io.writers import FLOAT_NODATA, write_depth_netcdf, write_geotiff
+from floodcast.io.writers import write_depth_netcdf
 
 NY, NX = 20, 30
 GRIDS = {

@@ -12,12 +12,12 @@ import xarray as xr
 from rasterio.transform import from_origin
 
 from floodcast.io.dem import Dem
+from floodcast.io.geotiff import write_geotiff
 from floodcast.io.plotting import hillshade, plot_depth_map
 from floodcast.io.writers import (
     MASS_COLUMNS,
     grid_coords,
     write_depth_netcdf,
-    write_geotiff,
     write_json,
     write_mass_csv,
 )

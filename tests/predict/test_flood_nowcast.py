@@ -10,6 +10,7 @@ import rasterio
 from typer.testing import CliRunner
 
 from floodcast.cli import app
+from floodcast.defaults import FLOAT_NODATA
 from floodcast.errors import InputError
 from floodcast.physics.ensemble import run_separately
 from floodcast.predict.flood_nowcast import lead_steps, run_ensemble, solver_setup
@@ -29,7 +30,11 @@ def test_probabilities_are_member_fractions_and_members_match_the_solver():
     fc = np.zeros((4, 3) + z.shape, np.float32)
     fc[1:] = 80.0  # 3 of 4 members heavy rain, one dry
     fc[3, 2] = 300.0  # one member a downpour in the last interval
-    res = run_ensemble(z, 30.0, None, fc, 300.0, (0.01, 0.1), cfg, bnd, keep_members=True)
+    calls = []
+    res = run_ensemble(
+        z, 30.0, None, fc, 300.0, (0.01, 0.1), cfg, bnd, True, lambda *a: calls.append(a)
+    )
+    assert calls == [(1, 3), (2, 3), (3, 3)]  # one progress call per lead, members together
     ref = run_separately(z, 30.0, cfg, bnd, None, fc, 300.0, 900.0)
     np.testing.assert_allclose(res.member_depths[:, -1], ref, atol=1e-6)
     d = res.member_depths
@@ -82,10 +87,17 @@ def _run(*args):
     return CliRunner().invoke(app, ["nowcast", *map(str, args)])
 
 
-def test_nowcast_cli_physics_outputs_and_hot_start(tmp_path):
+def test_nowcast_cli_physics_outputs_and_hot_start(tmp_path, monkeypatch):
+    import io
+
     import xarray as xr
+    from rich.console import Console
+
+    import floodcast.progress
 
     dem, rain = _inputs(tmp_path)
+    terminal = io.StringIO()  # stderr as a terminal, so that the progress bar is drawn
+    monkeypatch.setattr(floodcast.progress, "console", Console(file=terminal, force_terminal=True))
     out = tmp_path / "nc"
     r = _run(
         "--dem",
@@ -104,6 +116,8 @@ def test_nowcast_cli_physics_outputs_and_hot_start(tmp_path):
         1,
     )
     assert r.exit_code == 0, r.output
+    assert "physics ensemble (3 members)" in terminal.getvalue()
+    assert "3 / 3 leads" in terminal.getvalue()
     s = json.loads((out / "nowcast.json").read_text())
     assert s["engine"] == "physics" and s["members"] == 3 and s["thresholds_m"] == [0.1, 0.3]
     assert [row["lead_min"] for row in s["leads"]] == [5.0, 10.0, 15.0]
@@ -118,7 +132,7 @@ def test_nowcast_cli_physics_outputs_and_hot_start(tmp_path):
     ):
         assert (out / f).exists(), f
     with rasterio.open(out / "lead_010min.tif") as ds:
-        assert ds.count == 4 and np.isnan(ds.nodata) and ds.crs.to_epsg() == 32614
+        assert ds.count == 4 and ds.nodata == FLOAT_NODATA and ds.crs.to_epsg() == 32614
         assert ds.descriptions[0] == "P(depth > 0.1 m) at +10 min"
         assert ds.descriptions[3] == "ensemble p90 depth (m)"
     with xr.open_dataset(out / "nowcast.nc", decode_coords=False) as ds:
@@ -129,6 +143,7 @@ def test_nowcast_cli_physics_outputs_and_hot_start(tmp_path):
         assert "crs_wkt" in ds["spatial_ref"].attrs
         assert float(ds["probability"].max()) > 0  # this rain floods the valley
     # hot start from the written state
+    drawn = len(terminal.getvalue())
     out2 = tmp_path / "nc2"
     r = _run(
         "--dem",
@@ -143,9 +158,11 @@ def test_nowcast_cli_physics_outputs_and_hot_start(tmp_path):
         5,
         "--state",
         out / "state.npz",
+        "--quiet",
     )
     assert r.exit_code == 0, r.output
     assert "hot start" in r.output
+    assert len(terminal.getvalue()) == drawn  # --quiet: no second bar
     # a state from another DEM is refused, nothing written
     dem_b, _ = _inputs(tmp_path, shift=1.0)
     out3 = tmp_path / "nc3"

@@ -97,9 +97,17 @@ def test_flood_nowcast_per_lead_and_ensemble_probability(model_file):
     assert [lm.lead_steps for lm in det] == [0, 1, 2, 3]
     assert all(lm.flood_probability is None for lm in det)
     assert det[2].lead_s == 600.0 and det[0].fmap.probability.shape == (48, 48)
+    calls = []
     ens = flood_nowcast(
-        mapper, obs, elev, 50.0, 300.0, 2, method="steps", n_members=3, seed=1, keep_members=True
+        *(mapper, obs, elev, 50.0, 300.0, 2),
+        method="steps",
+        n_members=3,
+        seed=1,
+        keep_members=True,
+        progress=lambda *a: calls.append(a),
     )
+    # lead 0, then 3 members x 2 leads: one call per model map
+    assert calls == [(i, 7) for i in range(1, 8)]
     for lm in ens[1:]:
         wet = np.stack([m.wet for m in lm.members])
         np.testing.assert_allclose(lm.flood_probability, wet.mean(0))

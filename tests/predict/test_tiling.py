@@ -84,9 +84,3 @@ def test_predict_reports_progress_per_batch_of_tiles(make_extra):
         progress=lambda done, total: calls.append((done, total)),
     )
     assert calls == [(8, 16), (16, 16)]  # 4 x 4 tiles in batches of 8
-
-
-def test_demo_prints_rounded_numbers():
-    from floodcast.demo.pipeline import rounded
-
-    assert rounded({"train": 0.009634496466431096, "n": 3}) == {"train": 0.00963, "n": 3}

@@ -26,7 +26,20 @@ def trained(tiny_store, tmp_path_factory):
     args = _state_run(path, out, 2)
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
+    (out.parent / "stdout.txt").write_text(r.output)  # what the command printed
     return path, out
+
+
+def test_printed_result_is_rounded_and_the_file_keeps_every_digit(trained):
+    from floodcast.display import rounded
+
+    _path, out = trained
+    printed = (out.parent / "stdout.txt").read_text()
+    shown = json.loads(printed[printed.index("{\n") :])
+    saved = json.loads((out / "train_result.json").read_text())
+    assert shown == json.loads(json.dumps(rounded(saved)))
+    # a perf_counter difference: every digit in the file, 3 significant ones on the screen
+    assert shown["wall_time_s"] != saved["wall_time_s"]
 
 
 def test_train_writes_checkpoints_with_config(trained):

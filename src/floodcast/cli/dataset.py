@@ -156,6 +156,7 @@ def register(app: typer.Typer) -> None:
 
 def _print_summary(path: Path, summary: dict) -> None:
     from floodcast.data.store import store_info
+    from floodcast.display import rounded
 
     d = store_info(path, summary)
     typer.echo(f"store: {path}")
@@ -167,7 +168,7 @@ def _print_summary(path: Path, summary: dict) -> None:
         typer.echo(
             f"  {s:5s}: {d['samples_kept'][s]} samples kept of {d['samples_total'][s]} "
             f"({d['duplicates_removed'][s]} duplicates removed), wet fraction "
-            f"{d['wet_fraction'][s]:.4f}"
+            f"{rounded(d['wet_fraction'][s])}"
         )
     mb = 1024 * 1024
     typer.echo(

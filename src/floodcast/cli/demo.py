@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from floodcast.cli.simulate import simulation_errors
+from floodcast.cli.verbosity import Verbose, library_chatter
 from floodcast.progress import console
 
 
@@ -15,11 +16,12 @@ def demo(
     out: Annotated[
         Path, typer.Option(help="Output folder; the simulation goes to OUT/simulate/.")
     ] = Path("floodcast-demo"),
+    verbose: Verbose = False,
 ) -> None:
     """Run the offline demo: matplotlib's Jacksboro DEM (~83 m cells) + a synthetic 2-h storm."""
     from floodcast.demo.run import run_demo
 
-    with simulation_errors():
+    with simulation_errors(), library_chatter(verbose):
         run_demo(out, console=console)
 
 

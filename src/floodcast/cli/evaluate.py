@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from floodcast.cli.verbosity import Verbose, library_chatter
 from floodcast.defaults import EVAL_THRESHOLDS_M
 from floodcast.errors import InputError, user_errors
 
@@ -26,13 +27,14 @@ def register(app: typer.Typer) -> None:
         batch_size: int = typer.Option(16, help="Samples per forward pass."),
         speed: bool = typer.Option(True, help="Time model vs simulator on a 512x512 area."),
         speed_size: int = typer.Option(512, help="Side (cells) of the speed-test area."),
+        verbose: Verbose = False,
     ) -> None:
         """Score a model and the baselines per event and overall; write a report with maps."""
         from floodcast.evaluation.evaluate import EvalConfig, evaluate
         from floodcast.evaluation.report import write_report
         from floodcast.evaluation.speed import speed_table
 
-        with user_errors(InputError, FileNotFoundError):
+        with user_errors(InputError, FileNotFoundError), library_chatter(verbose):
             cfg = EvalConfig(
                 model=str(model),
                 data=str(data),
@@ -75,8 +77,7 @@ def register(app: typer.Typer) -> None:
         """Refit the model's wet-probability cut on whole validation events, scored exactly as
         `bench_formulations`/`bench_budget` score the test events (rollouts for autoregressive
         models); `train` already stores a cut fitted on its validation samples."""
-        import json
-
+        from floodcast.display import dumps
         from floodcast.evaluation.calibrate import calibrate
 
         with user_errors(InputError, FileNotFoundError):
@@ -89,4 +90,4 @@ def register(app: typer.Typer) -> None:
                 start=start,
                 steps=steps or None,
             )
-        typer.echo(json.dumps(fit, indent=2))
+        typer.echo(dumps(fit))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from floodcast.cli.verbosity import Verbose, library_chatter
 from floodcast.errors import InputError, user_errors
 from floodcast.predict.flood_nowcast import NOWCAST_LEAD_MIN, NOWCAST_MEMBERS, NOWCAST_THRESHOLDS_M
 from floodcast.predict.radar_nowcast import MARGIN_KM
@@ -86,13 +87,17 @@ def nowcast_cmd(
     landcover: surface_options.Landcover = None,
     manning_table: surface_options.ManningTable = None,
     infiltration: surface_options.Infiltration = "0",
+    quiet: bool = typer.Option(
+        False, help="No progress bars (none when stderr is not a terminal)."
+    ),
+    verbose: Verbose = False,
 ) -> None:
     """Nowcast flooding LEAD minutes ahead from the latest radar."""
     if ctx.invoked_subcommand is not None:
         return
     from floodcast.predict.flood_nowcast_job import NowcastRequest, run_nowcast
 
-    with user_errors(InputError, OSError):
+    with user_errors(InputError, OSError), library_chatter(verbose):
         if not dem or out is None:
             raise InputError("nowcast needs --dem and --out (see floodcast nowcast --help)")
         req = NowcastRequest(
@@ -121,7 +126,7 @@ def nowcast_cmd(
             manning_table=manning_table,
             infiltration=number_or_file(infiltration),
         )
-        summary = run_nowcast(req, echo=typer.echo)
+        summary = run_nowcast(req, echo=typer.echo, progress=not quiet)
     leads = summary.get("leads", [])
     typer.echo(
         json.dumps(

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
+from floodcast.cli.verbosity import Verbose, library_chatter
 from floodcast.errors import InputError, user_errors
 
 
@@ -38,6 +39,10 @@ def register(app: typer.Typer) -> None:
             help="Wet-probability cut (0-1); default the model's, fitted on validation at training (else 0.5).",
         ),
         overlap: int = typer.Option(-1, help="Tile overlap in cells (-1 = a quarter patch)."),
+        quiet: bool = typer.Option(
+            False, help="No progress bar (none when stderr is not a terminal)."
+        ),
+        verbose: Verbose = False,
     ) -> None:
         """Map flooding from the latest radar frames + a DEM with a trained model."""
         from floodcast.io.named_inputs import load_dems
@@ -45,7 +50,7 @@ def register(app: typer.Typer) -> None:
         from floodcast.predict.mapper import FloodMapper
         from floodcast.predict.outputs import write_outputs
 
-        with user_errors(InputError, FileNotFoundError):
+        with user_errors(InputError, FileNotFoundError), library_chatter(verbose):
             if bool(rain) == bool(radar):
                 raise InputError("give exactly one of --rain FILE or --radar [SOURCE:]PATH")
             ((_dem_id, d),) = load_dems([dem], None, False).items()
@@ -62,7 +67,7 @@ def register(app: typer.Typer) -> None:
             prev = read_depth_map(prev_depth, d) if prev_depth else None
             from floodcast.progress import tile_progress
 
-            with tile_progress("predicting") as bar:  # on stderr: stdout stays JSON
+            with tile_progress("predicting", not quiet) as bar:  # on stderr: stdout stays JSON
                 fmap = mapper.predict(
                     frames,
                     d.elevation,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
+from floodcast.cli.verbosity import Verbose, library_chatter
+from floodcast.display import dumps
 from floodcast.errors import user_errors
 
 
@@ -141,6 +142,7 @@ def register(app: typer.Typer) -> None:
             "default small model (small_unet, width 8, 3 levels).",
         ),
         quiet: bool = typer.Option(False, help="No progress bar."),
+        verbose: Verbose = False,
     ) -> None:
         """Train a flood segmentation model (PyTorch Lightning, AdamW, early stopping on val CSI)."""
         from floodcast.training.config_file import merge_config
@@ -152,7 +154,7 @@ def register(app: typer.Typer) -> None:
             for name in ctx.params
             if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"
         }
-        with user_errors(ValueError, FileNotFoundError):
+        with user_errors(ValueError, FileNotFoundError), library_chatter(verbose):
             cli_values = {
                 "data": str(data) if data else "",
                 "out": str(out) if out else "",
@@ -197,7 +199,7 @@ def register(app: typer.Typer) -> None:
             }
             cfg = merge_config(TrainConfig, cli_values, given, config).apply_preset(preset or None)
             result = train(cfg, progress=not quiet)
-        typer.echo(json.dumps(result, indent=2))
+        typer.echo(dumps(result))  # train_result.json keeps every digit
 
     @app.command("tune")
     def tune_cmd(
@@ -215,6 +217,7 @@ def register(app: typer.Typer) -> None:
             1.0, help="Train batches per epoch (fraction or count)."
         ),
         seed: int = typer.Option(0, help="Random seed."),
+        verbose: Verbose = False,
     ) -> None:
         """Hyper-parameter search with Optuna (grid or TPE) and median pruning on val CSI."""
         from floodcast.training.train import TrainConfig
@@ -234,6 +237,6 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             limit_batches=int(limit_batches) if limit_batches > 1 else limit_batches,
         )
-        with user_errors(ValueError):
+        with user_errors(ValueError), library_chatter(verbose):
             best = tune(base, out, sampler=sampler, trials=trials or None, space=space, seed=seed)
-        typer.echo(json.dumps(best, indent=2))
+        typer.echo(dumps(best))

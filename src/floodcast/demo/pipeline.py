@@ -13,6 +13,7 @@ import numpy as np
 
 from floodcast.defaults import WET_THRESHOLD_M
 from floodcast.demo.context import DemoContext
+from floodcast.display import rounded
 
 DEMO_STORMS = 4  # synthetic radar sequences
 DEMO_EVENTS = 12
@@ -72,17 +73,6 @@ def step_dataset(ctx: DemoContext) -> None:
     )
 
 
-def rounded(value, digits: int = 3):
-    """Numbers (also inside dicts/lists) to ``digits`` significant digits, for printing."""
-    if isinstance(value, dict):
-        return {k: rounded(v, digits) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [rounded(v, digits) for v in value]
-    if isinstance(value, float):
-        return float(f"{value:.{digits}g}")
-    return value
-
-
 def step_train(ctx: DemoContext) -> None:
     """Train the small default model briefly (state formulation)."""
     from floodcast.training.train import TrainConfig, train
@@ -102,7 +92,7 @@ def step_train(ctx: DemoContext) -> None:
     res = train(cfg, progress=ctx.console is not None)
     ctx.results["model"] = ctx.out / "train" / "model.pt"
     ctx.say(
-        f"[green]train:[/] best val CSI {res['best_val_csi']}, {res['epochs_run']} epochs "
+        f"[green]train:[/] best val CSI {rounded(res['best_val_csi'])}, {res['epochs_run']} epochs "
         f"-> {ctx.results['model']}"
     )
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -399,9 +399,7 @@ def read_dem(path: str | Path, elevation_units: str = "m") -> Dem:
     Raises:
         InputError: missing/unreadable file, a format no reader knows, bad units.
     """
-    from dataclasses import replace as _replace
-
-    from floodcast.io.dem_gdal import scale_elevation, sniff
+    from floodcast.io.dem_gdal import sniff
 
     spec = str(path)
     if spec in SAMPLE_NAMES:
@@ -419,8 +417,22 @@ def read_dem(path: str | Path, elevation_units: str = "m") -> Dem:
         else:
             dem = read_geotiff(target)
             dem.source = spec
+    return in_metres(dem, elevation_units)
+
+
+def in_metres(dem: Dem, elevation_units: str) -> Dem:
+    """``dem`` with its elevations converted from ``elevation_units`` (m, ft, ftUS) to metres.
+
+    The one conversion of ``--elevation-units``: :func:`read_dem` applies it to files, and
+    the simulate job and Python API to Dem objects and DataArrays. The note says which.
+
+    Raises:
+        InputError: an unknown unit (lists the valid ones).
+    """
+    from floodcast.io.dem_gdal import scale_elevation
+
     elev, note = scale_elevation(dem.elevation, elevation_units, dem.source)
-    return _replace(dem, elevation=elev, attrs={**dem.attrs, "notes": [*dem.notes, note]})
+    return replace(dem, elevation=elev, attrs={**dem.attrs, "notes": [*dem.notes, note]})
 
 
 def sample_dem() -> Dem:

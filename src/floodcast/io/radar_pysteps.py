@@ -14,6 +14,8 @@ from floodcast.io.locks import NETCDF_LOCK
 from floodcast.io.radar_sources import RadarSource, time_from_name
 from floodcast.io.radar_units import to_mmh
 
+# the floodcast extra that brings an importer's optional package (pyproject.toml)
+_EXTRAS = {"mrms_grib": "gis"}
 # MeteoSwiss GIF products: (unit, accumulation minutes) by the file-name prefix.
 _MCH_PRODUCTS = {"AQC": ("mm", 5), "CPC": ("mm", 5), "RZC": ("mm/h", 5)}
 
@@ -70,7 +72,28 @@ def _grid(md: dict, shape: tuple[int, int], path: Path) -> tuple[Affine, float, 
         top = float(md["y1"]) + shape[0] * ys
     scale = 1000.0 if md.get("cartesian_unit") == "km" else 1.0
     tr = Affine(xs * scale, 0, float(md["x1"]) * scale, 0, -ys * scale, top * scale)
-    return tr, xs * scale, md.get("crs_wkt") or md.get("projection")
+    crs = md.get("crs_wkt") or md.get("projection")
+    if scale != 1.0 and crs and "+a=" in crs:
+        crs = _proj_in_metres(crs)
+    return tr, xs * scale, crs
+
+
+def _proj_in_metres(proj4: str) -> str:
+    """A PROJ string whose ellipsoid (and false origin) are in km, in metres.
+
+    KNMI's files give ``+a=6378.137 +b=6356.752`` so that the projection works in km, the
+    unit of their grid; the grid is scaled to metres here, so the ellipsoid must be too
+    (PROJ refuses a 6.4 km "Earth" as another celestial body).
+    """
+    import re
+
+    def metres(m: re.Match) -> str:
+        value = float(m.group(2))
+        return f"+{m.group(1)}={value * 1000.0:.10g}"
+
+    if not re.search(r"\+a=(\d{1,5}(\.\d*)?)(\s|$)", proj4):  # already metres (6378137)
+        return proj4
+    return re.sub(r"\+(a|b|x_0|y_0)=([-+]?\d+(?:\.\d*)?)", metres, proj4)
 
 
 def read_frames(
@@ -107,6 +130,12 @@ def read_frames(
                 warnings.simplefilter("ignore")
                 precip, _, md = importer(str(f), **_kwargs_for(f, spec))
         except Exception as exc:  # importer errors rarely say which file
+            if type(exc).__name__ == "MissingOptionalDependency":  # pysteps: say how to fix
+                extra = _EXTRAS.get(spec.name, "")
+                raise InputError(
+                    f"{f}: the {spec.name} reader needs a package that is not installed: "
+                    f"{exc}" + (f" (pip install 'floodcast[{extra}]')" if extra else "")
+                ) from exc
             if not skip_bad:
                 raise InputError(f"{f}: {spec.name} importer failed: {exc}") from exc
             attrs["skipped"].append((str(f), f"unreadable ({type(exc).__name__}: {exc})"[:200]))

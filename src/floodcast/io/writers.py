@@ -1,4 +1,5 @@
-"""Writers for simulation outputs: NetCDF depth series, GeoTIFF, mass-balance CSV, JSON.
+"""Writers for simulation outputs: NetCDF depth series, mass-balance CSV, JSON (GeoTIFFs:
+:mod:`floodcast.io.geotiff`).
 
 Every writer builds its file under a temporary name beside the target and renames it
 when complete (:func:`floodcast.io.atomic.atomic_path`), so readers never see half a file.
@@ -49,14 +50,6 @@ def grid_coords(dem: Dem) -> tuple[np.ndarray, np.ndarray, str]:
         return x, y, units
     c = dem.cell_size
     return (np.arange(nx) + 0.5) * c, (ny - np.arange(ny) - 0.5) * c, "m"
-
-
-def _local_transform(dem: Dem) -> Any:
-    from rasterio.transform import Affine
-
-    if dem.transform is not None:
-        return dem.transform
-    return Affine(dem.cell_size, 0.0, 0.0, 0.0, -dem.cell_size, dem.shape[0] * dem.cell_size)
 
 
 def _plain(value: Any) -> Any:
@@ -223,72 +216,6 @@ def write_rain_netcdf(
     ds.attrs.update({k: str(_plain(v)) for k, v in (attrs or {}).items()})
     ds = make_cf(ds, dem.crs, dem.transform if dem.crs else None)
     return write_cf_netcdf(ds, path, ("rain",))
-
-
-FLOAT_NODATA = -9999.0  # float GeoTIFFs: walls and cells outside the domain
-BYTE_NODATA = 255  # Byte GeoTIFFs (masks of 0/1)
-
-
-def write_geotiff(
-    path: str | os.PathLike,
-    array: np.ndarray,
-    dem: Dem,
-    nodata: float | None = None,
-    tags: Mapping[str, Any] | None = None,
-    *,
-    description: str | None = None,
-    units: str | None = None,
-    dtype: str = "float32",
-    mask_walls: bool = True,
-) -> Path:
-    """Write a single-band Cloud-Optimised GeoTIFF on the DEM grid (GDAL's COG driver).
-
-    Walls (NaN elevation, i.e. nodata or outside the domain) and NaN values are written
-    as ``nodata`` (default -9999 for float32, 255 for uint8), so a GIS shows them as
-    no data rather than as 0 m. ``description`` names the band and is the file's
-    ``TITLE``; ``units`` goes on the band; a ``title`` in ``tags`` is kept as ``RUN_TITLE``. A DEM without
-    georeferencing gets a local transform (cell size in metres, origin at the south-west
-    corner) and no CRS.
-    """
-    import rasterio
-
-    if dtype not in ("float32", "uint8"):
-        raise ValueError(f"dtype must be float32 or uint8, got {dtype}")
-    arr = np.array(array, np.float32)
-    if arr.shape != tuple(dem.shape):
-        raise ValueError(f"array {arr.shape} does not match the DEM grid {dem.shape}")
-    if nodata is None:
-        nodata = FLOAT_NODATA if dtype == "float32" else BYTE_NODATA
-    bad = ~np.isfinite(arr)
-    if mask_walls:
-        bad |= np.isnan(dem.elevation)
-    arr[bad] = nodata
-    profile = {
-        "driver": "COG",
-        "height": arr.shape[0],
-        "width": arr.shape[1],
-        "count": 1,
-        "dtype": dtype,
-        "transform": _local_transform(dem),
-        "compress": "deflate",
-        "nodata": nodata,
-    }
-    if dem.crs:
-        profile["crs"] = dem.crs
-    all_tags = {k.upper() if k == "title" else k: str(v) for k, v in (tags or {}).items()}
-    if description:  # the file's title names its band; the run's title stays a tag
-        if "TITLE" in all_tags:
-            all_tags["RUN_TITLE"] = all_tags["TITLE"]
-        all_tags["TITLE"] = description
-    with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as ds:
-        ds.write(arr.astype(dtype), 1)
-        if description:
-            ds.set_band_description(1, description)
-        if units:
-            ds.update_tags(1, units=units)
-        if all_tags:
-            ds.update_tags(**all_tags)
-    return Path(path)
 
 
 def write_mass_csv(path: str | os.PathLike, rows: Iterable[Any]) -> Path:

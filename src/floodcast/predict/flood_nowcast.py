@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -115,9 +116,12 @@ def run_ensemble(
     config: SolverConfig | None = None,
     boundaries: Boundaries | None = None,
     keep_members: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> FloodNowcast:
     """Drive copies of ``state`` by each member of ``forecast_mmh`` [M, K, y, x] (mm/h, NaN =
-    unknown -> 0) for K intervals and summarise the members at every lead."""
+    unknown -> 0) for K intervals and summarise the members at every lead.
+
+    ``progress(done, K)`` is called after each lead (all members advance together)."""
     fc = np.asarray(forecast_mmh, np.float32)
     if fc.ndim == 3:
         fc = fc[None]
@@ -158,6 +162,8 @@ def run_ensemble(
         med[k], p90[k] = np.percentile(d, [50, 90], axis=0)
         if keep is not None:
             keep[:, k] = d
+        if progress is not None:
+            progress(k + 1, k_n)
     lead_s = interval_s * np.arange(1, k_n + 1, dtype=np.float64)
     return FloodNowcast(
         lead_s,

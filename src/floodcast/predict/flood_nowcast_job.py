@@ -172,10 +172,16 @@ def _start_state(req, dem, obs, interval, times, fp, config, boundaries, echo):
     return spin_up(dem.elevation, dem.cell_size, obs[-n:], interval, config, boundaries)
 
 
-def run_nowcast(req: NowcastRequest, echo: Callable[[str], None] = print) -> dict:
-    """Run ``floodcast nowcast``; returns the summary (nowcast.json of the physics engine)."""
+def run_nowcast(
+    req: NowcastRequest, echo: Callable[[str], None] = print, progress: bool = False
+) -> dict:
+    """Run ``floodcast nowcast``; returns the summary (nowcast.json of the physics engine).
+
+    ``progress``: progress bars on stderr over the ensemble's leads and the model's maps
+    (when stderr is a terminal; see :func:`floodcast.progress.count_progress`)."""
     from floodcast.io.atomic import check_writable
     from floodcast.io.named_inputs import load_dems
+    from floodcast.progress import count_progress
     from floodcast.simulation.hotstart import fingerprint
 
     check(req)
@@ -231,9 +237,19 @@ def run_nowcast(req: NowcastRequest, echo: Callable[[str], None] = print) -> dic
         from floodcast.predict.flood_nowcast_outputs import write_flood_nowcast
 
         state = _start_state(req, dem, obs, interval, times, fp, config, boundaries, echo)
-        res = run_ensemble(
-            dem.elevation, dem.cell_size, state, fc, interval, thresholds, config, boundaries
-        )
+        what = f"physics ensemble ({fc.shape[0]} member{'s' * (fc.shape[0] > 1)})"
+        with count_progress(what, "leads", progress) as bar:
+            res = run_ensemble(
+                dem.elevation,
+                dem.cell_size,
+                state,
+                fc,
+                interval,
+                thresholds,
+                config,
+                boundaries,
+                progress=bar,
+            )
         extra = {}
         if alerts:
             from floodcast.predict.alerts import evaluate_alerts, send_alerts
@@ -246,11 +262,14 @@ def run_nowcast(req: NowcastRequest, echo: Callable[[str], None] = print) -> dic
 
             commit_alert_state(req.out / "alerts_state.json", extra["alerts"])
     if mapper is not None:
-        summary = _model_engine(req, mapper, dem_raw, obs, fc, interval, t_last, meta, summary)
+        with count_progress("model", "maps", progress) as bar:
+            summary = _model_engine(
+                req, mapper, dem_raw, obs, fc, interval, t_last, meta, summary, bar
+            )
     return summary
 
 
-def _model_engine(req, mapper, dem, obs, fc, interval, t_last, meta, physics: dict) -> dict:
+def _model_engine(req, mapper, dem, obs, fc, interval, t_last, meta, physics: dict, bar) -> dict:
     """Today's emulator path (FloodMapper at each lead); with ``both`` beside the physics
     output in OUT/model and the per-lead agreement (CSI of the wet maps) in the summary."""
     from floodcast.metrics import Contingency
@@ -274,6 +293,7 @@ def _model_engine(req, mapper, dem, obs, fc, interval, t_last, meta, physics: di
         forecast_on_dem=ens,
         cut=req.cut,
         prev_depth=prev,
+        progress=bar,
     )
     mmeta = {
         **meta,

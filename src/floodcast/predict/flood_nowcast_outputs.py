@@ -3,12 +3,14 @@
 Layout of the output folder (written atomically: all of it or nothing):
 
 * ``lead_NNNmin.tif`` per lead: bands P(depth > each threshold), mean depth, p90 depth
-  (float32, nodata NaN outside the DEM, band descriptions set);
+  (float32 COG, walls and cells outside the DEM nodata -9999 as every floodcast raster,
+  band descriptions set; :func:`floodcast.io.geotiff.write_bands`);
 * ``max_over_lead.tif``: highest P over the leads and P(exceeded within the lead) per
   threshold;
 * ``nowcast.nc``: CF-1.8 NetCDF, ``probability(time, threshold, y, x)``,
   ``probability_within``, ``mean_depth(time, y, x)``, ``p90_depth``, ``max_probability
-  (threshold, y, x)``, every variable with ``grid_mapping`` when the DEM has a CRS;
+  (threshold, y, x)``; CF coordinates and grid mapping from :func:`floodcast.io.cf.make_cf`
+  (lon/lat on a geographic DEM, projection x/y on a projected one);
 * ``nowcast.png``: probability panels at a few leads and over the lead, with a colour bar;
 * ``nowcast.json``: per lead the area with P >= 0.5, the highest P, the mean rain;
 * ``state.npz``: the solver state at the end of the observation (hot start of the next run).
@@ -23,52 +25,23 @@ import numpy as np
 
 from floodcast.io.atomic import atomic_dir
 from floodcast.io.dem import Dem
+from floodcast.io.geotiff import write_bands
 from floodcast.predict.flood_nowcast import FloodNowcast, valid_time
-
-NODATA = float("nan")
 
 
 def _mask(a: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return np.where(valid, a, np.nan).astype(np.float32)
 
 
-def write_bands(
-    path: Path, bands: list[tuple[str, np.ndarray]], dem: Dem, tags: dict | None = None
-) -> None:
-    """A multi-band float32 GeoTIFF on the DEM grid, nodata NaN, one description per band."""
-    import rasterio
-
-    from floodcast.io.writers import _local_transform
-
-    ny, nx = dem.shape
-    profile = {
-        "driver": "GTiff",
-        "height": ny,
-        "width": nx,
-        "count": len(bands),
-        "dtype": "float32",
-        "transform": _local_transform(dem),
-        "compress": "deflate",
-        "nodata": NODATA,
-    }
-    if dem.crs:
-        profile["crs"] = dem.crs
-    with rasterio.open(path, "w", **profile) as ds:
-        for i, (name, arr) in enumerate(bands, 1):
-            ds.write(np.asarray(arr, np.float32), i)
-            ds.set_band_description(i, name)
-        if tags:
-            ds.update_tags(**{k: str(v) for k, v in tags.items()})
-
-
 def netcdf(path: Path, fc: FloodNowcast, dem: Dem, meta: dict) -> None:
     """CF NetCDF of the nowcast (see the module docstring)."""
     import xarray as xr
 
-    from floodcast.io.writers import grid_coords
+    from floodcast.io.cf import GRID_MAPPING, make_cf
+    from floodcast.io.writers import grid_coords, write_cf_netcdf
 
     valid = np.isfinite(dem.elevation)
-    x, y, units = grid_coords(dem)
+    x, y, _ = grid_coords(dem)
     lead_min = fc.lead_s / 60.0
     p_attrs = {"units": "1", "valid_range": [0.0, 1.0]}
     ds = xr.Dataset(
@@ -126,11 +99,10 @@ def netcdf(path: Path, fc: FloodNowcast, dem: Dem, meta: dict) -> None:
                 np.asarray(fc.thresholds, np.float64),
                 {"units": "m", "long_name": "water depth threshold"},
             ),
-            "y": ("y", y, {"units": units, "axis": "Y"}),
-            "x": ("x", x, {"units": units, "axis": "X"}),
+            "y": ("y", y),
+            "x": ("x", x),
         },
         attrs={
-            "Conventions": "CF-1.8",
             "title": "floodcast physics flood nowcast",
             "source": "floodcast local-inertial solver driven by pysteps rain nowcasts",
             **{
@@ -141,23 +113,8 @@ def netcdf(path: Path, fc: FloodNowcast, dem: Dem, meta: dict) -> None:
             },
         },
     )
-    enc = {v: {"zlib": True, "complevel": 4} for v in ds.data_vars}
-    if dem.crs:
-        import rioxarray  # noqa: F401  (registers .rio)
-
-        ds = ds.rio.write_crs(dem.crs).rio.write_transform(dem.transform)
-        gm = ds.rio.grid_mapping
-        for v in ds.data_vars:
-            if v == gm:
-                continue
-            ds[v].attrs.pop("grid_mapping", None)
-            # encoding= replaces each variable's encoding, where rioxarray keeps grid_mapping
-            enc[v]["grid_mapping"] = gm
-        enc.pop(gm, None)
-        if "x" in ds.coords:
-            ds["x"].attrs.update(standard_name="projection_x_coordinate")
-            ds["y"].attrs.update(standard_name="projection_y_coordinate")
-    ds.to_netcdf(path, encoding=enc)
+    ds = make_cf(ds, dem.crs, dem.transform if dem.crs else None)
+    write_cf_netcdf(ds, path, compress=[v for v in ds.data_vars if v != GRID_MAPPING])
 
 
 def lead_rows(fc: FloodNowcast, dem: Dem, t_last) -> list[dict]:

@@ -11,7 +11,8 @@ import numpy as np
 def write_model_nowcast(out: Path, leads, fc, dem, meta: dict, t_last) -> dict:
     """Per-lead folders (write_outputs) + flooding-probability maps + nowcast.json, atomically."""
     from floodcast.io.atomic import atomic_dir
-    from floodcast.io.writers import write_geotiff, write_rain_netcdf
+    from floodcast.io.geotiff import write_geotiff
+    from floodcast.io.writers import write_rain_netcdf
     from floodcast.predict.flood_nowcast import valid_time
     from floodcast.predict.outputs import write_outputs
 

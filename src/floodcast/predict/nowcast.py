@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -207,6 +208,7 @@ def flood_nowcast(
     prev_depth: np.ndarray | None = None,
     cut: float | None = None,
     keep_members: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[LeadMap]:
     """Flood maps at leads 0..n_steps from observed + extrapolated rain.
 
@@ -227,6 +229,8 @@ def flood_nowcast(
         method, n_members, seed, flow: passed to :func:`extrapolate`.
         cut: wet-probability cut of each member (None: the model's calibrated cut).
         keep_members: keep every member's map in ``LeadMap.members``.
+        progress: ``progress(done, total)`` after each model map (lead 0, then every
+            member at every lead).
 
     Returns:
         One :class:`LeadMap` per lead 0..n_steps. With an ensemble, ``flood_probability``
@@ -261,7 +265,10 @@ def flood_nowcast(
     obs0 = np.nan_to_num(obs, nan=0.0)
     autoreg = "prev_depth" in mapper.extras
     leads: list[LeadMap] = []
+    total = 1 + n_steps * fc.shape[0]
+    tick = progress or (lambda _done, _total: None)
     now = mapper.predict(obs0, elevation, cell_size, interval_s, prev_depth=prev_depth, cut=cut)
+    tick(1, total)
     leads.append(
         LeadMap(
             0,
@@ -281,6 +288,7 @@ def flood_nowcast(
                 prev[m] = last[m].depth
             fm = mapper.predict(rain, elevation, cell_size, interval_s, prev_depth=prev[m], cut=cut)
             maps.append(fm)
+            tick(1 + (k - 1) * fc.shape[0] + m + 1, total)
         last = maps
         unknown = float(np.mean(~np.isfinite(fc[:, k - 1])))
         rain_mean = float(np.nanmean(fc[:, k - 1])) if np.isfinite(fc[:, k - 1]).any() else 0.0

@@ -63,8 +63,8 @@ def _has_pyogrio() -> bool:
 
 def write_outputs(out: Path, fmap: FloodMap, dem: Dem, meta: dict) -> list[Path]:
     """Write every output into ``out`` atomically; returns the file paths."""
+    from floodcast.io.geotiff import write_geotiff
     from floodcast.io.vector import write_geopackage
-    from floodcast.io.writers import write_geotiff
 
     # wet_mask.tif is Byte (1 wet, 0 dry, 255 wall/outside); every band says what it holds
 

@@ -24,13 +24,11 @@ HTML_HEADERS = {"Cache-Control": "no-cache"}
 def geotiff_bytes(fmap: FloodMap, dem) -> bytes:
     """Two-band float32 GeoTIFF in memory: wet probability and wet mask (0/1)."""
     from rasterio.io import MemoryFile
-    from rasterio.transform import Affine
 
-    tr = (
-        dem.transform
-        if dem.transform is not None
-        else Affine(dem.cell_size, 0, 0, 0, -dem.cell_size, dem.shape[0] * dem.cell_size)
-    )
+    from floodcast.defaults import FLOAT_NODATA
+    from floodcast.io.geotiff import local_transform
+
+    tr = local_transform(dem)
     profile = {
         "driver": "GTiff",
         "height": dem.shape[0],
@@ -39,14 +37,14 @@ def geotiff_bytes(fmap: FloodMap, dem) -> bytes:
         "dtype": "float32",
         "transform": tr,
         "compress": "deflate",
-        "nodata": -9999.0,
+        "nodata": FLOAT_NODATA,
     }
     if dem.crs:
         profile["crs"] = dem.crs
     with MemoryFile() as mem:
         with mem.open(**profile) as ds:
             bands = np.stack([fmap.probability, fmap.wet]).astype(np.float32)
-            bands[:, np.isnan(dem.elevation)] = -9999.0  # walls/outside: nodata, not dry
+            bands[:, np.isnan(dem.elevation)] = FLOAT_NODATA  # walls/outside: nodata, not dry
             ds.write(bands)
             ds.set_band_description(1, "wet_probability")
             ds.set_band_description(2, "wet_mask")

@@ -28,7 +28,7 @@ import numpy as np
 
 from floodcast.errors import InputError
 from floodcast.io.atomic import check_writable
-from floodcast.io.dem import Dem, read_dem
+from floodcast.io.dem import Dem, in_metres, read_dem
 from floodcast.io.rain import RainSeries, check_coverage, read_rain
 from floodcast.simulation.coast import check_coast, coast_notes, without_wall_note
 from floodcast.simulation.landcover import LandSurface, land_surface
@@ -137,7 +137,10 @@ def prepare(req: SimulateRequest) -> PreparedJob:
         raise InputError(f"--boundary: {exc}") from None
     nodata, sea_level = check_coast(req.nodata, req.sea_level)
 
-    dem = req.dem if isinstance(req.dem, Dem) else read_dem(req.dem, req.elevation_units)
+    if isinstance(req.dem, Dem):  # the Python API: a Dem or DataArray, still in its own unit
+        dem = in_metres(req.dem, req.elevation_units)
+    else:
+        dem = read_dem(req.dem, req.elevation_units)
     coast = coast_notes(dem, nodata, sea_level)
     if req.fill_sinks:
         dem = _filled(dem, nodata, sea_level)

@@ -86,8 +86,9 @@ def write_outputs(
     created it, so the folder never holds a partial result of this run.
     """
     from floodcast import __version__
+    from floodcast.io.geotiff import write_geotiff
     from floodcast.io.plotting import plot_depth_map
-    from floodcast.io.writers import write_depth_netcdf, write_geotiff, write_json, write_mass_csv
+    from floodcast.io.writers import write_depth_netcdf, write_json, write_mass_csv
     from floodcast.simulation import safety
 
     req, dem = job.request, job.dem
