@@ -98,7 +98,7 @@ def _serve_live(monkeypatch, tmp_path, model_file, *surface_args) -> LivePhysics
 def test_serve_cli_runs_live_physics_on_the_manning_raster(monkeypatch, tmp_path, model_file, dem):
     """--manning FILE / --landcover + --manning-table / --infiltration reach the live solver:
     a road | thicket split of the valley gives other depths than the raster's mean n."""
-    from floodcast.io.writers import write_geotiff
+    from floodcast.io.geotiff import write_geotiff
 
     write_geotiff(tmp_path / "dem.tif", dem.elevation, dem)
     west = np.arange(dem.shape[1]) < dem.shape[1] // 2
@@ -130,7 +130,7 @@ def test_serve_cli_refuses_unknown_landcover_classes(monkeypatch, tmp_path, mode
     from typer.testing import CliRunner
 
     from floodcast.cli import app as cli
-    from floodcast.io.writers import write_geotiff
+    from floodcast.io.geotiff import write_geotiff
 
     write_geotiff(tmp_path / "dem.tif", dem.elevation, dem)
     write_geotiff(tmp_path / "lc.tif", np.full(dem.shape, 7.0), dem)
