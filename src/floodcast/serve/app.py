@@ -32,7 +32,12 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from floodcast.defaults import PREDICT_TILE
+from floodcast.defaults import (
+    NOWCAST_LEAD_MIN,
+    NOWCAST_MEMBERS,
+    NOWCAST_THRESHOLDS_M,
+    PREDICT_TILE,
+)
 from floodcast.errors import InputError
 from floodcast.io.dem import Dem
 from floodcast.serve import guard, inputs, limits, schemas
@@ -64,6 +69,10 @@ class ServeConfig:
     cache: int = 32  # responses kept for repeated identical requests (0 = off)
     read_timeout_s: float = 30.0  # a request body must arrive within this (else 408)
     posts: Path | None = None  # social-media layer (places.geojson of `social map`)
+    watch_source: str | None = None  # radar source of native watch files (None: guessed)
+    ensemble: int = NOWCAST_MEMBERS  # live ensemble members per cycle (0 = no ensemble)
+    lead_min: float = NOWCAST_LEAD_MIN  # lead of the live ensemble (minutes)
+    thresholds: tuple[float, ...] = NOWCAST_THRESHOLDS_M  # depths (m) of its probabilities
 
 
 def _has_swagger_bundle() -> bool:
@@ -113,12 +122,16 @@ class Server:
             "floodcast": __version__,
         }
         self.metrics = ServeMetrics(self.info, self.mapper.stats, self.status)
-        self.watcher = None
+        self.watcher = self.ensemble = None
         if cfg.watch_dir is not None:
             from floodcast.serve.live import LivePhysics
             from floodcast.serve.watcher import Watcher
 
             live = LivePhysics(self.dem, self.mapper.threshold) if cfg.physics else None
+            if live is not None and cfg.ensemble > 0:  # physics ensemble after each frame
+                from floodcast.serve.live_cycle import runner_for
+
+                self.ensemble = runner_for(live, cfg, self.interval, self.board.folder, self.dem)
             self.watcher = Watcher(
                 cfg.watch_dir,
                 self.state_dir,
@@ -128,6 +141,8 @@ class Server:
                 self.interval,
                 cfg.poll_s,
                 self.metrics.drift.record,
+                cfg.watch_source,
+                self.ensemble.submit if self.ensemble else None,
             )
 
     def status(self) -> dict:
@@ -136,6 +151,7 @@ class Server:
             "watch": w.status() if w else {},
             "csi": dict(self.board.csi),
             "physics": w.live.status() if w and w.live else {},
+            "ensemble": self.ensemble.status() if self.ensemble else {},
         }
         if self.reference:
             out["reference"] = self.reference
@@ -148,6 +164,8 @@ class Server:
             )
 
     def start(self) -> None:
+        if self.ensemble is not None:
+            self.ensemble.start()
         if self.watcher is not None:
             self.watcher.start()
             if self.cfg.reference_check:
@@ -164,6 +182,8 @@ class Server:
     def stop(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
+        if self.ensemble is not None:
+            self.ensemble.stop()
 
 
 def create_app(cfg: ServeConfig) -> FastAPI:

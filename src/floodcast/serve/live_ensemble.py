@@ -8,8 +8,8 @@ chosen from the measured cost per member of the last one (``budget`` x interval)
 above the requested count and never below one; when it had to run fewer members it says so
 (``status()["reduced"]``, for the page and ``/metrics``).
 
-The watcher's wiring (calling :meth:`cycle` after each ingested file, the probability layer
-on the web map) is not in this module.
+The watcher's wiring (a cycle in the background after each ingested file, the probability
+layer on the web map) is :mod:`floodcast.serve.live_cycle`.
 """
 
 from __future__ import annotations
@@ -66,11 +66,16 @@ class LiveEnsemble:
         fit = int(self.budget * interval_s / self.per_member_s)
         return max(1, min(self.requested, fit))
 
-    def cycle(self, history_mmh: np.ndarray, interval_s: float) -> FloodNowcast:
+    def cycle(self, history_mmh: np.ndarray, interval_s: float, live=None) -> FloodNowcast:
         """One ensemble nowcast from the live state, driven by STEPS on ``history_mmh``
-        [t, y, x] (DEM grid, oldest first; >= 3 frames, else deterministic extrapolation)."""
+        [t, y, x] (DEM grid, oldest first; >= 3 frames, else deterministic extrapolation).
+
+        ``live``: a snapshot of the live solver (``state``, ``t``, ``elevation``,
+        ``cell_size``, ``config``) to start from instead of ``self.live``, for a cycle run
+        in the background while the live solver goes on."""
         from floodcast.predict.nowcast import extrapolate
 
+        live = self.live if live is None else live
         t0 = time.perf_counter()
         m = self.plan(interval_s)
         frames = np.asarray(history_mmh, np.float32)
@@ -82,21 +87,21 @@ class LiveEnsemble:
             n_members=m,
             seed=self.seed + self.cycles,
             flow=self.flow,
-            cell_size_m=self.live.cell_size,
+            cell_size_m=live.cell_size,
             interval_s=interval_s,
         )
         fc = np.nan_to_num(fc if fc.ndim == 4 else fc[None])
-        state = self.live.state
+        state = live.state
         if state is not None:
-            state = {**state, "t": float(self.live.t)}
+            state = {**state, "t": float(live.t)}
         res = run_ensemble(
-            self.live.elevation,
-            self.live.cell_size,
+            live.elevation,
+            live.cell_size,
             state,
             fc,
             interval_s,
             self.thresholds,
-            self.live.config,
+            live.config,
             _boundaries(),
         )
         self.cycle_s = time.perf_counter() - t0
