@@ -14,6 +14,7 @@ from floodcast.cli import app
         (["--ensemble", "-1"], "--ensemble must be >= 0"),
         (["--watch-source", "nope"], "--watch-source: unknown radar source 'nope'"),
         (["--threshold", "0"], "--threshold must be depths > 0 m"),
+        (["--alert", "a.geojson:0.3:0.5:60"], "--alert/--notify need --watch"),
     ],
 )
 def test_bad_live_options(tmp_path, extra, match):
@@ -24,5 +25,5 @@ def test_bad_live_options(tmp_path, extra, match):
 
 def test_help_lists_the_live_options():
     out = CliRunner().invoke(app, ["serve", "--help"]).output
-    for opt in ("--watch-source", "--ensemble", "--lead", "--threshold"):
+    for opt in ("--watch-source", "--ensemble", "--lead", "--threshold", "--alert", "--notify"):
         assert opt in out

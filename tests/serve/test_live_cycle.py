@@ -3,6 +3,7 @@ probability maps reach /maps/latest and the page's files, their status /metrics.
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -14,6 +15,7 @@ from floodcast.serve.live import LivePhysics
 from floodcast.serve.live_cycle import EnsembleRunner
 from floodcast.serve.live_ensemble import LiveEnsemble
 
+from ..predict.test_alerts import receiver  # noqa: F401  (a fixture: a local HTTP endpoint)
 from .conftest import FRAMES, npz_bytes, storm
 
 T0 = 1704110400.0  # 2024-01-01T12:00:00Z
@@ -121,3 +123,48 @@ def test_lead_not_a_multiple_of_the_interval_is_refused(model_file, dem, tmp_pat
     cfg = ServeConfig(model_file, dem, watch_dir=tmp_path / "radar", lead_min=7.0)
     with pytest.raises(InputError, match="--lead 7 min is not a multiple"):
         create_app(cfg)
+
+
+def test_app_alert_reaches_a_local_endpoint_once(model_file, dem, tmp_path, receiver):  # noqa: F811
+    from ..predict.test_alerts import _area
+
+    port, got = receiver
+    watch = tmp_path / "radar"
+    watch.mkdir()
+    for k, fr in enumerate(storm(FRAMES, seed=2, peak=120.0)):
+        (watch / f"radar_20240101{12 + k:02d}00.npz").write_bytes(npz_bytes(fr[None]))
+    cfg = ServeConfig(
+        model_file,
+        dem,
+        watch_dir=watch,
+        state_dir=tmp_path / "state",
+        n_leads=1,
+        poll_s=0.05,
+        ensemble=2,
+        lead_min=10.0,
+        thresholds=(0.1,),
+        alerts=(f"{_area(tmp_path)}:0.005:0.5:10",),
+        notify=(f"json://127.0.0.1:{port}/hook",),
+        map_url="http://127.0.0.1:8000/",
+        reference_check=False,
+    )
+    with TestClient(create_app(cfg)) as client:
+
+        def cycled():
+            e = client.get("/maps/latest").json().get("ensemble") or {}
+            return e.get("analysis_time") == "2024-01-01T14:00:00Z" and not e["status"]["busy"]
+
+        assert _wait(cycled), client.get("/maps/latest").json()
+        ens = client.get("/maps/latest").json()["ensemble"]
+        assert ens["thresholds_m"] == [0.005, 0.1]  # the alert's depth is computed too
+        (row,) = ens["alerts"]
+        # sent by the first cycle that reached it; a later one remembers it (once per event)
+        assert row["name"] == "Valley school" and row["reached"], row
+        assert (row["sent"] or row["was_fired"]) and not row["errors"], row
+        assert "floodcast_alerts_sent_total 1.0" in client.get("/metrics").text
+    assert [g[0] for g in got] == ["/hook"]
+    body = got[-1][1]
+    assert "Valley school" in body["title"] + body["message"]
+    assert "http://127.0.0.1:8000/" in body["message"]
+    state = json.loads((tmp_path / "state" / "alerts_state.json").read_text())
+    assert len(state["fired"]) == 1  # remembered: not sent again while it stays reached

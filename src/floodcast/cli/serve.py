@@ -77,6 +77,10 @@ def register(app: typer.Typer) -> None:
             list(NOWCAST_THRESHOLDS_M),
             help="Depth (m) of the live probability maps P(depth > m); repeatable.",
         ),
+        alert: list[str] = typer.Option(
+            [], help="Watch mode: AREA.geojson:DEPTH_M:PROB:LEAD_MIN alert rule; repeatable."
+        ),
+        notify: list[str] = typer.Option([], help="apprise URL alerts go to; repeatable."),
     ) -> None:
         """Serve flood maps over HTTP: POST /predict, GET /maps/latest, /metrics, web map at /."""
         import uvicorn
@@ -92,6 +96,8 @@ def register(app: typer.Typer) -> None:
                 raise InputError(f"--watch {watch}: not a folder")
             state_dir = state or (watch.parent / "floodcast-state" if watch else None)
             _check_live(watch_source, ensemble, threshold)
+            if (alert or notify) and (watch is None or ensemble == 0):
+                raise InputError("--alert/--notify need --watch and --ensemble > 0")
             cfg = ServeConfig(
                 model=model,
                 dem=d,
@@ -111,6 +117,9 @@ def register(app: typer.Typer) -> None:
                 ensemble=ensemble,
                 lead_min=lead,
                 thresholds=tuple(sorted(set(threshold))),
+                alerts=tuple(alert),
+                notify=tuple(notify),
+                map_url=f"http://{host}:{port}/",
             )
             api = create_app(cfg)
         srv = api.state.server

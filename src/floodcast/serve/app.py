@@ -73,6 +73,9 @@ class ServeConfig:
     ensemble: int = NOWCAST_MEMBERS  # live ensemble members per cycle (0 = no ensemble)
     lead_min: float = NOWCAST_LEAD_MIN  # lead of the live ensemble (minutes)
     thresholds: tuple[float, ...] = NOWCAST_THRESHOLDS_M  # depths (m) of its probabilities
+    alerts: tuple[str, ...] = ()  # AREA.geojson:DEPTH:PROB:LEAD rules on the live ensemble
+    notify: tuple[str, ...] = ()  # apprise URLs the alerts go to
+    map_url: str = ""  # named in alert messages
 
 
 def _has_swagger_bundle() -> bool:

@@ -35,8 +35,11 @@ INDEX_FILE = "ensemble.json"
 class EnsembleRunner:
     """One background thread running ensemble cycles on the newest submitted state."""
 
-    def __init__(self, ens: LiveEnsemble, folder: Path, lead_min: float, area_m2: float):
+    def __init__(
+        self, ens: LiveEnsemble, folder: Path, lead_min: float, area_m2: float, alerts=None
+    ):
         self.ens, self.folder = ens, Path(folder)
+        self.alerts = alerts  # serve.live_alerts.LiveAlerts, or None
         self.folder.mkdir(parents=True, exist_ok=True)
         self.lead_min = float(lead_min)
         self.area_km2 = float(area_m2) / 1e6
@@ -148,6 +151,12 @@ class EnsembleRunner:
             **self.ens.status(),
             "leads": leads,
         }
+        if self.alerts is not None:
+            try:  # a failing target is in its row; anything else must not lose the maps
+                index["alerts"] = self.alerts.check(res, unix)
+            except Exception as exc:
+                index["alerts_error"] = f"{type(exc).__name__}: {exc}"[:300]
+                log.error("alerts not evaluated: %s", index["alerts_error"])
         index = clean(index)
         with atomic_path(self.index_path) as tmp:
             tmp.write_text(json.dumps(index, indent=1))
@@ -191,14 +200,19 @@ class EnsembleRunner:
             "waiting": self.waiting,
             "error": self.error,
             "analysis_time": self.index.get("analysis_time"),
+            "alerts": self.alerts.status() if self.alerts is not None else None,
         }
 
 
 def runner_for(live, cfg, interval_s: float, folder: Path, dem) -> EnsembleRunner:
     """The runner of ``serve --watch`` (``cfg``: its ServeConfig): ``cfg.ensemble`` members
-    for ``cfg.lead_min``; InputError naming --lead unless a multiple of ``interval_s``."""
+    for ``cfg.lead_min``, alerts from ``cfg.alerts``; InputError naming --lead unless a
+    multiple of ``interval_s``, or naming --alert/--notify."""
     from floodcast.predict.flood_nowcast import lead_steps
+    from floodcast.serve.live_alerts import LiveAlerts
 
     lead_steps(cfg.lead_min, interval_s)
-    ens = LiveEnsemble(live, members=cfg.ensemble, thresholds=tuple(cfg.thresholds))
-    return EnsembleRunner(ens, folder, cfg.lead_min, dem.cell_size**2)
+    alerts = LiveAlerts.parse(cfg.alerts, cfg.notify, cfg.map_url, dem, Path(folder).parent)
+    thresholds = set(cfg.thresholds) | (alerts.depths if alerts else set())
+    ens = LiveEnsemble(live, members=cfg.ensemble, thresholds=tuple(sorted(thresholds)))
+    return EnsembleRunner(ens, folder, cfg.lead_min, dem.cell_size**2, alerts)

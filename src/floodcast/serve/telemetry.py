@@ -265,3 +265,9 @@ def _ensemble_gauges(e: dict):
     ):
         v = e.get(key)
         yield _gauge(f"floodcast_ensemble_{name}", doc, None if v is None else float(v))
+    al = e.get("alerts") or {}
+    if al:
+        yield _gauge("floodcast_alerts_sent_total", "Alerts sent (--alert/--notify)", al["sent"])
+        yield _gauge(
+            "floodcast_alerts_failed_total", "Alerts a target refused (retried)", al["failed"]
+        )
