@@ -147,8 +147,7 @@ class EnsembleRunner:
             "interval_s": interval_s,
             "lead_min": steps * interval_s / 60.0,
             "thresholds_m": list(res.thresholds),
-            "method": "steps" if len(history) >= 3 else "extrapolation",
-            **self.ens.status(),
+            **self.ens.status(),  # with "method": steps, or extrapolation and why
             "leads": leads,
         }
         if self.alerts is not None:

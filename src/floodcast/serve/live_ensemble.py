@@ -58,6 +58,7 @@ class LiveEnsemble:
         self.per_member_s = math.nan
         self.interval_s = math.nan
         self.cycles = 0
+        self.method = ""
 
     def plan(self, interval_s: float) -> int:
         """Members the next cycle can afford: budget / measured seconds per member."""
@@ -80,16 +81,20 @@ class LiveEnsemble:
         m = self.plan(interval_s)
         frames = np.asarray(history_mmh, np.float32)
         method = "steps" if len(frames) >= 3 else "extrapolation"
-        fc = extrapolate(
-            frames[-3:],
-            self.n_steps,
-            method=method,
-            n_members=m,
-            seed=self.seed + self.cycles,
-            flow=self.flow,
-            cell_size_m=live.cell_size,
-            interval_s=interval_s,
-        )
+        kw = {
+            "flow": self.flow,
+            "cell_size_m": live.cell_size,
+            "interval_s": interval_s,
+            "seed": self.seed + self.cycles,
+        }
+        try:
+            fc = extrapolate(frames[-3:], self.n_steps, method=method, n_members=m, **kw)
+        except ValueError as exc:  # STEPS' cascade fails on degenerate fields (rain everywhere)
+            if method != "steps":
+                raise
+            method = f"extrapolation (STEPS failed: {exc})"[:200]
+            fc = extrapolate(frames[-3:], self.n_steps, method="extrapolation", **kw)
+        self.method = method
         fc = np.nan_to_num(fc if fc.ndim == 4 else fc[None])
         state = live.state
         if state is not None:
@@ -120,7 +125,9 @@ class LiveEnsemble:
         return {
             "members_requested": self.requested,
             "members_run": self.members,
-            "reduced": self.members < self.requested,
+            # deterministic extrapolation (2 frames, or STEPS failed) is one member, not a cut
+            "reduced": self.method == "steps" and self.members < self.requested,
+            "method": self.method,
             "cycle_s": self.cycle_s,
             "realtime_factor": rtf,
             "cycles": self.cycles,
