@@ -57,7 +57,16 @@ def server(model_file, dem, tmp_path):
         (watch / f"r{k:02d}.npz").write_bytes(npz_bytes(fr[None]))
     app = create_app(
         ServeConfig(
-            model_file, dem, watch_dir=watch, state_dir=tmp_path / "state", n_leads=2, poll_s=0.05
+            model_file,
+            dem,
+            watch_dir=watch,
+            state_dir=tmp_path / "state",
+            n_leads=2,
+            poll_s=0.05,
+            ensemble=3,  # a small live ensemble: the probability layer, its slider and legend
+            lead_min=10.0,
+            thresholds=(0.01, 0.1),
+            reference_check=False,
         )
     )
     port = _free_port()
@@ -69,7 +78,12 @@ def server(model_file, dem, tmp_path):
     while time.time() < deadline:
         try:
             idx = httpx.get(f"{base}/maps/latest", timeout=5).json()
-            if idx.get("model") == "ok" and idx["status"]["watch"]["files"] == FRAMES + 1:
+            ens = idx.get("ensemble") or {}
+            if (
+                idx.get("model") == "ok"
+                and idx["status"]["watch"]["files"] == FRAMES + 1
+                and ens.get("analysis_time") == idx.get("valid_time")
+            ):
                 break
         except httpx.HTTPError:
             pass
@@ -79,6 +93,27 @@ def server(model_file, dem, tmp_path):
     yield base
     srv.should_exit = True
     th.join(30)
+
+
+def _check_ensemble(page) -> None:
+    """The live ensemble's probability layer, lead slider, threshold choice and legend."""
+    page.wait_for_function("document.body.dataset.ensemble !== undefined", timeout=20000)
+    assert page.locator("#ensemble").is_visible()
+    prob = page.locator("img.leaflet-image-layer.prob")
+    src = prob.get_attribute("src")
+    assert "/maps/files/ens" in src and "_lead1_p0.png" in src
+    slider = page.locator("#ens-slider")
+    assert slider.get_attribute("max") == "1"  # 10 min lead of 5-min intervals: 2 leads
+    slider.focus()
+    page.keyboard.press("End")
+    page.wait_for_function("document.body.dataset.ensLead === '10'", timeout=10000)
+    assert "_lead2_p0.png" in prob.get_attribute("src")
+    page.select_option("#ens-threshold", "0.1")
+    assert "_lead2_p1.png" in prob.get_attribute("src")
+    assert page.locator("#ens-legend .row").count() == 5
+    assert "P ≥ 0.5" in page.locator("#ens-legend").inner_text()
+    assert "3 of 3 members" in page.locator("#ens-status").inner_text()
+    assert "+10 min" in page.locator("#ens-when").inner_text()
 
 
 def test_page_overlay_and_slider(server, tmp_path):
@@ -125,6 +160,7 @@ def test_page_overlay_and_slider(server, tmp_path):
             "document.querySelector('img.leaflet-image-layer.flood').naturalWidth > 0",
             timeout=10000,
         )
+        _check_ensemble(page)
         shot = tmp_path / "floodcast_page.png"
         page.screenshot(path=str(shot))
         browser.close()

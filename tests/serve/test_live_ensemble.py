@@ -33,3 +33,25 @@ def test_cycle_from_live_state_and_member_budget():
     assert ens.plan(300.0) == 1
     res = ens.cycle(frames, 300.0)
     assert res.members == 1 and ens.status()["reduced"]
+
+
+def test_steps_failure_falls_back_to_extrapolation_and_is_not_a_cut(monkeypatch):
+    """STEPS' cascade can fail on a small, wet-everywhere DEM-grid field (seen on MeteoSwiss
+    2015-05-15 at 64 x 64 cells): the cycle runs deterministic extrapolation and says why."""
+    import floodcast.predict.nowcast as nc
+
+    real = nc.extrapolate
+
+    def steps_fails(frames, n_steps, method="extrapolation", **kw):
+        if method == "steps":
+            raise ValueError("x contains non-finite values")
+        return real(frames, n_steps, method=method, **kw)
+
+    monkeypatch.setattr(nc, "extrapolate", steps_fails)
+    z = 100 + np.add.outer(np.arange(32) * 0.3, np.abs(np.arange(32) - 16) * 0.4)
+    live = LivePhysics(Dem(z.astype(np.float32), 100.0))
+    ens = LiveEnsemble(live, members=3, n_steps=2, thresholds=(0.05,))
+    res = ens.cycle(_blobs(3), 300.0)
+    st = ens.status()
+    assert res.members == 1 and st["members_run"] == 1 and st["reduced"] is False
+    assert st["method"] == "extrapolation (STEPS failed: x contains non-finite values)"

@@ -96,7 +96,9 @@ def test_app_watch_mode_end_to_end(model_file, dem, tmp_path):
     watch.mkdir()
     for k, fr in enumerate(storm(FRAMES, seed=2)):
         _drop(watch, f"r{k}.npz", fr[None])
-    cfg = ServeConfig(model_file, dem, watch_dir=watch, state_dir=state, n_leads=2, poll_s=0.05)
+    cfg = ServeConfig(
+        model_file, dem, watch_dir=watch, state_dir=state, n_leads=2, poll_s=0.05, ensemble=0
+    )  # the live ensemble: test_live_cycle.py
     with TestClient(create_app(cfg)) as client:
         deadline = time.time() + 120
         idx = {}
@@ -118,3 +120,4 @@ def test_app_watch_mode_end_to_end(model_file, dem, tmp_path):
         assert 'floodcast_model_physics_csi{lead_min="0"}' in text
         assert "floodcast_watch_frames 3.0" in text
         assert client.get("/maps/latest?format=geojson").status_code == 200
+        assert idx["ensemble"] is None and "floodcast_ensemble_members_run" not in text

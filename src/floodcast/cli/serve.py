@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from floodcast.defaults import NOWCAST_LEAD_MIN, NOWCAST_MEMBERS, NOWCAST_THRESHOLDS_M
 from floodcast.errors import InputError, user_errors
 
 from . import surface_options
@@ -65,6 +66,29 @@ def register(app: typer.Typer) -> None:
         landcover: surface_options.Landcover = None,
         manning_table: surface_options.ManningTable = None,
         infiltration: surface_options.Infiltration = "0",
+        # live ensemble flood nowcast (watch mode)
+        watch_source: str = typer.Option(
+            None,
+            help="Radar source of native files in --watch (fmi, mch, opera, bom, "
+            "fmi_geotiff, knmi, ...); default guessed from each file name.",
+        ),
+        ensemble: int = typer.Option(
+            NOWCAST_MEMBERS,
+            help="Watch mode: STEPS members of the live flood ensemble run after each "
+            "radar file, fewer when a cycle cannot keep up (0 = no ensemble).",
+        ),
+        lead: float = typer.Option(
+            NOWCAST_LEAD_MIN,
+            help="Lead of the live ensemble (minutes, a multiple of the interval).",
+        ),
+        threshold: list[float] = typer.Option(
+            list(NOWCAST_THRESHOLDS_M),
+            help="Depth (m) of the live probability maps P(depth > m); repeatable.",
+        ),
+        alert: list[str] = typer.Option(
+            [], help="Watch mode: AREA.geojson:DEPTH_M:PROB:LEAD_MIN alert rule; repeatable."
+        ),
+        notify: list[str] = typer.Option([], help="apprise URL alerts go to; repeatable."),
     ) -> None:
         """Serve flood maps over HTTP: POST /predict, GET /maps/latest, /metrics, web map at /."""
         import uvicorn
@@ -87,6 +111,9 @@ def register(app: typer.Typer) -> None:
             if watch is not None and not watch.is_dir():
                 raise InputError(f"--watch {watch}: not a folder")
             state_dir = state or (watch.parent / "floodcast-state" if watch else None)
+            _check_live(watch_source, ensemble, threshold)
+            if (alert or notify) and (watch is None or ensemble == 0):
+                raise InputError("--alert/--notify need --watch and --ensemble > 0")
             cfg = ServeConfig(
                 model=model,
                 dem=d,
@@ -103,6 +130,13 @@ def register(app: typer.Typer) -> None:
                 cache=cache,
                 posts=posts,
                 surface=surface.solver_fields(),
+                watch_source=watch_source,
+                ensemble=ensemble,
+                lead_min=lead,
+                thresholds=tuple(sorted(set(threshold))),
+                alerts=tuple(alert),
+                notify=tuple(notify),
+                map_url=f"http://{host}:{port}/",
             )
             api = create_app(cfg)
         srv = api.state.server
@@ -112,3 +146,18 @@ def register(app: typer.Typer) -> None:
         )
         typer.echo(f"  web map http://{host}:{port}/  API docs http://{host}:{port}/docs")
         uvicorn.run(api, host=host, port=port, log_level=log_level)
+
+
+def _check_live(source: str | None, members: int, thresholds: list[float]) -> None:
+    """Refuse bad live-ensemble options by name before the model loads."""
+    if source is not None:
+        from floodcast.io.radar_sources import get_source
+
+        try:
+            get_source(source)
+        except InputError as exc:
+            raise InputError(f"--watch-source: {exc}") from None
+    if members < 0:
+        raise InputError(f"--ensemble must be >= 0 members, got {members}")
+    if not thresholds or any(not t > 0 for t in thresholds):
+        raise InputError(f"--threshold must be depths > 0 m, got {list(thresholds)}")

@@ -32,7 +32,12 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from floodcast.defaults import PREDICT_TILE
+from floodcast.defaults import (
+    NOWCAST_LEAD_MIN,
+    NOWCAST_MEMBERS,
+    NOWCAST_THRESHOLDS_M,
+    PREDICT_TILE,
+)
 from floodcast.errors import InputError
 from floodcast.io.dem import Dem
 from floodcast.serve import guard, inputs, limits, schemas
@@ -67,6 +72,13 @@ class ServeConfig:
     # live physics' land surface: SolverConfig fields (LandSurface.solver_fields()); None =
     # the default uniform n, no losses
     surface: dict | None = None
+    watch_source: str | None = None  # radar source of native watch files (None: guessed)
+    ensemble: int = NOWCAST_MEMBERS  # live ensemble members per cycle (0 = no ensemble)
+    lead_min: float = NOWCAST_LEAD_MIN  # lead of the live ensemble (minutes)
+    thresholds: tuple[float, ...] = NOWCAST_THRESHOLDS_M  # depths (m) of its probabilities
+    alerts: tuple[str, ...] = ()  # AREA.geojson:DEPTH:PROB:LEAD rules on the live ensemble
+    notify: tuple[str, ...] = ()  # apprise URLs the alerts go to
+    map_url: str = ""  # named in alert messages
 
 
 def _has_swagger_bundle() -> bool:
@@ -118,7 +130,7 @@ class Server:
             "floodcast": __version__,
         }
         self.metrics = ServeMetrics(self.info, self.mapper.stats, self.status)
-        self.watcher = None
+        self.watcher = self.ensemble = None
         if cfg.watch_dir is not None:
             from floodcast.serve.live import LivePhysics
             from floodcast.serve.watcher import Watcher
@@ -128,6 +140,10 @@ class Server:
                 if cfg.physics
                 else None
             )
+            if live is not None and cfg.ensemble > 0:  # physics ensemble after each frame
+                from floodcast.serve.live_cycle import runner_for
+
+                self.ensemble = runner_for(live, cfg, self.interval, self.board.folder, self.dem)
             self.watcher = Watcher(
                 cfg.watch_dir,
                 self.state_dir,
@@ -137,6 +153,8 @@ class Server:
                 self.interval,
                 cfg.poll_s,
                 self.metrics.drift.record,
+                cfg.watch_source,
+                self.ensemble.submit if self.ensemble else None,
             )
 
     def status(self) -> dict:
@@ -145,6 +163,7 @@ class Server:
             "watch": w.status() if w else {},
             "csi": dict(self.board.csi),
             "physics": w.live.status() if w and w.live else {},
+            "ensemble": self.ensemble.status() if self.ensemble else {},
         }
         if self.reference:
             out["reference"] = self.reference
@@ -157,6 +176,8 @@ class Server:
             )
 
     def start(self) -> None:
+        if self.ensemble is not None:
+            self.ensemble.start()
         if self.watcher is not None:
             self.watcher.start()
             if self.cfg.reference_check:
@@ -173,6 +194,8 @@ class Server:
     def stop(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
+        if self.ensemble is not None:
+            self.ensemble.stop()
 
 
 def create_app(cfg: ServeConfig) -> FastAPI:

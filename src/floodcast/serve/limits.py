@@ -163,7 +163,9 @@ def check_json_size(data: bytes, max_values: int) -> None:
         )
 
 
-_SAFE_NAME = re.compile(r"^[0-9]{6}_(obs|lead[0-9]{1,3})_(radar|flood)\.png$")
+_SAFE_NAME = re.compile(
+    r"^([0-9]{6}_(obs|lead[0-9]{1,3})_(radar|flood)|ens[0-9]{6}_lead[0-9]{1,3}_p[0-9])\.png$"
+)
 
 
 def safe_file(folder: Path, name: str) -> Path:

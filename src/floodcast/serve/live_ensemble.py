@@ -8,8 +8,8 @@ chosen from the measured cost per member of the last one (``budget`` x interval)
 above the requested count and never below one; when it had to run fewer members it says so
 (``status()["reduced"]``, for the page and ``/metrics``).
 
-The watcher's wiring (calling :meth:`cycle` after each ingested file, the probability layer
-on the web map) is not in this module.
+The watcher's wiring (a cycle in the background after each ingested file, the probability
+layer on the web map) is :mod:`floodcast.serve.live_cycle`.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class LiveEnsemble:
         self.per_member_s = math.nan
         self.interval_s = math.nan
         self.cycles = 0
+        self.method = ""
 
     def plan(self, interval_s: float) -> int:
         """Members the next cycle can afford: budget / measured seconds per member."""
@@ -66,37 +67,46 @@ class LiveEnsemble:
         fit = int(self.budget * interval_s / self.per_member_s)
         return max(1, min(self.requested, fit))
 
-    def cycle(self, history_mmh: np.ndarray, interval_s: float) -> FloodNowcast:
+    def cycle(self, history_mmh: np.ndarray, interval_s: float, live=None) -> FloodNowcast:
         """One ensemble nowcast from the live state, driven by STEPS on ``history_mmh``
-        [t, y, x] (DEM grid, oldest first; >= 3 frames, else deterministic extrapolation)."""
+        [t, y, x] (DEM grid, oldest first; >= 3 frames, else deterministic extrapolation).
+
+        ``live``: a snapshot of the live solver (``state``, ``t``, ``elevation``,
+        ``cell_size``, ``config``) to start from instead of ``self.live``, for a cycle run
+        in the background while the live solver goes on."""
         from floodcast.predict.nowcast import extrapolate
 
+        live = self.live if live is None else live
         t0 = time.perf_counter()
         m = self.plan(interval_s)
         frames = np.asarray(history_mmh, np.float32)
         method = "steps" if len(frames) >= 3 else "extrapolation"
-        fc = extrapolate(
-            frames[-3:],
-            self.n_steps,
-            method=method,
-            n_members=m,
-            seed=self.seed + self.cycles,
-            flow=self.flow,
-            cell_size_m=self.live.cell_size,
-            interval_s=interval_s,
-        )
+        kw = {
+            "flow": self.flow,
+            "cell_size_m": live.cell_size,
+            "interval_s": interval_s,
+            "seed": self.seed + self.cycles,
+        }
+        try:
+            fc = extrapolate(frames[-3:], self.n_steps, method=method, n_members=m, **kw)
+        except ValueError as exc:  # STEPS' cascade fails on degenerate fields (rain everywhere)
+            if method != "steps":
+                raise
+            method = f"extrapolation (STEPS failed: {exc})"[:200]
+            fc = extrapolate(frames[-3:], self.n_steps, method="extrapolation", **kw)
+        self.method = method
         fc = np.nan_to_num(fc if fc.ndim == 4 else fc[None])
-        state = self.live.state
+        state = live.state
         if state is not None:
-            state = {**state, "t": float(self.live.t)}
+            state = {**state, "t": float(live.t)}
         res = run_ensemble(
-            self.live.elevation,
-            self.live.cell_size,
+            live.elevation,
+            live.cell_size,
             state,
             fc,
             interval_s,
             self.thresholds,
-            self.live.config,
+            live.config,
             _boundaries(),
         )
         self.cycle_s = time.perf_counter() - t0
@@ -115,7 +125,9 @@ class LiveEnsemble:
         return {
             "members_requested": self.requested,
             "members_run": self.members,
-            "reduced": self.members < self.requested,
+            # deterministic extrapolation (2 frames, or STEPS failed) is one member, not a cut
+            "reduced": self.method == "steps" and self.members < self.requested,
+            "method": self.method,
             "cycle_s": self.cycle_s,
             "realtime_factor": rtf,
             "cycles": self.cycles,

@@ -198,7 +198,7 @@ class MapBoard:
 
     def _prune(self, index: dict) -> None:
         keep = {Path(s[key]).name for s in index["steps"] for key in ("radar", "flood")}
-        for p in self.folder.glob("*.png"):
+        for p in self.folder.glob("[0-9]*.png"):  # ens*.png: the ensemble runner's
             if p.name not in keep:
                 p.unlink(missing_ok=True)
 

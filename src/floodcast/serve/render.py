@@ -26,6 +26,9 @@ RADAR_COLORS = (
     (230, 30, 30),
     (170, 0, 170),
 )
+# ensemble probability of depth above a threshold: lower bounds and colours (legend too)
+PROB_LEVELS = (0.1, 0.3, 0.5, 0.7, 0.9)
+PROB_COLORS = ((255, 237, 160), (254, 178, 76), (240, 59, 32), (189, 0, 38), (110, 1, 107))
 FLOOD_RGB = (20, 70, 220)  # model: wet probability as blue opacity
 PHYSICS_RGB = (255, 120, 0)  # physics: orange outline of the wet extent
 
@@ -73,6 +76,16 @@ def flood_rgba(
     return out
 
 
+def probability_rgba(probability: np.ndarray) -> np.ndarray:
+    """P(depth > threshold) -> stepped colours (PROB_LEVELS), transparent below 0.1."""
+    p = np.nan_to_num(np.asarray(probability, np.float32), nan=0.0)
+    idx = np.searchsorted(np.asarray(PROB_LEVELS, np.float32), p, side="right")
+    lut = np.zeros((len(PROB_LEVELS) + 1, 4), np.uint8)
+    lut[1:, :3] = PROB_COLORS
+    lut[1:, 3] = 210
+    return lut[idx]
+
+
 def outline(mask: np.ndarray) -> np.ndarray:
     """Cells of ``mask`` with at least one 4-neighbour outside it (the extent's edge)."""
     m = np.pad(mask, 1, constant_values=False)
@@ -110,8 +123,13 @@ def legend() -> dict:
         {"label": f"≥ {lv:g} mm/h", "color": _rgb(c)}
         for lv, c in zip(RADAR_LEVELS, RADAR_COLORS, strict=False)
     ]
+    prob = [
+        {"label": f"P ≥ {lv:g}", "color": _rgb(c)}
+        for lv, c in zip(PROB_LEVELS, PROB_COLORS, strict=True)
+    ]
     return {
         "radar": rad,
+        "probability": prob,
         "flood": {"label": "model: wet probability", "color": _rgb(FLOOD_RGB)},
         "physics": {"label": "physics: wet extent (outline)", "color": _rgb(PHYSICS_RGB)},
     }

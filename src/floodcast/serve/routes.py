@@ -156,14 +156,18 @@ def add_routes(app: FastAPI, srv) -> None:
         request: Request,
         format: schemas.OutputFormat | None = Query(
             None,
-            description="json (default): index of steps with overlay URLs, CSI and "
-            "physics timing; geojson/geotiff/png: the latest model map",
+            description="json (default): index of steps with overlay URLs, CSI, "
+            "physics timing and the live ensemble's probability maps per lead; "
+            "geojson/geotiff/png: the latest model map",
         ),
     ):
         idx = srv.board.latest()
         status = srv.status()
         if format in (None, schemas.OutputFormat.json):
-            return JSONResponse(clean({**idx, "status": status, "available": bool(idx)}))
+            ens = srv.ensemble.latest() if srv.ensemble is not None else None
+            return JSONResponse(
+                clean({**idx, "ensemble": ens, "status": status, "available": bool(idx)})
+            )
         fmap = srv.board.model_map
         if fmap is None:
             raise HTTPException(

@@ -228,6 +228,7 @@ def _status_gauges(st: dict):
             "floodcast_physics_sim_time_seconds", "Simulated time of the live solver", p.get("t_s")
         )
         yield _gauge("floodcast_physics_cells", "Cells of the live physics domain", p.get("cells"))
+    yield from _ensemble_gauges(st.get("ensemble") or {})
     csi = st.get("csi") or {}
     g = GaugeMetricFamily(
         "floodcast_model_physics_csi",
@@ -238,3 +239,35 @@ def _status_gauges(st: dict):
         if v is not None and not math.isnan(v):
             g.add_metric([str(lead)], float(v))
     yield g
+
+
+def _ensemble_gauges(e: dict):
+    """The live ensemble (serve --watch --ensemble M): members, cycle time, keeping up."""
+    if not e:
+        return
+    for name, doc, key in (
+        ("members_requested", "Members asked for per cycle (--ensemble)", "members_requested"),
+        ("members_run", "Members the last ensemble cycle ran", "members_run"),
+        ("reduced", "1 if the last cycle ran fewer members than asked, to keep up", "reduced"),
+        ("cycle_seconds", "Wall time of the last ensemble cycle", "cycle_s"),
+        (
+            "realtime_factor",
+            "Radar interval / wall time of the last cycle; > 1 keeps up",
+            "realtime_factor",
+        ),
+        ("cycles_total", "Ensemble cycles run", "cycles"),
+        (
+            "cycles_skipped_total",
+            "States replaced by a newer one before their cycle ran",
+            "cycles_skipped",
+        ),
+        ("lead_minutes", "Lead of the live ensemble (minutes)", "lead_min"),
+    ):
+        v = e.get(key)
+        yield _gauge(f"floodcast_ensemble_{name}", doc, None if v is None else float(v))
+    al = e.get("alerts") or {}
+    if al:
+        yield _gauge("floodcast_alerts_sent_total", "Alerts sent (--alert/--notify)", al["sent"])
+        yield _gauge(
+            "floodcast_alerts_failed_total", "Alerts a target refused (retried)", al["failed"]
+        )

@@ -1,5 +1,9 @@
 """Watch mode: radar files dropped into a folder are ingested in name order.
 
+Native radar files (FMI, MeteoSwiss, OPERA/ODIM, BoM, GeoTIFF, ...; source by
+``--watch-source`` or guessed) and rain files on the DEM grid are both read
+(:mod:`floodcast.serve.watch_inputs`); each map is stamped with the radar frame's own time.
+
 The folder is polled (portable, works on network mounts; no inotify needed). A file is
 taken only once its size and modification time have stayed the same over two polls,
 so a file still being copied waits; hidden files (``.name``) and ``*.part``/``*.tmp``
@@ -27,12 +31,11 @@ import numpy as np
 from floodcast.errors import InputError
 from floodcast.io.atomic import atomic_path, set_aside
 from floodcast.io.dem import Dem
-from floodcast.serve.inputs import read_path
 from floodcast.serve.live import LivePhysics
 from floodcast.serve.maps import MapBoard
+from floodcast.serve.watch_inputs import read_drop, watchable
 
 log = logging.getLogger("floodcast.serve")
-SUFFIXES = {".npz", ".nc", ".nc4", ".h5", ".tif", ".tiff"}
 STATE_FILE = "watch_state.npz"
 MAX_HISTORY = 36  # frames kept for the model's window and state channels (3 h of 5-min)
 
@@ -50,12 +53,17 @@ class Watcher:
         interval_s: float,
         poll_s: float = 1.0,
         on_frames=None,
+        source: str | None = None,
+        on_state=None,
     ):
         self.folder, self.state_dir = Path(folder), Path(state_dir)
         self.dem, self.board, self.live = dem, board, live
         self.interval_s = float(interval_s)
         self.poll_s = float(poll_s)
         self.on_frames = on_frames  # callback(frames) for input-drift statistics
+        self.source = source  # radar source of native files (None: guessed per file)
+        self.on_state = on_state  # callback(live, history, unix, interval_s): ensemble cycle
+        self.last_source: str | None = None
         self.history: deque[np.ndarray] = deque(maxlen=MAX_HISTORY)
         self.done: list[str] = []
         self.rejected: dict[str, dict] = {}  # name -> {reason, sig}
@@ -133,7 +141,7 @@ class Watcher:
             if (
                 name.startswith(".")
                 or name.endswith((".part", ".tmp", ".partial"))
-                or Path(name).suffix.lower() not in SUFFIXES
+                or not watchable(name)
             ):
                 continue
             try:
@@ -169,15 +177,18 @@ class Watcher:
     def _ingest(self, name: str, sig: tuple) -> int:
         path = self.folder / name
         try:
-            rin = read_path(path, self.dem, None, self.interval_s, allow_nan=True)
+            drop = read_drop(path, self.dem, self.interval_s, self.source)
         except InputError as exc:  # nothing advanced; tried again if the file changes
             self.rejected[name] = {"reason": str(exc)[:300], "sig": sig}
             log.warning("skipped radar file %s: %s", name, exc)
             return 0
         self.rejected.pop(name, None)  # a file fixed (or completed) since is no longer rejected
+        rin = drop.rin
         t0 = time.perf_counter()
         try:
-            unix = sig[1] / 1e9
+            # the radar's own time; only a file that says nothing gets its modification time
+            unix = drop.unix if drop.unix is not None else sig[1] / 1e9
+            self.last_source = drop.source
             for fr in rin.frames:
                 self.history.append(fr)
                 if self.live is not None:
@@ -187,6 +198,8 @@ class Watcher:
             self.frames += len(rin.frames)
             self.done.append(name)
             self.last_unix = unix
+            if self.on_state is not None and self.live is not None:  # returns at once
+                self.on_state(self.live, np.stack(self.history), unix, rin.interval_s)
             # maps before state: a kill in between re-ingests the file on restart (same
             # state, same maps), so no ingested file is ever left without its maps
             try:
@@ -234,6 +247,8 @@ class Watcher:
             "frames": self.frames,
             "rejected": len(self.rejected),
             "latest_unix": self.last_unix,
+            "source": self.source or "guessed per file",
+            "last_source": self.last_source,
             "rejected_files": [
                 {"name": k, "reason": v["reason"]} for k, v in list(self.rejected.items())[-20:]
             ],

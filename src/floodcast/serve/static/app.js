@@ -87,6 +87,7 @@ async function refresh() {
     return;
   }
   showStatus(idx);
+  if (window.floodcastEnsemble) { window.floodcastEnsemble.update(idx); } // ensemble.js
   if (!idx.available || !idx.steps || !idx.steps.length) {
     el("notice").textContent = "No maps yet: waiting for radar files (watch mode) " +
       "or a POST /predict?publish=true.";
@@ -121,8 +122,8 @@ async function init() {
   state.radar = L.imageOverlay("", state.bounds, { opacity: 0.75, className: "cells radar" })
     .addTo(map);
   state.flood = L.imageOverlay("", state.bounds, { className: "cells flood" }).addTo(map);
-  L.control.layers(null, { hillshade: hill, radar: state.radar, flood: state.flood },
-                   { collapsed: false }).addTo(map);
+  state.layers = L.control.layers(null, { hillshade: hill, radar: state.radar,
+                                          flood: state.flood }, { collapsed: false }).addTo(map);
   L.control.scale({ imperial: false }).addTo(map);
   map.fitBounds(state.bounds);
   el("area-name").textContent = `${area.dem} (${area.shape[0]}×${area.shape[1]}, ` +

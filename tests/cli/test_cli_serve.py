@@ -1,0 +1,29 @@
+"""`floodcast serve`: bad live-ensemble options are refused by name before anything loads."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from floodcast.cli import app
+
+
+@pytest.mark.parametrize(
+    "extra,match",
+    [
+        (["--ensemble", "-1"], "--ensemble must be >= 0"),
+        (["--watch-source", "nope"], "--watch-source: unknown radar source 'nope'"),
+        (["--threshold", "0"], "--threshold must be depths > 0 m"),
+        (["--alert", "a.geojson:0.3:0.5:60"], "--alert/--notify need --watch"),
+    ],
+)
+def test_bad_live_options(tmp_path, extra, match):
+    args = ["serve", "--model", str(tmp_path / "m.pt"), "--dem", "sample", *extra]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 1 and match in r.output, r.output
+
+
+def test_help_lists_the_live_options():
+    out = CliRunner().invoke(app, ["serve", "--help"]).output
+    for opt in ("--watch-source", "--ensemble", "--lead", "--threshold", "--alert", "--notify"):
+        assert opt in out
