@@ -8,77 +8,33 @@ against a fixed pattern. At most ``--workers`` model calls run at once (a
 semaphore the watcher shares), so concurrent requests queue instead of oversubscribing the CPU.
 """
 
-# size: the server's state, lifespan (warm-up, watch loop) and app factory.
-
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import tempfile
 import threading
 import time
-from collections import OrderedDict
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import ValidationError
-from starlette.datastructures import UploadFile
 
-from floodcast.defaults import (
-    NOWCAST_LEAD_MIN,
-    NOWCAST_MEMBERS,
-    NOWCAST_THRESHOLDS_M,
-    PREDICT_TILE,
-)
-from floodcast.errors import InputError
-from floodcast.io.dem import Dem
-from floodcast.serve import guard, inputs, limits, schemas
+from floodcast.defaults import PREDICT_TILE
+from floodcast.serve import bodies, guard, inputs, limits, schemas
+from floodcast.serve.config import ServeConfig
 from floodcast.serve.maps import MapBoard
 from floodcast.serve.render import hillshade_png
 from floodcast.serve.telemetry import ServeMetrics
 
+__all__ = ["SERVE_TILE", "ServeConfig", "Server", "create_app"]  # ServeConfig: public path
+
 log = logging.getLogger("floodcast.serve")
 SERVE_TILE = PREDICT_TILE  # the one tiling default (FloodMapper applies it)
-
-
-@dataclass
-class ServeConfig:
-    """What ``floodcast serve`` serves; see ``floodcast serve --help``."""
-
-    model: Path
-    dem: Dem
-    watch_dir: Path | None = None
-    state_dir: Path | None = None
-    max_upload_mb: float = 20.0
-    n_leads: int = 6
-    physics: bool = True
-    poll_s: float = 1.0
-    cut: float | None = None  # wet-probability cut of the live maps (None: the model's)
-    reference_check: bool = False  # time a 512 x 512 live solver at startup (watch mode)
-    workers: int = 2  # model calls at once (each on one torch thread)
-    tile: int | None = None  # model tile (cells); None = the training patch, at least 256
-    overlap: int | None = None  # tile overlap (cells); None = a quarter tile
-    cache: int = 32  # responses kept for repeated identical requests (0 = off)
-    read_timeout_s: float = 30.0  # a request body must arrive within this (else 408)
-    posts: Path | None = None  # social-media layer (places.geojson of `social map`)
-    # live physics' land surface: SolverConfig fields (LandSurface.solver_fields()); None =
-    # the default uniform n, no losses
-    surface: dict | None = None
-    watch_source: str | None = None  # radar source of native watch files (None: guessed)
-    ensemble: int = NOWCAST_MEMBERS  # live ensemble members per cycle (0 = no ensemble)
-    lead_min: float = NOWCAST_LEAD_MIN  # lead of the live ensemble (minutes)
-    thresholds: tuple[float, ...] = NOWCAST_THRESHOLDS_M  # depths (m) of its probabilities
-    alerts: tuple[str, ...] = ()  # AREA.geojson:DEPTH:PROB:LEAD rules on the live ensemble
-    notify: tuple[str, ...] = ()  # apprise URLs the alerts go to
-    map_url: str = ""  # named in alert messages
 
 
 def _has_swagger_bundle() -> bool:
@@ -108,7 +64,7 @@ class Server:
         self.mapper.model = self.mapper.model.to(memory_format=torch.channels_last)
         self.lock = threading.BoundedSemaphore(max(1, cfg.workers))
         guard.set_parse_slots(cfg.workers)  # decoding uploads is bounded like model calls
-        self.cache = ResponseCache(cfg.cache)
+        self.cache = bodies.ResponseCache(cfg.cache)
         self.state_dir = Path(cfg.state_dir or tempfile.mkdtemp(prefix="floodcast-serve-"))
         self.board = MapBoard(
             self.dem,
@@ -260,7 +216,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         publish: bool = Query(False, description="Also show it on the web map"),
     ):
         fmt = limits.negotiate(format, request.headers.get("accept"))
-        kind, data = await _payload(request)  # within the upload cap (BodyLimit)
+        kind, data = await bodies.payload(request)  # within the upload cap (BodyLimit)
         cut = srv.mapper.cut if cut is None else cut
         key = srv.cache.key(data, kind, fmt, interval_s, cut)
         hit = None if publish else srv.cache.get(key)
@@ -270,7 +226,7 @@ def create_app(cfg: ServeConfig) -> FastAPI:
                 media_type=hit[1],
                 headers={"X-Model-Version": srv.version, "X-Cache": "hit"},
             )
-        rin = await run_in_threadpool(_parse, kind, data, srv, interval_s)
+        rin = await run_in_threadpool(bodies.parse, kind, data, srv.dem, srv.interval, interval_s)
         fmap = await run_in_threadpool(srv.predict, rin, cut)
         # off the event loop too: it reads every input value
         await run_in_threadpool(srv.metrics.drift.record, rin.frames[-srv.mapper.frames :])
@@ -289,84 +245,3 @@ def create_app(cfg: ServeConfig) -> FastAPI:
         return resp
 
     return app
-
-
-class ResponseCache:
-    """Last ``size`` responses by a hash of the request body and options (LRU).
-
-    Many clients asking for the map of the same radar frame cost one model call. The
-    model version is fixed for the app's life, so entries never go stale.
-    """
-
-    def __init__(self, size: int):
-        self.size = int(size)
-        self._d: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def key(self, body: bytes, *opts) -> str:
-        return hashlib.sha256(body + repr(opts).encode()).hexdigest() if self.size else ""
-
-    def get(self, key: str):
-        with self._lock:
-            if key in self._d:
-                self._d.move_to_end(key)
-                return self._d[key]
-        return None
-
-    def put(self, key: str, body: bytes, media_type: str | None) -> None:
-        if not self.size:
-            return
-        with self._lock:
-            self._d[key] = (body, media_type or "application/octet-stream")
-            while len(self._d) > self.size:
-                self._d.popitem(last=False)
-
-
-async def _payload(request: Request) -> tuple[str, bytes]:
-    """("file" | "json", bytes) of the request; multipart gives its part named ``file``."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype == "multipart/form-data":
-        try:
-            form = await request.form(max_files=1, max_fields=4)
-        except (limits.TooLarge, limits.ReadTimeout):
-            raise
-        except Exception as exc:
-            raise HTTPException(400, f"malformed multipart body: {exc}") from None
-        up = form.get("file")
-        if not isinstance(up, UploadFile):
-            raise InputError("multipart upload needs a file part named 'file'")
-        return "file", await up.read()
-    if ctype in (
-        "application/octet-stream",
-        "application/x-netcdf",
-        "application/zip",
-        "image/tiff",
-        "application/x-hdf5",
-    ):
-        return "file", await request.body()
-    if ctype == "application/json":
-        return "json", await request.body()
-    raise HTTPException(
-        415,
-        f"unsupported content type {ctype or '(none)'}; send "
-        "multipart/form-data (file=...), application/octet-stream or JSON",
-    )
-
-
-def _parse(kind: str, data: bytes, srv: Server, interval_s: float | None) -> inputs.RainInput:
-    dem, default = srv.dem, srv.interval
-    if kind == "file":
-        return inputs.from_bytes(data, dem, interval_s, default)
-    limits.check_json_size(data, inputs.MAX_FRAMES * int(dem.elevation.size) + 8)
-    try:
-        body = schemas.PredictJSON.model_validate(json.loads(data))
-    except ValueError as exc:  # JSONDecodeError and pydantic's ValidationError
-        detail = (
-            jsonable_encoder(exc.errors(include_input=False))
-            if isinstance(exc, ValidationError)
-            else None
-        )
-        raise limits.ApiError(422, f"invalid JSON body: {str(exc)[:300]}", detail) from None
-    except RecursionError:  # nested deeper than the parser's stack
-        raise limits.ApiError(422, "invalid JSON body: nested too deeply") from None
-    return inputs.from_arrays(body.rain_mmh, dem, body.interval_s or interval_s, default)
