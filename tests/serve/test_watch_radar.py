@@ -105,7 +105,7 @@ def test_watcher_ingests_native_frames_stamped_with_radar_time(shared_data, tmp_
         300.0,
         poll_s=0.05,
         source="mch",  # --watch-source
-        on_state=lambda live, hist, unix, dt: seen.append((hist.shape, unix, dt)),
+        on_state=lambda live, hist, unix, dt, radar=None: seen.append((hist.shape, unix, dt)),
     )
     assert sum(w.poll_once() for _ in range(2)) == 3
     assert w.status()["last_source"] == "mch" and w.live.t == pytest.approx(900.0)

@@ -1,9 +1,10 @@
 """Ensemble cycles in the background of watch mode: ingest never waits for them.
 
 After the live solver has taken in a file, the watcher hands :meth:`EnsembleRunner.submit`
-a snapshot (solver state and time, recent frames on the DEM grid, the radar's valid time)
-and goes on. One worker thread runs :class:`~floodcast.serve.live_ensemble.LiveEnsemble`
-cycles on the newest snapshot: one that arrives while a cycle runs replaces any still
+a snapshot (solver state and time, recent frames on the DEM grid, for native radar the
+recent frames on the radar grid around the DEM, the radar's valid time) and goes on. One
+worker thread runs :class:`~floodcast.serve.live_ensemble.LiveEnsemble` cycles on the
+newest snapshot: one that arrives while a cycle runs replaces any still
 waiting (skipped ones are counted), so the ensemble never falls behind the radar; a cycle
 that was too slow for the interval makes the next one run fewer members
 (``LiveEnsemble.plan``) and the status says so (``reduced``).
@@ -60,19 +61,16 @@ class EnsembleRunner:
                 self.index = {}
 
     # ------------------------------------------------------------------ hand-over
-    def submit(self, live, history: np.ndarray, unix: float, interval_s: float) -> None:
-        """Queue a cycle from ``live``'s current state (copied now); returns at once."""
+    def submit(self, live, history: np.ndarray, unix: float, interval_s: float, radar=None) -> None:
+        """Queue a cycle from ``live``'s current state (copied now); returns at once.
+        ``radar``: the recent native frames on the radar grid around the DEM (a
+        RadarSequence, the watcher's :class:`~floodcast.serve.radar_window.RadarWindow`),
+        or None for rain given on the DEM grid."""
         if len(history) < 2:
             self.waiting = f"waiting for 2 radar frames (have {len(history)})"
             return
-        snap = SimpleNamespace(
-            state=None if live.state is None else dict(live.state),  # arrays never mutated
-            t=float(live.t),
-            elevation=live.elevation,
-            cell_size=live.cell_size,
-            config=live.config,
-        )
-        job = (snap, np.asarray(history[-3:], np.float32).copy(), float(unix), float(interval_s))
+        hist = np.asarray(history[-3:], np.float32).copy()
+        job = (snapshot(live), hist, float(unix), float(interval_s), radar)
         with self._cv:
             if self._pending is not None:
                 self.skipped += 1  # the newest state wins; the older one is never run
@@ -111,7 +109,9 @@ class EnsembleRunner:
                 self.busy = False
 
     # ------------------------------------------------------------------ one cycle
-    def run_cycle(self, snap, history: np.ndarray, unix: float, interval_s: float) -> dict:
+    def run_cycle(
+        self, snap, history: np.ndarray, unix: float, interval_s: float, radar=None
+    ) -> dict:
         """Run one cycle now (in the caller's thread), render and index it."""
         steps = int(self.lead_min * 60.0 // interval_s)
         if steps < 1:
@@ -120,7 +120,7 @@ class EnsembleRunner:
                 f"({interval_s / 60:g} min)"
             )
         self.ens.n_steps = steps
-        res = self.ens.cycle(history, interval_s, live=snap)
+        res = self.ens.cycle(history, interval_s, live=snap, radar=radar)
         seq = int(self.index.get("seq", 0)) + 1
         leads = []
         for k, lead_s in enumerate(res.lead_s):
@@ -203,6 +203,17 @@ class EnsembleRunner:
         }
 
 
+def snapshot(live) -> SimpleNamespace:
+    """What a cycle needs of the live solver, taken now (it goes on stepping meanwhile)."""
+    return SimpleNamespace(
+        state=None if live.state is None else dict(live.state),  # arrays never mutated
+        t=float(live.t),
+        elevation=live.elevation,
+        cell_size=live.cell_size,
+        config=live.config,
+    )
+
+
 def runner_for(live, cfg, interval_s: float, folder: Path, dem) -> EnsembleRunner:
     """The runner of ``serve --watch`` (``cfg``: its ServeConfig): ``cfg.ensemble`` members
     for ``cfg.lead_min``, alerts from ``cfg.alerts``; InputError naming --lead unless a
@@ -213,5 +224,5 @@ def runner_for(live, cfg, interval_s: float, folder: Path, dem) -> EnsembleRunne
     lead_steps(cfg.lead_min, interval_s)
     alerts = LiveAlerts.parse(cfg.alerts, cfg.notify, cfg.map_url, dem, Path(folder).parent)
     thresholds = set(cfg.thresholds) | (alerts.depths if alerts else set())
-    ens = LiveEnsemble(live, members=cfg.ensemble, thresholds=tuple(sorted(thresholds)))
+    ens = LiveEnsemble(live, members=cfg.ensemble, thresholds=tuple(sorted(thresholds)), dem=dem)
     return EnsembleRunner(ens, folder, cfg.lead_min, dem.cell_size**2, alerts)

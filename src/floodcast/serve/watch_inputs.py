@@ -25,6 +25,7 @@ import numpy as np
 
 from floodcast.errors import InputError
 from floodcast.io.dem import Dem
+from floodcast.io.radar import RadarSequence
 from floodcast.serve.inputs import RainInput, read_path, validate
 
 RAIN_ENDINGS = (".npz", ".nc", ".nc4", ".h5", ".tif", ".tiff")
@@ -39,6 +40,9 @@ class Drop:
     rin: RainInput
     unix: float | None  # seconds since 1970 of the last frame; None: the file does not say
     source: str  # radar source name, or "rain file"
+    # native radar only: its frames on the radar grid around the DEM (the window and margin
+    # of ``nowcast --radar``), NaN = no coverage kept, for STEPS (serve.radar_window)
+    radar: RadarSequence | None = None
 
 
 def watchable(name: str) -> bool:
@@ -79,7 +83,8 @@ def read_drop(
     path: Path, dem: Dem, default_interval: float, forced_source: str | None = None
 ) -> Drop:
     """Frames of one dropped file on the DEM grid (NaN = no coverage set to 0), its valid
-    time and source. Raises InputError naming the file."""
+    time and source, and for native radar its cropped radar-grid frames. Raises InputError
+    naming the file."""
     source = native_source(path, forced_source)
     if source is None:
         rin = read_path(path, dem, None, default_interval, allow_nan=True)
@@ -102,12 +107,14 @@ def _read_native(path: Path, source: str, dem: Dem, default_interval: float) -> 
     from floodcast.io.radar import read_radar
     from floodcast.io.radar_sources import get_source
     from floodcast.predict.inputs import radar_on_dem
+    from floodcast.predict.radar_nowcast import MARGIN_KM, crop_around
 
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             seq = read_radar(path, source)
             frames = radar_on_dem(seq, dem)
+            crop = crop_around(seq, dem, MARGIN_KM)
     except InputError as exc:
         raise InputError(f"{path.name}: {source} radar: {exc}") from None
     except Exception as exc:  # importer errors seldom name the file
@@ -128,4 +135,4 @@ def _read_native(path: Path, source: str, dem: Dem, default_interval: float) -> 
     if no_cover:
         notes.append(f"{no_cover} DEM cells outside radar coverage set to 0 mm/h")
     rin = validate(frames, dem, interval, path.name, allow_nan=True, notes=notes)
-    return Drop(rin, _unix(t_last), source)
+    return Drop(rin, _unix(t_last), source, crop)

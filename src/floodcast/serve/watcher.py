@@ -11,9 +11,10 @@ are ignored, and symlinks are not followed. A file that cannot be read or is inv
 is reported (``status()["rejected_files"]``, ``/metrics``) and skipped, and tried again
 only if it changes; the watcher keeps running whatever one file does.
 
-After each file the state (live solver, recent frames, which files were used) is written
-atomically to ``STATE/watch_state.npz``; a restarted server resumes from it and does not
-ingest the same files twice.
+After each file the state (live solver, recent frames on the DEM grid, the last native
+frames on the radar grid around the DEM for STEPS (:mod:`floodcast.serve.radar_window`),
+which files were used) is written atomically to ``STATE/watch_state.npz``; a restarted
+server resumes from it and does not ingest the same files twice.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from floodcast.io.atomic import atomic_path, set_aside
 from floodcast.io.dem import Dem
 from floodcast.serve.live import LivePhysics
 from floodcast.serve.maps import MapBoard
+from floodcast.serve.radar_window import RadarWindow
 from floodcast.serve.watch_inputs import read_drop, watchable
 
 log = logging.getLogger("floodcast.serve")
@@ -62,9 +64,11 @@ class Watcher:
         self.poll_s = float(poll_s)
         self.on_frames = on_frames  # callback(frames) for input-drift statistics
         self.source = source  # radar source of native files (None: guessed per file)
-        self.on_state = on_state  # callback(live, history, unix, interval_s): ensemble cycle
+        # callback(live, history, unix, interval_s, radar=RadarSequence | None): ensemble cycle
+        self.on_state = on_state
         self.last_source: str | None = None
         self.history: deque[np.ndarray] = deque(maxlen=MAX_HISTORY)
+        self.radar = RadarWindow()  # native frames on the radar grid (None for rain files)
         self.done: list[str] = []
         self.rejected: dict[str, dict] = {}  # name -> {reason, sig}
         self.frames = 0
@@ -91,6 +95,7 @@ class Watcher:
                 raise ValueError(f"history grid {hist.shape[1:]} != DEM {self.dem.shape}")
             if self.live is not None:
                 self.live.restore(arrays)
+            self.radar.restore(meta.get("radar") or {}, arrays)
         except Exception as exc:
             kept = set_aside(self.state_path)
             self.errors.append(
@@ -101,6 +106,7 @@ class Watcher:
             log.warning(self.errors[-1])
             if self.live is not None:
                 self.live.state, self.live.t = None, 0.0
+            self.radar.clear()
             return
         self.history.extend(np.asarray(hist, np.float32))
         self.done = list(meta.get("done", []))
@@ -114,14 +120,16 @@ class Watcher:
         )
 
     def _save(self) -> None:
+        radar_meta, radar_arrays = self.radar.to_state()
         meta = {
             "done": self.done,
+            "radar": radar_meta,
             "frames": self.frames,
             "last_unix": self.last_unix,
             "interval_s": self.interval_s,
             "dem_shape": list(self.dem.shape),
         }
-        arrays = self.live.to_arrays() if self.live is not None else {}
+        arrays = {**(self.live.to_arrays() if self.live is not None else {}), **radar_arrays}
         hist = np.stack(self.history) if self.history else np.zeros((0, *self.dem.shape))
         with atomic_path(self.state_path, durable=True) as tmp, open(tmp, "wb") as f:
             np.savez(
@@ -189,6 +197,10 @@ class Watcher:
             # the radar's own time; only a file that says nothing gets its modification time
             unix = drop.unix if drop.unix is not None else sig[1] / 1e9
             self.last_source = drop.source
+            if drop.radar is not None:
+                self.radar.add(drop.radar)
+            else:  # rain on the DEM grid: the radar window would be older than it
+                self.radar.clear()
             for fr in rin.frames:
                 self.history.append(fr)
                 if self.live is not None:
@@ -199,7 +211,8 @@ class Watcher:
             self.done.append(name)
             self.last_unix = unix
             if self.on_state is not None and self.live is not None:  # returns at once
-                self.on_state(self.live, np.stack(self.history), unix, rin.interval_s)
+                hist, radar = np.stack(self.history), self.radar.sequence()
+                self.on_state(self.live, hist, unix, rin.interval_s, radar=radar)
             # maps before state: a kill in between re-ingests the file on restart (same
             # state, same maps), so no ingested file is ever left without its maps
             try:
