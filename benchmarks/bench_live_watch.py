@@ -12,6 +12,13 @@ watcher waits for) and, once the background cycle has finished, the ensemble cyc
 members run, wall time and real-time factor = radar interval / cycle time (> 1 keeps up;
 the reference is real time, the radar's own interval). The first cycle includes numba
 compilation (``cache=True``: only the first run on a machine) and the pysteps import.
+
+Paired before/after on the same input: after each served cycle (STEPS on the radar grid
+around the DEM, members regridded: ``steps_grid``), the same snapshot of the live solver and
+the same members are run once more with STEPS on the DEM-grid frames (the path before
+``serve/radar_window``; today's path for rain files on the DEM grid). Both run the
+requested members (budget off, so members are never cut and the times compare);
+``steps_share`` = STEPS (+ regridding) / cycle time, ``dem/radar`` = the ratio of cycle times.
 """
 
 from __future__ import annotations
@@ -47,7 +54,8 @@ def main() -> None:
     from floodcast.io.dem import Dem
     from floodcast.io.radar import read_radar
     from floodcast.serve.live import LivePhysics
-    from floodcast.serve.live_cycle import runner_for
+    from floodcast.serve.live_cycle import runner_for, snapshot
+    from floodcast.serve.live_ensemble import LiveEnsemble
     from floodcast.serve.maps import MapBoard
     from floodcast.serve.watcher import Watcher
 
@@ -73,9 +81,17 @@ def main() -> None:
         map_url="",
     )  # fmt: skip
     runner = runner_for(live, cfg, seq.interval_s, board.folder, dem)
+    runner.ens.budget = 1e9  # paired: both paths run the requested members
+    before = LiveEnsemble(live, a.members, thresholds=runner.ens.thresholds, budget=1e9)
     runner.start()
+    seen: dict = {}
+
+    def on_state(live, hist, unix, dt, radar=None):  # the served cycle, and its input kept
+        seen.update(snap=snapshot(live), hist=np.asarray(hist[-3:]).copy(), dt=dt)
+        runner.submit(live, hist, unix, dt, radar=radar)
+
     w = Watcher(watch, tmp / "state", dem, board, live, seq.interval_s, 0.05, None, a.source,
-                runner.submit)  # fmt: skip
+                on_state)  # fmt: skip
     rows = []
     for f in files:
         shutil.copy(f, watch / f.name)
@@ -86,21 +102,41 @@ def main() -> None:
         while runner.busy or runner._pending is not None:
             time.sleep(0.05)
         st = runner.status()
-        rows.append(
-            {
-                "file": f.name,
-                "valid_time": board.latest().get("valid_time"),
-                "ingest_s": round(ingest, 3),
-                "members_run": st.get("members_run"),
-                "cycle_s": None if st.get("cycle_s") is None else round(st["cycle_s"], 2),
-                "realtime_factor": st.get("realtime_factor") and round(st["realtime_factor"], 1),
-                "reduced": st.get("reduced"),
-            }
-        )
-        print(json.dumps(rows[-1]), flush=True)
+        row = {
+            "file": f.name,
+            "valid_time": board.latest().get("valid_time"),
+            "ingest_s": round(ingest, 3),
+            "members_run": st.get("members_run"),
+            "cycle_s": None if st.get("cycle_s") is None else round(st["cycle_s"], 2),
+            "realtime_factor": st.get("realtime_factor") and round(st["realtime_factor"], 1),
+            "reduced": st.get("reduced"),
+        }
+        if st.get("cycle_s") is not None and "snap" in seen:
+            before.n_steps = runner.ens.n_steps
+            before.cycle(seen["hist"], seen["dt"], live=seen["snap"])  # STEPS on the DEM grid
+            b = before.status()
+            row.update(
+                radar=_path(st),
+                dem=_path(b),
+                dem_over_radar=round(b["cycle_s"] / st["cycle_s"], 1),
+            )
+        rows.append(row)
+        print(json.dumps(row), flush=True)
     runner.stop()
     shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps({"grid": [n, n], "interval_s": seq.interval_s, "lead_min": a.lead}))
+
+
+def _path(st: dict) -> dict:
+    """One path's cycle: grid, method, members, times and the STEPS share."""
+    return {
+        "grid": st["steps_grid"],
+        "method": st["method"][:80],
+        "members": st["members_run"],
+        "cycle_s": round(st["cycle_s"], 2),
+        "steps_s": round(st["steps_s"], 2),
+        "steps_share": round(st["steps_s"] / st["cycle_s"], 2),
+    }
 
 
 if __name__ == "__main__":

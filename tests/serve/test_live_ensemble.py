@@ -36,8 +36,9 @@ def test_cycle_from_live_state_and_member_budget():
 
 
 def test_steps_failure_falls_back_to_extrapolation_and_is_not_a_cut(monkeypatch):
-    """STEPS' cascade can fail on a small, wet-everywhere DEM-grid field (seen on MeteoSwiss
-    2015-05-15 at 64 x 64 cells): the cycle runs deterministic extrapolation and says why."""
+    """The last resort: should STEPS still fail (it did on the DEM grid when rain crossed it
+    within two intervals; radar now runs on its own grid, test_radar_window), the cycle runs
+    deterministic extrapolation, says why and counts it."""
     import floodcast.predict.nowcast as nc
 
     real = nc.extrapolate
@@ -55,3 +56,4 @@ def test_steps_failure_falls_back_to_extrapolation_and_is_not_a_cut(monkeypatch)
     st = ens.status()
     assert res.members == 1 and st["members_run"] == 1 and st["reduced"] is False
     assert st["method"] == "extrapolation (STEPS failed: x contains non-finite values)"
+    assert st["steps_fallbacks"] == 1 and st["steps_grid"] == "DEM"
