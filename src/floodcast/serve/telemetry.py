@@ -250,6 +250,17 @@ def _ensemble_gauges(e: dict):
         ("members_run", "Members the last ensemble cycle ran", "members_run"),
         ("reduced", "1 if the last cycle ran fewer members than asked, to keep up", "reduced"),
         ("cycle_seconds", "Wall time of the last ensemble cycle", "cycle_s"),
+        ("steps_seconds", "Rain nowcast (STEPS + regridding) part of the cycle", "steps_s"),
+        (
+            "unknown_rain_fraction",
+            "Share of forecast rain unknown (no coverage) = 0",
+            "unknown_rain_fraction",
+        ),
+        (
+            "steps_fallbacks_total",
+            "Cycles where STEPS failed and extrapolation stood in",
+            "steps_fallbacks",
+        ),
         (
             "realtime_factor",
             "Radar interval / wall time of the last cycle; > 1 keeps up",
