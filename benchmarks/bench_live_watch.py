@@ -118,7 +118,10 @@ def main() -> None:
             row.update(
                 radar=_path(st),
                 dem=_path(b),
-                dem_over_radar=round(b["cycle_s"] / st["cycle_s"], 1),
+                # a ratio only of like with like (a failed STEPS runs one member)
+                dem_over_radar=round(b["cycle_s"] / st["cycle_s"], 1)
+                if b["members_run"] == st["members_run"] and b["method"] == st["method"]
+                else None,
             )
         rows.append(row)
         print(json.dumps(row), flush=True)
