@@ -56,7 +56,7 @@ NOWCAST_THRESHOLDS_M = (WET_THRESHOLD_M, 0.3)
 #: rain reaching the DEM within the lead must be on the grid at the start (FMI 2016-09-28
 #: moves at ~58 km/h: a 40 km margin ran empty after ~40 min), and STEPS fits its AR(2)
 #: cascade from the whole grid: on a 91-cell grid the inflow strips and FFT edges drove the
-#: lag-1 correlation of ~25 km structures to 0.60 (0.95 on 211 cells), so members dropped
+#: lag-1 correlation of ~25 km structures to 0.60 (~20 km: 0.79 on 211 cells), so members dropped
 #: the rain cores within 15 min (benchmarks/diagnose_steps_intensity.py).
 NOWCAST_MARGIN_KM = 100.0
 
