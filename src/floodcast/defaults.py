@@ -51,6 +51,33 @@ NOWCAST_LEAD_MIN = 60.0
 NOWCAST_MAX_LEAD_MIN = 180.0
 NOWCAST_THRESHOLDS_M = (WET_THRESHOLD_M, 0.3)
 
+#: Radar margin (km) kept around the DEM (``nowcast``) or the verification window
+#: (``nowcast verify --flood``) for the rain nowcast. Two reasons it is 100 km, not 40-60:
+#: rain reaching the DEM within the lead must be on the grid at the start (FMI 2016-09-28
+#: moves at ~58 km/h: a 40 km margin ran empty after ~40 min), and STEPS fits its AR(2)
+#: cascade from the whole grid: on a 91-cell grid the inflow strips and FFT edges drove the
+#: lag-1 correlation of ~25 km structures to 0.60 (~20 km: 0.79 on 211 cells), so members dropped
+#: the rain cores within 15 min (benchmarks/diagnose_steps_intensity.py).
+NOWCAST_MARGIN_KM = 100.0
+
+#: STEPS settings (pysteps.nowcasts.steps.forecast), as in pysteps' STEPS example and its
+#: defaults: nonparametric noise (Seed et al. 2013), BPS velocity perturbations (Bowler et al.
+#: 2006), incremental rain mask, each member's distribution matched to the last observed
+#: field ("cdf"), unconditional statistics. Rain < STEPS_THRESHOLD_MMH is zero in the dB
+#: transform and takes STEPS_ZERO_DB (pysteps' usual 0.1 mm/h and -15 dB).
+STEPS_OPTIONS = {
+    "noise_method": "nonparametric",
+    "vel_pert_method": "bps",
+    "mask_method": "incremental",
+    "probmatching_method": "cdf",
+    "conditional": False,
+}
+STEPS_THRESHOLD_MMH = 0.1
+STEPS_ZERO_DB = -15.0
+#: Cascade levels: log2(grid cells) - 2, at most 6 (pysteps' default, for ~500-cell grids),
+#: so the coarsest level still spans the grid and the finest is ~2 cells.
+STEPS_MAX_CASCADE_LEVELS = 6
+
 #: Nodata of every GeoTIFF floodcast writes (floodcast.io.geotiff): walls (NaN elevation,
 #: i.e. nodata or outside the domain) and unknown values. -9999 rather than NaN in float32
 #: files, because NaN nodata is not matched by "value == nodata" in many GIS tools; 255 in

@@ -7,7 +7,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from floodcast.evaluation.flood_verify import FloodVerifyRequest, rainiest_window, verify_sequence
+from floodcast import defaults
+from floodcast.evaluation.flood_verify import (
+    FloodVerifyRequest,
+    rainiest_window,
+    verify_sequence,
+    window_crop,
+)
 from floodcast.evaluation.flood_verify_report import (
     reliability_table,
     roc_area,
@@ -67,3 +73,24 @@ def test_verify_replay_scores_are_consistent():
     assert rel.share.sum() == pytest.approx(1.0)
     t = targets(df, rel)["synthetic"]
     assert set(t) >= {"bss_positive_both_refs_every_lead", "reliability_within_0.1"}
+
+
+def test_window_crop_pads_and_clips_by_hand():
+    rain = np.arange(2 * 20 * 30, dtype=np.float32).reshape(2, 20, 30)
+    # window rows 5..8.5, cols 10..14 (3.5 x 4 cells) + 3 cells each side, + 1 cell for the
+    # bilinear sampling of the window's far edge: rows 2..12, cols 7..17 (11 x 11)
+    crop, wr, wc = window_crop(rain, 5.0, 10.0, 3.5, 4.0, 3.0)
+    assert crop.shape == (2, 11, 11) and (wr, wc) == (3.0, 3.0)
+    assert crop[0, 0, 0] == rain[0, 2, 7]
+    # near the edge the pad is clipped and the window origin moves with the crop
+    # rows 0..8 (top pad clipped), cols 22..29 (right pad clipped at the 30-column grid)
+    crop, wr, wc = window_crop(rain, 1.5, 25.0, 3.0, 4.0, 3.0)
+    assert crop.shape == (2, 9, 8) and (wr, wc) == (1.5, 3.0)
+
+
+def test_one_margin_for_nowcast_and_verification():
+    from floodcast.predict.radar_nowcast import MARGIN_KM
+
+    # one home (defaults.py); 100 km = 1 h of rain at 100 km/h (FMI 2016-09-28: ~58 km/h)
+    assert FloodVerifyRequest(radar=[], dem="x").margin_km == MARGIN_KM
+    assert MARGIN_KM == defaults.NOWCAST_MARGIN_KM == 100.0

@@ -319,3 +319,45 @@ def test_nowcast_cli_on_shared_radar(shared_data, model_file, tmp_path):
     rain = read_rain(out / "rain_forecast.nc")
     assert rain.rates_mmh.shape == (2, 40, 50) and np.isfinite(rain.rates_mmh).all()
     assert str(rain.attrs["start_time"])[:19] == "2015-05-15T19:00:00"
+
+
+def advecting_rain(n=96, nt=3, vel=(1, 2), seed=0):
+    """Seeded power-law (k^-1.5 amplitude) rain field, ~50 % wet, shifted ``vel`` cells per
+    frame: convective-looking texture at every scale, unlike the two smooth blobs."""
+    rng = np.random.default_rng(seed)
+    big = n + 40
+    k = np.hypot(*np.meshgrid(np.fft.fftfreq(big), np.fft.fftfreq(big)))
+    k[0, 0] = 1.0
+    f = np.real(np.fft.ifft2(np.fft.fft2(rng.standard_normal((big, big))) * k**-1.5))
+    f = (f - f.mean()) / f.std()
+    rain = np.where(f > 0.3, 10 ** (0.5 + 0.6 * f) / 3, 0.0)
+    fr = [
+        np.roll(rain, (vel[0] * t, vel[1] * t), (0, 1))[20 : 20 + n, 20 : 20 + n] for t in range(nt)
+    ]
+    return np.stack(fr).astype(np.float32)
+
+
+def test_steps_members_keep_the_rain_of_the_extrapolation():
+    # The STEPS members must not dry out relative to plain extrapolation of the same frames
+    # (the 2026-12-01 verification's members carried 30 % less rain at the first lead).
+    # Measured here: member-mean / extrapolation domain-mean rain at lead 6 = 0.97 (seeded);
+    # on real FMI radar (benchmarks/diagnose_steps_intensity.py) 0.88 on the 100 km-margin
+    # grid and 0.83 on the old 40 km one. 10 % leaves room for the seed, not for a dry bias.
+    obs = advecting_rain()
+    det = np.nan_to_num(extrapolate(obs, 6))
+    ens = np.nan_to_num(extrapolate(obs, 6, method="steps", n_members=4, seed=1))
+    ratio = ens[:, 5].mean() / det[5].mean()
+    assert 0.9 < ratio < 1.1
+    wet_det, wet_ens = (det[5] >= 1).mean(), (ens[:, 5] >= 1).mean()
+    assert abs(wet_ens / wet_det - 1) < 0.1  # and the same wet area (>= 1 mm/h)
+
+
+def test_steps_options_reach_pysteps():
+    # defaults.STEPS_OPTIONS can be overridden per call: no probability matching and no
+    # velocity perturbations give a different (but still seeded) ensemble
+    obs = advecting_rain(n=48)
+    a = extrapolate(obs, 2, method="steps", n_members=2, seed=3)
+    b = extrapolate(
+        obs, 2, method="steps", n_members=2, seed=3, steps_options={"vel_pert_method": None}
+    )
+    assert not np.array_equal(np.nan_to_num(a), np.nan_to_num(b))

@@ -168,6 +168,9 @@ def verify_cmd(
     lead: float = typer.Option(60.0, help="Flood: lead (minutes)."),
     spin_up: int = typer.Option(6, help="Flood: observed frames simulated before each start."),
     seed: int = typer.Option(0, help="Flood: seed of STEPS and of the radar window."),
+    margin_km: float = typer.Option(
+        MARGIN_KM, help="Flood: radar margin (km) kept around the window for the rain nowcast."
+    ),
 ) -> None:
     """Verify nowcasts against what was observed: rain (CSI, FSS vs persistence) or, with
     --flood, flood depth (CSI/POD/FAR/bias, Brier skill, ROC, reliability)."""
@@ -194,6 +197,7 @@ def verify_cmd(
                 spin_frames=spin_up,
                 seed=seed,
                 flow=flow,
+                margin_km=margin_km,
             )
             res = run_flood_verify(req, echo=typer.echo)
             write_report(out, res)

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from floodcast.defaults import NOWCAST_MARGIN_KM
 from floodcast.errors import InputError
 from floodcast.metrics import Contingency
 from floodcast.predict.flood_nowcast import lead_steps, run_ensemble, solver_setup, spin_up
 
 REFS = ("extrapolation", "persistence", "no_rain")
-MARGIN_KM = 40.0  # radar kept around the window for the rain nowcast
 
 
 @dataclass
@@ -44,6 +44,7 @@ class FloodVerifyRequest:
     seed: int = 0
     flow: str = "lucaskanade"
     threshold: float = 0.1
+    margin_km: float = NOWCAST_MARGIN_KM  # radar kept around the window for the rain nowcast
 
 
 @dataclass
@@ -99,6 +100,16 @@ def rainiest_window(rain: np.ndarray, rows: float, cols: float) -> tuple[float, 
     return float(i - hh), float(j - ww)
 
 
+def window_crop(rain: np.ndarray, row0: float, col0: float, rows: float, cols: float, pad: float):
+    """(crop, row0, col0): ``rain`` [t, Y, X] cut to the window plus ``pad`` radar cells on
+    every side (clipped to the grid), and the window's origin inside the crop."""
+    p = int(np.ceil(pad))
+    r0, c0 = max(0, int(row0) - p), max(0, int(col0) - p)
+    r1 = min(rain.shape[1], int(np.ceil(row0 + rows)) + p + 1)
+    c1 = min(rain.shape[2], int(np.ceil(col0 + cols)) + p + 1)
+    return rain[:, r0:r1, c0:c1], row0 - r0, col0 - c0
+
+
 def _load_dem(req: FloodVerifyRequest):
     from dataclasses import replace
 
@@ -130,12 +141,7 @@ def verify_sequence(name: str, seq, dem, req: FloodVerifyRequest, echo=print) ->
     rain = np.asarray(seq.rain_mmh, np.float32)
     rows, cols = radar_window(dem.shape, dem.cell_size, seq.cell_size)
     row0, col0 = rainiest_window(rain, rows, cols)
-    pad = int(np.ceil(MARGIN_KM * 1000.0 / seq.cell_size))
-    r0, c0 = max(0, int(row0) - pad), max(0, int(col0) - pad)
-    r1 = min(rain.shape[1], int(np.ceil(row0 + rows)) + pad + 1)
-    c1 = min(rain.shape[2], int(np.ceil(col0 + cols)) + pad + 1)
-    crop = rain[:, r0:r1, c0:c1]
-    wr, wc = row0 - r0, col0 - c0
+    crop, wr, wc = window_crop(rain, row0, col0, rows, cols, req.margin_km / seq.cell_size * 1e3)
 
     def on_dem(frames):
         return np.clip(np.nan_to_num(regrid_window(frames, wr, wc, rows, cols, dem.shape)), 0, None)

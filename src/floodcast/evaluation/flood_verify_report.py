@@ -155,7 +155,8 @@ def markdown(res: dict, df, rel, tg: dict, rain=None) -> str:
     d = res["dem"]
     txt = (
         f"# Flood nowcast verification\n\nDEM {d['source']} {d['shape']} cells of "
-        f"{d['cell_size']:.1f} m; {res['request']['members']} STEPS members; wet = depth > "
+        f"{d['cell_size']:.1f} m; {res['request']['members']} STEPS members on the window plus "
+        f"{res['request'].get('margin_km', 40.0):g} km of radar; wet = depth > "
         f"{res['request']['threshold']} m; pooled over start times.\n\n"
     )
     cols = [

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from floodcast import defaults
 from floodcast.errors import InputError
 from floodcast.predict.mapper import FloodMap, FloodMapper
 
@@ -35,13 +36,18 @@ FLOW_METHODS = {
     "proesmans": "proesmans",
     "vet": "VET",
 }
-DB_THRESHOLD_MMH = 0.1  # below this rain is "zero" in the dB transform (pysteps' usual choice)
-DB_ZERO = -15.0  # dB value given to zero rain (and to no coverage) for STEPS
+DB_THRESHOLD_MMH = defaults.STEPS_THRESHOLD_MMH  # below this rain is "zero" in the dB transform
+DB_ZERO = defaults.STEPS_ZERO_DB  # dB value given to zero rain (and to no coverage) for STEPS
 
 
 def min_frames(method: str) -> int:
     """Observed frames needed: 2 for optical flow; STEPS' AR(2) model needs 3."""
     return 3 if method == "steps" else 2
+
+
+def cascade_levels(shape: tuple[int, ...]) -> int:
+    """STEPS cascade levels for a grid: log2(smallest side) - 2, in 1..6 (defaults.py)."""
+    return int(np.clip(np.log2(min(shape)) - 2, 1, defaults.STEPS_MAX_CASCADE_LEVELS))
 
 
 def estimate_motion(frames: np.ndarray, flow: str = "lucaskanade") -> np.ndarray:
@@ -85,6 +91,7 @@ def extrapolate(
     interval_s: float = 300.0,
     n_cascade_levels: int | None = None,
     return_motion: bool = False,
+    steps_options: dict | None = None,
 ):
     """Extrapolate the latest radar frames ``n_steps`` ahead with pysteps.
 
@@ -99,8 +106,9 @@ def extrapolate(
         n_flow_frames: latest frames used for the motion field (>= 2).
         cell_size_m, interval_s: grid spacing and frame interval (STEPS' velocity
             perturbations and scale decomposition need them).
-        n_cascade_levels: STEPS cascade levels (default: 6, fewer on small grids).
+        n_cascade_levels: STEPS cascade levels (default: log2(cells) - 2, at most 6).
         return_motion: also return the motion field [2, y, x] (pixels per step).
+        steps_options: pysteps STEPS keywords overriding ``defaults.STEPS_OPTIONS``.
 
     Returns:
         [n_steps, y, x] (extrapolation) or [n_members, n_steps, y, x] (steps) float32
@@ -147,13 +155,11 @@ def extrapolate(
             kw = {
                 "n_ens_members": int(n_members),
                 "precip_thr": thr_db,
-                "n_cascade_levels": n_cascade_levels
-                or int(np.clip(np.log2(min(db.shape[1:])) - 2, 1, 6)),
+                "n_cascade_levels": n_cascade_levels or cascade_levels(db.shape[1:]),
                 "kmperpixel": cell_size_m / 1000.0,
                 "timestep": interval_s / 60.0,
-                "noise_method": "nonparametric",
-                "vel_pert_method": "bps",
-                "mask_method": "incremental",
+                **defaults.STEPS_OPTIONS,
+                **(steps_options or {}),
                 "seed": seed,
                 "num_workers": 1,
                 "fft_method": "numpy",

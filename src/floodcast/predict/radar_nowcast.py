@@ -11,10 +11,11 @@ from dataclasses import replace
 
 import numpy as np
 
+from floodcast.defaults import NOWCAST_MARGIN_KM
 from floodcast.errors import InputError
 from floodcast.predict.nowcast import extrapolate
 
-MARGIN_KM = 60.0  # radar kept around the DEM for extrapolation: 1 h at 60 km/h flows in
+MARGIN_KM = NOWCAST_MARGIN_KM  # radar kept around the DEM for extrapolation (defaults.py)
 
 
 def radar_nowcast(seq, dem, steps, method, members, seed, flow, margin_km):
