@@ -78,6 +78,15 @@ def nowcast_cmd(
         help="Model engine: GeoTIFF/npz of the current depth "
         "(m) for autoregressive models (default: dry).",
     ),
+    downscale: Path = typer.Option(
+        None,
+        help="Physics engine: solve every member on the DEM --coarsen times coarser and map "
+        "each member's depth to the DEM grid with this downscaler (OUT/model.pt of "
+        "`floodcast downscale train`); outputs flagged emulated.",
+    ),
+    coarsen: int = typer.Option(
+        0, help="With --downscale: the factor of the coarse solve (0 = the model's)."
+    ),
 ) -> None:
     """Nowcast flooding LEAD minutes ahead from the latest radar."""
     if ctx.invoked_subcommand is not None:
@@ -108,6 +117,8 @@ def nowcast_cmd(
             map_url=map_url,
             cut=cut,
             prev_depth=prev_depth,
+            downscale=downscale,
+            coarsen=coarsen,
         )
         summary = run_nowcast(req, echo=typer.echo)
     leads = summary.get("leads", [])
@@ -118,6 +129,7 @@ def nowcast_cmd(
                 "engine": summary.get("engine"),
                 "leads": len(leads),
                 "members": summary.get("members"),
+                **({"emulated": True} if summary.get("emulated") else {}),
                 "alerts_sent": [a["name"] for a in summary.get("alerts", []) if a.get("sent")],
             },
             indent=2,

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from floodcast.errors import InputError
+from floodcast.predict import flood_nowcast_downscale as dsn
 from floodcast.predict.flood_nowcast import (
     NOWCAST_LEAD_MIN,
     NOWCAST_MEMBERS,
@@ -53,6 +54,8 @@ class NowcastRequest:
     cut: float | None = None
     prev_depth: str = ""  # model engine: current depth map for autoregressive models
     steps: int | None = None  # lead in radar intervals (overrides lead_min; model-engine name)
+    downscale: Path | None = None  # physics members solved coarse, mapped fine by this model
+    coarsen: int = 0  # factor of the coarse solve (0: the downscaler's)
 
     @property
     def resolved_engine(self) -> str:
@@ -90,6 +93,10 @@ def check(req: NowcastRequest) -> None:
                 "the physics engine needs a starting state: --state FILE (from a "
                 "previous nowcast) or --spin-up HOURS of the observed rain"
             )
+    if req.coarsen and req.downscale is None:
+        raise InputError("--coarsen needs --downscale MODEL.pt (the model that maps it fine)")
+    if req.downscale is not None and eng == "model":
+        raise InputError("--downscale maps the physics members; --engine model has none")
     if req.notify and not req.alerts:
         raise InputError("--notify needs at least one --alert AREA.geojson:DEPTH:PROB:LEAD")
 
@@ -189,7 +196,9 @@ def run_nowcast(req: NowcastRequest, echo: Callable[[str], None] = print) -> dic
         alerts = parse_alerts(req.alerts, dem)
     thresholds = tuple(sorted(set(req.thresholds) | {a.depth_m for a in alerts}))
     config, boundaries = solver_setup()
-    fp = fingerprint(dem.elevation, dem.cell_size, config, boundaries)
+    ds = dsn.load_nowcast_downscaler(req.downscale, req.coarsen, dem) if req.downscale else None
+    sdem = dsn.solver_dem(ds, dem)  # the state fingerprint is of the grid the members run on
+    fp = fingerprint(sdem.elevation, sdem.cell_size, config, boundaries)
     mapper = None
     if eng != "physics":
         from floodcast.predict.mapper import FloodMapper
@@ -215,10 +224,14 @@ def run_nowcast(req: NowcastRequest, echo: Callable[[str], None] = print) -> dic
     if eng in ("physics", "both"):
         from floodcast.predict.flood_nowcast_outputs import write_flood_nowcast
 
-        state = _start_state(req, dem, obs, interval, times, fp, config, boundaries, echo)
+        sdem, sobs, sfc = dsn.solver_inputs(ds, dem, obs, fc)
+        state = _start_state(req, sdem, sobs, interval, times, fp, config, boundaries, echo)
+        grid = (sdem.elevation, sdem.cell_size)
         res = run_ensemble(
-            dem.elevation, dem.cell_size, state, fc, interval, thresholds, config, boundaries
+            *grid, state, sfc, interval, thresholds, config, boundaries, keep_members=ds is not None
         )
+        if ds is not None:
+            res = dsn.finish(ds, res, fc, obs, req, interval, meta)
         extra = {}
         if alerts:
             from floodcast.predict.alerts import evaluate_alerts, send_alerts
