@@ -34,12 +34,33 @@ GREENRIVER_TRAIN = [
 ]
 GREENRIVER_TEST = [(128, 448)]
 ZSW3_TEST = [(32, 0), (160, 64)]
+# --extra-train (2026-12-02): every other 128 x 128 Green River crop that overlaps no crop
+# above, and the one fully valid zSW3 crop clear of the held-out ones (zSW3's valid cells are
+# a diagonal band; every other NaN-free crop overlaps a held-out crop): more pairs
+ZSW3_EXTRA = [(316, 140)]
 FRAMES = 8  # 40 min of 5-min radar frames
 MIN_RAIN = 15.0  # mm/h window mean: >= 10 mm in 40 min, enough to pond at 2 m cells
 MAX_TRIES = 20000
 
 
-def write_crops(work: Path) -> tuple[list[Path], list[str]]:
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return abs(a[0] - b[0]) < PATCH and abs(a[1] - b[1]) < PATCH
+
+
+def greenriver_extra(shape: tuple[int, int]) -> list[tuple[int, int]]:
+    """Crops on a 128-cell lattice (plus the last row/column) overlapping no fixed crop."""
+    used = GREENRIVER_TRAIN + GREENRIVER_TEST
+    rows = sorted({*range(0, shape[0] - PATCH + 1, PATCH), shape[0] - PATCH})
+    cols = sorted({*range(0, shape[1] - PATCH + 1, PATCH), shape[1] - PATCH})
+    out: list[tuple[int, int]] = []
+    for r in rows:
+        for c in cols:
+            if not any(_overlaps((r, c), u) for u in used + out):
+                out.append((r, c))
+    return out
+
+
+def write_crops(work: Path, extra: bool = False) -> tuple[list[Path], list[str]]:
     """Write the crops as .npz DEMs into ``work/dems``; returns (paths, held-out ids)."""
     from floodcast.io.dem import read_dem
     from floodcast.io.dem_tools import block_mean
@@ -49,11 +70,14 @@ def write_crops(work: Path) -> tuple[list[Path], list[str]]:
     gr = block_mean(read_dem(SHARED / "dem/topotoolbox/greenriver.tif"), 2.0).elevation
     zs = read_dem(SHARED / "dem/landlab/zSW3.asc").elevation
     paths, test = [], []
-    for name, z, origins, held in (
+    sets = [
         ("gr", gr, GREENRIVER_TRAIN, False),
         ("gr", gr, GREENRIVER_TEST, True),
         ("zsw3", zs, ZSW3_TEST, True),
-    ):
+    ]
+    if extra:
+        sets += [("gr", gr, greenriver_extra(gr.shape), False), ("zsw3", zs, ZSW3_EXTRA, False)]
+    for name, z, origins, held in sets:
         for r, c in origins:
             did = f"{name}_r{r}_c{c}"
             crop = np.asarray(z[r : r + PATCH, c : c + PATCH], np.float32)
@@ -97,8 +121,11 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/floodcast-downscale"))
     ap.add_argument("--events", type=int, default=22)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument(
+        "--extra-train", action="store_true", help="add the extra training crops (2026-12-02)"
+    )
     a = ap.parse_args()
-    paths, test = write_crops(a.work)
+    paths, test = write_crops(a.work, a.extra_train)
     build(a.work, paths, test, a.events, a.workers)
     pairs = [
         sys.executable,

@@ -115,3 +115,32 @@ def test_coarse_config_averages_rasters_and_refuses_soil():
         coarse_config(SolverConfig(manning=n[:2]), (4, 4), 2)
     with pytest.raises(InputError, match="Green-Ampt"):
         coarse_config(replace(SolverConfig(), soil=object()), (4, 4), 2)
+
+
+def test_fine_grid_channels_match_the_direct_fields():
+    """FineGrid's precomputed weights, walls and block tables give the same channels as the
+    per-map functions (bilinear checked against scipy's map_coordinates, order 1)."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(3)
+    z = rng.normal(10.0, 1.0, (16, 24)).astype(np.float32)
+    z[:4, :4] = np.nan  # a coarse wall (block of NaN) and a partly valid block
+    z[8, 9] = np.nan
+    hc = np.clip(rng.normal(0.05, 0.2, (4, 6)), 0, None).astype(np.float32)
+    g = FineGrid(z, 2.0, 4)
+    zc = block_mean_grid(z, 4)
+    a = np.where(np.isnan(zc), 10.0, zc + hc)  # no NaN: compare the interpolation alone
+    rr = (np.arange(16) + 0.5) / 4 - 0.5
+    cc = (np.arange(24) + 0.5) / 4 - 0.5
+    ref = ndimage.map_coordinates(
+        a, np.meshgrid(rr, cc, indexing="ij"), order=1, mode="nearest", prefilter=False
+    )
+    np.testing.assert_allclose(upsample_bilinear(a, 4), ref, atol=1e-9)
+    x = g.channels(hc, 12.0)
+    np.testing.assert_allclose(
+        x[2], np.log1p(bathtub_depth(z, zc, hc, 4, 0.1).clip(0) / 0.05)[...] * g.valid, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        x[3], np.log1p(volume_fill_depth(z, hc, 4) / 0.05) * g.valid, atol=1e-5
+    )
+    assert np.allclose(x[7][g.valid], 12.0 / 20.0) and (x[:, ~g.valid] == 0).all()

@@ -91,6 +91,15 @@ def nowcast_cmd(
         False, help="No progress bars (none when stderr is not a terminal)."
     ),
     verbose: Verbose = False,
+    downscale: Path = typer.Option(
+        None,
+        help="Physics engine: solve every member on the DEM --coarsen times coarser and map "
+        "each member's depth to the DEM grid with this downscaler (OUT/model.pt of "
+        "`floodcast downscale train`); outputs flagged emulated.",
+    ),
+    coarsen: int = typer.Option(
+        0, help="With --downscale: the factor of the coarse solve (0 = the model's)."
+    ),
 ) -> None:
     """Nowcast flooding LEAD minutes ahead from the latest radar."""
     if ctx.invoked_subcommand is not None:
@@ -125,6 +134,8 @@ def nowcast_cmd(
             landcover=landcover,
             manning_table=manning_table,
             infiltration=number_or_file(infiltration),
+            downscale=downscale,
+            coarsen=coarsen,
         )
         summary = run_nowcast(req, echo=typer.echo, progress=not quiet)
     leads = summary.get("leads", [])
@@ -135,6 +146,7 @@ def nowcast_cmd(
                 "engine": summary.get("engine"),
                 "leads": len(leads),
                 "members": summary.get("members"),
+                **({"emulated": True} if summary.get("emulated") else {}),
                 "alerts_sent": [a["name"] for a in summary.get("alerts", []) if a.get("sent")],
             },
             indent=2,

@@ -97,14 +97,17 @@ def map_fine(
     rain_mm: np.ndarray,
     threshold_m: float,
     cut: float = 0.5,
-    batch: int = 4,
+    batch: int = 8,
 ) -> np.ndarray:
     """Fine depth [t, y, x] (m) from coarse depth [t, y/F, x/F] and rain since start [t, ...];
-    wet where the wet probability exceeds ``cut`` (the model's validation-fitted cut)."""
+    wet where the wet probability exceeds ``cut`` (the model's validation-fitted cut).
+
+    One model pass per map given (the caller passes the saved times only), under
+    ``torch.inference_mode`` (no autograd records); ``grid`` holds the static channels."""
     import torch
 
     out = []
-    with torch.no_grad():
+    with torch.inference_mode():
         for i in range(0, len(coarse_depth), batch):
             x = np.stack(
                 [
@@ -117,6 +120,8 @@ def map_fine(
             o = model(torch.from_numpy(x))
             wet = (torch.softmax(o["logits"], 1)[:, 1] > cut).numpy()
             out.append(combine(wet, o["depth"][:, 0].numpy(), threshold_m))
+    if not out:
+        return np.zeros((0,) + grid.z.shape, np.float32)
     d = np.concatenate(out)
     return np.where(grid.valid, d, 0.0).astype(np.float32)
 

@@ -8,96 +8,19 @@ writing (the output folder is written atomically at the end).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from floodcast.errors import InputError
+from floodcast.predict import flood_nowcast_downscale as dsn
 from floodcast.predict.flood_nowcast import (
-    NOWCAST_LEAD_MIN,
-    NOWCAST_MEMBERS,
-    NOWCAST_THRESHOLDS_M,
     lead_steps,
     run_ensemble,
     solver_setup,
     spin_frames,
     spin_up,
 )
-from floodcast.predict.radar_nowcast import MARGIN_KM
-
-ENGINES = ("physics", "model", "both")
-
-
-@dataclass
-class NowcastRequest:
-    """Everything ``floodcast nowcast`` takes (see docs/guide/flood-nowcast.md)."""
-
-    dem: str
-    out: Path
-    radar: str = ""
-    rain: str = ""
-    engine: str | None = None  # None: physics, or model when a model is given
-    model: Path | None = None
-    members: int | None = None  # None: NOWCAST_MEMBERS (physics) or 0 (model engine)
-    lead_min: float = NOWCAST_LEAD_MIN
-    thresholds: tuple[float, ...] = NOWCAST_THRESHOLDS_M
-    state: str = ""
-    spin_up_h: float | None = None
-    seed: int = 0
-    flow: str = "lucaskanade"
-    margin_km: float = MARGIN_KM
-    alerts: list[str] = field(default_factory=list)
-    notify: list[str] = field(default_factory=list)
-    map_url: str = ""
-    cut: float | None = None
-    prev_depth: str = ""  # model engine: current depth map for autoregressive models
-    steps: int | None = None  # lead in radar intervals (overrides lead_min; model-engine name)
-    # physics engine's land surface (simulation.landcover.land_surface): n number or raster,
-    # or land cover + table; infiltration mm/h or raster
-    manning: float | str | None = None
-    landcover: str | Path | None = None
-    manning_table: str | Path | None = None
-    infiltration: float | str = 0.0
-
-    @property
-    def resolved_engine(self) -> str:
-        return self.engine or ("model" if self.model else "physics")
-
-    @property
-    def n_members(self) -> int:
-        if self.members is not None:
-            return int(self.members)
-        return 0 if self.resolved_engine == "model" else NOWCAST_MEMBERS
-
-
-def check(req: NowcastRequest) -> None:
-    """Option-level checks (no file read yet)."""
-    eng = req.resolved_engine
-    if eng not in ENGINES:
-        raise InputError(f"--engine must be one of {', '.join(ENGINES)}, got {eng!r}")
-    if eng in ("model", "both") and req.model is None:
-        raise InputError(f"--engine {eng} needs --model MODEL.pt")
-    if req.n_members < 0:
-        raise InputError(
-            f"--ensemble must be >= 0 members (0 = deterministic), got {req.n_members}"
-        )
-    if req.steps is not None and req.steps < 1:
-        raise InputError(f"--steps must be >= 1, got {req.steps}")
-    if bool(req.rain) == bool(req.radar):
-        raise InputError("give exactly one of --rain FILE or --radar [SOURCE:]PATH")
-    if not req.thresholds or min(req.thresholds) <= 0:
-        raise InputError(f"--threshold must be > 0 m, got {list(req.thresholds)}")
-    if eng != "model":
-        if req.state and req.spin_up_h is not None:
-            raise InputError("give --state FILE or --spin-up HOURS, not both")
-        if not req.state and req.spin_up_h is None:
-            raise InputError(
-                "the physics engine needs a starting state: --state FILE (from a "
-                "previous nowcast) or --spin-up HOURS of the observed rain"
-            )
-    if req.notify and not req.alerts:
-        raise InputError("--notify needs at least one --alert AREA.geojson:DEPTH:PROB:LEAD")
+from floodcast.predict.flood_nowcast_request import NowcastRequest, check
 
 
 def _lead(req: NowcastRequest, interval: float) -> int:
@@ -209,8 +132,16 @@ def run_nowcast(
         landcover=req.landcover,
         manning_table=req.manning_table,
     )
-    config, boundaries = solver_setup(surface=surface.solver_fields())
-    fp = fingerprint(dem.elevation, dem.cell_size, config, boundaries)
+    fields = surface.solver_fields()
+    if req.downscale and any(np.ndim(v) > 0 for v in fields.values()):
+        raise InputError(
+            "--downscale takes a uniform --manning and --infiltration (numbers): the "
+            "coarse solve has no rule yet to carry a raster of n or losses to its grid"
+        )
+    config, boundaries = solver_setup(surface=fields)
+    ds = dsn.load_nowcast_downscaler(req.downscale, req.coarsen, dem) if req.downscale else None
+    sdem = dsn.solver_dem(ds, dem)  # the state fingerprint is of the grid the members run on
+    fp = fingerprint(sdem.elevation, sdem.cell_size, config, boundaries)
     mapper = None
     if eng != "physics":
         from floodcast.predict.mapper import FloodMapper
@@ -236,20 +167,24 @@ def run_nowcast(
     if eng in ("physics", "both"):
         from floodcast.predict.flood_nowcast_outputs import write_flood_nowcast
 
-        state = _start_state(req, dem, obs, interval, times, fp, config, boundaries, echo)
+        sdem, sobs, sfc = dsn.solver_inputs(ds, dem, obs, fc)
+        state = _start_state(req, sdem, sobs, interval, times, fp, config, boundaries, echo)
         what = f"physics ensemble ({fc.shape[0]} member{'s' * (fc.shape[0] > 1)})"
         with count_progress(what, "leads", progress) as bar:
             res = run_ensemble(
-                dem.elevation,
-                dem.cell_size,
+                sdem.elevation,
+                sdem.cell_size,
                 state,
-                fc,
+                sfc,
                 interval,
                 thresholds,
                 config,
                 boundaries,
                 progress=bar,
+                keep_members=ds is not None,
             )
+        if ds is not None:
+            res = dsn.finish(ds, res, fc, obs, req, interval, meta)
         extra = {}
         if alerts:
             from floodcast.predict.alerts import evaluate_alerts, send_alerts

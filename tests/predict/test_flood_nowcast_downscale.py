@@ -1,0 +1,136 @@
+"""Downscaled flood nowcast: members solved coarse, mapped fine, probabilities on fine maps.
+
+The model is a registry model whose wet head starts silent on the volume-fill prior, so
+the untrained model is exactly "volume fill > 0.1 m" (``models.registry`` priors): the
+fine probabilities can be pinned by hand.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import rasterio
+
+from floodcast.io.dem import Dem
+from floodcast.models.checkpoint import save_model
+from floodcast.models.registry import build_model
+from floodcast.predict.flood_nowcast import FloodNowcast
+from floodcast.predict.flood_nowcast_downscale import downscale_members, load_nowcast_downscaler
+from floodcast.simulation.downscale import CHANNELS
+from floodcast.training.downscale import DownscaleTrainConfig, model_config
+
+from .test_flood_nowcast import _inputs, _run
+
+
+def _model(tmp_path, factor, cell):
+    cfg = DownscaleTrainConfig(data="-", out="-", factor=factor, width=4, encoder_depth=2)
+    info = {
+        "factor": factor,
+        "fine_cell_size_m": cell,
+        "coarse_cell_size_m": cell * factor,
+        "channels": list(CHANNELS),
+        "threshold_m": 0.1,
+        "train_dems": ["synthetic"],
+    }
+    path = tmp_path / f"ds{factor}_{cell:g}.pt"
+    return save_model(build_model(model_config(cfg), seed=0).eval(), path, {"downscale": info})
+
+
+def test_members_are_mapped_fine_by_hand(tmp_path):
+    # 8 x 8 cells of 2 m, flat at 10 m but one cell 1 m deeper in the NW and SE blocks
+    z = np.full((8, 8), 10.0, np.float32)
+    z[1, 2] = z[5, 6] = 9.0
+    dem = Dem(elevation=z, cell_size=2.0, source="pits")
+    ds = load_nowcast_downscaler(_model(tmp_path, 4, 2.0), 0, dem)
+    assert ds.factor == 4 and ds.grid.zc.shape == (2, 2)
+    # member 0: 5 cm of water on every coarse cell at both leads; member 1 dry, then wet
+    # at lead 2; volume 0.05 m x 16 cells fills a pit to 0.8 m, a flat block to 5 cm (dry)
+    md = np.zeros((2, 2, 2, 2), np.float32)
+    md[0] = 0.05
+    md[1, 1] = 0.05
+    coarse = FloodNowcast(
+        lead_s=np.array([300.0, 600.0]),
+        thresholds=(0.1,),
+        probability=np.zeros((2, 1, 2, 2), np.float32),
+        probability_within=np.zeros((2, 1, 2, 2), np.float32),
+        mean_depth=np.zeros((2, 2, 2), np.float32),
+        median_depth=np.zeros((2, 2, 2), np.float32),
+        p90_depth=np.zeros((2, 2, 2), np.float32),
+        rain_mean_mmh=np.zeros(2, np.float32),
+        members=2,
+        depth0=np.zeros((2, 2), np.float32),
+        member_depths=md,
+    )
+    fc = np.full((2, 2, 8, 8), 12.0, np.float32)
+    fine = downscale_members(ds, coarse, fc, np.zeros((8, 8)), 300.0)
+    assert fine.probability.shape == (2, 1, 8, 8) and fine.depth0.shape == (8, 8)
+    want = np.zeros((2, 8, 8), np.float32)
+    want[0, 1, 2] = want[0, 5, 6] = 0.5  # one of two members wet at the pits
+    want[1, 1, 2] = want[1, 5, 6] = 1.0
+    np.testing.assert_array_equal(fine.probability[:, 0], want)
+    np.testing.assert_array_equal(fine.probability_within[:, 0], want)
+    assert fine.rain_mean_mmh.tolist() == [12.0, 12.0]
+    assert fine.median_depth[1, 1, 2] > 0.1 and fine.median_depth[1, 0, 0] <= 0.1
+
+
+def test_nowcast_cli_downscaled_is_flagged_emulated(tmp_path):
+    import xarray as xr
+
+    dem, rain = _inputs(tmp_path)  # 40 x 50 cells of 50 m
+    model = _model(tmp_path, 2, 50.0)
+    out = tmp_path / "nc"
+    args = ("--dem", dem, "--rain", rain, "--ensemble", 0, "--lead", 10)
+    r = _run(*args, "--out", out, "--spin-up", 0, "--downscale", model, "--coarsen", 2)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output[r.output.index("{") :])["emulated"] is True
+    s = json.loads((out / "nowcast.json").read_text())
+    assert s["emulated"] is True and s["downscale"]["factor"] == 2
+    assert s["downscale"]["coarse_cell_size_m"] == 100.0
+    with xr.open_dataset(out / "nowcast.nc") as nc:
+        assert nc.attrs["emulated"] == 1 and json.loads(nc.attrs["downscale"])["factor"] == 2
+        assert "emulated" in nc.attrs["source"]
+        assert nc["probability"].shape == (2, 2, 40, 50)  # on the DEM grid, not the coarse
+    with rasterio.open(out / "lead_010min.tif") as t:
+        assert (t.height, t.width) == (40, 50)
+    # the state is the coarse run's: a downscaled hot start takes it, a fine one refuses it
+    out2 = tmp_path / "nc2"
+    r = _run(*args, "--out", out2, "--state", out / "state.npz", "--downscale", model)
+    assert r.exit_code == 0, r.output
+    r = _run(*args, "--out", tmp_path / "nc3", "--state", out / "state.npz")
+    assert r.exit_code == 1 and not (tmp_path / "nc3").exists()
+
+
+@pytest.mark.parametrize(
+    "extra, factor, cell, match",
+    [
+        (["--coarsen", "2"], None, None, "--coarsen needs --downscale"),
+        (["--coarsen", "4"], 2, 50.0, "trained for --coarsen 2, not 4"),
+        ([], 3, 50.0, "not divisible by --coarsen 3"),
+        ([], 2, 10.0, "trained on 10 m cells"),
+        (["--engine", "model", "--model", "m.pt"], 2, 50.0, "--engine model has none"),
+    ],
+)
+def test_bad_downscaled_nowcast_writes_nothing(tmp_path, extra, factor, cell, match):
+    dem, rain = _inputs(tmp_path)
+    ds = ["--downscale", _model(tmp_path, factor, cell)] if factor else []
+    out = tmp_path / "nc"
+    r = _run("--dem", dem, "--rain", rain, "--out", out, "--spin-up", 0, *ds, *extra)
+    assert r.exit_code == 1 and match in r.output, r.output
+    assert not out.exists()
+
+
+def test_downscaled_nowcast_refuses_a_manning_raster(tmp_path):
+    """The coarse solve takes one n: a raster of n with --downscale is refused, not ignored."""
+    dem, rain = _inputs(tmp_path)
+    n = tmp_path / "n.tif"
+    with rasterio.open(dem) as src:
+        profile = src.profile
+    with rasterio.open(n, "w", **profile) as dst:
+        dst.write(np.full((40, 50), 0.05, np.float32), 1)
+    out = tmp_path / "nc"
+    args = ("--dem", dem, "--rain", rain, "--out", out, "--spin-up", 0)
+    r = _run(*args, "--downscale", _model(tmp_path, 2, 50.0), "--manning", n)
+    assert r.exit_code == 1 and "uniform --manning" in r.output, r.output
+    assert not out.exists()
