@@ -15,8 +15,12 @@ console = Console(stderr=True)
 
 
 @contextmanager
-def sim_progress(duration_s: float, out: Console | None = None) -> Iterator[Any]:
-    """A rich progress bar over simulated time; yields the solver's ``progress`` callback."""
+def sim_progress(
+    duration_s: float, out: Console | None = None, enabled: bool = True
+) -> Iterator[Any]:
+    """A rich progress bar over simulated time; yields the solver's ``progress`` callback.
+    Drawn only when ``enabled`` and stderr is a terminal, as :func:`count_progress`."""
+    out = out or console
     columns = (
         TextColumn("[bold]simulating"),
         BarColumn(),
@@ -25,7 +29,8 @@ def sim_progress(duration_s: float, out: Console | None = None) -> Iterator[Any]
         TextColumn("wall"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=out or console, transient=False) as bar:
+    shown = enabled and out.is_terminal  # piped: not even rich's one final line
+    with Progress(*columns, console=out, transient=False, disable=not shown) as bar:
         task = bar.add_task("sim", total=duration_s, t=0.0, steps=0)
         last = [0.0]
 

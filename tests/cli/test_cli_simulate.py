@@ -249,3 +249,23 @@ def test_simulate_with_manning_and_loss_rasters(tmp_path, dem_asc):
     )
     assert bad.exit_code == 1 and "missing.tif" in bad.output
     assert not (tmp_path / "bad").exists()
+
+
+def test_quiet_draws_no_bar_even_on_a_terminal(tmp_path, dem_asc, monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from floodcast import progress
+
+    def run(*extra) -> str:
+        buf = io.StringIO()  # stands in for a terminal's stderr
+        monkeypatch.setattr(progress, "console", Console(file=buf, force_terminal=True))
+        args = ("--dem", dem_asc, "--rain", "50mm/h:600s", "--duration", 300)
+        res = sim(*args, "--out", tmp_path / f"run{len(extra)}", *extra)
+        assert res.exit_code == 0, res.output
+        return buf.getvalue()
+
+    drawn = run()
+    assert "simulating" in drawn and "300 / 300 s" in drawn
+    assert run("--quiet") == ""

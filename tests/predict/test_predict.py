@@ -234,3 +234,52 @@ def test_mapper_derives_routed_channels_and_uses_the_calibrated_cut(make_extra):
     other = m.predict(np.full((4, 32, 32), 6.0, np.float32), z, 50.0, 300.0, cut=0.5)
     assert not np.array_equal(fm.wet, other.wet)
     assert (fm.cut, other.cut) == (0.45, 0.5)  # each map records the cut that made it
+
+
+def _predict_cli(tmp_path, model, *extra_args) -> object:
+    """``floodcast predict`` on a 32 x 32 flat npz DEM (50 m) with 3 frames of 6 mm/h."""
+    dem = tmp_path / "dem.npz"
+    np.savez(dem, elevation=np.full((32, 32), 10.0, np.float32), cell_size=50.0)
+    rain = tmp_path / "rain.npz"
+    np.savez(rain, rain_mmh=np.full((3, 32, 32), 6.0, np.float32), times_s=np.arange(3) * 300.0)
+    args = ["predict", "--model", str(model), "--dem", str(dem), "--rain", str(rain)]
+    return CliRunner().invoke(app, [*args, "--out", str(tmp_path / "pred"), *extra_args])
+
+
+def test_predict_manning_raster_reaches_the_models_manning_channel(
+    make_extra, tmp_path, monkeypatch
+):
+    seen = {}
+    mapper = FloodMapper(Probe(seen), make_extra(extras=("manning",)), patch=32, overlap=0)
+    monkeypatch.setattr(FloodMapper, "load", classmethod(lambda cls, path, **kw: mapper))
+    n = np.full((32, 32), 0.035)
+    n[:, 16:] = 0.1  # east half rough, one smooth cell
+    n[3, 4] = 0.02
+    np.savez(tmp_path / "n.npz", elevation=n, cell_size=50.0)
+    r = _predict_cli(tmp_path, "probe.pt", "--manning", str(tmp_path / "n.npz"))
+    assert r.exit_code == 0, r.output
+    got = seen["x"][0, -1].numpy()  # the last channel: the model's one extra
+    assert abs(got[0, 0]) < 1e-7  # ln(0.035 / 0.035), n read as float32
+    np.testing.assert_allclose(got[0, 20], 1.0498221, rtol=1e-6)  # ln(0.1 / 0.035)
+    np.testing.assert_allclose(got[3, 4], -0.5596158, rtol=1e-6)  # ln(0.02 / 0.035)
+    meta = json.loads((tmp_path / "pred" / "prediction.json").read_text())
+    assert meta["manning"] == str(tmp_path / "n.npz")
+    # a number: uniform; no option: the default n, 0 everywhere
+    assert _predict_cli(tmp_path, "probe.pt", "--manning", "0.07").exit_code == 0
+    np.testing.assert_allclose(seen["x"][0, -1].numpy(), np.log(2.0), rtol=1e-6)
+    assert _predict_cli(tmp_path, "probe.pt").exit_code == 0
+    assert not seen["x"][0, -1].numpy().any()
+
+
+def test_predict_manning_errors_and_a_model_without_the_channel(model_file, tmp_path):
+    bad = tmp_path / "n.npz"
+    np.savez(bad, elevation=np.zeros((32, 32)), cell_size=50.0)
+    r = _predict_cli(tmp_path, model_file, "--manning", str(bad))
+    assert r.exit_code == 1 and "--manning" in r.output and "must be > 0" in r.output
+    assert not (tmp_path / "pred").exists()
+    r = _predict_cli(tmp_path, model_file, "--manning-table", str(tmp_path / "t.csv"))
+    assert r.exit_code == 1 and "--manning-table needs --landcover" in r.output
+    r = _predict_cli(tmp_path, model_file, "--manning", "0.05")  # the model has no such input
+    assert r.exit_code == 0 and "has no manning input channel" in r.stderr
+    meta = json.loads((tmp_path / "pred" / "prediction.json").read_text())
+    assert meta["manning"] == "not a model input"

@@ -11,6 +11,8 @@ import typer
 from floodcast.cli.verbosity import Verbose, library_chatter
 from floodcast.errors import InputError, user_errors
 
+from . import surface_options
+
 
 def register(app: typer.Typer) -> None:
     @app.command("predict")
@@ -42,6 +44,10 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(
             False, help="No progress bar (none when stderr is not a terminal)."
         ),
+        # the n of a model's ``manning`` input channel, as `serve` (uniform default otherwise)
+        manning: surface_options.Manning = None,
+        landcover: surface_options.Landcover = None,
+        manning_table: surface_options.ManningTable = None,
         verbose: Verbose = False,
     ) -> None:
         """Map flooding from the latest radar frames + a DEM with a trained model."""
@@ -54,7 +60,17 @@ def register(app: typer.Typer) -> None:
             if bool(rain) == bool(radar):
                 raise InputError("give exactly one of --rain FILE or --radar [SOURCE:]PATH")
             ((_dem_id, d),) = load_dems([dem], None, False).items()
+            # checked before the model loads: a bad raster fails fast, naming the file
+            surface = surface_options.resolve_surface(d, manning, landcover, manning_table)
             mapper = FloodMapper.load(model, overlap=None if overlap < 0 else overlap)
+            mapper.manning = surface.manning  # what serve sets from its surface
+            given = manning is not None or landcover is not None
+            if given and "manning" not in mapper.extras:
+                typer.echo(
+                    f"note: {model} has no manning input channel; "
+                    "--manning/--landcover change nothing",
+                    err=True,
+                )
             if rain:
                 frames, interval = rain_from_file(rain, d)
             else:
@@ -84,6 +100,7 @@ def register(app: typer.Typer) -> None:
                 "interval_s": interval,
                 "cut": fmap.cut,
                 "threshold_m": mapper.threshold,
+                "manning": _manning_source(manning, landcover, mapper.extras),
                 "title": f"floodcast: wet (> {mapper.threshold} m) probability",
             }
             files = write_outputs(out, fmap, d, meta)
@@ -97,3 +114,14 @@ def register(app: typer.Typer) -> None:
                 indent=2,
             )
         )
+
+
+def _manning_source(manning: str | None, landcover: Path | None, extras: list[str]) -> str:
+    """What the model's ``manning`` channel was set from, for the outputs' metadata."""
+    from floodcast.defaults import MANNING_N
+
+    if "manning" not in extras:
+        return "not a model input"
+    if landcover is not None:
+        return f"landcover {landcover}"
+    return str(manning if manning is not None else f"{MANNING_N} (default)")

@@ -10,7 +10,6 @@ from floodcast.defaults import NOWCAST_LEAD_MIN, NOWCAST_MEMBERS, NOWCAST_THRESH
 from floodcast.errors import InputError, user_errors
 
 from . import surface_options
-from .surface_options import number_or_file
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -95,18 +94,13 @@ def register(app: typer.Typer) -> None:
 
         from floodcast.io.named_inputs import load_dems
         from floodcast.serve.app import ServeConfig, create_app
-        from floodcast.simulation.landcover import land_surface
 
         if host not in LOOPBACK:
             typer.echo(f"warning: listening on {host}: the API has no authentication", err=True)
         with user_errors(InputError, FileNotFoundError):
             ((_, d),) = load_dems([dem], None, False).items()
-            surface = land_surface(
-                d,
-                manning=None if manning is None else number_or_file(manning),
-                infiltration=number_or_file(infiltration),
-                landcover=landcover,
-                manning_table=manning_table,
+            surface = surface_options.resolve_surface(
+                d, manning, landcover, manning_table, infiltration
             )
             if watch is not None and not watch.is_dir():
                 raise InputError(f"--watch {watch}: not a folder")

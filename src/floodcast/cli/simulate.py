@@ -195,6 +195,9 @@ def simulate(
             "not padded) and match the model's. 0 = the model's factor.",
         ),
     ] = 0,
+    quiet: Annotated[
+        bool, typer.Option(help="No progress bar (none when stderr is not a terminal).")
+    ] = False,
 ) -> None:
     """Simulate surface water depth (m) from a DEM and rain (mm/h) with the local-inertial solver."""
     from floodcast.simulation.job import SimulateRequest, execute, prepare
@@ -232,7 +235,7 @@ def simulate(
             ds = prepare_downscaled(job, downscale, coarsen or None)
         for note in job.notes:
             console.print(f"[cyan]note:[/] {escape(note)}", highlight=False)
-        with sim_progress(duration) as cb:
+        with sim_progress(duration, enabled=not quiet) as cb:
             result = execute_downscaled(ds, cb) if ds else execute(job, progress=cb)
     print_summary(result)
 

@@ -3,16 +3,22 @@
 ``simulate``, ``serve``, ``dataset build`` and ``nowcast`` take the same ``--manning``,
 ``--landcover``, ``--manning-table`` and ``--infiltration``; each resolves them through
 ``floodcast.simulation.landcover.land_surface`` (same checks, same error messages).
+``predict`` takes the Manning ones only (it runs no solver: they feed a model's ``manning``
+input channel, as ``serve`` does).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from floodcast.defaults import MANNING_N
+
+if TYPE_CHECKING:
+    from floodcast.io.dem import Dem
+    from floodcast.simulation.landcover import LandSurface
 
 Manning = Annotated[
     str | None,
@@ -49,3 +55,27 @@ def number_or_file(text: str) -> float | str:
         return float(text)
     except ValueError:
         return text
+
+
+def resolve_surface(
+    dem: Dem,
+    manning: str | None,
+    landcover: Path | None,
+    manning_table: Path | None,
+    infiltration: str = "0",
+) -> LandSurface:
+    """The land surface these options give on ``dem`` (``serve`` and ``predict``: the
+    Manning n they set on the model's ``manning`` channel comes from here).
+
+    Raises:
+        InputError: naming the option/file and the first offending cell or class.
+    """
+    from floodcast.simulation.landcover import land_surface
+
+    return land_surface(
+        dem,
+        manning=None if manning is None else number_or_file(manning),
+        infiltration=number_or_file(infiltration),
+        landcover=landcover,
+        manning_table=manning_table,
+    )

@@ -32,6 +32,7 @@ from rasterio.errors import CRSError
 from floodcast.errors import InputError, InputWarning
 from floodcast.io.dem import same_crs
 from floodcast.io.raw_rain import RawRain
+from floodcast.io.regrid import reproject_to_dem
 from floodcast.io.xarray_open import TIME_NAMES, X_NAMES, Y_NAMES, find_dim, open_xarray
 
 SUSPICIOUS_MMH = 500.0  # above this a rate is probably mm per interval, not mm/h
@@ -344,20 +345,7 @@ def regrid_to_dem(raw: RawRain, dem: Any) -> np.ndarray:
             f"{raw.source}: rain grid {rates.shape[1:]} (y, x) does not match the DEM grid "
             f"{tuple(dem.shape)} of {dem.source}, and regridding needs both to be georeferenced"
         )
-    from rasterio.warp import Resampling, reproject
-
-    out = np.full((rates.shape[0], *dem.shape), np.nan, np.float32)
-    reproject(
-        source=np.ascontiguousarray(rates),
-        destination=out,
-        src_transform=raw.transform,
-        src_crs=raw.crs,
-        src_nodata=np.nan,
-        dst_transform=dem.transform,
-        dst_crs=dem.crs,
-        dst_nodata=np.nan,
-        resampling=Resampling.bilinear,
-    )
+    out = reproject_to_dem(rates, raw.transform, raw.crs, dem, "bilinear", raw.source, np.float32)
     outside = int(np.isnan(out[0]).sum())
     if outside == out[0].size:
         raise InputError(f"{raw.source}: the rain grid does not overlap the DEM {dem.source}")

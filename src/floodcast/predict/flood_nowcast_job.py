@@ -147,6 +147,7 @@ def run_nowcast(
         from floodcast.predict.mapper import FloodMapper
 
         mapper = FloodMapper.load(req.model)
+        mapper.manning = surface.manning  # a model with the `manning` channel reads it
     need = mapper.frames if mapper is not None else 0
     obs, fc, interval, times = _observed_and_forecast(req, dem, req.n_members, need, echo)
     t_last = None if times is None else times[-1]

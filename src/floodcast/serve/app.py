@@ -53,7 +53,7 @@ class Server:
         self.cfg, self.dem = cfg, cfg.dem
         # the same tiling as predict/nowcast (FloodMapper's default, defaults.PREDICT_TILE)
         self.mapper = FloodMapper.load(cfg.model, patch=cfg.tile, overlap=cfg.overlap)
-        if cfg.surface and "manning" in cfg.surface:  # a model with the manning channel
+        if cfg.surface and "manning" in cfg.surface:  # read only by a `manning`-channel model
             self.mapper.manning = cfg.surface["manning"]
         self.version = hashlib.sha256(Path(cfg.model).read_bytes()).hexdigest()[:12]
         self.interval = float((self.mapper.intervals or [300.0])[0])

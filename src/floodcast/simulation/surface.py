@@ -19,6 +19,7 @@ import numpy as np
 
 from floodcast.errors import InputError
 from floodcast.io.dem import Dem, read_dem, same_crs
+from floodcast.io.regrid import reproject_to_dem
 
 _TRANSFORM_TOL = 1e-6  # relative tolerance when deciding two grids are the same
 
@@ -56,30 +57,8 @@ def read_on_dem_grid(path: str | Path, dem: Dem, what: str) -> np.ndarray:
             f"{what} {path}: grid {src.shape} differs from the DEM grid {dem.shape} and "
             f"{which} has no georeferencing to resample it; give a raster on the DEM grid"
         )
-    return _resample_nearest(src, dem, path, what)
-
-
-def _resample_nearest(src: Dem, dem: Dem, path: Path, what: str) -> np.ndarray:
-    from rasterio.warp import Resampling, reproject
-
-    out = np.full(dem.shape, np.nan, dtype=np.float64)
-    try:
-        reproject(
-            np.asarray(src.elevation, dtype=np.float64),
-            out,
-            src_transform=src.transform,
-            src_crs=src.crs,
-            src_nodata=np.nan,
-            dst_transform=dem.transform,
-            dst_crs=dem.crs,
-            dst_nodata=np.nan,
-            resampling=Resampling.nearest,
-        )
-    except Exception as exc:
-        raise InputError(
-            f"{what} {path}: cannot reproject from {src.crs} to the DEM's {dem.crs}: {exc}"
-        ) from None
-    return out
+    elevation = np.asarray(src.elevation, dtype=np.float64)
+    return reproject_to_dem(elevation, src.transform, src.crs, dem, "nearest", f"{what} {path}")
 
 
 def _first_bad(bad: np.ndarray, values: np.ndarray) -> str:
