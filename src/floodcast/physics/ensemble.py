@@ -16,7 +16,6 @@ M Python loops. On two threads the members run in parallel (no fork/join per pas
 from __future__ import annotations
 
 import math
-import types
 
 import numpy as np
 from numba import njit, prange
@@ -24,21 +23,8 @@ from numba import njit, prange
 from . import kernels as K
 from .solver import MMH_TO_MS, Simulation
 
-# the passes of kernels.step compiled without parallelism: the batch parallelises over members
+# a member is stepped serially: the batch parallelises over members
 _seq = {"fastmath": True, "error_model": "numpy", "cache": True, "nogil": True}
-
-
-def _serial(fn):
-    """``fn`` (a parallel kernel) compiled serially, under its own name: numba's cache is
-    keyed by function name, not by the parallel flag, so a same-named copy would collide."""
-    f = types.FunctionType(fn.py_func.__code__, fn.py_func.__globals__, fn.__name__ + "_serial")
-    f.__qualname__ = f.__name__
-    return njit(**_seq)(f)
-
-
-_flux_interior = _serial(K.flux_interior)
-_limiter = _serial(K.limiter)
-_continuity = _serial(K.continuity)
 
 
 @njit(**_seq)
@@ -69,11 +55,47 @@ def _step_one(
     rd,
     out,
 ):
-    """``kernels.step`` for one member (no point inflows); results into ``out[0:7]``."""
-    _flux_interior(h, z, qx, qy, qxn, qyn, n2x, n2y, p, rs, ra)
+    """``kernels.step`` for one member (no point inflows) in one sweep; results into
+    ``out[0:7]``.
+
+    The four passes run row-pipelined instead of one after another over the whole grid: at
+    row i the fluxes of row i, the limiter of row i-1 (it needs the y-faces south of it) and
+    the continuity of row i-2 (it needs the factors of rows i-3..i-1). Each row's arithmetic
+    is the pass's own (``kernels.*_row``), and no row is overwritten before every pass that
+    reads its old value has run, so the result is the passes' result; but a member's
+    temporaries stay in cache instead of streaming its whole grid (~9 MB at 512²) through
+    memory four times a step (measured: 1.6x slower than one member alone with 20 members).
+    """
+    ny = h.shape[0]
+    # perimeter faces first: they read only the old state, and no interior pass reads them
+    # before the limiter
     bspeed, bacc = K.flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels)
-    _limiter(h, qxn, qyn, fac, infil, drain, p)
-    _continuity(h, qxn, qyn, fac, qx, qy, rain, infil, drain, active, maxd, p, rh, rb, rc, ri, rd)
+    for i in range(ny + 2):
+        if i < ny:
+            K.flux_row(i, h, z, qx, qy, qxn, qyn, n2x, n2y, p, rs, ra)
+        if 1 <= i <= ny:
+            K.limiter_row(i - 1, h, qxn, qyn, fac, infil, drain, p)
+        if i >= 2:
+            K.continuity_row(
+                i - 2,
+                h,
+                qxn,
+                qyn,
+                fac,
+                qx,
+                qy,
+                rain,
+                infil,
+                drain,
+                active,
+                maxd,
+                p,
+                rh,
+                rb,
+                rc,
+                ri,
+                rd,
+            )
     bnd, clip, inf, drn = K.row_totals(rb, rc, ri, rd)
     out[0] = rh.max()
     out[1] = max(rs.max(), bspeed)
@@ -331,6 +353,18 @@ class EnsembleSimulation:
             self.t = np.where(go, np.where(land, target, self.t + dt), self.t)
             self.steps += go
         self.t = np.where(np.abs(self.t - until_s) <= tol, np.maximum(self.t, until_s), self.t)
+
+
+def batch_leads(tmpl: Simulation, fc: np.ndarray, t0: float, interval_s: float, thr: tuple):
+    """The members of ``fc`` [M, K, y, x] from ``tmpl``'s state in one batch; per lead: member
+    depths [M, y, x] and the fraction of members whose depth exceeded each threshold at some
+    step since the start [J, y, x]."""
+    ens = EnsembleSimulation(tmpl, fc.shape[0])
+    ens.maxd[...] = ens.h  # max depth within the lead, from the start of the forecast
+    for k in range(fc.shape[1]):
+        ens.advance(t0 + (k + 1) * interval_s, fc, t0, interval_s)
+        mx = ens.maxd
+        yield ens.depth, np.stack([(mx > th).mean(0) for th in thr])
 
 
 def template_simulation(
