@@ -50,3 +50,7 @@ NOWCAST_MEMBERS = 20
 NOWCAST_LEAD_MIN = 60.0
 NOWCAST_MAX_LEAD_MIN = 180.0
 NOWCAST_THRESHOLDS_M = (WET_THRESHOLD_M, 0.3)
+#: Where the members run: "none" (the batched kernel in this process; measured faster than
+#: Dask workers on one machine, docs/results/2026-12-02-ensemble-speed.md), "local[:N]" or a
+#: dask.distributed scheduler address.
+NOWCAST_SCHEDULER = "none"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from floodcast.defaults import NOWCAST_SCHEDULER
 from floodcast.errors import InputError, user_errors
 from floodcast.predict.flood_nowcast import NOWCAST_LEAD_MIN, NOWCAST_MEMBERS, NOWCAST_THRESHOLDS_M
 from floodcast.predict.radar_nowcast import MARGIN_KM
@@ -78,6 +79,12 @@ def nowcast_cmd(
         help="Model engine: GeoTIFF/npz of the current depth "
         "(m) for autoregressive models (default: dry).",
     ),
+    scheduler: str = typer.Option(
+        NOWCAST_SCHEDULER,
+        help="Where the physics members run: none (the batched kernel here; fastest on one "
+        "machine), local[:N] (N Dask worker processes) or a dask scheduler ADDRESS "
+        "(tcp://HOST:PORT; workers need floodcast).",
+    ),
 ) -> None:
     """Nowcast flooding LEAD minutes ahead from the latest radar."""
     if ctx.invoked_subcommand is not None:
@@ -108,6 +115,7 @@ def nowcast_cmd(
             map_url=map_url,
             cut=cut,
             prev_depth=prev_depth,
+            scheduler=scheduler,
         )
         summary = run_nowcast(req, echo=typer.echo)
     leads = summary.get("leads", [])

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from floodcast.defaults import NOWCAST_SCHEDULER
 from floodcast.errors import InputError
 from floodcast.predict.flood_nowcast import (
     NOWCAST_LEAD_MIN,
@@ -53,6 +54,7 @@ class NowcastRequest:
     cut: float | None = None
     prev_depth: str = ""  # model engine: current depth map for autoregressive models
     steps: int | None = None  # lead in radar intervals (overrides lead_min; model-engine name)
+    scheduler: str = NOWCAST_SCHEDULER  # where the physics members run (none | local[:N] | ADDR)
 
     @property
     def resolved_engine(self) -> str:
@@ -90,6 +92,10 @@ def check(req: NowcastRequest) -> None:
                 "the physics engine needs a starting state: --state FILE (from a "
                 "previous nowcast) or --spin-up HOURS of the observed rain"
             )
+    if eng != "model":
+        from floodcast.predict.flood_members_dask import parse_scheduler
+
+        parse_scheduler(req.scheduler)
     if req.notify and not req.alerts:
         raise InputError("--notify needs at least one --alert AREA.geojson:DEPTH:PROB:LEAD")
 
@@ -217,7 +223,15 @@ def run_nowcast(req: NowcastRequest, echo: Callable[[str], None] = print) -> dic
 
         state = _start_state(req, dem, obs, interval, times, fp, config, boundaries, echo)
         res = run_ensemble(
-            dem.elevation, dem.cell_size, state, fc, interval, thresholds, config, boundaries
+            dem.elevation,
+            dem.cell_size,
+            state,
+            fc,
+            interval,
+            thresholds,
+            config,
+            boundaries,
+            scheduler=req.scheduler,
         )
         extra = {}
         if alerts:
