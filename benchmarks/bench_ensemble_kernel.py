@@ -1,7 +1,7 @@
 """Per-step speed of the batched ensemble kernel against the single-run kernel, one process.
 
     .venv/bin/python benchmarks/bench_ensemble_kernel.py [--size 512] [--members 20]
-        [--seconds 300] [--mode both|batched|separate] [--threads 1]
+        [--seconds 300] [--mode both|batched|separate] [--threads 1] [--precision float32]
 
 Same terrain, state and member rain as ``bench_flood_nowcast.py`` (one member's storm spins
 the state up for 30 min, then every member runs ``--seconds`` of its own storm: a few hundred
@@ -36,11 +36,12 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=300.0)
     ap.add_argument("--mode", choices=("both", "batched", "separate"), default="both")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--precision", choices=("float32", "float64"), default="float32")
     a = ap.parse_args(argv)
     from floodcast.physics.solver import set_threads
 
     set_threads(a.threads)
-    z, cell, cfg, bnd, state, rain = setup(a.size, a.members, INTERVAL_S / 60.0)
+    z, cell, cfg, bnd, state, rain = setup(a.size, a.members, INTERVAL_S / 60.0, a.precision)
     small = (slice(0, 16), slice(0, 16))  # compile first: JIT time is not step time
     time_batched(z[small], cell, cfg, bnd, None, rain[:2, :1][..., :16, :16])
     time_separate(z[small], cell, cfg, bnd, None, rain[:1, :1][..., :16, :16])
