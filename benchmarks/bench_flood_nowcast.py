@@ -31,6 +31,7 @@ the call, and again on the same, already running cluster by its address).
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import sys
 import time
@@ -168,7 +169,7 @@ def dask_compare(size, members, lead_min, workers):
         wb, db = wall("none")
         wl, dl = wall(f"local:{n}")
         with LocalCluster(
-            n_workers=n, threads_per_worker=1, dashboard_address=None, silence_logs="error"
+            n_workers=n, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR
         ) as cl:
             wall(cl.scheduler_address)  # workers load the compiled kernels once
             wr, dr = wall(cl.scheduler_address)

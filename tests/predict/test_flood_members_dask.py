@@ -43,3 +43,12 @@ def test_scheduler_spec_parsing():
     for bad in ("local:0", "local:x", "somewhere", "host:port", "tcp://"):
         with pytest.raises(InputError, match="--scheduler"):
             parse_scheduler(bad)
+
+
+def test_local_scheduler_starts_worker_processes():
+    pytest.importorskip("dask.distributed")
+    from floodcast.predict.flood_members_dask import dask_client
+
+    with dask_client("local:1") as client:  # one worker process, one thread
+        assert sum(client.nthreads().values()) == 1
+        assert client.submit(sum, [1, 2, 3]).result() == 6

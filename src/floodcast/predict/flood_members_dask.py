@@ -14,6 +14,7 @@ for a cluster, where workers are on other machines (they need floodcast installe
 
 from __future__ import annotations
 
+import logging
 import os
 from contextlib import contextmanager
 
@@ -62,7 +63,7 @@ def dask_client(spec: str):
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
-                silence_logs="error",
+                silence_logs=logging.ERROR,
             ) as cluster,
             Client(cluster) as client,
         ):
