@@ -1,7 +1,8 @@
 """Speed of one physics flood-nowcast cycle: M members x LEAD minutes on an N x N grid.
 
     .venv/bin/python benchmarks/bench_flood_nowcast.py [--size 512] [--members 20]
-        [--lead-min 60] [--threads 1,2] [--quick] [--scaling]
+        [--lead-min 60] [--threads 1,2] [--quick] [--scaling] [--scaling-lead-min 60]
+        [--dask 1,2]
 
 One cycle = every member driven from the same state for the whole lead (12 radar intervals
 of 5 min for 60 min). Terrain: matplotlib's Jacksboro DEM resampled to N x N cells and relabelled
@@ -10,8 +11,8 @@ nowcast does); rain: one seeded synthetic convective storm per member
 (members differ as STEPS members do: different cells, same statistics), from a state spun
 up by 30 min of member 0's storm. For each thread count it times
 
-* batched: :class:`floodcast.physics.ensemble.EnsembleSimulation` (one kernel call steps
-  every member, a prange over members), and
+* batched: :class:`floodcast.physics.ensemble.EnsembleSimulation` (one compiled call runs
+  every member through a radar interval, a prange over members), and
 * separate: the same members as M :class:`Simulation` runs one after another
   (``run_separately``; each step a prange over rows),
 
@@ -20,12 +21,17 @@ and prints wall time, the real-time factor against the 5-min radar interval (300
 ratio separate / batched (per member: the same members, so the ratio of wall times).
 Targets (issue #22): 512^2 x 20 x 60 min in <= 60 s on one thread; batched >= 1.5x faster.
 ``--quick``: 256^2, 6 members, 30 min (a smoke run, ~1 min). ``--scaling`` adds 1024^2 x 20
-and 512^2 x 50 on one thread (long: minutes).
+and 512^2 x 50 on one thread (long: minutes; ``--scaling-lead-min`` shortens them).
+``--dask 1,2`` instead times the whole ``run_ensemble`` (members and their summaries) with
+the members in this process (``--scheduler none``, the batched kernel on as many threads as
+workers) against Dask (``--scheduler local:N``: N one-thread worker processes started for
+the call, and again on the same, already running cluster by its address).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import sys
 import time
@@ -39,7 +45,9 @@ sys.path.insert(0, str(REPO / "src"))
 INTERVAL_S = 300.0
 
 
-def setup(size: int, members: int, lead_min: float, seed: int = 0):
+def setup(size: int, members: int, lead_min: float, precision: str = "float32", seed: int = 0):
+    import dataclasses
+
     from scipy.ndimage import zoom
 
     from floodcast.io.dem import sample_dem
@@ -73,6 +81,7 @@ def setup(size: int, members: int, lead_min: float, seed: int = 0):
         ]
     )
     cfg, bnd = solver_setup()
+    cfg = dataclasses.replace(cfg, precision=precision)
     state = spin_up(z, cell, rain[0, :6], INTERVAL_S, cfg, bnd)
     return z, cell, cfg, bnd, state, rain[:, 6 : 6 + n]
 
@@ -127,6 +136,52 @@ def cycle(size, members, lead_min, threads, compare=True):
     return rows
 
 
+def dask_compare(size, members, lead_min, workers):
+    """run_ensemble wall time: scheduler none (N threads) vs local:N vs a running cluster."""
+    from dask.distributed import LocalCluster
+
+    from floodcast.physics.solver import set_threads
+    from floodcast.predict.flood_nowcast import run_ensemble
+
+    z, cell, cfg, bnd, state, rain = setup(size, members, lead_min)
+    small = (slice(0, 16), slice(0, 16))
+    run_ensemble(
+        z[small], cell, None, rain[:2, :1][..., :16, :16], INTERVAL_S, config=cfg, boundaries=bnd
+    )  # compile first
+
+    def wall(scheduler):
+        w = time.perf_counter()
+        res = run_ensemble(
+            z,
+            cell,
+            state,
+            rain,
+            INTERVAL_S,
+            config=cfg,
+            boundaries=bnd,
+            scheduler=scheduler,
+            keep_members=True,
+        )
+        return time.perf_counter() - w, res.member_depths
+
+    for n in workers:
+        set_threads(n)
+        wb, db = wall("none")
+        wl, dl = wall(f"local:{n}")
+        with LocalCluster(
+            n_workers=n, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR
+        ) as cl:
+            wall(cl.scheduler_address)  # workers load the compiled kernels once
+            wr, dr = wall(cl.scheduler_address)
+        same = bool(np.array_equal(db, dl) and np.array_equal(db, dr))
+        print(
+            f"{size}^2 x {members} members x {lead_min:g} min, {n} thread(s)/worker(s): "
+            f"none {wb:.1f} s; local:{n} {wl:.1f} s ({wl / wb:.2f}x none); running cluster "
+            f"{wr:.1f} s ({wr / wb:.2f}x none); members identical: {same}",
+            flush=True,
+        )
+
+
 def _fmt(r: dict) -> str:
     s = (
         f"{r['size']}^2 x {r['members']} members x {r['lead_min']:g} min, {r['threads']} "
@@ -150,6 +205,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--scaling", action="store_true")
+    ap.add_argument("--scaling-lead-min", type=float, default=None)
+    ap.add_argument("--dask", default="", help="worker counts, e.g. 1,2: Dask vs batched")
     a = ap.parse_args(argv)
     if a.quick:
         a.size, a.members, a.lead_min = 256, 6, 30.0
@@ -158,6 +215,13 @@ def main(argv=None) -> int:
     threads = [
         t for t in (int(v) for v in a.threads.split(",")) if t <= numba.config.NUMBA_NUM_THREADS
     ]
+    if a.dask:
+        dask_compare(a.size, a.members, a.lead_min, [int(v) for v in a.dask.split(",")])
+        return 0
+    if a.scaling and a.scaling_lead_min is not None:  # the scaling runs alone
+        cycle(1024, 20, a.scaling_lead_min, [1], compare=False)
+        cycle(512, 50, a.scaling_lead_min, [1], compare=False)
+        return 0
     rows = cycle(a.size, a.members, a.lead_min, threads)
     one = [r for r in rows if r["threads"] == 1]
     if one and not a.quick:

@@ -84,3 +84,8 @@ STEPS_MAX_CASCADE_LEVELS = 6
 #: Byte masks (0 dry, 1 wet). NetCDF outputs keep NaN (the CF _FillValue).
 FLOAT_NODATA = -9999.0
 BYTE_NODATA = 255
+
+#: Where the members run: "none" (the batched kernel in this process; measured faster than
+#: Dask workers on one machine, docs/results/2026-12-02-ensemble-speed.md), "local[:N]" or a
+#: dask.distributed scheduler address.
+NOWCAST_SCHEDULER = "none"

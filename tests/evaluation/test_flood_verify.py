@@ -94,3 +94,22 @@ def test_one_margin_for_nowcast_and_verification():
     # one home (defaults.py); 100 km = 1 h of rain at 100 km/h (FMI 2016-09-28: ~58 km/h)
     assert FloodVerifyRequest(radar=[], dem="x").margin_km == MARGIN_KM
     assert MARGIN_KM == defaults.NOWCAST_MARGIN_KM == 100.0
+
+
+def test_figure_panel_titles_do_not_overlap():
+    import pandas as pd
+
+    from floodcast.evaluation.flood_verify_report import figure
+
+    lead = np.arange(5, 65, 5)
+    cols = ("csi", "csi_extrapolation", "csi_persistence", "bss_vs_persistence")
+    df = pd.DataFrame({"sequence": "fmi", "lead_min": lead} | dict.fromkeys(cols, 0.5))
+    df = df.assign(bss_vs_no_rain=0.4, spread_m=0.01, rmse_mean_m=0.02)
+    rel = pd.DataFrame({"sequence": "fmi", "probability": [0, 0.5, 1.0]})
+    rel = rel.assign(observed_frequency=rel.probability)
+    fig = figure(df, rel)
+    r = fig.canvas.get_renderer()
+    boxes = [a.title.get_window_extent(r) for a in fig.axes]
+    for left, right in zip(boxes[:-1], boxes[1:], strict=True):
+        assert left.x1 < right.x0, "neighbouring panel titles overlap"
+    assert all(b.x0 >= 0 and b.x1 <= fig.bbox.x1 for b in boxes)  # none cut at the edges

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from floodcast.cli.verbosity import Verbose, library_chatter
+from floodcast.defaults import NOWCAST_SCHEDULER
 from floodcast.errors import InputError, user_errors
 from floodcast.predict.flood_nowcast import NOWCAST_LEAD_MIN, NOWCAST_MEMBERS, NOWCAST_THRESHOLDS_M
 from floodcast.predict.radar_nowcast import MARGIN_KM
@@ -100,6 +101,12 @@ def nowcast_cmd(
     coarsen: int = typer.Option(
         0, help="With --downscale: the factor of the coarse solve (0 = the model's)."
     ),
+    scheduler: str = typer.Option(
+        NOWCAST_SCHEDULER,
+        help="Where the physics members run: none (the batched kernel here; fastest on one "
+        "machine), local[:N] (N Dask worker processes) or a dask scheduler ADDRESS "
+        "(tcp://HOST:PORT; workers need floodcast).",
+    ),
 ) -> None:
     """Nowcast flooding LEAD minutes ahead from the latest radar."""
     if ctx.invoked_subcommand is not None:
@@ -136,6 +143,7 @@ def nowcast_cmd(
             infiltration=number_or_file(infiltration),
             downscale=downscale,
             coarsen=coarsen,
+            scheduler=scheduler,
         )
         summary = run_nowcast(req, echo=typer.echo, progress=not quiet)
     leads = summary.get("leads", [])

@@ -206,12 +206,23 @@ def markdown(res: dict, df, rel, tg: dict, rain=None) -> str:
 
 
 def plot(df, rel, path: Path) -> None:
+    """The report's figure (:func:`figure`) as a PNG."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(df, rel)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def figure(df, rel):
+    """Four panels: CSI, Brier skill, reliability, spread vs error. Titles are two short
+    lines each: one line per panel ran into the neighbours' titles at this width."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(1, 4, figsize=(17, 3.8))
+    fig, ax = plt.subplots(1, 4, figsize=(17, 4.2), layout="constrained")
     for name, g in df.groupby("sequence"):
         (line,) = ax[0].plot(g.lead_min, g.csi, "o-", label=f"{name} ensemble")
         ax[0].plot(
@@ -231,13 +242,13 @@ def plot(df, rel, path: Path) -> None:
     ax[0].set(
         xlabel="lead (min)",
         ylabel="CSI (depth > threshold)",
-        title="CSI: ensemble median (-), extrapolation (--), persistence (:)",
+        title="CSI of the wet map\nensemble median (-), extrapolation (--), persistence (:)",
     )
     ax[1].axhline(0, color="k", lw=0.8)
     ax[1].set(
         xlabel="lead (min)",
         ylabel="Brier skill score",
-        title="BSS vs persistence (o-) and no more rain (s--)",
+        title="Brier skill score\nvs persistence (o-), vs no more rain (s--)",
     )
     ax[2].plot([0, 1], [0, 1], "k:", lw=0.8)
     ax[2].fill_between([0, 1], [-0.1, 0.9], [0.1, 1.1], color="0.9")
@@ -246,14 +257,17 @@ def plot(df, rel, path: Path) -> None:
         ylim=(0, 1),
         xlabel="forecast probability",
         ylabel="observed frequency",
-        title="reliability (band: ±0.1)",
+        title="reliability\n(grey band: ±0.1 of the diagonal)",
     )
-    ax[3].set(xlabel="lead (min)", ylabel="depth (m)", title="ensemble spread vs RMSE of mean")
+    ax[3].set(
+        xlabel="lead (min)",
+        ylabel="depth (m)",
+        title="ensemble spread (o-)\nvs RMSE of the mean (x--)",
+    )
     for a in ax:
         a.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+        a.title.set_fontsize(9)
+    return fig
 
 
 def write_report(out: Path, res: dict) -> list[Path]:

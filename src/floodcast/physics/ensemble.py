@@ -1,151 +1,23 @@
-"""Ensemble of flood simulations stepped as one batch: state ``[M, ny, nx]``, one kernel call.
+"""Ensemble of flood simulations run as one batch: state ``[M, ny, nx]``, one compiled call.
 
 Each member is the solver of :mod:`floodcast.physics.solver` on the same DEM with its own rain
 and its own adaptive step: member ``m`` takes exactly the steps (length and count) that a
 separate :class:`~floodcast.physics.solver.Simulation` with that rain would take, so a batch
-equals M separate runs (tested). What the batch shares is the work around the steps: one
-compiled call advances every unfinished member one step (``step_members``, a ``prange`` over
-members, each member stepped by the same four passes as ``kernels.step`` compiled serially),
-and the step-length bookkeeping is one vectorised NumPy expression for all members instead of
-M Python loops. On two threads the members run in parallel (no fork/join per pass).
+equals M separate runs (tested). What the batch shares is everything around the steps: one
+compiled call (:func:`floodcast.physics.ensemble_kernels.advance_members`, a ``prange`` over
+members) runs every member's whole interval, step-length rule and rain frames included, with
+no Python between steps, member after member so one member's state stays in cache for all
+its steps. On two threads two members run at once (no fork/join per pass).
 """
-
-# size: the batched members' step loop mirrors solver.Simulation's loop line for line so both
-# stay equal (tested).
 
 from __future__ import annotations
 
 import math
-import types
 
 import numpy as np
-from numba import njit, prange
 
-from . import kernels as K
+from . import ensemble_kernels as EK
 from .solver import MMH_TO_MS, Simulation
-
-# the passes of kernels.step compiled without parallelism: the batch parallelises over members
-_seq = {"fastmath": True, "error_model": "numpy", "cache": True, "nogil": True}
-
-
-def _serial(fn):
-    """``fn`` (a parallel kernel) compiled serially, under its own name: numba's cache is
-    keyed by function name, not by the parallel flag, so a same-named copy would collide."""
-    f = types.FunctionType(fn.py_func.__code__, fn.py_func.__globals__, fn.__name__ + "_serial")
-    f.__qualname__ = f.__name__
-    return njit(**_seq)(f)
-
-
-_flux_interior = _serial(K.flux_interior)
-_limiter = _serial(K.limiter)
-_continuity = _serial(K.continuity)
-
-
-@njit(**_seq)
-def _step_one(
-    h,
-    z,
-    qx,
-    qy,
-    qxn,
-    qyn,
-    n2x,
-    n2y,
-    p,
-    kinds,
-    levels,
-    fac,
-    rain,
-    infil,
-    drain,
-    active,
-    maxd,
-    rs,
-    ra,
-    rh,
-    rb,
-    rc,
-    ri,
-    rd,
-    out,
-):
-    """``kernels.step`` for one member (no point inflows); results into ``out[0:7]``."""
-    _flux_interior(h, z, qx, qy, qxn, qyn, n2x, n2y, p, rs, ra)
-    bspeed, bacc = K.flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels)
-    _limiter(h, qxn, qyn, fac, infil, drain, p)
-    _continuity(h, qxn, qyn, fac, qx, qy, rain, infil, drain, active, maxd, p, rh, rb, rc, ri, rd)
-    bnd, clip, inf, drn = K.row_totals(rb, rc, ri, rd)
-    out[0] = rh.max()
-    out[1] = max(rs.max(), bspeed)
-    out[2] = max(ra.max(), bacc)
-    out[3] = bnd
-    out[4] = clip
-    out[5] = inf
-    out[6] = drn
-
-
-@njit(parallel=True, fastmath=True, error_model="numpy", cache=True, nogil=True)
-def step_members(
-    go,
-    h,
-    z,
-    qx,
-    qy,
-    qxn,
-    qyn,
-    n2x,
-    n2y,
-    p,
-    kinds,
-    levels,
-    fac,
-    rain,
-    infil,
-    drain,
-    active,
-    maxd,
-    rs,
-    ra,
-    rh,
-    rb,
-    rc,
-    ri,
-    rd,
-    out,
-):
-    """One step of every member with ``go[m]``: arrays with a leading member axis are per
-    member (state, scratch, parameters ``p[M, NPARAM]``, rain ``[M, ny, nx]`` m/s, results
-    ``out[M, 7]``); ``z``, ``n2x``, ``n2y``, ``infil``, ``drain``, ``active``, ``kinds``,
-    ``levels`` are shared."""
-    for m in prange(go.shape[0]):
-        if go[m]:
-            _step_one(
-                h[m],
-                z,
-                qx[m],
-                qy[m],
-                qxn[m],
-                qyn[m],
-                n2x,
-                n2y,
-                p[m],
-                kinds,
-                levels,
-                fac[m],
-                rain[m],
-                infil,
-                drain,
-                active,
-                maxd[m],
-                rs[m],
-                ra[m],
-                rh[m],
-                rb[m],
-                rc[m],
-                ri[m],
-                rd[m],
-                out[m],
-            )
 
 
 class EnsembleSimulation:
@@ -198,11 +70,35 @@ class EnsembleSimulation:
         self._out = np.zeros((m, 7), np.float64)
         self._rain = np.zeros((m, ny, nx), s.dtype)
         self._rain_k = np.full(m, -2, np.int64)
-        self.t = np.full(m, float(s.t))
-        self.steps = np.zeros(m, np.int64)
-        self._hmax = np.full(m, float(s._hmax))
-        self._speed = np.full(m, float(s._speed))
-        self._acc = np.full(m, float(s._acc))
+        self._err = np.zeros(m, np.int64)
+        # per member: t, hmax, speed, acc, steps (float64, as Simulation keeps them)
+        self._sv = np.zeros((m, 5), np.float64)
+        self._sv[:, EK.S_T] = float(s.t)
+        self._sv[:, EK.S_HMAX] = float(s._hmax)
+        self._sv[:, EK.S_SPEED] = float(s._speed)
+        self._sv[:, EK.S_ACC] = float(s._acc)
+        cfg = s.config
+        self._cfgv = np.zeros(8, np.float64)
+        self._cfgv[[EK.C_G, EK.C_REACH, EK.C_MAXSTEP, EK.C_THR, EK.C_DX, EK.C_MMH]] = [
+            cfg.g,
+            cfg.cfl * s.cell_size,
+            cfg.max_step,
+            cfg.depth_threshold,
+            s.cell_size,
+            MMH_TO_MS,
+        ]
+        self._cfgv[EK.C_SPEED_AWARE] = float(bool(cfg.speed_aware_step))
+        self._cfgv[EK.C_RAIN_AT_START] = float(bool(cfg.rain_at_step_start))
+
+    @property
+    def t(self) -> np.ndarray:
+        """Time (s) of every member."""
+        return self._sv[:, EK.S_T].copy()
+
+    @property
+    def steps(self) -> np.ndarray:
+        """Steps taken by every member."""
+        return self._sv[:, EK.S_STEPS].astype(np.int64)
 
     @property
     def depth(self) -> np.ndarray:
@@ -217,120 +113,76 @@ class EnsembleSimulation:
             qx=self.qx[m].copy(),
             qy=self.qy[m].copy(),
             max_depth=self.maxd[m].copy(),
-            t=float(self.t[m]),
-            steps=float(self.steps[m]),
-            hmax=float(self._hmax[m]),
-            speed=float(self._speed[m]),
-            acc=float(self._acc[m]),
+            t=float(self._sv[m, EK.S_T]),
+            steps=float(self._sv[m, EK.S_STEPS]),
+            hmax=float(self._sv[m, EK.S_HMAX]),
+            speed=float(self._sv[m, EK.S_SPEED]),
+            acc=float(self._sv[m, EK.S_ACC]),
         )
         return d
-
-    def _limits(self) -> np.ndarray:
-        """:meth:`Simulation.next_step_limit` of every member, vectorised (same float64 ops)."""
-        cfg = self.config
-        reach = cfg.cfl * self.template.cell_size
-        with np.errstate(invalid="ignore", divide="ignore"):
-            c = np.sqrt(cfg.g * self._hmax)
-            if cfg.speed_aware_step:
-                c = np.maximum(c, self._speed)
-                dt = 2.0 * reach / (c + np.sqrt(c * c + 4.0 * self._acc * reach))
-            else:
-                dt = reach / c
-        dt = np.minimum(cfg.max_step, dt)
-        return np.where(self._hmax > cfg.depth_threshold, dt, float(cfg.max_step))
-
-    def _frames(self, rain_mmh: np.ndarray, k: np.ndarray, go: np.ndarray) -> None:
-        """Rain rate (m/s) of frame k[m] for members that moved to a new frame, as
-        ``Simulation._rain_frame`` computes it (NaN and negatives -> 0, walls 0)."""
-        active = self.template.active
-        for m in np.flatnonzero(go & (k != self._rain_k)):
-            fr = np.nan_to_num(np.asarray(rain_mmh[m, k[m]], np.float64), nan=0.0, posinf=0.0)
-            self._rain[m] = (np.where(active, np.maximum(fr, 0.0), 0.0) * MMH_TO_MS).astype(
-                self.dtype
-            )
-            self._rain_k[m] = k[m]
 
     def advance(self, until_s: float, rain_mmh: np.ndarray, t0_s: float, interval_s: float) -> None:
         """Step every member until ``until_s``; frame j of ``rain_mmh`` [M, T, ny, nx] holds
         from ``t0_s + j * interval_s`` (the last one until ``until_s``)."""
-        rain_mmh = np.asarray(rain_mmh)
+        rain_mmh = np.ascontiguousarray(rain_mmh)
         if rain_mmh.ndim != 4 or rain_mmh.shape[0] != self.n or rain_mmh.shape[2:] != self.shape:
             raise ValueError(f"rain {rain_mmh.shape} must be [{self.n}, T, *{self.shape}]")
         times = t0_s + interval_s * np.arange(rain_mmh.shape[1], dtype=np.float64)
-        cfg = self.config
         tol = 1e-9 * max(1.0, abs(until_s))
         tp = self.template
-        z, n2x, n2y, act = tp.z, tp._n2x, tp._n2y, tp._active_u8
-        kinds, levels = self.template._kinds, self.template._levels
         self._rain_k[:] = -2  # rain array changed: reload frames
-        while True:
-            go = until_s - self.t > tol
-            if not go.any():
-                break
-            k = np.searchsorted(times, self.t + tol, side="right") - 1
-            if (k < 0).any():
-                raise ValueError("rain starts after the current time")
-            dt = self._limits()
-            target = np.full(self.n, float(until_s))
-            if not cfg.rain_at_step_start:
-                nxt = np.minimum(k + 1, times.size - 1)
-                target = np.where(k + 1 < times.size, np.minimum(target, times[nxt]), target)
-            land = target - self.t <= dt * (1.0 + 1e-9)
-            dt = np.where(land, target - self.t, dt)
-            self._frames(rain_mmh, k, go)
-            p = self._p
-            p[:, K.P_DT] = dt
-            p[:, K.P_GDT] = cfg.g * dt
-            p[:, K.P_DTDX] = dt / self.template.cell_size
-            rs, ra, rh, rb, rc, ri, rd = self._rows
-            step_members(
-                go.astype(np.uint8),
-                self.h,
-                z,
-                self.qx,
-                self.qy,
-                self._qxn,
-                self._qyn,
-                n2x,
-                n2y,
-                p,
-                kinds,
-                levels,
-                self._fac,
-                self._rain,
-                tp._infil,
-                tp._drain,
-                act,
-                self.maxd,
-                rs,
-                ra,
-                rh,
-                rb,
-                rc,
-                ri,
-                rd,
-                self._out,
+        self._err[:] = 0
+        EK.advance_members(
+            float(until_s),
+            tol,
+            times,
+            rain_mmh,
+            self._sv,
+            self._rain_k,
+            self._cfgv,
+            self._err,
+            self.h,
+            tp.z,
+            self.qx,
+            self.qy,
+            self._qxn,
+            self._qyn,
+            tp._n2x,
+            tp._n2y,
+            self._p,
+            tp._kinds,
+            tp._levels,
+            self._fac,
+            self._rain,
+            tp._infil,
+            tp._drain,
+            tp._active_u8,
+            self.maxd,
+            *self._rows,
+            self._out,
+        )
+        if (self._err == 2).any():
+            raise ValueError("rain starts after the current time")
+        if self._err.any():
+            bad = int(np.flatnonzero(self._err)[0])
+            raise ValueError(
+                f"numerical instability in member {bad} near t="
+                f"{self._sv[bad, EK.S_T]:.1f} s; reduce cfl or max_step"
             )
-            self._hmax = np.where(go, self._out[:, 0], self._hmax)
-            self._speed = np.where(go, self._out[:, 1], self._speed)
-            self._acc = np.where(go, self._out[:, 2], self._acc)
-            if not (
-                np.isfinite(self._hmax).all()
-                and np.isfinite(self._speed).all()
-                and self._hmax.max() <= 1e5
-            ):
-                bad = int(
-                    np.flatnonzero(~np.isfinite(self._hmax) | (self._hmax > 1e5))[0]
-                    if not np.isfinite(self._hmax).all() or self._hmax.max() > 1e5
-                    else 0
-                )
-                raise ValueError(
-                    f"numerical instability in member {bad} near t="
-                    f"{self.t[bad]:.1f} s; reduce cfl or max_step"
-                )
-            self.t = np.where(go, np.where(land, target, self.t + dt), self.t)
-            self.steps += go
-        self.t = np.where(np.abs(self.t - until_s) <= tol, np.maximum(self.t, until_s), self.t)
+        t = self._sv[:, EK.S_T]
+        self._sv[:, EK.S_T] = np.where(np.abs(t - until_s) <= tol, np.maximum(t, until_s), t)
+
+
+def batch_leads(tmpl: Simulation, fc: np.ndarray, t0: float, interval_s: float, thr: tuple):
+    """The members of ``fc`` [M, K, y, x] from ``tmpl``'s state in one batch; per lead: member
+    depths [M, y, x] and the fraction of members whose depth exceeded each threshold at some
+    step since the start [J, y, x]."""
+    ens = EnsembleSimulation(tmpl, fc.shape[0])
+    ens.maxd[...] = ens.h  # max depth within the lead, from the start of the forecast
+    for k in range(fc.shape[1]):
+        ens.advance(t0 + (k + 1) * interval_s, fc, t0, interval_s)
+        mx = ens.maxd
+        yield ens.depth, np.stack([(mx > th).mean(0) for th in thr])
 
 
 def template_simulation(

@@ -212,6 +212,35 @@ def _yrow(h0r, h1r, z0r, z1r, qyr, qym, qyp, qx0r, qx1r, nfr, out, p):
     return umax, hmax, amax
 
 
+@njit(inline="always")
+def flux_row(i, h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_acc):
+    """Row i of ``flux_interior`` (the pass's loop body; also the fused member step's)."""
+    lastx = n2x.shape[0] - 1  # 0 for one row (uniform n)
+    lasty = n2y.shape[0] - 1
+    ub, hb, ab = _xrow(h[i], z[i], qx[i], qy[i], qy[i + 1], n2x[min(i, lastx)], qxn[i], p)
+    if i >= 1:
+        uy, hy, ay = _yrow(
+            h[i - 1],
+            h[i],
+            z[i - 1],
+            z[i],
+            qy[i],
+            qy[i - 1],
+            qy[i + 1],
+            qx[i - 1],
+            qx[i],
+            n2y[min(i, lasty)],
+            qyn[i],
+            p,
+        )
+        ub = max(ub, uy)
+        hb = max(hb, hy)
+        ab = max(ab, ay)
+    # upper bound of the row's max |u| + sqrt(g h) (see ``_face``)
+    row_speed[i] = _bitsf(ub) + np.sqrt(p[P_G] * _bitsf(hb))
+    row_acc[i] = _bitsf(ab)
+
+
 @njit(**_opts)
 def flux_interior(h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_acc):
     """Interior faces: x-faces of row i and y-faces between rows i-1 and i.
@@ -220,34 +249,8 @@ def flux_interior(h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_acc):
     one row [1, nx+1] / [1, nx] for a uniform n. Per row: row_speed max face wave speed
     |u| + sqrt(g h); row_acc max gravity acceleration g|S| of (nearly) wet faces.
     """
-    ny = h.shape[0]
-    lastx = n2x.shape[0] - 1  # 0 for one row (uniform n)
-    lasty = n2y.shape[0] - 1
-    for i in prange(ny):
-        ub, hb, ab = _xrow(
-            h[i], z[i], qx[i], qy[i], qy[i + 1], n2x[min(np.int64(i), lastx)], qxn[i], p
-        )
-        if i >= 1:
-            uy, hy, ay = _yrow(
-                h[i - 1],
-                h[i],
-                z[i - 1],
-                z[i],
-                qy[i],
-                qy[i - 1],
-                qy[i + 1],
-                qx[i - 1],
-                qx[i],
-                n2y[min(np.int64(i), lasty)],
-                qyn[i],
-                p,
-            )
-            ub = max(ub, uy)
-            hb = max(hb, hy)
-            ab = max(ab, ay)
-        # upper bound of the row's max |u| + sqrt(g h) (see ``_face``)
-        row_speed[i] = _bitsf(ub) + np.sqrt(p[P_G] * _bitsf(hb))
-        row_acc[i] = _bitsf(ab)
+    for i in prange(h.shape[0]):
+        flux_row(np.int64(i), h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_acc)
 
 
 @njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
@@ -373,7 +376,14 @@ def limiter(h, qxn, qyn, fac, infil, drain, p):
     a Green–Ampt capacity takes most of a cell's water.
     ``fac`` is [ny+2, nx+2] with a halo of ones.
     """
-    ny, nx = h.shape
+    for i in prange(h.shape[0]):
+        limiter_row(np.int64(i), h, qxn, qyn, fac, infil, drain, p)
+
+
+@njit(inline="always")
+def limiter_row(i, h, qxn, qyn, fac, infil, drain, p):
+    """Row i of ``limiter`` (the pass's loop body; also the fused member step's)."""
+    nx = h.shape[1]
     zero = p[P_ZERO]
     one = p[P_ONE]
     dt = p[P_DT]
@@ -381,24 +391,26 @@ def limiter(h, qxn, qyn, fac, infil, drain, p):
     thr = p[P_THR]
     infac = p[P_INFAC]
     keep = one - infac  # 1 in the strict variant: losses are not available for outflow
-    lasti = infil.shape[0] - 1
-    lastd = drain.shape[0] - 1
-    for i in prange(ny):
-        ir = infil[min(np.int64(i), lasti)]
-        dr = drain[min(np.int64(i), lastd)]
-        for j in range(nx):
-            qw = qxn[i, j]
-            qe = qxn[i, j + 1]
-            qn = qyn[i, j]
-            qs = qyn[i + 1, j]
-            qout = max(qe, zero) - min(qw, zero) + max(qs, zero) - min(qn, zero)
-            qin = max(qw, zero) - min(qe, zero) + max(qn, zero) - min(qs, zero)
-            hv = h[i, j]
-            loss = min(hv, (ir[j] + dr[j]) * dt) if hv > thr else zero
-            hdx = (hv - keep * loss) * dx
-            net = dt * (qout - infac * qin)
-            f = hdx / net if net > hdx else one
-            fac[i + 1, j + 1] = f
+    ir = infil[min(i, infil.shape[0] - 1)]
+    dr = drain[min(i, drain.shape[0] - 1)]
+    qxr = qxn[i]
+    qn0 = qyn[i]
+    qs0 = qyn[i + 1]
+    hr = h[i]
+    fr = fac[i + 1]
+    for j in range(nx):
+        qw = qxr[j]
+        qe = qxr[j + 1]
+        qn = qn0[j]
+        qs = qs0[j]
+        qout = max(qe, zero) - min(qw, zero) + max(qs, zero) - min(qn, zero)
+        qin = max(qw, zero) - min(qe, zero) + max(qn, zero) - min(qs, zero)
+        hv = hr[j]
+        loss = min(hv, (ir[j] + dr[j]) * dt) if hv > thr else zero
+        hdx = (hv - keep * loss) * dx
+        net = dt * (qout - infac * qin)
+        f = hdx / net if net > hdx else one
+        fr[j + 1] = f
 
 
 @njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
@@ -478,48 +490,88 @@ def continuity(
     boundary outflow as unit discharge (m²/s; x dx -> m³/s); row_clip depth created by
     clipping negatives (m); row_inf infiltrated and row_drain drained depth (m).
     """
+    for i in prange(h.shape[0]):
+        continuity_row(
+            np.int64(i),
+            h,
+            qxn,
+            qyn,
+            fac,
+            qx,
+            qy,
+            rain,
+            infil,
+            drain,
+            active,
+            maxd,
+            p,
+            row_hmax,
+            row_bnd,
+            row_clip,
+            row_inf,
+            row_drain,
+        )
+
+
+@njit(inline="always")
+def continuity_row(
+    i,
+    h,
+    qxn,
+    qyn,
+    fac,
+    qx,
+    qy,
+    rain,
+    infil,
+    drain,
+    active,
+    maxd,
+    p,
+    row_hmax,
+    row_bnd,
+    row_clip,
+    row_inf,
+    row_drain,
+):
+    """Row i of ``continuity`` (the pass's loop body; also the fused member step's)."""
     ny, nx = h.shape
     zero = p[P_ZERO]
-    last = rain.shape[0] - 1  # 0 for one row (uniform rain)
-    lasti = infil.shape[0] - 1
-    lastd = drain.shape[0] - 1
-    for i in prange(ny):
-        ii = np.int64(i)
-        hm, clip, inf, drn = _crow(
-            h[i],
-            qxn[i],
-            qyn[i],
-            qyn[i + 1],
-            fac[i + 1],
-            fac[i],
-            fac[i + 2],
-            rain[min(ii, last)],
-            infil[min(ii, lasti)],
-            drain[min(ii, lastd)],
-            active[i],
-            maxd[i],
-            qx[i],
-            qy[i],
-            p,
-        )
-        qe = qxn[i, nx]
-        le = qe * (fac[i + 1, nx] if qe > zero else fac[i + 1, nx + 1])
-        qx[i, nx] = le
-        bnd = le - qx[i, 0]
-        if i == 0:
-            for j in range(nx):
-                bnd -= qy[0, j]
-        if i == ny - 1:
-            for j in range(nx):
-                qs = qyn[ny, j]
-                ls = qs * (fac[ny, j + 1] if qs > zero else fac[ny + 1, j + 1])
-                qy[ny, j] = ls
-                bnd += ls
-        row_hmax[i] = _bitsf(hm)
-        row_bnd[i] = bnd
-        row_clip[i] = clip
-        row_inf[i] = inf
-        row_drain[i] = drn
+    hm, clip, inf, drn = _crow(
+        h[i],
+        qxn[i],
+        qyn[i],
+        qyn[i + 1],
+        fac[i + 1],
+        fac[i],
+        fac[i + 2],
+        rain[min(i, rain.shape[0] - 1)],  # one row when uniform
+        infil[min(i, infil.shape[0] - 1)],
+        drain[min(i, drain.shape[0] - 1)],
+        active[i],
+        maxd[i],
+        qx[i],
+        qy[i],
+        p,
+    )
+    qe = qxn[i, nx]
+    le = qe * (fac[i + 1, nx] if qe > zero else fac[i + 1, nx + 1])
+    qx[i, nx] = le
+    bnd = le - qx[i, 0]
+    if i == 0:
+        for j in range(nx):
+            bnd -= qy[0, j]
+    if i == ny - 1:
+        for j in range(nx):
+            qs = qyn[ny, j]
+            ls = qs * (fac[ny, j + 1] if qs > zero else fac[ny + 1, j + 1])
+            qy[ny, j] = ls
+            bnd += ls
+    row_hmax[i] = _bitsf(hm)
+    row_bnd[i] = bnd
+    row_clip[i] = clip
+    row_inf[i] = inf
+    row_drain[i] = drn
 
 
 @njit(cache=True, nogil=True)

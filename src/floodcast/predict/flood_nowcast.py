@@ -23,12 +23,13 @@ from floodcast.defaults import (
     NOWCAST_LEAD_MIN,
     NOWCAST_MAX_LEAD_MIN,
     NOWCAST_MEMBERS,
+    NOWCAST_SCHEDULER,
     NOWCAST_THRESHOLDS_M,
 )
 from floodcast.errors import InputError
 from floodcast.io.rain import RainSeries
 from floodcast.physics.boundaries import Boundaries
-from floodcast.physics.ensemble import EnsembleSimulation, template_simulation
+from floodcast.physics.ensemble import batch_leads, template_simulation
 from floodcast.physics.solver import Simulation, SolverConfig
 
 __all__ = [
@@ -117,11 +118,14 @@ def run_ensemble(
     boundaries: Boundaries | None = None,
     keep_members: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    scheduler: str = NOWCAST_SCHEDULER,
 ) -> FloodNowcast:
     """Drive copies of ``state`` by each member of ``forecast_mmh`` [M, K, y, x] (mm/h, NaN =
     unknown -> 0) for K intervals and summarise the members at every lead.
 
-    ``progress(done, K)`` is called after each lead (all members advance together)."""
+    ``progress(done, K)`` is called after each lead (all members advance together).
+    ``scheduler``: "none" (the batched kernel here) or where Dask runs member chunks
+    (:func:`floodcast.predict.flood_members_dask.dask_leads`); the members are the same."""
     fc = np.asarray(forecast_mmh, np.float32)
     if fc.ndim == 3:
         fc = fc[None]
@@ -136,9 +140,7 @@ def run_ensemble(
     m, k_n = fc.shape[:2]
     t_start = time.perf_counter()
     tmpl = template_simulation(elevation, cell_size, config, boundaries, state)
-    ens = EnsembleSimulation(tmpl, m)
     depth0 = tmpl.depth
-    ens.maxd[...] = ens.h  # max depth within the lead, from the start of the forecast
     t0 = float(tmpl.t)
     shape = (k_n, len(thr)) + depth0.shape
     prob = np.zeros(shape, np.float32)
@@ -151,13 +153,18 @@ def run_ensemble(
         [float(np.mean(np.where(fin[:, k], fc[:, k], 0.0)[:, valid])) for k in range(k_n)],
         np.float32,
     )
-    for k in range(k_n):
-        ens.advance(t0 + (k + 1) * interval_s, fc, t0, interval_s)
-        d = ens.depth
-        mx = ens.maxd
+    if scheduler == "none":
+        leads = batch_leads(tmpl, fc, t0, interval_s, thr)
+    else:
+        from floodcast.predict.flood_members_dask import dask_leads
+
+        leads = dask_leads(
+            scheduler, elevation, cell_size, state, fc, interval_s, thr, config, boundaries
+        )
+    for k, (d, wf) in enumerate(leads):
+        within[k] = wf
         for j, th in enumerate(thr):
             prob[k, j] = (d > th).mean(0)
-            within[k, j] = (mx > th).mean(0)
         mean[k] = d.mean(0)
         med[k], p90[k] = np.percentile(d, [50, 90], axis=0)
         if keep is not None:

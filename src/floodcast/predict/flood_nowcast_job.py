@@ -183,6 +183,7 @@ def run_nowcast(
                 boundaries,
                 progress=bar,
                 keep_members=ds is not None,
+                scheduler=req.scheduler,
             )
         if ds is not None:
             res = dsn.finish(ds, res, fc, obs, req, interval, meta)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from floodcast.defaults import NOWCAST_SCHEDULER
 from floodcast.errors import InputError
 from floodcast.predict.flood_nowcast import NOWCAST_LEAD_MIN, NOWCAST_MEMBERS, NOWCAST_THRESHOLDS_M
 from floodcast.predict.radar_nowcast import MARGIN_KM
@@ -44,6 +45,7 @@ class NowcastRequest:
     infiltration: float | str = 0.0
     downscale: Path | None = None  # physics members solved coarse, mapped fine by this model
     coarsen: int = 0  # factor of the coarse solve (0: the downscaler's)
+    scheduler: str = NOWCAST_SCHEDULER  # where the physics members run (none | local[:N] | ADDR)
 
     @property
     def resolved_engine(self) -> str:
@@ -85,5 +87,9 @@ def check(req: NowcastRequest) -> None:
         raise InputError("--coarsen needs --downscale MODEL.pt (the model that maps it fine)")
     if req.downscale is not None and eng == "model":
         raise InputError("--downscale maps the physics members; --engine model has none")
+    if eng != "model":
+        from floodcast.predict.flood_members_dask import parse_scheduler
+
+        parse_scheduler(req.scheduler)
     if req.notify and not req.alerts:
         raise InputError("--notify needs at least one --alert AREA.geojson:DEPTH:PROB:LEAD")
