@@ -122,4 +122,5 @@ def test_watcher_ingests_native_frames_stamped_with_radar_time(shared_data, tmp_
     assert seen[-1][0] == (3, *dem.shape) and seen[-1][2] == 300.0
     bad = w.status()["rejected_files"]
     assert len(bad) == 1 and "garbage_201505151905.gif" in bad[0]["reason"]
-    assert "mch" in bad[0]["reason"]
+    # refused from its header: bytes 6-9 (" not") read as a 28192 x 29807 logical screen
+    assert "'GIF logical screen' declares 29807 x 28192 pixels" in bad[0]["reason"]

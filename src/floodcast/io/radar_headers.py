@@ -15,7 +15,8 @@ name), and refuses with an :class:`~floodcast.errors.InputError` naming the file
   (:func:`~floodcast.io.integrity.check_netcdf3_complete`);
 * GRIB2 (also gzip'd): each message's section 3 (Nj x Ni, or the number of points);
   every message must end with ``7777``;
-* TIFF: width x height x bands (rasterio); DWD RADOLAN: the ``GP`` rows x columns;
+* TIFF: width x height x bands (rasterio, tags only: a cut copy is not caught here, its
+  read then fails in the importer); DWD RADOLAN: the ``GP`` rows x columns;
 * anything else (e.g. METRANET): only the file size is bounded.
 
 Bounds (one home, :mod:`floodcast.defaults`): each frame at most
