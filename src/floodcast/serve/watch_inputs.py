@@ -75,13 +75,17 @@ def native_source(path: Path, forced: str | None = None) -> str | None:
 
 
 def _is_odim(path: Path) -> bool:
-    """ODIM HDF5 has a root ``what`` group with ``date``; a NetCDF-4 rain file does not."""
+    """ODIM HDF5 has a root ``what`` group with ``date``; a NetCDF-4 rain file does not.
+    An HDF5 file that cannot be opened (e.g. cut short) counts as ODIM, so that the header
+    check of native files says what is wrong with it."""
     try:
         import h5py
 
         with h5py.File(path, "r") as f:
             return "what" in f and "date" in f["what"].attrs
-    except (OSError, ImportError, KeyError):
+    except OSError:
+        return True
+    except (ImportError, KeyError):
         return False
 
 
