@@ -78,6 +78,18 @@ STEPS_ZERO_DB = -15.0
 #: so the coarsest level still spans the grid and the finest is ~2 cells.
 STEPS_MAX_CASCADE_LEVELS = 6
 
+#: The most one native radar frame may declare in its header (``serve --watch``, issue #21):
+#: checked before a pysteps importer decodes the file (floodcast.io.radar_headers). 40 M
+#: pixels and 16384 per side admit every product pysteps reads (rows x columns): FMI GeoTIFF
+#: 7316 x 4963 = 36.3 M (the largest), MRMS 3500 x 7000 = 24.5 M, OPERA 2200 x 1900, FMI PGM
+#: 1226 x 760, DWD RADOLAN 900 x 900 (1100 x 900 extended), KNMI 765 x 700, MeteoSwiss
+#: 640 x 710, BoM 512 x 512; 4096 x 4096 would refuse MRMS and FMI GeoTIFF. All the arrays
+#: of one file together may declare at most one such frame stored as float64 (320 MB):
+#: OPERA's two 2200 x 1900 float64 datasets declare 67 MB.
+RADAR_MAX_FRAME_PIXELS = 40_000_000
+RADAR_MAX_FRAME_SIDE = 16384
+RADAR_MAX_DECLARED_BYTES = RADAR_MAX_FRAME_PIXELS * 8
+
 #: Nodata of every GeoTIFF floodcast writes (floodcast.io.geotiff): walls (NaN elevation,
 #: i.e. nodata or outside the domain) and unknown values. -9999 rather than NaN in float32
 #: files, because NaN nodata is not matched by "value == nodata" in many GIS tools; 255 in

@@ -13,7 +13,18 @@ import pytest
 
 from floodcast.errors import InputError
 from floodcast.serve.inputs import MAX_FRAMES, from_bytes, read_path
+from floodcast.serve.watch_inputs import NATIVE_ENDINGS, read_drop
 
+from ..io.radar_bombs import (
+    FMI_NAME,
+    MCH_NAME,
+    OPERA_NAME,
+    gif_bomb,
+    grib2_file,
+    grib2_message,
+    odim_bomb,
+    pgm_gz_bomb,
+)
 from .bombs import netcdf3_file, netcdf4_bomb, npz_bomb, tif_bomb
 from .conftest import SHAPE, npz_bytes, storm, valley_dem
 
@@ -50,9 +61,34 @@ def peak_growth(fn) -> tuple[object, int]:
     return out, (_rss_kb("VmHWM") - base) * 1024
 
 
+def _native_bombs(folder) -> list:
+    """One per native kind, each named as its source's files are (so it is read as one)."""
+    return [
+        pgm_gz_bomb(folder / FMI_NAME),  # 100000 x 100000 bytes declared
+        gif_bomb(folder / MCH_NAME),  # 65535 x 65535
+        odim_bomb(folder / OPERA_NAME),  # 100000 x 100000 float64
+        grib2_file(folder / "MRMS_bomb_20240601-120000.grib2", grib2_message(60000, 60000)),
+    ]
+
+
+def test_native_radar_bombs_refused_before_the_importer(tmp_path, monkeypatch):
+    import floodcast.io.radar as radar
+
+    def importer(*a, **k):
+        raise AssertionError("the importer was reached")
+
+    monkeypatch.setattr(radar, "read_radar", importer)
+    for path in _native_bombs(tmp_path):
+        with pytest.raises(InputError, match=rf"^{path.name}: '.+' declares \d+ x \d+ pixels"):
+            read_drop(path, valley_dem(), 300.0)
+
+
 def _parse(path, dem):
     try:
-        read_path(path, dem, None, 300.0)
+        if path.name.endswith(NATIVE_ENDINGS):
+            read_drop(path, dem, 300.0)  # serve --watch: native radar
+        else:
+            read_path(path, dem, None, 300.0)
         return "accepted"
     except InputError as exc:
         return str(exc)
@@ -73,6 +109,7 @@ def test_bomb_peak_memory_within_10x_valid_request(tmp_path):
         npz_bomb(tmp_path / "bomb.npz", (1, 4096, 4096)),  # 67 MB each decoded
         tif_bomb(tmp_path / "bomb.tif", 4096),
         netcdf4_bomb(tmp_path / "bomb.nc", (1, 4096, 4096)),
+        *_native_bombs(tmp_path),  # GBs declared: refused from the header
     ]
     for p in (small, *bombs):  # warm-up: imports and first-call caches
         _parse(p, dem)

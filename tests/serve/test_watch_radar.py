@@ -122,4 +122,17 @@ def test_watcher_ingests_native_frames_stamped_with_radar_time(shared_data, tmp_
     assert seen[-1][0] == (3, *dem.shape) and seen[-1][2] == 300.0
     bad = w.status()["rejected_files"]
     assert len(bad) == 1 and "garbage_201505151905.gif" in bad[0]["reason"]
-    assert "mch" in bad[0]["reason"]
+    # refused from its header: bytes 6-9 (" not") read as a 28192 x 29807 logical screen
+    assert "'GIF logical screen' declares 29807 x 28192 pixels" in bad[0]["reason"]
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("folder,pattern,source,last", SOURCES, ids=[s[2] for s in SOURCES])
+def test_cut_native_copy_refused_as_truncated(shared_data, tmp_path, folder, pattern, source, last):
+    """A copy still in progress (half the bytes) is refused from its header, naming it."""
+    src = _frames(shared_data, folder, pattern, 1)[0]
+    cut = tmp_path / src.name
+    cut.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
+    dem = Dem(np.zeros((4, 4), np.float32), 50.0, Affine(50, 0, 0, 0, -50, 0), "EPSG:3035", "x")
+    with pytest.raises(InputError, match=rf"^{src.name}: truncated"):
+        read_drop(cut, dem, 300.0)

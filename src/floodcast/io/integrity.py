@@ -8,7 +8,10 @@ decompression bomb) or a file cut short (a truncated copy) is refused up front:
 * :func:`netcdf3_layout`: dimensions, variables and the size a NetCDF-3 file
   (classic, 64-bit offset or CDF-5) must have according to its header;
 * :func:`netcdf4_shapes`: shapes and dtypes of the variables of a NetCDF-4 / HDF5 file
-  (netCDF4 opens the metadata only; no chunk is read).
+  (netCDF4 opens the metadata only; no chunk is read);
+* :func:`tiff_declared`: bands x height x width and dtype of a (Geo)TIFF (rasterio tags).
+
+Native radar formats (PGM, GIF, ODIM HDF5, GRIB2) are in :mod:`floodcast.io.radar_headers`.
 """
 
 from __future__ import annotations
@@ -217,3 +220,18 @@ def netcdf4_shapes(path: Path) -> list[Declared]:
         why = getattr(exc, "strerror", None) or type(exc).__name__  # not exc: it names the path
         raise InputError(f"{path.name}: cannot read NetCDF-4 file ({why})") from None
     return out
+
+
+def tiff_declared(path: Path) -> list[Declared]:
+    """Bands x height x width of a (Geo)TIFF, read by rasterio from its tags."""
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    try:
+        with rasterio.open(path) as ds:
+            kinds = {np.dtype(d).kind for d in ds.dtypes}
+            dtype = np.dtype("complex64") if "c" in kinds else np.dtype(ds.dtypes[0])
+            return [Declared("bands", (ds.count, ds.height, ds.width), dtype)]
+    except RasterioIOError as exc:
+        why = str(exc).replace(str(path), path.name)
+        raise InputError(f"{path.name}: cannot read GeoTIFF ({why})") from None

@@ -28,7 +28,13 @@ import numpy as np
 
 from floodcast.errors import InputError
 from floodcast.io.dem import Dem
-from floodcast.io.integrity import Declared, check_netcdf3_complete, netcdf4_shapes, npz_headers
+from floodcast.io.integrity import (
+    Declared,
+    check_netcdf3_complete,
+    netcdf4_shapes,
+    npz_headers,
+    tiff_declared,
+)
 
 GRID_FACTOR = 4  # a rain grid may hold up to 4x the DEM's cells (regridded onto the DEM)
 SLACK_BYTES = 1 << 20  # coordinates, transform, crs text, times
@@ -73,24 +79,10 @@ def check_declared(
             check_netcdf3_complete(path).variables if head[:3] == b"CDF" else netcdf4_shapes(path)
         )
     elif kind == "tif":
-        arrays = _tif_declared(path)
+        arrays = tiff_declared(path)
     else:
         return
     _check_arrays(arrays, dem, max_frames, source)
-
-
-def _tif_declared(path: Path) -> list[Declared]:
-    import rasterio
-    from rasterio.errors import RasterioIOError
-
-    try:
-        with rasterio.open(path) as ds:
-            kinds = {np.dtype(d).kind for d in ds.dtypes}
-            dtype = np.dtype("complex64") if "c" in kinds else np.dtype(ds.dtypes[0])
-            return [Declared("bands", (ds.count, ds.height, ds.width), dtype)]
-    except RasterioIOError as exc:
-        why = str(exc).replace(str(path), path.name)
-        raise InputError(f"{path.name}: cannot read GeoTIFF ({why})") from None
 
 
 def _check_arrays(arrays: list[Declared], dem: Dem, max_frames: int, source: str) -> None:
