@@ -1,15 +1,20 @@
 """KNMI HDF5 and MRMS GRIB2 radar through pysteps' importers, on small files the tests write
-in each source's own layout (no such files in ../shared/data)."""
+in each source's own layout (no such files in ../shared/data); every file's header checked
+before the importer (refused frames skipped with ``strict=False``); gzip'd MRMS GRIB2."""
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
 
 import numpy as np
 import pytest
 
 from floodcast.errors import InputError
+from floodcast.io import radar_pysteps
 from floodcast.io.radar import read_radar
+
+from .radar_bombs import grib2_file, grib2_message, odim_bomb
 
 # KNMI's own projection string: ellipsoid in km, as the grid (pysteps passes it on)
 KNMI_PROJ = "+proj=stere +lat_0=90 +lon_0=0.0 +lat_ts=60.0 +a=6378.137 +b=6356.752 +x_0=0 +y_0=0"
@@ -116,6 +121,101 @@ def test_missing_grib_package_names_the_fix(tmp_path, monkeypatch):
     import pysteps.io.importers as importers
 
     monkeypatch.setattr(importers, "PYGRIB_IMPORTED", False)  # as without pygrib
-    (tmp_path / "PrecipRate_00.00_20240601-120000.grib2").write_bytes(b"GRIB")
+    # a well-formed GRIB2 message, so that the header check lets it through to the importer
+    grib2_file(tmp_path / "PrecipRate_00.00_20240601-120000.grib2", grib2_message(4, 3))
     with pytest.raises(InputError, match=r"needs a package .*pygrib.*floodcast\[gis\]"):
         read_radar(tmp_path, "mrms")
+
+
+def _knmi_frames(folder, minutes=(0, 5, 10, 15)) -> list:
+    acc = np.full((6, 8), 10, np.uint16)  # 10 hundredths of a mm in 5 min: 1.2 mm/h
+    files = [folder / f"RAD_NL25_RAP_5min_2024060112{m:02d}.h5" for m in minutes]
+    for f in files:
+        _knmi_file(f, acc)
+    return files
+
+
+def test_header_refusal_strict_and_skipped(tmp_path, monkeypatch):
+    """A bomb, a cut copy and an empty file among KNMI frames: strict names the first one
+    from its header before the importer runs; strict=False lists each as a skipped gap."""
+    files = _knmi_frames(tmp_path, (0, 5, 10, 15, 20))
+    odim_bomb(files[1])  # declares 100000 x 100000 float64
+    files[2].write_bytes(
+        files[0].read_bytes()[: files[0].stat().st_size // 2]
+    )  # a copy still in progress
+    files[3].write_bytes(b"")
+    calls = []
+    real = radar_pysteps.RadarSource.load_importer
+
+    def counting(self):
+        imp = real(self)
+        return lambda name, **kw: (calls.append(name), imp(name, **kw))[1]
+
+    monkeypatch.setattr(radar_pysteps.RadarSource, "load_importer", counting)
+    with pytest.raises(
+        InputError, match=rf"^{files[1].name}: 'dataset1/data1/data' declares 100000 x 100000"
+    ):
+        read_radar(tmp_path, "knmi")
+    assert calls == [str(files[0])]  # the bomb stopped the read before its importer
+    calls.clear()
+    seq = read_radar(tmp_path, "knmi", strict=False)
+    assert calls == [str(files[0]), str(files[4])]  # refused files never reach pysteps
+    assert seq.rain_mmh.shape == (2, 6, 8) and seq.rain_mmh[1, 0, 0] == pytest.approx(1.2)
+    assert seq.times.astype(str).tolist() == ["2024-06-01T12:00:00", "2024-06-01T12:20:00"]
+    why = dict(seq.attrs["skipped"])
+    assert list(why) == [str(f) for f in files[1:4]]
+    assert all(w.startswith("unreadable (refused from its header: ") for w in why.values())
+    assert "declares 100000 x 100000 pixels" in why[str(files[1])]
+    assert "truncated HDF5 file" in why[str(files[2])]
+    assert "empty file (0 bytes)" in why[str(files[3])]
+
+
+def test_cut_odim_without_a_name_time_is_named_truncated(tmp_path):
+    """Its time would come from /what inside the cut file: the header says why not."""
+    (good,) = _knmi_frames(tmp_path, (0,))
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(InputError, match=r"^cut\.h5: truncated HDF5 file"):
+        read_radar([good, cut], "knmi")
+    seq = read_radar([good, cut], "knmi", strict=False)
+    assert seq.rain_mmh.shape[0] == 1 and seq.attrs["skipped"][0][0] == str(cut)
+
+
+def _mrms_pair(folder, gz: bool) -> list:
+    z = np.arange(8 * 12, dtype=np.float64).reshape(8, 12) / 10
+    out = []
+    for stamp, scale in (("120000", 1.0), ("120200", 2.0)):
+        f = folder / f"PrecipRate_00.00_20240601-{stamp}.grib2"
+        _mrms_file(f, z * scale)
+        if gz:
+            f = f.with_name(f.name + ".gz")
+            f.write_bytes(gzip.compress(f.with_suffix("").read_bytes()))
+            f.with_suffix("").unlink()
+        out.append(f)
+    return out
+
+
+@needs_pygrib
+def test_mrms_grib2_gz_read_as_the_plain_file(tmp_path, monkeypatch):
+    (tmp_path / "plain").mkdir(), (tmp_path / "gz").mkdir(), (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    plain = read_radar(_mrms_pair(tmp_path / "plain", gz=False), "mrms")
+    gz_files = _mrms_pair(tmp_path / "gz", gz=True)
+    seq = read_radar(tmp_path / "gz", "mrms")  # a folder: .grib2.gz guessed as MRMS
+    np.testing.assert_array_equal(seq.rain_mmh, plain.rain_mmh)
+    assert seq.transform == plain.transform and seq.attrs["files"] == [str(f) for f in gz_files]
+    assert list((tmp_path / "tmp").iterdir()) == []  # the inflated copies are removed
+
+
+@needs_pygrib
+def test_mrms_grib2_gz_inflating_past_the_bound_refused(tmp_path, monkeypatch):
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    files = _mrms_pair(tmp_path, gz=True)
+    size = len(gzip.decompress(files[0].read_bytes()))
+    monkeypatch.setattr(radar_pysteps, "RADAR_MAX_DECLARED_BYTES", size - 1)
+    with pytest.raises(InputError, match=rf"^{files[0].name}: inflates to more than the"):
+        read_radar(files, "mrms")
+    with pytest.raises(InputError, match="no readable mrms_grib frame"):  # both too big
+        read_radar(files, "mrms", strict=False)
+    assert list((tmp_path / "tmp").iterdir()) == []

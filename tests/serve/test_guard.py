@@ -72,12 +72,13 @@ def _native_bombs(folder) -> list:
 
 
 def test_native_radar_bombs_refused_before_the_importer(tmp_path, monkeypatch):
-    import floodcast.io.radar as radar
+    from floodcast.io.radar_sources import RadarSource
 
     def importer(*a, **k):
         raise AssertionError("the importer was reached")
 
-    monkeypatch.setattr(radar, "read_radar", importer)
+    # read_radar checks the header (io.radar_pysteps), then asks for the importer
+    monkeypatch.setattr(RadarSource, "load_importer", lambda self: importer)
     for path in _native_bombs(tmp_path):
         with pytest.raises(InputError, match=rf"^{path.name}: '.+' declares \d+ x \d+ pixels"):
             read_drop(path, valley_dem(), 300.0)

@@ -56,6 +56,10 @@ _CHUNK = 1 << 16
 _GRIB_NI_NJ = {0, 1, 2, 3, 10, 20, 30, 31, 40, 41, 42, 43}
 
 
+class RadarHeaderError(InputError):
+    """A native radar file refused from its header (callers tell it from importer errors)."""
+
+
 class _Cut(Exception):
     """The file ends inside a structure its header announced."""
 
@@ -244,8 +248,18 @@ def _reader(path: Path, head: bytes) -> tuple[str, Callable[[Path], list[Declare
 
 
 def check_radar_header(path: Path) -> list[Declared]:
-    """What a native radar file declares; InputError naming the file if it is empty, cut
-    short, damaged, or declares a frame or arrays beyond the bounds. Reads headers only."""
+    """What a native radar file declares; :class:`RadarHeaderError` (an InputError) naming
+    the file if it is empty, cut short, damaged, or declares a frame or arrays beyond the
+    bounds. Reads headers only."""
+    try:
+        return _check(path)
+    except RadarHeaderError:
+        raise
+    except InputError as exc:
+        raise RadarHeaderError(str(exc)) from None
+
+
+def _check(path: Path) -> list[Declared]:
     size = path.stat().st_size
     if size == 0:
         raise InputError(f"{path.name}: empty file (0 bytes)")

@@ -1,16 +1,30 @@
-"""Read a list of radar files with one pysteps importer into a [t, y, x] mm/h stack."""
+"""Read a list of radar files with one pysteps importer into a [t, y, x] mm/h stack.
+
+Every file is checked from its header first (:func:`~floodcast.io.radar_headers.
+check_radar_header`: a frame declared too big, an empty or cut file never reaches the
+importer); with ``skip_bad`` a refused file is a skipped frame like an unreadable one.
+A gzip'd GRIB2 (MRMS ``.grib2.gz``, which pygrib cannot open) is inflated to a temporary
+file, at most the header check's byte bound, and removed after the read.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import itertools
+import os
+import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from affine import Affine
 
+from floodcast.defaults import RADAR_MAX_DECLARED_BYTES
 from floodcast.errors import InputError
 from floodcast.io.locks import NETCDF_LOCK
+from floodcast.io.radar_headers import RadarHeaderError, check_radar_header
 from floodcast.io.radar_sources import RadarSource, time_from_name
 from floodcast.io.radar_units import to_mmh
 
@@ -110,7 +124,22 @@ def read_frames(
     """
     if not files:
         raise InputError(f"no {spec.name} radar files given")
-    timed = sorted((frame_time(Path(f), spec), Path(f)) for f in files)
+    timed, untimed = [], []
+    for f in map(Path, files):
+        try:
+            timed.append((frame_time(f, spec), f))
+        except InputError:
+            try:  # a cut ODIM file has no readable time: its header says what is wrong
+                check_radar_header(f)
+            except RadarHeaderError as exc:
+                if not skip_bad:
+                    raise
+                untimed.append((str(f), _refused(exc)))
+                continue
+            raise
+    if not timed:
+        raise InputError(f"no readable {spec.name} frame in {files[0]} ({len(untimed)} refused)")
+    timed.sort()
     timed = [(t, f) for t, f in timed if (t0 is None or t >= t0) and (t1 is None or t <= t1)]
     if not timed:
         raise InputError(f"no {spec.name} frames between {t0} and {t1} in {files[0].parent}")
@@ -121,14 +150,28 @@ def read_frames(
     importer = spec.load_importer()
     rain = None
     ref: dict = {}
-    attrs: dict = {"files": [str(f) for _, f in timed], "skipped": [], "flipped": False}
+    attrs: dict = {"files": [str(f) for _, f in timed], "skipped": untimed, "flipped": False}
     bad: list[int] = []
     for i, (_, f) in enumerate(timed):
         try:
+            check_radar_header(f)  # before the importer decodes it: the bound in defaults.py
+        except RadarHeaderError as exc:
+            if not skip_bad:
+                raise
+            attrs["skipped"].append((str(f), _refused(exc)))
+            bad.append(i)
+            continue
+        try:
             # the lock: BoM's importer calls netCDF4, not thread-safe (io.locks)
-            with warnings.catch_warnings(), NETCDF_LOCK:
+            with _readable(f, spec) as src, warnings.catch_warnings(), NETCDF_LOCK:
                 warnings.simplefilter("ignore")
-                precip, _, md = importer(str(f), **_kwargs_for(f, spec))
+                precip, _, md = importer(str(src), **_kwargs_for(f, spec))
+        except InputError as exc:  # ours (_readable), naming the file already
+            if not skip_bad:
+                raise
+            attrs["skipped"].append((str(f), f"unreadable ({exc})"[:200]))
+            bad.append(i)
+            continue
         except Exception as exc:  # importer errors rarely say which file
             if type(exc).__name__ == "MissingOptionalDependency":  # pysteps: say how to fix
                 extra = _EXTRAS.get(spec.name, "")
@@ -183,6 +226,49 @@ def read_frames(
         "cell_size": cell,
         "attrs": attrs,
     }
+
+
+def _refused(exc: RadarHeaderError) -> str:
+    """The ``attrs["skipped"]`` reason of a file refused from its header."""
+    return f"unreadable (refused from its header: {exc})"[:200]
+
+
+@contextlib.contextmanager
+def _readable(path: Path, spec: RadarSource) -> Iterator[Path]:
+    """``path``, or for a gzip'd MRMS GRIB2 a temporary inflated copy (pygrib opens files
+    by name and cannot read gzip), at most ``RADAR_MAX_DECLARED_BYTES``, removed after."""
+    if spec.importer != "mrms_grib" or not _gzipped(path):
+        yield path
+        return
+    fd, tmp = tempfile.mkstemp(prefix=".floodcast-", suffix=".grib2")
+    try:
+        try:
+            _inflate(path, fd)
+        except (OSError, EOFError) as exc:  # gzip damaged or cut short
+            raise InputError(f"{path.name}: cannot inflate gzip'd GRIB2 ({exc})") from None
+        yield Path(tmp)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def _inflate(path: Path, fd: int) -> None:
+    """Inflate ``path`` into the open file ``fd`` in 1 MB chunks, refusing past the bound."""
+    with gzip.open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
+        left = RADAR_MAX_DECLARED_BYTES + 1  # one byte over the bound: refuse
+        while left > 0 and (chunk := src.read(min(left, 1 << 20))):
+            dst.write(chunk)
+            left -= len(chunk)
+    if left <= 0:
+        raise InputError(
+            f"{path.name}: inflates to more than the {RADAR_MAX_DECLARED_BYTES} bytes a "
+            "radar file may have"
+        )
+
+
+def _gzipped(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
 
 
 def check_spacing(times: list, names: list) -> None:

@@ -8,10 +8,10 @@ by :func:`floodcast.predict.inputs.radar_on_dem`, the bilinear reprojection of
 (:func:`~floodcast.io.radar_sources.guess_source`). Names that guess a generic stack
 (NetCDF, GeoTIFF) and HDF5 files without ODIM's ``/what`` group are rain files on, or
 regriddable to, the DEM, read as before (:func:`floodcast.serve.inputs.read_path`).
-Before an importer runs, what the native file declares is checked from its header
-(:func:`~floodcast.io.radar_headers.check_radar_header`: a frame too big, an empty or
-truncated file is refused naming the file), and the read holds a decoding slot shared
-with uploads (:func:`floodcast.serve.guard.parse_slot`).
+Before an importer runs, ``read_radar`` checks what the native file declares from its
+header (:func:`~floodcast.io.radar_headers.check_radar_header`: a frame too big, an empty
+or truncated file is refused naming the file; that message is passed on as it is), and
+the read holds a decoding slot shared with uploads (:func:`floodcast.serve.guard.parse_slot`).
 
 Each drop carries the time its last frame is valid at: the radar's own time (file name
 pattern or ODIM metadata), or a timestamp in a rain file's name; only a file that says
@@ -30,7 +30,7 @@ import numpy as np
 from floodcast.errors import InputError
 from floodcast.io.dem import Dem
 from floodcast.io.radar import RadarSequence
-from floodcast.io.radar_headers import check_radar_header
+from floodcast.io.radar_headers import RadarHeaderError
 from floodcast.serve.guard import parse_slot
 from floodcast.serve.inputs import RainInput, read_path, validate
 
@@ -119,14 +119,14 @@ def _read_native(path: Path, source: str, dem: Dem, default_interval: float) -> 
     from floodcast.predict.inputs import radar_on_dem
     from floodcast.predict.radar_nowcast import MARGIN_KM, crop_around
 
-    # headers first: a frame declared too big, or a file cut short, never reaches pysteps
-    check_radar_header(path)
     try:
         with warnings.catch_warnings(record=True) as caught, parse_slot():
             warnings.simplefilter("always")
             seq = read_radar(path, source)
             frames = radar_on_dem(seq, dem)
             crop = crop_around(seq, dem, MARGIN_KM)
+    except RadarHeaderError:  # refused before pysteps (read_radar): names the file already
+        raise
     except InputError as exc:
         raise InputError(f"{path.name}: {source} radar: {exc}") from None
     except Exception as exc:  # importer errors seldom name the file
