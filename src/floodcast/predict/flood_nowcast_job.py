@@ -149,6 +149,10 @@ def run_nowcast(
 
         mapper = FloodMapper.load(req.model)
         mapper.manning = surface.manning  # a model with the `manning` channel reads it
+        given = req.manning is not None or req.landcover is not None
+        if eng == "model" and given and "manning" not in mapper.extras:  # as predict says
+            echo(f"note: {req.model} has no manning input channel; --manning/--landcover "
+                 "change nothing")  # fmt: skip
     need = mapper.frames if mapper is not None else 0
     obs, fc, interval, times = _observed_and_forecast(req, dem, req.n_members, need, echo)
     t_last = None if times is None else times[-1]

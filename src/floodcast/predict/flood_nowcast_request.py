@@ -91,5 +91,8 @@ def check(req: NowcastRequest) -> None:
 
     if parse_scheduler(req.scheduler)[0] != "none" and eng == "model":
         raise InputError("--scheduler runs the physics members; --engine model has none")
+    if eng == "model" and req.infiltration != 0.0:
+        # a loss is solver physics; no model channel reads it, so it would change nothing
+        raise InputError("--infiltration is a loss of the physics engine; --engine model has none")
     if req.notify and not req.alerts:
         raise InputError("--notify needs at least one --alert AREA.geojson:DEPTH:PROB:LEAD")
