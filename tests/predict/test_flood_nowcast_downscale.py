@@ -14,28 +14,11 @@ import pytest
 import rasterio
 
 from floodcast.io.dem import Dem
-from floodcast.models.checkpoint import save_model
-from floodcast.models.registry import build_model
 from floodcast.predict.flood_nowcast import FloodNowcast
 from floodcast.predict.flood_nowcast_downscale import downscale_members, load_nowcast_downscaler
-from floodcast.simulation.downscale import CHANNELS
-from floodcast.training.downscale import DownscaleTrainConfig, model_config
 
+from .test_downscale import _model  # the same tiny downscaler (one home)
 from .test_flood_nowcast import _inputs, _run
-
-
-def _model(tmp_path, factor, cell):
-    cfg = DownscaleTrainConfig(data="-", out="-", factor=factor, width=4, encoder_depth=2)
-    info = {
-        "factor": factor,
-        "fine_cell_size_m": cell,
-        "coarse_cell_size_m": cell * factor,
-        "channels": list(CHANNELS),
-        "threshold_m": 0.1,
-        "train_dems": ["synthetic"],
-    }
-    path = tmp_path / f"ds{factor}_{cell:g}.pt"
-    return save_model(build_model(model_config(cfg), seed=0).eval(), path, {"downscale": info})
 
 
 def test_members_are_mapped_fine_by_hand(tmp_path):
