@@ -148,11 +148,10 @@ def run_nowcast(
         from floodcast.predict.mapper import FloodMapper
 
         mapper = FloodMapper.load(req.model)
-        mapper.manning = surface.manning  # a model with the `manning` channel reads it
-        given = req.manning is not None or req.landcover is not None
-        if eng == "model" and given and "manning" not in mapper.extras:  # as predict says
-            echo(f"note: {req.model} has no manning input channel; --manning/--landcover "
-                 "change nothing")  # fmt: skip
+        given = eng == "model" and (req.manning is not None or req.landcover is not None)
+        note = mapper.take_manning(surface.manning, given, req.model)  # (both: the physics')
+        if note:
+            echo(note)
     need = mapper.frames if mapper is not None else 0
     obs, fc, interval, times = _observed_and_forecast(req, dem, req.n_members, need, echo)
     t_last = None if times is None else times[-1]
