@@ -27,3 +27,13 @@ def test_help_lists_the_live_options():
     out = CliRunner().invoke(app, ["serve", "--help"]).output
     for opt in ("--watch-source", "--ensemble", "--lead", "--threshold", "--alert", "--notify"):
         assert opt in out
+
+
+def test_alerts_without_the_live_physics_are_refused(tmp_path):
+    """--no-physics runs no live ensemble: an --alert would never be evaluated (it was
+    accepted and stayed silent)."""
+    (tmp_path / "w").mkdir()
+    args = ["serve", "--model", str(tmp_path / "m.pt"), "--dem", "sample"]
+    args += ["--watch", str(tmp_path / "w"), "--no-physics", "--alert", "a.geojson:0.3:0.5:60"]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 1 and "not --no-physics" in r.output, r.output

@@ -61,3 +61,16 @@ def test_local_scheduler_starts_worker_processes():
     with dask_client("local:1") as client:  # one worker process, one thread
         assert sum(client.nthreads().values()) == 1
         assert client.submit(sum, [1, 2, 3]).result() == 6
+
+
+def test_model_engine_refuses_a_scheduler(tmp_path):
+    """--scheduler places physics members; the model engine has none, so it says so."""
+    from .test_flood_nowcast import _inputs, _run
+
+    dem, rain = _inputs(tmp_path)
+    (tmp_path / "m.pt").write_bytes(b"")
+    out = tmp_path / "nc"
+    args = ("--dem", dem, "--rain", rain, "--out", out, "--engine", "model")
+    r = _run(*args, "--model", tmp_path / "m.pt", "--scheduler", "local:2")
+    assert r.exit_code == 1 and "--engine model has none" in r.output, r.output
+    assert not out.exists()

@@ -320,3 +320,16 @@ def test_nowcast_manning_raster_runs_and_is_in_the_state_fingerprint(tmp_path):
     free = Boundaries.parse("free")
     fps = {fingerprint(z, 50.0, SolverConfig(manning=m), free) for m in (n, one, 0.035)}
     assert len(fps) == 3
+
+
+def test_model_engine_land_surface(model_file, tmp_path):
+    """The model engine runs no solver: --infiltration is refused, and --manning on a model
+    without the manning channel is said to change nothing (as predict)."""
+    dem, rain = _inputs(tmp_path)
+    args = ("--engine", "model", "--model", model_file, "--dem", dem, "--rain", rain)
+    r = _run(*args, "--out", tmp_path / "a", "--infiltration", 2)
+    assert r.exit_code == 1 and "--engine model has none" in r.output, r.output
+    assert not (tmp_path / "a").exists()
+    r = _run(*args, "--out", tmp_path / "b", "--steps", 1, "--manning", 0.05)
+    assert r.exit_code == 0, r.output
+    assert "has no manning input channel" in r.output

@@ -14,28 +14,11 @@ import pytest
 import rasterio
 
 from floodcast.io.dem import Dem
-from floodcast.models.checkpoint import save_model
-from floodcast.models.registry import build_model
 from floodcast.predict.flood_nowcast import FloodNowcast
 from floodcast.predict.flood_nowcast_downscale import downscale_members, load_nowcast_downscaler
-from floodcast.simulation.downscale import CHANNELS
-from floodcast.training.downscale import DownscaleTrainConfig, model_config
 
+from .test_downscale import _model  # the same tiny downscaler (one home)
 from .test_flood_nowcast import _inputs, _run
-
-
-def _model(tmp_path, factor, cell):
-    cfg = DownscaleTrainConfig(data="-", out="-", factor=factor, width=4, encoder_depth=2)
-    info = {
-        "factor": factor,
-        "fine_cell_size_m": cell,
-        "coarse_cell_size_m": cell * factor,
-        "channels": list(CHANNELS),
-        "threshold_m": 0.1,
-        "train_dems": ["synthetic"],
-    }
-    path = tmp_path / f"ds{factor}_{cell:g}.pt"
-    return save_model(build_model(model_config(cfg), seed=0).eval(), path, {"downscale": info})
 
 
 def test_members_are_mapped_fine_by_hand(tmp_path):
@@ -134,3 +117,56 @@ def test_downscaled_nowcast_refuses_a_manning_raster(tmp_path):
     r = _run(*args, "--downscale", _model(tmp_path, 2, 50.0), "--manning", n)
     assert r.exit_code == 1 and "uniform --manning" in r.output, r.output
     assert not out.exists()
+
+
+def test_hot_start_counts_the_newer_frames_it_simulates(tmp_path):
+    """A hot start simulates the observed frames newer than the state; their number goes
+    to the downscaler as the rain so far (it was taken as none on every hot start)."""
+    from floodcast.predict.flood_nowcast import solver_setup, spin_up
+    from floodcast.predict.flood_nowcast_job import _start_state
+    from floodcast.predict.flood_nowcast_request import NowcastRequest
+    from floodcast.simulation.hotstart import fingerprint, save_state
+
+    from .test_flood_nowcast import _valley
+
+    z = _valley(8, 10)
+    cfg, bnd = solver_setup()
+    fp = fingerprint(z, 30.0, cfg, bnd)
+    obs = np.full((5, 8, 10), 20.0, np.float32)
+    times = np.datetime64("2024-01-01T00:00") + np.arange(5) * np.timedelta64(5, "m")
+    st = spin_up(z, 30.0, obs[:3], 300.0, cfg, bnd)  # the state of 00:10
+    save_state(tmp_path / "s.npz", st, fp, {"analysis_time": str(times[2])})
+    req = NowcastRequest(dem="-", out=tmp_path / "o", rain="r", state=str(tmp_path / "s.npz"))
+    dem = Dem(z, 30.0)
+    state, n = _start_state(req, dem, obs, 300.0, times, fp, cfg, bnd, lambda s: None)
+    assert n == 2  # 00:15 and 00:20
+    want = spin_up(z, 30.0, obs, 300.0, cfg, bnd)
+    assert state["t"] == want["t"] == 1500.0
+    np.testing.assert_allclose(state["h"], want["h"], atol=1e-6)
+    req = NowcastRequest(dem="-", out=tmp_path / "o", rain="r", spin_up_h=0.25)
+    assert _start_state(req, dem, obs, 300.0, None, fp, cfg, bnd, lambda s: None)[1] == 3
+
+
+def test_downscaled_members_on_dask_equal_the_batched_ones(tmp_path):
+    """--downscale keeps every member for the model: through --scheduler ADDRESS too."""
+    import xarray as xr
+
+    distributed = pytest.importorskip("dask.distributed")
+    dem, rain = _inputs(tmp_path)
+    model = _model(tmp_path, 2, 50.0)
+    args = ("--dem", dem, "--rain", rain, "--ensemble", 2, "--lead", 10, "--spin-up", 0)
+    args += ("--downscale", model)
+    r = _run(*args, "--out", tmp_path / "a", "--scheduler", "NONE")  # any case of none
+    assert r.exit_code == 0, r.output
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        r = _run(*args, "--out", tmp_path / "b", "--scheduler", cluster.scheduler_address)
+    assert r.exit_code == 0, r.output
+    with (
+        xr.open_dataset(tmp_path / "a/nowcast.nc") as a,
+        xr.open_dataset(tmp_path / "b/nowcast.nc") as b,
+    ):
+        assert a.attrs["emulated"] == b.attrs["emulated"] == 1
+        for v in ("probability", "probability_within", "mean_depth", "p90_depth"):
+            np.testing.assert_array_equal(a[v].values, b[v].values)

@@ -78,9 +78,9 @@ def test_live_physics_with_a_manning_raster_and_its_fingerprint(dem, tmp_path):
     assert other.state is None
 
 
-def _serve_live(monkeypatch, tmp_path, model_file, *surface_args) -> LivePhysics:
+def _serve_app(monkeypatch, tmp_path, model_file, *surface_args):
     """`floodcast serve --watch ... SURFACE_ARGS` up to the app (uvicorn not started);
-    returns the live solver it built."""
+    returns the app's server."""
     from typer.testing import CliRunner
 
     from floodcast.cli import app as cli
@@ -92,7 +92,12 @@ def _serve_live(monkeypatch, tmp_path, model_file, *surface_args) -> LivePhysics
     args += ["--watch", str(tmp_path / "watch"), "--state", str(tmp_path / "state")]
     r = CliRunner().invoke(cli, [*args, "--no-realtime-check", *surface_args])
     assert r.exit_code == 0, r.output
-    return apps[0].state.server.watcher.live
+    return apps[0].state.server
+
+
+def _serve_live(monkeypatch, tmp_path, model_file, *surface_args) -> LivePhysics:
+    """The live solver `floodcast serve --watch ... SURFACE_ARGS` builds."""
+    return _serve_app(monkeypatch, tmp_path, model_file, *surface_args).watcher.live
 
 
 def test_serve_cli_runs_live_physics_on_the_manning_raster(monkeypatch, tmp_path, model_file, dem):
@@ -167,3 +172,41 @@ def test_restart_with_another_surface_starts_afresh(model_file, dem, tmp_path):
     assert w.live.t == 300.0
     again = watcher(LivePhysics(dem))  # restarted with the default uniform n
     assert again.live.t == 0.0 and "fingerprint mismatch" in again.errors[0]
+
+
+def test_serve_live_ensemble_runs_on_the_live_surface(monkeypatch, tmp_path, model_file, dem):
+    """serve --manning FILE: the live ensemble's members are solved on the live solver's
+    n raster (its config, through the background cycle's snapshot), not the default n."""
+    import floodcast.serve.live_ensemble as le
+    from floodcast.io.geotiff import write_geotiff
+    from floodcast.predict.flood_nowcast import run_ensemble
+    from floodcast.serve.live_cycle import snapshot
+
+    write_geotiff(tmp_path / "dem.tif", dem.elevation, dem)
+    n = np.where(np.arange(dem.shape[1]) < dem.shape[1] // 2, 0.015, 0.1) * np.ones(
+        (dem.shape[0], 1)
+    )
+    write_geotiff(tmp_path / "n.tif", n, dem)
+    srv = _serve_app(monkeypatch, tmp_path, model_file, "--manning", str(tmp_path / "n.tif"))
+    live, ens = srv.watcher.live, srv.ensemble.ens
+    assert ens.live is live
+    frames = storm(2, seed=11, peak=80.0)
+    for fr in frames:
+        live.advance(fr, 300.0)
+    seen = []
+
+    def spy(*a, **kw):
+        seen.append(a)
+        return run_ensemble(*a, **kw)
+
+    monkeypatch.setattr(le, "run_ensemble", spy)
+    res = ens.cycle(frames, 300.0, live=snapshot(live))  # 2 frames: one extrapolation
+    (args,) = seen
+    np.testing.assert_allclose(args[6].manning, n, rtol=1e-6)  # the config passed
+    z, cell, state, fc, interval, thr = args[:6]
+    assert res.members == 1 and state is not None
+    with pytest.raises(ValueError, match="fingerprint mismatch"):  # the live state is the n's
+        run_ensemble(z, cell, state, fc, interval, thr)  # the default n
+    wet = {m: run_ensemble(z, cell, None, fc, interval, thr, c, args[7]).mean_depth for m, c in
+           (("raster", args[6]), ("default", None))}  # fmt: skip
+    assert not np.array_equal(wet["raster"], wet["default"])  # and the n changes the members

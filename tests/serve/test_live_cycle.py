@@ -35,6 +35,26 @@ def _wait(pred, timeout=120.0):
     return False
 
 
+def _storm_folder(tmp_path, peak: float):
+    """A watch folder of FRAMES hourly radar files from 12:00 (the last one 14:00)."""
+    watch = tmp_path / "radar"
+    watch.mkdir()
+    for k, fr in enumerate(storm(FRAMES, seed=2, peak=peak)):
+        (watch / f"radar_20240101{12 + k:02d}00.npz").write_bytes(npz_bytes(fr[None]))
+    return watch
+
+
+def _after_the_last_cycle(client, analysis_time: str = "2024-01-01T14:00:00Z") -> dict:
+    """The /maps/latest index once the ensemble has cycled on the last frame."""
+
+    def done():
+        e = client.get("/maps/latest").json().get("ensemble") or {}
+        return e.get("analysis_time") == analysis_time and not e["status"]["busy"]
+
+    assert _wait(done), client.get("/maps/latest").json()
+    return client.get("/maps/latest").json()
+
+
 def test_runner_newest_state_wins_and_maps_are_indexed(dem, tmp_path):
     live = LivePhysics(dem)
     rain = storm(3, shape=dem.shape, seed=3, peak=80.0)
@@ -77,10 +97,7 @@ def test_runner_reports_a_failed_cycle_and_goes_on(dem, tmp_path):
 
 
 def test_app_runs_the_ensemble_after_each_frame(model_file, dem, tmp_path):
-    watch, state = tmp_path / "radar", tmp_path / "state"
-    watch.mkdir()
-    for k, fr in enumerate(storm(FRAMES, seed=2, peak=80.0)):
-        (watch / f"radar_20240101{12 + k:02d}00.npz").write_bytes(npz_bytes(fr[None]))
+    watch, state = _storm_folder(tmp_path, 80.0), tmp_path / "state"
     cfg = ServeConfig(
         model_file,
         dem,
@@ -94,13 +111,7 @@ def test_app_runs_the_ensemble_after_each_frame(model_file, dem, tmp_path):
         reference_check=False,
     )
     with TestClient(create_app(cfg)) as client:
-
-        def done():
-            e = client.get("/maps/latest").json().get("ensemble") or {}
-            return e.get("analysis_time") == "2024-01-01T14:00:00Z" and not e["status"]["busy"]
-
-        assert _wait(done), client.get("/maps/latest").json()
-        idx = client.get("/maps/latest").json()
+        idx = _after_the_last_cycle(client)
         assert idx["valid_time"] == "2024-01-01T14:00:00Z"  # the time in the file name
         ens = idx["ensemble"]
         assert ens["thresholds_m"] == [0.01, 0.1] and len(ens["leads"]) == 2
@@ -129,10 +140,7 @@ def test_app_alert_reaches_a_local_endpoint_once(model_file, dem, tmp_path, rece
     from ..predict.test_alerts import _area
 
     port, got = receiver
-    watch = tmp_path / "radar"
-    watch.mkdir()
-    for k, fr in enumerate(storm(FRAMES, seed=2, peak=120.0)):
-        (watch / f"radar_20240101{12 + k:02d}00.npz").write_bytes(npz_bytes(fr[None]))
+    watch = _storm_folder(tmp_path, 120.0)
     cfg = ServeConfig(
         model_file,
         dem,
@@ -149,13 +157,7 @@ def test_app_alert_reaches_a_local_endpoint_once(model_file, dem, tmp_path, rece
         reference_check=False,
     )
     with TestClient(create_app(cfg)) as client:
-
-        def cycled():
-            e = client.get("/maps/latest").json().get("ensemble") or {}
-            return e.get("analysis_time") == "2024-01-01T14:00:00Z" and not e["status"]["busy"]
-
-        assert _wait(cycled), client.get("/maps/latest").json()
-        ens = client.get("/maps/latest").json()["ensemble"]
+        ens = _after_the_last_cycle(client)["ensemble"]
         assert ens["thresholds_m"] == [0.005, 0.1]  # the alert's depth is computed too
         (row,) = ens["alerts"]
         # sent by the first cycle that reached it; a later one remembers it (once per event)

@@ -63,14 +63,10 @@ def register(app: typer.Typer) -> None:
             # checked before the model loads: a bad raster fails fast, naming the file
             surface = surface_options.resolve_surface(d, manning, landcover, manning_table)
             mapper = FloodMapper.load(model, overlap=None if overlap < 0 else overlap)
-            mapper.manning = surface.manning  # what serve sets from its surface
             given = manning is not None or landcover is not None
-            if given and "manning" not in mapper.extras:
-                typer.echo(
-                    f"note: {model} has no manning input channel; "
-                    "--manning/--landcover change nothing",
-                    err=True,
-                )
+            note = mapper.take_manning(surface.manning, given, model)  # as serve sets it
+            if note:
+                typer.echo(note, err=True)
             if rain:
                 frames, interval = rain_from_file(rain, d)
             else:

@@ -106,8 +106,12 @@ def register(app: typer.Typer) -> None:
                 raise InputError(f"--watch {watch}: not a folder")
             state_dir = state or (watch.parent / "floodcast-state" if watch else None)
             _check_live(watch_source, ensemble, threshold)
-            if (alert or notify) and (watch is None or ensemble == 0):
-                raise InputError("--alert/--notify need --watch and --ensemble > 0")
+            if (alert or notify) and (watch is None or ensemble == 0 or not physics):
+                # the alerts read the live ensemble, which runs on the live physics' state
+                raise InputError(
+                    "--alert/--notify need --watch, the live physics (not --no-physics) "
+                    "and --ensemble > 0"
+                )
             cfg = ServeConfig(
                 model=model,
                 dem=d,

@@ -153,11 +153,12 @@ def run_ensemble(
         [float(np.mean(np.where(fin[:, k], fc[:, k], 0.0)[:, valid])) for k in range(k_n)],
         np.float32,
     )
-    if scheduler == "none":
+    from floodcast.predict.flood_members_dask import dask_leads, parse_scheduler
+
+    # parsed, not compared: "NONE" or "" mean none too (the Dask path refuses them)
+    if parse_scheduler(scheduler)[0] == "none":
         leads = batch_leads(tmpl, fc, t0, interval_s, thr)
     else:
-        from floodcast.predict.flood_members_dask import dask_leads
-
         leads = dask_leads(
             scheduler, elevation, cell_size, state, fc, interval_s, thr, config, boundaries
         )

@@ -139,12 +139,12 @@ def solver_inputs(ds: NowcastDownscaler | None, dem, obs: np.ndarray, fc: np.nda
     return ds.coarse_dem(dem), ds.coarse_rain(obs), ds.coarse_rain(fc)
 
 
-def finish(ds: NowcastDownscaler, res: FloodNowcast, fc, obs, req, interval_s: float, meta):
-    """Map the coarse nowcast fine and flag the outputs as emulated (``meta`` updated)."""
-    from floodcast.predict.flood_nowcast import spin_frames
+def finish(ds: NowcastDownscaler, res: FloodNowcast, fc, simulated, interval_s: float, meta):
+    """Map the coarse nowcast fine and flag the outputs as emulated (``meta`` updated).
 
-    n = 0 if req.state else spin_frames(req.spin_up_h, interval_s, len(obs))
-    observed = np.nansum(np.asarray(obs[len(obs) - n :], np.float64), 0) * interval_s / 3600.0
+    ``simulated`` [n, y, x]: the observed frames (DEM grid) this run simulated before the
+    forecast (spin-up, or those newer than the hot-start state): the model's rain so far."""
+    observed = np.nansum(np.asarray(simulated, np.float64), 0) * interval_s / 3600.0
     meta.update(
         emulated=True,
         downscale=ds.record(),

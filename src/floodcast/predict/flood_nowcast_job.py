@@ -77,22 +77,23 @@ def _observed_and_forecast(req: NowcastRequest, dem, n_members: int, need: int, 
 
 
 def _start_state(req, dem, obs, interval, times, fp, config, boundaries, echo):
-    """Solver state at the end of the observation: hot start (+ frames newer than it) or
-    spin-up over the last ``--spin-up`` hours from dry."""
+    """(solver state at the end of the observation, observed frames simulated to reach it):
+    hot start (+ the frames newer than it) or spin-up over the last ``--spin-up`` hours
+    from dry. The simulated frames are always the last ``n`` of ``obs``."""
     from floodcast.simulation.hotstart import load_state
 
     if req.state:
         state, meta = load_state(req.state, fp)
-        new = obs[:0]
+        n = 0
         last = meta.get("analysis_time")
         if times is not None and last:
-            newer = times > np.datetime64(last)
-            new = obs[newer]
-        echo(f"hot start from {req.state} (+{len(new)} newer observed frame(s))")
-        return spin_up(dem.elevation, dem.cell_size, new, interval, config, boundaries, state)
+            n = int(np.count_nonzero(times > np.datetime64(last)))  # times are sorted
+        echo(f"hot start from {req.state} (+{n} newer observed frame(s))")
+        new = obs[len(obs) - n :]
+        return spin_up(dem.elevation, dem.cell_size, new, interval, config, boundaries, state), n
     n = spin_frames(req.spin_up_h, interval, len(obs))
     echo(f"spin-up from dry over the last {n} observed frame(s)")
-    return spin_up(dem.elevation, dem.cell_size, obs[-n:], interval, config, boundaries)
+    return spin_up(dem.elevation, dem.cell_size, obs[-n:], interval, config, boundaries), n
 
 
 def run_nowcast(
@@ -147,7 +148,10 @@ def run_nowcast(
         from floodcast.predict.mapper import FloodMapper
 
         mapper = FloodMapper.load(req.model)
-        mapper.manning = surface.manning  # a model with the `manning` channel reads it
+        given = eng == "model" and (req.manning is not None or req.landcover is not None)
+        note = mapper.take_manning(surface.manning, given, req.model)  # (both: the physics')
+        if note:
+            echo(note)
     need = mapper.frames if mapper is not None else 0
     obs, fc, interval, times = _observed_and_forecast(req, dem, req.n_members, need, echo)
     t_last = None if times is None else times[-1]
@@ -169,7 +173,7 @@ def run_nowcast(
         from floodcast.predict.flood_nowcast_outputs import write_flood_nowcast
 
         sdem, sobs, sfc = dsn.solver_inputs(ds, dem, obs, fc)
-        state = _start_state(req, sdem, sobs, interval, times, fp, config, boundaries, echo)
+        state, n_sim = _start_state(req, sdem, sobs, interval, times, fp, config, boundaries, echo)
         what = f"physics ensemble ({fc.shape[0]} member{'s' * (fc.shape[0] > 1)})"
         with count_progress(what, "leads", progress) as bar:
             res = run_ensemble(
@@ -186,7 +190,7 @@ def run_nowcast(
                 scheduler=req.scheduler,
             )
         if ds is not None:
-            res = dsn.finish(ds, res, fc, obs, req, interval, meta)
+            res = dsn.finish(ds, res, fc, obs[len(obs) - n_sim :], interval, meta)
         extra = {}
         if alerts:
             from floodcast.predict.alerts import evaluate_alerts, send_alerts

@@ -87,9 +87,12 @@ def check(req: NowcastRequest) -> None:
         raise InputError("--coarsen needs --downscale MODEL.pt (the model that maps it fine)")
     if req.downscale is not None and eng == "model":
         raise InputError("--downscale maps the physics members; --engine model has none")
-    if eng != "model":
-        from floodcast.predict.flood_members_dask import parse_scheduler
+    from floodcast.predict.flood_members_dask import parse_scheduler
 
-        parse_scheduler(req.scheduler)
+    if parse_scheduler(req.scheduler)[0] != "none" and eng == "model":
+        raise InputError("--scheduler runs the physics members; --engine model has none")
+    if eng == "model" and req.infiltration != 0.0:
+        # a loss is solver physics; no model channel reads it, so it would change nothing
+        raise InputError("--infiltration is a loss of the physics engine; --engine model has none")
     if req.notify and not req.alerts:
         raise InputError("--notify needs at least one --alert AREA.geojson:DEPTH:PROB:LEAD")

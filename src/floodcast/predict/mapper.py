@@ -83,6 +83,16 @@ class FloodMapper:
         self._routing_key: tuple | None = None  # DEM whose D8 routing is cached
         self._routing: DemRouting | None = None
 
+    def take_manning(self, manning: float | np.ndarray, given: bool, name) -> str | None:
+        """Set the n of the ``manning`` channel from a land surface; returns the note to show
+        when the user ``given`` --manning/--landcover to a model (``name``) without it."""
+        self.manning = manning
+        if given and "manning" not in self.extras:
+            return (
+                f"note: {name} has no manning input channel; --manning/--landcover change nothing"
+            )
+        return None
+
     @classmethod
     def load(cls, path: str | Path, **kw) -> FloodMapper:
         from floodcast.models.checkpoint import load_model
