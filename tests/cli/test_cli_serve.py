@@ -37,3 +37,12 @@ def test_alerts_without_the_live_physics_are_refused(tmp_path):
     args += ["--watch", str(tmp_path / "w"), "--no-physics", "--alert", "a.geojson:0.3:0.5:60"]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 1 and "not --no-physics" in r.output, r.output
+
+
+def test_no_physics_says_there_is_no_live_ensemble(tmp_path):
+    """--ensemble defaults to 20: with --no-physics it cannot run, and the server says so
+    (the model file is missing here, so the run stops right after the note)."""
+    (tmp_path / "w").mkdir()
+    args = ["serve", "--model", str(tmp_path / "m.pt"), "--dem", "sample"]
+    r = CliRunner().invoke(app, [*args, "--watch", str(tmp_path / "w"), "--no-physics"])
+    assert "no live flood ensemble" in r.output, r.output

@@ -112,6 +112,12 @@ def register(app: typer.Typer) -> None:
                     "--alert/--notify need --watch, the live physics (not --no-physics) "
                     "and --ensemble > 0"
                 )
+            if watch is not None and not physics and ensemble > 0:
+                typer.echo(
+                    "note: --no-physics: no live flood ensemble (it runs on the live "
+                    "physics' state); maps are the model's only",
+                    err=True,
+                )
             cfg = ServeConfig(
                 model=model,
                 dem=d,
