@@ -64,11 +64,15 @@ class _Cut(Exception):
     """The file ends inside a structure its header announced."""
 
 
+def is_gzip(path: Path) -> bool:
+    """Whether ``path`` is gzip'd, by its magic bytes (not its name)."""
+    with open(path, "rb") as f:
+        return f.read(2) == _GZIP
+
+
 def _open(path: Path) -> BinaryIO:
     """The file, or its decompressed stream if it is gzip'd (read lazily, never whole)."""
-    with open(path, "rb") as f:
-        gz = f.read(2) == _GZIP
-    return gzip.open(path, "rb") if gz else open(path, "rb")  # type: ignore[return-value]  # noqa: SIM115
+    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")  # type: ignore[return-value]  # noqa: SIM115
 
 
 def _take(f: BinaryIO, n: int) -> bytes:
@@ -253,8 +257,6 @@ def check_radar_header(path: Path) -> list[Declared]:
     bounds. Reads headers only."""
     try:
         return _check(path)
-    except RadarHeaderError:
-        raise
     except InputError as exc:
         raise RadarHeaderError(str(exc)) from None
 

@@ -24,7 +24,7 @@ from affine import Affine
 from floodcast.defaults import RADAR_MAX_DECLARED_BYTES
 from floodcast.errors import InputError
 from floodcast.io.locks import NETCDF_LOCK
-from floodcast.io.radar_headers import RadarHeaderError, check_radar_header
+from floodcast.io.radar_headers import RadarHeaderError, check_radar_header, is_gzip
 from floodcast.io.radar_sources import RadarSource, time_from_name
 from floodcast.io.radar_units import to_mmh
 
@@ -237,7 +237,7 @@ def _refused(exc: RadarHeaderError) -> str:
 def _readable(path: Path, spec: RadarSource) -> Iterator[Path]:
     """``path``, or for a gzip'd MRMS GRIB2 a temporary inflated copy (pygrib opens files
     by name and cannot read gzip), at most ``RADAR_MAX_DECLARED_BYTES``, removed after."""
-    if spec.importer != "mrms_grib" or not _gzipped(path):
+    if spec.importer != "mrms_grib" or not is_gzip(path):
         yield path
         return
     fd, tmp = tempfile.mkstemp(prefix=".floodcast-", suffix=".grib2")
@@ -264,11 +264,6 @@ def _inflate(path: Path, fd: int) -> None:
             f"{path.name}: inflates to more than the {RADAR_MAX_DECLARED_BYTES} bytes a "
             "radar file may have"
         )
-
-
-def _gzipped(path: Path) -> bool:
-    with open(path, "rb") as f:
-        return f.read(2) == b"\x1f\x8b"
 
 
 def check_spacing(times: list, names: list) -> None:
