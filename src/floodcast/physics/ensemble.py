@@ -131,7 +131,6 @@ class EnsembleSimulation:
         tol = 1e-9 * max(1.0, abs(until_s))
         tp = self.template
         self._rain_k[:] = -2  # rain array changed: reload frames
-        self._err[:] = 0
         EK.advance_members(
             float(until_s),
             tol,

@@ -137,33 +137,9 @@ def _load_frame(src, active, dst, mmh_to_ms):
 
 @njit(cache=True, nogil=True)
 def _advance_one(until, tol, times, rain_mmh, sv, rain_k, cfgv, a, out):
-    """One member to ``until`` (Simulation._advance); returns 0, or 1 on instability."""
-    (
-        h,
-        z,
-        qx,
-        qy,
-        qxn,
-        qyn,
-        n2x,
-        n2y,
-        p,
-        kinds,
-        levels,
-        fac,
-        rain,
-        infil,
-        drain,
-        active,
-        maxd,
-        rs,
-        ra,
-        rh,
-        rb,
-        rc,
-        ri,
-        rd,
-    ) = a
+    """One member to ``until`` (Simulation._advance); ``a``: its arguments of ``_step_one``
+    but ``out``. Returns 0, 1 on instability, 2 if the rain starts after the member's time."""
+    p, rain, active = a[8], a[12], a[15]  # of _step_one's arguments
     nt = times.shape[0]
     while until - sv[S_T] > tol:
         t = sv[S_T]
@@ -185,33 +161,7 @@ def _advance_one(until, tol, times, rain_mmh, sv, rain_k, cfgv, a, out):
         p[K.P_DT] = dt
         p[K.P_GDT] = cfgv[C_G] * dt
         p[K.P_DTDX] = dt / cfgv[C_DX]
-        _step_one(
-            h,
-            z,
-            qx,
-            qy,
-            qxn,
-            qyn,
-            n2x,
-            n2y,
-            p,
-            kinds,
-            levels,
-            fac,
-            rain,
-            infil,
-            drain,
-            active,
-            maxd,
-            rs,
-            ra,
-            rh,
-            rb,
-            rc,
-            ri,
-            rd,
-            out,
-        )
+        _step_one(*a, out)
         sv[S_HMAX] = out[0]
         sv[S_SPEED] = out[1]
         sv[S_ACC] = out[2]

@@ -31,6 +31,7 @@ from floodcast.io.rain import RainSeries
 from floodcast.physics.boundaries import Boundaries
 from floodcast.physics.ensemble import batch_leads, template_simulation
 from floodcast.physics.solver import Simulation, SolverConfig
+from floodcast.predict.flood_members_dask import dask_leads, parse_scheduler
 
 __all__ = [
     "NOWCAST_LEAD_MIN",
@@ -153,8 +154,6 @@ def run_ensemble(
         [float(np.mean(np.where(fin[:, k], fc[:, k], 0.0)[:, valid])) for k in range(k_n)],
         np.float32,
     )
-    from floodcast.predict.flood_members_dask import dask_leads, parse_scheduler
-
     # parsed, not compared: "NONE" or "" mean none too (the Dask path refuses them)
     if parse_scheduler(scheduler)[0] == "none":
         leads = batch_leads(tmpl, fc, t0, interval_s, thr)
