@@ -128,11 +128,11 @@ def solver_dem(ds: NowcastDownscaler | None, dem):
     return dem if ds is None else ds.coarse_dem(dem)
 
 
-def solver_inputs(ds: NowcastDownscaler | None, dem, obs: np.ndarray, fc: np.ndarray):
-    """(DEM, observed rain, forecast) the members are solved on: coarse with a downscaler."""
+def solver_rain(ds: NowcastDownscaler | None, obs: np.ndarray, fc: np.ndarray):
+    """(observed rain, forecast) the members are solved on: coarse with a downscaler."""
     if ds is None:
-        return dem, obs, fc
-    return ds.coarse_dem(dem), ds.coarse_rain(obs), ds.coarse_rain(fc)
+        return obs, fc
+    return ds.coarse_rain(obs), ds.coarse_rain(fc)
 
 
 def finish(ds: NowcastDownscaler, res: FloodNowcast, fc, simulated, interval_s: float, meta):
