@@ -38,7 +38,9 @@ __all__ = [
     "NOWCAST_MEMBERS",
     "NOWCAST_THRESHOLDS_M",
     "FloodNowcast",
+    "lead_rain_mean",
     "lead_steps",
+    "member_summary",
     "run_ensemble",
     "solver_setup",
     "spin_frames",
@@ -108,6 +110,27 @@ def spin_up(
     return sim.state_dict()
 
 
+def member_summary(d: np.ndarray, thresholds: tuple[float, ...]):
+    """One lead's member depths [M, y, x] -> (P(depth > each threshold) [J, y, x], the
+    members' mean, median and 90th percentile [y, x]): the per-lead summary of every
+    nowcast (this ensemble's and the downscaled one's)."""
+    prob = np.stack([(d > th).mean(0) for th in thresholds])
+    med, p90 = np.percentile(d, [50, 90], axis=0)
+    return prob, d.mean(0), med, p90
+
+
+def lead_rain_mean(fc: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Mean rain [K] (mm/h) of forecast ``fc`` [M, K, y, x] over members and ``valid``
+    cells at each lead, NaN counted as no rain."""
+    return np.array(
+        [
+            float(np.mean(np.where(np.isfinite(f), f, 0.0)[:, valid]))
+            for f in fc.transpose(1, 0, 2, 3)
+        ],
+        np.float32,
+    )
+
+
 def run_ensemble(
     elevation: np.ndarray,
     cell_size: float,
@@ -148,12 +171,7 @@ def run_ensemble(
     within = np.zeros(shape, np.float32)
     mean, med, p90 = (np.zeros((k_n,) + depth0.shape, np.float32) for _ in range(3))
     keep = np.zeros((m, k_n) + depth0.shape, np.float32) if keep_members else None
-    valid = np.isfinite(np.asarray(elevation))
-    fin = np.isfinite(fc)
-    rain_mean = np.array(
-        [float(np.mean(np.where(fin[:, k], fc[:, k], 0.0)[:, valid])) for k in range(k_n)],
-        np.float32,
-    )
+    rain_mean = lead_rain_mean(fc, np.isfinite(np.asarray(elevation)))
     # parsed, not compared: "NONE" or "" mean none too (the Dask path refuses them)
     if parse_scheduler(scheduler)[0] == "none":
         leads = batch_leads(tmpl, fc, t0, interval_s, thr)
@@ -163,10 +181,7 @@ def run_ensemble(
         )
     for k, (d, wf) in enumerate(leads):
         within[k] = wf
-        for j, th in enumerate(thr):
-            prob[k, j] = (d > th).mean(0)
-        mean[k] = d.mean(0)
-        med[k], p90[k] = np.percentile(d, [50, 90], axis=0)
+        prob[k], mean[k], med[k], p90[k] = member_summary(d, thr)
         if keep is not None:
             keep[:, k] = d
         if progress is not None:

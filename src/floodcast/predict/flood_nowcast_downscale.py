@@ -23,7 +23,7 @@ import numpy as np
 
 from floodcast.errors import InputError
 from floodcast.predict.downscale import load_downscaler, map_fine
-from floodcast.predict.flood_nowcast import FloodNowcast
+from floodcast.predict.flood_nowcast import FloodNowcast, lead_rain_mean, member_summary
 from floodcast.simulation.downscale import FineGrid, block_mean_grid, check_factor
 
 
@@ -105,12 +105,8 @@ def downscale_members(
     for k in range(k_n):
         fine = _mapped(ds, coarse.member_depths[:, k], acc[:, k])  # [M, y, x], one pass each
         np.maximum(running, fine, out=running)
-        prob[k] = np.stack([(fine > th).mean(0) for th in thr])
+        prob[k], stats[0, k], stats[1, k], stats[2, k] = member_summary(fine, thr)
         within[k] = np.stack([(running > th).mean(0) for th in thr])
-        stats[0, k] = fine.mean(0)
-        stats[1:, k] = np.percentile(fine, [50, 90], axis=0)
-    valid = ds.grid.valid
-    rain_mean = np.array([float(fc[:, k][:, valid].mean()) for k in range(k_n)], np.float32)
     return FloodNowcast(
         lead_s=coarse.lead_s,
         thresholds=thr,
@@ -119,7 +115,7 @@ def downscale_members(
         mean_depth=stats[0],
         median_depth=stats[1],
         p90_depth=stats[2],
-        rain_mean_mmh=rain_mean,
+        rain_mean_mmh=lead_rain_mean(fc, ds.grid.valid),
         members=coarse.members,
         depth0=depth0,
         state=coarse.state,
@@ -132,11 +128,11 @@ def solver_dem(ds: NowcastDownscaler | None, dem):
     return dem if ds is None else ds.coarse_dem(dem)
 
 
-def solver_inputs(ds: NowcastDownscaler | None, dem, obs: np.ndarray, fc: np.ndarray):
-    """(DEM, observed rain, forecast) the members are solved on: coarse with a downscaler."""
+def solver_rain(ds: NowcastDownscaler | None, obs: np.ndarray, fc: np.ndarray):
+    """(observed rain, forecast) the members are solved on: coarse with a downscaler."""
     if ds is None:
-        return dem, obs, fc
-    return ds.coarse_dem(dem), ds.coarse_rain(obs), ds.coarse_rain(fc)
+        return obs, fc
+    return ds.coarse_rain(obs), ds.coarse_rain(fc)
 
 
 def finish(ds: NowcastDownscaler, res: FloodNowcast, fc, simulated, interval_s: float, meta):

@@ -172,7 +172,7 @@ def run_nowcast(
     if eng in ("physics", "both"):
         from floodcast.predict.flood_nowcast_outputs import write_flood_nowcast
 
-        sdem, sobs, sfc = dsn.solver_inputs(ds, dem, obs, fc)
+        sobs, sfc = dsn.solver_rain(ds, obs, fc)  # on sdem's grid
         state, n_sim = _start_state(req, sdem, sobs, interval, times, fp, config, boundaries, echo)
         what = f"physics ensemble ({fc.shape[0]} member{'s' * (fc.shape[0] > 1)})"
         with count_progress(what, "leads", progress) as bar:
