@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from floodcast.cli.verbosity import Verbose, library_chatter
+from floodcast.cli.verbosity import Quiet, Verbose, library_chatter
 from floodcast.errors import InputError, user_errors
 
 from . import surface_options
@@ -41,9 +41,7 @@ def register(app: typer.Typer) -> None:
             help="Wet-probability cut (0-1); default the model's, fitted on validation at training (else 0.5).",
         ),
         overlap: int = typer.Option(-1, help="Tile overlap in cells (-1 = a quarter patch)."),
-        quiet: bool = typer.Option(
-            False, help="No progress bar (none when stderr is not a terminal)."
-        ),
+        quiet: Quiet = False,
         # the n of a model's ``manning`` input channel, as `serve` (uniform default otherwise)
         manning: surface_options.Manning = None,
         landcover: surface_options.Landcover = None,

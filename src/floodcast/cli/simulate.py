@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from floodcast.cli.verbosity import Quiet
 from floodcast.defaults import SAVE_EVERY_S, SIMULATE_MAX_STEP_S, WET_THRESHOLD_M
 from floodcast.progress import console, sim_progress
 
@@ -195,9 +196,7 @@ def simulate(
             "not padded) and match the model's. 0 = the model's factor.",
         ),
     ] = 0,
-    quiet: Annotated[
-        bool, typer.Option(help="No progress bar (none when stderr is not a terminal).")
-    ] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Simulate surface water depth (m) from a DEM and rain (mm/h) with the local-inertial solver."""
     from floodcast.simulation.job import SimulateRequest, execute, prepare

@@ -27,6 +27,9 @@ Verbose = Annotated[
     ),
 ]
 
+# ``--quiet/--no-quiet`` of the commands that draw one progress bar (predict, simulate)
+Quiet = Annotated[bool, typer.Option(help="No progress bar (none when stderr is not a terminal).")]
+
 # categories of the warnings libraries print for their developers rather than for users
 _CHATTER = (UserWarning, DeprecationWarning, PendingDeprecationWarning, FutureWarning)
 

@@ -71,26 +71,20 @@ class LivePhysics:
                 f"saved physics state {np.shape(st['h'])} does not match the DEM "
                 f"{self.elevation.shape}"
             )
-        fp = st.get("fingerprint")
-        if fp is not None and str(fp) != self._fingerprint():
-            # refused now, not at the next frame: the watcher then starts afresh instead of
-            # rejecting every new radar file
-            raise ValueError(
-                "saved physics state belongs to another set-up (DEM, Manning n, losses or "
-                "edges differ: fingerprint mismatch)"
-            )
+        # the solver's own check (fingerprint, array shapes), run now, not at the next
+        # frame: the watcher then starts afresh instead of rejecting every new radar file
+        self._simulation(np.zeros((1, *self.elevation.shape), np.float32), 1.0, st)
         self.state = st
         self.t = float(st["t"])
         self.depth = np.asarray(st["h"], np.float32)
 
-    def _fingerprint(self) -> str:
-        rain = RainSeries(np.zeros(1, np.float32), np.zeros(1), math.inf, "none")
-        cfg, free = self.config, Boundaries.parse("free")
-        return Simulation(self.elevation, self.cell_size, rain, cfg, free).fingerprint()
-
     # ------------------------------------------------------------------ stepping
-    def _simulation(self, rates: np.ndarray, interval_s: float) -> Simulation:
-        """A solver holding the current state, forced by ``rates`` [n, y, x] from now on."""
+    def _simulation(
+        self, rates: np.ndarray, interval_s: float, state: dict | None = None
+    ) -> Simulation:
+        """A solver holding ``state`` (default: the current one), forced by ``rates``
+        [n, y, x] from now on; ValueError when the state belongs to another set-up."""
+        state = self.state if state is None else state
         n = rates.shape[0]
         rain = RainSeries(
             np.ascontiguousarray(rates, np.float32),
@@ -101,8 +95,8 @@ class LivePhysics:
         sim = Simulation(
             self.elevation, self.cell_size, rain, self.config, Boundaries.parse("free")
         )
-        if self.state is not None:
-            sim.load_state_dict(self.state)
+        if state is not None:
+            sim.load_state_dict(state)
         sim.t = self.t
         return sim
 

@@ -210,13 +210,13 @@ class Watcher:
             self.frames += len(rin.frames)
             self.done.append(name)
             self.last_unix = unix
+            hist = np.stack(self.history)  # once: the ensemble and the maps read the same
             if self.on_state is not None and self.live is not None:  # returns at once
-                hist, radar = np.stack(self.history), self.radar.sequence()
-                self.on_state(self.live, hist, unix, rin.interval_s, radar=radar)
+                self.on_state(self.live, hist, unix, rin.interval_s, radar=self.radar.sequence())
             # maps before state: a kill in between re-ingests the file on restart (same
             # state, same maps), so no ingested file is ever left without its maps
             try:
-                self.board.update(np.stack(self.history), unix, rin.interval_s, self.live)
+                self.board.update(hist, unix, rin.interval_s, self.live)
             except Exception as exc:
                 self._error(f"{name}: maps not updated: {type(exc).__name__}: {exc}")
             self._save()
