@@ -9,6 +9,9 @@ from __future__ import annotations
 
 #: Wet/dry depth threshold (m): a cell deeper than this is flooded in every map and score.
 WET_THRESHOLD_M = 0.1
+#: Depth scale of every log-depth model input, log1p(depth / 5 cm) (data channels,
+#: downscaling channels, the training task's depth target).
+DEPTH_SCALE_M = 0.05
 
 #: Manning's roughness n (s m^-1/3) for the whole grid when none is given: short grass /
 #: floodplain pasture (Chow 1959, Table 5-6), LISFLOOD-FP's own test-case value.

@@ -10,6 +10,7 @@ import hashlib
 
 import numpy as np
 
+from floodcast.defaults import DEPTH_SCALE_M
 from floodcast.errors import InputError
 
 #: Optional input channels beyond the K rain frames and the DEM.
@@ -27,7 +28,7 @@ EXTRA_CHANNELS = {
     "manning": "Manning n of the cell the solver ran with, ln(n / 0.035): 0 at the default n, "
     "-0.85 on a road (0.015), +1.05 in a thicket (0.1)",
 }
-PREV_DEPTH_SCALE_M = 0.05
+PREV_DEPTH_SCALE_M = DEPTH_SCALE_M  # the name the channels and the training task use
 #: Channels that hold a depth as log1p(depth / 5 cm): each can serve as a model's prior
 #: (``--prior``), its value at the wet threshold being log1p(threshold / 5 cm).
 DEPTH_CHANNELS = ("prev_depth", "reference_depth", "matched_depth")

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from floodcast.defaults import WET_THRESHOLD_M
+from floodcast.defaults import DEPTH_SCALE_M, WET_THRESHOLD_M
 from floodcast.errors import InputError
 
 #: Model input channels on the fine grid, in order (depths as log1p(d / 5 cm); see ``channels``).
@@ -40,7 +40,6 @@ CHANNELS = (
     "flow_accumulation",
     "rain_accum",
 )
-DEPTH_SCALE_M = 0.05  # log1p(d / 5 cm), as floodcast.data.channels.depth_channel
 DEM_SCALE_M = 5.0  # (z - DEM mean) / 5 m: a fixed scale keeps slopes comparable across DEMs
 RAIN_SCALE_MM = 20.0  # rain since the start / 20 mm
 
