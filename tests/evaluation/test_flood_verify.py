@@ -8,18 +8,15 @@ import numpy as np
 import pytest
 
 from floodcast import defaults
-from floodcast.evaluation.flood_verify import (
-    FloodVerifyRequest,
-    rainiest_window,
-    verify_sequence,
-    window_crop,
-)
+from floodcast.errors import InputError
+from floodcast.evaluation.flood_verify import FloodVerifyRequest, verify_sequence
 from floodcast.evaluation.flood_verify_report import (
     reliability_table,
     roc_area,
     score_table,
     targets,
 )
+from floodcast.evaluation.flood_windows import issue_window, rainiest_window, window_crop
 from floodcast.io.dem import Dem
 
 
@@ -113,3 +110,51 @@ def test_figure_panel_titles_do_not_overlap():
     for left, right in zip(boxes[:-1], boxes[1:], strict=True):
         assert left.x1 < right.x0, "neighbouring panel titles overlap"
     assert all(b.x0 >= 0 and b.x1 <= fig.bbox.x1 for b in boxes)  # none cut at the edges
+
+
+def _two_storms(n_t: int = 10, start: int = 5, shape=(30, 40)) -> np.ndarray:
+    """Storm A (5 mm/h, rows 4..7, cols 4..7) up to frame ``start``; after it only storm B
+    (50 mm/h, rows 20..23, cols 30..33): B wins over the whole sequence, A up to ``start``."""
+    rain = np.zeros((n_t, *shape), np.float32)
+    rain[: start + 1, 4:8, 4:8] = 5.0
+    rain[start + 1 :, 20:24, 30:34] = 50.0
+    return rain
+
+
+def test_past_window_never_reads_frames_after_the_start():
+    rain = _two_storms()
+    assert issue_window(rain, 5, 4, 4, 4, "past") == (4.0, 4.0)  # storm A, known at issue
+    assert issue_window(rain, 5, 4, 4, 4, "sequence") == (20.0, 30.0)  # B: the future's
+    # whatever the frames after the start hold (rain, NaN), the past window is the same
+    future = rain.copy()
+    future[6:] = np.nan
+    assert issue_window(future, 5, 4, 4, 4, "past") == (4.0, 4.0)
+    # only the spin-up frames count: start 8 with 2 spin-up frames (7, 8) sees only B
+    assert issue_window(rain, 8, 2, 4, 4, "past") == (20.0, 30.0)
+    with pytest.raises(InputError, match="--window"):
+        issue_window(rain, 5, 4, 4, 4, "future")
+
+
+def test_verify_records_a_window_per_start_from_the_past(monkeypatch):
+    """verify_sequence asks for each start's window with the start index; the window it
+    scores is the one of the frames up to that start."""
+    import floodcast.evaluation.flood_verify as fv
+
+    seen = []
+
+    def spy(rain, start, spin, rows, cols, mode):
+        seen.append((start, mode))
+        # hand the selector only frames <= start: an old-style read of the truth would fail
+        return issue_window(rain[: start + 1], start, spin, rows, cols, mode)
+
+    monkeypatch.setattr(fv, "issue_window", spy)
+    rain = _two_storms(14, 6, (40, 48)) + 0.5  # light rain everywhere, so every window is "rainy"
+    times = np.datetime64("2020-06-01T12:00") + np.arange(14) * np.timedelta64(300, "s")
+    seq = SimpleNamespace(rain_mmh=rain, times=times, interval_s=300.0, cell_size=1000.0)
+    dem = Dem((100 + np.add.outer(np.arange(16) * 0.3, np.arange(16) * 0.2)).astype("f4"), 250.0)
+    req = FloodVerifyRequest(radar=[], dem="", members=2, lead_min=10, starts=2, spin_frames=4)
+    sc = verify_sequence("two", seq, dem, req, echo=lambda s: None)
+    assert [mode for _, mode in seen] == ["past", "past"]
+    assert [w["start"] for w in sc.windows] == sc.starts
+    first = sc.windows[0]  # start 3 (frames 0..3): storm A's corner at rows/cols 4..7
+    assert (first["row0"], first["col0"]) == (4.0, 4.0) and seen[0][0] == 3

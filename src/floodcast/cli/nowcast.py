@@ -191,6 +191,17 @@ def verify_cmd(
     margin_km: float = typer.Option(
         MARGIN_KM, help="Flood: radar margin (km) kept around the window for the rain nowcast."
     ),
+    window: str = typer.Option(
+        "past",
+        help="Flood: where the DEM sits on the radar: past (per start, the rainiest window "
+        "of the spin-up frames up to the start: what is known at issue time) or sequence "
+        "(the rainiest over the whole sequence, truth included; the v1/v2 results).",
+    ),
+    steps_option: list[str] = typer.Option(
+        [],
+        help="Flood: KEY=VALUE passed to pysteps' STEPS over defaults.STEPS_OPTIONS (VALUE "
+        "as JSON, else a string: conditional=true, mask_method=null); repeatable.",
+    ),
 ) -> None:
     """Verify nowcasts against what was observed: rain (CSI, FSS vs persistence) or, with
     --flood, flood depth (CSI/POD/FAR/bias, Brier skill, ROC, reliability)."""
@@ -218,6 +229,8 @@ def verify_cmd(
                 seed=seed,
                 flow=flow,
                 margin_km=margin_km,
+                window=window,
+                steps_options=parse_steps_options(steps_option),
             )
             res = run_flood_verify(req, echo=typer.echo)
             write_report(out, res)
@@ -239,6 +252,21 @@ def verify_cmd(
         )
         write_skill(out, df)
     typer.echo((out / "skill.md").read_text())
+
+
+def parse_steps_options(items: list[str]) -> dict:
+    """``--steps-option KEY=VALUE`` items as a dict; VALUE is JSON where it parses
+    (true, null, 0.5, {...}) and a plain string otherwise (auto)."""
+    out = {}
+    for item in items:
+        key, sep, val = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--steps-option needs KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = json.loads(val)
+        except json.JSONDecodeError:
+            out[key.strip()] = val
+    return out
 
 
 def register(app: typer.Typer) -> None:

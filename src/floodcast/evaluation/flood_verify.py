@@ -2,8 +2,9 @@
 --flood``).
 
 Each radar sequence is transplanted onto the DEM as ``build-dataset`` does (a window of the
-DEM's physical size, regridded bilinearly; here the rainiest window of the sequence, so there
-is flooding to score). For each start time i (spread evenly over the sequence), the state is
+DEM's physical size, regridded bilinearly; here a rainy window, so there is flooding to
+score: by default chosen per start from the frames up to it, see
+:mod:`floodcast.evaluation.flood_windows`). For each start time i (spread evenly over the sequence), the state is
 spun up from dry over the ``spin_frames`` observed frames ending at i; from that state, in one
 batched ensemble run:
 
@@ -25,10 +26,15 @@ import numpy as np
 
 from floodcast.defaults import NOWCAST_MARGIN_KM
 from floodcast.errors import InputError
+from floodcast.evaluation.flood_windows import WINDOW_MODES, issue_window, window_crop
 from floodcast.metrics import Contingency
 from floodcast.predict.flood_nowcast import lead_steps, run_ensemble, solver_setup, spin_up
 
 REFS = ("extrapolation", "persistence", "no_rain")
+#: Rain (mm/h) above which a DEM cell counts as raining in the rain nowcast's own scores
+#: beside the flood scores (the rain verification's default threshold, 1 mm/h).
+RAIN_WET_MMH = 1.0
+RAIN_METHODS = ("rain_ensemble", "rain_extrapolation")
 
 
 @dataclass
@@ -45,6 +51,8 @@ class FloodVerifyRequest:
     flow: str = "lucaskanade"
     threshold: float = 0.1
     margin_km: float = NOWCAST_MARGIN_KM  # radar kept around the window for the rain nowcast
+    window: str = "past"  # flood_windows.WINDOW_MODES: chosen at issue time or on the truth
+    steps_options: dict = field(default_factory=dict)  # over defaults.STEPS_OPTIONS
 
 
 @dataclass
@@ -65,7 +73,7 @@ class SequenceScores:
     err2: np.ndarray | None = None  # [K] sum of squared error of the ensemble mean depth
     n_active: np.ndarray | None = None
     rain_skill: list = field(default_factory=list)  # (start, k, STEPS, extrapolation, observed)
-    window: dict = field(default_factory=dict)
+    windows: list = field(default_factory=list)  # per start: {start, row0, col0, rows, cols}
 
     def init(self) -> None:
         k, m = self.n_leads, self.members
@@ -74,40 +82,10 @@ class SequenceScores:
         self.hist_dry = np.zeros((k, m + 1), np.int64)
         self.spread2, self.err2 = np.zeros(k), np.zeros(k)
         self.n_active = np.zeros(k, np.int64)
-        for meth in ("ensemble",) + REFS:
+        for meth in ("ensemble",) + REFS + RAIN_METHODS:
             for j in range(k):
                 self.ct[(meth, j)] = Contingency()
                 self.brier[(meth, j)] = 0.0
-
-
-def rainiest_window(rain: np.ndarray, rows: float, cols: float) -> tuple[float, float]:
-    """(row0, col0) of the ``rows`` x ``cols`` window (radar cells) with the most rain over
-    the whole sequence among fully covered windows."""
-    from scipy.ndimage import uniform_filter
-
-    tot = np.nansum(rain, 0)
-    cover = np.isfinite(rain).all(0).astype(float)
-    h, w = max(1, int(np.ceil(rows))), max(1, int(np.ceil(cols)))
-    s = uniform_filter(tot, (h, w), mode="constant")
-    c = uniform_filter(cover, (h, w), mode="constant")
-    s[c < 0.999] = -1
-    hh, ww = h // 2, w // 2
-    s[:hh], s[tot.shape[0] - (h - hh) + 1 :] = -1, -1
-    s[:, :ww], s[:, tot.shape[1] - (w - ww) + 1 :] = -1, -1
-    i, j = np.unravel_index(int(np.argmax(s)), s.shape)
-    if s[i, j] < 0:
-        raise InputError("no fully covered radar window of the DEM's size")
-    return float(i - hh), float(j - ww)
-
-
-def window_crop(rain: np.ndarray, row0: float, col0: float, rows: float, cols: float, pad: float):
-    """(crop, row0, col0): ``rain`` [t, Y, X] cut to the window plus ``pad`` radar cells on
-    every side (clipped to the grid), and the window's origin inside the crop."""
-    p = int(np.ceil(pad))
-    r0, c0 = max(0, int(row0) - p), max(0, int(col0) - p)
-    r1 = min(rain.shape[1], int(np.ceil(row0 + rows)) + p + 1)
-    c1 = min(rain.shape[2], int(np.ceil(col0 + cols)) + p + 1)
-    return rain[:, r0:r1, c0:c1], row0 - r0, col0 - c0
 
 
 def _load_dem(req: FloodVerifyRequest):
@@ -140,47 +118,48 @@ def verify_sequence(name: str, seq, dem, req: FloodVerifyRequest, echo=print) ->
     k_n = lead_steps(req.lead_min, interval)
     rain = np.asarray(seq.rain_mmh, np.float32)
     rows, cols = radar_window(dem.shape, dem.cell_size, seq.cell_size)
-    row0, col0 = rainiest_window(rain, rows, cols)
-    crop, wr, wc = window_crop(rain, row0, col0, rows, cols, req.margin_km / seq.cell_size * 1e3)
-
-    def on_dem(frames):
-        return np.clip(np.nan_to_num(regrid_window(frames, wr, wc, rows, cols, dem.shape)), 0, None)
-
+    pad = req.margin_km / seq.cell_size * 1e3
     valid_starts = list(range(max(req.spin_frames, 3) - 1, rain.shape[0] - k_n))
     if len(valid_starts) < 1:
         raise InputError(
             f"{name}: {rain.shape[0]} frames are too few for {req.spin_frames} "
             f"spin-up + {k_n} lead frames"
         )
+    if req.window not in WINDOW_MODES:
+        raise InputError(f"--window must be one of {list(WINDOW_MODES)}, got {req.window!r}")
     starts = pick_starts(valid_starts, req.starts)
     sc = SequenceScores(name, interval, req.members, k_n)
     sc.init()
-    sc.window = {"row0": row0, "col0": col0, "rows": rows, "cols": cols}
     cfg, bnd = solver_setup()
     valid = np.isfinite(dem.elevation)
     m = req.members
     for i in starts:
+        # the window and its crop come from frames <= i only with --window past
+        row0, col0 = issue_window(rain, i, req.spin_frames, rows, cols, req.window)
+        crop, wr, wc = window_crop(rain, row0, col0, rows, cols, pad)
+        sc.windows.append(
+            {"start": str(seq.times[i]), "row0": row0, "col0": col0, "rows": rows, "cols": cols}
+        )
+
+        def on_dem(frames, wr=wr, wc=wc):
+            return np.clip(
+                np.nan_to_num(regrid_window(frames, wr, wc, rows, cols, dem.shape)), 0, None
+            )
+
         obs = on_dem(crop[i - req.spin_frames + 1 : i + 1])
         state = spin_up(dem.elevation, dem.cell_size, obs, interval, cfg, bnd)
         past = crop[i - 2 : i + 1]
+        common = {"flow": req.flow, "cell_size_m": seq.cell_size, "interval_s": interval}
         ens = extrapolate(
             past,
             k_n,
             method="steps",
             n_members=m,
             seed=req.seed + i,
-            flow=req.flow,
-            cell_size_m=seq.cell_size,
-            interval_s=interval,
+            steps_options=req.steps_options or None,
+            **common,
         )
-        det = extrapolate(
-            past,
-            k_n,
-            method="extrapolation",
-            flow=req.flow,
-            cell_size_m=seq.cell_size,
-            interval_s=interval,
-        )
+        det = extrapolate(past, k_n, method="extrapolation", **common)
         truth = on_dem(crop[i + 1 : i + 1 + k_n])
         drive = np.stack(
             [on_dem(e) for e in ens]
@@ -199,17 +178,29 @@ def verify_sequence(name: str, seq, dem, req: FloodVerifyRequest, echo=print) ->
         )
         d = res.member_depths  # [M+4, K, y, x]
         _accumulate(sc, d, m, req.threshold, valid)
+        _accumulate_rain(sc, drive, m, valid)
         sc.starts.append(str(seq.times[i]))
         fr, de, ob = drive[:m].mean((0, 2, 3)), drive[m].mean((1, 2)), truth.mean((1, 2))
         sc.rain_skill.extend(
             zip([str(seq.times[i])] * k_n, range(1, k_n + 1), fr, de, ob, strict=False)
         )
         echo(
-            f"{name} start {seq.times[i]}: wet cells truth at +{req.lead_min:g} min "
-            f"{int((d[-1, -1] > req.threshold).sum())}, ensemble P>=0.5 "
+            f"{name} start {seq.times[i]} window ({row0:g}, {col0:g}): wet cells truth at "
+            f"+{req.lead_min:g} min {int((d[-1, -1] > req.threshold).sum())}, ensemble P>=0.5 "
             f"{int(((d[:m, -1] > req.threshold).mean(0) >= 0.5).sum())}"
         )
     return sc
+
+
+def _accumulate_rain(sc: SequenceScores, drive: np.ndarray, m: int, valid: np.ndarray) -> None:
+    """The rain nowcast's own contingency (rain >= RAIN_WET_MMH on the DEM grid) per lead:
+    STEPS members' median (P >= 0.5) and extrapolation against the observed rain."""
+    for k in range(sc.n_leads):
+        o = drive[-1, k][valid] >= RAIN_WET_MMH
+        p = (drive[:m, k][:, valid] >= RAIN_WET_MMH).mean(0)
+        sc.ct[("rain_ensemble", k)].update(Contingency.from_masks(p >= 0.5, o))
+        det = drive[m, k][valid] >= RAIN_WET_MMH
+        sc.ct[("rain_extrapolation", k)].update(Contingency.from_masks(det, o))
 
 
 def _accumulate(sc: SequenceScores, d: np.ndarray, m: int, thr: float, valid: np.ndarray):
@@ -244,6 +235,8 @@ def run_flood_verify(req: FloodVerifyRequest, echo=print) -> dict:
         raise InputError(f"--ensemble must be >= 2 for flood verification, got {req.members}")
     if req.spin_frames < 1:
         raise InputError(f"--spin-up must be >= 1 frame, got {req.spin_frames}")
+    if req.window not in WINDOW_MODES:
+        raise InputError(f"--window must be one of {list(WINDOW_MODES)}, got {req.window!r}")
     dem = _load_dem(req)
     out = {
         "dem": {"source": dem.source, "shape": list(dem.shape), "cell_size": dem.cell_size},

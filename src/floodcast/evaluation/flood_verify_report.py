@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from floodcast.evaluation.flood_verify import REFS
+from floodcast.evaluation.flood_verify import RAIN_WET_MMH, REFS
 
 
 def _bss(bs: float, ref: float) -> float:
@@ -99,8 +99,10 @@ def reliability_table(res: dict):
 
 
 def rain_table(res: dict):
-    """Window-mean rain (mm/h) per lead, averaged over starts: STEPS members, deterministic
-    extrapolation, observed — the rain nowcast's own bias behind the flood scores."""
+    """The rain nowcast's own skill behind the flood scores, per lead: window-mean rain
+    (mm/h, averaged over starts) of the STEPS members, deterministic extrapolation and the
+    observed; their ratio to observed (bias of the mean); and the CSI / frequency bias of
+    rain >= RAIN_WET_MMH (STEPS median, extrapolation) pooled over starts."""
     import pandas as pd
 
     rows = []
@@ -108,13 +110,22 @@ def rain_table(res: dict):
         a = np.array([r[1:] for r in sc.rain_skill], float)
         for k in range(1, sc.n_leads + 1):
             s = a[a[:, 0] == k]
+            obs = s[:, 3].mean()
+            ens = sc.ct[("rain_ensemble", k - 1)].scores()
+            det = sc.ct[("rain_extrapolation", k - 1)].scores()
             rows.append(
                 {
                     "sequence": name,
                     "lead_min": k * sc.interval_s / 60.0,
                     "rain_steps_mmh": s[:, 1].mean(),
                     "rain_extrapolation_mmh": s[:, 2].mean(),
-                    "rain_observed_mmh": s[:, 3].mean(),
+                    "rain_observed_mmh": obs,
+                    "rain_ratio_steps": s[:, 1].mean() / obs if obs > 0 else math.nan,
+                    "rain_ratio_extrapolation": s[:, 2].mean() / obs if obs > 0 else math.nan,
+                    "rain_csi_steps": ens["csi"],
+                    "rain_csi_extrapolation": det["csi"],
+                    "rain_bias_steps": ens["bias"],
+                    "rain_bias_extrapolation": det["bias"],
                 }
             )
     return pd.DataFrame(rows)
@@ -139,6 +150,12 @@ def targets(df, rel) -> dict:
     return out
 
 
+_WINDOW_TEXT = {
+    "past": "per start from the spin-up frames up to the start (--window past)",
+    "sequence": "once over the whole sequence, truth included (--window sequence)",
+}
+
+
 def _md(df, cols, fmt="{:.3f}") -> str:
     head = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
     body = ""
@@ -152,12 +169,14 @@ def _md(df, cols, fmt="{:.3f}") -> str:
 
 
 def markdown(res: dict, df, rel, tg: dict, rain=None) -> str:
-    d = res["dem"]
+    d, q = res["dem"], res["request"]
     txt = (
         f"# Flood nowcast verification\n\nDEM {d['source']} {d['shape']} cells of "
-        f"{d['cell_size']:.1f} m; {res['request']['members']} STEPS members on the window plus "
-        f"{res['request'].get('margin_km', 40.0):g} km of radar; wet = depth > "
-        f"{res['request']['threshold']} m; pooled over start times.\n\n"
+        f"{d['cell_size']:.1f} m; {q['members']} STEPS members on the window plus "
+        f"{q.get('margin_km', 40.0):g} km of radar; radar window chosen "
+        f"{_WINDOW_TEXT.get(q.get('window', 'sequence'), '?')}; STEPS options over the "
+        f"defaults: {q.get('steps_options') or 'none'}; wet = depth > "
+        f"{q['threshold']} m; pooled over start times.\n\n"
     )
     cols = [
         "sequence",
@@ -180,7 +199,8 @@ def markdown(res: dict, df, rel, tg: dict, rain=None) -> str:
     txt += "## Scores per lead\n\n" + _md(df, cols) + "\n"
     if rain is not None:
         txt += (
-            "## Window-mean rain of the nowcasts vs observed (mm/h, mean over starts)\n\n"
+            "## The rain nowcast's own skill on the window (mean rain in mm/h, mean over "
+            f"starts; CSI and bias of rain >= {RAIN_WET_MMH:g} mm/h, pooled)\n\n"
             + _md(rain, list(rain.columns))
             + "\n"
         )
@@ -291,7 +311,7 @@ def write_report(out: Path, res: dict) -> list[Path]:
             "sequences": {
                 n: {
                     "starts": s.starts,
-                    "window": s.window,
+                    "windows": s.windows,
                     "rain_mean_steps_extrapolation_observed": [
                         [t, k, float(f), float(e), float(o)] for t, k, f, e, o in s.rain_skill
                     ],
