@@ -270,8 +270,7 @@ def read_pair(path: str | Path, event_id: str, factor: int) -> dict:
         td = np.asarray(tg["depth"][:], np.float32) / np.float32(store.DEPTH_SCALE)
         if len(td) != n_rain + tail:
             raise InputError(
-                f"{path}: event {event_id}: dry-tail run has {len(td)} maps, not "
-                f"{n_rain} + {tail}"
+                f"{path}: event {event_id}: dry-tail run has {len(td)} maps, not {n_rain} + {tail}"
             )
         rain, depth = with_dry_tail(rain, tail), td  # one continuous fine run
         fine_wall = float(tg.attrs["wall_time_s"])
