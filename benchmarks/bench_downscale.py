@@ -2,7 +2,8 @@
 
 For F = 4 and 8, on every test event of a pairs store (every event on a held-out DEM):
 
-* accuracy against the fine solver at every saved time and on the max-depth map - the
+* accuracy against the fine solver at every saved time (and split: the rain frames, the
+  dry tail after them - see ``floodcast downscale pairs --dry-tail``) and on the max-depth map - the
   model beside the all-dry, nearest, bilinear and bathtub baselines (CSI / POD / FAR /
   bias at 0.1 m, CSI at 0.3 m, depth RMSE); targets: model CSI@0.1 >= 0.90 and >= the
   best baseline + 0.05; and where the model's max-map errors sit (steep, ponds, flat,
@@ -162,8 +163,10 @@ def main() -> None:
             f"{'CSI@0.3':>8s} {'RMSE m':>7s} {'RMSE wet':>8s}"
         )
         for m, d in o.items():
-            for k in ("times", "max"):
+            for k in ("times", "max", "rain", "tail"):  # rain frames, then the dry tail
                 r = d[k]
+                if r["rmse_m"] != r["rmse_m"]:  # NaN: no dry tail in this store
+                    continue
                 print(
                     f"{m:9s} {k:5s} {r['csi@0.1']:8.3f} {r['pod@0.1']:6.3f} {r['far@0.1']:6.3f} "
                     f"{r['bias@0.1']:6.3f} {r['csi@0.3']:8.3f} {r['rmse_m']:7.3f} "
@@ -173,12 +176,19 @@ def main() -> None:
         best = max(ISSUE_BASELINES, key=lambda m: o[m]["times"]["csi@0.1"])
         csi, bcsi = o["model"]["times"]["csi@0.1"], o[best]["times"]["csi@0.1"]
         vcsi = o["volume_fill"]["times"]["csi@0.1"]
-        print(f"per event CSI@0.1 (all saved times), model vs {best} vs volume_fill:")
+        print(
+            f"per event CSI@0.1, model vs {best} vs volume_fill: all saved times | rain "
+            "frames | dry tail"
+        )
         for eid, e in rep["per_event"].items():
+            cells = " | ".join(
+                f"{e['model'][k]['csi@0.1']:.3f} vs {e[best][k]['csi@0.1']:.3f} vs "
+                f"{e['volume_fill'][k]['csi@0.1']:.3f}"
+                for k in ("times", "rain", "tail")
+            )
             print(
-                f"  {eid} {e['dem_id']:15s} {e['model']['times']['csi@0.1']:.3f} vs "
-                f"{e[best]['times']['csi@0.1']:.3f} vs {e['volume_fill']['times']['csi@0.1']:.3f}"
-                f"  (wet cell-times {e['model']['times']['wet_truth@0.1']})"
+                f"  {eid} {e['dem_id']:15s} {cells}  (wet cell-times "
+                f"{e['model']['times']['wet_truth@0.1']})"
             )
         agg = {}
         for w in rep["where"].values():

@@ -1,5 +1,7 @@
 """The downscaling benchmark's data: 128 x 128 crops (2 m cells) of real lidar DEMs, real
-MeteoSwiss radar events simulated at 2 m, then the same events at 8 m and 16 m.
+MeteoSwiss radar events simulated at 2 m, then the same events at 8 m and 16 m, each event
+followed by a dry tail (``--dry-tail`` frames of zero rain, the pair builder's default; the
+2 m run is continued through it too), so the pairs contain recessions.
 
 Green River (Utah, 1 m lidar, block mean to 2 m) gives eight training crops and one
 held-out crop; landlab's zSW3 (2 m lidar, other terrain) gives two held-out crops. Every
@@ -17,6 +19,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+from floodcast.defaults import DOWNSCALE_DRY_TAIL_FRAMES
 
 SHARED = Path(
     os.environ.get("FLOODCAST_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared/data")
@@ -124,6 +128,12 @@ def main() -> None:
     ap.add_argument(
         "--extra-train", action="store_true", help="add the extra training crops (2026-12-02)"
     )
+    ap.add_argument(
+        "--dry-tail",
+        type=int,
+        default=DOWNSCALE_DRY_TAIL_FRAMES,
+        help="frames of zero rain after each event (0 = none, as before 2026-12-02)",
+    )
     a = ap.parse_args()
     paths, test = write_crops(a.work, a.extra_train)
     build(a.work, paths, test, a.events, a.workers)
@@ -138,6 +148,8 @@ def main() -> None:
         "4",
         "--coarsen",
         "8",
+        "--dry-tail",
+        str(a.dry_tail),
     ]
     print(" ".join(pairs), flush=True)
     subprocess.run(pairs, check=True)

@@ -47,6 +47,13 @@ EVAL_THRESHOLDS_M = (0.05, WET_THRESHOLD_M, 0.3)
 #: overlap is a quarter tile; tiles are blended with sin^2 weights (predict/mapper.py).
 PREDICT_TILE = 256
 
+#: Frames of zero rain the downscaling pair builder appends to every event (a dry tail:
+#: the fine and coarse runs go on through the recession, maps saved as during the rain).
+#: Without it every training map lies inside heavy rain and the downscaled flood nowcast kept
+#: 2.2-2.9x the fine nowcast's water once the rain stopped (results 2026-12-02-downscaling-
+#: diagnosis). Six 5-min frames cover the half-hour recession that check met.
+DOWNSCALE_DRY_TAIL_FRAMES = 6
+
 #: Flood nowcast (issue #22): STEPS members (0 = deterministic extrapolation), lead and its
 #: cap (min), and the depth thresholds (m) of its probabilities.
 NOWCAST_MEMBERS = 20

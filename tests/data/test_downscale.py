@@ -1,5 +1,6 @@
 """The pair builder on a tiny synthetic DEM under uniform rain, with a closed boundary so
-the stored water volume must equal the rain volume (hand calculation)."""
+the stored water volume must equal the rain volume (hand calculation): 3 mm per frame over
+the 4 rain frames, then 12 mm held through the dry tail."""
 
 from types import SimpleNamespace
 
@@ -9,11 +10,14 @@ import zarr
 
 from floodcast.data import store
 from floodcast.data.build import BuildConfig, SolverSettings, build_dataset
-from floodcast.data.downscale import build_pairs, read_pair
+from floodcast.data.downscale import TAIL_GROUP, build_pairs, read_pair
 from floodcast.data.events import EventConfig
 from floodcast.data.samples import SampleSpec
+from floodcast.defaults import DOWNSCALE_DRY_TAIL_FRAMES as TAIL
 from floodcast.errors import InputError
 from floodcast.io.dem import Dem
+from floodcast.simulation.downscale import CHANNELS
+from floodcast.training.downscale import pair_samples
 
 RATE = 36.0  # mm/h: 3 mm per 5-min frame
 
@@ -35,37 +39,74 @@ def bowl_dem(n: int = 16, cell: float = 10.0) -> Dem:
     return Dem(elevation=z.astype(np.float32), cell_size=cell, source="bowl")
 
 
-@pytest.fixture(scope="module")
-def pair_store(tmp_path_factory):
-    out = tmp_path_factory.mktemp("pairs") / "p.zarr"
+def dataset(out):
     cfg = BuildConfig(
         events=EventConfig(count=1, frames=4, min_rain_mmh=1.0, seed=0),
         spec=SampleSpec(frames=2, patch=16),
         solver=SolverSettings(max_step=10.0, boundary="closed"),
     )
     build_dataset(out, {"bowl": bowl_dem()}, {"u": uniform_radar()}, cfg, scheduler="sync")
-    summary = build_pairs(out, (4,))
+    return out
+
+
+@pytest.fixture(scope="module")
+def pair_store(tmp_path_factory):
+    out = dataset(tmp_path_factory.mktemp("pairs") / "p.zarr")
+    summary = build_pairs(out, (4,))  # the default: with a dry tail
     return out, summary
 
 
-def test_pairs_conserve_the_rain(pair_store):
+def test_pairs_conserve_the_rain_through_the_dry_tail(pair_store):
     out, summary = pair_store
     assert summary.built == 1 and summary.factors == [4]
+    assert TAIL > 0 and summary.dry_tail == TAIL and summary.tails_built == 1
     p = read_pair(out, "ev00000", 4)
-    assert p["coarse_depth"].shape == (4, 4, 4) and p["fine_depth"].shape == (4, 16, 16)
+    n = 4 + TAIL
+    assert p["coarse_depth"].shape == (n, 4, 4) and p["fine_depth"].shape == (n, 16, 16)
+    assert p["rain"].shape == (n, 16, 16) and (p["rain_frames"], p["dry_tail_frames"]) == (4, TAIL)
+    assert (p["rain"][:4] == RATE).all() and (p["rain"][4:] == 0).all()
     np.testing.assert_allclose(
         p["coarse_dem"], p["fine_dem"].reshape(4, 4, 4, 4).mean((1, 3)), rtol=1e-6
     )
-    for k in range(4):  # closed edges: stored volume = rain so far (mm-quantised depths)
-        rain_m = RATE * (k + 1) * 300 / 3.6e6
+    for k in range(n):  # closed edges: stored volume = rain so far (mm-quantised depths)
+        rain_m = RATE * (min(k, 3) + 1) * 300 / 3.6e6  # 3, 6, 9, 12, then 12 mm
         assert p["coarse_depth"][k].mean() == pytest.approx(rain_m, abs=5e-4)
         assert p["fine_depth"][k].mean() == pytest.approx(rain_m, abs=5e-4)
     assert p["factor"] == 4 and p["cell_size"] == 10.0
+    # the tail's water moves: the last map is not the one at the rain's end
+    assert np.abs(p["fine_depth"][-1] - p["fine_depth"][3]).max() > 1e-3
+    tail = zarr.open_group(str(out / "events/ev00000" / TAIL_GROUP), mode="r").attrs
+    assert tail["rerun_max_diff_m"] <= 5e-4  # the rerun repeats the stored rain frames
+
+
+def test_dry_tail_maps_are_training_samples_with_no_new_rain(pair_store):
+    out, _ = pair_store
+    s = pair_samples(out, 4, "train")  # the one event is the train split
+    assert len(s) == 4 + TAIL
+    acc = [float(x["x"][CHANNELS.index("rain_accum"), 0, 0]) for x in s]
+    # rain since the start / 20 mm: 3, 6, 9, 12 mm, then 12 mm through the tail
+    np.testing.assert_allclose(acc, [0.15, 0.3, 0.45] + [0.6] * (1 + TAIL), rtol=1e-6)
+
+
+def test_no_dry_tail_and_another_tail_refused(tmp_path):
+    out = dataset(tmp_path / "n.zarr")
+    s = build_pairs(out, (4,), dry_tail=0)
+    assert (s.dry_tail, s.tails_built) == (0, 0)
+    p = read_pair(out, "ev00000", 4)
+    assert p["fine_depth"].shape == (4, 16, 16) and p["dry_tail_frames"] == 0
+    assert not (out / "events/ev00000" / TAIL_GROUP).exists()
+    with pytest.raises(InputError, match="built with --dry-tail 0, not 3"):
+        build_pairs(out, (4, 8), dry_tail=3)
+    assert not (out / "events/ev00000" / TAIL_GROUP).exists()
+    assert not (out / "dems/bowl/coarse8").exists()  # refused before anything is written
+    with pytest.raises(InputError, match="integer >= 0"):
+        build_pairs(out, (4,), dry_tail=-1)
 
 
 def test_pairs_resume_and_refuse_bad_factor(pair_store):
     out, _ = pair_store
-    assert build_pairs(out, (4,)).built == 0  # finished runs are skipped
+    s = build_pairs(out, (4,))
+    assert (s.built, s.tails_built) == (0, 0)  # finished runs are skipped
     with pytest.raises(InputError, match="16x16 is not divisible by --coarsen 3"):
         build_pairs(out, (4, 3))
     assert not (out / "events/ev00000/coarse3").exists()

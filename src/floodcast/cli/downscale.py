@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import typer
 
+from floodcast.defaults import DOWNSCALE_DRY_TAIL_FRAMES
 from floodcast.errors import InputError, user_errors
 
 
@@ -29,9 +31,16 @@ def register(app: typer.Typer) -> None:
             "--coarsen",
             help="Coarsening factor F (must divide every DEM's grid); repeatable.",
         ),
+        dry_tail: int = typer.Option(
+            DOWNSCALE_DRY_TAIL_FRAMES,
+            "--dry-tail",
+            help="Frames of zero rain after each event (a recession, maps saved through it): "
+            "the fine event is rerun with them and the coarse run covers them; 0 = none.",
+        ),
     ) -> None:
         """Simulate every event of STORE again on the block-mean DEM F times coarser (same
-        radar) and store it beside the fine run; resumable."""
+        radar, then --dry-tail frames without rain, also added to the fine run) and store it
+        beside the fine run; resumable."""
         from rich.progress import Progress
 
         from floodcast.data.downscale import build_pairs
@@ -42,10 +51,12 @@ def register(app: typer.Typer) -> None:
                 store_path,
                 tuple(coarsen),
                 progress=lambda d, t: bar.update(task, completed=d, total=t),
+                dry_tail=dry_tail,
             )
         typer.echo(
             f"{store_path}: x{', x'.join(map(str, s.factors))}: {s.built} coarse runs "
-            f"built ({s.wall_time_s:.1f} s), {s.skipped} already there"
+            f"and {s.tails_built} fine dry tails ({s.dry_tail} frames) built "
+            f"({s.wall_time_s:.1f} s), {s.skipped} coarse runs already there"
         )
 
     @ds_app.command("train")
@@ -127,8 +138,9 @@ def register(app: typer.Typer) -> None:
             f"{'bias':>6s} {'CSI@0.3':>8s} {'RMSE m':>7s}"
         )
         for m, d in rep["overall"].items():
-            for k in ("times", "max"):
-                r = d[k]
+            for k, r in d.items():  # times, max, rain frames, dry tail (if any maps)
+                if math.isnan(r["rmse_m"]):
+                    continue
                 typer.echo(
                     f"{m:10s} {k:5s} {r['csi@0.1']:8.3f} {r['pod@0.1']:6.3f} "
                     f"{r['far@0.1']:6.3f} {r['bias@0.1']:6.3f} {r['csi@0.3']:8.3f} "

@@ -6,7 +6,20 @@ rain block-averaged, so the rain volume is the same)::
 
     STORE.zarr/
       dems/<dem_id>/coarse<F>/elevation      [y/F, x/F] float32 (m), attrs: cell_size, factor
-      events/<event_id>/coarse<F>/depth      [t, y/F, x/F] uint16 mm, at the fine run's times
+      events/<event_id>/coarse<F>/depth      [t + N, y/F, x/F] uint16 mm, at the fine run's
+                                             times, then N dry-tail frames
+      events/<event_id>/dry_tail/depth       [t + N, y, x] uint16 mm: the fine run again,
+                                             over the rain and the dry tail
+
+A dry tail (``dry_tail`` = N frames, default ``defaults.DOWNSCALE_DRY_TAIL_FRAMES``; 0 =
+none) continues every event with N frames of zero rain, so the pairs contain recessions
+and not only maps inside heavy rain: the fine event is simulated again from dry over its
+rain plus the tail and stored beside the store's own event (left as it is), so the label
+is one continuous run; the coarse run covers rain and tail. ``read_pair`` returns that
+rerun as the fine depth and the rain with the tail's zero frames appended. The rerun reads
+the store's quantised rain (0.01 mm/h), so over the rain frames it differs a little from
+the stored event (measured: up to 1.4 cm at a handful of cells; kept in its attributes).
+A store's pairs all have the same tail: building with another N is refused.
 
 Each coarse run is written atomically (hidden temporary name, then renamed), so a killed
 ``floodcast downscale pairs`` resumes by skipping the finished ones. A grid that ``F``
@@ -23,6 +36,7 @@ import numpy as np
 import zarr
 
 from floodcast.data import store
+from floodcast.defaults import DOWNSCALE_DRY_TAIL_FRAMES
 from floodcast.errors import InputError
 from floodcast.simulation.downscale import (
     block_mean_grid,
@@ -34,6 +48,12 @@ from floodcast.simulation.downscale import (
 
 #: The coarsening factors the issue asks for (``floodcast downscale pairs`` default).
 DEFAULT_FACTORS = (4, 8)
+#: The fine run's dry-tail maps of an event (its group under ``events/<event_id>/``).
+TAIL_GROUP = "dry_tail"
+#: Largest |rerun - stored| fine depth (m) over the rain frames before the rerun is refused
+#: as another solver's. Not ~0: the rerun reads the store's quantised rain (0.01 mm/h), and
+#: wet fronts amplify that (measured on the 128^2 radar events: up to 1.4 cm, a few cells).
+RERUN_TOL_M = 0.1
 
 
 def group_name(factor: int) -> str:
@@ -43,17 +63,50 @@ def group_name(factor: int) -> str:
 @dataclass
 class PairSummary:
     factors: list[int]
-    built: int
+    built: int  # coarse runs
     skipped: int
     wall_time_s: float
+    dry_tail: int = 0  # frames of zero rain after each event
+    tails_built: int = 0  # fine reruns with the dry tail
+
+
+def _exists(path: Path, eid: str, group: str) -> bool:
+    return (path / "events" / eid / group / "zarr.json").exists()
+
+
+def _stored_tail(path: Path, eid: str, group: str) -> int:
+    return int(
+        zarr.open_group(str(path / "events" / eid / group), mode="r").attrs.get(
+            "dry_tail_frames", 0
+        )
+    )
+
+
+def _check_tail(path: Path, events, facs, tail: int) -> None:
+    """Refuse (before any run) a store whose finished pairs have another dry tail."""
+    if int(tail) != tail or tail < 0:
+        raise InputError(f"--dry-tail {tail!r}: must be an integer >= 0 (frames)")
+    for e in events:
+        for g in [group_name(f) for f in facs] + ([TAIL_GROUP] if tail else []):
+            if _exists(path, e, g) and (n := _stored_tail(path, e, g)) != tail:
+                raise InputError(
+                    f"{path}: event {e} {g} was built with --dry-tail {n}, not {tail}; "
+                    f"pass --dry-tail {n} or delete the store's coarse<F>/ and {TAIL_GROUP}/ "
+                    "groups to rebuild"
+                )
 
 
 def build_pairs(
-    path: str | Path, factors: tuple[int, ...] = DEFAULT_FACTORS, progress=None
+    path: str | Path,
+    factors: tuple[int, ...] = DEFAULT_FACTORS,
+    progress=None,
+    dry_tail: int = DOWNSCALE_DRY_TAIL_FRAMES,
 ) -> PairSummary:
-    """Add the coarse run of every finished event for every factor (resumable).
+    """Add the coarse run of every finished event for every factor (resumable), each event
+    continued by ``dry_tail`` frames of zero rain (the fine rerun stored once per event).
 
-    All factors are checked against every DEM before anything is simulated or written.
+    All factors are checked against every DEM, and the tail against the finished pairs,
+    before anything is simulated or written.
     """
     path = Path(path)
     store.open_root(path)  # a clear error if this is not a store
@@ -65,16 +118,17 @@ def build_pairs(
     for did, (z, _) in dems.items():
         for f in facs:
             check_factor(z.shape, f, f"{path} DEM {did}")
+    _check_tail(path, events, facs, dry_tail)
     for did, (z, attrs) in dems.items():
         for f in facs:
             _write_coarse_dem(path, did, z, attrs, f)
-    todo = [
-        (e, f)
-        for e in events
-        for f in facs
-        if not (path / "events" / e / group_name(f) / "zarr.json").exists()
-    ]
+    tails = [e for e in events if dry_tail and not _exists(path, e, TAIL_GROUP)]
+    todo = [(e, f) for e in events for f in facs if not _exists(path, e, group_name(f))]
     t0 = time.perf_counter()
+    for i, eid in enumerate(tails):
+        _write_tail(path, eid, _simulate_tail(path, eid, dry_tail), dry_tail)
+        if progress:
+            progress(i + 1, len(tails) + len(todo))
     for i, (eid, f) in enumerate(todo):
         rain, _, attrs = store.read_event(path, eid)
         did = attrs["plan"]["dem_id"]
@@ -82,20 +136,73 @@ def build_pairs(
         out = simulate_coarse(
             zc,
             float(cattrs["cell_size"]),
-            block_mean_grid(rain, f),
+            block_mean_grid(with_dry_tail(rain, dry_tail), f),
             float(attrs["plan"]["interval_s"]),
             attrs["solver"],
             f"{eid}/x{f}",
         )
-        _write_coarse_event(path, eid, f, out)
+        _write_coarse_event(path, eid, f, out | {"dry_tail_frames": int(dry_tail)})
         if progress:
-            progress(i + 1, len(todo))
+            progress(len(tails) + i + 1, len(tails) + len(todo))
     root = zarr.open_group(str(path), mode="r+")
     done = sorted(set(root.attrs.get("downscale_factors", [])) | set(facs))
     root.attrs["downscale_factors"] = done
+    root.attrs["downscale_dry_tail_frames"] = int(dry_tail)
     return PairSummary(
-        facs, len(todo), len(events) * len(facs) - len(todo), time.perf_counter() - t0
+        facs,
+        len(todo),
+        len(events) * len(facs) - len(todo),
+        time.perf_counter() - t0,
+        int(dry_tail),
+        len(tails),
     )
+
+
+def with_dry_tail(rain: np.ndarray, frames: int) -> np.ndarray:
+    """``rain`` [t, y, x] followed by ``frames`` frames of zero rain."""
+    zeros = np.zeros((int(frames),) + rain.shape[1:], rain.dtype)
+    return np.concatenate([rain, zeros]) if frames else rain
+
+
+def _simulate_tail(path: Path, eid: str, tail: int) -> dict:
+    """The fine event again from dry over its rain and ``tail`` dry frames (the store's
+    solver settings and Manning grid); its rain frames must be near the stored run's."""
+    rain, depth, attrs = store.read_event(path, eid)
+    did = attrs["plan"]["dem_id"]
+    z, zattrs = store.read_dem(path, did)
+    out = simulate_coarse(
+        z,
+        float(zattrs["cell_size"]),
+        with_dry_tail(rain, tail),
+        float(attrs["plan"]["interval_s"]),
+        attrs["solver"],
+        f"{eid}/dry_tail",
+        manning=store.read_dem_grid(path, did, "manning"),
+    )
+    d = np.abs(out["depth"][: len(depth)] - depth)
+    if d.max() > RERUN_TOL_M:  # another solver than the store's
+        raise InputError(
+            f"{path}: event {eid}: the fine rerun differs from the stored run by "
+            f"{d.max():.3f} m (> {RERUN_TOL_M} m); rebuild the store with this floodcast "
+            "or use --dry-tail 0"
+        )
+    out["rerun_max_diff_m"] = float(d.max())
+    out["rerun_cells_over_1cm"] = int((d > 0.01).sum())
+    return out
+
+
+def _write_tail(path: Path, eid: str, out: dict, tail: int) -> None:
+    depth = out["depth"]
+
+    def write(g):
+        g.create_array(
+            "depth",
+            data=store._quantise(depth, store.DEPTH_SCALE, f"{eid} dry tail"),
+            chunks=(1,) + depth.shape[1:],
+        )
+        g.attrs.update({k: v for k, v in out.items() if k != "depth"} | {"dry_tail_frames": tail})
+
+    store._write_group_atomically(path / "events" / eid / TAIL_GROUP, write)
 
 
 def _write_coarse_dem(path: Path, did: str, z: np.ndarray, attrs: dict, f: int) -> None:
@@ -145,7 +252,8 @@ def read_coarse_dem(path: str | Path, dem_id: str, factor: int) -> tuple[np.ndar
 
 def read_pair(path: str | Path, event_id: str, factor: int) -> dict:
     """One event at both resolutions: rain [t,y,x] (mm/h), fine and coarse depth (m), both
-    DEMs, cell sizes, interval and the wall time of each run."""
+    DEMs, cell sizes, interval and the wall time of each run; with its dry tail appended
+    (``rain_frames`` frames of the radar, then ``dry_tail_frames`` of zero rain)."""
     path = Path(path)
     rain, depth, attrs = store.read_event(path, event_id)
     p = path / "events" / event_id / group_name(factor)
@@ -155,6 +263,17 @@ def read_pair(path: str | Path, event_id: str, factor: int) -> dict:
             f"`floodcast downscale pairs {path} --coarsen {factor}`"
         )
     g = zarr.open_group(str(p), mode="r")
+    n_rain, tail = len(depth), int(g.attrs.get("dry_tail_frames", 0))
+    fine_wall = float(attrs["wall_time_s"])
+    if tail:
+        tg = zarr.open_group(str(path / "events" / event_id / TAIL_GROUP), mode="r")
+        td = np.asarray(tg["depth"][:], np.float32) / np.float32(store.DEPTH_SCALE)
+        if len(td) != n_rain + tail:
+            raise InputError(
+                f"{path}: event {event_id}: dry-tail run has {len(td)} maps, not {n_rain} + {tail}"
+            )
+        rain, depth = with_dry_tail(rain, tail), td  # one continuous fine run
+        fine_wall = float(tg.attrs["wall_time_s"])
     did = attrs["plan"]["dem_id"]
     z, zattrs = store.read_dem(path, did)
     zc, _ = read_coarse_dem(path, did, factor)
@@ -170,8 +289,10 @@ def read_pair(path: str | Path, event_id: str, factor: int) -> dict:
         "cell_size": float(zattrs["cell_size"]),
         "factor": int(factor),
         "interval_s": float(attrs["plan"]["interval_s"]),
-        "fine_wall_s": float(attrs["wall_time_s"]),
+        "fine_wall_s": fine_wall,
         "coarse_wall_s": float(g.attrs["wall_time_s"]),
+        "rain_frames": n_rain,
+        "dry_tail_frames": tail,
     }
 
 

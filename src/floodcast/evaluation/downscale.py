@@ -12,9 +12,11 @@ Methods (each: a pair + its ``FineGrid`` -> fine depth [t, y, x]):
 * any model, through ``predict.downscale.map_fine``.
 
 Scores at every saved time and on the max-depth map (the maximum over the saved times,
-for the label too): CSI / POD / FAR / bias / MCC at each threshold from contingency
-counts summed per event and over all events (never averaged per map), and the depth
-RMSE over all valid cells and over cells wet (> the first threshold) in either map.
+for the label too), and the saved times split into the rain frames and the dry tail
+(``rain`` / ``tail``: the recession after the rain, see ``data.downscale``): CSI / POD /
+FAR / bias / MCC at each threshold from contingency counts summed per event and over all
+events (never averaged per map), and the depth RMSE over all valid cells and over cells
+wet (> the first threshold) in either map.
 """
 
 from __future__ import annotations
@@ -110,10 +112,16 @@ class Tally:
         return out
 
 
+#: The Tallies of every method: all saved times, the max maps, rain frames, dry tail.
+PARTS = ("times", "max", "rain", "tail")
+
+
 def score_event(pair: dict, grid: FineGrid, methods: dict[str, Method]) -> dict:
     """``{method: {"times": Tally over every saved time, "max": Tally of the max maps,
-    "per_time": [report per saved time]}}`` for one event."""
+    "rain" / "tail": Tallies of the rain frames / the dry-tail frames, "per_time": [report
+    per saved time]}}`` for one event."""
     truth = pair["fine_depth"]
+    n_rain = int(pair.get("rain_frames", len(truth)))
     valid = grid.valid
     out = {}
     for name, fn in methods.items():
@@ -121,12 +129,15 @@ def score_event(pair: dict, grid: FineGrid, methods: dict[str, Method]) -> dict:
         if pred.shape != truth.shape:
             raise ValueError(f"{name}: map {pred.shape} != fine run {truth.shape}")
         per_time = [Tally().add(p, t, valid) for p, t in zip(pred, truth, strict=False)]
-        times = Tally()
-        for tl in per_time:
+        times, rain, tail = Tally(), Tally(), Tally()
+        for k, tl in enumerate(per_time):
             times.merge(tl)
+            (rain if k < n_rain else tail).merge(tl)
         out[name] = {
             "times": times,
             "max": Tally().add(pred.max(0), truth.max(0), valid),
+            "rain": rain,
+            "tail": tail,
             "per_time": [tl.report() for tl in per_time],
             "pred_max": pred.max(0),
         }
@@ -144,7 +155,7 @@ def evaluate(
     events = sorted(e for e, s in event_split(path).items() if s == split)
     if not events:
         raise ValueError(f"{path}: no {split} event")
-    overall = {m: {"times": Tally(), "max": Tally()} for m in methods}
+    overall = {m: {k: Tally() for k in PARTS} for m in methods}
     per_event, grids = {}, {}
     for eid in events:
         pair = read_pair(path, eid, factor)
@@ -157,11 +168,11 @@ def evaluate(
             on_event(eid, {"pair": pair, "grid": grid, "result": res})
         per_event[eid] = {
             "dem_id": pair["dem_id"],
-            **{m: {"times": r["times"].report(), "max": r["max"].report()} for m, r in res.items()},
+            **{m: {k: r[k].report() for k in PARTS} for m, r in res.items()},
         }
         for m, r in res.items():
-            overall[m]["times"].merge(r["times"])
-            overall[m]["max"].merge(r["max"])
+            for k in PARTS:
+                overall[m][k].merge(r[k])
     return {
         "factor": factor,
         "split": split,

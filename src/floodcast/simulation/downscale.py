@@ -89,8 +89,12 @@ def simulate_coarse(
     interval_s: float,
     solver: dict,
     source: str = "",
+    manning: np.ndarray | None = None,
 ) -> dict:
-    """Solver run on the coarse grid; depth at the end of every rain frame (as the store)."""
+    """Solver run on the coarse grid; depth at the end of every rain frame (as the store).
+
+    Also the fine rerun of an event with a dry tail (``data.downscale``): ``manning`` is a
+    per-cell Manning n grid (the store's raster) instead of ``solver["manning"]``."""
     from floodcast.io.rain import RainSeries
     from floodcast.physics.boundaries import Boundaries
     from floodcast.physics.solver import Simulation, SolverConfig, run, set_threads
@@ -100,9 +104,8 @@ def simulate_coarse(
     series = RainSeries(
         rates_mmh=rain_c, times_s=np.arange(n) * interval_s, end_s=n * interval_s, source=source
     )
-    cfg = SolverConfig(
-        manning=solver["manning"], max_step=solver["max_step"], cfl=solver.get("cfl", 0.7)
-    )
+    n_cell = manning if manning is not None else float(solver["manning"])
+    cfg = SolverConfig(manning=n_cell, max_step=solver["max_step"], cfl=solver.get("cfl", 0.7))
     sim = Simulation(elevation_c, cell_c, series, cfg, Boundaries.parse(solver["boundary"]))
     t0 = time.perf_counter()
     res = run(sim, duration_s=n * interval_s, save_every_s=interval_s)
