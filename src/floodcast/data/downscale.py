@@ -192,17 +192,7 @@ def _simulate_tail(path: Path, eid: str, tail: int) -> dict:
 
 
 def _write_tail(path: Path, eid: str, out: dict, tail: int) -> None:
-    depth = out["depth"]
-
-    def write(g):
-        g.create_array(
-            "depth",
-            data=store._quantise(depth, store.DEPTH_SCALE, f"{eid} dry tail"),
-            chunks=(1,) + depth.shape[1:],
-        )
-        g.attrs.update({k: v for k, v in out.items() if k != "depth"} | {"dry_tail_frames": tail})
-
-    store._write_group_atomically(path / "events" / eid / TAIL_GROUP, write)
+    _write_depth_group(path, eid, TAIL_GROUP, out, "dry tail", {"dry_tail_frames": tail})
 
 
 def _write_coarse_dem(path: Path, did: str, z: np.ndarray, attrs: dict, f: int) -> None:
@@ -226,17 +216,22 @@ def _write_coarse_dem(path: Path, did: str, z: np.ndarray, attrs: dict, f: int) 
 
 
 def _write_coarse_event(path: Path, eid: str, f: int, out: dict) -> None:
+    _write_depth_group(path, eid, group_name(f), out, f"x{f}", {"factor": f})
+
+
+def _write_depth_group(path: Path, eid: str, group: str, out: dict, label: str, extra: dict):
+    """One run's depth series (quantised as the store's) and its record, atomically."""
     depth = out["depth"]
 
     def write(g):
         g.create_array(
             "depth",
-            data=store._quantise(depth, store.DEPTH_SCALE, f"{eid} x{f}"),
+            data=store._quantise(depth, store.DEPTH_SCALE, f"{eid} {label}"),
             chunks=(1,) + depth.shape[1:],
         )
-        g.attrs.update({k: v for k, v in out.items() if k != "depth"} | {"factor": f})
+        g.attrs.update({k: v for k, v in out.items() if k != "depth"} | extra)
 
-    store._write_group_atomically(path / "events" / eid / group_name(f), write)
+    store._write_group_atomically(path / "events" / eid / group, write)
 
 
 def read_coarse_dem(path: str | Path, dem_id: str, factor: int) -> tuple[np.ndarray, dict]:
