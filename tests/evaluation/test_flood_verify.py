@@ -158,3 +158,16 @@ def test_verify_records_a_window_per_start_from_the_past(monkeypatch):
     assert [w["start"] for w in sc.windows] == sc.starts
     first = sc.windows[0]  # start 3 (frames 0..3): storm A's corner at rows/cols 4..7
     assert (first["row0"], first["col0"]) == (4.0, 4.0) and seen[0][0] == 3
+
+
+def test_blend_with_extrapolation_weights_by_hand():
+    """20-min blend, 5-min frames: extrapolation's weight 0.75, 0.5, 0.25, 0, 0 at leads
+    5..25 min; members 0 and 8 mm/h, extrapolation 4 mm/h."""
+    from floodcast.evaluation.flood_verify import blend_extrapolation
+
+    ens = np.stack([np.zeros((5, 2, 2)), np.full((5, 2, 2), 8.0)]).astype(np.float32)
+    det = np.full((5, 2, 2), 4.0, np.float32)
+    out = blend_extrapolation(ens, det, 300.0, 20.0)
+    np.testing.assert_allclose(out[0, :, 0, 0], [3.0, 2.0, 1.0, 0.0, 0.0])
+    np.testing.assert_allclose(out[1, :, 0, 0], [5.0, 6.0, 7.0, 8.0, 8.0])
+    assert blend_extrapolation(ens, det, 300.0, 0.0) is ens  # 0: the members untouched

@@ -202,6 +202,11 @@ def verify_cmd(
         help="Flood: KEY=VALUE passed to pysteps' STEPS over defaults.STEPS_OPTIONS (VALUE "
         "as JSON, else a string: conditional=true, mask_method=null); repeatable.",
     ),
+    blend_minutes: float = typer.Option(
+        0.0,
+        help="Flood: blend each STEPS member with deterministic extrapolation, the "
+        "extrapolation's weight falling linearly from 1 to 0 over this lead (0: no blend).",
+    ),
 ) -> None:
     """Verify nowcasts against what was observed: rain (CSI, FSS vs persistence) or, with
     --flood, flood depth (CSI/POD/FAR/bias, Brier skill, ROC, reliability)."""
@@ -231,6 +236,7 @@ def verify_cmd(
                 margin_km=margin_km,
                 window=window,
                 steps_options=parse_steps_options(steps_option),
+                blend_min=blend_minutes,
             )
             res = run_flood_verify(req, echo=typer.echo)
             write_report(out, res)

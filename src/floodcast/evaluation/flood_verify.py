@@ -53,6 +53,7 @@ class FloodVerifyRequest:
     margin_km: float = NOWCAST_MARGIN_KM  # radar kept around the window for the rain nowcast
     window: str = "past"  # flood_windows.WINDOW_MODES: chosen at issue time or on the truth
     steps_options: dict = field(default_factory=dict)  # over defaults.STEPS_OPTIONS
+    blend_min: float = 0.0  # members blended with extrapolation, weight 1 -> 0 over this lead
 
 
 @dataclass
@@ -127,6 +128,8 @@ def verify_sequence(name: str, seq, dem, req: FloodVerifyRequest, echo=print) ->
         )
     if req.window not in WINDOW_MODES:
         raise InputError(f"--window must be one of {list(WINDOW_MODES)}, got {req.window!r}")
+    if not req.blend_min >= 0:
+        raise InputError(f"--blend-minutes must be >= 0, got {req.blend_min}")
     starts = pick_starts(valid_starts, req.starts)
     sc = SequenceScores(name, interval, req.members, k_n)
     sc.init()
@@ -160,6 +163,7 @@ def verify_sequence(name: str, seq, dem, req: FloodVerifyRequest, echo=print) ->
             **common,
         )
         det = extrapolate(past, k_n, method="extrapolation", **common)
+        ens = blend_extrapolation(ens, det, interval, req.blend_min)
         truth = on_dem(crop[i + 1 : i + 1 + k_n])
         drive = np.stack(
             [on_dem(e) for e in ens]
@@ -190,6 +194,17 @@ def verify_sequence(name: str, seq, dem, req: FloodVerifyRequest, echo=print) ->
             f"{int(((d[:m, -1] > req.threshold).mean(0) >= 0.5).sum())}"
         )
     return sc
+
+
+def blend_extrapolation(ens: np.ndarray, det: np.ndarray, interval_s: float, blend_min: float):
+    """STEPS members [M, K, y, x] blended with deterministic extrapolation [K, y, x]: at lead
+    t = k * interval the weight of extrapolation is max(0, 1 - t / blend_min), so the members
+    keep the observed cores at short leads and are pure STEPS from ``blend_min`` on."""
+    if blend_min <= 0:
+        return ens
+    t = np.arange(1, det.shape[0] + 1) * interval_s
+    w = np.clip(1.0 - t / (blend_min * 60.0), 0.0, 1.0).astype(np.float32)[:, None, None]
+    return (w * det[None] + (1.0 - w) * ens).astype(np.float32)
 
 
 def _accumulate_rain(sc: SequenceScores, drive: np.ndarray, m: int, valid: np.ndarray) -> None:
