@@ -18,6 +18,9 @@ import json
 from pathlib import Path
 
 
+FILES = ("flood_verify.csv", "rain.csv", "flood_verify.json")
+
+
 def summary(d: Path):
     import pandas as pd
 
@@ -63,6 +66,9 @@ def main() -> None:
     tabs = []
     for spec in a.runs:
         name, _, path = spec.rpartition("=")
+        missing = [f for f in FILES if not (Path(path) / f).is_file()]
+        if missing:
+            ap.error(f"{path}: not a `nowcast verify --flood` output (no {', '.join(missing)})")
         t = summary(Path(path))
         t.insert(0, "run", name or Path(path).name)
         tabs.append(t)
