@@ -17,7 +17,6 @@ import argparse
 import json
 from pathlib import Path
 
-
 FILES = ("flood_verify.csv", "rain.csv", "flood_verify.json")
 
 
