@@ -49,12 +49,9 @@ def summary(out: Path, cell: float, threshold: float = 0.1) -> dict:
     return {"volume_m3": mean.sum(axis=(1, 2)) * cell**2, "likely": p >= 0.5}
 
 
-def csi(a: np.ndarray, b: np.ndarray) -> float:
-    hits = int((a & b).sum())
-    return hits / max(int((a | b).sum()), 1)
-
-
 def main() -> None:
+    from floodcast.metrics import csi
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", type=Path, default=Path("/tmp/floodcast-downscale"))
     ap.add_argument("--event", default="ev00010", help="event whose radar frames are observed")

@@ -26,7 +26,7 @@ import numpy as np
 
 from floodcast.defaults import NOWCAST_MARGIN_KM
 from floodcast.errors import InputError
-from floodcast.evaluation.flood_windows import WINDOW_MODES, issue_window, window_crop
+from floodcast.evaluation.flood_windows import check_window_mode, issue_window, window_crop
 from floodcast.metrics import Contingency
 from floodcast.predict.flood_nowcast import lead_steps, run_ensemble, solver_setup, spin_up
 
@@ -126,10 +126,6 @@ def verify_sequence(name: str, seq, dem, req: FloodVerifyRequest, echo=print) ->
             f"{name}: {rain.shape[0]} frames are too few for {req.spin_frames} "
             f"spin-up + {k_n} lead frames"
         )
-    if req.window not in WINDOW_MODES:
-        raise InputError(f"--window must be one of {list(WINDOW_MODES)}, got {req.window!r}")
-    if not req.blend_min >= 0:
-        raise InputError(f"--blend-minutes must be >= 0, got {req.blend_min}")
     starts = pick_starts(valid_starts, req.starts)
     sc = SequenceScores(name, interval, req.members, k_n)
     sc.init()
@@ -250,8 +246,9 @@ def run_flood_verify(req: FloodVerifyRequest, echo=print) -> dict:
         raise InputError(f"--ensemble must be >= 2 for flood verification, got {req.members}")
     if req.spin_frames < 1:
         raise InputError(f"--spin-up must be >= 1 frame, got {req.spin_frames}")
-    if req.window not in WINDOW_MODES:
-        raise InputError(f"--window must be one of {list(WINDOW_MODES)}, got {req.window!r}")
+    check_window_mode(req.window)
+    if not req.blend_min >= 0:
+        raise InputError(f"--blend-minutes must be >= 0, got {req.blend_min}")
     dem = _load_dem(req)
     out = {
         "dem": {"source": dem.source, "shape": list(dem.shape), "cell_size": dem.cell_size},

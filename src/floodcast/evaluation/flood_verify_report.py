@@ -110,18 +110,18 @@ def rain_table(res: dict):
         a = np.array([r[1:] for r in sc.rain_skill], float)
         for k in range(1, sc.n_leads + 1):
             s = a[a[:, 0] == k]
-            obs = s[:, 3].mean()
+            steps, extrap, obs = s[:, 1].mean(), s[:, 2].mean(), s[:, 3].mean()
             ens = sc.ct[("rain_ensemble", k - 1)].scores()
             det = sc.ct[("rain_extrapolation", k - 1)].scores()
             rows.append(
                 {
                     "sequence": name,
                     "lead_min": k * sc.interval_s / 60.0,
-                    "rain_steps_mmh": s[:, 1].mean(),
-                    "rain_extrapolation_mmh": s[:, 2].mean(),
+                    "rain_steps_mmh": steps,
+                    "rain_extrapolation_mmh": extrap,
                     "rain_observed_mmh": obs,
-                    "rain_ratio_steps": s[:, 1].mean() / obs if obs > 0 else math.nan,
-                    "rain_ratio_extrapolation": s[:, 2].mean() / obs if obs > 0 else math.nan,
+                    "rain_ratio_steps": steps / obs if obs > 0 else math.nan,
+                    "rain_ratio_extrapolation": extrap / obs if obs > 0 else math.nan,
                     "rain_csi_steps": ens["csi"],
                     "rain_csi_extrapolation": det["csi"],
                     "rain_bias_steps": ens["bias"],

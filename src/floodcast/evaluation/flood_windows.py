@@ -21,6 +21,12 @@ from floodcast.errors import InputError
 WINDOW_MODES = ("past", "sequence")
 
 
+def check_window_mode(mode: str) -> None:
+    """An unknown ``--window`` is an error naming the option and the valid modes."""
+    if mode not in WINDOW_MODES:
+        raise InputError(f"--window must be one of {list(WINDOW_MODES)}, got {mode!r}")
+
+
 def rainiest_window(rain: np.ndarray, rows: float, cols: float) -> tuple[float, float]:
     """(row0, col0) of the ``rows`` x ``cols`` window (radar cells) with the most rain summed
     over the frames of ``rain`` [t, Y, X], among windows fully covered in every frame."""
@@ -49,10 +55,9 @@ def issue_window(
     ``past`` reads only frames ``start - spin_frames + 1 .. start`` (coverage too: radar
     footprints are fixed, so the future frames' coverage is the same); ``sequence`` reads
     every frame (see the module docstring)."""
+    check_window_mode(mode)
     if mode == "sequence":
         return rainiest_window(rain, rows, cols)
-    if mode != "past":
-        raise InputError(f"--window must be one of {list(WINDOW_MODES)}, got {mode!r}")
     lo = max(0, start - max(int(spin_frames), 1) + 1)
     return rainiest_window(rain[lo : start + 1], rows, cols)
 
