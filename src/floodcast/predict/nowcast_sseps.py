@@ -1,6 +1,6 @@
-"""SSEPS ensemble (pysteps.nowcasts.sseps, Nerini et al. 2019): STEPS whose AR(2) parameters,
-cascade statistics and noise spectrum (short-space FFT) are estimated in local windows of
-the radar grid instead of once for the whole grid. Called from
+"""SSEPS ensemble (pysteps.nowcasts.sseps; the short-space approach of Nerini et al. 2017):
+STEPS whose AR(2) parameters, cascade statistics and noise spectrum (short-space FFT) are
+estimated in local windows of the radar grid instead of once for the whole grid. Called from
 :func:`floodcast.predict.nowcast.extrapolate` (method "sseps") on the dB field."""
 
 from __future__ import annotations
