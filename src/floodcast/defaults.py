@@ -95,8 +95,9 @@ STEPS_ZERO_DB = -15.0
 #: level), the window around the DEM is local to the storm there, and it still holds the
 #: 2-20 km cores whose persistence STEPS underestimates. war_thr: pysteps' 0.1 would also
 #: make SSEPS return a dry forecast whenever <= 10 % of the whole grid rains
-#: (pysteps.utils.check_norain on the whole field), which isolated storms on a 209 km crop
-#: often are; 0.02 keeps those and still needs ~100 rainy cells for a local fit.
+#: (pysteps.utils.check_norain on the whole field): the verification's MeteoSwiss and BoM
+#: starts come down to 13-15 % of the crop raining, an isolated storm would go below; 0.02
+#: keeps those and still needs ~100 rainy cells (1 km) for a window's own fit.
 SSEPS_WIN_KM = 64.0
 SSEPS_MIN_WIN_CELLS = 16
 SSEPS_OPTIONS = {
