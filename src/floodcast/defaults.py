@@ -84,6 +84,30 @@ STEPS_OPTIONS = {
 }
 STEPS_THRESHOLD_MMH = 0.1
 STEPS_ZERO_DB = -15.0
+#: SSEPS (pysteps.nowcasts.sseps; ``nowcast verify --flood --ensemble-method sseps`` only):
+#: STEPS with the AR(2) parameters, cascade statistics and noise estimated per local window.
+#: Verification-only so far (docs/results/2026-12-02-flood-nowcast-sseps.md). Noise "ssft"
+#: (short-space FFT, Nerini et al. 2017: the localized noise the method is built on); BPS
+#: velocity perturbations, incremental mask and CDF matching as STEPS_OPTIONS, so the two
+#: differ only in the localization. The window is 64 km: the verification's radar crop is
+#: the DEM window plus 100 km on each side (~209 km), so 64 km gives 4 x 4 windows (each
+#: 1.1 x 64 km with the 0.1 overlap, ~5000 cells at 1 km: enough for a lag-2 correlation per
+#: level), the window around the DEM is local to the storm there, and it still holds the
+#: 2-20 km cores whose persistence STEPS underestimates. war_thr: pysteps' 0.1 would also
+#: make SSEPS return a dry forecast whenever <= 10 % of the whole grid rains
+#: (pysteps.utils.check_norain on the whole field): the verification's MeteoSwiss and BoM
+#: starts come down to 13-15 % of the crop raining, an isolated storm would go below; 0.02
+#: keeps those and still needs ~100 rainy cells (1 km) for a window's own fit.
+SSEPS_WIN_KM = 64.0
+SSEPS_MIN_WIN_CELLS = 16
+SSEPS_OPTIONS = {
+    "overlap": 0.1,
+    "war_thr": 0.02,
+    "noise_method": "ssft",
+    "vel_pert_method": "bps",
+    "mask_method": "incremental",
+    "probmatching_method": "cdf",
+}
 #: Cascade levels: log2(grid cells) - 2, at most 6 (pysteps' default, for ~500-cell grids),
 #: so the coarsest level still spans the grid and the finest is ~2 cells.
 STEPS_MAX_CASCADE_LEVELS = 6

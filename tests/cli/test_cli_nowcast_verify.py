@@ -29,3 +29,31 @@ def test_flood_verify_refuses_an_unknown_window(tmp_path):
     )
     assert r.exit_code == 1 and "--window" in r.output
     assert not out.exists()
+
+
+def test_flood_verify_refuses_an_unknown_ensemble_method(tmp_path):
+    out = tmp_path / "out"
+    r = CliRunner().invoke(
+        app,
+        ["nowcast", "verify", "--flood", "--radar", "x", "--dem", "sample", "--out", str(out)]
+        + ["--ensemble-method", "lagrangian"],
+    )
+    assert r.exit_code == 1 and "--ensemble-method" in r.output and "sseps" in r.output
+    assert not out.exists()
+
+
+def test_flood_verify_passes_the_ensemble_method(tmp_path, monkeypatch):
+    import floodcast.evaluation.flood_verify as fv
+
+    seen = {}
+
+    def fake_run(req, echo=print):
+        seen["method"] = req.ensemble_method
+        raise InputError("stop here")
+
+    monkeypatch.setattr(fv, "run_flood_verify", fake_run)
+    base = ["nowcast", "verify", "--flood", "--radar", "x", "--dem", "sample"]
+    r = CliRunner().invoke(app, base + ["--out", str(tmp_path / "a"), "--ensemble-method", "sseps"])
+    assert r.exit_code == 1 and seen["method"] == "sseps"
+    CliRunner().invoke(app, base + ["--out", str(tmp_path / "b")])
+    assert seen["method"] == "steps"  # the default

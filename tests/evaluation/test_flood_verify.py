@@ -171,3 +171,36 @@ def test_blend_with_extrapolation_weights_by_hand():
     np.testing.assert_allclose(out[0, :, 0, 0], [3.0, 2.0, 1.0, 0.0, 0.0])
     np.testing.assert_allclose(out[1, :, 0, 0], [5.0, 6.0, 7.0, 8.0, 8.0])
     assert blend_extrapolation(ens, det, 300.0, 0.0) is ens  # 0: the members untouched
+
+
+def test_verify_drives_members_with_the_chosen_ensemble_method(monkeypatch):
+    """--ensemble-method reaches the rain nowcast (sseps members), extrapolation stays the
+    reference; an unknown method is refused naming the option."""
+    import floodcast.evaluation.flood_verify as fv
+    import floodcast.predict.nowcast as nc
+
+    calls = []
+    real = nc.extrapolate
+
+    def spy(frames, n_steps, method="extrapolation", **kw):
+        calls.append(method)
+        return real(frames, n_steps, method=method, **kw)
+
+    monkeypatch.setattr(nc, "extrapolate", spy)
+    yy, xx = np.mgrid[0:48, 0:48].astype(float)
+    rain = np.stack(  # a cell drifting half a cell per frame (SSEPS needs moving frames)
+        [
+            120 * np.exp(-((yy - 18 - 0.5 * t) ** 2 + (xx - 18 - 0.5 * t) ** 2) / (2 * 6.0**2))
+            for t in range(10)
+        ]
+    ).astype(np.float32)
+    times = np.datetime64("2020-06-01T12:00") + np.arange(10) * np.timedelta64(300, "s")
+    seq = SimpleNamespace(rain_mmh=rain, times=times, interval_s=300.0, cell_size=1000.0)
+    dem = Dem((100 + np.add.outer(np.arange(16) * 0.3, np.arange(16) * 0.2)).astype("f4"), 250.0)
+    req = FloodVerifyRequest(
+        radar=[], dem="", members=2, lead_min=10, starts=1, spin_frames=4, ensemble_method="sseps"
+    )
+    sc = verify_sequence("two", seq, dem, req, echo=lambda s: None)
+    assert calls == ["sseps", "extrapolation"] and len(sc.starts) == 1
+    with pytest.raises(InputError, match="--ensemble-method"):
+        fv.check_ensemble_method("blend")

@@ -202,6 +202,12 @@ def verify_cmd(
         help="Flood: KEY=VALUE passed to pysteps' STEPS over defaults.STEPS_OPTIONS (VALUE "
         "as JSON, else a string: conditional=true, mask_method=null); repeatable.",
     ),
+    ensemble_method: str = typer.Option(
+        "steps",
+        help="Flood: ensemble rain nowcast: steps (pysteps STEPS, as the live nowcast) or "
+        "sseps (STEPS with statistics per local window, defaults.SSEPS_OPTIONS; "
+        "--steps-option then passes SSEPS keywords).",
+    ),
     blend_minutes: float = typer.Option(
         0.0,
         help="Flood: blend each STEPS member with deterministic extrapolation, the "
@@ -237,6 +243,7 @@ def verify_cmd(
                 window=window,
                 steps_options=parse_steps_options(steps_option),
                 blend_min=blend_minutes,
+                ensemble_method=ensemble_method,
             )
             res = run_flood_verify(req, echo=typer.echo)
             write_report(out, res)

@@ -54,6 +54,7 @@ class FloodVerifyRequest:
     window: str = "past"  # flood_windows.WINDOW_MODES: chosen at issue time or on the truth
     steps_options: dict = field(default_factory=dict)  # over defaults.STEPS_OPTIONS
     blend_min: float = 0.0  # members blended with extrapolation, weight 1 -> 0 over this lead
+    ensemble_method: str = "steps"  # predict.nowcast.ENSEMBLE_METHODS (sseps: localized STEPS)
 
 
 @dataclass
@@ -152,7 +153,7 @@ def verify_sequence(name: str, seq, dem, req: FloodVerifyRequest, echo=print) ->
         ens = extrapolate(
             past,
             k_n,
-            method="steps",
+            method=req.ensemble_method,
             n_members=m,
             seed=req.seed + i,
             steps_options=req.steps_options or None,
@@ -238,6 +239,16 @@ def _accumulate(sc: SequenceScores, d: np.ndarray, m: int, thr: float, valid: np
             sc.n_active[k] += int(act.sum())
 
 
+def check_ensemble_method(method: str) -> None:
+    """An unknown ``--ensemble-method`` is an error naming the option and the valid ones."""
+    from floodcast.predict.nowcast import ENSEMBLE_METHODS
+
+    if method not in ENSEMBLE_METHODS:
+        raise InputError(
+            f"--ensemble-method must be one of {list(ENSEMBLE_METHODS)}, got {method!r}"
+        )
+
+
 def run_flood_verify(req: FloodVerifyRequest, echo=print) -> dict:
     """Every sequence of ``req.radar`` scored on ``req.dem``: {name: SequenceScores}."""
     from floodcast.io.named_inputs import load_radars
@@ -247,6 +258,7 @@ def run_flood_verify(req: FloodVerifyRequest, echo=print) -> dict:
     if req.spin_frames < 1:
         raise InputError(f"--spin-up must be >= 1 frame, got {req.spin_frames}")
     check_window_mode(req.window)
+    check_ensemble_method(req.ensemble_method)
     if not req.blend_min >= 0:
         raise InputError(f"--blend-minutes must be >= 0, got {req.blend_min}")
     dem = _load_dem(req)

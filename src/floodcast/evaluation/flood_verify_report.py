@@ -170,11 +170,12 @@ def _md(df, cols, fmt="{:.3f}") -> str:
 
 def markdown(res: dict, df, rel, tg: dict, rain=None) -> str:
     d, q = res["dem"], res["request"]
+    ens = q.get("ensemble_method", "steps").upper()
     txt = (
         f"# Flood nowcast verification\n\nDEM {d['source']} {d['shape']} cells of "
-        f"{d['cell_size']:.1f} m; {q['members']} STEPS members on the window plus "
+        f"{d['cell_size']:.1f} m; {q['members']} {ens} members on the window plus "
         f"{q.get('margin_km', 40.0):g} km of radar; radar window chosen "
-        f"{_WINDOW_TEXT.get(q.get('window', 'sequence'), '?')}; STEPS options over the "
+        f"{_WINDOW_TEXT.get(q.get('window', 'sequence'), '?')}; ensemble options over the "
         f"defaults: {q.get('steps_options') or 'none'}; wet = depth > "
         f"{q['threshold']} m; pooled over start times.\n\n"
     )

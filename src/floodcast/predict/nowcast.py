@@ -2,7 +2,8 @@
 
 ``extrapolate`` estimates the motion of the latest radar frames by optical flow
 (pysteps' Lucas-Kanade by default) and advects the last frame ``n_steps`` ahead
-(semi-Lagrangian extrapolation), or runs a seeded STEPS ensemble in dB.
+(semi-Lagrangian extrapolation), or runs a seeded STEPS ensemble in dB (or SSEPS, STEPS
+with local statistics: :mod:`floodcast.predict.nowcast_sseps`).
 ``flood_nowcast`` feeds observed + extrapolated frames to a :class:`FloodMapper`
 and returns one flood map per lead time; with an ensemble, the probability of
 flooding (fraction of members wet) per lead.
@@ -28,7 +29,8 @@ from floodcast import defaults
 from floodcast.errors import InputError
 from floodcast.predict.mapper import FloodMap, FloodMapper
 
-METHODS = ("extrapolation", "steps")
+METHODS = ("extrapolation", "steps", "sseps")
+ENSEMBLE_METHODS = ("steps", "sseps")  # seeded ensembles in dB (sseps: localized STEPS)
 FLOW_METHODS = {
     "lucaskanade": "LK",
     "lk": "LK",
@@ -41,8 +43,8 @@ DB_ZERO = defaults.STEPS_ZERO_DB  # dB value given to zero rain (and to no cover
 
 
 def min_frames(method: str) -> int:
-    """Observed frames needed: 2 for optical flow; STEPS' AR(2) model needs 3."""
-    return 3 if method == "steps" else 2
+    """Observed frames needed: 2 for optical flow; the AR(2) model of STEPS/SSEPS needs 3."""
+    return 3 if method in ENSEMBLE_METHODS else 2
 
 
 def cascade_levels(shape: tuple[int, ...]) -> int:
@@ -99,7 +101,8 @@ def extrapolate(
         frames_mmh: observed rain [t, y, x] in mm/h, oldest first; NaN = no coverage.
         n_steps: lead times to forecast (each one frame interval).
         method: "extrapolation" (optical flow + semi-Lagrangian advection of the last
-            frame, deterministic) or "steps" (STEPS ensemble in dB, seeded).
+            frame, deterministic), "steps" (STEPS ensemble in dB, seeded) or "sseps"
+            (SSEPS: STEPS with statistics per local window, same seeding and output).
         n_members: STEPS ensemble size.
         seed: STEPS seed; the same seed gives identical ensembles.
         flow: optical-flow method (see :func:`estimate_motion`).
@@ -108,10 +111,11 @@ def extrapolate(
             perturbations and scale decomposition need them).
         n_cascade_levels: STEPS cascade levels (default: log2(cells) - 2, at most 6).
         return_motion: also return the motion field [2, y, x] (pixels per step).
-        steps_options: pysteps STEPS keywords overriding ``defaults.STEPS_OPTIONS``.
+        steps_options: pysteps keywords of the ensemble method overriding
+            ``defaults.STEPS_OPTIONS`` (steps) or ``defaults.SSEPS_OPTIONS`` (sseps).
 
     Returns:
-        [n_steps, y, x] (extrapolation) or [n_members, n_steps, y, x] (steps) float32
+        [n_steps, y, x] (extrapolation) or [n_members, n_steps, y, x] (ensembles) float32
         mm/h, NaN where unknown; with ``return_motion`` a tuple (forecast, motion).
     """
     from pysteps import nowcasts
@@ -144,13 +148,30 @@ def extrapolate(
         fc[:, no_cov] = np.nan
     else:
         if n_members < 1:
-            raise InputError(f"STEPS needs n_members >= 1, got {n_members}")
+            raise InputError(f"{method} needs n_members >= 1, got {n_members}")
         filled = np.nan_to_num(use, nan=0.0)
         db, _ = transformation.dB_transform(filled, threshold=DB_THRESHOLD_MMH, zerovalue=DB_ZERO)
         velocity = estimate_motion(db, flow)
         thr_db = 10.0 * np.log10(DB_THRESHOLD_MMH)
         if not (db[-1] > thr_db).any():  # no rain to perturb: the ensemble is dry
             fc = np.zeros((n_members, int(n_steps)) + db.shape[1:], np.float32)
+        elif method == "sseps":
+            from floodcast.predict.nowcast_sseps import sseps_db
+
+            fc_db = sseps_db(
+                db,
+                velocity,
+                int(n_steps),
+                int(n_members),
+                seed,
+                thr_db,
+                DB_ZERO,
+                n_cascade_levels or cascade_levels(db.shape[1:]),
+                cell_size_m,
+                interval_s,
+                steps_options,
+            )
+            fc = _from_db(fc_db, thr_db)
         else:
             kw = {
                 "n_ens_members": int(n_members),
@@ -178,12 +199,19 @@ def extrapolate(
                         f"STEPS failed on these frames ({exc}; identical "
                         "frames?); use method='extrapolation'"
                     ) from exc
-            fc, _ = transformation.dB_transform(
-                np.asarray(fc_db, float), threshold=thr_db, inverse=True, zerovalue=0.0
-            )
-            fc = np.asarray(fc, np.float32)
+            fc = _from_db(fc_db, thr_db)
         fc[:, :, no_cov] = np.nan
     return (fc, velocity) if return_motion else fc
+
+
+def _from_db(fc_db, thr_db: float) -> np.ndarray:
+    """Ensemble [M, K, y, x] from dB back to mm/h (float32; below the threshold: 0)."""
+    from pysteps.utils import transformation
+
+    fc, _ = transformation.dB_transform(
+        np.asarray(fc_db, float), threshold=thr_db, inverse=True, zerovalue=0.0
+    )
+    return np.asarray(fc, np.float32)
 
 
 @dataclass
