@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
+from floodcast import defaults
 from floodcast.cli import app
 from floodcast.cli.nowcast import parse_steps_options
 from floodcast.errors import InputError
@@ -56,4 +57,4 @@ def test_flood_verify_passes_the_ensemble_method(tmp_path, monkeypatch):
     r = CliRunner().invoke(app, base + ["--out", str(tmp_path / "a"), "--ensemble-method", "sseps"])
     assert r.exit_code == 1 and seen["method"] == "sseps"
     CliRunner().invoke(app, base + ["--out", str(tmp_path / "b")])
-    assert seen["method"] == "steps"  # the default
+    assert seen["method"] == defaults.ENSEMBLE_METHOD == "sseps"  # the default

@@ -120,6 +120,7 @@ def test_nowcast_cli_physics_outputs_and_hot_start(tmp_path, monkeypatch):
     assert "3 / 3 leads" in terminal.getvalue()
     s = json.loads((out / "nowcast.json").read_text())
     assert s["engine"] == "physics" and s["members"] == 3 and s["thresholds_m"] == [0.1, 0.3]
+    assert s["method"] == "sseps"  # defaults.ENSEMBLE_METHOD
     assert [row["lead_min"] for row in s["leads"]] == [5.0, 10.0, 15.0]
     assert {"area_p_ge_0.5_m2@0.1m", "max_probability@0.3m", "rain_mean_mmh"} <= set(s["leads"][0])
     for f in (
@@ -195,6 +196,7 @@ def test_nowcast_cli_physics_outputs_and_hot_start(tmp_path, monkeypatch):
         (["--spin-up", "0", "--frames-2"], "need at least 3"),
         (["--spin-up", "0", "--alert", "missing.geojson:0.3:0.5:60"], "--alert missing.geojson"),
         (["--spin-up", "0", "--alert", "a.geojson:0.3:1.5:60"], "PROB"),
+        (["--spin-up", "0", "--ensemble-method", "lagrangian"], "--ensemble-method"),
     ],
 )
 def test_nowcast_cli_bad_input(tmp_path, monkeypatch, args, match):
@@ -208,6 +210,17 @@ def test_nowcast_cli_bad_input(tmp_path, monkeypatch, args, match):
     assert match in r.output
     assert not out.exists()
     assert not [q for q in tmp_path.iterdir() if q.name.startswith(".")]
+
+
+def test_nowcast_ensemble_method_steps(tmp_path, monkeypatch):
+    """--ensemble-method steps: the members are pysteps STEPS's, and nowcast.json says so."""
+    monkeypatch.chdir(tmp_path)
+    dem, rain = _inputs(tmp_path)
+    out = tmp_path / "nc"
+    r = _run("--dem", dem, "--rain", rain, "--out", out, "--ensemble", 2, "--lead", 5,
+             "--spin-up", 0, "--ensemble-method", "steps")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert json.loads((out / "nowcast.json").read_text())["method"] == "steps"
 
 
 def test_alert_polygon_not_overlapping_the_dem(tmp_path, monkeypatch):

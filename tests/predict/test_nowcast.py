@@ -10,6 +10,7 @@ import rasterio
 from affine import Affine
 from typer.testing import CliRunner
 
+from floodcast import defaults
 from floodcast.cli import app
 from floodcast.errors import InputError
 from floodcast.io.dem import Dem
@@ -171,7 +172,7 @@ def test_nowcast_cli_writes_every_lead(model_file, tmp_path, ensemble):
     assert r.exit_code == 0, r.output
     summary = json.loads((out / "nowcast.json").read_text())
     assert [row["lead_min"] for row in summary["leads"]] == [0, 5, 10]
-    assert summary["method"] == ("steps" if ensemble else "extrapolation")
+    assert summary["method"] == (defaults.ENSEMBLE_METHOD if ensemble else "extrapolation")
     for lead in ("lead_000min", "lead_005min", "lead_010min"):
         assert (out / lead / "wet_probability.tif").exists() and (out / lead / "flood.png").exists()
         assert (out / lead / "flooding_probability.tif").exists() == bool(

@@ -74,3 +74,21 @@ def test_sseps_no_coverage_is_nan_and_dry_input_is_dry():
 )
 def test_window_cells_by_hand(shape, cell_m, cells):
     assert window_cells(shape, cell_m) == cells
+
+
+def test_sseps_failure_falls_back_to_steps_members(monkeypatch, caplog):
+    """Where SSEPS cannot fit a field (a local window too smooth), the ensemble is STEPS's:
+    the same members as method="steps" with the same seed, and a warning says so."""
+    import floodcast.predict.nowcast_sseps as ns
+    from floodcast.errors import InputError
+
+    def fails(*a, **k):
+        raise InputError("SSEPS failed on these frames (singular)")
+
+    monkeypatch.setattr(ns, "sseps_db", fails)
+    obs = textured_rain()
+    with caplog.at_level("WARNING", logger="floodcast.predict.nowcast"):
+        fc = extrapolate(obs, 2, method="sseps", n_members=2, seed=3, steps_options=LOCAL)
+    st = extrapolate(obs, 2, method="steps", n_members=2, seed=3)
+    assert np.array_equal(fc, st, equal_nan=True)
+    assert "STEPS members instead" in caplog.text

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from affine import Affine
 
+from floodcast import defaults
 from floodcast.io.radar import RadarSequence
 from floodcast.serve.live import LivePhysics
 from floodcast.serve.live_ensemble import LiveEnsemble
@@ -85,7 +86,7 @@ def test_live_cycle_runs_steps_on_the_radar_grid(shared_data, folder, pattern, s
     ens = LiveEnsemble(live, members=2, n_steps=2, thresholds=(0.01,), seed=7, dem=dem)
     res = ens.cycle(np.stack(hist), 300.0, radar=seq)
     st = ens.status()
-    assert st["method"] == "steps" and st["steps_fallbacks"] == 0
+    assert st["method"] == defaults.ENSEMBLE_METHOD and st["steps_fallbacks"] == 0
     assert st["steps_grid"] == f"radar {seq.shape[1]}x{seq.shape[2]} cells of 1000 m"
     assert res.members == 2 and res.probability.shape == (2, 1, 64, 64)  # regridded to DEM
     assert np.isfinite(res.rain_mean_mmh).all() and 0.0 <= st["unknown_rain_fraction"] < 1.0

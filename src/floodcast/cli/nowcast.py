@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from floodcast import defaults
 from floodcast.cli.verbosity import Verbose, library_chatter
 from floodcast.defaults import NOWCAST_SCHEDULER
 from floodcast.errors import InputError, user_errors
@@ -69,7 +70,12 @@ def nowcast_cmd(
         help="Instead of --state: simulate the last HOURS of "
         "the observed frames from a dry start (0 = all of them).",
     ),
-    seed: int = typer.Option(0, help="Seed of the STEPS ensemble."),
+    seed: int = typer.Option(0, help="Seed of the rain ensemble."),
+    ensemble_method: str = typer.Option(
+        defaults.ENSEMBLE_METHOD,
+        help="Rain ensemble: sseps (pysteps SSEPS: STEPS with statistics per local window; "
+        "STEPS where it cannot fit) or steps (pysteps STEPS, one set of statistics).",
+    ),
     flow: str = typer.Option(
         "lucaskanade", help="Optical flow: lucaskanade, darts, proesmans, vet."
     ),
@@ -129,6 +135,7 @@ def nowcast_cmd(
             state=state,
             spin_up_h=spin_up,
             seed=seed,
+            ensemble_method=ensemble_method,
             flow=flow,
             margin_km=margin_km,
             alerts=list(alert),
@@ -203,10 +210,10 @@ def verify_cmd(
         "as JSON, else a string: conditional=true, mask_method=null); repeatable.",
     ),
     ensemble_method: str = typer.Option(
-        "steps",
-        help="Flood: ensemble rain nowcast: steps (pysteps STEPS, as the live nowcast) or "
-        "sseps (STEPS with statistics per local window, defaults.SSEPS_OPTIONS; "
-        "--steps-option then passes SSEPS keywords).",
+        defaults.ENSEMBLE_METHOD,
+        help="Flood: ensemble rain nowcast: sseps (pysteps SSEPS: STEPS with statistics per "
+        "local window, defaults.SSEPS_OPTIONS; the live nowcast's) or steps (pysteps STEPS "
+        "with global statistics). --steps-option passes the chosen method's keywords.",
     ),
     blend_minutes: float = typer.Option(
         0.0,

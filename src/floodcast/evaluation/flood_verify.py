@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from floodcast import defaults
 from floodcast.defaults import NOWCAST_MARGIN_KM
 from floodcast.errors import InputError
 from floodcast.evaluation.flood_windows import check_window_mode, issue_window, window_crop
@@ -54,7 +55,7 @@ class FloodVerifyRequest:
     window: str = "past"  # flood_windows.WINDOW_MODES: chosen at issue time or on the truth
     steps_options: dict = field(default_factory=dict)  # over defaults.STEPS_OPTIONS
     blend_min: float = 0.0  # members blended with extrapolation, weight 1 -> 0 over this lead
-    ensemble_method: str = "steps"  # predict.nowcast.ENSEMBLE_METHODS (sseps: localized STEPS)
+    ensemble_method: str = defaults.ENSEMBLE_METHOD  # predict.nowcast.ENSEMBLE_METHODS
 
 
 @dataclass

@@ -31,7 +31,7 @@ def _observed_and_forecast(req: NowcastRequest, dem, n_members: int, need: int, 
     """(observed [T, y, x], forecast [M, K, y, x], interval s, frame times or None)."""
     from floodcast.predict.nowcast import extrapolate, min_frames
 
-    method = "steps" if n_members > 0 else "extrapolation"
+    method = req.ensemble_method if n_members > 0 else "extrapolation"
     members = max(n_members, 1)
     if req.radar:
         from floodcast.io.named_inputs import load_radars
@@ -159,7 +159,7 @@ def run_nowcast(
         "engine": eng,
         "dem": dem.source,
         "input": req.radar or req.rain,
-        "method": "steps" if req.n_members else "extrapolation",
+        "method": req.ensemble_method if req.n_members else "extrapolation",
         "seed": req.seed,
         "flow": req.flow,
         "lead_min": req.lead_min,

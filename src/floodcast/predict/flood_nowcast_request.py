@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from floodcast import defaults
 from floodcast.defaults import NOWCAST_SCHEDULER
 from floodcast.errors import InputError
 from floodcast.predict.flood_nowcast import NOWCAST_LEAD_MIN, NOWCAST_MEMBERS, NOWCAST_THRESHOLDS_M
+from floodcast.predict.nowcast import ENSEMBLE_METHODS
 from floodcast.predict.radar_nowcast import MARGIN_KM
 
 ENGINES = ("physics", "model", "both")
@@ -29,6 +31,7 @@ class NowcastRequest:
     state: str = ""
     spin_up_h: float | None = None
     seed: int = 0
+    ensemble_method: str = defaults.ENSEMBLE_METHOD  # predict.nowcast.ENSEMBLE_METHODS
     flow: str = "lucaskanade"
     margin_km: float = MARGIN_KM
     alerts: list[str] = field(default_factory=list)
@@ -68,6 +71,11 @@ def check(req: NowcastRequest) -> None:
     if req.n_members < 0:
         raise InputError(
             f"--ensemble must be >= 0 members (0 = deterministic), got {req.n_members}"
+        )
+    if req.ensemble_method not in ENSEMBLE_METHODS:
+        raise InputError(
+            f"--ensemble-method must be one of {list(ENSEMBLE_METHODS)}, "
+            f"got {req.ensemble_method!r}"
         )
     if req.steps is not None and req.steps < 1:
         raise InputError(f"--steps must be >= 1, got {req.steps}")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,6 +29,8 @@ import numpy as np
 from floodcast import defaults
 from floodcast.errors import InputError
 from floodcast.predict.mapper import FloodMap, FloodMapper
+
+log = logging.getLogger(__name__)
 
 METHODS = ("extrapolation", "steps", "sseps")
 ENSEMBLE_METHODS = ("steps", "sseps")  # seeded ensembles in dB (sseps: localized STEPS)
@@ -155,53 +158,58 @@ def extrapolate(
         thr_db = 10.0 * np.log10(DB_THRESHOLD_MMH)
         if not (db[-1] > thr_db).any():  # no rain to perturb: the ensemble is dry
             fc = np.zeros((n_members, int(n_steps)) + db.shape[1:], np.float32)
-        elif method == "sseps":
-            from floodcast.predict.nowcast_sseps import sseps_db
-
-            fc_db = sseps_db(
-                db,
-                velocity,
-                int(n_steps),
-                int(n_members),
-                seed,
-                thr_db,
-                DB_ZERO,
-                n_cascade_levels or cascade_levels(db.shape[1:]),
-                cell_size_m,
-                interval_s,
-                steps_options,
-            )
-            fc = _from_db(fc_db, thr_db)
         else:
-            kw = {
-                "n_ens_members": int(n_members),
-                "precip_thr": thr_db,
-                "n_cascade_levels": n_cascade_levels or cascade_levels(db.shape[1:]),
-                "kmperpixel": cell_size_m / 1000.0,
-                "timestep": interval_s / 60.0,
-                **defaults.STEPS_OPTIONS,
-                **(steps_options or {}),
-                "seed": seed,
-                "num_workers": 1,
-                "fft_method": "numpy",
-            }
-            steps = nowcasts.get_method("steps")
-            try:
-                with contextlib.redirect_stdout(io.StringIO()):  # STEPS prints a long log
-                    fc_db = steps(db[-3:], velocity, int(n_steps), ar_order=2, **kw)
-            except np.linalg.LinAlgError:
-                # frames too alike for an AR(2) fit (lag-1 = lag-2 correlation): use AR(1)
+            levels = n_cascade_levels or cascade_levels(db.shape[1:])
+            fit = (db, velocity, int(n_steps), int(n_members), seed, thr_db)
+            grid = (cell_size_m, interval_s)
+            fc_db = None
+            if method == "sseps":
+                from floodcast.predict.nowcast_sseps import sseps_db
+
                 try:
-                    with contextlib.redirect_stdout(io.StringIO()):
-                        fc_db = steps(db[-2:], velocity, int(n_steps), ar_order=1, **kw)
-                except (np.linalg.LinAlgError, ValueError) as exc:
-                    raise InputError(
-                        f"STEPS failed on these frames ({exc}; identical "
-                        "frames?); use method='extrapolation'"
-                    ) from exc
+                    fc_db = sseps_db(*fit, DB_ZERO, levels, *grid, steps_options)
+                except InputError as exc:  # a local fit failed where the global one may not
+                    log.warning("SSEPS failed (%s): STEPS members instead", exc)
+                    steps_options = None  # they were SSEPS keywords
+            if fc_db is None:
+                fc_db = _steps_db(*fit, levels, *grid, steps_options)
             fc = _from_db(fc_db, thr_db)
         fc[:, :, no_cov] = np.nan
     return (fc, velocity) if return_motion else fc
+
+
+def _steps_db(
+    db, velocity, n_steps, n_members, seed, thr_db, levels, cell_size_m, interval_s, options
+) -> np.ndarray:
+    """STEPS members [M, n_steps, y, x] in dB (AR(2), or AR(1) for frames too alike)."""
+    from pysteps import nowcasts
+
+    kw = {
+        "n_ens_members": n_members,
+        "precip_thr": thr_db,
+        "n_cascade_levels": levels,
+        "kmperpixel": cell_size_m / 1000.0,
+        "timestep": interval_s / 60.0,
+        **defaults.STEPS_OPTIONS,
+        **(options or {}),
+        "seed": seed,
+        "num_workers": 1,
+        "fft_method": "numpy",
+    }
+    steps = nowcasts.get_method("steps")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # STEPS prints a long log
+            return steps(db[-3:], velocity, n_steps, ar_order=2, **kw)
+    except np.linalg.LinAlgError:
+        # frames too alike for an AR(2) fit (lag-1 = lag-2 correlation): use AR(1)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                return steps(db[-2:], velocity, n_steps, ar_order=1, **kw)
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            raise InputError(
+                f"STEPS failed on these frames ({exc}; identical frames?); "
+                "use method='extrapolation'"
+            ) from exc
 
 
 def _from_db(fc_db, thr_db: float) -> np.ndarray:

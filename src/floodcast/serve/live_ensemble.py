@@ -27,12 +27,14 @@ import time
 
 import numpy as np
 
+from floodcast import defaults
 from floodcast.predict.flood_nowcast import (
     NOWCAST_MEMBERS,
     NOWCAST_THRESHOLDS_M,
     FloodNowcast,
     run_ensemble,
 )
+from floodcast.predict.nowcast import ENSEMBLE_METHODS
 
 log = logging.getLogger("floodcast.serve")
 
@@ -146,13 +148,13 @@ class LiveEnsemble:
                     flow=self.flow, cell_size_m=cell_size, interval_s=interval_s,
                 )  # fmt: skip
 
-        method = "steps" if n >= 3 else "extrapolation"
+        method = defaults.ENSEMBLE_METHOD if n >= 3 else "extrapolation"
         try:
             fc = run(method, m)
         except ValueError as exc:  # last resort: a degenerate field STEPS cannot decompose
-            if method != "steps":
+            if method == "extrapolation":
                 raise
-            method = f"extrapolation (STEPS failed: {exc})"[:200]
+            method = f"extrapolation ({method.upper()} failed: {exc})"[:200]
             self.fallbacks += 1
             log.warning("live ensemble on the %s grid: %s", self.grid, method)
             fc = run("extrapolation", 1)
@@ -168,7 +170,7 @@ class LiveEnsemble:
             "members_requested": self.requested,
             "members_run": self.members,
             # deterministic extrapolation (2 frames, or STEPS failed) is one member, not a cut
-            "reduced": self.method == "steps" and self.members < self.requested,
+            "reduced": self.method in ENSEMBLE_METHODS and self.members < self.requested,
             "method": self.method,
             "cycle_s": self.cycle_s,
             "steps_s": self.steps_s,  # rain nowcast (STEPS + regridding) part of cycle_s
