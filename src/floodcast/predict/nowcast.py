@@ -18,8 +18,6 @@ reports the unknown fraction per lead.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -172,44 +170,12 @@ def extrapolate(
                     log.warning("SSEPS failed (%s): STEPS members instead", exc)
                     steps_options = None  # they were SSEPS keywords
             if fc_db is None:
-                fc_db = _steps_db(*fit, levels, *grid, steps_options)
+                from floodcast.predict.nowcast_steps import steps_db
+
+                fc_db = steps_db(*fit, levels, *grid, steps_options)
             fc = _from_db(fc_db, thr_db)
         fc[:, :, no_cov] = np.nan
     return (fc, velocity) if return_motion else fc
-
-
-def _steps_db(
-    db, velocity, n_steps, n_members, seed, thr_db, levels, cell_size_m, interval_s, options
-) -> np.ndarray:
-    """STEPS members [M, n_steps, y, x] in dB (AR(2), or AR(1) for frames too alike)."""
-    from pysteps import nowcasts
-
-    kw = {
-        "n_ens_members": n_members,
-        "precip_thr": thr_db,
-        "n_cascade_levels": levels,
-        "kmperpixel": cell_size_m / 1000.0,
-        "timestep": interval_s / 60.0,
-        **defaults.STEPS_OPTIONS,
-        **(options or {}),
-        "seed": seed,
-        "num_workers": 1,
-        "fft_method": "numpy",
-    }
-    steps = nowcasts.get_method("steps")
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):  # STEPS prints a long log
-            return steps(db[-3:], velocity, n_steps, ar_order=2, **kw)
-    except np.linalg.LinAlgError:
-        # frames too alike for an AR(2) fit (lag-1 = lag-2 correlation): use AR(1)
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                return steps(db[-2:], velocity, n_steps, ar_order=1, **kw)
-        except (np.linalg.LinAlgError, ValueError) as exc:
-            raise InputError(
-                f"STEPS failed on these frames ({exc}; identical frames?); "
-                "use method='extrapolation'"
-            ) from exc
 
 
 def _from_db(fc_db, thr_db: float) -> np.ndarray:

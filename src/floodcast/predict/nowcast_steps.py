@@ -1,0 +1,47 @@
+"""STEPS ensemble (pysteps.nowcasts.steps, one set of AR(2) parameters, cascade statistics
+and noise for the whole grid) on the dB field. Called from
+:func:`floodcast.predict.nowcast.extrapolate` (method "steps", and where SSEPS cannot fit)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import numpy as np
+
+from floodcast import defaults
+from floodcast.errors import InputError
+
+
+def steps_db(
+    db, velocity, n_steps, n_members, seed, thr_db, levels, cell_size_m, interval_s, options
+) -> np.ndarray:
+    """STEPS members [M, n_steps, y, x] in dB (AR(2), or AR(1) for frames too alike)."""
+    from pysteps import nowcasts
+
+    kw = {
+        "n_ens_members": n_members,
+        "precip_thr": thr_db,
+        "n_cascade_levels": levels,
+        "kmperpixel": cell_size_m / 1000.0,
+        "timestep": interval_s / 60.0,
+        **defaults.STEPS_OPTIONS,
+        **(options or {}),
+        "seed": seed,
+        "num_workers": 1,
+        "fft_method": "numpy",
+    }
+    steps = nowcasts.get_method("steps")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # STEPS prints a long log
+            return steps(db[-3:], velocity, n_steps, ar_order=2, **kw)
+    except np.linalg.LinAlgError:
+        # frames too alike for an AR(2) fit (lag-1 = lag-2 correlation): use AR(1)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                return steps(db[-2:], velocity, n_steps, ar_order=1, **kw)
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            raise InputError(
+                f"STEPS failed on these frames ({exc}; identical frames?); "
+                "use method='extrapolation'"
+            ) from exc
