@@ -86,9 +86,9 @@ STEPS_THRESHOLD_MMH = 0.1
 STEPS_ZERO_DB = -15.0
 #: The flood nowcast's ensemble rain method (``nowcast``, ``serve --watch``, ``nowcast verify
 #: --flood``): "sseps" since 2026-12-02. On the four verification sequences (FMI, MeteoSwiss,
-#: BoM and the independent OPERA one, 10 and 20 members, two seeds) it lifted FMI's median CSI
-#: at 60 min from 0.80 to 0.89 (above extrapolation) and OPERA's, and left MeteoSwiss and BoM
-#: level within seed noise (docs/results/2026-12-02-flood-nowcast-sseps.md); it costs 1.7-2x
+#: BoM and the independent OPERA one; 10 members with two seeds, then 20) it lifted FMI's
+#: median CSI at 60 min from 0.80 to 0.90 (above extrapolation's 0.89), and at 20 members
+#: beat STEPS and extrapolation on all four (docs/results/2026-12-02-flood-nowcast-sseps.md); it costs 1.7-2x
 #: the rain nowcast. Where SSEPS cannot fit a field, the members fall back to STEPS.
 ENSEMBLE_METHOD = "sseps"
 #: SSEPS (pysteps.nowcasts.sseps): STEPS with the AR(2) parameters, cascade statistics and
