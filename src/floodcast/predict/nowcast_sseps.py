@@ -5,13 +5,10 @@ estimated in local windows of the radar grid instead of once for the whole grid.
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import numpy as np
 
 from floodcast import defaults
-from floodcast.errors import InputError
+from floodcast.predict.nowcast_steps import ar2_or_ar1
 
 
 def window_cells(shape: tuple[int, ...], cell_size_m: float) -> int:
@@ -58,15 +55,6 @@ def sseps_db(
         "fft_method": "numpy",
     }
     fn = nowcasts.get_method("sseps")
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):  # SSEPS prints a long log
-            return np.asarray(fn(db[-3:], meta, velocity, int(n_steps), ar_order=2, **kw))
-    except np.linalg.LinAlgError:
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                return np.asarray(fn(db[-2:], meta, velocity, int(n_steps), ar_order=1, **kw))
-        except (np.linalg.LinAlgError, ValueError) as exc:
-            raise InputError(
-                f"SSEPS failed on these frames ({exc}; identical frames?); "
-                "use method='extrapolation'"
-            ) from exc
+    return ar2_or_ar1(
+        lambda fr, order: fn(fr, meta, velocity, int(n_steps), ar_order=order, **kw), db, "SSEPS"
+    )

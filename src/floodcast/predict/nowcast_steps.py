@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from collections.abc import Callable
 
 import numpy as np
 
@@ -32,16 +33,24 @@ def steps_db(
         "fft_method": "numpy",
     }
     steps = nowcasts.get_method("steps")
+    return ar2_or_ar1(
+        lambda fr, order: steps(fr, velocity, n_steps, ar_order=order, **kw), db, "STEPS"
+    )
+
+
+def ar2_or_ar1(forecast: Callable[[np.ndarray, int], np.ndarray], db, name: str) -> np.ndarray:
+    """``forecast(frames, ar_order)`` on the last 3 dB frames with AR(2), or on the last 2
+    with AR(1) when they are too alike for an AR(2) fit (lag-1 = lag-2 correlation: a
+    singular Yule-Walker system); pysteps' long log silenced. Serves STEPS and SSEPS."""
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # STEPS prints a long log
-            return steps(db[-3:], velocity, n_steps, ar_order=2, **kw)
+        with contextlib.redirect_stdout(io.StringIO()):
+            return np.asarray(forecast(db[-3:], 2))
     except np.linalg.LinAlgError:
-        # frames too alike for an AR(2) fit (lag-1 = lag-2 correlation): use AR(1)
         try:
             with contextlib.redirect_stdout(io.StringIO()):
-                return steps(db[-2:], velocity, n_steps, ar_order=1, **kw)
+                return np.asarray(forecast(db[-2:], 1))
         except (np.linalg.LinAlgError, ValueError) as exc:
             raise InputError(
-                f"STEPS failed on these frames ({exc}; identical frames?); "
+                f"{name} failed on these frames ({exc}; identical frames?); "
                 "use method='extrapolation'"
             ) from exc
