@@ -92,7 +92,7 @@ def passes(sim, frame_mmh, reps: int = 50) -> int:
     calls = {
         "flux_interior": (
             K.flux_interior,
-            (h, sim.z, *q, sim._n2x, sim._n2y, sim._p, sim._row_speed, sim._row_acc),
+            (h, sim.z, *q, sim._n2x, sim._n2y, sim._p, sim._row_speed, sim._row_veff),
         ),
         "flux_boundary": (
             K.flux_boundary,

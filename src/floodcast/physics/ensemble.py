@@ -58,7 +58,7 @@ class EnsembleSimulation:
             np.zeros((m,) + a.shape, a.dtype)
             for a in (
                 s._row_speed,
-                s._row_acc,
+                s._row_veff,
                 s._row_hmax,
                 s._row_bnd,
                 s._row_clip,
@@ -71,12 +71,12 @@ class EnsembleSimulation:
         self._rain = np.zeros((m, ny, nx), s.dtype)
         self._rain_k = np.full(m, -2, np.int64)
         self._err = np.zeros(m, np.int64)
-        # per member: t, hmax, speed, acc, steps (float64, as Simulation keeps them)
+        # per member: t, hmax, speed, veff, steps (float64, as Simulation keeps them)
         self._sv = np.zeros((m, 5), np.float64)
         self._sv[:, EK.S_T] = float(s.t)
         self._sv[:, EK.S_HMAX] = float(s._hmax)
         self._sv[:, EK.S_SPEED] = float(s._speed)
-        self._sv[:, EK.S_ACC] = float(s._acc)
+        self._sv[:, EK.S_VEFF] = float(s._veff)
         cfg = s.config
         self._cfgv = np.zeros(8, np.float64)
         self._cfgv[[EK.C_G, EK.C_REACH, EK.C_MAXSTEP, EK.C_THR, EK.C_DX, EK.C_MMH]] = [
@@ -117,7 +117,7 @@ class EnsembleSimulation:
             steps=float(self._sv[m, EK.S_STEPS]),
             hmax=float(self._sv[m, EK.S_HMAX]),
             speed=float(self._sv[m, EK.S_SPEED]),
-            acc=float(self._sv[m, EK.S_ACC]),
+            veff=float(self._sv[m, EK.S_VEFF]),
         )
         return d
 

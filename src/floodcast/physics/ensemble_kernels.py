@@ -22,7 +22,7 @@ _seq = {"fastmath": True, "error_model": "numpy", "cache": True, "nogil": True}
 #: float64 settings of the step loop, indices into ``cfgv``
 C_G, C_REACH, C_MAXSTEP, C_THR, C_SPEED_AWARE, C_RAIN_AT_START, C_DX, C_MMH = range(8)
 #: per-member float64 scalars, indices into ``sv`` [M, 5]
-S_T, S_HMAX, S_SPEED, S_ACC, S_STEPS = range(5)
+S_T, S_HMAX, S_SPEED, S_VEFF, S_STEPS = range(5)
 
 
 @njit(**_seq)
@@ -67,7 +67,7 @@ def _step_one(
     ny = h.shape[0]
     # perimeter faces first: they read only the old state, and no interior pass reads them
     # before the limiter
-    bspeed, bacc = K.flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels)
+    bspeed, bveff = K.flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels)
     for i in range(ny + 2):
         if i < ny:
             K.flux_row(i, h, z, qx, qy, qxn, qyn, n2x, n2y, p, rs, ra)
@@ -97,7 +97,7 @@ def _step_one(
     bnd, clip, inf, drn = K.row_totals(rb, rc, ri, rd)
     out[0] = rh.max()
     out[1] = max(rs.max(), bspeed)
-    out[2] = max(ra.max(), bacc)
+    out[2] = max(ra.max(), bveff)
     out[3] = bnd
     out[4] = clip
     out[5] = inf
@@ -108,17 +108,16 @@ def _step_one(
 # Simulation.next_step_limit / _advance / _rain_frame, so a member takes exactly the steps
 # a separate run takes.
 @njit(cache=True, nogil=True)
-def _limit(hmax, speed, acc, cfgv):
-    """:meth:`Simulation.next_step_limit`."""
+def _limit(hmax, veff, cfgv):
+    """:meth:`Simulation.next_step_limit` (veff: max effective speed, ``kernels._veff``)."""
     if not hmax > cfgv[C_THR]:
         return cfgv[C_MAXSTEP]
     c = np.sqrt(cfgv[C_G] * hmax)
     reach = cfgv[C_REACH]
     if cfgv[C_SPEED_AWARE] == 0.0:
         return min(cfgv[C_MAXSTEP], reach / c)
-    c = max(c, speed)
-    dt = 2.0 * reach / (c + np.sqrt(c * c + 4.0 * acc * reach))
-    return min(cfgv[C_MAXSTEP], dt)
+    c = max(c, veff)
+    return min(cfgv[C_MAXSTEP], reach / c)
 
 
 @njit(cache=True, nogil=True)
@@ -148,7 +147,7 @@ def _advance_one(until, tol, times, rain_mmh, sv, rain_k, cfgv, a, out):
             k += 1
         if k < 0:
             return 2
-        dt = _limit(sv[S_HMAX], sv[S_SPEED], sv[S_ACC], cfgv)
+        dt = _limit(sv[S_HMAX], sv[S_VEFF], cfgv)
         target = until
         if cfgv[C_RAIN_AT_START] == 0.0 and k + 1 < nt:
             target = min(target, times[k + 1])
@@ -164,7 +163,7 @@ def _advance_one(until, tol, times, rain_mmh, sv, rain_k, cfgv, a, out):
         _step_one(*a, out)
         sv[S_HMAX] = out[0]
         sv[S_SPEED] = out[1]
-        sv[S_ACC] = out[2]
+        sv[S_VEFF] = out[2]
         sv[S_STEPS] += 1.0
         sv[S_T] = target if land else t + dt
         if not (np.isfinite(out[0]) and np.isfinite(out[1]) and out[0] <= 1e5):

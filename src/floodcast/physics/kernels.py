@@ -8,8 +8,9 @@ One step is four passes, each a ``prange`` over rows with branch-light inner loo
 can vectorise:
 
 1. ``flux_interior``: new interior face discharges from the old ones (``qx``/``qy`` -> ``qxn``/
-   ``qyn``), semi-implicit Manning friction, plus a per-row bound of the face wave speed,
-   max ``|q|/h`` + sqrt(g max h) (used for the speed-aware step limit).
+   ``qyn``), semi-implicit Manning friction, plus two per-row step-limit figures: a bound of
+   the face wave speed, max ``|q|/h`` + sqrt(g max h), and the max over the row's faces of
+   each face's own effective speed ``_veff`` (the speed-aware step limit).
 2. ``flux_boundary``: the perimeter faces (closed / free / fixed level); O(perimeter).
 3. ``limiter``: LISFLOOD-FP's drying limiter as a per-cell factor on *outgoing* discharges
    (stored in ``fac``, padded with a halo of ones).
@@ -45,8 +46,9 @@ from numba.extending import intrinsic, overload
 # indices into the parameter vector p (state dtype)
 P_G, P_DT, P_DX, P_INVDX, P_THR, P_THETA, P_GDT, P_WNB, P_DTDX, P_RDT, P_INFDT = range(11)
 # (P_RDT, P_INFDT: unused; losses come in as per-cell rate arrays)
-P_ZERO, P_ONE, P_QUARTER, P_HALF, P_INFAC = range(11, 16)
-NPARAM = 16
+P_ZERO, P_ONE, P_QUARTER, P_HALF, P_INFAC, P_R4 = range(11, 17)
+# P_R4: 4 * cfl * dx, the reach term of the per-face step bound (``_veff``)
+NPARAM = 17
 
 WALL_Z = 1.0e30  # bed elevation of NaN (wall) cells: hflow = max(eta) - max(z) = 0 -> no flow
 
@@ -130,10 +132,10 @@ def _ol_rcbrt(x):
 def _face(eta0, eta1, z0, z1, q0, qc, qp, n2, c):
     """New discharge on a face between cell 0 (W/N) and cell 1 (E/S): (q, |u|, h, accel).
 
-    |u| and the flow depth h of a wet face (0 when dry) feed the step limit: the callers take
-    row maxima of each and use max|u| + sqrt(g max h) >= max(|u| + sqrt(g h)), one sqrt per
-    row instead of one per face (measured: ~25 % of the flux pass; the bound only ever
-    shortens the step). c = (zero, one, thr, g*dt, 1/dx, g) as scalars (not the p array:
+    |u|, the flow depth h of a wet face (0 when dry) and the acceleration feed the step
+    limit: the callers combine them per face in ``_veff``, and also keep the row maxima of
+    |u| and h for the (diagnostic) wave speed max|u| + sqrt(g max h).
+    c = (zero, one, thr, g*dt, 1/dx, g) as scalars (not the p array:
     loads from an array inside the loop could alias the output and block vectorisation).
     """
     zero, one, thr, gdt, invdx, g = c
@@ -155,6 +157,17 @@ def _face(eta0, eta1, z0, z1, q0, qc, qp, n2, c):
     return qn, u, hw, acc
 
 
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _veff(c, acc, r4, half):
+    """Effective speed v of a face with wave speed c = |u| + sqrt(g h) and gravity
+    acceleration acc = g|S|: the face meets c dt + acc dt^2 <= R (R = cfl dx, r4 = 4R) for
+    dt <= R / v, v = (c + sqrt(c^2 + 4 acc R)) / 2 (the positive root). The step is R over
+    the max of v: every face meets its own bound, and since v grows with c and acc it is
+    never shorter than the old bound from max c and max acc taken over different faces
+    (measured: thin films on steep faces set max acc, deep fast faces max c)."""
+    return half * (c + np.sqrt(c * c + r4 * acc))
+
+
 @njit(inline="always")
 def _consts(p):
     return (p[P_ZERO], p[P_ONE], p[P_THR], p[P_GDT], p[P_INVDX], p[P_G])
@@ -163,15 +176,18 @@ def _consts(p):
 @njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
 def _xrow(hr, zr, qxr, qyr0, qyr1, nfr, out, p):
     """x-faces 1..nx-1 of one row (nfr: face n², [nx+1]); returns the maxima of |u|, wet
-    depth and acceleration (float bits as int)."""
+    depth and effective speed ``_veff`` (float bits as int)."""
     nx = hr.shape[0]
     quarter = p[P_QUARTER]
     theta = p[P_THETA]
     wnb = p[P_WNB]
+    half = p[P_HALF]
+    r4 = p[P_R4]
+    g = p[P_G]
     c = _consts(p)
     umax = _fbits(p[P_ZERO])
     hmax = umax
-    amax = umax
+    vmax = umax
     for j in range(1, nx):
         q0 = qxr[j]
         qc = theta * q0 + wnb * (qxr[j - 1] + qxr[j + 1])
@@ -182,8 +198,8 @@ def _xrow(hr, zr, qxr, qyr0, qyr1, nfr, out, p):
         out[j] = qn
         umax = max(umax, _fbits(u))  # all >= 0: integer max of the bits is exact
         hmax = max(hmax, _fbits(hw))
-        amax = max(amax, _fbits(acc))
-    return umax, hmax, amax
+        vmax = max(vmax, _fbits(_veff(u + np.sqrt(g * hw), acc, r4, half)))
+    return umax, hmax, vmax
 
 
 @njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
@@ -194,10 +210,13 @@ def _yrow(h0r, h1r, z0r, z1r, qyr, qym, qyp, qx0r, qx1r, nfr, out, p):
     quarter = p[P_QUARTER]
     theta = p[P_THETA]
     wnb = p[P_WNB]
+    half = p[P_HALF]
+    r4 = p[P_R4]
+    g = p[P_G]
     c = _consts(p)
     umax = _fbits(p[P_ZERO])
     hmax = umax
-    amax = umax
+    vmax = umax
     for j in range(nx):
         q0 = qyr[j]
         qc = theta * q0 + wnb * (qym[j] + qyp[j])
@@ -208,18 +227,18 @@ def _yrow(h0r, h1r, z0r, z1r, qyr, qym, qyp, qx0r, qx1r, nfr, out, p):
         out[j] = qn
         umax = max(umax, _fbits(u))
         hmax = max(hmax, _fbits(hw))
-        amax = max(amax, _fbits(acc))
-    return umax, hmax, amax
+        vmax = max(vmax, _fbits(_veff(u + np.sqrt(g * hw), acc, r4, half)))
+    return umax, hmax, vmax
 
 
 @njit(inline="always")
-def flux_row(i, h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_acc):
+def flux_row(i, h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_veff):
     """Row i of ``flux_interior`` (the pass's loop body; also the fused member step's)."""
     lastx = n2x.shape[0] - 1  # 0 for one row (uniform n)
     lasty = n2y.shape[0] - 1
-    ub, hb, ab = _xrow(h[i], z[i], qx[i], qy[i], qy[i + 1], n2x[min(i, lastx)], qxn[i], p)
+    ub, hb, vb = _xrow(h[i], z[i], qx[i], qy[i], qy[i + 1], n2x[min(i, lastx)], qxn[i], p)
     if i >= 1:
-        uy, hy, ay = _yrow(
+        uy, hy, vy = _yrow(
             h[i - 1],
             h[i],
             z[i - 1],
@@ -235,22 +254,23 @@ def flux_row(i, h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_acc):
         )
         ub = max(ub, uy)
         hb = max(hb, hy)
-        ab = max(ab, ay)
+        vb = max(vb, vy)
     # upper bound of the row's max |u| + sqrt(g h) (see ``_face``)
     row_speed[i] = _bitsf(ub) + np.sqrt(p[P_G] * _bitsf(hb))
-    row_acc[i] = _bitsf(ab)
+    row_veff[i] = _bitsf(vb)
 
 
 @njit(**_opts)
-def flux_interior(h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_acc):
+def flux_interior(h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_veff):
     """Interior faces: x-faces of row i and y-faces between rows i-1 and i.
 
     n2x / n2y: Manning n² per face (see ``friction.face_n2``), [ny, nx+1] / [ny+1, nx], or
-    one row [1, nx+1] / [1, nx] for a uniform n. Per row: row_speed max face wave speed
-    |u| + sqrt(g h); row_acc max gravity acceleration g|S| of (nearly) wet faces.
+    one row [1, nx+1] / [1, nx] for a uniform n. Per row: row_speed a bound of the max face
+    wave speed |u| + sqrt(g h); row_veff max effective speed ``_veff`` of the faces (the
+    gravity acceleration g|S| of (nearly) wet faces included).
     """
     for i in prange(h.shape[0]):
-        flux_row(np.int64(i), h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_acc)
+        flux_row(np.int64(i), h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_veff)
 
 
 @njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
@@ -271,15 +291,16 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels):
     """Perimeter faces. kinds/levels: [north, south, east, west]; 0 closed, 1 free, 2 level.
     n2x / n2y as in ``flux_interior`` (the perimeter entries: the edge cell's own n²).
 
-    Returns the maximum face wave speed and gravity acceleration on the boundary.
+    Returns the maximum face wave speed and effective speed ``_veff`` on the boundary.
     """
     ny, nx = h.shape
     zero = p[P_ZERO]
     half = p[P_HALF]
     theta = p[P_THETA]
     wnb = p[P_WNB]
+    r4 = p[P_R4]
     smax = zero
-    amax = zero
+    vmax = zero
     c = _consts(p)
     lastx = n2x.shape[0] - 1
     lasty = n2y.shape[0] - 1
@@ -320,7 +341,7 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels):
                 spd = u + np.sqrt(p[P_G] * hw)
                 qxn[i, jb] = q
             smax = max(smax, spd)
-            amax = max(amax, acc)
+            vmax = max(vmax, _veff(spd, acc, r4, half))
     # north (face 0 of each column) and south (face ny)
     for side in (0, 1):
         kind = kinds[side]
@@ -358,8 +379,8 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels):
                 spd = u + np.sqrt(p[P_G] * hw)
                 qyn[ib, j] = q
             smax = max(smax, spd)
-            amax = max(amax, acc)
-    return smax, amax
+            vmax = max(vmax, _veff(spd, acc, r4, half))
+    return smax, vmax
 
 
 @njit(**_opts)
@@ -621,7 +642,7 @@ def step(
     in_cols,
     in_depths,
     row_speed,
-    row_acc,
+    row_veff,
     row_hmax,
     row_bnd,
     row_clip,
@@ -631,12 +652,12 @@ def step(
     """One whole time step: the four passes and their reductions in one compiled call.
 
     Calling the passes one by one from Python cost ~8 % of a 512 x 512 step in dispatch and
-    NumPy reductions. Returns (max depth, max face wave speed, max gravity acceleration,
-    net boundary outflow as unit discharge sum (m2/s), clipped, infiltrated and drained
+    NumPy reductions. Returns (max depth, max face wave speed, max effective speed
+    ``_veff``, net boundary outflow as unit discharge sum (m2/s), clipped, infiltrated and drained
     depth sums).
     """
-    flux_interior(h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_acc)
-    bspeed, bacc = flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels)
+    flux_interior(h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_veff)
+    bspeed, bveff = flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels)
     limiter(h, qxn, qyn, fac, infil, drain, p)
     add_point_volumes(h, in_rows, in_cols, in_depths)  # no-op without inflows
     continuity(
@@ -659,6 +680,6 @@ def step(
         row_drain,
     )
     speed = max(row_speed.max(), bspeed)
-    acc = max(row_acc.max(), bacc)
+    veff = max(row_veff.max(), bveff)
     bnd, clip, inf, drn = row_totals(row_bnd, row_clip, row_inf, row_drain)
-    return row_hmax.max(), speed, acc, bnd, clip, inf, drn
+    return row_hmax.max(), speed, veff, bnd, clip, inf, drn

@@ -85,13 +85,14 @@ def outlet_faces(
 @njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
 def flux_outlets(h, z, qx, qy, qxn, qyn, faces, fvals, p):
     """Discharges on the outlet faces (overwrites the interior pass's zeros there); returns
-    the maximum face wave speed and gravity acceleration, as ``kernels.flux_boundary``."""
+    the maximum face wave speed and effective speed, as ``kernels.flux_boundary``."""
     ny, nx = h.shape
     zero = p[K.P_ZERO]
     half = p[K.P_HALF]
+    r4 = p[K.P_R4]
     c = K._consts(p)
     smax = zero
-    amax = zero
+    vmax = zero
     for k in range(faces.shape[0]):
         axis, fi, fj, d, kind = faces[k, 0], faces[k, 1], faces[k, 2], faces[k, 3], faces[k, 4]
         n2v = fvals[k, 0]
@@ -129,8 +130,8 @@ def flux_outlets(h, z, qx, qy, qxn, qyn, faces, fvals, p):
         else:
             qyn[fi, fj] = q
         smax = max(smax, spd)
-        amax = max(amax, acc)
-    return smax, amax
+        vmax = max(vmax, K._veff(spd, acc, r4, half))
+    return smax, vmax
 
 
 @njit(cache=True, nogil=True)
@@ -167,7 +168,7 @@ def step_outlets(
     in_cols,
     in_depths,
     row_speed,
-    row_acc,
+    row_veff,
     row_hmax,
     row_bnd,
     row_clip,
@@ -179,12 +180,12 @@ def step_outlets(
     """``kernels.step`` with interior outlet faces (``faces``/``fvals``, see the module).
 
     Returns ``kernels.step``'s tuple, the boundary outflow including the outlets, and the
-    outlets' share on its own: (max depth, speed, acceleration, boundary + outlet outflow,
+    outlets' share on its own: (max depth, speed, effective speed, boundary + outlet outflow,
     clipped, infiltrated, drained, outlet outflow), discharges as unit-discharge sums.
     """
-    K.flux_interior(h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_acc)
-    bspeed, bacc = K.flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels)
-    ospeed, oacc = flux_outlets(h, z, qx, qy, qxn, qyn, faces, fvals, p)
+    K.flux_interior(h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_veff)
+    bspeed, bveff = K.flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels)
+    ospeed, oveff = flux_outlets(h, z, qx, qy, qxn, qyn, faces, fvals, p)
     K.limiter(h, qxn, qyn, fac, infil, drain, p)
     K.add_point_volumes(h, in_rows, in_cols, in_depths)
     K.continuity(
@@ -207,7 +208,7 @@ def step_outlets(
         row_drain,
     )
     speed = max(row_speed.max(), bspeed, ospeed)
-    acc = max(row_acc.max(), bacc, oacc)
+    veff = max(row_veff.max(), bveff, oveff)
     bnd, clip, inf, drn = K.row_totals(row_bnd, row_clip, row_inf, row_drain)
     qout = outlet_outflow(qx, qy, faces)
-    return row_hmax.max(), speed, acc, bnd + qout, clip, inf, drn, qout
+    return row_hmax.max(), speed, veff, bnd + qout, clip, inf, drn, qout

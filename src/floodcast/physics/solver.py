@@ -7,7 +7,9 @@ the README for the verification.
 
 Step limit: LISFLOOD-FP uses dt = cfl*dx/sqrt(g*h_max), which ignores the flow speed and lets
 the advective Courant number exceed 1 on steep terrain (water gained by clipping). With
-``speed_aware_step=True`` (default) dt = cfl*dx / max(sqrt(g*h_max), max_faces(|u| + sqrt(g*h))).
+``speed_aware_step=True`` (default) every face f also meets (|u| + sqrt(g h)) dt + g|S| dt^2 <=
+cfl*dx with its own |u|, h and slope S: dt = cfl*dx / max(sqrt(g*h_max), max_f v_f) with v_f
+the face's effective speed (``kernels._veff``).
 """
 
 # size: one Simulation class owns the state, the step loop, the mass ledger and hot-start state;
@@ -243,7 +245,7 @@ class Simulation:
         self._fac = np.ones((ny + 2, nx + 2), dtype=dt_)
         self._maxd = h.copy()
         self._row_speed = np.zeros(ny, dtype=dt_)
-        self._row_acc = np.zeros(ny, dtype=dt_)
+        self._row_veff = np.zeros(ny, dtype=dt_)
         self._row_hmax = np.zeros(ny, dtype=dt_)
         self._row_bnd = np.zeros(ny, dtype=dt_)
         self._row_clip = np.zeros(ny, dtype=np.float64)
@@ -260,6 +262,7 @@ class Simulation:
         ]
         self._p[[K.P_ZERO, K.P_ONE, K.P_QUARTER, K.P_HALF]] = [0.0, 1.0, 0.25, 0.5]
         self._p[K.P_INFAC] = 0.0 if cfg.strict_limiter else 1.0
+        self._p[K.P_R4] = 4.0 * cfg.cfl * self.cell_size
         self._active_u8 = self.active.astype(np.uint8)
         # time and bookkeeping
         self.t = 0.0
@@ -268,7 +271,7 @@ class Simulation:
         self.dt_max = 0.0
         self._hmax = float(h.max())
         self._speed = 0.0
-        self._acc = 0.0
+        self._veff = 0.0  # max over faces of the effective speed (kernels._veff), m/s
         self._vol = {
             "rain": 0.0,
             "inflow": 0.0,
@@ -322,12 +325,11 @@ class Simulation:
         reach = cfg.cfl * self.cell_size
         if not cfg.speed_aware_step:
             return float(min(cfg.max_step, reach / c))
-        # speed-aware: (|u| + sqrt(g h)) dt + g|S| dt^2 <= cfl dx, i.e. a wave that also
-        # accelerates under gravity from rest crosses at most cfl*dx in one step
-        c = max(c, self._speed)
-        a = self._acc
-        dt = 2.0 * reach / (c + math.sqrt(c * c + 4.0 * a * reach))
-        return float(min(cfg.max_step, dt))
+        # speed-aware: on every face (|u| + sqrt(g h)) dt + g|S| dt^2 <= cfl dx, i.e. a wave
+        # that also accelerates under gravity from rest crosses at most cfl*dx in one step;
+        # dt <= reach / v_f solves it per face (kernels._veff)
+        c = max(c, self._veff)
+        return float(min(cfg.max_step, reach / c))
 
     def _rain_frame(self, k: int) -> tuple[np.ndarray, bool, float]:
         """(rate m/s [y, x] or one row [1, x], is_grid, volume rate m³/s over valid cells)."""
@@ -395,7 +397,7 @@ class Simulation:
             self._in_cols,
             depths,
             self._row_speed,
-            self._row_acc,
+            self._row_veff,
             self._row_hmax,
             self._row_bnd,
             self._row_clip,
@@ -404,16 +406,16 @@ class Simulation:
         )
         v = self._vol
         if self._outlets is None:
-            hmax, speed, acc, bnd, clip, inf, drn = K.step(*args)
+            hmax, speed, veff, bnd, clip, inf, drn = K.step(*args)
         else:  # bnd includes the outlets' outflow; qout is their share
-            hmax, speed, acc, bnd, clip, inf, drn, qout = OL.step_outlets(*args, *self._outlets)
+            hmax, speed, veff, bnd, clip, inf, drn, qout = OL.step_outlets(*args, *self._outlets)
             v["outlet"] += qout * self.cell_size * dt
         v["rain"] += rain_vol * float(p[K.P_DT])
         v["out"] += bnd * self.cell_size * dt
         v["clipped"] += clip * self.area
         v["infil"] += inf * self.area
         v["drain"] += drn * self.area
-        self._hmax, self._speed, self._acc = float(hmax), float(speed), float(acc)
+        self._hmax, self._speed, self._veff = float(hmax), float(speed), float(veff)
         if not (math.isfinite(self._hmax) and math.isfinite(self._speed)) or self._hmax > 1e5:
             raise SimulationError(
                 f"numerical instability at t={self.t:.3f} s (max depth {self._hmax!r} m, "
@@ -519,13 +521,21 @@ class Simulation:
             "dt_max": float(self.dt_max),
             "hmax": float(self._hmax),
             "speed": float(self._speed),
-            "acc": float(self._acc),
+            "veff": float(self._veff),
         }
         for key, val in self._vol.items():
             d[f"vol_{key}"] = float(val)
         if self._soil is not None:
             d["soil_infiltrated_m"] = self._soil[2].copy()
         return d
+
+    def _veff_of_old_state(self, d: dict) -> float:
+        """Effective speed of a state saved before the per-face step bound (it kept max
+        speed and max acceleration): the old bound, so its first step is the old one."""
+        cfg = self.config
+        c = max(math.sqrt(cfg.g * max(self._hmax, 0.0)), self._speed)
+        a = float(d.get("acc", 0.0))
+        return 0.5 * (c + math.sqrt(c * c + 4.0 * a * cfg.cfl * self.cell_size))
 
     def load_state_dict(self, d: dict) -> None:
         """Restore a ``state_dict`` taken from a simulation on the same grid.
@@ -557,7 +567,7 @@ class Simulation:
         self.dt_min, self.dt_max = float(d["dt_min"]), float(d["dt_max"])
         self._hmax = float(d.get("hmax", float(self.h.max())))
         self._speed = float(d.get("speed", 0.0))
-        self._acc = float(d.get("acc", 0.0))
+        self._veff = float(d["veff"]) if "veff" in d else self._veff_of_old_state(d)
         if self._soil is not None:
             if "soil_infiltrated_m" not in d:
                 raise ValueError("state has no Green-Ampt soil store (saved without --soil)")
