@@ -30,6 +30,7 @@ from floodcast.errors import InputError
 from floodcast.evaluation.flood_windows import check_window_mode, issue_window, window_crop
 from floodcast.metrics import Contingency
 from floodcast.predict.flood_nowcast import lead_steps, run_ensemble, solver_setup, spin_up
+from floodcast.predict.nowcast import check_ensemble_method
 
 REFS = ("extrapolation", "persistence", "no_rain")
 #: Rain (mm/h) above which a DEM cell counts as raining in the rain nowcast's own scores
@@ -238,16 +239,6 @@ def _accumulate(sc: SequenceScores, d: np.ndarray, m: int, thr: float, valid: np
             sc.spread2[k] += float(np.sum(mem[:, act].var(0, ddof=1 if m > 1 else 0)))
             sc.err2[k] += float(np.sum((mem[:, act].mean(0) - truth) ** 2))
             sc.n_active[k] += int(act.sum())
-
-
-def check_ensemble_method(method: str) -> None:
-    """An unknown ``--ensemble-method`` is an error naming the option and the valid ones."""
-    from floodcast.predict.nowcast import ENSEMBLE_METHODS
-
-    if method not in ENSEMBLE_METHODS:
-        raise InputError(
-            f"--ensemble-method must be one of {list(ENSEMBLE_METHODS)}, got {method!r}"
-        )
 
 
 def run_flood_verify(req: FloodVerifyRequest, echo=print) -> dict:

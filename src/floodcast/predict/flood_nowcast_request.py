@@ -9,7 +9,7 @@ from floodcast import defaults
 from floodcast.defaults import NOWCAST_SCHEDULER
 from floodcast.errors import InputError
 from floodcast.predict.flood_nowcast import NOWCAST_LEAD_MIN, NOWCAST_MEMBERS, NOWCAST_THRESHOLDS_M
-from floodcast.predict.nowcast import ENSEMBLE_METHODS
+from floodcast.predict.nowcast import check_ensemble_method
 from floodcast.predict.radar_nowcast import MARGIN_KM
 
 ENGINES = ("physics", "model", "both")
@@ -72,11 +72,7 @@ def check(req: NowcastRequest) -> None:
         raise InputError(
             f"--ensemble must be >= 0 members (0 = deterministic), got {req.n_members}"
         )
-    if req.ensemble_method not in ENSEMBLE_METHODS:
-        raise InputError(
-            f"--ensemble-method must be one of {list(ENSEMBLE_METHODS)}, "
-            f"got {req.ensemble_method!r}"
-        )
+    check_ensemble_method(req.ensemble_method)
     if req.steps is not None and req.steps < 1:
         raise InputError(f"--steps must be >= 1, got {req.steps}")
     if bool(req.rain) == bool(req.radar):

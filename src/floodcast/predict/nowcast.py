@@ -43,6 +43,14 @@ DB_THRESHOLD_MMH = defaults.STEPS_THRESHOLD_MMH  # below this rain is "zero" in 
 DB_ZERO = defaults.STEPS_ZERO_DB  # dB value given to zero rain (and to no coverage) for STEPS
 
 
+def check_ensemble_method(method: str) -> None:
+    """An unknown ``--ensemble-method`` is an error naming the option and the valid ones."""
+    if method not in ENSEMBLE_METHODS:
+        raise InputError(
+            f"--ensemble-method must be one of {list(ENSEMBLE_METHODS)}, got {method!r}"
+        )
+
+
 def min_frames(method: str) -> int:
     """Observed frames needed: 2 for optical flow; the AR(2) model of STEPS/SSEPS needs 3."""
     return 3 if method in ENSEMBLE_METHODS else 2
