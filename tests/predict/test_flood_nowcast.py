@@ -223,6 +223,26 @@ def test_nowcast_ensemble_method_steps(tmp_path, monkeypatch):
     assert json.loads((out / "nowcast.json").read_text())["method"] == "steps"
 
 
+def test_nowcast_json_records_the_sseps_fallback(tmp_path, monkeypatch):
+    """Where SSEPS cannot fit the field, nowcast.json names the method that ran (steps)
+    and why, not the one asked for."""
+    import floodcast.predict.nowcast_sseps as ns
+
+    def fails(*a, **k):
+        raise InputError("a local window is too smooth")
+
+    monkeypatch.setattr(ns, "sseps_db", fails)
+    monkeypatch.chdir(tmp_path)
+    dem, rain = _inputs(tmp_path)
+    out = tmp_path / "nc"
+    r = _run("--dem", dem, "--rain", rain, "--out", out, "--ensemble", 2, "--lead", 5,
+             "--spin-up", 0)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    meta = json.loads((out / "nowcast.json").read_text())
+    assert meta["method"] == "steps"
+    assert "too smooth" in meta["method_note"]
+
+
 def test_alert_polygon_not_overlapping_the_dem(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     dem, rain = _inputs(tmp_path)

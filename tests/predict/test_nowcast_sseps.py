@@ -87,8 +87,13 @@ def test_sseps_failure_falls_back_to_steps_members(monkeypatch, caplog):
 
     monkeypatch.setattr(ns, "sseps_db", fails)
     obs = textured_rain()
+    ran: dict = {}
     with caplog.at_level("WARNING", logger="floodcast.predict.nowcast"):
-        fc = extrapolate(obs, 2, method="sseps", n_members=2, seed=3, steps_options=LOCAL)
+        fc = extrapolate(
+            obs, 2, method="sseps", n_members=2, seed=3, steps_options=LOCAL, report=ran
+        )
     st = extrapolate(obs, 2, method="steps", n_members=2, seed=3)
     assert np.array_equal(fc, st, equal_nan=True)
     assert "STEPS members instead" in caplog.text
+    # the caller learns what ran (nowcast.json's "method", the live page's method)
+    assert ran["method"] == "steps" and "singular" in ran["note"]

@@ -59,3 +59,23 @@ def test_steps_failure_falls_back_to_extrapolation_and_is_not_a_cut(monkeypatch)
     name = defaults.ENSEMBLE_METHOD.upper()
     assert st["method"] == f"extrapolation ({name} failed: x contains non-finite values)"
     assert st["steps_fallbacks"] == 1 and st["steps_grid"] == "DEM"
+
+
+def test_sseps_fallback_to_steps_members_is_reported(monkeypatch):
+    """Where SSEPS cannot fit the field the members are STEPS's: the status names steps
+    (the method that ran), it is not a last-resort fallback and not a member cut."""
+    import floodcast.predict.nowcast_sseps as ns
+    from floodcast.errors import InputError
+
+    def fails(*a, **k):
+        raise InputError("a local window is too smooth")
+
+    monkeypatch.setattr(ns, "sseps_db", fails)
+    monkeypatch.setattr(defaults, "ENSEMBLE_METHOD", "sseps")
+    z = 100 + np.add.outer(np.arange(32) * 0.3, np.abs(np.arange(32) - 16) * 0.4)
+    live = LivePhysics(Dem(z.astype(np.float32), 100.0))
+    ens = LiveEnsemble(live, members=2, n_steps=2, thresholds=(0.05,))
+    res = ens.cycle(_blobs(3), 300.0)
+    st = ens.status()
+    assert res.members == 2 and st["method"] == "steps"
+    assert st["steps_fallbacks"] == 0 and st["reduced"] is False

@@ -27,8 +27,11 @@ def _lead(req: NowcastRequest, interval: float) -> int:
     return int(req.steps) if req.steps is not None else lead_steps(req.lead_min, interval)
 
 
-def _observed_and_forecast(req: NowcastRequest, dem, n_members: int, need: int, echo):
-    """(observed [T, y, x], forecast [M, K, y, x], interval s, frame times or None)."""
+def _observed_and_forecast(
+    req: NowcastRequest, dem, n_members: int, need: int, echo, report: dict | None = None
+):
+    """(observed [T, y, x], forecast [M, K, y, x], interval s, frame times or None);
+    ``report["method"]``: the rain nowcast method that ran (``extrapolate``'s report)."""
     from floodcast.predict.nowcast import extrapolate, min_frames
 
     method = req.ensemble_method if n_members > 0 else "extrapolation"
@@ -47,7 +50,7 @@ def _observed_and_forecast(req: NowcastRequest, dem, n_members: int, need: int, 
                 f"{max(need, min_frames(method))}"
             )
         obs, fc, interval = radar_nowcast(
-            seq, dem, n, method, members, req.seed, req.flow, req.margin_km
+            seq, dem, n, method, members, req.seed, req.flow, req.margin_km, report
         )
         times = np.asarray(seq.times)
     else:
@@ -70,6 +73,7 @@ def _observed_and_forecast(req: NowcastRequest, dem, n_members: int, need: int, 
             flow=req.flow,
             cell_size_m=dem.cell_size,
             interval_s=interval,
+            report=report,
         )
         times = None
     fc = np.asarray(fc, np.float32)
@@ -153,13 +157,15 @@ def run_nowcast(
         if note:
             echo(note)
     need = mapper.frames if mapper is not None else 0
-    obs, fc, interval, times = _observed_and_forecast(req, dem, req.n_members, need, echo)
+    ran: dict = {}  # the rain method that ran: SSEPS may fall back to STEPS members
+    obs, fc, interval, times = _observed_and_forecast(req, dem, req.n_members, need, echo, ran)
     t_last = None if times is None else times[-1]
     meta = {
         "engine": eng,
         "dem": dem.source,
         "input": req.radar or req.rain,
-        "method": req.ensemble_method if req.n_members else "extrapolation",
+        "method": ran.get("method", "extrapolation"),
+        **({"method_note": ran["note"]} if "note" in ran else {}),
         "seed": req.seed,
         "flow": req.flow,
         "lead_min": req.lead_min,

@@ -103,6 +103,7 @@ def extrapolate(
     n_cascade_levels: int | None = None,
     return_motion: bool = False,
     steps_options: dict | None = None,
+    report: dict | None = None,
 ):
     """Extrapolate the latest radar frames ``n_steps`` ahead with pysteps.
 
@@ -122,6 +123,9 @@ def extrapolate(
         return_motion: also return the motion field [2, y, x] (pixels per step).
         steps_options: pysteps keywords of the ensemble method overriding
             ``defaults.STEPS_OPTIONS`` (steps) or ``defaults.SSEPS_OPTIONS`` (sseps).
+        report: if given, ``report["method"]`` is set to the method that ran ("steps"
+            when SSEPS could not fit the field and STEPS members were made instead, with
+            ``report["note"]`` saying why).
 
     Returns:
         [n_steps, y, x] (extrapolation) or [n_members, n_steps, y, x] (ensembles) float32
@@ -130,6 +134,8 @@ def extrapolate(
     from pysteps import nowcasts
     from pysteps.utils import transformation
 
+    if report is not None:
+        report["method"] = method
     frames = np.asarray(frames_mmh, float)
     if frames.ndim != 3:
         raise InputError(f"radar frames must be [t, y, x], got shape {frames.shape}")
@@ -175,8 +181,11 @@ def extrapolate(
                 try:
                     fc_db = sseps_db(*fit, DB_ZERO, levels, *grid, steps_options)
                 except InputError as exc:  # a local fit failed where the global one may not
-                    log.warning("SSEPS failed (%s): STEPS members instead", exc)
+                    note = f"SSEPS failed ({exc}): STEPS members instead"
+                    log.warning("%s", note)
                     steps_options = None  # they were SSEPS keywords
+                    if report is not None:
+                        report.update(method="steps", note=note[:300])
             if fc_db is None:
                 from floodcast.predict.nowcast_steps import steps_db
 

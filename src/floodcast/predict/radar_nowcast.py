@@ -18,8 +18,9 @@ from floodcast.predict.nowcast import extrapolate
 MARGIN_KM = NOWCAST_MARGIN_KM  # radar kept around the DEM for extrapolation (defaults.py)
 
 
-def radar_nowcast(seq, dem, steps, method, members, seed, flow, margin_km):
-    """Extrapolate on the radar grid around the DEM, then reproject obs + forecast onto it."""
+def radar_nowcast(seq, dem, steps, method, members, seed, flow, margin_km, report=None):
+    """Extrapolate on the radar grid around the DEM, then reproject obs + forecast onto it
+    (``report``: see :func:`floodcast.predict.nowcast.extrapolate`)."""
     from floodcast.predict.inputs import radar_on_dem
 
     crop = crop_around(seq, dem, margin_km)
@@ -32,6 +33,7 @@ def radar_nowcast(seq, dem, steps, method, members, seed, flow, margin_km):
         flow=flow,
         cell_size_m=crop.cell_size,
         interval_s=crop.interval_s,
+        report=report,
     )
     ens = fc if fc.ndim == 4 else fc[None]
     n_obs = len(crop.times)

@@ -129,6 +129,7 @@ class LiveEnsemble:
         from floodcast.predict.radar_nowcast import MARGIN_KM, radar_nowcast
 
         seed = self.seed + self.cycles
+        ran: dict = {}  # the method that ran (SSEPS may fall back to STEPS members)
         if radar is not None and len(radar.times) >= 2 and self.dem is not None:
             seq = radar.subset(slice(-3, None))
             ny, nx = seq.shape[1:]
@@ -137,7 +138,7 @@ class LiveEnsemble:
 
             def run(method: str, members: int) -> np.ndarray:
                 args = (self.dem, self.n_steps, method, members, seed, self.flow, MARGIN_KM)
-                return radar_nowcast(seq, *args)[1]
+                return radar_nowcast(seq, *args, ran)[1]
         else:
             frames = np.asarray(history, np.float32)[-3:]
             self.grid, n = "DEM", len(frames)
@@ -145,7 +146,7 @@ class LiveEnsemble:
             def run(method: str, members: int) -> np.ndarray:
                 return extrapolate(
                     frames, self.n_steps, method=method, n_members=members, seed=seed,
-                    flow=self.flow, cell_size_m=cell_size, interval_s=interval_s,
+                    flow=self.flow, cell_size_m=cell_size, interval_s=interval_s, report=ran,
                 )  # fmt: skip
 
         method = defaults.ENSEMBLE_METHOD if n >= 3 else "extrapolation"
@@ -158,6 +159,8 @@ class LiveEnsemble:
             self.fallbacks += 1
             log.warning("live ensemble on the %s grid: %s", self.grid, method)
             fc = run("extrapolation", 1)
+        else:
+            method = ran.get("method", method)
         self.method = method
         return np.asarray(fc if fc.ndim == 4 else fc[None], np.float32)
 
