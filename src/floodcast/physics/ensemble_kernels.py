@@ -1,20 +1,13 @@
-"""Compiled step loops: the batched ensemble's and the single run's.
+"""Compiled step loops of the batched ensemble and of a single run.
 
-``_advance_one`` is one run's whole interval to a time (``Simulation._advance`` and its
-step bookkeeping: step-length rule, rain frames, landing on frame times and on the target,
-step figures, mass ledger), compiled. The batched ensemble
-(:class:`floodcast.physics.ensemble.EnsembleSimulation`) runs it per member, a single
-:class:`~floodcast.physics.solver.Simulation` through ``step_loop`` (one code: a member
-takes exactly the steps of a separate run, and the compiled single run those of the
-Python loop).
-
-``advance_members`` runs every member through its own adaptive steps up to a time in one
-call: a ``prange`` over members, each member's whole interval (step-length rule, rain-frame
-changes, landing on frame times and on the target) compiled, and each step one row-pipelined
-sweep (``_step_one``). Member after member rather than step after step: one member's state
-(~9 MB at 512²) is worked on for all its steps while it is in cache, instead of every
-member's (~180 MB for 20) streaming through memory at every step, and no Python runs
-between steps.
+``_advance_one`` is one run's whole interval to a time, compiled: ``Simulation._advance``
+and its step bookkeeping (step-length rule, rain frames, landing on frame times and on the
+target, step figures, mass ledger). A single run calls it through ``step_loop``; the batch
+(:class:`floodcast.physics.ensemble.EnsembleSimulation`) through ``advance_members``, a
+``prange`` over members, each step one row-pipelined sweep (``_step_one``). One code, so a
+member takes exactly the steps of a separate run. Member after member rather than step
+after step: one member's state (~9 MB at 512²) stays in cache for all its steps instead of
+every member's (~180 MB for 20) streaming through memory at every step.
 """
 
 from __future__ import annotations
@@ -29,8 +22,7 @@ _seq = {"fastmath": True, "error_model": "numpy", "cache": True, "nogil": True}
 
 #: float64 settings of the step loop, indices into ``cfgv`` (built by ``step_loop.loop_config``)
 C_G, C_REACH, C_MAXSTEP, C_THR, C_SPEED_AWARE, C_RAIN_AT_START, C_DX, C_MMH = range(8)
-# C_AREA: cell area (m²); C_DRY_BEFORE: 1 = dry before the first rain frame (the single
-# run), 0 = an error there (a batch member)
+# C_AREA: cell area (m²); C_DRY_BEFORE: 1 = dry before the first frame, 0 = an error
 C_AREA, C_DRY_BEFORE = range(8, 10)
 NCFG = 10
 #: per-member float64 scalars, indices into ``sv`` [M, NSV]
@@ -159,28 +151,21 @@ def passes_step(a, out):
     thread (and on one run faster than ``_step_one``'s sweep: 1.2 against 1.7 ms at 512²);
     ``a``: ``_step_one``'s arguments but ``out``."""
     none_i, none_f = a[9][:0], a[0][0, :0]  # no point inflows: empty rows, cols, depths
-    hmax, speed, veff, bnd, clip, inf, drn = K.step(*a[:17], none_i, none_i, none_f, *a[17:])
-    out[0] = hmax
-    out[1] = speed
-    out[2] = veff
-    out[3] = bnd
-    out[4] = clip
-    out[5] = inf
-    out[6] = drn
+    r = K.step(*a[:17], none_i, none_i, none_f, *a[17:])
+    out[0], out[1], out[2], out[3], out[4], out[5], out[6] = r
 
 
 @njit(cache=True, nogil=True)
 def _advance_one(until, tol, times, rain_src, mask, vols, sv, rain_k, cfgv, a, out, led, sweep):
-    """One run to ``until``: ``Simulation._advance`` and its ``_step``'s bookkeeping, step
-    for step. ``a``: the run's arguments of ``_step_one`` but ``out``; ``rain_src[k]``: frame
-    k in mm/h (``_load_frame`` into ``a[12]`` with ``mask``), ``vols[k]`` its volume rate
-    (m³/s); ``sv`` [NSV] and ``led`` [NLED] are updated as Simulation updates its time,
-    step figures and mass ledger, in the same float64 order. Returns 0; 1 on instability
-    (as Simulation: figures and ledger of the step kept, time and step count not
-    advanced); 2 if the rain starts after the run's time and ``cfgv[C_DRY_BEFORE]`` is 0.
-    ``sweep``: None steps with ``passes_step`` (a single run), True with ``_step_one`` (a
-    batch member: serial, as members run in parallel; a parallel kernel called inside the
-    batch's ``prange`` does not link)."""
+    """One run to ``until`` as ``Simulation._advance`` and ``_step`` step it. ``a``:
+    ``_step_one``'s arguments but ``out``; ``rain_src[k]``: frame k (mm/h, ``_load_frame``d
+    into ``a[12]`` with ``mask``), ``vols[k]`` its volume rate (m³/s); ``sv`` [NSV] and
+    ``led`` [NLED] updated as Simulation updates its figures and mass ledger, in the same
+    float64 order. Returns 0; 1 on instability (the step's figures and ledger kept, time
+    and step count not advanced, as Simulation); 2 if the rain starts after the run's time
+    and ``cfgv[C_DRY_BEFORE]`` is 0. ``sweep``: None steps with ``passes_step``, True with
+    ``_step_one`` (a batch member: a parallel kernel inside the batch's prange does not
+    link)."""
     p, rain = a[8], a[12]
     nt = times.shape[0]
     k = -1
