@@ -18,7 +18,6 @@ import numpy as np
 
 from . import ensemble_kernels as EK
 from .solver import MMH_TO_MS, Simulation
-from .step_loop import loop_config
 
 
 class EnsembleSimulation:
@@ -72,15 +71,24 @@ class EnsembleSimulation:
         self._rain = np.zeros((m, ny, nx), s.dtype)
         self._rain_k = np.full(m, -2, np.int64)
         self._err = np.zeros(m, np.int64)
-        # per member: t, hmax, speed, veff, steps, dt_min, dt_max (float64, as Simulation)
-        self._sv = np.zeros((m, EK.NSV), np.float64)
+        # per member: t, hmax, speed, veff, steps (float64, as Simulation keeps them)
+        self._sv = np.zeros((m, 5), np.float64)
         self._sv[:, EK.S_T] = float(s.t)
         self._sv[:, EK.S_HMAX] = float(s._hmax)
         self._sv[:, EK.S_SPEED] = float(s._speed)
         self._sv[:, EK.S_VEFF] = float(s._veff)
-        self._sv[:, EK.S_DTMIN] = math.inf
-        self._led = np.zeros((m, EK.NLED), np.float64)  # scratch: volumes are not tracked
-        self._cfgv = loop_config(s, MMH_TO_MS, single=False)
+        cfg = s.config
+        self._cfgv = np.zeros(8, np.float64)
+        self._cfgv[[EK.C_G, EK.C_REACH, EK.C_MAXSTEP, EK.C_THR, EK.C_DX, EK.C_MMH]] = [
+            cfg.g,
+            cfg.cfl * s.cell_size,
+            cfg.max_step,
+            cfg.depth_threshold,
+            s.cell_size,
+            MMH_TO_MS,
+        ]
+        self._cfgv[EK.C_SPEED_AWARE] = float(bool(cfg.speed_aware_step))
+        self._cfgv[EK.C_RAIN_AT_START] = float(bool(cfg.rain_at_step_start))
 
     @property
     def t(self) -> np.ndarray:
@@ -128,12 +136,10 @@ class EnsembleSimulation:
             tol,
             times,
             rain_mmh,
-            np.zeros(rain_mmh.shape[1]),  # frame volumes: not tracked
             self._sv,
             self._rain_k,
             self._cfgv,
             self._err,
-            self._led,
             self.h,
             tp.z,
             self.qx,

@@ -210,7 +210,7 @@ class Simulation:
         self.rain = rain
         self._rain_times = times
         self._frame_cache: tuple[int, np.ndarray, bool, float] | None = None
-        self._loop: step_loop.StepLoop | None = None  # the compiled loop's state, when used
+        self._loop: step_loop.StepLoop | None = None  # the compiled loop's state, if used
         # manning n² per face (LISFLOOD-FP's face rule) and loss rates (m/s) per cell
         n_cell = cell_n(cfg.manning, (ny, nx), self.active)
         self._n2x, self._n2y = face_n2(n_cell, (ny, nx), dt_)
