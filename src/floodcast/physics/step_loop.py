@@ -10,18 +10,21 @@ and ``rain_at_step_start``. The step-length rule and the rain frames are the bat
 ensemble's (``ensemble_kernels._limit``, ``_load_frame``); each step is ``kernels.step``,
 the very kernel the Python loop calls.
 
-Not cached (compiled once per process, ~1.5 s): numba copies ``kernels.step`` into the
-loop's code, and floodcast's fastmath kernels compiled afresh in a process and loaded from
-numba's cache are not bit-identical (main too: depths up to 4e-4 m apart after 300 s at
-512², same steps). A cached loop would carry the copy of the process that compiled it,
-so it could differ from the Python loop's ``kernels.step``, and it would not follow edits
-of kernels.py (numba does not track other modules). Uncached, it links this process's
-``kernels.step``: equal to the Python loop in every cache state (tested: all fresh,
-ensemble fresh, all cached). For the same reason the loop is its own function and not the
-batch's ``ensemble_kernels._advance_one`` with a ledger: that one is cached inside the
-batch's kernel. A serial copy of the passes (no parallel launches, no reference counts of
-row views: ~11 instead of ~17 µs a step at 32²) is a second compiled copy of the fastmath
-row code, not the Python loop's, so it is not used.
+Cached (numba's cache, like every kernel here): uncached it cost ~1.3 s of compile in
+every process, so a 128² ``simulate`` run took 1.6 s instead of 0.33 s (measured); cached,
+0.33 s. Two consequences, both of numba's cache: (1) numba copies ``kernels.step`` into
+the loop's cached code and does not notice edits of kernels.py (it tracks only this
+file), so after editing kernels.py clear ``src/floodcast/physics/__pycache__/*.nb?``
+(``make clean-numba``; the batched ensemble's cache has the same limitation); (2)
+floodcast's fastmath kernels compiled afresh and loaded from the cache are not always
+bit-identical, so where the loop's cached copy of ``kernels.step`` and the Python loop's
+come from different compiles the two loops agree to float32 rounding, not bit for bit
+(tested bit-identical when compiled together: all fresh, and all cached). For the same
+reason the loop is its own function and not the batch's ``ensemble_kernels._advance_one``
+with a ledger (that one is compiled inside the batch's kernel). A serial copy of the
+passes (no parallel launches, no reference counts of row views: ~11 instead of ~17 µs a
+step at 32²) is a second compiled copy of the fastmath row code, not the Python loop's,
+so it is not used.
 
 Runs the compiled loop does not take, which keep the Python loop: point inflows (their
 volumes are Python callables), Green-Ampt soil (its rates are recomputed per step), coast
@@ -50,8 +53,8 @@ _LEDGER = ("rain", "out", "clipped", "infil", "drain")  # Simulation._vol keys, 
 
 
 # No fastmath: the step length, the times and the ledger are Simulation's float64
-# arithmetic, so the steps and the sums are the Python loop's. Not cached: see above.
-@njit(cache=False, nogil=True)
+# arithmetic, so the steps and the sums are the Python loop's. Cached: see above.
+@njit(cache=True, nogil=True)
 def advance_run(until, tol, times, rain_src, mask, vols, sv, rain_k, cfgv, a, led):
     """``Simulation._advance`` and ``_step`` to ``until``. ``a``: ``kernels.step``'s
     arguments but the inflows (rain in ``a[12]``, the frame buffer); ``rain_src[k]`` frame k
