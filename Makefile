@@ -12,7 +12,7 @@ SHARED ?= $(or $(FLOODCAST_SHARED_DATA),../shared/data)
 RADAR := $(SHARED)/radar/pysteps-data/radar
 DEV_EVENTS ?= 240
 
-.PHONY: install demo test test-slow bench lint docs docs-serve clean data data-heldout data-more data-more-heldout
+.PHONY: install demo test test-slow bench lint docs docs-serve clean clean-numba data data-heldout data-more data-more-heldout
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -85,5 +85,10 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks docs
 	$(BIN)/lint-imports
 
-clean:
+clean: clean-numba
 	rm -rf $(VENV) outputs .pytest_cache site
+
+# numba recompiles a cached function only when its own file changes: the batched ensemble
+# and the compiled step loop hold copies of physics/kernels.py's functions
+clean-numba:
+	find src -name '*.nbi' -delete -o -name '*.nbc' -delete

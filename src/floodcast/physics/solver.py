@@ -30,7 +30,7 @@ import numpy as np
 from floodcast.defaults import CFL, MANNING_N, MAX_STEP_S
 from floodcast.io.rain import RainSeries
 
-from . import green_ampt
+from . import green_ampt, step_loop
 from . import kernels as K
 from . import outlets as OL
 from .boundaries import KIND_CODES, Boundaries, PointInflow
@@ -147,6 +147,10 @@ class SolverConfig:
 class Simulation:
     """A flood simulation on one DEM; advance it in time with ``advance`` (or ``run``)."""
 
+    #: step in the Python loop even where the compiled one (``step_loop``) applies: for the
+    #: tests that compare the two and for benchmarks
+    _python_loop: bool = False
+
     def __init__(
         self,
         elevation: np.ndarray,
@@ -206,6 +210,7 @@ class Simulation:
         self.rain = rain
         self._rain_times = times
         self._frame_cache: tuple[int, np.ndarray, bool, float] | None = None
+        self._loop: step_loop.StepLoop | None = None  # the compiled loop's state, if used
         # manning n² per face (LISFLOOD-FP's face rule) and loss rates (m/s) per cell
         n_cell = cell_n(cfg.manning, (ny, nx), self.active)
         self._n2x, self._n2y = face_n2(n_cell, (ny, nx), dt_)
@@ -417,10 +422,7 @@ class Simulation:
         v["drain"] += drn * self.area
         self._hmax, self._speed, self._veff = float(hmax), float(speed), float(veff)
         if not (math.isfinite(self._hmax) and math.isfinite(self._speed)) or self._hmax > 1e5:
-            raise SimulationError(
-                f"numerical instability at t={self.t:.3f} s (max depth {self._hmax!r} m, "
-                f"wave speed {self._speed!r} m/s); reduce cfl or max_step"
-            )
+            raise self._instability()
         self.steps += 1
         self.dt_min = min(self.dt_min, dt)
         self.dt_max = max(self.dt_max, dt)
@@ -433,6 +435,8 @@ class Simulation:
         Unless ``config.rain_at_step_start``, steps are also shortened to land on rain-frame
         changes, so each step sees one constant rain rate. ``on_step(t, dt)`` is called after
         every step. Raises SimulationError on instability or if the rain does not cover until_s.
+        Without ``on_step`` (and without point inflows, Green-Ampt soil or coast outlets) the
+        steps run in one compiled call (``step_loop``), with the same result.
         """
         until_s = float(until_s)
         if until_s < self.t - 1e-9:
@@ -446,9 +450,21 @@ class Simulation:
         if not np.all(np.isfinite(self.h)):
             raise SimulationError(f"non-finite depth at t={self.t:.3f} s")
 
+    def _instability(self) -> SimulationError:
+        return SimulationError(
+            f"numerical instability at t={self.t:.3f} s (max depth {self._hmax!r} m, "
+            f"wave speed {self._speed!r} m/s); reduce cfl or max_step"
+        )
+
     def _advance(self, until_s: float, on_step: Callable[[float, float], None] | None) -> None:
         times = self._rain_times
         tol = 1e-9 * max(1.0, abs(until_s))
+        if on_step is None and not self._python_loop and step_loop.eligible(self):
+            # every step in one compiled call, bit-identical to the loop below (step_loop)
+            if self._loop is None:
+                self._loop = step_loop.StepLoop(self, MMH_TO_MS)
+            if self._loop.advance(self, until_s, tol) == 1:
+                raise self._instability()
         while until_s - self.t > tol:
             t = self.t
             k = int(np.searchsorted(times, t + tol, side="right") - 1)
