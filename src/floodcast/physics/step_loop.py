@@ -33,7 +33,7 @@ outlets (their own step kernel) and an ``on_step`` callback.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numba
 import numpy as np
@@ -42,8 +42,8 @@ from numba import njit
 from . import ensemble_kernels as EK
 from . import kernels as K
 
-if TYPE_CHECKING:
-    from .solver import Simulation
+# floodcast.physics.solver.Simulation: not imported, solver imports this module
+Simulation = Any
 
 C_AREA = 8  # cfgv: the ensemble's settings (EK.C_*), then the cell area (m²)
 #: float64 figures, indices into ``sv``; mass ledger (m³), indices into ``led``

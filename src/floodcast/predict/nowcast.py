@@ -32,13 +32,9 @@ log = logging.getLogger(__name__)
 
 METHODS = ("extrapolation", "steps", "sseps")
 ENSEMBLE_METHODS = ("steps", "sseps")  # seeded ensembles in dB (sseps: localized STEPS)
-FLOW_METHODS = {
-    "lucaskanade": "LK",
-    "lk": "LK",
-    "darts": "DARTS",
-    "proesmans": "proesmans",
-    "vet": "VET",
-}
+# fmt: off
+FLOW_METHODS = {"lucaskanade": "LK", "lk": "LK", "darts": "DARTS", "proesmans": "proesmans", "vet": "VET"}  # noqa: E501
+# fmt: on
 DB_THRESHOLD_MMH = defaults.STEPS_THRESHOLD_MMH  # below this rain is "zero" in the dB transform
 DB_ZERO = defaults.STEPS_ZERO_DB  # dB value given to zero rain (and to no coverage) for STEPS
 
@@ -123,9 +119,8 @@ def extrapolate(
         return_motion: also return the motion field [2, y, x] (pixels per step).
         steps_options: pysteps keywords of the ensemble method overriding
             ``defaults.STEPS_OPTIONS`` (steps) or ``defaults.SSEPS_OPTIONS`` (sseps).
-        report: if given, ``report["method"]`` is set to the method that ran ("steps"
-            when SSEPS could not fit the field and STEPS members were made instead, with
-            ``report["note"]`` saying why).
+        report: if given, gets ``method``: the one that ran ("steps" where SSEPS failed,
+            with ``note`` saying why).
 
     Returns:
         [n_steps, y, x] (extrapolation) or [n_members, n_steps, y, x] (ensembles) float32
@@ -134,8 +129,7 @@ def extrapolate(
     from pysteps import nowcasts
     from pysteps.utils import transformation
 
-    if report is not None:
-        report["method"] = method
+    (report if report is not None else {})["method"] = method
     frames = np.asarray(frames_mmh, float)
     if frames.ndim != 3:
         raise InputError(f"radar frames must be [t, y, x], got shape {frames.shape}")
@@ -184,8 +178,7 @@ def extrapolate(
                     note = f"SSEPS failed ({exc}): STEPS members instead"
                     log.warning("%s", note)
                     steps_options = None  # they were SSEPS keywords
-                    if report is not None:
-                        report.update(method="steps", note=note[:300])
+                    (report if report is not None else {}).update(method="steps", note=note)
             if fc_db is None:
                 from floodcast.predict.nowcast_steps import steps_db
 
