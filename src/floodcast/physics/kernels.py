@@ -190,8 +190,9 @@ def _vscale(p):
     The margin keeps the computed v at or above the real-number v of the face's discharge
     (docs/physics.md, "Step limit"): float32 v is ~8 roundings of 2^-24 each from the
     exact v of its inputs (< 5e-7), and |u| = |q| / h carries the error of the bit-level
-    1/h (``rcbrt`` cubed, < 1.2e-6); 2^-18 = 3.8e-6 covers both (tests/physics/test_rsqrt.py).
-    The step gets 3.8e-6 shorter: no measurable change in steps."""
+    1/h (``rcbrt`` cubed, < 7e-7); 2^-18 = 3.8e-6 covers both
+    (tests/physics/test_step_bound_margin.py).
+    The step gets 3.8e-6 shorter: no measurable change in the number of steps."""
     m = p.dtype.type(1.0 + V_MARGIN)
     return p[P_HALF] * m, p[P_R4] * p[P_G]
 
@@ -336,7 +337,7 @@ def flux_interior(h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_veff):
 @njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
 def _free_q(hb, eta_b, eta_in, in_wall, qold, n2v, p):
     """LISFLOOD-FP FREE outflow magnitude (>= 0) at an edge cell; returns (|q|, speed,
-    water-surface slope |d eta| for the step bound ``_veff``)."""
+    water-surface slope |S| for the step bound ``_veff``)."""
     zero = p[P_ZERO]
     if hb <= p[P_THR]:
         return zero, zero, zero
