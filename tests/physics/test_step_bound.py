@@ -14,15 +14,20 @@ from floodcast.physics import kernels as K
 R = 0.7 * 30.0  # cfl * dx
 
 
+G = 9.80655
+R4G = 4 * R * G  # kernels._vscale: 4 cfl dx g
+
+
 def test_veff_hand_values():
-    # pure wave speed: v = c; pure acceleration from rest: v = sqrt(a R)
-    assert K._veff(5.4, 0.0, 4 * R, 0.5) == pytest.approx(5.4, rel=1e-12)
-    assert K._veff(0.0, 8.7, 4 * R, 0.5) == pytest.approx(math.sqrt(8.7 * 21.0), rel=1e-12)
+    # pure wave speed: v = c; pure acceleration a = g|S| from rest: v = sqrt(a R)
+    s = 8.7 / G  # the slope whose gravity acceleration is 8.7 m/s²
+    assert K._veff(5.4, 0.0, R4G, 0.5) == pytest.approx(5.4, rel=1e-12)
+    assert K._veff(0.0, s, R4G, 0.5) == pytest.approx(math.sqrt(8.7 * 21.0), rel=1e-12)
     # two faces, one fast (c = 5.4) and one steep thin film (a = 8.7): the old bound took
     # both maxima together, v = (5.4 + sqrt(5.4^2 + 4 * 8.7 * 21)) / 2 = 16.484 -> 1.274 s;
     # per face the film sets v = sqrt(182.7) = 13.517 -> 1.554 s
-    old = 21.0 / K._veff(5.4, 8.7, 4 * R, 0.5)
-    new = 21.0 / max(K._veff(5.4, 0.0, 4 * R, 0.5), K._veff(0.0, 8.7, 4 * R, 0.5))
+    old = 21.0 / K._veff(5.4, s, R4G, 0.5)
+    new = 21.0 / max(K._veff(5.4, 0.0, R4G, 0.5), K._veff(0.0, s, R4G, 0.5))
     assert old == pytest.approx(1.2740, abs=1e-4)
     assert new == pytest.approx(1.5536, abs=1e-4)
 

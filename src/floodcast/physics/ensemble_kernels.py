@@ -7,6 +7,11 @@ sweep (``_step_one``). Member after member rather than step after step: one memb
 (~9 MB at 512²) is worked on for all its steps while it is in cache, instead of every
 member's (~180 MB for 20) streaming through memory at every step, and no Python runs
 between steps.
+
+numba's on-disk cache of these functions is keyed on this file alone, yet they inline the
+row passes of ``kernels`` (``flux_row``, ``limiter_row``, ``continuity_row``): after a
+change there, change this file too (or clear its ``__pycache__``), or the batched path keeps
+running the old rows while the single-run solver compiles the new ones.
 """
 
 from __future__ import annotations

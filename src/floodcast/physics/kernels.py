@@ -8,9 +8,9 @@ One step is four passes, each a ``prange`` over rows with branch-light inner loo
 can vectorise:
 
 1. ``flux_interior``: new interior face discharges from the old ones (``qx``/``qy`` -> ``qxn``/
-   ``qyn``), semi-implicit Manning friction, plus two per-row step-limit figures: a bound of
-   the face wave speed, max ``|q|/h`` + sqrt(g max h), and the max over the row's faces of
-   each face's own effective speed ``_veff`` (the speed-aware step limit).
+   ``qyn``), semi-implicit Manning friction, plus two per-row step-limit figures: the max
+   face wave speed ``|q|/h`` + sqrt(g h) and the max over the row's faces of each face's own
+   effective speed ``_veff`` (the speed-aware step limit).
 2. ``flux_boundary``: the perimeter faces (closed / free / fixed level); O(perimeter).
 3. ``limiter``: LISFLOOD-FP's drying limiter as a per-cell factor on *outgoing* discharges
    (stored in ``fac``, padded with a halo of ones).
@@ -130,15 +130,15 @@ def _ol_rcbrt(x):
 
 @njit(inline="always", fastmath=True, error_model="numpy")
 def _face(eta0, eta1, z0, z1, q0, qc, qp, n2, c):
-    """New discharge on a face between cell 0 (W/N) and cell 1 (E/S): (q, |u|, h, accel).
+    """New discharge on a face between cell 0 (W/N) and cell 1 (E/S): (q, |u|, h, |S|).
 
-    |u|, the flow depth h of a wet face (0 when dry) and the acceleration feed the step
-    limit: the callers combine them per face in ``_veff``, and also keep the row maxima of
-    |u| and h for the (diagnostic) wave speed max|u| + sqrt(g max h).
-    c = (zero, one, thr, g*dt, 1/dx, g) as scalars (not the p array:
+    |u|, the flow depth h of a wet face (0 when dry) and the water-surface slope |S| of a
+    face that is wet or about to wet (0 otherwise) feed the step limit: the callers combine
+    them per face into the wave speed |u| + sqrt(g h) and the effective speed ``_vsum``.
+    c = (zero, one, thr, g*dt, 1/dx, g, thr/2) as scalars (not the p array:
     loads from an array inside the loop could alias the output and block vectorisation).
     """
-    zero, one, thr, gdt, invdx, g = c
+    zero, one, thr, gdt, invdx, g, thr2 = c
     hflow = max(eta0, eta1) - max(z0, z1)
     hf = max(hflow, thr)
     s = (eta1 - eta0) * invdx
@@ -151,84 +151,146 @@ def _face(eta0, eta1, z0, z1, q0, qc, qp, n2, c):
     qn = qn if wet else zero
     u = abs(qn) * rinv if wet else zero
     hw = hf if wet else zero
-    # gravity acceleration g|S| on faces that are wet or about to wet (hflow > thr/2): a face
-    # that starts from q = 0 gains g|S|dt of speed in one step (no friction with q_old = 0)
-    acc = g * abs(s) if hflow + hflow > thr else zero
-    return qn, u, hw, acc
+    # the gravity acceleration g|S| acts on faces that are wet or about to wet (2 hflow > thr,
+    # i.e. hflow > thr/2: the same test, a factor 2 is exact): a face that starts from q = 0
+    # gains g|S|dt of speed in one step (no friction with q_old = 0)
+    slope = abs(s) if hflow > thr2 else zero
+    return qn, u, hw, slope
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")
-def _veff(c, acc, r4, half):
-    """Effective speed v of a face with wave speed c = |u| + sqrt(g h) and gravity
-    acceleration acc = g|S|: the face meets c dt + acc dt^2 <= R (R = cfl dx, r4 = 4R) for
-    dt <= R / v, v = (c + sqrt(c^2 + 4 acc R)) / 2 (the positive root). The step is R over
-    the max of v: every face meets its own bound, and since v grows with c and acc it is
-    never shorter than the old bound from max c and max acc taken over different faces
-    (measured: thin films on steep faces set max acc, deep fast faces max c)."""
-    return half * (c + np.sqrt(c * c + r4 * acc))
+def _vsum(c, slope, r4g):
+    """2 v of a face with wave speed c = |u| + sqrt(g h) and water-surface slope |S|:
+    c + sqrt(c^2 + r4g |S|), r4g = 4 cfl dx g (``_vscale``).
+
+    With R = cfl dx and the gravity acceleration a = g |S|, 4 a R = r4g |S|, and v is the
+    positive root of v^2 = c v + a R: the face meets c dt + a dt^2 <= R for dt <= R / v.
+    The step is R over the max of v: every face meets its own bound, and since v grows with
+    c and a it is never shorter than the old bound from max c and max a taken over
+    different faces (measured: thin films on steep faces set max a, deep fast faces max c).
+    The factor 1/2 is applied once to the row maximum (``flux_row``), not per face: a
+    multiplication by a positive constant commutes with the max, bit for bit."""
+    return c + np.sqrt(c * c + r4g * slope)
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _veff(c, slope, r4g, vhalf):
+    """Effective speed v of one face: ``vhalf * _vsum`` (vhalf, r4g from ``_vscale``)."""
+    return vhalf * _vsum(c, slope, r4g)
+
+
+#: relative margin of the per-face bound (``_vscale``): 2^-18 = 3.8e-6
+V_MARGIN = 2.0**-18
+
+
+def _vscale(p):
+    """(vhalf, r4g) = (1/2 (1 + 2^-18), 4 cfl dx g) in the state dtype: the constants of the
+    per-face bound ``_veff``.
+
+    The margin keeps the computed v at or above the real-number v of the face's discharge
+    (docs/physics.md, "Step limit"): float32 v is ~8 roundings of 2^-24 each from the
+    exact v of its inputs (< 5e-7), and |u| = |q| / h carries the error of the bit-level
+    1/h (``rcbrt`` cubed, < 7e-7); 2^-18 = 3.8e-6 covers both
+    (tests/physics/test_step_bound_margin.py).
+    The step gets 3.8e-6 shorter: no measurable change in the number of steps."""
+    m = p.dtype.type(1.0 + V_MARGIN)
+    return p[P_HALF] * m, p[P_R4] * p[P_G]
+
+
+@overload(_vscale, inline="always", jit_options={"fastmath": True})
+def _ol_vscale(p):
+    if p.dtype == types.float32:
+        m32 = np.float32(1.0 + V_MARGIN)
+
+        def impl32(p):
+            return p[P_HALF] * m32, p[P_R4] * p[P_G]
+
+        return impl32
+    if p.dtype == types.float64:
+        m64 = 1.0 + V_MARGIN
+
+        def impl64(p):
+            return p[P_HALF] * m64, p[P_R4] * p[P_G]
+
+        return impl64
+    return None
 
 
 @njit(inline="always")
 def _consts(p):
-    return (p[P_ZERO], p[P_ONE], p[P_THR], p[P_GDT], p[P_INVDX], p[P_G])
+    return (p[P_ZERO], p[P_ONE], p[P_THR], p[P_GDT], p[P_INVDX], p[P_G], p[P_HALF] * p[P_THR])
 
 
-@njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
-def _xrow(hr, zr, qxr, qyr0, qyr1, nfr, out, p):
-    """x-faces 1..nx-1 of one row (nfr: face n², [nx+1]); returns the maxima of |u|, wet
-    depth and effective speed ``_veff`` (float bits as int)."""
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _xfaces(hr, zr, qxr, qyr0, qyr1, nfr, out, p, centred):
+    """``_xrow``'s loop; ``centred`` False (theta = 1): qc = q0 without the neighbours."""
     nx = hr.shape[0]
     quarter = p[P_QUARTER]
     theta = p[P_THETA]
     wnb = p[P_WNB]
-    half = p[P_HALF]
-    r4 = p[P_R4]
+    _, r4g = _vscale(p)
     g = p[P_G]
     c = _consts(p)
-    umax = _fbits(p[P_ZERO])
-    hmax = umax
-    vmax = umax
+    cmax = _fbits(p[P_ZERO])
+    vmax = cmax
     for j in range(1, nx):
         q0 = qxr[j]
-        qc = theta * q0 + wnb * (qxr[j - 1] + qxr[j + 1])
+        qc = theta * q0 + wnb * (qxr[j - 1] + qxr[j + 1]) if centred else q0
         qp = quarter * (qyr0[j - 1] + qyr1[j - 1] + qyr0[j] + qyr1[j])
-        qn, u, hw, acc = _face(
+        qn, u, hw, slope = _face(
             zr[j - 1] + hr[j - 1], zr[j] + hr[j], zr[j - 1], zr[j], q0, qc, qp, nfr[j], c
         )
         out[j] = qn
-        umax = max(umax, _fbits(u))  # all >= 0: integer max of the bits is exact
-        hmax = max(hmax, _fbits(hw))
-        vmax = max(vmax, _fbits(_veff(u + np.sqrt(g * hw), acc, r4, half)))
-    return umax, hmax, vmax
+        cf = u + np.sqrt(g * hw)
+        cmax = max(cmax, _fbits(cf))  # all >= 0: integer max of the bits is exact
+        vmax = max(vmax, _fbits(_vsum(cf, slope, r4g)))
+    return cmax, vmax
+
+
+@njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
+def _xrow(hr, zr, qxr, qyr0, qyr1, nfr, out, p):
+    """x-faces 1..nx-1 of one row (nfr: face n², [nx+1]); returns the maxima of the face
+    wave speed |u| + sqrt(g h) and of 2 v (``_vsum``), as float bits (int)."""
+    # theta = 1 (the default): theta q0 + wnb (..) = 1 q0 + 0 (..) = q0 exactly (finite
+    # neighbours), so the loop without the neighbours' loads gives the same discharges
+    if p[P_THETA] == p[P_ONE] and p[P_WNB] == p[P_ZERO]:
+        return _xfaces(hr, zr, qxr, qyr0, qyr1, nfr, out, p, False)
+    return _xfaces(hr, zr, qxr, qyr0, qyr1, nfr, out, p, True)
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _yfaces(h0r, h1r, z0r, z1r, qyr, qym, qyp, qx0r, qx1r, nfr, out, p, centred):
+    """``_yrow``'s loop (``centred`` as ``_xfaces``)."""
+    nx = h0r.shape[0]
+    quarter = p[P_QUARTER]
+    theta = p[P_THETA]
+    wnb = p[P_WNB]
+    _, r4g = _vscale(p)
+    g = p[P_G]
+    c = _consts(p)
+    cmax = _fbits(p[P_ZERO])
+    vmax = cmax
+    for j in range(nx):
+        q0 = qyr[j]
+        qc = theta * q0 + wnb * (qym[j] + qyp[j]) if centred else q0
+        qp = quarter * (qx0r[j] + qx0r[j + 1] + qx1r[j] + qx1r[j + 1])
+        qn, u, hw, slope = _face(
+            z0r[j] + h0r[j], z1r[j] + h1r[j], z0r[j], z1r[j], q0, qc, qp, nfr[j], c
+        )
+        out[j] = qn
+        cf = u + np.sqrt(g * hw)
+        cmax = max(cmax, _fbits(cf))
+        vmax = max(vmax, _fbits(_vsum(cf, slope, r4g)))
+    return cmax, vmax
 
 
 @njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
 def _yrow(h0r, h1r, z0r, z1r, qyr, qym, qyp, qx0r, qx1r, nfr, out, p):
     """y-faces between two rows (0 = north, 1 = south; nfr: face n², [nx]); returns maxima
     as ``_xrow``."""
-    nx = h0r.shape[0]
-    quarter = p[P_QUARTER]
-    theta = p[P_THETA]
-    wnb = p[P_WNB]
-    half = p[P_HALF]
-    r4 = p[P_R4]
-    g = p[P_G]
-    c = _consts(p)
-    umax = _fbits(p[P_ZERO])
-    hmax = umax
-    vmax = umax
-    for j in range(nx):
-        q0 = qyr[j]
-        qc = theta * q0 + wnb * (qym[j] + qyp[j])
-        qp = quarter * (qx0r[j] + qx0r[j + 1] + qx1r[j] + qx1r[j + 1])
-        qn, u, hw, acc = _face(
-            z0r[j] + h0r[j], z1r[j] + h1r[j], z0r[j], z1r[j], q0, qc, qp, nfr[j], c
-        )
-        out[j] = qn
-        umax = max(umax, _fbits(u))
-        hmax = max(hmax, _fbits(hw))
-        vmax = max(vmax, _fbits(_veff(u + np.sqrt(g * hw), acc, r4, half)))
-    return umax, hmax, vmax
+    if p[P_THETA] == p[P_ONE] and p[P_WNB] == p[P_ZERO]:
+        return _yfaces(h0r, h1r, z0r, z1r, qyr, qym, qyp, qx0r, qx1r, nfr, out, p, False)
+    return _yfaces(h0r, h1r, z0r, z1r, qyr, qym, qyp, qx0r, qx1r, nfr, out, p, True)
 
 
 @njit(inline="always")
@@ -236,9 +298,9 @@ def flux_row(i, h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_veff):
     """Row i of ``flux_interior`` (the pass's loop body; also the fused member step's)."""
     lastx = n2x.shape[0] - 1  # 0 for one row (uniform n)
     lasty = n2y.shape[0] - 1
-    ub, hb, vb = _xrow(h[i], z[i], qx[i], qy[i], qy[i + 1], n2x[min(i, lastx)], qxn[i], p)
+    cb, vb = _xrow(h[i], z[i], qx[i], qy[i], qy[i + 1], n2x[min(i, lastx)], qxn[i], p)
     if i >= 1:
-        uy, hy, vy = _yrow(
+        cy, vy = _yrow(
             h[i - 1],
             h[i],
             z[i - 1],
@@ -252,12 +314,11 @@ def flux_row(i, h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_veff):
             qyn[i],
             p,
         )
-        ub = max(ub, uy)
-        hb = max(hb, hy)
+        cb = max(cb, cy)
         vb = max(vb, vy)
-    # upper bound of the row's max |u| + sqrt(g h) (see ``_face``)
-    row_speed[i] = _bitsf(ub) + np.sqrt(p[P_G] * _bitsf(hb))
-    row_veff[i] = _bitsf(vb)
+    row_speed[i] = _bitsf(cb)  # the row's max face wave speed |u| + sqrt(g h)
+    vhalf, _ = _vscale(p)
+    row_veff[i] = vhalf * _bitsf(vb)  # max of 2 v -> max v (``_vsum``)
 
 
 @njit(**_opts)
@@ -265,9 +326,9 @@ def flux_interior(h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_veff):
     """Interior faces: x-faces of row i and y-faces between rows i-1 and i.
 
     n2x / n2y: Manning n² per face (see ``friction.face_n2``), [ny, nx+1] / [ny+1, nx], or
-    one row [1, nx+1] / [1, nx] for a uniform n. Per row: row_speed a bound of the max face
-    wave speed |u| + sqrt(g h); row_veff max effective speed ``_veff`` of the faces (the
-    gravity acceleration g|S| of (nearly) wet faces included).
+    one row [1, nx+1] / [1, nx] for a uniform n. Per row: row_speed the max face wave speed
+    |u| + sqrt(g h); row_veff the max effective speed ``_veff`` of the faces (the gravity
+    acceleration g|S| of (nearly) wet faces included).
     """
     for i in prange(h.shape[0]):
         flux_row(np.int64(i), h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_veff)
@@ -275,7 +336,8 @@ def flux_interior(h, z, qx, qy, qxn, qyn, n2x, n2y, p, row_speed, row_veff):
 
 @njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
 def _free_q(hb, eta_b, eta_in, in_wall, qold, n2v, p):
-    """LISFLOOD-FP FREE outflow magnitude (>= 0) at an edge cell; returns (|q|, speed)."""
+    """LISFLOOD-FP FREE outflow magnitude (>= 0) at an edge cell; returns (|q|, speed,
+    water-surface slope |S| for the step bound ``_veff``)."""
     zero = p[P_ZERO]
     if hb <= p[P_THR]:
         return zero, zero, zero
@@ -283,7 +345,7 @@ def _free_q(hb, eta_b, eta_in, in_wall, qold, n2v, p):
     qa = abs(qold)
     gdt = p[P_GDT]
     q = (qa + gdt * hb * s) / (p[P_ONE] + gdt * n2v * qa * rcbrt(hb) / (hb * hb))
-    return q, q / hb + np.sqrt(p[P_G] * hb), p[P_G] * s
+    return q, q / hb + np.sqrt(p[P_G] * hb), s
 
 
 @njit(fastmath=True, error_model="numpy", cache=True, nogil=True)
@@ -298,7 +360,7 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels):
     half = p[P_HALF]
     theta = p[P_THETA]
     wnb = p[P_WNB]
-    r4 = p[P_R4]
+    vhalf, r4g = _vscale(p)
     smax = zero
     vmax = zero
     c = _consts(p)
@@ -315,7 +377,7 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels):
             if kind == 0:
                 qxn[i, jb] = zero
                 continue
-            acc = zero
+            slope = zero
             n2v = n2x[min(i, lastx), jb]
             hb = h[i, jc]
             zb = z[i, jc]
@@ -325,7 +387,7 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels):
                 if not in_wall:
                     in_wall = z[i, jin] >= WALL_Z
                     eta_in = z[i, jin] + h[i, jin]
-                q, spd, acc = _free_q(hb, zb + hb, eta_in, in_wall, qx[i, jb], n2v, p)
+                q, spd, slope = _free_q(hb, zb + hb, eta_in, in_wall, qx[i, jb], n2v, p)
                 qxn[i, jb] = q if sgn > 0 else -q
             else:
                 lev = levels[side]
@@ -335,13 +397,13 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels):
                     qc = theta * q0 + wnb * (qx[i, jb + 1 if side == 3 else jb - 1] + q0)
                 qp = half * (qy[i, jc] + qy[i + 1, jc])
                 if side == 3:
-                    q, u, hw, acc = _face(lev, zb + hb, zb, zb, q0, qc, qp, n2v, c)
+                    q, u, hw, slope = _face(lev, zb + hb, zb, zb, q0, qc, qp, n2v, c)
                 else:
-                    q, u, hw, acc = _face(zb + hb, lev, zb, zb, q0, qc, qp, n2v, c)
+                    q, u, hw, slope = _face(zb + hb, lev, zb, zb, q0, qc, qp, n2v, c)
                 spd = u + np.sqrt(p[P_G] * hw)
                 qxn[i, jb] = q
             smax = max(smax, spd)
-            vmax = max(vmax, _veff(spd, acc, r4, half))
+            vmax = max(vmax, _veff(spd, slope, r4g, vhalf))
     # north (face 0 of each column) and south (face ny)
     for side in (0, 1):
         kind = kinds[side]
@@ -353,7 +415,7 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels):
             if kind == 0:
                 qyn[ib, j] = zero
                 continue
-            acc = zero
+            slope = zero
             n2v = n2y[min(ib, lasty), j]
             hb = h[ic, j]
             zb = z[ic, j]
@@ -363,7 +425,7 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels):
                 if not in_wall:
                     in_wall = z[iin, j] >= WALL_Z
                     eta_in = z[iin, j] + h[iin, j]
-                q, spd, acc = _free_q(hb, zb + hb, eta_in, in_wall, qy[ib, j], n2v, p)
+                q, spd, slope = _free_q(hb, zb + hb, eta_in, in_wall, qy[ib, j], n2v, p)
                 qyn[ib, j] = q if sgn > 0 else -q
             else:
                 lev = levels[side]
@@ -373,13 +435,13 @@ def flux_boundary(h, z, qx, qy, qxn, qyn, n2x, n2y, p, kinds, levels):
                     qc = theta * q0 + wnb * (qy[ib + 1 if side == 0 else ib - 1, j] + q0)
                 qp = half * (qx[ic, j] + qx[ic, j + 1])
                 if side == 0:
-                    q, u, hw, acc = _face(lev, zb + hb, zb, zb, q0, qc, qp, n2v, c)
+                    q, u, hw, slope = _face(lev, zb + hb, zb, zb, q0, qc, qp, n2v, c)
                 else:
-                    q, u, hw, acc = _face(zb + hb, lev, zb, zb, q0, qc, qp, n2v, c)
+                    q, u, hw, slope = _face(zb + hb, lev, zb, zb, q0, qc, qp, n2v, c)
                 spd = u + np.sqrt(p[P_G] * hw)
                 qyn[ib, j] = q
             smax = max(smax, spd)
-            vmax = max(vmax, _veff(spd, acc, r4, half))
+            vmax = max(vmax, _veff(spd, slope, r4g, vhalf))
     return smax, vmax
 
 

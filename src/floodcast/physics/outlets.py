@@ -89,7 +89,7 @@ def flux_outlets(h, z, qx, qy, qxn, qyn, faces, fvals, p):
     ny, nx = h.shape
     zero = p[K.P_ZERO]
     half = p[K.P_HALF]
-    r4 = p[K.P_R4]
+    vhalf, r4g = K._vscale(p)
     c = K._consts(p)
     smax = zero
     vmax = zero
@@ -116,21 +116,21 @@ def flux_outlets(h, z, qx, qy, qxn, qyn, faces, fvals, p):
             if inside:
                 in_wall = z[ii, ij] >= K.WALL_Z
                 eta_in = z[ii, ij] + h[ii, ij]
-            qm, spd, acc = K._free_q(hb, zb + hb, eta_in, in_wall, q0, n2v, p)
+            qm, spd, slope = K._free_q(hb, zb + hb, eta_in, in_wall, q0, n2v, p)
             q = qm if d > 0 else -qm
         else:
             lev = fvals[k, 1]
             if d > 0:
-                q, u, hw, acc = K._face(zb + hb, lev, zb, zb, q0, q0, qp, n2v, c)
+                q, u, hw, slope = K._face(zb + hb, lev, zb, zb, q0, q0, qp, n2v, c)
             else:
-                q, u, hw, acc = K._face(lev, zb + hb, zb, zb, q0, q0, qp, n2v, c)
+                q, u, hw, slope = K._face(lev, zb + hb, zb, zb, q0, q0, qp, n2v, c)
             spd = u + np.sqrt(p[K.P_G] * hw)
         if axis == 0:
             qxn[fi, fj] = q
         else:
             qyn[fi, fj] = q
         smax = max(smax, spd)
-        vmax = max(vmax, K._veff(spd, acc, r4, half))
+        vmax = max(vmax, K._veff(spd, slope, r4g, vhalf))
     return smax, vmax
 
 
