@@ -77,18 +77,7 @@ class EnsembleSimulation:
         self._sv[:, EK.S_HMAX] = float(s._hmax)
         self._sv[:, EK.S_SPEED] = float(s._speed)
         self._sv[:, EK.S_VEFF] = float(s._veff)
-        cfg = s.config
-        self._cfgv = np.zeros(8, np.float64)
-        self._cfgv[[EK.C_G, EK.C_REACH, EK.C_MAXSTEP, EK.C_THR, EK.C_DX, EK.C_MMH]] = [
-            cfg.g,
-            cfg.cfl * s.cell_size,
-            cfg.max_step,
-            cfg.depth_threshold,
-            s.cell_size,
-            MMH_TO_MS,
-        ]
-        self._cfgv[EK.C_SPEED_AWARE] = float(bool(cfg.speed_aware_step))
-        self._cfgv[EK.C_RAIN_AT_START] = float(bool(cfg.rain_at_step_start))
+        self._cfgv = EK.step_config(s, MMH_TO_MS)
 
     @property
     def t(self) -> np.ndarray:

@@ -30,6 +30,19 @@ C_G, C_REACH, C_MAXSTEP, C_THR, C_SPEED_AWARE, C_RAIN_AT_START, C_DX, C_MMH = ra
 S_T, S_HMAX, S_SPEED, S_VEFF, S_STEPS = range(5)
 
 
+def step_config(sim, mmh_to_ms: float, size: int = 8) -> np.ndarray:
+    """``cfgv`` (the C_* settings) of a :class:`~floodcast.physics.solver.Simulation`,
+    as its ``next_step_limit`` and ``_rain_frame`` use them; ``size`` > 8 leaves room for a
+    caller's own settings after them (``step_loop``)."""
+    cfg = sim.config
+    c = np.zeros(size, np.float64)
+    c[C_G], c[C_REACH], c[C_MAXSTEP] = cfg.g, cfg.cfl * sim.cell_size, cfg.max_step
+    c[C_THR], c[C_DX], c[C_MMH] = cfg.depth_threshold, sim.cell_size, mmh_to_ms
+    c[C_SPEED_AWARE] = float(bool(cfg.speed_aware_step))
+    c[C_RAIN_AT_START] = float(bool(cfg.rain_at_step_start))
+    return c
+
+
 @njit(**_seq)
 def _step_one(
     h,

@@ -103,17 +103,8 @@ def advance_run(until, tol, times, rain_src, mask, vols, sv, rain_k, cfgv, a, le
 
 
 def loop_config(sim: Simulation, mmh_to_ms: float) -> np.ndarray:
-    """``cfgv`` of ``advance`` for ``sim``'s settings."""
-    cfg = sim.config
-    c = np.zeros(C_AREA + 1, np.float64)
-    c[EK.C_G] = cfg.g
-    c[EK.C_REACH] = cfg.cfl * sim.cell_size  # as Simulation.next_step_limit computes it
-    c[EK.C_MAXSTEP] = cfg.max_step
-    c[EK.C_THR] = cfg.depth_threshold
-    c[EK.C_SPEED_AWARE] = float(bool(cfg.speed_aware_step))
-    c[EK.C_RAIN_AT_START] = float(bool(cfg.rain_at_step_start))
-    c[EK.C_DX] = sim.cell_size
-    c[EK.C_MMH] = mmh_to_ms
+    """``cfgv`` of ``advance_run``: the ensemble's settings, then the cell area."""
+    c = EK.step_config(sim, mmh_to_ms, C_AREA + 1)
     c[C_AREA] = sim.area
     return c
 
