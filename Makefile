@@ -88,7 +88,7 @@ lint: install
 clean: clean-numba
 	rm -rf $(VENV) outputs .pytest_cache site
 
-# numba recompiles a cached function only when its own file changes: the batched ensemble
-# and the compiled step loop hold copies of physics/kernels.py's functions
+# numba's compiled caches (the ones that copy kernels.py's code are keyed on it too:
+# physics/jit_cache.py), e.g. to time a first, compiling run
 clean-numba:
 	find src -name '*.nbi' -delete -o -name '*.nbc' -delete

@@ -8,10 +8,9 @@ sweep (``_step_one``). Member after member rather than step after step: one memb
 member's (~180 MB for 20) streaming through memory at every step, and no Python runs
 between steps.
 
-numba's on-disk cache of these functions is keyed on this file alone, yet they inline the
-row passes of ``kernels`` (``flux_row``, ``limiter_row``, ``continuity_row``): after a
-change there, change this file too (or clear its ``__pycache__``), or the batched path keeps
-running the old rows while the single-run solver compiles the new ones.
+They inline the row passes of ``kernels`` (``flux_row``, ``limiter_row``,
+``continuity_row``), so their on-disk cache is keyed on kernels.py too (``jit_cache``):
+an edit there recompiles the batch as well as the single-run solver.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import kernels as K
+from .jit_cache import key_on_sources
 
 # a member is stepped serially: the batch parallelises over members
 _seq = {"fastmath": True, "error_model": "numpy", "cache": True, "nogil": True}
@@ -259,3 +259,7 @@ def advance_members(
         err[m] = _advance_one(
             until, tol, times, rain_mmh[m], sv[m], rain_k[m : m + 1], cfgv, a, out[m]
         )
+
+
+# they inline kernels' row passes: recompile when kernels.py changes, not only this file
+key_on_sources((_step_one, _limit, _load_frame, _advance_one, advance_members), K)

@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit
 
 from . import kernels as K
+from .jit_cache import key_on_sources
 
 FREE, LEVEL = 1, 2
 
@@ -212,3 +213,7 @@ def step_outlets(
     bnd, clip, inf, drn = K.row_totals(row_bnd, row_clip, row_inf, row_drain)
     qout = outlet_outflow(qx, qy, faces)
     return row_hmax.max(), speed, veff, bnd + qout, clip, inf, drn, qout
+
+
+# they inline kernels' face arithmetic: recompile when kernels.py changes, not only this file
+key_on_sources((flux_outlets, outlet_outflow, step_outlets), K)

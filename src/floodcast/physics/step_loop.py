@@ -13,9 +13,8 @@ the very kernel the Python loop calls.
 Cached (numba's cache, like every kernel here): uncached it cost ~1.3 s of compile in
 every process, so a 128² ``simulate`` run took 1.6 s instead of 0.33 s (measured); cached,
 0.33 s. Two consequences, both of numba's cache: (1) numba copies ``kernels.step`` into
-the loop's cached code and does not notice edits of kernels.py (it tracks only this
-file), so after editing kernels.py clear ``src/floodcast/physics/__pycache__/*.nb?``
-(``make clean-numba``; the batched ensemble's cache has the same limitation); (2)
+the loop's cached code but tracks only this file, so the cache is keyed on kernels.py and
+ensemble_kernels.py too (``jit_cache.key_on_sources``): an edit there recompiles it; (2)
 floodcast's fastmath kernels compiled afresh and loaded from the cache are not always
 bit-identical, so where the loop's cached copy of ``kernels.step`` and the Python loop's
 come from different compiles the two loops agree to float32 rounding, not bit for bit
@@ -41,6 +40,7 @@ from numba import njit
 
 from . import ensemble_kernels as EK
 from . import kernels as K
+from .jit_cache import key_on_sources
 
 # floodcast.physics.solver.Simulation: not imported, solver imports this module
 Simulation = Any
@@ -100,6 +100,10 @@ def advance_run(until, tol, times, rain_src, mask, vols, sv, rain_k, cfgv, a, le
         sv[S_DTMAX] = max(sv[S_DTMAX], dt)
         sv[S_T] = target if land else t + dt
     return 0
+
+
+# it inlines kernels.step and the ensemble's step rule: recompile when either file changes
+key_on_sources((advance_run,), K, EK)
 
 
 def loop_config(sim: Simulation, mmh_to_ms: float) -> np.ndarray:
