@@ -199,21 +199,15 @@ def _vscale(p):
 
 @overload(_vscale, inline="always", jit_options={"fastmath": True})
 def _ol_vscale(p):
-    if p.dtype == types.float32:
-        m32 = np.float32(1.0 + V_MARGIN)
+    if p.dtype not in (types.float32, types.float64):
+        return None
+    # the margin as a constant of the state dtype (a float64 one would promote the product)
+    m = np.float32(1.0 + V_MARGIN) if p.dtype == types.float32 else 1.0 + V_MARGIN
 
-        def impl32(p):
-            return p[P_HALF] * m32, p[P_R4] * p[P_G]
+    def impl(p):
+        return p[P_HALF] * m, p[P_R4] * p[P_G]
 
-        return impl32
-    if p.dtype == types.float64:
-        m64 = 1.0 + V_MARGIN
-
-        def impl64(p):
-            return p[P_HALF] * m64, p[P_R4] * p[P_G]
-
-        return impl64
-    return None
+    return impl
 
 
 @njit(inline="always")
