@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 
 from floodcast.physics import ensemble_kernels, jit_cache, kernels, outlets, step_loop
 
@@ -38,7 +37,9 @@ def test_an_edit_of_the_callee_file_recompiles_the_keyed_cache(tmp_path):
     (pkg / "__init__.py").write_text("")
     helper = pkg / "helper.py"
     helper.write_text("from numba import njit\n\n\n@njit\ndef f():\n    return 1\n")
-    (pkg / "keyed.py").write_text(CALLER + "\n\nkey_on_sources((g,), helper)\n")
+    (pkg / "keyed.py").write_text(
+        CALLER + "\n\nimport sys\n\nkey_on_sources(sys.modules[__name__], helper)\n"
+    )
     (pkg / "plain.py").write_text(CALLER)
     assert _run(tmp_path) == ["1", "1"]
     assert any(p.suffix == ".nbi" for p in (pkg / "__pycache__").iterdir())
@@ -65,13 +66,17 @@ def test_the_solver_caches_that_copy_kernels_are_keyed_on_them():
 
 
 def test_uncached_functions_are_left_alone():
+    import types
+
     from numba import njit
 
     @njit
     def f():
         return 1
 
-    assert jit_cache.key_on_sources((f,), kernels) == 0
+    mod = types.ModuleType("plain")
+    mod.f = f
+    assert jit_cache.key_on_sources(mod, kernels) == 0
     assert f() == 1
 
 
@@ -79,7 +84,7 @@ def test_source_hash_follows_the_content(tmp_path):
     import importlib.util
 
     path = tmp_path / "m.py"
-    path.write_text(textwrap.dedent("x = 1\n"))
+    path.write_text("x = 1\n")
     spec = importlib.util.spec_from_file_location("m", path)
     mod = importlib.util.module_from_spec(spec)
     h1 = jit_cache.source_hash(mod)

@@ -15,6 +15,8 @@ an edit there recompiles the batch as well as the single-run solver.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from numba import njit, prange
 
@@ -262,4 +264,4 @@ def advance_members(
 
 
 # they inline kernels' row passes: recompile when kernels.py changes, not only this file
-key_on_sources((_step_one, _limit, _load_frame, _advance_one, advance_members), K)
+key_on_sources(sys.modules[__name__], K)

@@ -13,7 +13,6 @@ stamp, so an edit anywhere makes every dependent cache stale and numba recompile
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 
@@ -24,16 +23,17 @@ def source_hash(module: ModuleType) -> str:
     return hashlib.sha1(Path(module.__file__).read_bytes()).hexdigest()
 
 
-def key_on_sources(dispatchers: Iterable, *modules: ModuleType) -> int:
-    """Make each dispatcher's on-disk cache depend on ``modules``' sources too.
+def key_on_sources(module: ModuleType, *sources: ModuleType) -> int:
+    """Make the on-disk cache of every jitted function of ``module`` depend on ``sources``'
+    files too (a function added to the module later is covered without being listed).
 
-    Call it once at import, right after the functions are defined (before their first
-    call: the cache index is read when a signature is first compiled). Returns how many caches
-    were keyed; dispatchers without a disk cache (``cache=False``) are left alone.
+    Call it once at the end of ``module``, before its functions' first call: the cache
+    index is read when a signature is first compiled. Returns how many caches were keyed;
+    functions without a disk cache (``cache=False``) are left alone.
     """
-    extra = tuple(sorted((m.__name__, source_hash(m)) for m in modules))
+    extra = tuple(sorted((m.__name__, source_hash(m)) for m in sources))
     keyed = 0
-    for d in dispatchers:
+    for d in vars(module).values():
         # numba's Cache holds an IndexDataCacheFile whose _source_stamp is compared with
         # the stamp stored in the index on every load (numba/core/caching.py): a mismatch
         # makes the index empty, so the function is compiled afresh and the index rewritten

@@ -25,6 +25,8 @@ and the level (shifted elevation; unused for free faces).
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from numba import njit
 
@@ -216,4 +218,4 @@ def step_outlets(
 
 
 # they inline kernels' face arithmetic: recompile when kernels.py changes, not only this file
-key_on_sources((flux_outlets, outlet_outflow, step_outlets), K)
+key_on_sources(sys.modules[__name__], K)

@@ -32,6 +32,7 @@ outlets (their own step kernel) and an ``on_step`` callback.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numba
@@ -103,7 +104,7 @@ def advance_run(until, tol, times, rain_src, mask, vols, sv, rain_k, cfgv, a, le
 
 
 # it inlines kernels.step and the ensemble's step rule: recompile when either file changes
-key_on_sources((advance_run,), K, EK)
+key_on_sources(sys.modules[__name__], K, EK)
 
 
 def loop_config(sim: Simulation, mmh_to_ms: float) -> np.ndarray:
