@@ -123,3 +123,29 @@ def test_tampered_coarse_dem_is_refused(pair_store, tmp_path):
     with pytest.raises(InputError, match="differs from the block mean"):
         read_pair(copy, "ev00000", 4)
     assert store.dem_ids(copy) == ["bowl"]
+
+
+def test_rerun_check_tolerates_a_spill_cell_not_another_solver():
+    """One cell off by 0.2 m (a pond at its spill point) passes; 2 cm over a whole wet
+    area (another solver or step rule) is refused, naming the event."""
+    from floodcast.data.downscale import RERUN_TOL_M, rerun_check
+
+    stored = np.zeros((4, 32, 32))
+    stored[:, 8:24, 8:24] = 0.5
+    rerun = stored.copy()
+    rerun[2, 10, 10] += 0.2
+    st = rerun_check(rerun, stored, "store: event e")
+    assert st["rerun_max_diff_m"] == pytest.approx(0.2)
+    assert st["rerun_quantile_diff_m"] <= RERUN_TOL_M and st["rerun_cells_over_1cm"] == 1
+    shifted = stored + np.where(stored > 0, 0.02, 0.0)  # 25 % of the cell-times, 2 cm
+    with pytest.raises(InputError, match=r"store: event e: .* 0\.020 m at the 99\.9% quantile"):
+        rerun_check(shifted, stored, "store: event e")
+
+
+def test_pairs_refused_when_another_solver_built_the_store(tmp_path):
+    out = dataset(tmp_path / "o.zarr")
+    arr = zarr.open_array(str(out / "events/ev00000/depth"), mode="r+")
+    arr[:] = arr[:] + np.round(0.05 * store.DEPTH_SCALE).astype(arr.dtype)  # 5 cm everywhere
+    with pytest.raises(InputError, match="another solver built the store"):
+        build_pairs(out, (4,))
+    assert not (out / "events/ev00000" / TAIL_GROUP).exists()

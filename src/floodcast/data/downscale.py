@@ -18,7 +18,10 @@ rain plus the tail and stored beside the store's own event (left as it is), so t
 is one continuous run; the coarse run covers rain and tail. ``read_pair`` returns that
 rerun as the fine depth and the rain with the tail's zero frames appended. The rerun reads
 the store's quantised rain (0.01 mm/h), so over the rain frames it differs a little from
-the stored event (measured: up to 1.4 cm at a handful of cells; kept in its attributes).
+the stored event: at most cells by under 1 mm, at a handful of cells near a spill point by
+more (measured: up to 0.11 m at one 2 m cell of 69 events). It is refused as another
+solver's only when the 99.9th percentile of the difference exceeds 1 cm (``rerun_check``);
+the maximum and the percentile are kept in its attributes.
 A store's pairs all have the same tail: building with another N is refused.
 
 Each coarse run is written atomically (hidden temporary name, then renamed), so a killed
@@ -50,10 +53,14 @@ from floodcast.simulation.downscale import (
 DEFAULT_FACTORS = (4, 8)
 #: The fine run's dry-tail maps of an event (its group under ``events/<event_id>/``).
 TAIL_GROUP = "dry_tail"
-#: Largest |rerun - stored| fine depth (m) over the rain frames before the rerun is refused
-#: as another solver's. Not ~0: the rerun reads the store's quantised rain (0.01 mm/h), and
-#: wet fronts amplify that (measured on the 128^2 radar events: up to 1.4 cm, a few cells).
-RERUN_TOL_M = 0.1
+#: Largest |rerun - stored| fine depth (m) over the rain frames, at quantile
+#: ``RERUN_QUANTILE`` of the cell-times, before the rerun is refused as another solver's.
+#: Not the maximum: the rerun reads the store's quantised rain (0.01 mm/h), and a pond at its
+#: spill point amplifies that at a few cells (measured on the 69 radar events of 128^2 2 m
+#: cells: p99.9 <= 1.3 mm, max 0.11 m at one cell), while another solver or step rule moves
+#: water over whole wet areas.
+RERUN_TOL_M = 0.01
+RERUN_QUANTILE = 0.999
 
 
 def group_name(factor: int) -> str:
@@ -179,16 +186,26 @@ def _simulate_tail(path: Path, eid: str, tail: int) -> dict:
         f"{eid}/dry_tail",
         manning=store.read_dem_grid(path, did, "manning"),
     )
-    d = np.abs(out["depth"][: len(depth)] - depth)
-    if d.max() > RERUN_TOL_M:  # another solver than the store's
+    return out | rerun_check(out["depth"][: len(depth)], depth, f"{path}: event {eid}")
+
+
+def rerun_check(rerun: np.ndarray, stored: np.ndarray, what: str) -> dict:
+    """Statistics of |rerun - stored| (m); InputError when its ``RERUN_QUANTILE`` quantile
+    exceeds ``RERUN_TOL_M``: the store was built by another solver than this one."""
+    d = np.abs(np.asarray(rerun, np.float64) - np.asarray(stored, np.float64))
+    q = float(np.quantile(d, RERUN_QUANTILE)) if d.size else 0.0
+    if q > RERUN_TOL_M:
         raise InputError(
-            f"{path}: event {eid}: the fine rerun differs from the stored run by "
-            f"{d.max():.3f} m (> {RERUN_TOL_M} m); rebuild the store with this floodcast "
-            "or use --dry-tail 0"
+            f"{what}: the fine rerun differs from the stored run by {q:.3f} m at the "
+            f"{RERUN_QUANTILE:.1%} quantile of its cells and times (> {RERUN_TOL_M} m; max "
+            f"{d.max():.3f} m): another solver built the store; rebuild it with this "
+            "floodcast or use --dry-tail 0"
         )
-    out["rerun_max_diff_m"] = float(d.max())
-    out["rerun_cells_over_1cm"] = int((d > 0.01).sum())
-    return out
+    return {
+        "rerun_max_diff_m": float(d.max()) if d.size else 0.0,
+        "rerun_quantile_diff_m": q,  # at RERUN_QUANTILE
+        "rerun_cells_over_1cm": int((d > 0.01).sum()),
+    }
 
 
 def _write_tail(path: Path, eid: str, out: dict, tail: int) -> None:
