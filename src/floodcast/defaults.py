@@ -54,6 +54,11 @@ PREDICT_TILE = 256
 #: diagnosis). Six 5-min frames cover the half-hour recession that check met.
 DOWNSCALE_DRY_TAIL_FRAMES = 6
 
+#: How a downscaler's coarse DEM is made from the fine one (``floodcast downscale pairs
+#: --coarse-dem``): "mean" (each block's mean elevation) or "min" (its lowest cell, which
+#: keeps the channels a block mean smooths away; see ``simulation.downscale_fields``).
+DOWNSCALE_COARSE_DEM = "mean"
+
 #: Flood nowcast (issue #22): STEPS members (0 = deterministic extrapolation), lead and its
 #: cap (min), and the depth thresholds (m) of its probabilities.
 NOWCAST_MEMBERS = 20

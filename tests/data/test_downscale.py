@@ -149,3 +149,20 @@ def test_pairs_refused_when_another_solver_built_the_store(tmp_path):
     with pytest.raises(InputError, match="another solver built the store"):
         build_pairs(out, (4,))
     assert not (out / "events/ev00000" / TAIL_GROUP).exists()
+
+
+def test_pairs_on_the_block_minimum_and_another_rule_refused(tmp_path):
+    """--coarse-dem min: the coarse DEM is each block's lowest cell, recorded, read back by
+    read_pair; closed edges keep the rain volume; pairs on another rule are refused."""
+    out = dataset(tmp_path / "m.zarr")
+    s = build_pairs(out, (4,), dry_tail=0, coarse_dem="min")
+    assert s.coarse_dem == "min"
+    p = read_pair(out, "ev00000", 4)
+    assert p["coarse_method"] == "min"
+    np.testing.assert_array_equal(p["coarse_dem"], p["fine_dem"].reshape(4, 4, 4, 4).min((1, 3)))
+    assert p["coarse_depth"][-1].mean() == pytest.approx(RATE * 4 * 300 / 3.6e6, abs=5e-4)
+    with pytest.raises(InputError, match="built with --coarse-dem min, not mean"):
+        build_pairs(out, (4,), dry_tail=0, coarse_dem="mean")
+    with pytest.raises(InputError, match="--coarse-dem 'p10'"):
+        build_pairs(out, (4,), dry_tail=0, coarse_dem="p10")
+    assert read_pair(out, "ev00000", 4)["coarse_method"] == "min"  # nothing rewritten

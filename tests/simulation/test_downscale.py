@@ -11,6 +11,7 @@ from floodcast.simulation.downscale import (
     block_mean_grid,
     check_coarse_dem,
     check_factor,
+    coarse_dem,
     upsample_bilinear,
     upsample_nearest,
     volume_fill_depth,
@@ -28,6 +29,26 @@ def test_block_mean_by_hand():
     z = Z.copy()
     z[0, :3] = z[1, 0] = np.nan  # NW block: 1 of 4 valid -> wall; NE: 3 valid -> their mean
     np.testing.assert_allclose(block_mean_grid(z, 2), [[np.nan, 5.0], [5.0, 4.75]])
+
+
+def test_block_min_by_hand():
+    """The lowest cell of each block; walls where the block mean has them."""
+    assert coarse_dem(Z, 2, method="min").tolist() == [[0.0, 5.0], [5.0, 4.0]]
+    z = Z.copy()
+    z[0, :3] = z[1, 0] = np.nan  # NW: 1 of 4 valid -> wall; NE: its 3 valid cells' minimum
+    z[1, 3] = 3.0
+    np.testing.assert_array_equal(coarse_dem(z, 2, method="min"), [[np.nan, 3.0], [5.0, 4.0]])
+    with pytest.raises(InputError, match="--coarse-dem 'median': choose one of mean, min"):
+        coarse_dem(Z, 2, method="median")
+
+
+def test_fine_grid_reads_the_coarse_rule():
+    """FineGrid's coarse DEM, WSE and DEM detail follow the rule: with the block minimum
+    the NW block's water (1 m over its lowest cell at 0 m) stands at 1 m, not 2.5 m."""
+    g = FineGrid(Z, 2.0, 2, coarse_dem="min")
+    assert g.coarse_dem == "min" and g.zc.tolist() == [[0.0, 5.0], [5.0, 4.0]]
+    assert g.wse(HC)[0, 0] == pytest.approx(1.0)
+    assert FineGrid(Z, 2.0, 2).wse(HC)[0, 0] == pytest.approx(2.5)
 
 
 def test_factor_is_refused_not_padded():
@@ -79,13 +100,16 @@ def test_volume_fill_by_hand():
 
 def test_coarse_dem_mismatch_is_an_error():
     zc = block_mean_grid(Z, 2)
-    check_coarse_dem(Z, zc, 2, "ok")
+    check_coarse_dem(Z, zc, 2, "ok", "mean")
     with pytest.raises(InputError, match="differs from the block mean.*0.500 m"):
-        check_coarse_dem(Z, zc + np.float32(0.5), 2, "run")
+        check_coarse_dem(Z, zc + np.float32(0.5), 2, "run", "mean")
     with pytest.raises(InputError, match="coarse DEM is 1x2"):
-        check_coarse_dem(Z, zc[:1], 2, "run")
+        check_coarse_dem(Z, zc[:1], 2, "run", "mean")
     with pytest.raises(InputError, match="walls"):
-        check_coarse_dem(Z, np.where([[True, False], [False, False]], np.nan, zc), 2, "run")
+        check_coarse_dem(Z, np.where([[True, False], [False, False]], np.nan, zc), 2, "run", "mean")
+    # the block mean is not the block minimum (NW block: 1.5 m against 0 m)
+    with pytest.raises(InputError, match="differs from the block min.*1.500 m"):
+        check_coarse_dem(Z, zc, 2, "run", "min")
 
 
 def test_channels_shape_and_walls():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from floodcast.defaults import DOWNSCALE_DRY_TAIL_FRAMES
+from floodcast.defaults import DOWNSCALE_COARSE_DEM, DOWNSCALE_DRY_TAIL_FRAMES
 from floodcast.errors import InputError, user_errors
 
 
@@ -37,10 +37,17 @@ def register(app: typer.Typer) -> None:
             help="Frames of zero rain after each event (a recession, maps saved through it): "
             "the fine event is rerun with them and the coarse run covers them; 0 = none.",
         ),
+        coarse_dem: str = typer.Option(
+            DOWNSCALE_COARSE_DEM,
+            "--coarse-dem",
+            help="The coarse DEM: 'mean' (each F x F block's mean elevation) or 'min' (its "
+            "lowest cell: keeps narrow channels connected); a model trained on these pairs "
+            "solves on the same rule.",
+        ),
     ) -> None:
-        """Simulate every event of STORE again on the block-mean DEM F times coarser (same
-        radar, then --dry-tail frames without rain, also added to the fine run) and store it
-        beside the fine run; resumable."""
+        """Simulate every event of STORE again on a DEM F times coarser (block mean or block
+        minimum; same radar, then --dry-tail frames without rain, also added to the fine
+        run) and store it beside the fine run; resumable."""
         from rich.progress import Progress
 
         from floodcast.data.downscale import build_pairs
@@ -52,9 +59,11 @@ def register(app: typer.Typer) -> None:
                 tuple(coarsen),
                 progress=lambda d, t: bar.update(task, completed=d, total=t),
                 dry_tail=dry_tail,
+                coarse_dem=coarse_dem,
             )
         typer.echo(
-            f"{store_path}: x{', x'.join(map(str, s.factors))}: {s.built} coarse runs "
+            f"{store_path}: x{', x'.join(map(str, s.factors))} (block {s.coarse_dem}): "
+            f"{s.built} coarse runs "
             f"and {s.tails_built} fine dry tails ({s.dry_tail} frames) built "
             f"({s.wall_time_s:.1f} s), {s.skipped} coarse runs already there"
         )

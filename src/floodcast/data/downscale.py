@@ -1,11 +1,13 @@
 """Downscaling pairs: every event of a dataset store simulated again on a coarser grid.
 
 The fine run (the label) is the store's own event; this module adds, beside it, the same
-event simulated on the block-mean DEM ``F`` times coarser under the same radar (the fine
+event simulated on a DEM ``F`` times coarser - each block's mean elevation or, with
+``coarse_dem="min"``, its lowest cell (``--coarse-dem``) - under the same radar (the fine
 rain block-averaged, so the rain volume is the same)::
 
     STORE.zarr/
-      dems/<dem_id>/coarse<F>/elevation      [y/F, x/F] float32 (m), attrs: cell_size, factor
+      dems/<dem_id>/coarse<F>/elevation      [y/F, x/F] float32 (m), attrs: cell_size, factor,
+                                             coarse_dem ("mean" or "min"; absent = "mean")
       events/<event_id>/coarse<F>/depth      [t + N, y/F, x/F] uint16 mm, at the fine run's
                                              times, then N dry-tail frames
       events/<event_id>/dry_tail/depth       [t + N, y, x] uint16 mm: the fine run again,
@@ -39,13 +41,14 @@ import numpy as np
 import zarr
 
 from floodcast.data import store
-from floodcast.defaults import DOWNSCALE_DRY_TAIL_FRAMES
+from floodcast.defaults import DOWNSCALE_COARSE_DEM, DOWNSCALE_DRY_TAIL_FRAMES
 from floodcast.errors import InputError
 from floodcast.simulation.downscale import (
     block_mean_grid,
     check_coarse_dem,
     check_factor,
     coarse_dem,
+    coarse_grid,
     simulate_coarse,
 )
 
@@ -75,6 +78,7 @@ class PairSummary:
     wall_time_s: float
     dry_tail: int = 0  # frames of zero rain after each event
     tails_built: int = 0  # fine reruns with the dry tail
+    coarse_dem: str = DOWNSCALE_COARSE_DEM  # the coarse DEM rule ("mean" or "min")
 
 
 def _exists(path: Path, eid: str, group: str) -> bool:
@@ -108,12 +112,14 @@ def build_pairs(
     factors: tuple[int, ...] = DEFAULT_FACTORS,
     progress=None,
     dry_tail: int = DOWNSCALE_DRY_TAIL_FRAMES,
+    coarse_dem: str = DOWNSCALE_COARSE_DEM,
 ) -> PairSummary:
     """Add the coarse run of every finished event for every factor (resumable), each event
-    continued by ``dry_tail`` frames of zero rain (the fine rerun stored once per event).
+    continued by ``dry_tail`` frames of zero rain (the fine rerun stored once per event),
+    on the coarse DEM of rule ``coarse_dem`` ("mean" or "min").
 
-    All factors are checked against every DEM, and the tail against the finished pairs,
-    before anything is simulated or written.
+    All factors are checked against every DEM, and the tail and the coarse rule against
+    the finished pairs, before anything is simulated or written.
     """
     path = Path(path)
     store.open_root(path)  # a clear error if this is not a store
@@ -126,9 +132,10 @@ def build_pairs(
         for f in facs:
             check_factor(z.shape, f, f"{path} DEM {did}")
     _check_tail(path, events, facs, dry_tail)
+    _check_coarse_method(path, dems, facs, coarse_dem)
     for did, (z, attrs) in dems.items():
         for f in facs:
-            _write_coarse_dem(path, did, z, attrs, f)
+            _write_coarse_dem(path, did, z, attrs, f, coarse_dem)
     tails = [e for e in events if dry_tail and not _exists(path, e, TAIL_GROUP)]
     todo = [(e, f) for e in events for f in facs if not _exists(path, e, group_name(f))]
     t0 = time.perf_counter()
@@ -155,6 +162,7 @@ def build_pairs(
     done = sorted(set(root.attrs.get("downscale_factors", [])) | set(facs))
     root.attrs["downscale_factors"] = done
     root.attrs["downscale_dry_tail_frames"] = int(dry_tail)
+    root.attrs["downscale_coarse_dem"] = coarse_dem
     return PairSummary(
         facs,
         len(todo),
@@ -162,6 +170,7 @@ def build_pairs(
         time.perf_counter() - t0,
         int(dry_tail),
         len(tails),
+        coarse_dem,
     )
 
 
@@ -212,11 +221,33 @@ def _write_tail(path: Path, eid: str, out: dict, tail: int) -> None:
     _write_depth_group(path, eid, TAIL_GROUP, out, "dry tail", {"dry_tail_frames": tail})
 
 
-def _write_coarse_dem(path: Path, did: str, z: np.ndarray, attrs: dict, f: int) -> None:
+def coarse_method(attrs: dict) -> str:
+    """The coarse DEM rule of a coarse grid's attributes (stores before it: block mean)."""
+    return str(attrs.get("coarse_dem", "mean"))
+
+
+def _check_coarse_method(path: Path, dems, facs, method: str) -> None:
+    """Refuse (before any run) a store whose coarse grids were made by another rule."""
+    coarse_grid(np.zeros((1, 1), np.float32), 1, method)  # an unknown rule: a clear error
+    for did in dems:
+        for f in facs:
+            if (path / "dems" / did / group_name(f) / "zarr.json").exists():
+                have = coarse_method(read_coarse_dem(path, did, f)[1])
+                if have != method:
+                    raise InputError(
+                        f"{path}: DEM {did} x{f} pairs were built with --coarse-dem {have}, "
+                        f"not {method}; delete its coarse{f}/ groups (dems/ and events/) "
+                        "to rebuild, or use another store"
+                    )
+
+
+def _write_coarse_dem(
+    path: Path, did: str, z: np.ndarray, attrs: dict, f: int, method: str
+) -> None:
     final = path / "dems" / did / group_name(f)
     if final.exists():
         return
-    zc = coarse_dem(z, f, f"DEM {did}")
+    zc = coarse_dem(z, f, f"DEM {did}", method)
 
     def write(g):
         g.create_array("elevation", data=zc, chunks=zc.shape)
@@ -225,7 +256,8 @@ def _write_coarse_dem(path: Path, did: str, z: np.ndarray, attrs: dict, f: int) 
                 "cell_size": float(attrs["cell_size"]) * f,
                 "factor": f,
                 "fine_cell_size": float(attrs["cell_size"]),
-                "method": "block mean",
+                "method": f"block {method}",
+                "coarse_dem": method,
             }
         )
 
@@ -288,8 +320,9 @@ def read_pair(path: str | Path, event_id: str, factor: int) -> dict:
         fine_wall = float(tg.attrs["wall_time_s"])
     did = attrs["plan"]["dem_id"]
     z, zattrs = store.read_dem(path, did)
-    zc, _ = read_coarse_dem(path, did, factor)
-    check_coarse_dem(z, zc, factor, f"{path} DEM {did}")
+    zc, cattrs = read_coarse_dem(path, did, factor)
+    method = coarse_method(cattrs)
+    check_coarse_dem(z, zc, factor, f"{path} DEM {did}", method)
     return {
         "event_id": event_id,
         "dem_id": did,
@@ -298,6 +331,7 @@ def read_pair(path: str | Path, event_id: str, factor: int) -> dict:
         "coarse_depth": np.asarray(g["depth"][:], np.float32) / np.float32(store.DEPTH_SCALE),
         "fine_dem": z,
         "coarse_dem": zc,
+        "coarse_method": method,
         "cell_size": float(zattrs["cell_size"]),
         "factor": int(factor),
         "interval_s": float(attrs["plan"]["interval_s"]),

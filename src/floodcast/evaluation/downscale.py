@@ -160,7 +160,9 @@ def evaluate(
     for eid in events:
         pair = read_pair(path, eid, factor)
         if pair["dem_id"] not in grids:
-            grids[pair["dem_id"]] = FineGrid(pair["fine_dem"], pair["cell_size"], factor)
+            grids[pair["dem_id"]] = FineGrid(
+                pair["fine_dem"], pair["cell_size"], factor, coarse_dem=pair["coarse_method"]
+            )
         grid = grids[pair["dem_id"]]
         pair["rain_mm"] = rain_since_start(pair["rain"], pair["interval_s"])
         res = score_event(pair, grid, methods)

@@ -23,6 +23,7 @@ from floodcast.simulation.downscale import (
     block_mean_grid,
     check_factor,
     coarse_config,
+    coarse_grid,
 )
 
 CELL_TOL = 0.01  # relative cell-size difference accepted between the run and the model
@@ -51,7 +52,13 @@ def load_downscaler(path: str | Path, factor: int | None, cell_size: float | Non
         raise InputError(
             f"{path}: model inputs {info['channels']} are not this floodcast's {list(CHANNELS)}"
         )
+    coarse_grid(np.zeros((1, 1), np.float32), 1, model_coarse_dem(info))  # a known rule
     return model, info
+
+
+def model_coarse_dem(info: dict) -> str:
+    """The coarse DEM rule a downscaler was trained on (models before the rule: block mean)."""
+    return str(info.get("coarse_dem", "mean"))
 
 
 def check_cell(path: str | Path, info: dict, cell_size: float) -> None:
@@ -69,6 +76,11 @@ def model_method(path: str | Path, factor: int):
 
     def method(pair: dict, grid: FineGrid) -> np.ndarray:
         check_cell(path, info, pair["cell_size"])
+        if grid.coarse_dem != model_coarse_dem(info):
+            raise InputError(
+                f"{path}: trained on coarse runs over the block {model_coarse_dem(info)} DEM; "
+                f"these pairs are on the block {grid.coarse_dem} DEM"
+            )
         return map_fine(
             model,
             grid,
@@ -150,7 +162,7 @@ def prepare_downscaled(job, model_path: str | Path | None, factor: int | None) -
     coarse_config(job.config, dem.shape, f)  # refuses what cannot be coarsened, before any run
     job.notes.append(
         f"downscaled run: solver on {dem.shape[0] // f} x {dem.shape[1] // f} cells "
-        f"of {dem.cell_size * f:g} m, fine map by {Path(model_path).name} "
+        f"of {dem.cell_size * f:g} m (block {model_coarse_dem(info)} DEM), fine map by {Path(model_path).name} "
         f"({model.config.name}); outputs are emulated, not solved at {dem.cell_size:g} m"
     )
     return DownscaledJob(job, model, info, f, str(model_path))
@@ -179,7 +191,14 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
     req, dem = job.request, job.dem
     set_threads(int(req.threads or 1))
     torch.set_num_threads(int(req.threads or 1))
-    grid = FineGrid(dem.elevation, dem.cell_size, f, req.threshold_m, f"DEM {dem.source}")
+    grid = FineGrid(
+        dem.elevation,
+        dem.cell_size,
+        f,
+        req.threshold_m,
+        f"DEM {dem.source}",
+        coarse_dem=model_coarse_dem(ds.info),
+    )
     rain = job.rain
     rain_c = rain if rain.uniform else replace(rain, rates_mmh=block_mean_grid(rain.rates_mmh, f))
     t0 = time.perf_counter()
@@ -215,6 +234,7 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
             "model_name": ds.model.config.name,
             "factor": f,
             "coarse_cell_size_m": dem.cell_size * f,
+            "coarse_dem": model_coarse_dem(ds.info),
             "fine_cell_size_m": dem.cell_size,
             "max_depth": "maximum over the saved times (the model maps saved times only)",
             "mass_balance": "of the coarse run",

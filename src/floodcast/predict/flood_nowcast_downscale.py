@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from floodcast.errors import InputError
-from floodcast.predict.downscale import load_downscaler, map_fine
+from floodcast.predict.downscale import load_downscaler, map_fine, model_coarse_dem
 from floodcast.predict.flood_nowcast import FloodNowcast, lead_rain_mean, member_summary
 from floodcast.simulation.downscale import FineGrid, block_mean_grid, check_factor
 
@@ -42,7 +42,8 @@ class NowcastDownscaler:
         return float(self.info.get("cut", 0.5))
 
     def coarse_dem(self, dem):
-        """The DEM the members are solved on: block mean, ``F`` times the cell size."""
+        """The DEM the members are solved on: the model's coarse rule (block mean or
+        minimum), ``F`` times the cell size."""
         return replace(dem, elevation=self.grid.zc, cell_size=dem.cell_size * self.factor)
 
     def coarse_rain(self, rain_mmh: np.ndarray) -> np.ndarray:
@@ -56,6 +57,7 @@ class NowcastDownscaler:
             "model_name": getattr(getattr(self.model, "config", None), "name", ""),
             "factor": self.factor,
             "coarse_cell_size_m": self.grid.cell_size * self.factor,
+            "coarse_dem": self.grid.coarse_dem,
             "fine_cell_size_m": self.grid.cell_size,
             "cut": self.cut,
             "probability_within": "over the leads (fine maps exist at the leads only)",
@@ -71,7 +73,14 @@ def load_nowcast_downscaler(path: Path, factor: int | None, dem) -> NowcastDowns
         raise InputError(f"--downscale {path}: no such model file")
     model, info = load_downscaler(path, factor or None, dem.cell_size)
     f = check_factor(dem.shape, int(info["factor"]), f"DEM {dem.source}")
-    grid = FineGrid(dem.elevation, dem.cell_size, f, float(info["threshold_m"]), dem.source)
+    grid = FineGrid(
+        dem.elevation,
+        dem.cell_size,
+        f,
+        float(info["threshold_m"]),
+        dem.source,
+        coarse_dem=model_coarse_dem(info),
+    )
     return NowcastDownscaler(model.eval(), info, f, grid, str(path))
 
 
@@ -124,7 +133,7 @@ def downscale_members(
 
 
 def solver_dem(ds: NowcastDownscaler | None, dem):
-    """The DEM the members are solved on: the block mean with a downscaler."""
+    """The DEM the members are solved on: the model's coarse DEM with a downscaler."""
     return dem if ds is None else ds.coarse_dem(dem)
 
 

@@ -1,11 +1,11 @@
-"""Coarse physics for downscaling: the block-mean DEM, its check, the coarse run and its
+"""Coarse physics for downscaling: the coarse DEM (block mean or block minimum), its check, the coarse run and its
 solver settings (the fine-grid fields a downscaler reads live in
 ``floodcast.simulation.downscale_fields`` and are re-exported here; no model here:
 ``floodcast.predict.downscale`` maps them).
 
-A coarse run is the solver on the DEM block-averaged ``F`` times coarser, under the fine
-rain block-averaged (the same rain volume). A factor that does not divide the grid is
-refused (``check_factor``), never padded.
+A coarse run is the solver on the DEM ``F`` times coarser (``COARSE_DEMS``: each block's
+mean or lowest elevation), under the fine rain block-averaged (the same rain volume). A
+factor that does not divide the grid is refused (``check_factor``), never padded.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from floodcast.defaults import DOWNSCALE_COARSE_DEM
 from floodcast.errors import InputError
 from floodcast.simulation.downscale_fields import (
     CHANNELS,
@@ -24,6 +25,7 @@ from floodcast.simulation.downscale_fields import (
     bathtub_depth,
     block_mean_grid,
     check_factor,
+    coarse_grid,
     coarse_wse_fine,
     upsample_bilinear,
     upsample_nearest,
@@ -40,6 +42,7 @@ __all__ = [
     "bathtub_depth",
     "block_mean_grid",
     "check_coarse_dem",
+    "coarse_grid",
     "check_factor",
     "coarse_config",
     "coarse_dem",
@@ -50,18 +53,23 @@ __all__ = [
     "volume_fill_depth",
 ]
 
-#: Largest |coarse DEM - block mean of the fine DEM| (m) accepted as "the same terrain".
+#: Largest |coarse DEM - its rule applied to the fine DEM| (m) accepted as "the same terrain".
 COARSE_DEM_TOL_M = 0.01
 
 
-def coarse_dem(elevation: np.ndarray, factor: int, what: str = "DEM") -> np.ndarray:
-    """The block-mean DEM ``factor`` times coarser (refuses a factor that does not divide)."""
+def coarse_dem(
+    elevation: np.ndarray, factor: int, what: str = "DEM", method: str = DOWNSCALE_COARSE_DEM
+) -> np.ndarray:
+    """The DEM ``factor`` times coarser by ``method`` ("mean" or "min", ``COARSE_DEMS``);
+    refuses a factor that does not divide."""
     check_factor(np.shape(elevation), factor, what)
-    return block_mean_grid(elevation, factor)
+    return coarse_grid(elevation, factor, method)
 
 
-def check_coarse_dem(fine: np.ndarray, coarse: np.ndarray, factor: int, what: str) -> None:
-    """Raise InputError unless ``coarse`` is the block mean of ``fine`` at ``factor``."""
+def check_coarse_dem(
+    fine: np.ndarray, coarse: np.ndarray, factor: int, what: str, method: str
+) -> None:
+    """Raise InputError unless ``coarse`` is ``method``'s coarse DEM of ``fine`` at ``factor``."""
     want = (fine.shape[0] // factor, fine.shape[1] // factor)
     if tuple(coarse.shape) != want or fine.shape[0] % factor or fine.shape[1] % factor:
         raise InputError(
@@ -69,14 +77,15 @@ def check_coarse_dem(fine: np.ndarray, coarse: np.ndarray, factor: int, what: st
             f"DEM {fine.shape[0]}x{fine.shape[1]} / {factor} needs "
             f"{fine.shape[0] / factor:g}x{fine.shape[1] / factor:g}"
         )
-    ref = block_mean_grid(fine, factor)
+    ref = coarse_grid(fine, factor, method)
+    name = f"block {method}"
     if not np.array_equal(np.isnan(ref), np.isnan(coarse)):
-        raise InputError(f"{what}: coarse DEM walls (NaN) differ from the fine DEM's block mean")
+        raise InputError(f"{what}: coarse DEM walls (NaN) differ from the fine DEM's {name}")
     ok = np.isfinite(ref)
     err = float(np.abs(ref[ok] - coarse[ok]).max()) if ok.any() else 0.0
     if err > COARSE_DEM_TOL_M:
         raise InputError(
-            f"{what}: coarse DEM differs from the block mean of the fine DEM by up "
+            f"{what}: coarse DEM differs from the {name} of the fine DEM by up "
             f"to {err:.3f} m (> {COARSE_DEM_TOL_M} m): not the terrain this "
             "downscaler maps from"
         )

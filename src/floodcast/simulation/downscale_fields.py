@@ -18,6 +18,12 @@ costs two small matrix products, one labelling and one pass over the blocks (pro
 2026-12-02: the per-map ``map_coordinates``, distance transform and block sort were half of
 the channel time, the water surface was interpolated twice).
 
+The coarse DEM is the fine one's block mean or block minimum (``COARSE_DEMS``): a block
+mean smooths a 2 m channel into its hillslopes, so the coarse run drains slower and puts
+water in other blocks; the block minimum keeps the channel's level in every block it
+crosses (docs/results/2026-12-03-downscaling-block-min.md). The coarse depth is the block's
+water volume per area either way, so volume fill and the channels read it the same.
+
 A factor that does not divide the grid is refused (``check_factor``), never padded.
 """
 
@@ -26,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from floodcast.defaults import DEPTH_SCALE_M, WET_THRESHOLD_M
+from floodcast.defaults import DEPTH_SCALE_M, DOWNSCALE_COARSE_DEM, WET_THRESHOLD_M
 from floodcast.errors import InputError
 
 #: Model input channels on the fine grid, in order (depths as log1p(d / 5 cm); see ``channels``).
@@ -78,6 +84,28 @@ def block_mean_grid(a: np.ndarray, factor: int) -> np.ndarray:
         m = np.where(ok, b, 0.0).sum(axis=(-3, -1)) / n
     m[n < 0.5 * f * f] = np.nan
     return m.astype(np.float32)
+
+
+def block_min_grid(a: np.ndarray, factor: int) -> np.ndarray:
+    """NaN-aware minimum of each ``factor`` x ``factor`` block of ``a`` [..., y, x]; walls
+    (NaN) where ``block_mean_grid`` has them (fewer than half the block's cells valid)."""
+    f = int(factor)
+    *lead, ny, nx = a.shape
+    b = np.asarray(a, np.float64).reshape(*lead, ny // f, f, nx // f, f)
+    m = np.where(np.isfinite(b), b, np.inf).min(axis=(-3, -1))
+    m[np.isnan(block_mean_grid(a, f))] = np.nan
+    return m.astype(np.float32)
+
+
+#: The coarse DEMs a downscaler can be built on: name -> fine [y, x] -> coarse [y/F, x/F].
+COARSE_DEMS = {"mean": block_mean_grid, "min": block_min_grid}
+
+
+def coarse_grid(elevation: np.ndarray, factor: int, method: str = DOWNSCALE_COARSE_DEM):
+    """The coarse DEM of ``method`` (``COARSE_DEMS``); InputError naming the choices."""
+    if method not in COARSE_DEMS:
+        raise InputError(f"--coarse-dem {method!r}: choose one of {', '.join(COARSE_DEMS)}")
+    return COARSE_DEMS[method](elevation, factor)
 
 
 def upsample_nearest(a: np.ndarray, factor: int) -> np.ndarray:
@@ -196,6 +224,7 @@ class FineGrid:
         factor: int,
         threshold_m: float = WET_THRESHOLD_M,
         what: str = "DEM",
+        coarse_dem: str = DOWNSCALE_COARSE_DEM,
     ):
         from floodcast.io.dem_tools import contributing_area
 
@@ -204,7 +233,8 @@ class FineGrid:
         self.cell_size = float(cell_size)
         self.threshold_m = float(threshold_m)
         self.valid = np.isfinite(self.z)
-        self.zc = block_mean_grid(self.z, f)
+        self.coarse_dem = coarse_dem
+        self.zc = coarse_grid(self.z, f, coarse_dem)
         self._walls = _nearest_valid(~np.isfinite(self.zc))  # coarse walls take a neighbour's WSE
         self._wy, self._wx = (bilinear_weights(n, f) for n in self.zc.shape)
         self._fill = fill_tables(self.z, f)

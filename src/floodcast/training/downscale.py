@@ -67,7 +67,9 @@ def pair_samples(
     for eid in sorted(e for e, s in splits.items() if s == split):
         p = read_pair(path, eid, factor)
         if p["dem_id"] not in grids:
-            grids[p["dem_id"]] = FineGrid(p["fine_dem"], p["cell_size"], factor, threshold_m)
+            grids[p["dem_id"]] = FineGrid(
+                p["fine_dem"], p["cell_size"], factor, threshold_m, coarse_dem=p["coarse_method"]
+            )
         g = grids[p["dem_id"]]
         acc = rain_since_start(p["rain"], p["interval_s"])
         for k in range(len(p["fine_depth"])):
@@ -76,6 +78,7 @@ def pair_samples(
                     "x": g.channels(p["coarse_depth"][k], acc[k]),
                     "depth": p["fine_depth"][k].astype(np.float32),
                     "event": eid,
+                    "coarse_dem": p["coarse_method"],
                 }
             )
     return out
@@ -143,10 +146,14 @@ def train_downscaler(cfg: DownscaleTrainConfig, progress: bool = False) -> dict:
     if len(cells) > 1:  # the model learns one fine cell size; simulate checks it
         raise InputError(f"{cfg.data}: train DEMs have several cell sizes {sorted(cells)}")
     cell = cells.pop()
+    rules = {s["coarse_dem"] for s in train_s + val_s}
+    if len(rules) > 1:  # the model learns one coarse terrain; simulate solves on it
+        raise InputError(f"{cfg.data}: pairs on several coarse DEM rules {sorted(rules)}")
     info = {
         "factor": int(cfg.factor),
         "fine_cell_size_m": cell,
         "coarse_cell_size_m": cell * cfg.factor,
+        "coarse_dem": rules.pop(),
         "channels": list(CHANNELS),
         "threshold_m": cfg.threshold_m,
         "store": str(cfg.data),
