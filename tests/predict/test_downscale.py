@@ -15,7 +15,7 @@ from floodcast.training.downscale import DownscaleTrainConfig, model_config
 runner = CliRunner()
 
 
-def _model(tmp_path, factor=4, cell=10.0, downscale=True):
+def _model(tmp_path, factor=4, cell=10.0, downscale=True, coarse_dem=None):
     cfg = DownscaleTrainConfig(data="-", out="-", factor=factor, width=4, encoder_depth=2)
     model = build_model(model_config(cfg), seed=0)
     info = {
@@ -26,7 +26,9 @@ def _model(tmp_path, factor=4, cell=10.0, downscale=True):
         "threshold_m": 0.1,
         "train_dems": ["synthetic"],
     }
-    path = tmp_path / f"m{factor}_{cell:g}.pt"
+    if coarse_dem is not None:  # models from before the rule have no key: block mean
+        info["coarse_dem"] = coarse_dem
+    path = tmp_path / f"m{factor}_{cell:g}{coarse_dem or ''}.pt"
     return save_model(model.eval(), path, {"downscale": info} if downscale else {})
 
 
@@ -96,3 +98,35 @@ def test_not_a_downscaler_and_coarsen_alone(tmp_path):
     r = _simulate(dem, out, "--coarsen", "4")
     assert r.exit_code == 1 and "--coarsen needs --downscale" in r.output
     assert not out.exists()
+
+
+def test_the_model_coarse_dem_rule_is_the_one_solved_on(tmp_path):
+    """The same weights on the block-min rule: recorded in run.json, and the coarse run
+    (so the map) differs from the block-mean one; an unknown rule is refused."""
+    import xarray as xr
+
+    dem, maps = _dem(tmp_path), {}
+    for rule in ("mean", "min"):
+        out = tmp_path / f"run_{rule}"
+        r = _simulate(dem, out, "--downscale", str(_model(tmp_path, coarse_dem=rule)))
+        assert r.exit_code == 0, r.output
+        assert json.loads((out / "run.json").read_text())["downscale"]["coarse_dem"] == rule
+        with xr.open_dataset(out / "depth.nc") as ds:
+            maps[rule] = ds["depth"].values
+    assert not np.array_equal(maps["mean"], maps["min"])
+    out = tmp_path / "run_bad"
+    r = _simulate(dem, out, "--downscale", str(_model(tmp_path, coarse_dem="p10")))
+    assert r.exit_code == 1 and "--coarse-dem 'p10'" in r.output and not out.exists()
+
+
+def test_evaluate_refuses_a_model_of_the_other_rule(tmp_path):
+    from floodcast.errors import InputError
+    from floodcast.predict.downscale import model_method
+    from floodcast.simulation.downscale import FineGrid
+
+    method = model_method(_model(tmp_path), 4)  # no rule recorded: block mean
+    z = np.load(_dem(tmp_path))["elevation"]
+    pair = {"cell_size": 10.0, "coarse_depth": np.zeros((1, 8, 8), np.float32), "rain_mm": [0.0]}
+    assert method(pair, FineGrid(z, 10.0, 4)).shape == (1, 32, 32)
+    with pytest.raises(InputError, match="block mean DEM; these pairs are on the block min"):
+        method(pair, FineGrid(z, 10.0, 4, coarse_dem="min"))

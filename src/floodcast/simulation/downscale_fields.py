@@ -21,7 +21,7 @@ the channel time, the water surface was interpolated twice).
 The coarse DEM is the fine one's block mean or block minimum (``COARSE_DEMS``): a block
 mean smooths a 2 m channel into its hillslopes, so the coarse run drains slower and puts
 water in other blocks; the block minimum keeps the channel's level in every block it
-crosses (docs/results/2026-12-03-downscaling-block-min.md). The coarse depth is the block's
+crosses (docs/results/2026-12-02-downscaling-block-min.md). The coarse depth is the block's
 water volume per area either way, so volume fill and the channels read it the same.
 
 A factor that does not divide the grid is refused (``check_factor``), never padded.
