@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from floodcast.defaults import DOWNSCALE_DRY_TAIL_FRAMES
+from floodcast.defaults import DOWNSCALE_COARSE_DEM, DOWNSCALE_DRY_TAIL_FRAMES
+from floodcast.simulation.downscale_fields import COARSE_DEMS
 
 SHARED = Path(
     os.environ.get("FLOODCAST_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared/data")
@@ -134,6 +135,12 @@ def main() -> None:
         default=DOWNSCALE_DRY_TAIL_FRAMES,
         help="frames of zero rain after each event (0 = none, as before 2026-12-02)",
     )
+    ap.add_argument(
+        "--coarse-dem",
+        choices=sorted(COARSE_DEMS),
+        default=DOWNSCALE_COARSE_DEM,
+        help="the coarse DEM rule of the pairs (block mean or block minimum)",
+    )
     a = ap.parse_args()
     paths, test = write_crops(a.work, a.extra_train)
     build(a.work, paths, test, a.events, a.workers)
@@ -150,6 +157,8 @@ def main() -> None:
         "8",
         "--dry-tail",
         str(a.dry_tail),
+        "--coarse-dem",
+        a.coarse_dem,
     ]
     print(" ".join(pairs), flush=True)
     subprocess.run(pairs, check=True)
