@@ -65,9 +65,9 @@ def test_pairs_conserve_the_rain_through_the_dry_tail(pair_store):
     assert p["coarse_depth"].shape == (n, 4, 4) and p["fine_depth"].shape == (n, 16, 16)
     assert p["rain"].shape == (n, 16, 16) and (p["rain_frames"], p["dry_tail_frames"]) == (4, TAIL)
     assert (p["rain"][:4] == RATE).all() and (p["rain"][4:] == 0).all()
-    np.testing.assert_allclose(
-        p["coarse_dem"], p["fine_dem"].reshape(4, 4, 4, 4).mean((1, 3)), rtol=1e-6
-    )
+    # the default coarse DEM: each block's lowest cell
+    assert p["coarse_method"] == "min"
+    np.testing.assert_array_equal(p["coarse_dem"], p["fine_dem"].reshape(4, 4, 4, 4).min((1, 3)))
     for k in range(n):  # closed edges: stored volume = rain so far (mm-quantised depths)
         rain_m = RATE * (min(k, 3) + 1) * 300 / 3.6e6  # 3, 6, 9, 12, then 12 mm
         assert p["coarse_depth"][k].mean() == pytest.approx(rain_m, abs=5e-4)
@@ -120,7 +120,7 @@ def test_tampered_coarse_dem_is_refused(pair_store, tmp_path):
     shutil.copytree(pair_store[0], copy)
     arr = zarr.open_array(str(copy / "dems/bowl/coarse4/elevation"), mode="r+")
     arr[0, 0] = arr[0, 0] + 1.0
-    with pytest.raises(InputError, match="differs from the block mean"):
+    with pytest.raises(InputError, match="differs from the block min"):
         read_pair(copy, "ev00000", 4)
     assert store.dem_ids(copy) == ["bowl"]
 
@@ -151,18 +151,20 @@ def test_pairs_refused_when_another_solver_built_the_store(tmp_path):
     assert not (out / "events/ev00000" / TAIL_GROUP).exists()
 
 
-def test_pairs_on_the_block_minimum_and_another_rule_refused(tmp_path):
-    """--coarse-dem min: the coarse DEM is each block's lowest cell, recorded, read back by
+def test_pairs_on_the_block_mean_and_another_rule_refused(tmp_path):
+    """--coarse-dem mean: the coarse DEM is each block's mean, recorded, read back by
     read_pair; closed edges keep the rain volume; pairs on another rule are refused."""
     out = dataset(tmp_path / "m.zarr")
-    s = build_pairs(out, (4,), dry_tail=0, coarse_dem="min")
-    assert s.coarse_dem == "min"
+    s = build_pairs(out, (4,), dry_tail=0, coarse_dem="mean")
+    assert s.coarse_dem == "mean"
     p = read_pair(out, "ev00000", 4)
-    assert p["coarse_method"] == "min"
-    np.testing.assert_array_equal(p["coarse_dem"], p["fine_dem"].reshape(4, 4, 4, 4).min((1, 3)))
+    assert p["coarse_method"] == "mean"
+    np.testing.assert_allclose(
+        p["coarse_dem"], p["fine_dem"].reshape(4, 4, 4, 4).mean((1, 3)), rtol=1e-6
+    )
     assert p["coarse_depth"][-1].mean() == pytest.approx(RATE * 4 * 300 / 3.6e6, abs=5e-4)
-    with pytest.raises(InputError, match="built with --coarse-dem min, not mean"):
-        build_pairs(out, (4,), dry_tail=0, coarse_dem="mean")
+    with pytest.raises(InputError, match="built with --coarse-dem mean, not min"):
+        build_pairs(out, (4,), dry_tail=0, coarse_dem="min")
     with pytest.raises(InputError, match="--coarse-dem 'p10'"):
         build_pairs(out, (4,), dry_tail=0, coarse_dem="p10")
-    assert read_pair(out, "ev00000", 4)["coarse_method"] == "min"  # nothing rewritten
+    assert read_pair(out, "ev00000", 4)["coarse_method"] == "mean"  # nothing rewritten

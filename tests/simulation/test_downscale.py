@@ -48,7 +48,7 @@ def test_fine_grid_reads_the_coarse_rule():
     g = FineGrid(Z, 2.0, 2, coarse_dem="min")
     assert g.coarse_dem == "min" and g.zc.tolist() == [[0.0, 5.0], [5.0, 4.0]]
     assert g.wse(HC)[0, 0] == pytest.approx(1.0)
-    assert FineGrid(Z, 2.0, 2).wse(HC)[0, 0] == pytest.approx(2.5)
+    assert FineGrid(Z, 2.0, 2, coarse_dem="mean").wse(HC)[0, 0] == pytest.approx(2.5)
 
 
 def test_factor_is_refused_not_padded():
@@ -151,7 +151,7 @@ def test_fine_grid_channels_match_the_direct_fields():
     z[:4, :4] = np.nan  # a coarse wall (block of NaN) and a partly valid block
     z[8, 9] = np.nan
     hc = np.clip(rng.normal(0.05, 0.2, (4, 6)), 0, None).astype(np.float32)
-    g = FineGrid(z, 2.0, 4)
+    g = FineGrid(z, 2.0, 4, coarse_dem="mean")
     zc = block_mean_grid(z, 4)
     a = np.where(np.isnan(zc), 10.0, zc + hc)  # no NaN: compare the interpolation alone
     rr = (np.arange(16) + 0.5) / 4 - 0.5

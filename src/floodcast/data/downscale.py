@@ -236,8 +236,8 @@ def _check_coarse_method(path: Path, dems, facs, method: str) -> None:
                 if have != method:
                     raise InputError(
                         f"{path}: DEM {did} x{f} pairs were built with --coarse-dem {have}, "
-                        f"not {method}; delete its coarse{f}/ groups (dems/ and events/) "
-                        "to rebuild, or use another store"
+                        f"not {method}; pass --coarse-dem {have} to add to them, or delete "
+                        f"its coarse{f}/ groups (dems/ and events/) to rebuild"
                     )
 
 
