@@ -77,7 +77,7 @@ def timing(store: Path, factor: int, model_path: Path, events: list[str]) -> lis
         fine_cpu = time.process_time() - c0
         c0 = time.process_time()
         t0 = time.perf_counter()
-        grid = FineGrid(p["fine_dem"], p["cell_size"], factor)
+        grid = FineGrid(p["fine_dem"], p["cell_size"], factor, coarse_dem=p["coarse_method"])
         zc = grid.zc
         coarse = simulate_coarse(
             zc, p["cell_size"] * factor, block_mean_grid(p["rain"], factor), p["interval_s"], solver
