@@ -48,7 +48,7 @@ from floodcast.simulation.downscale import (
     check_coarse_dem,
     check_factor,
     coarse_dem,
-    coarse_grid,
+    coarse_rule,
     simulate_coarse,
 )
 
@@ -228,7 +228,7 @@ def coarse_method(attrs: dict) -> str:
 
 def _check_coarse_method(path: Path, dems, facs, method: str) -> None:
     """Refuse (before any run) a store whose coarse grids were made by another rule."""
-    coarse_grid(np.zeros((1, 1), np.float32), 1, method)  # an unknown rule: a clear error
+    coarse_rule(method)
     for did in dems:
         for f in facs:
             if (path / "dems" / did / group_name(f) / "zarr.json").exists():

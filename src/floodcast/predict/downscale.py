@@ -23,7 +23,7 @@ from floodcast.simulation.downscale import (
     block_mean_grid,
     check_factor,
     coarse_config,
-    coarse_grid,
+    coarse_rule,
 )
 
 CELL_TOL = 0.01  # relative cell-size difference accepted between the run and the model
@@ -52,7 +52,7 @@ def load_downscaler(path: str | Path, factor: int | None, cell_size: float | Non
         raise InputError(
             f"{path}: model inputs {info['channels']} are not this floodcast's {list(CHANNELS)}"
         )
-    coarse_grid(np.zeros((1, 1), np.float32), 1, model_coarse_dem(info))  # a known rule
+    coarse_rule(model_coarse_dem(info), f"{path}: trained on the coarse DEM rule")
     return model, info
 
 

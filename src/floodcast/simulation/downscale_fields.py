@@ -101,11 +101,16 @@ def block_min_grid(a: np.ndarray, factor: int) -> np.ndarray:
 COARSE_DEMS = {"mean": block_mean_grid, "min": block_min_grid}
 
 
+def coarse_rule(method: str, what: str = "--coarse-dem") -> str:
+    """``method`` if it is a rule of ``COARSE_DEMS``, else an InputError naming ``what``."""
+    if method not in COARSE_DEMS:
+        raise InputError(f"{what} {method!r}: choose one of {', '.join(COARSE_DEMS)}")
+    return method
+
+
 def coarse_grid(elevation: np.ndarray, factor: int, method: str = DOWNSCALE_COARSE_DEM):
     """The coarse DEM of ``method`` (``COARSE_DEMS``); InputError naming the choices."""
-    if method not in COARSE_DEMS:
-        raise InputError(f"--coarse-dem {method!r}: choose one of {', '.join(COARSE_DEMS)}")
-    return COARSE_DEMS[method](elevation, factor)
+    return COARSE_DEMS[coarse_rule(method)](elevation, factor)
 
 
 def upsample_nearest(a: np.ndarray, factor: int) -> np.ndarray:
