@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from floodcast.errors import InputError
+from floodcast.models.downscale_head import combine, fine_depth, model_depth_source
 from floodcast.simulation.downscale import (
     CHANNELS,
     FineGrid,
@@ -53,6 +54,7 @@ def load_downscaler(path: str | Path, factor: int | None, cell_size: float | Non
             f"{path}: model inputs {info['channels']} are not this floodcast's {list(CHANNELS)}"
         )
     coarse_rule(model_coarse_dem(info), f"{path}: trained on the coarse DEM rule")
+    model_depth_source(info)
     return model, info
 
 
@@ -88,18 +90,10 @@ def model_method(path: str | Path, factor: int):
             pair["rain_mm"],
             float(info["threshold_m"]),
             float(info.get("cut", 0.5)),
+            depth_source=model_depth_source(info),
         )
 
     return method
-
-
-def combine(wet: np.ndarray, depth: np.ndarray, threshold_m: float) -> np.ndarray:
-    """One depth map from the wet mask and the depth head: wet cells at least just above the
-    threshold, dry cells at most at it, so the map thresholded at ``threshold_m`` is the
-    classifier and deeper thresholds read the depth head."""
-    return np.where(
-        wet, np.maximum(depth, threshold_m + 1e-3), np.minimum(depth, threshold_m)
-    ).astype(np.float32)
 
 
 def map_fine(
@@ -110,9 +104,12 @@ def map_fine(
     threshold_m: float,
     cut: float = 0.5,
     batch: int = 8,
+    depth_source: str = "head",
 ) -> np.ndarray:
     """Fine depth [t, y, x] (m) from coarse depth [t, y/F, x/F] and rain since start [t, ...];
-    wet where the wet probability exceeds ``cut`` (the model's validation-fitted cut).
+    wet where the wet probability exceeds ``cut`` (the model's validation-fitted cut), the
+    depth of wet cells from ``depth_source`` (``DEPTH_SOURCES``: the model's depth head or
+    the volume-fill channel).
 
     One model pass per map given (the caller passes the saved times only), under
     ``torch.inference_mode`` (no autograd records); ``grid`` holds the static channels."""
@@ -131,7 +128,7 @@ def map_fine(
             )
             o = model(torch.from_numpy(x))
             wet = (torch.softmax(o["logits"], 1)[:, 1] > cut).numpy()
-            out.append(combine(wet, o["depth"][:, 0].numpy(), threshold_m))
+            out.append(combine(wet, fine_depth(o, x, depth_source), threshold_m))
     if not out:
         return np.zeros((0,) + grid.z.shape, np.float32)
     d = np.concatenate(out)
@@ -221,7 +218,13 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
     acc = _rain_since_start(rain, res.times_s)
     t1 = time.perf_counter()
     depth = map_fine(
-        ds.model, grid, res.depth, acc, req.threshold_m, float(ds.info.get("cut", 0.5))
+        ds.model,
+        grid,
+        res.depth,
+        acc,
+        req.threshold_m,
+        float(ds.info.get("cut", 0.5)),
+        depth_source=model_depth_source(ds.info),
     )
     t_model = time.perf_counter() - t1
     max_depth = depth.max(0) if len(depth) else np.zeros(dem.shape, np.float32)
@@ -235,6 +238,7 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
             "factor": f,
             "coarse_cell_size_m": dem.cell_size * f,
             "coarse_dem": model_coarse_dem(ds.info),
+            "depth_source": model_depth_source(ds.info),
             "fine_cell_size_m": dem.cell_size,
             "max_depth": "maximum over the saved times (the model maps saved times only)",
             "mass_balance": "of the coarse run",

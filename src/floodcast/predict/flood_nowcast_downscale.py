@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from floodcast.errors import InputError
+from floodcast.models.downscale_head import model_depth_source
 from floodcast.predict.downscale import load_downscaler, map_fine, model_coarse_dem
 from floodcast.predict.flood_nowcast import FloodNowcast, lead_rain_mean, member_summary
 from floodcast.simulation.downscale import FineGrid, block_mean_grid, check_factor
@@ -58,6 +59,7 @@ class NowcastDownscaler:
             "factor": self.factor,
             "coarse_cell_size_m": self.grid.cell_size * self.factor,
             "coarse_dem": self.grid.coarse_dem,
+            "depth_source": model_depth_source(self.info),
             "fine_cell_size_m": self.grid.cell_size,
             "cut": self.cut,
             "probability_within": "over the leads (fine maps exist at the leads only)",
@@ -85,7 +87,15 @@ def load_nowcast_downscaler(path: Path, factor: int | None, dem) -> NowcastDowns
 
 
 def _mapped(ds: NowcastDownscaler, depth_c: np.ndarray, rain_mm: np.ndarray) -> np.ndarray:
-    return map_fine(ds.model, ds.grid, depth_c, rain_mm, float(ds.info["threshold_m"]), ds.cut)
+    return map_fine(
+        ds.model,
+        ds.grid,
+        depth_c,
+        rain_mm,
+        float(ds.info["threshold_m"]),
+        ds.cut,
+        depth_source=model_depth_source(ds.info),
+    )
 
 
 def downscale_members(

@@ -218,6 +218,11 @@ def _depth_code(d: np.ndarray) -> np.ndarray:
     return np.log1p(np.clip(d, 0, None) / DEPTH_SCALE_M)
 
 
+def depth_decode(code: np.ndarray) -> np.ndarray:
+    """Depth (m) from a depth channel's code log1p(d / DEPTH_SCALE_M) (``channels``)."""
+    return (np.expm1(np.asarray(code, np.float64)) * DEPTH_SCALE_M).astype(np.float32)
+
+
 class FineGrid:
     """Everything on one fine DEM that does not change in time, computed once; its
     ``channels`` turn one coarse depth map (and the rain so far) into the model input."""

@@ -191,11 +191,12 @@ def train_downscaler(cfg: DownscaleTrainConfig, progress: bool = False) -> dict:
     t0 = time.perf_counter()
     trainer.fit(task, dl, vl)
     best = FloodTask.load_from_checkpoint(ckpt.best_model_path) if ckpt.best_model_path else task
-    extra = export(best, out / "model.pt", info, cfg, float(ckpt.best_model_score or 0.0))
+    extra = export(best, out / "model.pt", info, cfg, float(ckpt.best_model_score or 0.0), val_s)
     result = {
         "model_path": str(out / "model.pt"),
         "best_val_csi": extra["best_val_csi"],
         "cut": extra.get("cut", 0.5),
+        **extra["depth_fit"],
         "epochs_run": trainer.current_epoch,
         "wall_time_s": time.perf_counter() - t0,
         "train_samples": len(train_s),
@@ -207,15 +208,62 @@ def train_downscaler(cfg: DownscaleTrainConfig, progress: bool = False) -> dict:
     return result
 
 
-def export(task, path: Path, info: dict, cfg: DownscaleTrainConfig, best_val_csi: float) -> dict:
-    """Write ``model.pt`` from a trained FloodTask with the downscaling record and the
+def export(
+    task, path: Path, info: dict, cfg: DownscaleTrainConfig, best_val_csi: float, val_s: list
+) -> dict:
+    """Write ``model.pt`` from a trained FloodTask with the downscaling record, the
     wet-probability cut fitted (best CSI) on that epoch's validation maps, which
     ``predict.downscale.map_fine`` applies instead of 0.5 (measured: at 0.5 the model
-    under-predicts, frequency bias ~0.3 on the held-out DEMs)."""
+    under-predicts, frequency bias ~0.3 on the held-out DEMs), and the depth source fitted
+    on the same maps (``fit_depth_source``)."""
     from floodcast.models.checkpoint import save_model
 
     extra = {"downscale": info, "train": asdict(cfg), "best_val_csi": best_val_csi}
     if getattr(task, "val_cut", None):
         extra.update(cut=task.val_cut["cut"], cut_fit=task.val_cut)
-    save_model(task.model.cpu(), path, extra)
+    model = task.model.cpu().eval()
+    fit = fit_depth_source(model, val_s, float(extra.get("cut", 0.5)), cfg.threshold_m)
+    extra["downscale"] = {**info, "depth_source": fit["depth_source"]}
+    extra["depth_fit"] = fit
+    save_model(model, path, extra)
     return extra
+
+
+def fit_depth_source(model, samples: list[dict], cut: float, threshold_m: float) -> dict:
+    """The depth source (``predict.downscale.DEPTH_SOURCES``) with the lower depth RMSE on
+    ``samples`` (validation maps), with the model's wet mask at ``cut``; both RMSEs (m).
+
+    Why: the depth head is trained on log depth over all cells and under-draws deep cells
+    at some factors, where the volume-fill prior it starts from is better
+    (docs/results/2026-12-02-downscaling-block-min.md); the choice is the model's, measured."""
+    from floodcast.models.downscale_head import DEPTH_SOURCES, combine, fine_depth
+
+    se = dict.fromkeys(DEPTH_SOURCES, 0.0)
+    n = 0
+    with torch.inference_mode():
+        for i in range(0, len(samples), 8):
+            x = np.stack([s["x"] for s in samples[i : i + 8]])
+            truth = np.stack([s["depth"] for s in samples[i : i + 8]]).astype(np.float64)
+            o = model(torch.from_numpy(x))
+            wet = (torch.softmax(o["logits"], 1)[:, 1] > cut).numpy()
+            for src in DEPTH_SOURCES:
+                d = combine(wet, fine_depth(o, x, src), threshold_m).astype(np.float64)
+                se[src] += float(((d - truth) ** 2).sum())
+            n += truth.size
+    rmse = {src: (v / max(n, 1)) ** 0.5 for src, v in se.items()}
+    best = min(DEPTH_SOURCES, key=lambda src: (rmse[src], src != "head"))  # ties: the head
+    return {"depth_source": best, **{f"val_rmse_{src}_m": v for src, v in rmse.items()}}
+
+
+def refit_depth_source(model_path: str | Path, store_path: str | Path) -> dict:
+    """Fit the depth source of a saved downscaler on the val events of its pairs store and
+    write it into ``model.pt`` (atomically); for models trained before the choice existed."""
+    from floodcast.models.checkpoint import load_model, save_model
+
+    model, extra = load_model(model_path)
+    info = extra["downscale"]
+    val_s = pair_samples(store_path, int(info["factor"]), "val", float(info["threshold_m"]))
+    fit = fit_depth_source(model, val_s, float(extra.get("cut", 0.5)), float(info["threshold_m"]))
+    extra["downscale"] = {**info, "depth_source": fit["depth_source"]}
+    save_model(model, model_path, {**extra, "depth_fit": fit})
+    return fit

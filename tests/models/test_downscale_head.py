@@ -1,0 +1,59 @@
+"""A downscaler's wet mask + depth source -> one map, and the source fitted on validation
+maps (``training.downscale.fit_depth_source``), with a stub net whose outputs are set by
+hand: the fit must pick the source whose depth equals the truth."""
+
+import numpy as np
+import pytest
+import torch
+
+from floodcast.errors import InputError
+from floodcast.models.downscale_head import combine, fine_depth, model_depth_source
+from floodcast.simulation.downscale import CHANNELS, DEPTH_SCALE_M
+from floodcast.training.downscale import fit_depth_source
+
+VF = CHANNELS.index("volume_fill")
+
+
+class Stub(torch.nn.Module):
+    """Wet everywhere (logit 5 vs 0); depth head = a fixed map."""
+
+    def __init__(self, head: np.ndarray):
+        super().__init__()
+        self.head = torch.from_numpy(head)
+
+    def forward(self, x):
+        n = x.shape[0]
+        logits = torch.stack([torch.zeros_like(self.head), torch.full_like(self.head, 5.0)])
+        return {"logits": logits.expand(n, -1, -1, -1), "depth": self.head.expand(n, 1, -1, -1)}
+
+
+def sample(vf_depth: np.ndarray, truth: np.ndarray) -> dict:
+    x = np.zeros((len(CHANNELS),) + truth.shape, np.float32)
+    x[VF] = np.log1p(vf_depth / DEPTH_SCALE_M)  # the channel's code
+    return {"x": x, "depth": truth.astype(np.float32)}
+
+
+def test_combine_and_sources_by_hand():
+    wet = np.array([[True, False]])
+    np.testing.assert_allclose(combine(wet, np.array([[0.05, 0.4]]), 0.1), [[0.101, 0.1]])
+    x = sample(np.array([[0.5, 0.2]]), np.zeros((1, 2)))["x"][None]
+    out = {"depth": torch.full((1, 1, 1, 2), 0.3)}
+    np.testing.assert_allclose(fine_depth(out, x, "volume_fill"), [[[0.5, 0.2]]], rtol=1e-6)
+    np.testing.assert_allclose(fine_depth(out, x, "head"), [[[0.3, 0.3]]])
+    assert model_depth_source({}) == "head"  # models before the choice
+    with pytest.raises(InputError, match="depth source 'deep' of the model"):
+        model_depth_source({"depth_source": "deep"})
+
+
+def test_fit_picks_the_source_that_matches_the_truth():
+    truth = np.array([[0.5, 0.8], [0.2, 0.4]])
+    right, wrong = truth.astype(np.float32), np.full((2, 2), 0.15, np.float32)
+    # the head is right, volume fill off: the head (RMSE 0)
+    fit = fit_depth_source(Stub(right), [sample(wrong, truth)] * 3, 0.5, 0.1)
+    assert fit["depth_source"] == "head" and fit["val_rmse_head_m"] == pytest.approx(0, abs=1e-6)
+    # volume fill right, the head off: volume fill; RMSE of the head by hand
+    fit = fit_depth_source(Stub(wrong), [sample(right, truth)] * 3, 0.5, 0.1)
+    assert fit["depth_source"] == "volume_fill"
+    assert fit["val_rmse_head_m"] == pytest.approx(np.sqrt(((truth - 0.15) ** 2).mean()), rel=1e-5)
+    # a tie keeps the head
+    assert fit_depth_source(Stub(right), [sample(right, truth)], 0.5, 0.1)["depth_source"] == "head"
