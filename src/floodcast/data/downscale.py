@@ -41,14 +41,19 @@ import numpy as np
 import zarr
 
 from floodcast.data import store
+from floodcast.data.downscale_dem import (
+    check_coarse_method,
+    coarse_method,
+    group_name,
+    read_coarse_dem,
+    write_coarse_dem,
+)
 from floodcast.defaults import DOWNSCALE_COARSE_DEM, DOWNSCALE_DRY_TAIL_FRAMES
 from floodcast.errors import InputError
 from floodcast.simulation.downscale import (
     block_mean_grid,
     check_coarse_dem,
     check_factor,
-    coarse_dem,
-    coarse_rule,
     simulate_coarse,
 )
 
@@ -64,10 +69,6 @@ TAIL_GROUP = "dry_tail"
 #: water over whole wet areas.
 RERUN_TOL_M = 0.01
 RERUN_QUANTILE = 0.999
-
-
-def group_name(factor: int) -> str:
-    return f"coarse{int(factor)}"
 
 
 @dataclass
@@ -132,10 +133,10 @@ def build_pairs(
         for f in facs:
             check_factor(z.shape, f, f"{path} DEM {did}")
     _check_tail(path, events, facs, dry_tail)
-    _check_coarse_method(path, dems, facs, coarse_dem)
+    check_coarse_method(path, dems, facs, coarse_dem)
     for did, (z, attrs) in dems.items():
         for f in facs:
-            _write_coarse_dem(path, did, z, attrs, f, coarse_dem)
+            write_coarse_dem(path, did, z, attrs, f, coarse_dem)
     tails = [e for e in events if dry_tail and not _exists(path, e, TAIL_GROUP)]
     todo = [(e, f) for e in events for f in facs if not _exists(path, e, group_name(f))]
     t0 = time.perf_counter()
@@ -221,49 +222,6 @@ def _write_tail(path: Path, eid: str, out: dict, tail: int) -> None:
     _write_depth_group(path, eid, TAIL_GROUP, out, "dry tail", {"dry_tail_frames": tail})
 
 
-def coarse_method(attrs: dict) -> str:
-    """The coarse DEM rule of a coarse grid's attributes (stores before it: block mean)."""
-    return str(attrs.get("coarse_dem", "mean"))
-
-
-def _check_coarse_method(path: Path, dems, facs, method: str) -> None:
-    """Refuse (before any run) a store whose coarse grids were made by another rule."""
-    coarse_rule(method)
-    for did in dems:
-        for f in facs:
-            if (path / "dems" / did / group_name(f) / "zarr.json").exists():
-                have = coarse_method(read_coarse_dem(path, did, f)[1])
-                if have != method:
-                    raise InputError(
-                        f"{path}: DEM {did} x{f} pairs were built with --coarse-dem {have}, "
-                        f"not {method}; pass --coarse-dem {have} to add to them, or delete "
-                        f"its coarse{f}/ groups (dems/ and events/) to rebuild"
-                    )
-
-
-def _write_coarse_dem(
-    path: Path, did: str, z: np.ndarray, attrs: dict, f: int, method: str
-) -> None:
-    final = path / "dems" / did / group_name(f)
-    if final.exists():
-        return
-    zc = coarse_dem(z, f, f"DEM {did}", method)
-
-    def write(g):
-        g.create_array("elevation", data=zc, chunks=zc.shape)
-        g.attrs.update(
-            {
-                "cell_size": float(attrs["cell_size"]) * f,
-                "factor": f,
-                "fine_cell_size": float(attrs["cell_size"]),
-                "method": f"block {method}",
-                "coarse_dem": method,
-            }
-        )
-
-    store._write_group_atomically(final, write)
-
-
 def _write_coarse_event(path: Path, eid: str, f: int, out: dict) -> None:
     _write_depth_group(path, eid, group_name(f), out, f"x{f}", {"factor": f})
 
@@ -281,17 +239,6 @@ def _write_depth_group(path: Path, eid: str, group: str, out: dict, label: str, 
         g.attrs.update({k: v for k, v in out.items() if k != "depth"} | extra)
 
     store._write_group_atomically(path / "events" / eid / group, write)
-
-
-def read_coarse_dem(path: str | Path, dem_id: str, factor: int) -> tuple[np.ndarray, dict]:
-    p = Path(path) / "dems" / dem_id / group_name(factor)
-    if not (p / "zarr.json").exists():
-        raise InputError(
-            f"{path}: DEM {dem_id} has no x{factor} coarse grid; run "
-            f"`floodcast downscale pairs {path} --coarsen {factor}`"
-        )
-    g = zarr.open_group(str(p), mode="r")
-    return np.asarray(g["elevation"][:]), dict(g.attrs)
 
 
 def read_pair(path: str | Path, event_id: str, factor: int) -> dict:
