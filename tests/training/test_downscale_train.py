@@ -69,3 +69,33 @@ def test_train_records_the_rule_and_the_fitted_depth_source(pairs, tmp_path):
     assert loaded["depth_source"] == info["depth_source"]
     again = refit_depth_source(res["model_path"], pairs)  # same model, same val maps
     assert again == pytest.approx(fit)
+
+
+def test_refit_depth_cli_rewrites_the_model_and_refuses_a_non_downscaler(pairs, tmp_path):
+    from typer.testing import CliRunner
+
+    from floodcast.cli import app
+    from floodcast.models.checkpoint import save_model
+
+    torch.set_num_threads(1)
+    cfg = DownscaleTrainConfig(
+        data=str(pairs), out=str(tmp_path / "m"), factor=4, width=4, encoder_depth=2,
+        epochs=1, max_minutes=None, batch_size=4,
+    )  # fmt: skip
+    path = train_downscaler(cfg)["model_path"]
+    model, extra = load_model(path)
+    old = {
+        **extra,
+        "downscale": {k: v for k, v in extra["downscale"].items() if k != "depth_source"},
+    }
+    save_model(model, path, {k: v for k, v in old.items() if k != "depth_fit"})  # an older model
+    r = CliRunner().invoke(app, ["downscale", "refit-depth", path, str(pairs)])
+    assert r.exit_code == 0, r.output
+    _, now = load_model(path)
+    assert now["downscale"]["depth_source"] == extra["downscale"]["depth_source"]
+    assert f"depth source {extra['downscale']['depth_source']}" in r.output
+    plain = tmp_path / "plain.pt"
+    save_model(model, plain, {})
+    r = CliRunner().invoke(app, ["downscale", "refit-depth", str(plain), str(pairs)])
+    assert r.exit_code != 0 and "not a downscaling model" in r.output
+    assert load_model(plain)[1] == {}  # nothing rewritten

@@ -1,4 +1,4 @@
-"""CLI: `floodcast downscale pairs | train | evaluate` (coarse physics + a learned fine map).
+"""CLI: `floodcast downscale pairs | train | refit-depth | evaluate` (coarse physics + a learned fine map).
 
 `floodcast simulate --downscale MODEL.pt --coarsen F` (in cli/simulate.py) uses the model.
 """
@@ -119,6 +119,21 @@ def register(app: typer.Typer) -> None:
             f"{r['epochs_run']} epochs ({r['wall_time_s']:.0f} s, {r['train_samples']} "
             "train maps)"
         )
+
+    @ds_app.command("refit-depth")
+    def refit_cmd(
+        model: Path = typer.Argument(..., help="A downscaling model.pt (rewritten in place)."),
+        store_path: Path = typer.Argument(..., help="The pairs store it was trained on."),
+    ) -> None:
+        """Choose the model's depth source (its depth head or volume fill) again on the
+        store's validation events, by depth RMSE, and record it in MODEL (for models
+        trained before the choice existed, or on another store)."""
+        from floodcast.training.downscale import refit_depth_source
+
+        with user_errors(InputError):
+            fit = refit_depth_source(model, store_path)
+        rmse = ", ".join(f"{k[9:-2]} {v:.4f} m" for k, v in fit.items() if k.startswith("val_"))
+        typer.echo(f"{model}: depth source {fit['depth_source']} (val RMSE {rmse})")
 
     @ds_app.command("evaluate")
     def evaluate_cmd(

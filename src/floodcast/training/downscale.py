@@ -261,8 +261,18 @@ def refit_depth_source(model_path: str | Path, store_path: str | Path) -> dict:
     from floodcast.models.checkpoint import load_model, save_model
 
     model, extra = load_model(model_path)
-    info = extra["downscale"]
+    info = extra.get("downscale")
+    if not info:
+        raise InputError(f"{model_path}: not a downscaling model (no extra['downscale'])")
     val_s = pair_samples(store_path, int(info["factor"]), "val", float(info["threshold_m"]))
+    if not val_s:
+        raise InputError(f"{store_path}: no validation maps to fit the depth source on")
+    have, want = {s["coarse_dem"] for s in val_s}, str(info.get("coarse_dem", "mean"))
+    if have != {want}:  # another coarse terrain: the fit would score the wrong inputs
+        raise InputError(
+            f"{store_path}: pairs on coarse DEM rule {sorted(have)}; {model_path} was "
+            f"trained on {want!r}"
+        )
     fit = fit_depth_source(model, val_s, float(extra.get("cut", 0.5)), float(info["threshold_m"]))
     extra["downscale"] = {**info, "depth_source": fit["depth_source"]}
     save_model(model, model_path, {**extra, "depth_fit": fit})
