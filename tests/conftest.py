@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
-import pytest
+# A fresh numba cache for every test session, set before anything imports numba. Why: the
+# fastmath kernels compiled afresh and loaded from a cache are not always bit-identical
+# (physics/step_loop.py), and the tests that compare two solver paths bit for bit need both
+# compiled in one history. A cache left by an earlier run (`make demo`, a benchmark) mixed
+# them and failed tests/physics/test_step_loop.py. Each session pays the compile, as CI does.
+_NUMBA_CACHE = tempfile.mkdtemp(prefix="floodcast-test-numba-")
+os.environ["NUMBA_CACHE_DIR"] = _NUMBA_CACHE
+atexit.register(shutil.rmtree, _NUMBA_CACHE, ignore_errors=True)
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 _REPO = Path(__file__).resolve().parents[1]
 

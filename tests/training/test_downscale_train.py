@@ -50,13 +50,18 @@ def pairs(tmp_path_factory):
     return out
 
 
-def test_train_records_the_rule_and_the_fitted_depth_source(pairs, tmp_path):
+def train_tiny(pairs, tmp_path) -> dict:
+    """One epoch of a width-4 U-Net on the fixture's pairs (x4)."""
     torch.set_num_threads(1)
     cfg = DownscaleTrainConfig(
         data=str(pairs), out=str(tmp_path / "m"), factor=4, width=4, encoder_depth=2,
         epochs=1, max_minutes=None, batch_size=4,
     )  # fmt: skip
-    res = train_downscaler(cfg)
+    return train_downscaler(cfg)
+
+
+def test_train_records_the_rule_and_the_fitted_depth_source(pairs, tmp_path):
+    res = train_tiny(pairs, tmp_path)
     _, extra = load_model(res["model_path"])
     info = extra["downscale"]
     assert info["coarse_dem"] == "min" and info["depth_source"] in DEPTH_SOURCES
@@ -77,12 +82,7 @@ def test_refit_depth_cli_rewrites_the_model_and_refuses_a_non_downscaler(pairs, 
     from floodcast.cli import app
     from floodcast.models.checkpoint import save_model
 
-    torch.set_num_threads(1)
-    cfg = DownscaleTrainConfig(
-        data=str(pairs), out=str(tmp_path / "m"), factor=4, width=4, encoder_depth=2,
-        epochs=1, max_minutes=None, batch_size=4,
-    )  # fmt: skip
-    path = train_downscaler(cfg)["model_path"]
+    path = train_tiny(pairs, tmp_path)["model_path"]
     model, extra = load_model(path)
     old = {
         **extra,
