@@ -55,5 +55,35 @@ def test_fit_picks_the_source_that_matches_the_truth():
     fit = fit_depth_source(Stub(wrong), [sample(right, truth)] * 3, 0.5, 0.1)
     assert fit["depth_source"] == "volume_fill"
     assert fit["val_rmse_head_m"] == pytest.approx(np.sqrt(((truth - 0.15) ** 2).mean()), rel=1e-5)
+    assert fit["val_rmse_wet_head_m"] == fit["val_rmse_head_m"]  # every cell is flooded here
     # a tie keeps the head
     assert fit_depth_source(Stub(right), [sample(right, truth)], 0.5, 0.1)["depth_source"] == "head"
+
+
+def test_fit_scores_the_flooded_cells_not_the_dry_background():
+    """99 dry cells (truth 0; the head draws 0 there, volume fill 0.1 m, the most a dry cell
+    may show) and one flooded cell of 1 m (the head 0.3 m, volume fill 1 m). Over all 100
+    cells the head has the lower RMSE (0.7 / 10 = 0.070 m against sqrt(99 * 0.01 / 100) =
+    0.0995 m); over the flooded cell volume fill is exact and the head 0.7 m off: the fit
+    takes volume fill, the source that gets the flood's depth right."""
+    truth = np.zeros((1, 100), np.float32)
+    truth[0, 0] = 1.0
+    head = np.zeros((1, 100), np.float32)
+    head[0, 0] = 0.3
+    vf = np.full((1, 100), 0.1, np.float32)
+    vf[0, 0] = 1.0
+
+    class Mask(Stub):  # wet at the flooded cell only
+        def forward(self, x):
+            o = super().forward(x)
+            lg = o["logits"].clone()
+            lg[:, 1, :, 1:] = -5.0
+            return {"logits": lg, "depth": o["depth"]}
+
+    fit = fit_depth_source(Mask(head), [sample(vf, truth)], 0.5, 0.1)
+    assert fit["val_rmse_head_m"] == pytest.approx(0.07, rel=1e-5)
+    assert fit["val_rmse_volume_fill_m"] == pytest.approx(np.sqrt(0.0099), rel=1e-4)
+    assert fit["flooded_cells"] == 1
+    assert fit["val_rmse_wet_head_m"] == pytest.approx(0.7, rel=1e-5)
+    assert fit["val_rmse_wet_volume_fill_m"] == pytest.approx(0, abs=1e-6)
+    assert fit["depth_source"] == "volume_fill"

@@ -132,8 +132,13 @@ def register(app: typer.Typer) -> None:
 
         with user_errors(InputError):
             fit = refit_depth_source(model, store_path)
-        rmse = ", ".join(f"{k[9:-2]} {v:.4f} m" for k, v in fit.items() if k.startswith("val_"))
-        typer.echo(f"{model}: depth source {fit['depth_source']} (val RMSE {rmse})")
+        rmse = ", ".join(
+            f"{k[13:-2]} {v:.4f} m" for k, v in fit.items() if k.startswith("val_rmse_wet_")
+        )
+        typer.echo(
+            f"{model}: depth source {fit['depth_source']} (val RMSE over the "
+            f"{fit['flooded_cells']} flooded cells: {rmse})"
+        )
 
     @ds_app.command("evaluate")
     def evaluate_cmd(
