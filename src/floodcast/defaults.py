@@ -60,6 +60,12 @@ DOWNSCALE_DRY_TAIL_FRAMES = 6
 #: docs/results/2026-12-02-downscaling-block-min.md) or "mean" (its mean elevation).
 DOWNSCALE_COARSE_DEM = "min"
 
+#: The depth (m) whose validation CSI picks a downscaler's depth source (its depth head or
+#: volume fill; ``training.downscale.fit_depth_source``): the deep threshold of the flood
+#: nowcast and of ``downscale evaluate``. A source that never draws it scores 0 there; by
+#: RMSE alone such a head won (docs/results/2026-12-03-downscaling-longer-training.md).
+DOWNSCALE_DEPTH_FIT_M = 0.3
+
 #: Flood nowcast (issue #22): STEPS members (0 = deterministic extrapolation), lead and its
 #: cap (min), and the depth thresholds (m) of its probabilities.
 NOWCAST_MEMBERS = 20

@@ -48,7 +48,7 @@ def test_combine_and_sources_by_hand():
 def test_fit_picks_the_source_that_matches_the_truth():
     truth = np.array([[0.5, 0.8], [0.2, 0.4]])
     right, wrong = truth.astype(np.float32), np.full((2, 2), 0.15, np.float32)
-    # the head is right, volume fill off: the head (RMSE 0)
+    # the head is right, volume fill off (0.15 m: never deep): the head (RMSE 0, CSI@0.3 1)
     fit = fit_depth_source(Stub(right), [sample(wrong, truth)] * 3, 0.5, 0.1)
     assert fit["depth_source"] == "head" and fit["val_rmse_head_m"] == pytest.approx(0, abs=1e-6)
     # volume fill right, the head off: volume fill; RMSE of the head by hand
@@ -60,18 +60,33 @@ def test_fit_picks_the_source_that_matches_the_truth():
     assert fit_depth_source(Stub(right), [sample(right, truth)], 0.5, 0.1)["depth_source"] == "head"
 
 
-def test_fit_scores_the_flooded_cells_not_the_dry_background():
-    """99 dry cells (truth 0; the head draws 0 there, volume fill 0.1 m, the most a dry cell
-    may show) and one flooded cell of 1 m (the head 0.3 m, volume fill 1 m). Over all 100
-    cells the head has the lower RMSE (0.7 / 10 = 0.070 m against sqrt(99 * 0.01 / 100) =
-    0.0995 m); over the flooded cell volume fill is exact and the head 0.7 m off: the fit
-    takes volume fill, the source that gets the flood's depth right."""
+def test_fit_prefers_the_source_that_draws_the_deep_water():
+    """Cell 0 holds 0.5 m: the head draws 0.29 m (a miss at 0.3 m), volume fill 0.5 m (a hit).
+    Ten cells hold 0.2 m: the head exact, volume fill 0.28 m. The head has the lower RMSE
+    (sqrt(0.21^2 / 11) = 0.063 m against sqrt(10 * 0.08^2 / 11) = 0.076 m) but CSI@0.3 = 0
+    against volume fill's 1: the fit takes volume fill."""
+    truth = np.array([[0.5] + [0.2] * 10], np.float32)
+    head = np.array([[0.29] + [0.2] * 10], np.float32)
+    vf = np.array([[0.5] + [0.28] * 10], np.float32)
+    fit = fit_depth_source(Stub(head), [sample(vf, truth)], 0.5, 0.1)
+    assert fit["val_rmse_wet_head_m"] == pytest.approx(0.21 / np.sqrt(11), rel=1e-4)
+    assert fit["val_rmse_wet_volume_fill_m"] == pytest.approx(0.08 * np.sqrt(10 / 11), rel=1e-4)
+    assert fit["val_csi@0.3_head"] == 0 and fit["val_csi@0.3_volume_fill"] == 1
+    assert fit["depth_source"] == "volume_fill"
+
+
+def test_equal_csi_is_decided_on_the_flooded_cells_not_the_dry_background():
+    """No cell reaches 0.3 m (CSI 0 for both). 99 dry cells (truth 0; the head draws 0 there,
+    volume fill 0.1 m, the most a dry cell may show) and one flooded cell of 0.25 m (the head
+    0.12 m, volume fill exact). Over all 100 cells the head has the lower RMSE
+    (0.13 / 10 = 0.013 m against sqrt(99 * 0.01 / 100) = 0.0995 m); over the flooded cell
+    volume fill is exact and the head 0.13 m off: volume fill."""
     truth = np.zeros((1, 100), np.float32)
-    truth[0, 0] = 1.0
+    truth[0, 0] = 0.25
     head = np.zeros((1, 100), np.float32)
-    head[0, 0] = 0.3
+    head[0, 0] = 0.12
     vf = np.full((1, 100), 0.1, np.float32)
-    vf[0, 0] = 1.0
+    vf[0, 0] = 0.25
 
     class Mask(Stub):  # wet at the flooded cell only
         def forward(self, x):
@@ -81,9 +96,10 @@ def test_fit_scores_the_flooded_cells_not_the_dry_background():
             return {"logits": lg, "depth": o["depth"]}
 
     fit = fit_depth_source(Mask(head), [sample(vf, truth)], 0.5, 0.1)
-    assert fit["val_rmse_head_m"] == pytest.approx(0.07, rel=1e-5)
+    assert fit["val_rmse_head_m"] == pytest.approx(0.013, rel=1e-4)
     assert fit["val_rmse_volume_fill_m"] == pytest.approx(np.sqrt(0.0099), rel=1e-4)
     assert fit["flooded_cells"] == 1
-    assert fit["val_rmse_wet_head_m"] == pytest.approx(0.7, rel=1e-5)
+    assert fit["val_rmse_wet_head_m"] == pytest.approx(0.13, rel=1e-4)
     assert fit["val_rmse_wet_volume_fill_m"] == pytest.approx(0, abs=1e-6)
+    assert fit["val_csi@0.3_head"] == fit["val_csi@0.3_volume_fill"] == 0
     assert fit["depth_source"] == "volume_fill"

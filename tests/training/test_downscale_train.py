@@ -66,8 +66,11 @@ def test_train_records_the_rule_and_the_fitted_depth_source(pairs, tmp_path):
     info = extra["downscale"]
     assert info["coarse_dem"] == "min" and info["depth_source"] in DEPTH_SOURCES
     fit = extra["depth_fit"]
-    rmse = {s: fit[f"val_rmse_wet_{s}_m"] for s in DEPTH_SOURCES}
-    assert info["depth_source"] == min(DEPTH_SOURCES, key=lambda s: (rmse[s], s != "head"))
+    key = {
+        s: (-fit[f"val_csi@0.3_{s}"], fit[f"val_rmse_wet_{s}_m"], s != "head")
+        for s in DEPTH_SOURCES
+    }
+    assert info["depth_source"] == min(DEPTH_SOURCES, key=key.__getitem__)
     saved = json.loads((tmp_path / "m" / "train_result.json").read_text())
     assert saved["depth_source"] == info["depth_source"]
     _, loaded = load_downscaler(res["model_path"], 4, 10.0)

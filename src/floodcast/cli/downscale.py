@@ -132,12 +132,15 @@ def register(app: typer.Typer) -> None:
 
         with user_errors(InputError):
             fit = refit_depth_source(model, store_path)
-        rmse = ", ".join(
-            f"{k[13:-2]} {v:.4f} m" for k, v in fit.items() if k.startswith("val_rmse_wet_")
+        deep = f"{fit['fit_depth_m']:g}"
+        figs = ", ".join(
+            f"{src} CSI@{deep} {fit[f'val_csi@{deep}_{src}']:.3f}, flooded-cell RMSE "
+            f"{fit[f'val_rmse_wet_{src}_m']:.4f} m"
+            for src in ("head", "volume_fill")
         )
         typer.echo(
-            f"{model}: depth source {fit['depth_source']} (val RMSE over the "
-            f"{fit['flooded_cells']} flooded cells: {rmse})"
+            f"{model}: depth source {fit['depth_source']} (validation maps, "
+            f"{fit['flooded_cells']} flooded cells: {figs})"
         )
 
     @ds_app.command("evaluate")
