@@ -10,7 +10,12 @@ from pathlib import Path
 
 import typer
 
-from floodcast.defaults import DOWNSCALE_COARSE_DEM, DOWNSCALE_DRY_TAIL_FRAMES
+from floodcast.defaults import (
+    DOWNSCALE_COARSE_DEM,
+    DOWNSCALE_DRY_TAIL_FRAMES,
+    DOWNSCALE_TRAIN_EPOCHS,
+    DOWNSCALE_TRAIN_MINUTES,
+)
 from floodcast.errors import InputError, user_errors
 
 
@@ -85,8 +90,10 @@ def register(app: typer.Typer) -> None:
             "volume_fill | coarse_depth | bathtub_depth | none.",
         ),
         encoder_depth: int = typer.Option(3, help="Poolings of the U-Net."),
-        epochs: int = typer.Option(30, help="Maximum epochs."),
-        max_minutes: float = typer.Option(5.0, help="Wall-time budget (min); 0 = none."),
+        epochs: int = typer.Option(DOWNSCALE_TRAIN_EPOCHS, help="Maximum epochs."),
+        max_minutes: float = typer.Option(
+            DOWNSCALE_TRAIN_MINUTES, help="Wall-time budget (min); 0 = none."
+        ),
         batch_size: int = typer.Option(8, help="Fine grids per batch."),
         lr: float = typer.Option(3e-3, help="AdamW learning rate."),
         seed: int = typer.Option(0, help="Seed (weights, shuffling, augmentation)."),

@@ -24,7 +24,12 @@ import torch
 
 from floodcast.data.downscale import event_split, read_pair
 from floodcast.data.samples import dihedral
-from floodcast.defaults import DOWNSCALE_DEPTH_FIT_M, WET_THRESHOLD_M
+from floodcast.defaults import (
+    DOWNSCALE_DEPTH_FIT_M,
+    DOWNSCALE_TRAIN_EPOCHS,
+    DOWNSCALE_TRAIN_MINUTES,
+    WET_THRESHOLD_M,
+)
 from floodcast.errors import InputError
 from floodcast.io.atomic import atomic_path
 from floodcast.simulation.downscale import CHANNELS, DEPTH_SCALE_M, FineGrid
@@ -43,8 +48,8 @@ class DownscaleTrainConfig:
     model: str = "small_unet"
     width: int = 8
     encoder_depth: int = 3
-    epochs: int = 30
-    max_minutes: float | None = 5.0
+    epochs: int = DOWNSCALE_TRAIN_EPOCHS
+    max_minutes: float | None = DOWNSCALE_TRAIN_MINUTES
     batch_size: int = 8
     lr: float = 3e-3
     seed: int = 0
