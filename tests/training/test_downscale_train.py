@@ -102,3 +102,14 @@ def test_refit_depth_cli_rewrites_the_model_and_refuses_a_non_downscaler(pairs, 
     r = CliRunner().invoke(app, ["downscale", "refit-depth", str(plain), str(pairs)])
     assert r.exit_code != 0 and "not a downscaling model" in r.output
     assert load_model(plain)[1] == {}  # nothing rewritten
+
+
+def test_unknown_lr_schedule_is_refused_before_anything_is_written(pairs, tmp_path):
+    from floodcast.errors import InputError
+
+    cfg = DownscaleTrainConfig(
+        data=str(pairs), out=str(tmp_path / "m"), factor=4, epochs=1, lr_schedule="steep"
+    )
+    with pytest.raises(InputError, match="--lr-schedule 'steep'"):
+        train_downscaler(cfg)
+    assert not (tmp_path / "m").exists()

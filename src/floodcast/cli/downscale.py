@@ -96,6 +96,11 @@ def register(app: typer.Typer) -> None:
         ),
         batch_size: int = typer.Option(8, help="Fine grids per batch."),
         lr: float = typer.Option(3e-3, help="AdamW learning rate."),
+        lr_schedule: str = typer.Option(
+            "constant",
+            "--lr-schedule",
+            help="'constant' or 'cosine' (from --lr down to 2 % of it over the budget).",
+        ),
         seed: int = typer.Option(0, help="Seed (weights, shuffling, augmentation)."),
         threads: int = typer.Option(1, help="torch CPU threads."),
     ) -> None:
@@ -116,6 +121,7 @@ def register(app: typer.Typer) -> None:
             max_minutes=max_minutes or None,
             batch_size=batch_size,
             lr=lr,
+            lr_schedule=lr_schedule,
             seed=seed,
             prior=None if prior == "none" else prior,
         )

@@ -52,6 +52,7 @@ class DownscaleTrainConfig:
     max_minutes: float | None = DOWNSCALE_TRAIN_MINUTES
     batch_size: int = 8
     lr: float = 3e-3
+    lr_schedule: str = "constant"  # or "cosine" (training.task.LR_SCHEDULES), over the budget
     seed: int = 0
     threshold_m: float = WET_THRESHOLD_M
     augment: bool = True
@@ -134,6 +135,11 @@ def train_downscaler(cfg: DownscaleTrainConfig, progress: bool = False) -> dict:
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
+    from floodcast.training.task import LR_SCHEDULES
+
+    if cfg.lr_schedule not in LR_SCHEDULES:  # before the pairs are read
+        raise InputError(f"--lr-schedule {cfg.lr_schedule!r}: choose one of {LR_SCHEDULES}")
+
     from floodcast.data import store
     from floodcast.training.task import FloodTask
 
@@ -168,6 +174,7 @@ def train_downscaler(cfg: DownscaleTrainConfig, progress: bool = False) -> dict:
         model=model_config(cfg),
         loss="ce_dice",
         lr=cfg.lr,
+        lr_schedule=cfg.lr_schedule,
         data={"channels": list(CHANNELS), "downscale": info},
     )
     dl = torch.utils.data.DataLoader(
