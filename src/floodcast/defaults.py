@@ -68,10 +68,10 @@ DOWNSCALE_DEPTH_FIT_M = 0.3
 
 #: ``floodcast downscale train``'s budget: epochs, and wall minutes (whichever ends first).
 #: 30 epochs left the models short: on the benchmark's pairs the x4 model's validation CSI
-#: rose from 0.558 at 30 epochs to 0.634 at 90 (held-out DEMs 0.534 -> 0.579), and a model of
-#: twice the width at 30 epochs got no further (0.573) at 2.4x the cost per map
-#: (docs/results/2026-12-03-downscaling-longer-training.md). 90 epochs took 51 min on a
-#: shared 2-core machine.
+#: rose from 0.558 at 30 epochs to 0.634 at 90 (held-out DEMs 0.534 -> 0.579; x8 0.379 ->
+#: 0.408), and a model of twice the width at 30 epochs got no further (0.573) at 2.4x the
+#: cost per map (docs/results/2026-12-03-downscaling-longer-training.md). 90 epochs took
+#: 50-51 min on a shared 2-core machine.
 DOWNSCALE_TRAIN_EPOCHS = 90
 DOWNSCALE_TRAIN_MINUTES = 60.0
 
