@@ -152,3 +152,46 @@ def fit_cut(wet_hist: np.ndarray, dry_hist: np.ndarray) -> dict:
         "csi_at_default": float(csi[half]),
         "bias": float((hits[i] + fa[i]) / wet.sum()),
     }
+
+
+TALLY_SCORES = ("csi", "pod", "far", "bias", "mcc")  # per threshold in Tally.report
+
+
+class Tally:
+    """Contingency tables per depth threshold (m) plus squared-error sums of depth maps, also
+    over the flooded cells (above the lowest threshold in the prediction or the truth);
+    ``merge`` pools them (downscaling evaluation, the depth-source fit)."""
+
+    def __init__(self, thresholds: tuple[float, ...]):
+        self.tabs = {t: Contingency() for t in thresholds}
+        self.se = self.n = self.se_wet = self.n_wet = 0.0
+
+    def add(self, pred: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> Tally:
+        for t, tab in self.tabs.items():
+            tab.update(Contingency.from_masks(pred > t, truth > t, valid))
+        err = (pred - truth)[valid]
+        wet = ((pred > min(self.tabs)) | (truth > min(self.tabs)))[valid]
+        self.se += float((err**2).sum())
+        self.n += err.size
+        self.se_wet += float((err[wet] ** 2).sum())
+        self.n_wet += int(wet.sum())
+        return self
+
+    def merge(self, other: Tally) -> Tally:
+        for t in self.tabs:
+            self.tabs[t].update(other.tabs[t])
+        self.se += other.se
+        self.n += other.n
+        self.se_wet += other.se_wet
+        self.n_wet += other.n_wet
+        return self
+
+    def report(self) -> dict:
+        out = {}
+        for t, tab in self.tabs.items():
+            s = tab.scores()
+            out.update({f"{k}@{t:g}": s[k] for k in TALLY_SCORES})
+            out[f"wet_truth@{t:g}"] = tab.hits + tab.misses
+        out["rmse_m"] = math.sqrt(self.se / self.n) if self.n else math.nan
+        out["rmse_wet_m"] = math.sqrt(self.se_wet / self.n_wet) if self.n_wet else math.nan
+        return out

@@ -141,6 +141,7 @@ def register(app: typer.Typer) -> None:
         """Choose the model's depth source (its depth head or volume fill) again on the
         store's validation events, by depth RMSE, and record it in MODEL (for models
         trained before the choice existed, or on another store)."""
+        from floodcast.models.downscale_head import DEPTH_SOURCES
         from floodcast.training.downscale import refit_depth_source
 
         with user_errors(InputError):
@@ -149,7 +150,7 @@ def register(app: typer.Typer) -> None:
         figs = ", ".join(
             f"{src} CSI@{deep} {fit[f'val_csi@{deep}_{src}']:.3f}, flooded-cell RMSE "
             f"{fit[f'val_rmse_wet_{src}_m']:.4f} m"
-            for src in ("head", "volume_fill")
+            for src in DEPTH_SOURCES
         )
         typer.echo(
             f"{model}: depth source {fit['depth_source']} (validation maps, "

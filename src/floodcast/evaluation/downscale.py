@@ -21,13 +21,12 @@ wet (> the first threshold) in either map.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
 
 from floodcast.data.downscale import event_split, read_pair
-from floodcast.metrics import Contingency
+from floodcast.metrics import Contingency, Tally
 from floodcast.simulation.downscale import (
     FineGrid,
     upsample_bilinear,
@@ -37,7 +36,6 @@ from floodcast.simulation.downscale import (
 from floodcast.training.downscale import rain_since_start
 
 THRESHOLDS_M = (0.1, 0.3)
-SCORES = ("csi", "pod", "far", "bias", "mcc")
 Method = Callable[[dict, FineGrid], np.ndarray]
 
 
@@ -74,44 +72,6 @@ BASELINES: dict[str, Method] = {
 }
 
 
-class Tally:
-    """Contingency tables per threshold plus squared-error sums, for one (event, method)."""
-
-    def __init__(self, thresholds=THRESHOLDS_M):
-        self.tabs = {t: Contingency() for t in thresholds}
-        self.se = self.n = self.se_wet = self.n_wet = 0.0
-
-    def add(self, pred: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> Tally:
-        for t, tab in self.tabs.items():
-            tab.update(Contingency.from_masks(pred > t, truth > t, valid))
-        err = (pred - truth)[valid]
-        wet = ((pred > min(self.tabs)) | (truth > min(self.tabs)))[valid]
-        self.se += float((err**2).sum())
-        self.n += err.size
-        self.se_wet += float((err[wet] ** 2).sum())
-        self.n_wet += int(wet.sum())
-        return self
-
-    def merge(self, other: Tally) -> Tally:
-        for t in self.tabs:
-            self.tabs[t].update(other.tabs[t])
-        self.se += other.se
-        self.n += other.n
-        self.se_wet += other.se_wet
-        self.n_wet += other.n_wet
-        return self
-
-    def report(self) -> dict:
-        out = {}
-        for t, tab in self.tabs.items():
-            s = tab.scores()
-            out.update({f"{k}@{t:g}": s[k] for k in SCORES})
-            out[f"wet_truth@{t:g}"] = tab.hits + tab.misses
-        out["rmse_m"] = math.sqrt(self.se / self.n) if self.n else math.nan
-        out["rmse_wet_m"] = math.sqrt(self.se_wet / self.n_wet) if self.n_wet else math.nan
-        return out
-
-
 #: The Tallies of every method: all saved times, the max maps, rain frames, dry tail.
 PARTS = ("times", "max", "rain", "tail")
 
@@ -128,14 +88,14 @@ def score_event(pair: dict, grid: FineGrid, methods: dict[str, Method]) -> dict:
         pred = np.asarray(fn(pair, grid), np.float32)
         if pred.shape != truth.shape:
             raise ValueError(f"{name}: map {pred.shape} != fine run {truth.shape}")
-        per_time = [Tally().add(p, t, valid) for p, t in zip(pred, truth, strict=False)]
-        times, rain, tail = Tally(), Tally(), Tally()
+        per_time = [Tally(THRESHOLDS_M).add(p, t, valid) for p, t in zip(pred, truth, strict=False)]
+        times, rain, tail = Tally(THRESHOLDS_M), Tally(THRESHOLDS_M), Tally(THRESHOLDS_M)
         for k, tl in enumerate(per_time):
             times.merge(tl)
             (rain if k < n_rain else tail).merge(tl)
         out[name] = {
             "times": times,
-            "max": Tally().add(pred.max(0), truth.max(0), valid),
+            "max": Tally(THRESHOLDS_M).add(pred.max(0), truth.max(0), valid),
             "rain": rain,
             "tail": tail,
             "per_time": [tl.report() for tl in per_time],
@@ -155,7 +115,7 @@ def evaluate(
     events = sorted(e for e, s in event_split(path).items() if s == split)
     if not events:
         raise ValueError(f"{path}: no {split} event")
-    overall = {m: {k: Tally() for k in PARTS} for m in methods}
+    overall = {m: {k: Tally(THRESHOLDS_M) for k in PARTS} for m in methods}
     per_event, grids = {}, {}
     for eid in events:
         pair = read_pair(path, eid, factor)

@@ -15,6 +15,7 @@ the channel names and the threshold, which ``floodcast simulate --downscale`` ch
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ import numpy as np
 import torch
 
 from floodcast.data.downscale import event_split, read_pair
+from floodcast.data.downscale_dem import coarse_method
 from floodcast.data.samples import dihedral
 from floodcast.defaults import (
     DOWNSCALE_DEPTH_FIT_M,
@@ -32,6 +34,7 @@ from floodcast.defaults import (
 )
 from floodcast.errors import InputError
 from floodcast.io.atomic import atomic_path
+from floodcast.metrics import Tally
 from floodcast.simulation.downscale import CHANNELS, DEPTH_SCALE_M, FineGrid
 
 #: Depth channels (log1p(d / 5 cm)) the wet logit can start from. volume_fill is the default:
@@ -256,44 +259,30 @@ def fit_depth_source(model, samples: list[dict], cut: float, threshold_m: float)
     from floodcast.models.downscale_head import DEPTH_SOURCES, combine, fine_depth
 
     deep = DOWNSCALE_DEPTH_FIT_M
-    acc = {
-        s: dict.fromkeys(("se", "se_wet", "hits", "false", "misses"), 0.0) for s in DEPTH_SOURCES
-    }
-    n = n_wet = 0
+    tally = {s: Tally((threshold_m, deep)) for s in DEPTH_SOURCES}
     with torch.inference_mode():
         for i in range(0, len(samples), 8):
             x = np.stack([s["x"] for s in samples[i : i + 8]])
             truth = np.stack([s["depth"] for s in samples[i : i + 8]]).astype(np.float64)
             o = model(torch.from_numpy(x))
             wet = (torch.softmax(o["logits"], 1)[:, 1] > cut).numpy()
-            flooded = wet | (truth > threshold_m)
+            valid = np.ones(truth.shape, bool)
             for src in DEPTH_SOURCES:
-                d, a = combine(wet, fine_depth(o, x, src), threshold_m), acc[src]
-                e2 = (d - truth) ** 2
-                a["se"] += float(e2.sum())
-                a["se_wet"] += float(e2[flooded].sum())
-                a["hits"] += int(((d > deep) & (truth > deep)).sum())
-                a["false"] += int(((d > deep) & (truth <= deep)).sum())
-                a["misses"] += int(((d <= deep) & (truth > deep)).sum())
-            n, n_wet = n + truth.size, n_wet + int(flooded.sum())
-    fig = {}
-    for src, a in acc.items():
-        events = a["hits"] + a["false"] + a["misses"]
-        fig[src] = {
-            f"csi@{deep:g}": a["hits"] / events if events else 0.0,
-            "rmse_wet": (a["se_wet"] / max(n_wet, 1)) ** 0.5,
-            "rmse": (a["se"] / max(n, 1)) ** 0.5,
-        }
+                tally[src].add(combine(wet, fine_depth(o, x, src), threshold_m), truth, valid)
+    fig = {s: t.report() for s, t in tally.items()}
+    for f in fig.values():  # no cell deep in the truth nor the map: neither source scores
+        f[f"csi@{deep:g}"] = 0.0 if math.isnan(f[f"csi@{deep:g}"]) else f[f"csi@{deep:g}"]
     best = min(
         DEPTH_SOURCES,
-        key=lambda s: (-fig[s][f"csi@{deep:g}"], fig[s]["rmse_wet"], s != "head"),
+        key=lambda s: (-fig[s][f"csi@{deep:g}"], fig[s]["rmse_wet_m"], s != "head"),
     )
-    out = {"depth_source": best, "fit_depth_m": deep, "flooded_cells": n_wet}
+    # wet cells (combine) are exactly those above threshold_m: one flooded set for both
+    out = {"depth_source": best, "fit_depth_m": deep, "flooded_cells": int(tally[best].n_wet)}
     for src, f in fig.items():
         out |= {
             f"val_csi@{deep:g}_{src}": f[f"csi@{deep:g}"],
-            f"val_rmse_wet_{src}_m": f["rmse_wet"],
-            f"val_rmse_{src}_m": f["rmse"],
+            f"val_rmse_wet_{src}_m": f["rmse_wet_m"],
+            f"val_rmse_{src}_m": f["rmse_m"],
         }
     return out
 
@@ -310,7 +299,7 @@ def refit_depth_source(model_path: str | Path, store_path: str | Path) -> dict:
     val_s = pair_samples(store_path, int(info["factor"]), "val", float(info["threshold_m"]))
     if not val_s:
         raise InputError(f"{store_path}: no validation maps to fit the depth source on")
-    have, want = {s["coarse_dem"] for s in val_s}, str(info.get("coarse_dem", "mean"))
+    have, want = {s["coarse_dem"] for s in val_s}, coarse_method(info)
     if have != {want}:  # another coarse terrain: the fit would score the wrong inputs
         raise InputError(
             f"{store_path}: pairs on coarse DEM rule {sorted(have)}; {model_path} was "
