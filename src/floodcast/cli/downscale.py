@@ -45,9 +45,10 @@ def register(app: typer.Typer) -> None:
         coarse_dem: str = typer.Option(
             DOWNSCALE_COARSE_DEM,
             "--coarse-dem",
-            help="The coarse DEM: 'mean' (each F x F block's mean elevation) or 'min' (its "
-            "lowest cell: keeps narrow channels connected); a model trained on these pairs "
-            "solves on the same rule.",
+            help="The coarse DEM: 'mean' (each F x F block's mean elevation), 'min' (its "
+            "lowest cell: keeps narrow channels connected) or 'subgrid' (block minimum with "
+            "the fine DEM's storage and face sills, floodcast.physics.subgrid); a model "
+            "trained on these pairs solves on the same rule.",
         ),
     ) -> None:
         """Simulate every event of STORE again on a DEM F times coarser (block mean or block

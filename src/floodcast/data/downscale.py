@@ -55,6 +55,7 @@ from floodcast.simulation.downscale import (
     check_coarse_dem,
     check_factor,
     simulate_coarse,
+    simulate_coarse_rule,
 )
 
 #: The coarsening factors the issue asks for (``floodcast downscale pairs`` default).
@@ -147,14 +148,18 @@ def build_pairs(
     for i, (eid, f) in enumerate(todo):
         rain, _, attrs = store.read_event(path, eid)
         did = attrs["plan"]["dem_id"]
-        zc, cattrs = read_coarse_dem(path, did, f)
-        out = simulate_coarse(
-            zc,
-            float(cattrs["cell_size"]),
+        zc, _ = read_coarse_dem(path, did, f)
+        z, zattrs = dems[did]
+        out = simulate_coarse_rule(
+            coarse_dem,
+            z,
+            float(zattrs["cell_size"]),
+            f,
             block_mean_grid(with_dry_tail(rain, dry_tail), f),
             float(attrs["plan"]["interval_s"]),
             attrs["solver"],
             f"{eid}/x{f}",
+            coarse=zc,
         )
         _write_coarse_event(path, eid, f, out | {"dry_tail_frames": int(dry_tail)})
         if progress:

@@ -63,6 +63,17 @@ def model_coarse_dem(info: dict) -> str:
     return str(info.get("coarse_dem", "mean"))
 
 
+def refuse_subgrid(path, info: dict) -> None:
+    """A model trained on sub-grid coarse runs needs the sub-grid solver at run time, which
+    simulate and nowcast do not drive yet: refused rather than fed plain coarse physics."""
+    if model_coarse_dem(info) == "subgrid":
+        raise InputError(
+            f"{path}: trained on sub-grid coarse runs (--coarse-dem subgrid); simulate and "
+            "nowcast --downscale run the plain coarse solver only: use a model trained on "
+            "'min' or 'mean' pairs (`downscale evaluate` scores sub-grid models)"
+        )
+
+
 def check_cell(path: str | Path, info: dict, cell_size: float) -> None:
     fine = float(info["fine_cell_size_m"])
     if abs(cell_size - fine) > CELL_TOL * fine:
@@ -155,6 +166,7 @@ def prepare_downscaled(job, model_path: str | Path | None, factor: int | None) -
             "single cell on the coarse grid)"
         )
     model, info = load_downscaler(model_path, factor, dem.cell_size)
+    refuse_subgrid(model_path, info)
     f = check_factor(dem.shape, int(info["factor"]), f"DEM {dem.source}")
     coarse_config(job.config, dem.shape, f)  # refuses what cannot be coarsened, before any run
     job.notes.append(

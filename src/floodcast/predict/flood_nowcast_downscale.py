@@ -23,7 +23,12 @@ import numpy as np
 
 from floodcast.errors import InputError
 from floodcast.models.downscale_head import model_depth_source
-from floodcast.predict.downscale import load_downscaler, map_fine, model_coarse_dem
+from floodcast.predict.downscale import (
+    load_downscaler,
+    map_fine,
+    model_coarse_dem,
+    refuse_subgrid,
+)
 from floodcast.predict.flood_nowcast import FloodNowcast, lead_rain_mean, member_summary
 from floodcast.simulation.downscale import FineGrid, block_mean_grid, check_factor
 
@@ -74,6 +79,7 @@ def load_nowcast_downscaler(path: Path, factor: int | None, dem) -> NowcastDowns
     if not Path(path).is_file():
         raise InputError(f"--downscale {path}: no such model file")
     model, info = load_downscaler(path, factor or None, dem.cell_size)
+    refuse_subgrid(path, info)
     f = check_factor(dem.shape, int(info["factor"]), f"DEM {dem.source}")
     grid = FineGrid(
         dem.elevation,

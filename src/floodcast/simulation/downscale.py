@@ -18,9 +18,11 @@ from floodcast.defaults import DOWNSCALE_COARSE_DEM
 from floodcast.errors import InputError
 from floodcast.simulation.downscale_fields import (
     CHANNELS,
+    COARSE_DEMS,
     DEM_SCALE_M,
     DEPTH_SCALE_M,
     RAIN_SCALE_MM,
+    SUBGRID,
     FineGrid,
     bathtub_depth,
     block_mean_grid,
@@ -36,6 +38,8 @@ from floodcast.simulation.downscale_fields import (
 
 __all__ = [
     "CHANNELS",
+    "COARSE_DEMS",
+    "SUBGRID",
     "COARSE_DEM_TOL_M",
     "DEM_SCALE_M",
     "DEPTH_SCALE_M",
@@ -52,6 +56,7 @@ __all__ = [
     "coarse_dem",
     "coarse_wse_fine",
     "simulate_coarse",
+    "simulate_coarse_rule",
     "upsample_bilinear",
     "upsample_nearest",
     "volume_fill_depth",
@@ -127,6 +132,43 @@ def simulate_coarse(
         "steps": int(res.steps),
         "wall_time_s": time.perf_counter() - t0,
         "mass_relative_error": float(res.mass[-1].relative_error),
+    }
+
+
+def simulate_coarse_rule(
+    method: str,
+    elevation: np.ndarray,
+    cell: float,
+    factor: int,
+    rain_c: np.ndarray,
+    interval_s: float,
+    solver: dict,
+    source: str = "",
+    coarse: np.ndarray | None = None,
+) -> dict:
+    """The coarse run of rule ``method`` for the fine DEM ``elevation`` (cell ``cell`` m):
+    ``simulate_coarse`` on the coarse DEM (``coarse``, else made here) or, for ``SUBGRID``,
+    the sub-grid solver on the fine DEM's blocks; the same record either way."""
+    if method != SUBGRID:
+        zc = coarse if coarse is not None else coarse_dem(elevation, factor, source, method)
+        return simulate_coarse(zc, cell * factor, rain_c, interval_s, solver, source)
+    from floodcast.physics.subgrid import simulate_subgrid, subgrid_terrain
+
+    t0 = time.perf_counter()
+    out = simulate_subgrid(
+        subgrid_terrain(elevation, factor, cell),
+        rain_c,
+        interval_s,
+        float(solver["manning"]),
+        str(solver["boundary"]),
+        float(solver.get("cfl", 0.7)),
+        float(solver["max_step"]),
+    )
+    return {
+        "depth": out["depth"],
+        "steps": out["steps"],
+        "wall_time_s": time.perf_counter() - t0,
+        "mass_relative_error": out["mass_relative_error"],
     }
 
 

@@ -97,8 +97,11 @@ def block_min_grid(a: np.ndarray, factor: int) -> np.ndarray:
     return m.astype(np.float32)
 
 
-#: The coarse DEMs a downscaler can be built on: name -> fine [y, x] -> coarse [y/F, x/F].
-COARSE_DEMS = {"mean": block_mean_grid, "min": block_min_grid}
+#: The coarse rules a downscaler can be built on: name -> fine [y, x] -> coarse DEM [y/F, x/F].
+#: "subgrid" solves on the block minimum with the fine DEM's storage and sills
+#: (``floodcast.physics.subgrid``; ``SUBGRID``): its depth is the block volume per area too.
+COARSE_DEMS = {"mean": block_mean_grid, "min": block_min_grid, "subgrid": block_min_grid}
+SUBGRID = "subgrid"
 
 
 def coarse_rule(method: str, what: str = "--coarse-dem") -> str:

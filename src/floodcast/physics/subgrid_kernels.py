@@ -1,0 +1,275 @@
+"""Compiled loop of the sub-grid solver (``floodcast.physics.subgrid``): levels from volumes,
+the step bound, the sub-face discharges, the strict limiter and continuity, in float64.
+
+Arrays: ``levels``/``vol_at`` [yc, xc, F*F] (block hypsometry), ``nvalid`` [yc, xc],
+``sill_x`` [yc, xc+1, F] and ``sill_y`` [yc+1, xc, F] (edges at index 0 and -1), unit
+discharges ``qx``/``qy`` of the same shapes as the sills (m2/s, + towards +x / +y = east /
+south), ``n2`` [yc, xc] Manning n squared, ``rain`` [T, yc, xc] (m/s), ``free`` the edge
+kinds (N, S, E, W; 1 = free, 0 = closed).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+G = 9.81
+NOWHERE = -1e300  # the level of a wall block: below every sill, so no face of it is wet
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def block_levels(V, levels, vol_at, nvalid, af, idx, eta, area):
+    """eta and wet area of every block from its volume (the cached index ``idx`` of the
+    highest fine cell under water moves a few places per step)."""
+    yc, xc = V.shape
+    for i in range(yc):
+        for j in range(xc):
+            n = nvalid[i, j]
+            if n == 0:
+                eta[i, j] = NOWHERE
+                area[i, j] = af
+                continue
+            m = idx[i, j]
+            v = V[i, j]
+            while m + 1 < n and vol_at[i, j, m + 1] <= v:
+                m += 1
+            while m > 0 and vol_at[i, j, m] > v:
+                m -= 1
+            idx[i, j] = m
+            eta[i, j] = levels[i, j, m] + (v - vol_at[i, j, m]) / ((m + 1) * af)
+            area[i, j] = (m + 1) * af
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _speed(umax, hmax, s, r4g):
+    """The main solver's effective face speed v = (c + sqrt(c^2 + 4 cfl dx g |S|)) / 2 with
+    c = max|u| + sqrt(g max h) over the face's wet sub-faces: never below any sub-face's own
+    |u| + sqrt(g h), so the bound holds for each (one square root per face, not per sub-face)."""
+    c = umax + np.sqrt(G * hmax)
+    return 0.5 * (c + np.sqrt(c * c + r4g * abs(s)))
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def step_bound(eta, area, qx, qy, sill_x, sill_y, free, dxc, dxf, cfl, thr, hsum):
+    """Largest stable step (s) for the current state; ``hsum`` is scratch [yc, xc]."""
+    yc, xc = eta.shape
+    f = sill_x.shape[2]
+    r4g = 4.0 * cfl * dxc * G
+    vmax = 0.0
+    hsum[:, :] = 0.0
+    for i in range(yc):
+        for j in range(xc + 1):
+            a = j - 1 if j > 0 else 0
+            b = j if j < xc else xc - 1
+            if (j == 0 and free[3] == 0) or (j == xc and free[2] == 0):
+                continue
+            e = max(eta[i, a], eta[i, b])
+            s = (eta[i, b] - eta[i, a]) / dxc if 0 < j < xc else 0.0
+            hs, hm, um = 0.0, 0.0, 0.0
+            for k in range(f):
+                h = e - sill_x[i, j, k]
+                if h > 0.5 * thr:
+                    hm = max(hm, h)
+                    um = max(um, abs(qx[i, j, k]) / max(h, thr))
+                    hs += h
+            if hs > 0.0:
+                vmax = max(vmax, _speed(um, max(hm, thr), s, r4g))
+                hsum[i, a] += hs
+                if b != a:
+                    hsum[i, b] += hs
+    for i in range(yc + 1):
+        a0 = i - 1 if i > 0 else 0
+        b0 = i if i < yc else yc - 1
+        if (i == 0 and free[0] == 0) or (i == yc and free[1] == 0):
+            continue
+        for j in range(xc):
+            e = max(eta[a0, j], eta[b0, j])
+            s = (eta[b0, j] - eta[a0, j]) / dxc if 0 < i < yc else 0.0
+            hs, hm, um = 0.0, 0.0, 0.0
+            for k in range(f):
+                h = e - sill_y[i, j, k]
+                if h > 0.5 * thr:
+                    hm = max(hm, h)
+                    um = max(um, abs(qy[i, j, k]) / max(h, thr))
+                    hs += h
+            if hs > 0.0:
+                vmax = max(vmax, _speed(um, max(hm, thr), s, r4g))
+                hsum[a0, j] += hs
+                if b0 != a0:
+                    hsum[b0, j] += hs
+    dt = 1e300
+    if vmax > 0.0:
+        dt = cfl * dxc / vmax
+    for i in range(yc):
+        for j in range(xc):
+            if hsum[i, j] > 0.0:
+                dt = min(dt, 2.0 * cfl * np.sqrt(area[i, j] * dxc / (G * dxf * hsum[i, j])))
+    return dt
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _inertial(q, h, s, gdt, n2):
+    """Bates et al. (2010) unit discharge update with semi-implicit Manning friction."""
+    return (q - gdt * h * s) / (1.0 + gdt * n2 * abs(q) / (h * h * np.cbrt(h)))
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _free(qold, h, s, gdt, n2):
+    """LISFLOOD-FP FREE outflow magnitude (>= 0) through an edge sub-face."""
+    qa = abs(qold)
+    return (qa + gdt * h * abs(s)) / (1.0 + gdt * n2 * qa / (h * h * np.cbrt(h)))
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def momentum(eta, qx, qy, sill_x, sill_y, n2, free, dxc, dt, thr):
+    """New unit discharge of every sub-face (edge sub-faces: free outflow or none)."""
+    yc, xc = eta.shape
+    f = sill_x.shape[2]
+    gdt = G * dt
+    for i in range(yc):
+        for j in range(xc + 1):
+            if 0 < j < xc:
+                e0, e1 = eta[i, j - 1], eta[i, j]
+                e, s, nn = max(e0, e1), (e1 - e0) / dxc, 0.5 * (n2[i, j - 1] + n2[i, j])
+                for k in range(f):
+                    h = e - sill_x[i, j, k]
+                    qx[i, j, k] = _inertial(qx[i, j, k], h, s, gdt, nn) if h > thr else 0.0
+            else:
+                b, sign = (0, -1.0) if j == 0 else (xc - 1, 1.0)
+                ok = free[3] if j == 0 else free[2]
+                inn = b + 1 if j == 0 else b - 1
+                s = (eta[i, b] - eta[i, inn]) / dxc if 0 <= inn < xc else 0.0
+                for k in range(f):
+                    h = eta[i, b] - sill_x[i, j, k]
+                    if ok and h > thr:
+                        qx[i, j, k] = sign * _free(qx[i, j, k], h, s, gdt, n2[i, b])
+                    else:
+                        qx[i, j, k] = 0.0
+    for i in range(yc + 1):
+        for j in range(xc):
+            if 0 < i < yc:
+                e0, e1 = eta[i - 1, j], eta[i, j]
+                e, s, nn = max(e0, e1), (e1 - e0) / dxc, 0.5 * (n2[i - 1, j] + n2[i, j])
+                for k in range(f):
+                    h = e - sill_y[i, j, k]
+                    qy[i, j, k] = _inertial(qy[i, j, k], h, s, gdt, nn) if h > thr else 0.0
+            else:
+                b, sign = (0, -1.0) if i == 0 else (yc - 1, 1.0)
+                ok = free[0] if i == 0 else free[1]
+                inn = b + 1 if i == 0 else b - 1
+                s = (eta[b, j] - eta[inn, j]) / dxc if 0 <= inn < yc else 0.0
+                for k in range(f):
+                    h = eta[b, j] - sill_y[i, j, k]
+                    if ok and h > thr:
+                        qy[i, j, k] = sign * _free(qy[i, j, k], h, s, gdt, n2[b, j])
+                    else:
+                        qy[i, j, k] = 0.0
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def _outflow(qx, qy, i, j, xc, yc):
+    """Sum of the discharges (m2/s) leaving block (i, j) over its four faces."""
+    out = 0.0
+    for k in range(qx.shape[2]):
+        out += max(-qx[i, j, k], 0.0) + max(qx[i, j + 1, k], 0.0)
+        out += max(-qy[i, j, k], 0.0) + max(qy[i + 1, j, k], 0.0)
+    return out
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def continuity(V, qx, qy, rain_ms, vrain, dxf, dt, fac):
+    """Strict limiter (outflow <= the block's volume) then V += dt (in - out) + rain;
+    the limited discharges are kept. Returns the volume that left through the edges."""
+    yc, xc = V.shape
+    f = qx.shape[2]
+    for i in range(yc):
+        for j in range(xc):
+            out = _outflow(qx, qy, i, j, xc, yc) * dxf * dt
+            fac[i, j] = min(1.0, V[i, j] / out) if out > 0.0 else 1.0
+    for i in range(yc):
+        for j in range(xc + 1):
+            for k in range(f):
+                q = qx[i, j, k]
+                up = j - 1 if q > 0.0 else j  # the block the water leaves
+                if 0 <= up < xc:
+                    qx[i, j, k] = q * fac[i, up]
+    for i in range(yc + 1):
+        for j in range(xc):
+            for k in range(f):
+                q = qy[i, j, k]
+                up = i - 1 if q > 0.0 else i
+                if 0 <= up < yc:
+                    qy[i, j, k] = q * fac[up, j]
+    lost = 0.0
+    w = dxf * dt
+    for i in range(yc):
+        for j in range(xc):
+            net = 0.0
+            for k in range(f):
+                net += qx[i, j, k] - qx[i, j + 1, k] + qy[i, j, k] - qy[i + 1, j, k]
+            V[i, j] = max(V[i, j] + net * w + rain_ms[i, j] * vrain[i, j] * dt, 0.0)
+        for k in range(f):
+            lost += (max(-qx[i, 0, k], 0.0) + max(qx[i, xc, k], 0.0)) * w
+    for j in range(xc):
+        for k in range(f):
+            lost += (max(-qy[0, j, k], 0.0) + max(qy[yc, j, k], 0.0)) * w
+    return lost
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def run_segments(
+    V,
+    qx,
+    qy,
+    rain,
+    seg_end,
+    seg_frame,
+    seg_save,
+    levels,
+    vol_at,
+    nvalid,
+    sill_x,
+    sill_y,
+    n2,
+    free,
+    dxc,
+    dxf,
+    cfl,
+    max_step,
+    thr,
+):
+    """Advance from t = 0 through segments ending at ``seg_end`` [S] (s), each under rain
+    frame ``seg_frame`` [S] of ``rain`` [NF, yc, xc] (m/s; -1: no rain); the block volumes
+    at the end of every segment with ``seg_save`` [nsave, yc, xc], the step count, the
+    volume that left through the edges, and the shortest and longest full step."""
+    yc, xc = V.shape
+    af = dxf * dxf
+    out = np.empty((int(seg_save.sum()), yc, xc))
+    idx = np.zeros((yc, xc), np.int64)
+    eta = np.empty((yc, xc))
+    area = np.empty((yc, xc))
+    hsum = np.empty((yc, xc))
+    fac = np.empty((yc, xc))
+    dry = np.zeros((yc, xc))
+    vrain = nvalid * af  # the rain falls on the valid fine cells of a block
+    steps, lost, t, k = 0, 0.0, 0.0, 0
+    dt_min, dt_max = 1e300, 0.0
+    for s in range(seg_end.shape[0]):
+        end = seg_end[s]
+        r = rain[seg_frame[s]] if seg_frame[s] >= 0 else dry
+        while t < end - 1e-9:
+            block_levels(V, levels, vol_at, nvalid, af, idx, eta, area)
+            dt = step_bound(eta, area, qx, qy, sill_x, sill_y, free, dxc, dxf, cfl, thr, hsum)
+            dt = min(dt, max_step)
+            if dt < end - t:
+                dt_min, dt_max = min(dt_min, dt), max(dt_max, dt)
+            else:
+                dt = end - t
+            momentum(eta, qx, qy, sill_x, sill_y, n2, free, dxc, dt, thr)
+            lost += continuity(V, qx, qy, r, vrain, dxf, dt, fac)
+            t = t + dt if dt < end - t else end
+            steps += 1
+        if seg_save[s]:
+            out[k] = V
+            k += 1
+    return out, steps, lost, dt_min, dt_max
