@@ -49,11 +49,24 @@ def _speed(umax, hmax, s, r4g):
     return 0.5 * (c + np.sqrt(c * c + r4g * abs(s)))
 
 
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _face_stats(e, sills, q, thr):
+    """(sum, max) of the depths and max |u| over the sub-faces of one face at level ``e``
+    that are wet or about to wet (depth > thr / 2)."""
+    hs, hm, um = 0.0, 0.0, 0.0
+    for k in range(sills.shape[0]):
+        h = e - sills[k]
+        if h > 0.5 * thr:
+            hm = max(hm, h)
+            um = max(um, abs(q[k]) / max(h, thr))
+            hs += h
+    return hs, hm, um
+
+
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def step_bound(eta, area, qx, qy, sill_x, sill_y, free, dxc, dxf, cfl, thr, hsum):
     """Largest stable step (s) for the current state; ``hsum`` is scratch [yc, xc]."""
     yc, xc = eta.shape
-    f = sill_x.shape[2]
     r4g = 4.0 * cfl * dxc * G
     vmax = 0.0
     hsum[:, :] = 0.0
@@ -65,13 +78,7 @@ def step_bound(eta, area, qx, qy, sill_x, sill_y, free, dxc, dxf, cfl, thr, hsum
                 continue
             e = max(eta[i, a], eta[i, b])
             s = (eta[i, b] - eta[i, a]) / dxc if 0 < j < xc else 0.0
-            hs, hm, um = 0.0, 0.0, 0.0
-            for k in range(f):
-                h = e - sill_x[i, j, k]
-                if h > 0.5 * thr:
-                    hm = max(hm, h)
-                    um = max(um, abs(qx[i, j, k]) / max(h, thr))
-                    hs += h
+            hs, hm, um = _face_stats(e, sill_x[i, j], qx[i, j], thr)
             if hs > 0.0:
                 vmax = max(vmax, _speed(um, max(hm, thr), s, r4g))
                 hsum[i, a] += hs
@@ -85,13 +92,7 @@ def step_bound(eta, area, qx, qy, sill_x, sill_y, free, dxc, dxf, cfl, thr, hsum
         for j in range(xc):
             e = max(eta[a0, j], eta[b0, j])
             s = (eta[b0, j] - eta[a0, j]) / dxc if 0 < i < yc else 0.0
-            hs, hm, um = 0.0, 0.0, 0.0
-            for k in range(f):
-                h = e - sill_y[i, j, k]
-                if h > 0.5 * thr:
-                    hm = max(hm, h)
-                    um = max(um, abs(qy[i, j, k]) / max(h, thr))
-                    hs += h
+            hs, hm, um = _face_stats(e, sill_y[i, j], qy[i, j], thr)
             if hs > 0.0:
                 vmax = max(vmax, _speed(um, max(hm, thr), s, r4g))
                 hsum[a0, j] += hs
