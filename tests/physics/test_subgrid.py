@@ -7,7 +7,8 @@ import pytest
 
 from floodcast.errors import InputError
 from floodcast.physics import subgrid_kernels as SK
-from floodcast.physics.subgrid import segments, simulate_subgrid, subgrid_terrain
+from floodcast.physics.subgrid import segments, subgrid_terrain
+from floodcast.physics.subgrid_run import simulate_subgrid
 
 
 def test_terrain_by_hand():

@@ -131,3 +131,22 @@ def test_evaluate_refuses_a_model_of_the_other_rule(tmp_path):
     assert method(pair, FineGrid(z, 10.0, 4, coarse_dem="mean")).shape == (1, 32, 32)
     with pytest.raises(InputError, match="block mean DEM; these pairs are on the block min"):
         method(pair, FineGrid(z, 10.0, 4, coarse_dem="min"))
+
+
+def test_a_subgrid_model_runs_on_the_subgrid_solver(tmp_path):
+    """A model of sub-grid pairs is driven by the sub-grid solver (float64, strict limiter:
+    mass to round-off; rain 60 mm/h for 900 s on 320 m x 320 m = 1536 m3, by hand); what
+    the sub-grid scheme does not model is refused before anything is written."""
+    dem, out = _dem(tmp_path), tmp_path / "run"
+    model = str(_model(tmp_path, coarse_dem="subgrid"))
+    r = _simulate(dem, out, "--downscale", model)
+    assert r.exit_code == 0, r.output
+    run = json.loads((out / "run.json").read_text())
+    assert run["downscale"]["coarse_dem"] == "subgrid"
+    mass = run["stats"]["mass"]
+    assert mass["rain_in_m3"] == pytest.approx(1536.0, rel=1e-9)
+    assert mass["relative_error"] < 1e-12
+    bad = tmp_path / "bad"
+    r = _simulate(dem, bad, "--downscale", model, "--infiltration", "5")
+    assert r.exit_code == 1 and "does not model infiltration" in " ".join(r.output.split())
+    assert not bad.exists()

@@ -607,6 +607,18 @@ class SimulationResult:
     cell_updates_per_s: float
 
 
+def save_times(t0: float, duration_s: float, save_every_s: float) -> list[float]:
+    """The save times of a run: t0 + k * save_every_s up to t0 + duration_s, and always the
+    end (an end within 1e-9 of the last multiple replaces it)."""
+    t_end = t0 + duration_s
+    n_save = math.floor(duration_s / save_every_s + 1e-9)
+    out = [t0 + k * save_every_s for k in range(1, n_save + 1)]
+    if not out or t_end - out[-1] > 1e-9 * max(1.0, t_end):
+        out.append(t_end)
+    out[-1] = t_end
+    return out
+
+
 def run(
     sim: Simulation,
     duration_s: float,
@@ -624,11 +636,7 @@ def run(
         raise ValueError("duration_s and save_every_s must be > 0")
     t0 = sim.t
     t_end = t0 + duration_s
-    n_save = math.floor(duration_s / save_every_s + 1e-9)
-    save_t = [t0 + k * save_every_s for k in range(1, n_save + 1)]
-    if not save_t or t_end - save_t[-1] > 1e-9 * max(1.0, t_end):
-        save_t.append(t_end)
-    save_t[-1] = t_end
+    save_t = save_times(t0, duration_s, save_every_s)
     events = set(save_t)
     if mass_every_s:
         m = math.floor(duration_s / mass_every_s + 1e-9)
@@ -697,5 +705,6 @@ __all__ = [
     "SimulationResult",
     "SolverConfig",
     "run",
+    "save_times",
     "set_threads",
 ]

@@ -21,6 +21,7 @@ the cell): volumes never go negative, mass is conserved to round-off.
 Edges: ``closed`` or ``free`` (LISFLOOD-FP's FREE outflow on every edge sub-face, slope from
 the edge cell to its inward neighbour); ``level`` edges, losses and point inflows are not
 supported. Depth out is the block's volume per block area, as a plain coarse run's.
+The run itself (forcing, saves, mass ledger) is ``floodcast.physics.subgrid_run``.
 """
 
 from __future__ import annotations
@@ -30,10 +31,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from floodcast.errors import InputError
-
-G = 9.81
-THRESHOLD_M = 1e-3  # the main solver's depth threshold: no flow on shallower sub-faces
-MMH_TO_MS = 1.0 / 3.6e6
 
 
 @dataclass(frozen=True)
@@ -109,89 +106,3 @@ def segments(frame_starts: np.ndarray, frame_end: float, save_times: np.ndarray)
     frame[(mid < starts[0]) | (mid >= frame_end)] = -1
     saved = np.isin(cuts, saves)
     return cuts, frame.astype(np.int64), saved
-
-
-def simulate_subgrid(
-    terrain: SubgridTerrain,
-    rain_mmh: np.ndarray,
-    interval_s: float,
-    manning: float | np.ndarray,
-    boundary: str = "free",
-    cfl: float = 0.7,
-    max_step: float = 10.0,
-    save_times_s: np.ndarray | None = None,
-    frame_starts_s: np.ndarray | None = None,
-    rain_end_s: float | None = None,
-) -> dict:
-    """Run the sub-grid solver from dry under block rain ``rain_mmh`` [T, yc, xc] (mm/h);
-    depth (block volume / block area) at each save time.
-
-    By default the frames start every ``interval_s`` and the depth is saved at each frame's
-    end; ``frame_starts_s``, ``rain_end_s`` (no rain after it) and ``save_times_s`` give
-    any other timing. ``boundary``: one kind for every edge or a ``Boundaries`` string;
-    only ``closed`` and ``free`` edges. ``manning``: a scalar or a coarse [yc, xc] grid."""
-    from floodcast.physics import subgrid_kernels as SK
-    from floodcast.physics.boundaries import Boundaries
-
-    yc, xc = terrain.shape
-    rain = np.asarray(rain_mmh, np.float64)
-    if rain.ndim != 3 or rain.shape[1:] != (yc, xc):
-        raise InputError(f"sub-grid run: rain {rain.shape} is not [T, {yc}, {xc}]")
-    nt = rain.shape[0]
-    starts = np.arange(nt) * float(interval_s) if frame_starts_s is None else frame_starts_s
-    end = nt * float(interval_s) if rain_end_s is None else float(rain_end_s)
-    saves = starts[1:].tolist() + [end] if save_times_s is None else save_times_s
-    ends, frames, saved = segments(np.asarray(starts), end, np.asarray(saves, np.float64))
-    try:
-        edges = Boundaries.parse(boundary)
-    except ValueError as e:
-        raise InputError(f"sub-grid run: {e}") from None
-    kinds = []
-    for side in ("north", "south", "east", "west"):
-        kind = getattr(edges, side).kind
-        if kind not in ("closed", "free"):
-            raise InputError(f"sub-grid run: {side} edge {kind!r}: only closed or free edges")
-        kinds.append(1 if kind == "free" else 0)
-    n2 = np.broadcast_to(np.asarray(manning, np.float64) ** 2, (yc, xc)).copy()
-    f, dxf = terrain.factor, terrain.cell_fine
-    V = np.zeros((yc, xc))
-    qx = np.zeros(terrain.sill_x.shape)
-    qy = np.zeros(terrain.sill_y.shape)
-    rate = rain * MMH_TO_MS
-    vols, steps, lost, dt_min, dt_max = SK.run_segments(
-        V,
-        qx,
-        qy,
-        rate,
-        ends,
-        frames,
-        saved,
-        terrain.levels,
-        terrain.vol_at,
-        terrain.nvalid,
-        terrain.sill_x,
-        terrain.sill_y,
-        n2,
-        np.array(kinds, np.int64),
-        f * dxf,
-        dxf,
-        float(cfl),
-        float(max_step),
-        THRESHOLD_M,
-    )
-    dur = np.diff(np.concatenate([[0.0], ends]))
-    fallen = np.bincount(frames[frames >= 0], dur[frames >= 0], minlength=nt)
-    area = terrain.nvalid * dxf**2
-    rained = float(np.tensordot(fallen, rate, axes=(0, 0)).__mul__(area).sum())
-    stored = float(V.sum())
-    return {
-        "depth": (vols / (f * dxf) ** 2).astype(np.float32),
-        "times_s": ends[saved],
-        "steps": int(steps),
-        "dt_min": float(dt_min),
-        "dt_max": float(dt_max),
-        "rain_volume_m3": rained,
-        "outflow_volume_m3": float(lost),
-        "stored_volume_m3": stored,
-        "mass_relative_error": (stored + lost - rained) / rained if rained > 0 else 0.0,
-    }

@@ -20,6 +20,7 @@ from floodcast.errors import InputError
 from floodcast.models.downscale_head import combine, fine_depth, model_depth_source
 from floodcast.simulation.downscale import (
     CHANNELS,
+    SUBGRID,
     FineGrid,
     block_mean_grid,
     check_factor,
@@ -65,12 +66,12 @@ def model_coarse_dem(info: dict) -> str:
 
 def refuse_subgrid(path, info: dict) -> None:
     """A model trained on sub-grid coarse runs needs the sub-grid solver at run time, which
-    simulate and nowcast do not drive yet: refused rather than fed plain coarse physics."""
-    if model_coarse_dem(info) == "subgrid":
+    the flood nowcast does not drive yet: refused rather than fed plain coarse physics."""
+    if model_coarse_dem(info) == SUBGRID:
         raise InputError(
-            f"{path}: trained on sub-grid coarse runs (--coarse-dem subgrid); simulate and "
-            "nowcast --downscale run the plain coarse solver only: use a model trained on "
-            "'min' or 'mean' pairs (`downscale evaluate` scores sub-grid models)"
+            f"{path}: trained on sub-grid coarse runs (--coarse-dem subgrid); nowcast "
+            "--downscale runs the plain coarse solver only: use a model trained on 'min' or "
+            "'mean' pairs (`simulate --downscale` and `downscale evaluate` take this one)"
         )
 
 
@@ -166,9 +167,12 @@ def prepare_downscaled(job, model_path: str | Path | None, factor: int | None) -
             "single cell on the coarse grid)"
         )
     model, info = load_downscaler(model_path, factor, dem.cell_size)
-    refuse_subgrid(model_path, info)
     f = check_factor(dem.shape, int(info["factor"]), f"DEM {dem.source}")
-    coarse_config(job.config, dem.shape, f)  # refuses what cannot be coarsened, before any run
+    config = coarse_config(job.config, dem.shape, f)  # refuses what cannot be coarsened
+    if model_coarse_dem(info) == SUBGRID:
+        from floodcast.physics.subgrid_run import check_subgrid
+
+        check_subgrid(config, job.boundaries, f"{model_path} (sub-grid coarse runs)")
     job.notes.append(
         f"downscaled run: solver on {dem.shape[0] // f} x {dem.shape[1] // f} cells "
         f"of {dem.cell_size * f:g} m (block {model_coarse_dem(info)} DEM), fine map by {Path(model_path).name} "
@@ -210,22 +214,27 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
     )
     rain = job.rain
     rain_c = rain if rain.uniform else replace(rain, rates_mmh=block_mean_grid(rain.rates_mmh, f))
+    config = coarse_config(job.config, dem.shape, f)
     t0 = time.perf_counter()
     with keep_torch_threads():
-        sim = Simulation(
-            grid.zc,
-            dem.cell_size * f,
-            rain_c,
-            coarse_config(job.config, dem.shape, f),
-            boundaries=job.boundaries,
-        )
-        res = run(
-            sim,
-            float(req.duration_s),
-            float(req.save_every_s),
-            progress=progress,
-            mass_every_s=min(float(req.save_every_s), 60.0),
-        )
+        if grid.coarse_dem == SUBGRID:
+            from floodcast.physics.subgrid import subgrid_terrain
+            from floodcast.physics.subgrid_run import run_subgrid
+
+            terrain = subgrid_terrain(dem.elevation, f, dem.cell_size)
+            res = run_subgrid(
+                terrain, rain_c, config, job.boundaries, float(req.duration_s),
+                float(req.save_every_s), progress,
+            )  # fmt: skip
+        else:
+            sim = Simulation(grid.zc, dem.cell_size * f, rain_c, config, job.boundaries)
+            res = run(
+                sim,
+                float(req.duration_s),
+                float(req.save_every_s),
+                progress=progress,
+                mass_every_s=min(float(req.save_every_s), 60.0),
+            )
     t_solve = time.perf_counter() - t0
     acc = _rain_since_start(rain, res.times_s)
     t1 = time.perf_counter()

@@ -152,7 +152,8 @@ def simulate_coarse_rule(
     if method != SUBGRID:
         zc = coarse if coarse is not None else coarse_dem(elevation, factor, source, method)
         return simulate_coarse(zc, cell * factor, rain_c, interval_s, solver, source)
-    from floodcast.physics.subgrid import simulate_subgrid, subgrid_terrain
+    from floodcast.physics.subgrid import subgrid_terrain
+    from floodcast.physics.subgrid_run import simulate_subgrid
 
     t0 = time.perf_counter()
     out = simulate_subgrid(
