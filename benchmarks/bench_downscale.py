@@ -63,7 +63,12 @@ def timing(store: Path, factor: int, model_path: Path, events: list[str]) -> lis
     from floodcast.data import store as st
     from floodcast.data.downscale import read_pair
     from floodcast.predict.downscale import load_downscaler, map_fine
-    from floodcast.simulation.downscale import FineGrid, block_mean_grid, simulate_coarse
+    from floodcast.simulation.downscale import (
+        FineGrid,
+        block_mean_grid,
+        simulate_coarse,
+        simulate_coarse_rule,
+    )
     from floodcast.training.downscale import rain_since_start
 
     torch.set_num_threads(1)
@@ -78,9 +83,15 @@ def timing(store: Path, factor: int, model_path: Path, events: list[str]) -> lis
         c0 = time.process_time()
         t0 = time.perf_counter()
         grid = FineGrid(p["fine_dem"], p["cell_size"], factor, coarse_dem=p["coarse_method"])
-        zc = grid.zc
-        coarse = simulate_coarse(
-            zc, p["cell_size"] * factor, block_mean_grid(p["rain"], factor), p["interval_s"], solver
+        coarse = simulate_coarse_rule(  # the store's rule: block mean/min or the sub-grid solver
+            p["coarse_method"],
+            p["fine_dem"],
+            p["cell_size"],
+            factor,
+            block_mean_grid(p["rain"], factor),
+            p["interval_s"],
+            solver,
+            coarse=grid.zc,
         )
         t_solve = coarse["wall_time_s"]
         t1 = time.perf_counter()

@@ -10,13 +10,18 @@ levels: a 2 m channel crossing a block face conveys through its own sill, as in 
 instead of through the block's mean or lowest elevation. This is the sub-grid topography
 idea of Casulli (2009) and Volp et al. (2013) in the explicit local-inertial scheme.
 
-Step: dt = min(max_step, cfl dx_c / v over every wet sub-face (the main solver's speed- and
-slope-aware bound), 2 cfl sqrt(A_w dx_c / (g dx_f sum_k h_k)) over every cell with wet area
-A_w and sub-face depths h_k): the gravity wave of a narrow channel in a wide block travels at
-sqrt(g h) along the channel; the last bound keeps a block whose wet area is small (a pit)
-from overshooting its neighbour's level. On a DEM flat within every block all bounds reduce
-to the plain scheme's. The drying limiter is the strict one (outflow capped by the volume in
-the cell): volumes never go negative, mass is conserved to round-off.
+Friction is fully implicit (q (1 + a|q|) = q_old - g dt h S, solved in closed form) rather
+than the main solver's semi-implicit form: a step of any length cannot push a sub-face past
+the Manning flux of its level gradient. So the step needs no slope term (the main solver's
+g|S| dt^2 <= cfl dx, which on steep ground makes dt grow only as sqrt(dx), not as dx):
+dt = min(max_step, cfl dx_c / max(|u| + sqrt(g h)) over every wet sub-face,
+2 cfl sqrt(A_w dx_c / (g dx_f sum_k h_k)) over every cell with wet area A_w and sub-face
+depths h_k). The gravity wave of a narrow channel in a wide block travels at sqrt(g h) along
+the channel; the last bound keeps a block whose wet area is small (a pit) from overshooting
+its neighbour's level. Measured on the downscaling benchmark's held-out events (2026-12-03):
+2-3.9x fewer steps at x4 than with the main solver's bound and friction, the same volume-fill
+CSI (0.727 against 0.726). The drying limiter is the strict one (outflow capped by the volume
+in the cell): volumes never go negative, mass is conserved to round-off.
 
 Edges: ``closed`` or ``free`` (LISFLOOD-FP's FREE outflow on every edge sub-face, slope from
 the edge cell to its inward neighbour); ``level`` edges, losses and point inflows are not
