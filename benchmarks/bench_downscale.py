@@ -69,12 +69,13 @@ def timing(store: Path, factor: int, model_path: Path, events: list[str]) -> lis
         simulate_coarse,
         simulate_coarse_rule,
     )
+    from floodcast.simulation.downscale_fields import fill_from_tables, fill_tables
     from floodcast.training.downscale import rain_since_start
 
     torch.set_num_threads(1)
     model, info = load_downscaler(model_path, factor, None)
     rows = []
-    for eid in events:
+    for n, eid in enumerate(events[:1] + events):  # the first event twice: the compile untimed
         p = read_pair(store, eid, factor)
         solver = {**st.read_event_attrs(store, eid)["solver"], "threads": 1}
         c0 = time.process_time()  # CPU of this process: the machine is shared, wall is not ours
@@ -106,6 +107,12 @@ def timing(store: Path, factor: int, model_path: Path, events: list[str]) -> lis
         t_model = time.perf_counter() - t1
         total = time.perf_counter() - t0
         emu_cpu = time.process_time() - c0
+        t2 = time.perf_counter()  # no model: the coarse run's volume poured into each block
+        tables = fill_tables(p["fine_dem"], factor)
+        [fill_from_tables(tables, h) for h in coarse["depth"]]
+        t_fill = time.perf_counter() - t2
+        if n == 0:
+            continue
         rows.append(
             {
                 "event": eid,
@@ -120,6 +127,8 @@ def timing(store: Path, factor: int, model_path: Path, events: list[str]) -> lis
                 "fine_cpu_s": fine_cpu,
                 "emulator_cpu_s": emu_cpu,
                 "ratio_cpu": fine_cpu / emu_cpu,
+                "volume_fill_s": t_fill,
+                "ratio_volume_fill": fine["wall_time_s"] / (t_solve + t_fill),
             }
         )
     return rows
@@ -229,8 +238,11 @@ def main() -> None:
                 f"  time {r['event']} {r['dem']}: fine {r['fine_s']:.2f} s ({r['fine_steps']} "
                 f"steps) vs coarse {r['coarse_s']:.3f} s + model {r['model_s']:.3f} s = "
                 f"{r['emulator_total_s']:.3f} s -> {r['ratio']:.1f}x wall; CPU "
-                f"{r['fine_cpu_s']:.2f} s vs {r['emulator_cpu_s']:.3f} s -> {r['ratio_cpu']:.1f}x"
+                f"{r['fine_cpu_s']:.2f} s vs {r['emulator_cpu_s']:.3f} s -> {r['ratio_cpu']:.1f}x; "
+                f"no model (coarse + volume fill {r['volume_fill_s']:.3f} s) "
+                f"{r['ratio_volume_fill']:.1f}x wall"
             )
+        ratio_vf = statistics.median(r["ratio_volume_fill"] for r in rows)
         ratio = statistics.median(r["ratio"] for r in rows)
         ratio_cpu = statistics.median(r["ratio_cpu"] for r in rows)
         print(
@@ -240,7 +252,8 @@ def main() -> None:
             f"{'met' if csi - bcsi >= TARGET_MARGIN else 'MISSED'}); vs volume_fill {vcsi:.3f}: "
             f"{csi - vcsi:+.3f}; speed-up median "
             f"{ratio:.1f}x wall, {ratio_cpu:.1f}x CPU (target >= {TARGET_SPEEDUP:g}: "
-            f"{'met' if ratio >= TARGET_SPEEDUP else 'MISSED'})"
+            f"{'met' if ratio >= TARGET_SPEEDUP else 'MISSED'}); volume fill alone "
+            f"{ratio_vf:.1f}x wall for CSI@0.1 {vcsi:.3f}"
         )
         if a.figures:
             eid = max(
@@ -253,6 +266,7 @@ def main() -> None:
             "timing": rows,
             "speedup_median": ratio,
             "speedup_cpu_median": ratio_cpu,
+            "speedup_volume_fill_median": ratio_vf,
             "best_baseline": best,
         }
     if a.json:

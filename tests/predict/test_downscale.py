@@ -150,3 +150,23 @@ def test_a_subgrid_model_runs_on_the_subgrid_solver(tmp_path):
     r = _simulate(dem, bad, "--downscale", model, "--infiltration", "5")
     assert r.exit_code == 1 and "does not model infiltration" in " ".join(r.output.split())
     assert not bad.exists()
+
+
+def test_volume_fill_needs_no_model(tmp_path):
+    """`--downscale volume-fill`: the sub-grid run, each block's volume poured into its
+    lowest fine cells; the fine map holds the coarse run's stored water exactly (by
+    construction), and --coarsen is required."""
+    import xarray as xr
+
+    dem, out = _dem(tmp_path), tmp_path / "run"
+    r = _simulate(dem, out, "--downscale", "volume-fill", "--coarsen", "4")
+    assert r.exit_code == 0, r.output
+    run = json.loads((out / "run.json").read_text())
+    assert run["downscale"]["model_name"] == "volume_fill"
+    assert run["downscale"]["coarse_dem"] == "subgrid"
+    with xr.open_dataset(out / "depth.nc") as ds:
+        stored = float(ds["depth"][-1].sum()) * 10.0**2
+    assert stored == pytest.approx(run["stats"]["mass"]["stored_m3"], rel=1e-5)
+    r = _simulate(dem, tmp_path / "bad", "--downscale", "volume-fill")
+    assert r.exit_code == 1 and "needs --coarsen F" in " ".join(r.output.split())
+    assert not (tmp_path / "bad").exists()

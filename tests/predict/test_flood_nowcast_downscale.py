@@ -93,6 +93,7 @@ def test_nowcast_cli_downscaled_is_flagged_emulated(tmp_path):
         ([], 3, 50.0, "not divisible by --coarsen 3"),
         ([], 2, 10.0, "trained on 10 m cells"),
         (["--engine", "model", "--model", "m.pt"], 2, 50.0, "--engine model has none"),
+        (["--downscale", "volume-fill", "--coarsen", "2"], None, None, "volume-fill: not"),
     ],
 )
 def test_bad_downscaled_nowcast_writes_nothing(tmp_path, extra, factor, cell, match):

@@ -185,15 +185,17 @@ def simulate(
         Path | None,
         typer.Option(
             help="Downscaling model.pt (floodcast downscale train): run the solver on the "
-            "DEM block-averaged --coarsen times coarser and let the model draw the fine map "
-            "(outputs flagged emulated).",
+            "DEM --coarsen times coarser (the model's coarse rule) and let the model draw the "
+            "fine map; or 'volume-fill' (no model: the sub-grid solver, each block's water "
+            "poured into its lowest fine cells). Outputs flagged emulated.",
         ),
     ] = None,
     coarsen: Annotated[
         int,
         typer.Option(
             help="Coarsening factor F of --downscale; must divide the DEM grid (refused, "
-            "not padded) and match the model's. 0 = the model's factor.",
+            "not padded) and match the model's. 0 = the model's factor (required with "
+            "volume-fill).",
         ),
     ] = 0,
     quiet: Quiet = False,

@@ -25,10 +25,14 @@ from floodcast.simulation.downscale import (
     block_mean_grid,
     check_factor,
     coarse_config,
+    coarse_grid,
     coarse_rule,
 )
+from floodcast.simulation.downscale_fields import fill_from_tables, fill_tables
 
 CELL_TOL = 0.01  # relative cell-size difference accepted between the run and the model
+#: ``--downscale`` without a model: the sub-grid coarse run's volume poured into each block.
+VOLUME_FILL = "volume-fill"
 
 
 def load_downscaler(path: str | Path, factor: int | None, cell_size: float | None):
@@ -155,6 +159,11 @@ class DownscaledJob:
     factor: int
     model_path: str
 
+    @property
+    def mapper(self) -> str:
+        """What draws the fine map: the model's registry name, or ``volume_fill``."""
+        return self.model.config.name if self.model is not None else "volume_fill"
+
 
 def prepare_downscaled(job, model_path: str | Path | None, factor: int | None) -> DownscaledJob:
     """Check everything about a downscaled run of a prepared simulate job (nothing computed)."""
@@ -166,19 +175,28 @@ def prepare_downscaled(job, model_path: str | Path | None, factor: int | None) -
             "--inflow is not supported with --downscale (a point inflow has no "
             "single cell on the coarse grid)"
         )
-    model, info = load_downscaler(model_path, factor, dem.cell_size)
+    if str(model_path) == VOLUME_FILL:
+        if not factor:
+            raise InputError(
+                f"--downscale {VOLUME_FILL} needs --coarsen F (no model to take it from)"
+            )
+        model, info = None, {"factor": int(factor), "coarse_dem": SUBGRID}
+    else:
+        model, info = load_downscaler(model_path, factor, dem.cell_size)
     f = check_factor(dem.shape, int(info["factor"]), f"DEM {dem.source}")
     config = coarse_config(job.config, dem.shape, f)  # refuses what cannot be coarsened
     if model_coarse_dem(info) == SUBGRID:
         from floodcast.physics.subgrid_run import check_subgrid
 
         check_subgrid(config, job.boundaries, f"{model_path} (sub-grid coarse runs)")
+    ds = DownscaledJob(job, model, info, f, str(model_path))
+    how = "sub-grid" if model_coarse_dem(info) == SUBGRID else f"block {model_coarse_dem(info)}"
     job.notes.append(
-        f"downscaled run: solver on {dem.shape[0] // f} x {dem.shape[1] // f} cells "
-        f"of {dem.cell_size * f:g} m (block {model_coarse_dem(info)} DEM), fine map by {Path(model_path).name} "
-        f"({model.config.name}); outputs are emulated, not solved at {dem.cell_size:g} m"
+        f"downscaled run: solver on {dem.shape[0] // f} x {dem.shape[1] // f} cells of "
+        f"{dem.cell_size * f:g} m ({how} DEM), fine map by {Path(model_path).name} "
+        f"({ds.mapper}); outputs are emulated, not solved at {dem.cell_size:g} m"
     )
-    return DownscaledJob(job, model, info, f, str(model_path))
+    return ds
 
 
 def _rain_since_start(rain, times_s: np.ndarray) -> np.ndarray:
@@ -204,20 +222,13 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
     req, dem = job.request, job.dem
     set_threads(int(req.threads or 1))
     torch.set_num_threads(int(req.threads or 1))
-    grid = FineGrid(
-        dem.elevation,
-        dem.cell_size,
-        f,
-        req.threshold_m,
-        f"DEM {dem.source}",
-        coarse_dem=model_coarse_dem(ds.info),
-    )
+    rule = model_coarse_dem(ds.info)
     rain = job.rain
     rain_c = rain if rain.uniform else replace(rain, rates_mmh=block_mean_grid(rain.rates_mmh, f))
     config = coarse_config(job.config, dem.shape, f)
     t0 = time.perf_counter()
     with keep_torch_threads():
-        if grid.coarse_dem == SUBGRID:
+        if rule == SUBGRID:
             from floodcast.physics.subgrid import subgrid_terrain
             from floodcast.physics.subgrid_run import run_subgrid
 
@@ -227,7 +238,8 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
                 float(req.save_every_s), progress,
             )  # fmt: skip
         else:
-            sim = Simulation(grid.zc, dem.cell_size * f, rain_c, config, job.boundaries)
+            zc = coarse_grid(np.asarray(dem.elevation, np.float32), f, rule)
+            sim = Simulation(zc, dem.cell_size * f, rain_c, config, job.boundaries)
             res = run(
                 sim,
                 float(req.duration_s),
@@ -236,17 +248,23 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
                 mass_every_s=min(float(req.save_every_s), 60.0),
             )
     t_solve = time.perf_counter() - t0
-    acc = _rain_since_start(rain, res.times_s)
     t1 = time.perf_counter()
-    depth = map_fine(
-        ds.model,
-        grid,
-        res.depth,
-        acc,
-        req.threshold_m,
-        float(ds.info.get("cut", 0.5)),
-        depth_source=model_depth_source(ds.info),
-    )
+    if ds.model is None:  # volume fill: no model, no fine-grid channels
+        tables = fill_tables(dem.elevation, f)
+        depth = np.stack([fill_from_tables(tables, h) for h in res.depth]).astype(np.float32)
+    else:
+        grid = FineGrid(
+            dem.elevation, dem.cell_size, f, req.threshold_m, f"DEM {dem.source}", coarse_dem=rule
+        )
+        depth = map_fine(
+            ds.model,
+            grid,
+            res.depth,
+            _rain_since_start(rain, res.times_s),
+            req.threshold_m,
+            float(ds.info.get("cut", 0.5)),
+            depth_source=model_depth_source(ds.info),
+        )
     t_model = time.perf_counter() - t1
     max_depth = depth.max(0) if len(depth) else np.zeros(dem.shape, np.float32)
     res = replace(res, depth=depth, max_depth=max_depth, wall_time_s=t_solve + t_model)
@@ -255,11 +273,11 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
         "emulated": True,
         "downscale": {
             "model": ds.model_path,
-            "model_name": ds.model.config.name,
+            "model_name": ds.mapper,
             "factor": f,
             "coarse_cell_size_m": dem.cell_size * f,
-            "coarse_dem": model_coarse_dem(ds.info),
-            "depth_source": model_depth_source(ds.info),
+            "coarse_dem": rule,
+            "depth_source": model_depth_source(ds.info) if ds.model else "volume_fill",
             "fine_cell_size_m": dem.cell_size,
             "max_depth": "maximum over the saved times (the model maps saved times only)",
             "mass_balance": "of the coarse run",

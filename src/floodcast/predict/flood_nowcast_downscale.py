@@ -24,6 +24,7 @@ import numpy as np
 from floodcast.errors import InputError
 from floodcast.models.downscale_head import model_depth_source
 from floodcast.predict.downscale import (
+    VOLUME_FILL,
     load_downscaler,
     map_fine,
     model_coarse_dem,
@@ -76,6 +77,12 @@ class NowcastDownscaler:
 
 def load_nowcast_downscaler(path: Path, factor: int | None, dem) -> NowcastDownscaler:
     """Check the model against the DEM (factor, cell size, divisibility) before any run."""
+    if str(path) == VOLUME_FILL:
+        raise InputError(
+            f"nowcast --downscale {VOLUME_FILL}: not supported (the ensemble runs the plain "
+            "solver, and volume fill needs the sub-grid one); use `simulate --downscale "
+            f"{VOLUME_FILL}` or a model trained on 'min' or 'mean' pairs"
+        )
     if not Path(path).is_file():
         raise InputError(f"--downscale {path}: no such model file")
     model, info = load_downscaler(path, factor or None, dem.cell_size)
