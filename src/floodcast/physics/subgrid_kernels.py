@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .kernels import rcbrt
+
 G = 9.81
 NOWHERE = -1e300  # the level of a wall block: below every sill, so no face of it is wet
 
@@ -52,14 +54,14 @@ def _speed(umax, hmax):
 @njit(inline="always", fastmath=True, error_model="numpy")
 def _face_stats(e, sills, q, thr):
     """(sum, max) of the depths and max |u| over the sub-faces of one face at level ``e``
-    that are wet or about to wet (depth > thr / 2)."""
+    that are wet or about to wet (depth > thr / 2); branch-free (q is 0 on a dry sub-face)."""
     hs, hm, um = 0.0, 0.0, 0.0
     for k in range(sills.shape[0]):
         h = e - sills[k]
-        if h > 0.5 * thr:
-            hm = max(hm, h)
-            um = max(um, abs(q[k]) / max(h, thr))
-            hs += h
+        w = h if h > 0.5 * thr else 0.0
+        hm = max(hm, w)
+        um = max(um, abs(q[k]) / max(h, thr))
+        hs += w
     return hs, hm, um
 
 
@@ -109,8 +111,11 @@ def step_bound(eta, area, qx, qy, sill_x, sill_y, free, dxc, dxf, cfl, thr, hsum
 def _implicit(b, h, gdt, n2):
     """q solving q (1 + a |q|) = b, a = g dt n^2 / h^(7/3): Manning friction taken at the
     new discharge (fully implicit), in the form without cancellation. As dt grows, q tends
-    to the Manning flux h^(5/3) sqrt(|S|) / n of the driving slope, never past it."""
-    a = gdt * n2 / (h * h * np.cbrt(h))
+    to the Manning flux h^(5/3) sqrt(|S|) / n of the driving slope, never past it.
+    h^(-7/3) from the main solver's libm-free ``rcbrt`` (the loops stay vectorisable)."""
+    y = rcbrt(h)
+    r = y * y * y  # 1 / h
+    a = gdt * n2 * (r * r * y)
     return 2.0 * b / (1.0 + np.sqrt(1.0 + 4.0 * a * abs(b)))
 
 
@@ -126,6 +131,16 @@ def _free(qold, h, s, gdt, n2):
     return _implicit(abs(qold) + gdt * h * abs(s), h, gdt, n2)
 
 
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _subfaces(q, sills, e, s, gdt, n2, thr):
+    """New discharge of the sub-faces of one interior face at level ``e`` and slope ``s``
+    (no flow where the depth is at or below ``thr``; branch-free, so it vectorises)."""
+    for k in range(sills.shape[0]):
+        h = e - sills[k]
+        qn = _inertial(q[k], max(h, thr), s, gdt, n2)
+        q[k] = qn if h > thr else 0.0
+
+
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def momentum(eta, qx, qy, sill_x, sill_y, n2, free, dxc, dt, thr):
     """New unit discharge of every sub-face (edge sub-faces: free outflow or none)."""
@@ -136,10 +151,8 @@ def momentum(eta, qx, qy, sill_x, sill_y, n2, free, dxc, dt, thr):
         for j in range(xc + 1):
             if 0 < j < xc:
                 e0, e1 = eta[i, j - 1], eta[i, j]
-                e, s, nn = max(e0, e1), (e1 - e0) / dxc, 0.5 * (n2[i, j - 1] + n2[i, j])
-                for k in range(f):
-                    h = e - sill_x[i, j, k]
-                    qx[i, j, k] = _inertial(qx[i, j, k], h, s, gdt, nn) if h > thr else 0.0
+                nn = 0.5 * (n2[i, j - 1] + n2[i, j])
+                _subfaces(qx[i, j], sill_x[i, j], max(e0, e1), (e1 - e0) / dxc, gdt, nn, thr)
             else:
                 b, sign = (0, -1.0) if j == 0 else (xc - 1, 1.0)
                 ok = free[3] if j == 0 else free[2]
@@ -155,10 +168,8 @@ def momentum(eta, qx, qy, sill_x, sill_y, n2, free, dxc, dt, thr):
         for j in range(xc):
             if 0 < i < yc:
                 e0, e1 = eta[i - 1, j], eta[i, j]
-                e, s, nn = max(e0, e1), (e1 - e0) / dxc, 0.5 * (n2[i - 1, j] + n2[i, j])
-                for k in range(f):
-                    h = e - sill_y[i, j, k]
-                    qy[i, j, k] = _inertial(qy[i, j, k], h, s, gdt, nn) if h > thr else 0.0
+                nn = 0.5 * (n2[i - 1, j] + n2[i, j])
+                _subfaces(qy[i, j], sill_y[i, j], max(e0, e1), (e1 - e0) / dxc, gdt, nn, thr)
             else:
                 b, sign = (0, -1.0) if i == 0 else (yc - 1, 1.0)
                 ok = free[0] if i == 0 else free[1]
@@ -194,18 +205,18 @@ def continuity(V, qx, qy, rain_ms, vrain, dxf, dt, fac):
             fac[i, j] = min(1.0, V[i, j] / out) if out > 0.0 else 1.0
     for i in range(yc):
         for j in range(xc + 1):
+            fw = fac[i, j - 1] if j > 0 else 1.0  # the factor of the block the water leaves
+            fe = fac[i, j] if j < xc else 1.0
             for k in range(f):
                 q = qx[i, j, k]
-                up = j - 1 if q > 0.0 else j  # the block the water leaves
-                if 0 <= up < xc:
-                    qx[i, j, k] = q * fac[i, up]
+                qx[i, j, k] = q * (fw if q > 0.0 else fe)
     for i in range(yc + 1):
         for j in range(xc):
+            fn = fac[i - 1, j] if i > 0 else 1.0
+            fs = fac[i, j] if i < yc else 1.0
             for k in range(f):
                 q = qy[i, j, k]
-                up = i - 1 if q > 0.0 else i
-                if 0 <= up < yc:
-                    qy[i, j, k] = q * fac[up, j]
+                qy[i, j, k] = q * (fn if q > 0.0 else fs)
     lost = 0.0
     w = dxf * dt
     for i in range(yc):
