@@ -93,7 +93,6 @@ def test_nowcast_cli_downscaled_is_flagged_emulated(tmp_path):
         ([], 3, 50.0, "not divisible by --coarsen 3"),
         ([], 2, 10.0, "trained on 10 m cells"),
         (["--engine", "model", "--model", "m.pt"], 2, 50.0, "--engine model has none"),
-        (["--downscale", "volume-fill", "--coarsen", "2"], None, None, "volume-fill: not"),
     ],
 )
 def test_bad_downscaled_nowcast_writes_nothing(tmp_path, extra, factor, cell, match):
@@ -138,14 +137,16 @@ def test_hot_start_counts_the_newer_frames_it_simulates(tmp_path):
     st = spin_up(z, 30.0, obs[:3], 300.0, cfg, bnd)  # the state of 00:10
     save_state(tmp_path / "s.npz", st, fp, {"analysis_time": str(times[2])})
     req = NowcastRequest(dem="-", out=tmp_path / "o", rain="r", state=str(tmp_path / "s.npz"))
-    dem = Dem(z, 30.0)
-    state, n = _start_state(req, dem, obs, 300.0, times, fp, cfg, bnd, lambda s: None)
+    def spin(frames, st):
+        return spin_up(z, 30.0, frames, 300.0, cfg, bnd, st)
+
+    state, n = _start_state(req, spin, obs, 300.0, times, fp, lambda s: None)
     assert n == 2  # 00:15 and 00:20
     want = spin_up(z, 30.0, obs, 300.0, cfg, bnd)
     assert state["t"] == want["t"] == 1500.0
     np.testing.assert_allclose(state["h"], want["h"], atol=1e-6)
     req = NowcastRequest(dem="-", out=tmp_path / "o", rain="r", spin_up_h=0.25)
-    assert _start_state(req, dem, obs, 300.0, None, fp, cfg, bnd, lambda s: None)[1] == 3
+    assert _start_state(req, spin, obs, 300.0, None, fp, lambda s: None)[1] == 3
 
 
 def test_downscaled_members_on_dask_equal_the_batched_ones(tmp_path):
@@ -171,3 +172,39 @@ def test_downscaled_members_on_dask_equal_the_batched_ones(tmp_path):
         assert a.attrs["emulated"] == b.attrs["emulated"] == 1
         for v in ("probability", "probability_within", "mean_depth", "p90_depth"):
             np.testing.assert_array_equal(a[v].values, b[v].values)
+
+
+def test_subgrid_members_and_volume_fill_agree(tmp_path):
+    """A model trained on sub-grid pairs runs its members on the sub-grid solver; untrained,
+    it is exactly "volume fill > 0.1 m" (the module docstring), so its probabilities equal
+    `--downscale volume-fill`'s on the same members. Its state hot-starts a sub-grid run
+    and is refused by a plain one (and the other way round)."""
+    import xarray as xr
+
+    dem, rain = _inputs(tmp_path)  # 40 x 50 cells of 50 m
+    args = ("--dem", dem, "--rain", rain, "--ensemble", 0, "--lead", 10)
+    probs = {}
+    for name, ds in (
+        ("model", _model(tmp_path, 2, 50.0, coarse_dem="subgrid")),
+        ("vf", "volume-fill"),
+    ):
+        out = tmp_path / name
+        r = _run(*args, "--out", out, "--spin-up", 0, "--downscale", ds, "--coarsen", 2)
+        assert r.exit_code == 0, r.output
+        s = json.loads((out / "nowcast.json").read_text())
+        assert s["downscale"]["coarse_dem"] == "subgrid"
+        with xr.open_dataset(out / "nowcast.nc") as nc:
+            probs[name] = nc["probability"].values
+    assert s["downscale"]["model_name"] == "volume_fill"
+    # at 0.1 m (the wet decision; the untrained depth head sets the deeper thresholds)
+    np.testing.assert_array_equal(probs["model"][:, 0], probs["vf"][:, 0])
+    assert probs["vf"][:, 0].max() == 1.0  # not trivially dry
+    state = tmp_path / "vf" / "state.npz"
+    r = _run(*args, "--out", tmp_path / "hot", "--state", state, "--downscale", "volume-fill",
+             "--coarsen", 2)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    plain = _model(tmp_path, 2, 50.0, coarse_dem="min")
+    r = _run(*args, "--out", tmp_path / "bad", "--state", state, "--downscale", plain)
+    assert r.exit_code == 1 and "fingerprint" in r.output and not (tmp_path / "bad").exists()
+    r = _run(*args, "--out", tmp_path / "bad", "--spin-up", 0, "--downscale", "volume-fill")
+    assert r.exit_code == 1 and "needs --coarsen F" in " ".join(r.output.split())

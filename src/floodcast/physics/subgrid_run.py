@@ -80,6 +80,32 @@ def run_subgrid(
     save_times_s: list[float] | None = None,
 ) -> SimulationResult:
     """Run from dry for ``duration_s``, saving every ``save_every_s`` (or at ``save_times_s``)."""
+    return advance_subgrid(
+        terrain, rain, config, boundaries, duration_s, save_every_s, None, progress, save_times_s
+    )[0]
+
+
+def subgrid_state(terrain: SubgridTerrain, t: float, V, qx, qy) -> dict:
+    """A hot-start state: the clock, depth ``h`` (block volume / block area, as every floodcast
+    state file holds), the sub-face discharges, and a tag the plain solver does not take."""
+    a = (terrain.factor * terrain.cell_fine) ** 2
+    return {"t": float(t), "h": V / a, "qx": qx.copy(), "qy": qy.copy(), "solver": "subgrid"}
+
+
+def advance_subgrid(
+    terrain: SubgridTerrain,
+    rain: RainSeries,
+    config: SolverConfig,
+    boundaries: Boundaries,
+    duration_s: float,
+    save_every_s: float,
+    state: dict | None = None,
+    progress: Callable[[Clock], None] | None = None,
+    save_times_s: list[float] | None = None,
+) -> tuple[SimulationResult, dict]:
+    """``run_subgrid`` from ``state`` (``subgrid_state``; None: dry at t = 0) for
+    ``duration_s`` more: (the result, with times on the state's clock, and the new state).
+    ``rain`` times are on that clock too; ``save_times_s`` are after the state's time."""
     from . import subgrid_kernels as SK
 
     free = check_subgrid(config, boundaries)
@@ -88,14 +114,18 @@ def run_subgrid(
     r = np.broadcast_to(r[:, None, None], (len(r), yc, xc)) if r.ndim == 1 else r
     if r.shape[1:] != (yc, xc):
         raise InputError(f"sub-grid run: rain {rain.source} is {r.shape[1:]}, not ({yc}, {xc})")
-    if duration_s > float(rain.end_s) + 1e-9:
-        raise SimulationError(f"rain ({rain.source}) ends at {rain.end_s} s, before {duration_s} s")
+    t0 = float(state["t"]) if state is not None else 0.0
+    if t0 + duration_s > float(rain.end_s) + 1e-9:
+        raise SimulationError(
+            f"rain ({rain.source}) ends at {rain.end_s} s, before {t0 + duration_s} s"
+        )
     n = np.asarray(config.manning, np.float64)
     if n.ndim and n.shape != (yc, xc):
         raise InputError(f"sub-grid run: Manning raster {n.shape} is not the coarse grid")
     n2 = np.broadcast_to(n**2, (yc, xc)).copy()
     saves = np.asarray(save_times_s or save_times(0.0, duration_s, save_every_s), np.float64)
-    ends, frames, saved = segments(np.asarray(rain.times_s), float(rain.end_s), saves)
+    starts = np.asarray(rain.times_s, np.float64) - t0  # the run's clock from 0 on
+    ends, frames, saved = segments(starts, float(rain.end_s) - t0, saves)
     rate = np.ascontiguousarray(r * MMH_TO_MS)
     af, f = terrain.cell_fine**2, terrain.factor
     per_s = (rate * (terrain.nvalid * af)).sum((1, 2))  # m3/s of rain in each frame
@@ -103,6 +133,12 @@ def run_subgrid(
     rained = np.cumsum(np.where(frames >= 0, dur * per_s[np.maximum(frames, 0)], 0.0))
     V = np.zeros((yc, xc))
     qx, qy = np.zeros(terrain.sill_x.shape), np.zeros(terrain.sill_y.shape)
+    if state is not None:
+        if state.get("solver") != "subgrid" or np.shape(state["qx"]) != qx.shape:
+            raise InputError("sub-grid run: the state is not a sub-grid state of this grid")
+        V = np.asarray(state["h"], np.float64) * (f * terrain.cell_fine) ** 2
+        qx, qy = (np.array(state[k], np.float64) for k in ("qx", "qy"))
+    initial = float(V.sum())
     depth = np.empty((int(saved.sum()), yc, xc), np.float32)
     masses, clock, lost = [], Clock(), 0.0
     dt_min, dt_max, a, t_prev = np.inf, 0.0, 0, 0.0
@@ -115,17 +151,17 @@ def run_subgrid(
             float(config.max_step), float(config.depth_threshold),
         )  # fmt: skip
         depth[k] = vols[0] / (f * terrain.cell_fine) ** 2
-        lost, clock.steps, clock.t = lost + out, clock.steps + steps, float(ends[b])
+        lost, clock.steps, clock.t = lost + out, clock.steps + steps, t0 + float(ends[b])
         dt_min, dt_max = min(dt_min, lo), max(dt_max, hi)
-        masses.append(MassBalance.from_totals(clock.t, rained[b], 0.0, lost, 0.0, 0.0, V.sum()))
+        masses.append(MassBalance.from_totals(clock.t, rained[b], 0.0, lost, 0.0, initial, V.sum()))
         a, t_prev = b + 1, float(ends[b])
         if progress is not None:
             progress(clock)
     wall = time.perf_counter() - wall0
     if masses and masses[-1].relative_error > config.max_mass_error:
         raise SimulationError(f"sub-grid run: relative mass error {masses[-1]}")
-    return SimulationResult(
-        ends[saved],
+    res = SimulationResult(
+        t0 + ends[saved],
         depth,
         depth.max(0) if len(depth) else np.zeros((yc, xc), np.float32),
         masses,
@@ -135,6 +171,7 @@ def run_subgrid(
         wall,
         yc * xc * clock.steps / max(wall, 1e-12),
     )
+    return res, subgrid_state(terrain, t0 + float(ends[-1]), V, qx, qy)
 
 
 def simulate_subgrid(

@@ -68,17 +68,6 @@ def model_coarse_dem(info: dict) -> str:
     return str(info.get("coarse_dem", "mean"))
 
 
-def refuse_subgrid(path, info: dict) -> None:
-    """A model trained on sub-grid coarse runs needs the sub-grid solver at run time, which
-    the flood nowcast does not drive yet: refused rather than fed plain coarse physics."""
-    if model_coarse_dem(info) == SUBGRID:
-        raise InputError(
-            f"{path}: trained on sub-grid coarse runs (--coarse-dem subgrid); nowcast "
-            "--downscale runs the plain coarse solver only: use a model trained on 'min' or "
-            "'mean' pairs (`simulate --downscale` and `downscale evaluate` take this one)"
-        )
-
-
 def check_cell(path: str | Path, info: dict, cell_size: float) -> None:
     fine = float(info["fine_cell_size_m"])
     if abs(cell_size - fine) > CELL_TOL * fine:

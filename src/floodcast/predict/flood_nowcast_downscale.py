@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from floodcast.defaults import WET_THRESHOLD_M
 from floodcast.errors import InputError
 from floodcast.models.downscale_head import model_depth_source
 from floodcast.predict.downscale import (
@@ -28,10 +29,9 @@ from floodcast.predict.downscale import (
     load_downscaler,
     map_fine,
     model_coarse_dem,
-    refuse_subgrid,
 )
 from floodcast.predict.flood_nowcast import FloodNowcast, lead_rain_mean, member_summary
-from floodcast.simulation.downscale import FineGrid, block_mean_grid, check_factor
+from floodcast.simulation.downscale import SUBGRID, FineGrid, block_mean_grid, check_factor
 
 
 @dataclass
@@ -43,6 +43,7 @@ class NowcastDownscaler:
     factor: int
     grid: FineGrid
     path: str
+    terrain: object = None  # the sub-grid terrain, built once (flood_members_subgrid)
 
     @property
     def cut(self) -> float:
@@ -61,11 +62,11 @@ class NowcastDownscaler:
         """What the outputs say about the emulation (nowcast.json and NetCDF attributes)."""
         return {
             "model": self.path,
-            "model_name": getattr(getattr(self.model, "config", None), "name", ""),
+            "model_name": self.model.config.name if self.model is not None else "volume_fill",
             "factor": self.factor,
             "coarse_cell_size_m": self.grid.cell_size * self.factor,
             "coarse_dem": self.grid.coarse_dem,
-            "depth_source": model_depth_source(self.info),
+            "depth_source": model_depth_source(self.info) if self.model else "volume_fill",
             "fine_cell_size_m": self.grid.cell_size,
             "cut": self.cut,
             "probability_within": "over the leads (fine maps exist at the leads only)",
@@ -77,16 +78,18 @@ class NowcastDownscaler:
 
 def load_nowcast_downscaler(path: Path, factor: int | None, dem) -> NowcastDownscaler:
     """Check the model against the DEM (factor, cell size, divisibility) before any run."""
-    if str(path) == VOLUME_FILL:
-        raise InputError(
-            f"nowcast --downscale {VOLUME_FILL}: not supported (the ensemble runs the plain "
-            "solver, and volume fill needs the sub-grid one); use `simulate --downscale "
-            f"{VOLUME_FILL}` or a model trained on 'min' or 'mean' pairs"
-        )
-    if not Path(path).is_file():
+    if str(path) == VOLUME_FILL:  # no model: the sub-grid members' volumes poured per block
+        if not factor:
+            raise InputError(
+                f"--downscale {VOLUME_FILL} needs --coarsen F (no model to take it from)"
+            )
+        model, info = None, {"factor": int(factor), "coarse_dem": SUBGRID}
+        info["threshold_m"] = WET_THRESHOLD_M
+    elif not Path(path).is_file():
         raise InputError(f"--downscale {path}: no such model file")
-    model, info = load_downscaler(path, factor or None, dem.cell_size)
-    refuse_subgrid(path, info)
+    else:
+        model, info = load_downscaler(path, factor or None, dem.cell_size)
+        model = model.eval()
     f = check_factor(dem.shape, int(info["factor"]), f"DEM {dem.source}")
     grid = FineGrid(
         dem.elevation,
@@ -96,10 +99,13 @@ def load_nowcast_downscaler(path: Path, factor: int | None, dem) -> NowcastDowns
         dem.source,
         coarse_dem=model_coarse_dem(info),
     )
-    return NowcastDownscaler(model.eval(), info, f, grid, str(path))
+    return NowcastDownscaler(model, info, f, grid, str(path))
 
 
 def _mapped(ds: NowcastDownscaler, depth_c: np.ndarray, rain_mm: np.ndarray) -> np.ndarray:
+    if ds.model is None:  # volume fill
+        d = np.stack([ds.grid.volume_fill(h) for h in depth_c]) if len(depth_c) else depth_c
+        return np.where(ds.grid.valid, d, 0.0).astype(np.float32)
     return map_fine(
         ds.model,
         ds.grid,
@@ -181,3 +187,17 @@ def finish(ds: NowcastDownscaler, res: FloodNowcast, fc, simulated, interval_s: 
         "rain nowcasts",
     )
     return downscale_members(ds, res, fc, observed, interval_s)
+
+
+def check_subgrid_nowcast(req, config, boundaries) -> None:
+    """Refuse, before any run, what the sub-grid members cannot do: the settings the sub-grid
+    solver does not model, and Dask (its members run one after another here)."""
+    from floodcast.physics.subgrid_run import check_subgrid
+    from floodcast.predict.flood_members_dask import parse_scheduler
+
+    check_subgrid(config, boundaries, f"--downscale {req.downscale} (sub-grid members)")
+    if parse_scheduler(req.scheduler)[0] != "none":
+        raise InputError(
+            f"--scheduler {req.scheduler}: the sub-grid members of --downscale "
+            f"{req.downscale} run in this process only (--scheduler none)"
+        )

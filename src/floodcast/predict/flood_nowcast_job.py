@@ -21,6 +21,7 @@ from floodcast.predict.flood_nowcast import (
     spin_up,
 )
 from floodcast.predict.flood_nowcast_request import NowcastRequest, check
+from floodcast.simulation.downscale import SUBGRID
 
 
 def _lead(req: NowcastRequest, interval: float) -> int:
@@ -80,10 +81,11 @@ def _observed_and_forecast(
     return obs, (fc if fc.ndim == 4 else fc[None]), interval, times
 
 
-def _start_state(req, dem, obs, interval, times, fp, config, boundaries, echo):
+def _start_state(req, spin, obs, interval, times, fp, echo):
     """(solver state at the end of the observation, observed frames simulated to reach it):
     hot start (+ the frames newer than it) or spin-up over the last ``--spin-up`` hours
-    from dry. The simulated frames are always the last ``n`` of ``obs``."""
+    from dry; ``spin(frames, state)`` simulates frames from a state (None: dry). The
+    simulated frames are always the last ``n`` of ``obs``."""
     from floodcast.simulation.hotstart import load_state
 
     if req.state:
@@ -94,10 +96,10 @@ def _start_state(req, dem, obs, interval, times, fp, config, boundaries, echo):
             n = int(np.count_nonzero(times > np.datetime64(last)))  # times are sorted
         echo(f"hot start from {req.state} (+{n} newer observed frame(s))")
         new = obs[len(obs) - n :]
-        return spin_up(dem.elevation, dem.cell_size, new, interval, config, boundaries, state), n
+        return spin(new, state), n
     n = spin_frames(req.spin_up_h, interval, len(obs))
     echo(f"spin-up from dry over the last {n} observed frame(s)")
-    return spin_up(dem.elevation, dem.cell_size, obs[-n:], interval, config, boundaries), n
+    return spin(obs[-n:], None), n
 
 
 def run_nowcast(
@@ -145,8 +147,11 @@ def run_nowcast(
         )
     config, boundaries = solver_setup(surface=fields)
     ds = dsn.load_nowcast_downscaler(req.downscale, req.coarsen, dem) if req.downscale else None
+    sub = ds is not None and ds.grid.coarse_dem == SUBGRID  # members on the sub-grid solver
+    if sub:
+        dsn.check_subgrid_nowcast(req, config, boundaries)
     sdem = dsn.solver_dem(ds, dem)  # the state fingerprint is of the grid the members run on
-    fp = fingerprint(sdem.elevation, sdem.cell_size, config, boundaries)
+    fp = fingerprint(sdem.elevation, sdem.cell_size, config, boundaries, SUBGRID if sub else "")
     mapper = None
     if eng != "physics":
         from floodcast.predict.mapper import FloodMapper
@@ -179,22 +184,40 @@ def run_nowcast(
         from floodcast.predict.flood_nowcast_outputs import write_flood_nowcast
 
         sobs, sfc = dsn.solver_rain(ds, obs, fc)  # on sdem's grid
-        state, n_sim = _start_state(req, sdem, sobs, interval, times, fp, config, boundaries, echo)
+        if sub:
+            from floodcast.predict import flood_members_subgrid as fms
+
+            terrain = fms.terrain_of(ds)
+
+            def spin(frames, st):
+                return fms.spin_up_subgrid(terrain, frames, interval, config, boundaries, st)
+        else:
+
+            def spin(frames, st):
+                z, cell = sdem.elevation, sdem.cell_size
+                return spin_up(z, cell, frames, interval, config, boundaries, st)
+
+        state, n_sim = _start_state(req, spin, sobs, interval, times, fp, echo)
         what = f"physics ensemble ({fc.shape[0]} member{'s' * (fc.shape[0] > 1)})"
         with count_progress(what, "leads", progress) as bar:
-            res = run_ensemble(
-                sdem.elevation,
-                sdem.cell_size,
-                state,
-                sfc,
-                interval,
-                thresholds,
-                config,
-                boundaries,
-                progress=bar,
-                keep_members=ds is not None,
-                scheduler=req.scheduler,
-            )
+            if sub:
+                res = fms.run_members_subgrid(
+                    terrain, state, sfc, interval, thresholds, config, boundaries, bar
+                )
+            else:
+                res = run_ensemble(
+                    sdem.elevation,
+                    sdem.cell_size,
+                    state,
+                    sfc,
+                    interval,
+                    thresholds,
+                    config,
+                    boundaries,
+                    progress=bar,
+                    keep_members=ds is not None,
+                    scheduler=req.scheduler,
+                )
         if ds is not None:
             res = dsn.finish(ds, res, fc, obs[len(obs) - n_sim :], interval, meta)
         extra = {}

@@ -24,8 +24,11 @@ from floodcast.io.atomic import atomic_path
 STATE_VERSION = 1
 
 
-def fingerprint(elevation: np.ndarray, cell_size: float, config, boundaries) -> str:
-    """Hex digest identifying (DEM, cell size, solver settings, boundaries, state version)."""
+def fingerprint(
+    elevation: np.ndarray, cell_size: float, config, boundaries, solver: str = ""
+) -> str:
+    """Hex digest identifying (DEM, cell size, solver settings, boundaries, state version);
+    ``solver`` names a solver other than the main one (``"subgrid"``: its states differ)."""
     h = hashlib.sha1()
     z = np.ascontiguousarray(np.asarray(elevation, np.float32))
     h.update(str(z.shape).encode())
@@ -40,6 +43,8 @@ def fingerprint(elevation: np.ndarray, cell_size: float, config, boundaries) -> 
         h.update(f"{f.name}={v!r};".encode())
     h.update(str(boundaries).encode())
     h.update(f"v{STATE_VERSION}".encode())
+    if solver:  # empty for the main solver: its fingerprints stay as they were
+        h.update(f"solver={solver}".encode())
     return h.hexdigest()[:20]
 
 
