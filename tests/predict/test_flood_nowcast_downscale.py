@@ -137,6 +137,7 @@ def test_hot_start_counts_the_newer_frames_it_simulates(tmp_path):
     st = spin_up(z, 30.0, obs[:3], 300.0, cfg, bnd)  # the state of 00:10
     save_state(tmp_path / "s.npz", st, fp, {"analysis_time": str(times[2])})
     req = NowcastRequest(dem="-", out=tmp_path / "o", rain="r", state=str(tmp_path / "s.npz"))
+
     def spin(frames, st):
         return spin_up(z, 30.0, frames, 300.0, cfg, bnd, st)
 
