@@ -101,21 +101,25 @@ def check_coarse_dem(
 
 
 def simulate_coarse(
-    elevation_c: np.ndarray,
+    elevation_c: np.ndarray | None,
     cell_c: float,
     rain_c: np.ndarray,
     interval_s: float,
     solver: dict,
     source: str = "",
     manning: np.ndarray | None = None,
+    terrain=None,
 ) -> dict:
     """Solver run on the coarse grid; depth at the end of every rain frame (as the store).
 
-    Also the fine rerun of an event with a dry tail (``data.downscale``): ``manning`` is a
-    per-cell Manning n grid (the store's raster) instead of ``solver["manning"]``."""
+    ``terrain`` (a ``physics.subgrid.SubgridTerrain``): the sub-grid solver on it instead of
+    the main solver on ``elevation_c``. Also the fine rerun of an event with a dry tail
+    (``data.downscale``): ``manning`` is a per-cell Manning n grid (the store's raster)
+    instead of ``solver["manning"]``."""
     from floodcast.io.rain import RainSeries
     from floodcast.physics.boundaries import Boundaries
     from floodcast.physics.solver import Simulation, SolverConfig, run, set_threads
+    from floodcast.physics.subgrid_run import run_subgrid
 
     set_threads(int(solver.get("threads", 1)))
     n = rain_c.shape[0]
@@ -124,9 +128,12 @@ def simulate_coarse(
     )
     n_cell = manning if manning is not None else float(solver["manning"])
     cfg = SolverConfig(manning=n_cell, max_step=solver["max_step"], cfl=solver.get("cfl", 0.7))
-    sim = Simulation(elevation_c, cell_c, series, cfg, Boundaries.parse(solver["boundary"]))
+    edges = Boundaries.parse(solver["boundary"])
     t0 = time.perf_counter()
-    res = run(sim, duration_s=n * interval_s, save_every_s=interval_s)
+    if terrain is not None:
+        res = run_subgrid(terrain, series, cfg, edges, n * interval_s, interval_s)
+    else:
+        res = run(Simulation(elevation_c, cell_c, series, cfg, edges), n * interval_s, interval_s)
     return {
         "depth": np.nan_to_num(res.depth, nan=0.0),
         "steps": int(res.steps),
@@ -148,29 +155,16 @@ def simulate_coarse_rule(
 ) -> dict:
     """The coarse run of rule ``method`` for the fine DEM ``elevation`` (cell ``cell`` m):
     ``simulate_coarse`` on the coarse DEM (``coarse``, else made here) or, for ``SUBGRID``,
-    the sub-grid solver on the fine DEM's blocks; the same record either way."""
-    if method != SUBGRID:
-        zc = coarse if coarse is not None else coarse_dem(elevation, factor, source, method)
-        return simulate_coarse(zc, cell * factor, rain_c, interval_s, solver, source)
-    from floodcast.physics.subgrid import subgrid_terrain
-    from floodcast.physics.subgrid_run import simulate_subgrid
+    on the sub-grid terrain of the fine DEM's blocks."""
+    if method == SUBGRID:
+        from floodcast.physics.subgrid import subgrid_terrain
 
-    t0 = time.perf_counter()
-    out = simulate_subgrid(
-        subgrid_terrain(elevation, factor, cell),
-        rain_c,
-        interval_s,
-        float(solver["manning"]),
-        str(solver["boundary"]),
-        float(solver.get("cfl", 0.7)),
-        float(solver["max_step"]),
-    )
-    return {
-        "depth": out["depth"],
-        "steps": out["steps"],
-        "wall_time_s": time.perf_counter() - t0,
-        "mass_relative_error": out["mass_relative_error"],
-    }
+        terrain = subgrid_terrain(elevation, factor, cell)
+        return simulate_coarse(
+            None, cell * factor, rain_c, interval_s, solver, source, None, terrain
+        )
+    zc = coarse if coarse is not None else coarse_dem(elevation, factor, source, method)
+    return simulate_coarse(zc, cell * factor, rain_c, interval_s, solver, source)
 
 
 def coarse_config(config, shape: tuple[int, int], factor: int):
