@@ -20,7 +20,7 @@ from floodcast.errors import InputError
 from floodcast.io.rain import RainSeries
 from floodcast.physics.subgrid import SubgridTerrain, subgrid_terrain
 from floodcast.physics.subgrid_run import advance_subgrid
-from floodcast.predict.flood_nowcast import FloodNowcast, lead_rain_mean, member_summary
+from floodcast.predict.flood_nowcast import FloodNowcast, lead_rain_mean, leads_nowcast
 
 
 def terrain_of(ds) -> SubgridTerrain:
@@ -78,27 +78,13 @@ def run_members_subgrid(
         depths[i] = res.depth
         if progress is not None:
             progress(((i + 1) * k_n) // m, k_n)
-    thr = tuple(float(t) for t in thresholds)
-    shape = (k_n, len(thr)) + terrain.shape
-    prob, within = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
-    stats = np.zeros((3, k_n) + terrain.shape, np.float32)
-    depth0 = np.asarray(state["h"], np.float32)
-    running = np.broadcast_to(depth0, (m,) + depth0.shape).copy()
-    for k in range(k_n):
-        np.maximum(running, depths[:, k], out=running)
-        prob[k], stats[0, k], stats[1, k], stats[2, k] = member_summary(depths[:, k], thr)
-        within[k] = np.stack([(running > th).mean(0) for th in thr])
-    return FloodNowcast(
-        lead_s=interval_s * np.arange(1, k_n + 1, dtype=np.float64),
-        thresholds=thr,
-        probability=prob,
-        probability_within=within,
-        mean_depth=stats[0],
-        median_depth=stats[1],
-        p90_depth=stats[2],
+    return leads_nowcast(
+        (depths[:, k] for k in range(k_n)),
+        np.asarray(state["h"], np.float32),
+        thresholds,
+        interval_s * np.arange(1, k_n + 1, dtype=np.float64),
         rain_mean_mmh=lead_rain_mean(fc, terrain.nvalid > 0),
         members=m,
-        depth0=depth0,
         state=dict(state),
         wall_s=time.perf_counter() - t_start,
         member_depths=depths,

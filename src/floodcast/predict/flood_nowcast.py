@@ -119,6 +119,35 @@ def member_summary(d: np.ndarray, thresholds: tuple[float, ...]):
     return prob, d.mean(0), med, p90
 
 
+def leads_nowcast(
+    maps, depth0: np.ndarray, thresholds: tuple[float, ...], lead_s: np.ndarray, **fields
+) -> FloodNowcast:
+    """The nowcast summary of member depths given lead by lead (``maps``: K arrays
+    [M, y, x]); ``probability_within`` is over the leads, from ``depth0`` on (the downscaled
+    and the sub-grid nowcasts have maps at the leads only). ``fields``: the rest of
+    ``FloodNowcast`` (rain_mean_mmh, members, state, wall_s, member_depths)."""
+    k_n, thr = len(lead_s), tuple(float(t) for t in thresholds)
+    shape = (k_n, len(thr)) + depth0.shape
+    prob, within = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+    stats = np.zeros((3, k_n) + depth0.shape, np.float32)  # mean, median, p90
+    running = None  # max over the leads so far
+    for k, d in enumerate(maps):
+        running = np.maximum(depth0, d) if running is None else np.maximum(running, d)
+        prob[k], stats[0, k], stats[1, k], stats[2, k] = member_summary(d, thr)
+        within[k] = np.stack([(running > th).mean(0) for th in thr])
+    return FloodNowcast(
+        lead_s=lead_s,
+        thresholds=thr,
+        probability=prob,
+        probability_within=within,
+        mean_depth=stats[0],
+        median_depth=stats[1],
+        p90_depth=stats[2],
+        depth0=depth0,
+        **fields,
+    )
+
+
 def lead_rain_mean(fc: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Mean rain [K] (mm/h) of forecast ``fc`` [M, K, y, x] over members and ``valid``
     cells at each lead, NaN counted as no rain."""

@@ -30,7 +30,7 @@ from floodcast.predict.downscale import (
     map_fine,
     model_coarse_dem,
 )
-from floodcast.predict.flood_nowcast import FloodNowcast, lead_rain_mean, member_summary
+from floodcast.predict.flood_nowcast import FloodNowcast, lead_rain_mean, leads_nowcast
 from floodcast.simulation.downscale import SUBGRID, FineGrid, block_mean_grid, check_factor
 
 
@@ -132,30 +132,17 @@ def downscale_members(
         raise ValueError("the coarse ensemble must keep its members (keep_members=True)")
     t0 = time.perf_counter()
     fc = np.nan_to_num(np.asarray(forecast_mmh, np.float64))
-    m, k_n = coarse.member_depths.shape[:2]
+    k_n = coarse.member_depths.shape[1]
     acc = np.nan_to_num(observed_mm)[None, None] + np.cumsum(fc * interval_s / 3600.0, axis=1)
-    thr = coarse.thresholds
     depth0 = _mapped(ds, coarse.depth0[None], np.nan_to_num(observed_mm)[None])[0]
-    shape = (k_n, len(thr)) + depth0.shape
-    prob, within = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
-    stats = np.zeros((3, k_n) + depth0.shape, np.float32)  # mean, median, p90
-    running = np.broadcast_to(depth0, (m,) + depth0.shape).copy()  # max over the leads so far
-    for k in range(k_n):
-        fine = _mapped(ds, coarse.member_depths[:, k], acc[:, k])  # [M, y, x], one pass each
-        np.maximum(running, fine, out=running)
-        prob[k], stats[0, k], stats[1, k], stats[2, k] = member_summary(fine, thr)
-        within[k] = np.stack([(running > th).mean(0) for th in thr])
-    return FloodNowcast(
-        lead_s=coarse.lead_s,
-        thresholds=thr,
-        probability=prob,
-        probability_within=within,
-        mean_depth=stats[0],
-        median_depth=stats[1],
-        p90_depth=stats[2],
+    maps = (_mapped(ds, coarse.member_depths[:, k], acc[:, k]) for k in range(k_n))  # one pass each
+    return leads_nowcast(
+        maps,
+        depth0,
+        coarse.thresholds,
+        coarse.lead_s,
         rain_mean_mmh=lead_rain_mean(fc, ds.grid.valid),
         members=coarse.members,
-        depth0=depth0,
         state=coarse.state,
         wall_s=coarse.wall_s + time.perf_counter() - t0,
     )
