@@ -102,10 +102,13 @@ def nowcast_cmd(
         None,
         help="Physics engine: solve every member on the DEM --coarsen times coarser and map "
         "each member's depth to the DEM grid with this downscaler (OUT/model.pt of "
-        "`floodcast downscale train`); outputs flagged emulated.",
+        "`floodcast downscale train`), or 'volume-fill' (no model: sub-grid members, each "
+        "block's water poured into its lowest cells); outputs flagged emulated.",
     ),
     coarsen: int = typer.Option(
-        0, help="With --downscale: the factor of the coarse solve (0 = the model's)."
+        0,
+        help="With --downscale: the factor of the coarse solve (0 = the model's; required "
+        "with volume-fill).",
     ),
     scheduler: str = typer.Option(
         NOWCAST_SCHEDULER,
