@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from floodcast import defaults
-from floodcast.predict.nowcast_steps import ar2_or_ar1
+from floodcast.predict.nowcast_steps import ar2_or_ar1, grid_mask
 
 
 def window_cells(shape: tuple[int, ...], cell_size_m: float) -> int:
@@ -54,6 +54,7 @@ def sseps_db(
         "num_workers": 1,
         "fft_method": "numpy",
     }
+    kw.update(grid_mask(kw, db.shape[1:], cell_size_m, interval_s))
     fn = nowcasts.get_method("sseps")
     return ar2_or_ar1(
         lambda fr, order: fn(fr, meta, velocity, int(n_steps), ar_order=order, **kw), db, "SSEPS"

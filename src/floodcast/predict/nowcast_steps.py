@@ -32,10 +32,25 @@ def steps_db(
         "num_workers": 1,
         "fft_method": "numpy",
     }
+    kw.update(grid_mask(kw, db.shape[1:], cell_size_m, interval_s))
     steps = nowcasts.get_method("steps")
     return ar2_or_ar1(
         lambda fr, order: steps(fr, velocity, n_steps, ar_order=order, **kw), db, "STEPS"
     )
+
+
+def grid_mask(kw: dict, shape: tuple[int, ...], cell_size_m: float, interval_s: float) -> dict:
+    """No rain mask where pysteps' incremental one would cover the whole grid in one step.
+
+    The incremental mask grows by mask_f * timestep / kmperpixel cells per step, and pysteps
+    builds that dilation kernel as a dense array: on rain already on a DEM grid of 2 m cells
+    (5-min frames) it is 2,500 cells wide and the dilation runs out of memory. A mask that
+    reaches every cell at once masks nothing, so the result is the same without it."""
+    if kw.get("mask_method") != "incremental":
+        return {}
+    mask_f = float((kw.get("mask_kwargs") or {}).get("mask_f", 1.0))
+    n = mask_f * (interval_s / 60.0) / (cell_size_m / 1000.0)
+    return {"mask_method": None} if n >= sum(shape) else {}
 
 
 def ar2_or_ar1(forecast: Callable[[np.ndarray, int], np.ndarray], db, name: str) -> np.ndarray:
