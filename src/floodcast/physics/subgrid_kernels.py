@@ -54,7 +54,8 @@ def _speed(umax, hmax):
 @njit(inline="always", fastmath=True, error_model="numpy")
 def _face_stats(e, sills, q, thr):
     """(sum, max) of the depths and max |u| over the sub-faces of one face at level ``e``
-    that are wet or about to wet (depth > thr / 2); branch-free (q is 0 on a dry sub-face)."""
+    that are wet or about to wet (depth > thr / 2); branch-free. A sub-face dried since its
+    last discharge still counts |q| / thr: a shorter step, never a longer one."""
     hs, hm, um = 0.0, 0.0, 0.0
     for k in range(sills.shape[0]):
         h = e - sills[k]

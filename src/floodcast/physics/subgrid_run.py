@@ -7,7 +7,7 @@ and ``Boundaries``, saves the depth (block volume / block area) at the main solv
 times, records the mass ledger at each save and calls ``progress`` after each, and returns a
 ``SimulationResult``. What the sub-grid scheme does not model is refused up front by
 :func:`check_subgrid` (losses, soil, open nodata, sea, fixed-level edges, theta < 1) rather
-than silently dropped. :func:`simulate_subgrid` is the array form the pair builder uses.
+than silently dropped. :func:`simulate_subgrid` is an array form (tests, scripts).
 """
 
 from __future__ import annotations
@@ -105,15 +105,21 @@ def advance_subgrid(
 ) -> tuple[SimulationResult, dict]:
     """``run_subgrid`` from ``state`` (``subgrid_state``; None: dry at t = 0) for
     ``duration_s`` more: (the result, with times on the state's clock, and the new state).
-    ``rain`` times are on that clock too; ``save_times_s`` are after the state's time."""
+    ``rain`` times are on that clock too; ``save_times_s`` are seconds after the state's
+    time (the last ends the run)."""
     from . import subgrid_kernels as SK
 
     free = check_subgrid(config, boundaries)
     yc, xc = terrain.shape
-    r = np.asarray(rain.rates_mmh, np.float64)
+    r = np.clip(np.nan_to_num(np.asarray(rain.rates_mmh, np.float64)), 0.0, None)  # as the solver
     r = np.broadcast_to(r[:, None, None], (len(r), yc, xc)) if r.ndim == 1 else r
     if r.shape[1:] != (yc, xc):
         raise InputError(f"sub-grid run: rain {rain.source} is {r.shape[1:]}, not ({yc}, {xc})")
+    if save_times_s is None:
+        saves = np.asarray(save_times(0.0, duration_s, save_every_s), np.float64)
+    else:  # seconds after the state's time; the last is the end of the run
+        saves = np.asarray(save_times_s, np.float64)
+        duration_s = float(saves.max())
     t0 = float(state["t"]) if state is not None else 0.0
     if t0 + duration_s > float(rain.end_s) + 1e-9:
         raise SimulationError(
@@ -123,7 +129,6 @@ def advance_subgrid(
     if n.ndim and n.shape != (yc, xc):
         raise InputError(f"sub-grid run: Manning raster {n.shape} is not the coarse grid")
     n2 = np.broadcast_to(n**2, (yc, xc)).copy()
-    saves = np.asarray(save_times_s or save_times(0.0, duration_s, save_every_s), np.float64)
     starts = np.asarray(rain.times_s, np.float64) - t0  # the run's clock from 0 on
     ends, frames, saved = segments(starts, float(rain.end_s) - t0, saves)
     rate = np.ascontiguousarray(r * MMH_TO_MS)
@@ -158,6 +163,8 @@ def advance_subgrid(
         if progress is not None:
             progress(clock)
     wall = time.perf_counter() - wall0
+    if not np.isfinite(V).all():
+        raise SimulationError("sub-grid run: non-finite volumes (NaN/inf in the inputs?)")
     if masses and masses[-1].relative_error > config.max_mass_error:
         raise SimulationError(f"sub-grid run: relative mass error {masses[-1]}")
     res = SimulationResult(
@@ -166,7 +173,7 @@ def advance_subgrid(
         depth.max(0) if len(depth) else np.zeros((yc, xc), np.float32),
         masses,
         clock.steps,
-        float(dt_min) if np.isfinite(dt_min) else float(dt_max),
+        float(dt_min) if dt_min < 1e299 else float(dt_max),  # every step cut by a save
         float(dt_max),
         wall,
         yc * xc * clock.steps / max(wall, 1e-12),

@@ -68,7 +68,7 @@ class NowcastDownscaler:
             "coarse_dem": self.grid.coarse_dem,
             "depth_source": model_depth_source(self.info) if self.model else "volume_fill",
             "fine_cell_size_m": self.grid.cell_size,
-            "cut": self.cut,
+            "cut": self.cut if self.model is not None else None,
             "probability_within": "over the leads (fine maps exist at the leads only)",
             "state": "of the coarse run",
             "rain_since_start": "frames simulated in this run plus the forecast",
@@ -166,12 +166,13 @@ def finish(ds: NowcastDownscaler, res: FloodNowcast, fc, simulated, interval_s: 
     ``simulated`` [n, y, x]: the observed frames (DEM grid) this run simulated before the
     forecast (spin-up, or those newer than the hot-start state): the model's rain so far."""
     observed = np.nansum(np.asarray(simulated, np.float64), 0) * interval_s / 3600.0
+    solver = "sub-grid local-inertial" if ds.grid.coarse_dem == SUBGRID else "local-inertial"
+    mapper = "a learned downscaler" if ds.model is not None else "volume fill (no model)"
     meta.update(
         emulated=True,
         downscale=ds.record(),
-        source=f"floodcast local-inertial solver on {ds.factor}x coarser cells, each member "
-        "mapped to the DEM grid by a learned downscaler (emulated), driven by pysteps "
-        "rain nowcasts",
+        source=f"floodcast {solver} solver on {ds.factor}x coarser cells, each member "
+        f"mapped to the DEM grid by {mapper} (emulated), driven by pysteps rain nowcasts",
     )
     return downscale_members(ds, res, fc, observed, interval_s)
 

@@ -151,7 +151,10 @@ def run_nowcast(
     if sub:
         dsn.check_subgrid_nowcast(req, config, boundaries)
     sdem = dsn.solver_dem(ds, dem)  # the state fingerprint is of the grid the members run on
-    fp = fingerprint(sdem.elevation, sdem.cell_size, config, boundaries, SUBGRID if sub else "")
+    if sub:  # a sub-grid state depends on the fine DEM inside each block (storage and sills)
+        fp = fingerprint(dem.elevation, dem.cell_size, config, boundaries, f"subgrid:x{ds.factor}")
+    else:
+        fp = fingerprint(sdem.elevation, sdem.cell_size, config, boundaries)
     mapper = None
     if eng != "physics":
         from floodcast.predict.mapper import FloodMapper

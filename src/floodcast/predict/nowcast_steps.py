@@ -42,15 +42,16 @@ def steps_db(
 def grid_mask(kw: dict, shape: tuple[int, ...], cell_size_m: float, interval_s: float) -> dict:
     """No rain mask where pysteps' incremental one would cover the whole grid in one step.
 
-    The incremental mask grows by mask_f * timestep / kmperpixel cells per step, and pysteps
-    builds that dilation kernel as a dense array: on rain already on a DEM grid of 2 m cells
-    (5-min frames) it is 2,500 cells wide and the dilation runs out of memory. A mask that
-    reaches every cell at once masks nothing, so the result is the same without it."""
+    pysteps dilates the rain mask each step by a diamond of radius (n - 1) / 2 cells, n =
+    mask_f * timestep / kmperpixel, built as a dense array: on rain already on a DEM grid of
+    2 m cells (5-min frames, n = 2,500) the dilation runs out of memory. A diamond that
+    reaches every cell from any wet one (radius >= ny + nx - 2) masks nothing, so the
+    result is the same without it."""
     if kw.get("mask_method") != "incremental":
         return {}
     mask_f = float((kw.get("mask_kwargs") or {}).get("mask_f", 1.0))
     n = mask_f * (interval_s / 60.0) / (cell_size_m / 1000.0)
-    return {"mask_method": None} if n >= sum(shape) else {}
+    return {"mask_method": None} if int((n - 1) / 2.0) >= sum(shape) - 2 else {}
 
 
 def ar2_or_ar1(forecast: Callable[[np.ndarray, int], np.ndarray], db, name: str) -> np.ndarray:
