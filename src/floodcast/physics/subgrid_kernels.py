@@ -142,11 +142,19 @@ def _subfaces(q, sills, e, s, gdt, n2, thr):
         q[k] = qn if h > thr else 0.0
 
 
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _edge(q, sills, e, s, sign, ok, gdt, n2, thr):
+    """Discharge of the sub-faces of one edge face of a block at level ``e``: free outflow
+    (towards ``sign``) where the edge is free and the depth exceeds ``thr``, else none."""
+    for k in range(sills.shape[0]):
+        h = e - sills[k]
+        q[k] = sign * _free(q[k], h, s, gdt, n2) if ok and h > thr else 0.0
+
+
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def momentum(eta, qx, qy, sill_x, sill_y, n2, free, dxc, dt, thr):
     """New unit discharge of every sub-face (edge sub-faces: free outflow or none)."""
     yc, xc = eta.shape
-    f = sill_x.shape[2]
     gdt = G * dt
     for i in range(yc):
         for j in range(xc + 1):
@@ -156,15 +164,10 @@ def momentum(eta, qx, qy, sill_x, sill_y, n2, free, dxc, dt, thr):
                 _subfaces(qx[i, j], sill_x[i, j], max(e0, e1), (e1 - e0) / dxc, gdt, nn, thr)
             else:
                 b, sign = (0, -1.0) if j == 0 else (xc - 1, 1.0)
-                ok = free[3] if j == 0 else free[2]
                 inn = b + 1 if j == 0 else b - 1
                 s = (eta[i, b] - eta[i, inn]) / dxc if 0 <= inn < xc else 0.0
-                for k in range(f):
-                    h = eta[i, b] - sill_x[i, j, k]
-                    if ok and h > thr:
-                        qx[i, j, k] = sign * _free(qx[i, j, k], h, s, gdt, n2[i, b])
-                    else:
-                        qx[i, j, k] = 0.0
+                ok = free[3] if j == 0 else free[2]
+                _edge(qx[i, j], sill_x[i, j], eta[i, b], s, sign, ok, gdt, n2[i, b], thr)
     for i in range(yc + 1):
         for j in range(xc):
             if 0 < i < yc:
@@ -173,15 +176,10 @@ def momentum(eta, qx, qy, sill_x, sill_y, n2, free, dxc, dt, thr):
                 _subfaces(qy[i, j], sill_y[i, j], max(e0, e1), (e1 - e0) / dxc, gdt, nn, thr)
             else:
                 b, sign = (0, -1.0) if i == 0 else (yc - 1, 1.0)
-                ok = free[0] if i == 0 else free[1]
                 inn = b + 1 if i == 0 else b - 1
                 s = (eta[b, j] - eta[inn, j]) / dxc if 0 <= inn < yc else 0.0
-                for k in range(f):
-                    h = eta[b, j] - sill_y[i, j, k]
-                    if ok and h > thr:
-                        qy[i, j, k] = sign * _free(qy[i, j, k], h, s, gdt, n2[b, j])
-                    else:
-                        qy[i, j, k] = 0.0
+                ok = free[0] if i == 0 else free[1]
+                _edge(qy[i, j], sill_y[i, j], eta[b, j], s, sign, ok, gdt, n2[b, j], thr)
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")

@@ -203,7 +203,8 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
     """Coarse solve + model, then write the usual outputs; returns a ``JobResult``."""
     import torch
 
-    from floodcast.physics.solver import Simulation, keep_torch_threads, run, set_threads
+    from floodcast.physics.solver import Simulation, keep_torch_threads, set_threads
+    from floodcast.simulation.job import run_request
     from floodcast.simulation.outputs import run_stats, write_outputs
     from floodcast.simulation.request import JobResult
 
@@ -229,13 +230,7 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
         else:
             zc = coarse_grid(np.asarray(dem.elevation, np.float32), f, rule)
             sim = Simulation(zc, dem.cell_size * f, rain_c, config, job.boundaries)
-            res = run(
-                sim,
-                float(req.duration_s),
-                float(req.save_every_s),
-                progress=progress,
-                mass_every_s=min(float(req.save_every_s), 60.0),
-            )
+            res = run_request(sim, req, progress)
     t_solve = time.perf_counter() - t0
     t1 = time.perf_counter()
     if ds.model is None:  # volume fill: no model, no fine-grid channels

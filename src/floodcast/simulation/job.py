@@ -248,7 +248,7 @@ def compute(
     Raises:
         SimulationError: NaN/instability or a relative mass error above the limit.
     """
-    from floodcast.physics.solver import Simulation, SimulationError, run, set_threads
+    from floodcast.physics.solver import Simulation, SimulationError, set_threads
 
     req, dem = job.request, job.dem
     if req.threads:
@@ -261,13 +261,7 @@ def compute(
         boundaries=job.boundaries,
         inflows=tuple(job.inflows),
     )
-    result = run(
-        sim,
-        float(req.duration_s),
-        float(req.save_every_s),
-        progress=progress,
-        mass_every_s=min(float(req.save_every_s), 60.0),
-    )
+    result = run_request(sim, req, progress)
 
     walls = np.isnan(dem.elevation)
     depth = np.where(walls, 0.0, np.asarray(result.depth, np.float32)).astype(np.float32)
@@ -284,6 +278,15 @@ def compute(
             f"{job.config.max_mass_error:g}; nothing written"
         )
     return result, depth, max_depth, run_stats(job, result, max_depth, depth)
+
+
+def run_request(sim, req: SimulateRequest, progress: Callable[[Any], None] | None = None):
+    """``physics.solver.run`` of ``sim`` over the request's duration and saves, the mass
+    ledger every save or minute (whichever is shorter): every simulate run, fine or coarse."""
+    from floodcast.physics.solver import run
+
+    every = float(req.save_every_s)
+    return run(sim, float(req.duration_s), every, progress=progress, mass_every_s=min(every, 60.0))
 
 
 def run_job(req: SimulateRequest, progress: Callable[[Any], None] | None = None) -> JobResult:
