@@ -70,7 +70,7 @@ def timing(store: Path, factor: int, model_path: Path, events: list[str]) -> lis
         simulate_coarse_rule,
     )
     from floodcast.simulation.downscale_fields import fill_from_tables, fill_tables
-    from floodcast.training.downscale import rain_since_start
+    from floodcast.simulation.downscale_rain import frame_rain_inputs
 
     torch.set_num_threads(1)
     model, info = load_downscaler(model_path, factor, None)
@@ -100,7 +100,7 @@ def timing(store: Path, factor: int, model_path: Path, events: list[str]) -> lis
             model,
             grid,
             coarse["depth"],
-            rain_since_start(p["rain"], p["interval_s"]),
+            *frame_rain_inputs(p["rain"], p["interval_s"]),
             float(info["threshold_m"]),
             float(info.get("cut", 0.5)),
         )

@@ -57,7 +57,8 @@ def main() -> None:
     from floodcast.models.registry import build_model
     from floodcast.physics.solver import set_threads
     from floodcast.simulation.downscale import FineGrid, block_mean_grid, simulate_coarse
-    from floodcast.training.downscale import DownscaleTrainConfig, model_config, rain_since_start
+    from floodcast.simulation.downscale_rain import frame_rain_inputs
+    from floodcast.training.downscale import DownscaleTrainConfig, model_config
 
     torch.set_num_threads(1)
     set_threads(1)
@@ -65,7 +66,7 @@ def main() -> None:
     r0, c0 = (128, 448) if a.size == 128 else (0, 0)  # larger: from the NW corner
     z = np.asarray(gr[r0 : r0 + a.size, c0 : c0 + a.size], np.float32)
     rain = np.full((8,) + z.shape, 30.0, np.float32)
-    acc = rain_since_start(rain, 300.0)
+    acc, recent = frame_rain_inputs(rain, 300.0)
     solver = {"manning": 0.035, "max_step": 10.0, "boundary": "free", "threads": 1}
     FineGrid(z, 2.0, 4)  # compile the flow-accumulation kernel outside the clocks
     simulate_coarse(block_mean_grid(z, 8), 16.0, block_mean_grid(rain, 8)[:1], 300.0, solver)
@@ -79,10 +80,13 @@ def main() -> None:
         )
         xs, ch_cpu, _ = clock(
             lambda g=g, c=c: np.stack(
-                [g.channels(h, r) for h, r in zip(c["depth"], acc, strict=True)]
+                [
+                    g.channels(h, r, q)
+                    for h, r, q in zip(c["depth"], acc, recent, strict=True)
+                ]
             )
         )
-        _, ch1_cpu, _ = clock(lambda g=g, c=c: g.channels(c["depth"][-1], acc[-1]), a.repeat)
+        _, ch1_cpu, _ = clock(lambda g=g, c=c: g.channels(c["depth"][-1], acc[-1], recent[-1]), a.repeat)
         x = torch.from_numpy(xs)
         for w in a.widths:
             cfg = DownscaleTrainConfig(data="", out="", factor=f, width=w)

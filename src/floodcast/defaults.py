@@ -60,6 +60,12 @@ DOWNSCALE_DRY_TAIL_FRAMES = 6
 #: docs/results/2026-12-02-downscaling-block-min.md) or "mean" (its mean elevation).
 DOWNSCALE_COARSE_DEM = "min"
 
+#: Time scale (s) of a downscaler's "rain now" input (``rain_recent``: the rain rate
+#: exponentially weighted back from the map time, ``simulation.downscale_rain``). 15 min is
+#: three 5-min radar frames: the frame's rate under steady rain, down to 14 % at the end of
+#: the pairs' 30-min dry tail (``DOWNSCALE_DRY_TAIL_FRAMES``).
+DOWNSCALE_RAIN_TAU_S = 900.0
+
 #: The depth (m) whose validation CSI picks a downscaler's depth source (its depth head or
 #: volume fill; ``training.downscale.fit_depth_source``): the deep threshold of the flood
 #: nowcast and of ``downscale evaluate``. A source that never draws it scores 0 there; by

@@ -86,6 +86,11 @@ def test_dry_tail_maps_are_training_samples_with_no_new_rain(pair_store):
     acc = [float(x["x"][CHANNELS.index("rain_accum"), 0, 0]) for x in s]
     # rain since the start / 20 mm: 3, 6, 9, 12 mm, then 12 mm through the tail
     np.testing.assert_allclose(acc, [0.15, 0.3, 0.45] + [0.6] * (1 + TAIL), rtol=1e-6)
+    # rain now / 20 mm/h: 36 (1 - e^(-k/3)) while it rains, then e^(-1/3) less every frame
+    rec = [float(x["x"][CHANNELS.index("rain_recent"), 0, 0]) * 20 for x in s]
+    want = [36 * (1 - np.exp(-k / 3)) for k in (1, 2, 3, 4)]
+    want += [want[-1] * np.exp(-k / 3) for k in range(1, TAIL + 1)]
+    np.testing.assert_allclose(rec, want, rtol=1e-5)
 
 
 def test_no_dry_tail_and_another_tail_refused(tmp_path):
@@ -168,3 +173,22 @@ def test_pairs_on_the_block_mean_and_another_rule_refused(tmp_path):
     with pytest.raises(InputError, match="--coarse-dem 'p10'"):
         build_pairs(out, (4,), dry_tail=0, coarse_dem="p10")
     assert read_pair(out, "ev00000", 4)["coarse_method"] == "mean"  # nothing rewritten
+
+
+def test_subgrid_pairs_record_their_solver_version_and_older_ones_are_refused(tmp_path):
+    """Sub-grid pairs carry the sub-grid solver's version; pairs of another version (or of
+    before the record: 1) are refused before anything runs, naming the groups to delete."""
+    from floodcast.physics.subgrid_run import SUBGRID_VERSION
+
+    out = dataset(tmp_path / "s.zarr")
+    build_pairs(out, (4,), dry_tail=0, coarse_dem="subgrid")
+    g = zarr.open_group(str(out / "events/ev00000/coarse4"), mode="r+")
+    assert g.attrs["subgrid_version"] == SUBGRID_VERSION
+    # closed edges: the sub-grid run stores the rain volume (12 mm by hand)
+    assert read_pair(out, "ev00000", 4)["coarse_depth"][-1].mean() == pytest.approx(
+        RATE * 4 * 300 / 3.6e6, abs=5e-4
+    )
+    del g.attrs["subgrid_version"]  # a store built before the record
+    with pytest.raises(InputError, match="sub-grid solver version 1, this floodcast's is"):
+        build_pairs(out, (4, 8), dry_tail=0, coarse_dem="subgrid")
+    assert not (out / "dems/bowl/coarse8").exists()  # refused before anything is written

@@ -128,6 +128,7 @@ def test_evaluate_refuses_a_model_of_the_other_rule(tmp_path):
     method = model_method(_model(tmp_path), 4)  # no rule recorded: block mean
     z = np.load(_dem(tmp_path))["elevation"]
     pair = {"cell_size": 10.0, "coarse_depth": np.zeros((1, 8, 8), np.float32), "rain_mm": [0.0]}
+    pair["rain_recent_mmh"] = [0.0]
     assert method(pair, FineGrid(z, 10.0, 4, coarse_dem="mean")).shape == (1, 32, 32)
     with pytest.raises(InputError, match="block mean DEM; these pairs are on the block min"):
         method(pair, FineGrid(z, 10.0, 4, coarse_dem="min"))

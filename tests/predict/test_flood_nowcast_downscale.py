@@ -47,7 +47,7 @@ def test_members_are_mapped_fine_by_hand(tmp_path):
         member_depths=md,
     )
     fc = np.full((2, 2, 8, 8), 12.0, np.float32)
-    fine = downscale_members(ds, coarse, fc, np.zeros((8, 8)), 300.0)
+    fine = downscale_members(ds, coarse, fc, np.zeros((1, 8, 8)), 300.0)
     assert fine.probability.shape == (2, 1, 8, 8) and fine.depth0.shape == (8, 8)
     want = np.zeros((2, 8, 8), np.float32)
     want[0, 1, 2] = want[0, 5, 6] = 0.5  # one of two members wet at the pits
@@ -209,3 +209,26 @@ def test_subgrid_members_and_volume_fill_agree(tmp_path):
     assert r.exit_code == 1 and "fingerprint" in r.output and not (tmp_path / "bad").exists()
     r = _run(*args, "--out", tmp_path / "bad", "--spin-up", 0, "--downscale", "volume-fill")
     assert r.exit_code == 1 and "needs --coarsen F" in " ".join(r.output.split())
+    # the state is of the fine DEM: an edit that keeps every block's minimum (the coarse
+    # DEM) still refuses it
+    import rasterio
+
+    with rasterio.open(dem) as src:
+        z, profile = src.read(1), src.profile
+    block = z[:2, :2]
+    i, j = np.unravel_index(np.argmax(block), block.shape)
+    z[i, j] += 1.0
+    assert (z.reshape(20, 2, 25, 2).min((1, 3)) == block_min(dem)).all()
+    edited = tmp_path / "edited.tif"
+    with rasterio.open(edited, "w", **profile) as dst:
+        dst.write(z, 1)
+    r = _run("--dem", edited, *args[2:], "--out", tmp_path / "bad", "--state", state,
+             "--downscale", "volume-fill", "--coarsen", 2)  # fmt: skip
+    assert r.exit_code == 1 and "fingerprint" in r.output and not (tmp_path / "bad").exists()
+
+
+def block_min(path) -> np.ndarray:
+    import rasterio
+
+    with rasterio.open(path) as src:
+        return src.read(1).reshape(20, 2, 25, 2).min((1, 3))

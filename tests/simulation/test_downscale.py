@@ -116,10 +116,11 @@ def test_channels_shape_and_walls():
     z = Z.copy()
     z[3, 3] = np.nan
     g = FineGrid(z, 2.0, 2)
-    x = g.channels(HC, 5.0)
+    x = g.channels(HC, 5.0, 30.0)
     assert x.shape == (len(CHANNELS), 4, 4) and x.dtype == np.float32
     assert np.isfinite(x).all() and (x[:, 3, 3] == 0).all()
     assert x[CHANNELS.index("rain_accum"), 0, 0] == pytest.approx(5.0 / 20.0)
+    assert x[CHANNELS.index("rain_recent"), 0, 0] == pytest.approx(30.0 / 20.0)
     np.testing.assert_allclose(
         x[CHANNELS.index("bathtub_depth")], np.log1p(g.bathtub(HC) / 0.05), rtol=1e-6
     )
@@ -160,7 +161,7 @@ def test_fine_grid_channels_match_the_direct_fields():
         a, np.meshgrid(rr, cc, indexing="ij"), order=1, mode="nearest", prefilter=False
     )
     np.testing.assert_allclose(upsample_bilinear(a, 4), ref, atol=1e-9)
-    x = g.channels(hc, 12.0)
+    x = g.channels(hc, 12.0, 0.0)
     np.testing.assert_allclose(
         x[2], np.log1p(bathtub_depth(z, zc, hc, 4, 0.1).clip(0) / 0.05)[...] * g.valid, atol=1e-5
     )

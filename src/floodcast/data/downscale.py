@@ -25,6 +25,8 @@ more (measured: up to 0.11 m at one 2 m cell of 69 events). It is refused as ano
 solver's only when the 99.9th percentile of the difference exceeds 1 cm (``rerun_check``);
 the maximum and the percentile are kept in its attributes.
 A store's pairs all have the same tail: building with another N is refused.
+Sub-grid runs record the sub-grid solver's version (``subgrid_version``); adding to runs
+of another version is refused too (``downscale_dem.check_subgrid_version``).
 
 Each coarse run is written atomically (hidden temporary name, then renamed), so a killed
 ``floodcast downscale pairs`` resumes by skipping the finished ones. A grid that ``F``
@@ -43,6 +45,7 @@ import zarr
 from floodcast.data import store
 from floodcast.data.downscale_dem import (
     check_coarse_method,
+    check_subgrid_version,
     coarse_method,
     group_name,
     read_coarse_dem,
@@ -135,6 +138,7 @@ def build_pairs(
             check_factor(z.shape, f, f"{path} DEM {did}")
     _check_tail(path, events, facs, dry_tail)
     check_coarse_method(path, dems, facs, coarse_dem)
+    check_subgrid_version(path, events, facs, coarse_dem)
     for did, (z, attrs) in dems.items():
         for f in facs:
             write_coarse_dem(path, did, z, attrs, f, coarse_dem)

@@ -38,6 +38,27 @@ def check_coarse_method(path: Path, dems, facs, method: str) -> None:
                     )
 
 
+def check_subgrid_version(path: Path, events, facs, method: str) -> None:
+    """Refuse (before any run) sub-grid pairs of another sub-grid solver version than this
+    floodcast's (``physics.subgrid_run.SUBGRID_VERSION``; runs before the record: 1)."""
+    from floodcast.physics.subgrid_run import SUBGRID_VERSION
+
+    if method != "subgrid":
+        return
+    for e in events:
+        for f in facs:
+            g = path / "events" / e / group_name(f)
+            if not (g / "zarr.json").exists():
+                continue
+            have = int(zarr.open_group(str(g), mode="r").attrs.get("subgrid_version", 1))
+            if have != SUBGRID_VERSION:
+                raise InputError(
+                    f"{path}: event {e} x{f} was run by sub-grid solver version {have}, this "
+                    f"floodcast's is {SUBGRID_VERSION}; delete the store's coarse{f}/ groups "
+                    "(dems/ and events/) to rebuild them"
+                )
+
+
 def write_coarse_dem(path: Path, did: str, z: np.ndarray, attrs: dict, f: int, method: str) -> None:
     final = path / "dems" / did / group_name(f)
     if final.exists():

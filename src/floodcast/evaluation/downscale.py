@@ -33,7 +33,7 @@ from floodcast.simulation.downscale import (
     upsample_nearest,
     volume_fill_depth,
 )
-from floodcast.training.downscale import rain_since_start
+from floodcast.simulation.downscale_rain import frame_rain_inputs
 
 THRESHOLDS_M = (0.1, 0.3)
 Method = Callable[[dict, FineGrid], np.ndarray]
@@ -124,7 +124,9 @@ def evaluate(
                 pair["fine_dem"], pair["cell_size"], factor, coarse_dem=pair["coarse_method"]
             )
         grid = grids[pair["dem_id"]]
-        pair["rain_mm"] = rain_since_start(pair["rain"], pair["interval_s"])
+        pair["rain_mm"], pair["rain_recent_mmh"] = frame_rain_inputs(
+            pair["rain"], pair["interval_s"]
+        )
         res = score_event(pair, grid, methods)
         if on_event:
             on_event(eid, {"pair": pair, "grid": grid, "result": res})

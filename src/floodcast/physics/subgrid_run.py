@@ -28,6 +28,10 @@ from .solver import MMH_TO_MS, SimulationError, SimulationResult, SolverConfig, 
 from .subgrid import SubgridTerrain, segments
 
 EDGES = ("north", "south", "east", "west")  # the kernel's order of the edge kinds
+#: The sub-grid scheme's version, recorded with every stored sub-grid run (downscaling pairs)
+#: so pairs of another version are not mixed in: 1 = semi-implicit friction with the slope
+#: term in the step (to 2026-12-02), 2 = fully implicit friction, no slope term (2026-12-03).
+SUBGRID_VERSION = 2
 
 
 @dataclass

@@ -29,6 +29,7 @@ from floodcast.simulation.downscale import (
     coarse_rule,
 )
 from floodcast.simulation.downscale_fields import fill_from_tables, fill_tables
+from floodcast.simulation.downscale_rain import rain_inputs
 
 CELL_TOL = 0.01  # relative cell-size difference accepted between the run and the model
 #: ``--downscale`` without a model: the sub-grid coarse run's volume poured into each block.
@@ -93,6 +94,7 @@ def model_method(path: str | Path, factor: int):
             grid,
             pair["coarse_depth"],
             pair["rain_mm"],
+            pair["rain_recent_mmh"],
             float(info["threshold_m"]),
             float(info.get("cut", 0.5)),
             depth_source=model_depth_source(info),
@@ -106,12 +108,14 @@ def map_fine(
     grid: FineGrid,
     coarse_depth: np.ndarray,
     rain_mm: np.ndarray,
+    recent_mmh: np.ndarray,
     threshold_m: float,
     cut: float = 0.5,
     batch: int = 8,
     depth_source: str = "head",
 ) -> np.ndarray:
-    """Fine depth [t, y, x] (m) from coarse depth [t, y/F, x/F] and rain since start [t, ...];
+    """Fine depth [t, y, x] (m) from coarse depth [t, y/F, x/F], the rain since the start and
+    the recent rain rate [t, ...] (``simulation.downscale_rain.rain_inputs``);
     wet where the wet probability exceeds ``cut`` (the model's validation-fitted cut), the
     depth of wet cells from ``depth_source`` (``DEPTH_SOURCES``: the model's depth head or
     the volume-fill channel).
@@ -125,9 +129,12 @@ def map_fine(
         for i in range(0, len(coarse_depth), batch):
             x = np.stack(
                 [
-                    grid.channels(h, r)
-                    for h, r in zip(
-                        coarse_depth[i : i + batch], rain_mm[i : i + batch], strict=False
+                    grid.channels(h, r, q)
+                    for h, r, q in zip(
+                        coarse_depth[i : i + batch],
+                        rain_mm[i : i + batch],
+                        recent_mmh[i : i + batch],
+                        strict=False,
                     )
                 ]
             )
@@ -188,17 +195,6 @@ def prepare_downscaled(job, model_path: str | Path | None, factor: int | None) -
     return ds
 
 
-def _rain_since_start(rain, times_s: np.ndarray) -> np.ndarray:
-    """Rain (mm) fallen by each time in ``times_s``, on the fine grid (or per frame if uniform)."""
-    starts = np.append(rain.times_s, rain.end_s if np.isfinite(rain.end_s) else np.inf)
-    out = []
-    for t in times_s:
-        dur = np.clip(np.minimum(starts[1:], t) - starts[:-1], 0, None)  # s of each frame by t
-        r = np.asarray(rain.rates_mmh, np.float64)
-        out.append(np.tensordot(dur / 3600.0, r, axes=(0, 0)))
-    return np.asarray(out)
-
-
 def execute_downscaled(ds: DownscaledJob, progress=None):
     """Coarse solve + model, then write the usual outputs; returns a ``JobResult``."""
     import torch
@@ -244,7 +240,7 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
             ds.model,
             grid,
             res.depth,
-            _rain_since_start(rain, res.times_s),
+            *rain_inputs(rain.rates_mmh, rain.times_s, rain.end_s, res.times_s),
             req.threshold_m,
             float(ds.info.get("cut", 0.5)),
             depth_source=model_depth_source(ds.info),

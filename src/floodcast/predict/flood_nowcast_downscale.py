@@ -10,7 +10,8 @@ a fine nowcast, stated in the outputs' ``downscale`` attribute: ``probability_wi
 over the leads (the fine maps exist at the leads only, not at every solver step), the state
 file is the coarse run's (a hot start needs the same model factor), and the model's
 "rain since the start" counts the frames simulated in this run (spin-up or the frames
-newer than the state) plus the forecast.
+newer than the state) plus the forecast, its "rain now" every observed frame and the
+forecast.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from floodcast.predict.downscale import (
 )
 from floodcast.predict.flood_nowcast import FloodNowcast, lead_rain_mean, leads_nowcast
 from floodcast.simulation.downscale import SUBGRID, FineGrid, block_mean_grid, check_factor
+from floodcast.simulation.downscale_rain import lead_rain_inputs
 
 
 @dataclass
@@ -72,6 +74,7 @@ class NowcastDownscaler:
             "probability_within": "over the leads (fine maps exist at the leads only)",
             "state": "of the coarse run",
             "rain_since_start": "frames simulated in this run plus the forecast",
+            "rain_recent": "every observed frame plus the forecast",
             "trained_on": self.info.get("train_dems", []),
         }
 
@@ -102,7 +105,9 @@ def load_nowcast_downscaler(path: Path, factor: int | None, dem) -> NowcastDowns
     return NowcastDownscaler(model, info, f, grid, str(path))
 
 
-def _mapped(ds: NowcastDownscaler, depth_c: np.ndarray, rain_mm: np.ndarray) -> np.ndarray:
+def _mapped(
+    ds: NowcastDownscaler, depth_c: np.ndarray, rain_mm: np.ndarray, recent_mmh: np.ndarray
+) -> np.ndarray:
     if ds.model is None:  # volume fill
         d = np.stack([ds.grid.volume_fill(h) for h in depth_c]) if len(depth_c) else depth_c
         return np.where(ds.grid.valid, d, 0.0).astype(np.float32)
@@ -111,6 +116,7 @@ def _mapped(ds: NowcastDownscaler, depth_c: np.ndarray, rain_mm: np.ndarray) -> 
         ds.grid,
         depth_c,
         rain_mm,
+        recent_mmh,
         float(ds.info["threshold_m"]),
         ds.cut,
         depth_source=model_depth_source(ds.info),
@@ -121,21 +127,28 @@ def downscale_members(
     ds: NowcastDownscaler,
     coarse: FloodNowcast,
     forecast_mmh: np.ndarray,
-    observed_mm: np.ndarray,
+    observed_mmh: np.ndarray,
     interval_s: float,
+    n_simulated: int | None = None,
 ) -> FloodNowcast:
     """The fine-grid nowcast from a coarse one run with ``keep_members=True``.
 
     ``forecast_mmh`` [M, K, y, x] is the members' rain on the DEM grid (NaN -> 0) and
-    ``observed_mm`` [y, x] the rain of the frames simulated before the forecast."""
+    ``observed_mmh`` [n, y, x] the observed frames before the forecast (n may be 0). The
+    model's rain since the start counts the last ``n_simulated`` of them (the frames this
+    run simulated; None: all) and the forecast; its recent rain reads all of them, as the
+    rain that fell whether or not this run simulated it (``simulation.downscale_rain``)."""
     if coarse.member_depths is None:
         raise ValueError("the coarse ensemble must keep its members (keep_members=True)")
     t0 = time.perf_counter()
     fc = np.nan_to_num(np.asarray(forecast_mmh, np.float64))
     k_n = coarse.member_depths.shape[1]
-    acc = np.nan_to_num(observed_mm)[None, None] + np.cumsum(fc * interval_s / 3600.0, axis=1)
-    depth0 = _mapped(ds, coarse.depth0[None], np.nan_to_num(observed_mm)[None])[0]
-    maps = (_mapped(ds, coarse.member_depths[:, k], acc[:, k]) for k in range(k_n))  # one pass each
+    n_sim = len(observed_mmh) if n_simulated is None else n_simulated
+    acc0, rec0, acc, rec = lead_rain_inputs(observed_mmh, n_sim, fc, interval_s)
+    depth0 = _mapped(ds, coarse.depth0[None], acc0[None], rec0[None])[0]
+    maps = (
+        _mapped(ds, coarse.member_depths[:, k], acc[:, k], rec[:, k]) for k in range(k_n)
+    )  # one pass each
     return leads_nowcast(
         maps,
         depth0,
@@ -160,12 +173,13 @@ def solver_rain(ds: NowcastDownscaler | None, obs: np.ndarray, fc: np.ndarray):
     return ds.coarse_rain(obs), ds.coarse_rain(fc)
 
 
-def finish(ds: NowcastDownscaler, res: FloodNowcast, fc, simulated, interval_s: float, meta):
+def finish(
+    ds: NowcastDownscaler, res: FloodNowcast, fc, observed, n_sim: int, interval_s: float, meta
+):
     """Map the coarse nowcast fine and flag the outputs as emulated (``meta`` updated).
 
-    ``simulated`` [n, y, x]: the observed frames (DEM grid) this run simulated before the
-    forecast (spin-up, or those newer than the hot-start state): the model's rain so far."""
-    observed = np.nansum(np.asarray(simulated, np.float64), 0) * interval_s / 3600.0
+    ``observed`` [n, y, x]: the observed frames (DEM grid) before the forecast; the last
+    ``n_sim`` of them this run simulated (spin-up, or those newer than the hot-start state)."""
     solver = "sub-grid local-inertial" if ds.grid.coarse_dem == SUBGRID else "local-inertial"
     mapper = "a learned downscaler" if ds.model is not None else "volume fill (no model)"
     meta.update(
@@ -174,7 +188,7 @@ def finish(ds: NowcastDownscaler, res: FloodNowcast, fc, simulated, interval_s: 
         source=f"floodcast {solver} solver on {ds.factor}x coarser cells, each member "
         f"mapped to the DEM grid by {mapper} (emulated), driven by pysteps rain nowcasts",
     )
-    return downscale_members(ds, res, fc, observed, interval_s)
+    return downscale_members(ds, res, fc, observed, interval_s, n_sim)
 
 
 def check_subgrid_nowcast(req, config, boundaries) -> None:

@@ -222,7 +222,7 @@ def run_nowcast(
                     scheduler=req.scheduler,
                 )
         if ds is not None:
-            res = dsn.finish(ds, res, fc, obs[len(obs) - n_sim :], interval, meta)
+            res = dsn.finish(ds, res, fc, obs, n_sim, interval, meta)
         extra = {}
         if alerts:
             from floodcast.predict.alerts import evaluate_alerts, send_alerts

@@ -119,7 +119,7 @@ def simulate_coarse(
     from floodcast.io.rain import RainSeries
     from floodcast.physics.boundaries import Boundaries
     from floodcast.physics.solver import Simulation, SolverConfig, run, set_threads
-    from floodcast.physics.subgrid_run import run_subgrid
+    from floodcast.physics.subgrid_run import SUBGRID_VERSION, run_subgrid
 
     set_threads(int(solver.get("threads", 1)))
     n = rain_c.shape[0]
@@ -134,12 +134,13 @@ def simulate_coarse(
         res = run_subgrid(terrain, series, cfg, edges, n * interval_s, interval_s)
     else:
         res = run(Simulation(elevation_c, cell_c, series, cfg, edges), n * interval_s, interval_s)
-    return {
+    out = {
         "depth": np.nan_to_num(res.depth, nan=0.0),
         "steps": int(res.steps),
         "wall_time_s": time.perf_counter() - t0,
         "mass_relative_error": float(res.mass[-1].relative_error),
     }
+    return out | ({"subgrid_version": SUBGRID_VERSION} if terrain is not None else {})
 
 
 def simulate_coarse_rule(

@@ -10,7 +10,8 @@ From the coarse depth ``h_c`` and the fine DEM ``z``:
   (4-neighbour) to the coarse wet area (``h_c`` > the wet threshold) - ``bathtub_depth``;
 * ``volume_fill_depth``: each coarse cell's water volume poured into its own fine cells,
   lowest first (mass-conserving; water gathers in the block's channel or pond);
-* ``FineGrid.channels``: the model inputs on the fine grid (``CHANNELS``).
+* ``FineGrid.channels``: the model inputs on the fine grid (``CHANNELS``; the two rain
+  inputs from ``floodcast.simulation.downscale_rain``).
 
 ``FineGrid`` computes everything static once per DEM - flow accumulation, the bilinear
 weights, the walls' nearest valid cells, the sorted elevations of every block - so a map
@@ -45,9 +46,11 @@ CHANNELS = (
     "dem_detail",
     "flow_accumulation",
     "rain_accum",
+    "rain_recent",
 )
 DEM_SCALE_M = 5.0  # (z - DEM mean) / 5 m: a fixed scale keeps slopes comparable across DEMs
 RAIN_SCALE_MM = 20.0  # rain since the start / 20 mm
+RAIN_RATE_SCALE_MMH = 20.0  # recent rain rate / 20 mm/h (simulation.downscale_rain)
 
 
 def check_factor(shape: tuple[int, int], factor: int, what: str) -> int:
@@ -271,9 +274,12 @@ class FineGrid:
     def volume_fill(self, hc: np.ndarray) -> np.ndarray:
         return fill_from_tables(self._fill, hc)
 
-    def channels(self, hc: np.ndarray, rain_mm: np.ndarray | float) -> np.ndarray:
-        """Model input [len(CHANNELS), y, x] float32 from coarse depth ``hc`` [y/F, x/F] (m)
-        and the rain since the start ``rain_mm`` (fine grid or a scalar)."""
+    def channels(
+        self, hc: np.ndarray, rain_mm: np.ndarray | float, recent_mmh: np.ndarray | float
+    ) -> np.ndarray:
+        """Model input [len(CHANNELS), y, x] float32 from coarse depth ``hc`` [y/F, x/F] (m),
+        the rain since the start ``rain_mm`` and the recent rain rate ``recent_mmh`` (fine
+        grid or scalars; ``simulation.downscale_rain.rain_inputs``)."""
         wse = self.wse(hc)
         wse_rel = np.nan_to_num(wse - self.z)  # signed: WSE above the fine ground
         out = np.empty((len(CHANNELS),) + self.z.shape, np.float32)
@@ -283,5 +289,6 @@ class FineGrid:
         out[3] = _depth_code(self.volume_fill(hc))
         out[4:7] = self.static
         out[7] = np.asarray(rain_mm, np.float64) / RAIN_SCALE_MM
+        out[8] = np.asarray(recent_mmh, np.float64) / RAIN_RATE_SCALE_MMH
         out[:, ~self.valid] = 0.0
         return out

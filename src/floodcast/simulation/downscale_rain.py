@@ -1,0 +1,95 @@
+"""The rain a downscaler reads at a map time: the rain since the start and the rain now.
+
+Both come from piecewise-constant frames (rate ``r_j`` mm/h from ``starts_s[j]`` to the next
+start, the last to ``end_s``), so training pairs, ``simulate --downscale`` and the flood
+nowcast give the model the same numbers for the same rain, whatever the save cadence:
+
+* ``rain_accum`` (mm): the integral of the rate up to the map time;
+* ``rain_recent`` (mm/h): the rate, exponentially weighted back from the map time with the
+  time scale ``DOWNSCALE_RAIN_TAU_S`` (15 min), i.e. (1/tau) * integral of r(s) e^-(t-s)/tau.
+  It is the frame's rate under steady rain and decays by e every 15 min once the rain
+  stops, so the model can tell "raining now" (water moving, not level in a block) from
+  the dry tail (water level in its block, where volume fill is right) - measured
+  2026-12-03: the model won during rain, volume fill after it, and the rain since the
+  start alone cannot tell the two apart.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from floodcast.defaults import DOWNSCALE_RAIN_TAU_S
+
+
+def rain_inputs(
+    rates_mmh: np.ndarray,
+    starts_s: np.ndarray,
+    end_s: float,
+    times_s: np.ndarray,
+    tau_s: float = DOWNSCALE_RAIN_TAU_S,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(rain since the start (mm), recent rain rate (mm/h)) at each of ``times_s``.
+
+    ``rates_mmh`` [n, ...] (NaN counts as no rain); ``starts_s`` [n] increasing; the last
+    frame holds until ``end_s`` (may be inf). Returns two arrays [len(times_s), ...]."""
+    r = np.nan_to_num(np.asarray(rates_mmh, np.float64))
+    a = np.asarray(starts_s, np.float64)
+    if r.shape[0] != a.shape[0]:
+        raise ValueError(f"rain: {r.shape[0]} frames but {a.shape[0]} start times")
+    ends = np.append(a[1:], end_s)
+    acc, recent = [], []
+    for t in np.asarray(times_s, np.float64).reshape(-1):
+        b = np.clip(np.minimum(ends, t), a, None)  # each frame's end, as far as it got by t
+        on = a < t
+        dur = np.where(on, b - a, 0.0)
+        w = np.where(on, np.exp(-(t - b) / tau_s) - np.exp(-np.clip(t - a, 0, None) / tau_s), 0.0)
+        acc.append(np.tensordot(dur / 3600.0, r, axes=(0, 0)))
+        recent.append(np.tensordot(w, r, axes=(0, 0)))
+    shape = (len(acc),) + r.shape[1:]
+    return np.asarray(acc).reshape(shape), np.asarray(recent).reshape(shape)
+
+
+def frame_rain_inputs(
+    rates_mmh: np.ndarray, interval_s: float, tau_s: float = DOWNSCALE_RAIN_TAU_S
+) -> tuple[np.ndarray, np.ndarray]:
+    """``rain_inputs`` at the end of each of the frames ``rates_mmh`` [n, ...], one every
+    ``interval_s`` from 0 (the times a pairs store saves its depths)."""
+    n = np.shape(rates_mmh)[0]
+    starts = np.arange(n) * float(interval_s)
+    return rain_inputs(rates_mmh, starts, n * float(interval_s), starts + interval_s, tau_s)
+
+
+def advance_recent(
+    recent_mmh: np.ndarray | float,
+    rate_mmh: np.ndarray | float,
+    dt_s: float,
+    tau_s: float = DOWNSCALE_RAIN_TAU_S,
+) -> np.ndarray:
+    """The recent rain rate after ``dt_s`` more seconds of rain at ``rate_mmh`` (exact for
+    a constant rate: the same number ``rain_inputs`` gives over the longer series)."""
+    k = float(np.exp(-float(dt_s) / tau_s))
+    return np.asarray(recent_mmh, np.float64) * k + np.asarray(rate_mmh, np.float64) * (1.0 - k)
+
+
+def lead_rain_inputs(
+    observed_mmh: np.ndarray, n_simulated: int, forecast_mmh: np.ndarray, interval_s: float
+) -> tuple[np.ndarray, ...]:
+    """The two rain inputs of a nowcast: at its start and at each lead of each member.
+
+    ``observed_mmh`` [n, ...] are the frames before the forecast (n may be 0), of which the
+    last ``n_simulated`` were simulated by this run; ``forecast_mmh`` [M, K, ...] the
+    members' frames. Rain since the start counts the simulated and forecast frames, recent
+    rain every frame. Returns (acc0, recent0 [...], acc, recent [M, K, ...])."""
+    fc = np.nan_to_num(np.asarray(forecast_mmh, np.float64))
+    grid = fc.shape[2:]
+    obs = np.asarray(observed_mmh, np.float64).reshape((-1,) + grid)
+    acc0, rec0 = np.zeros(grid), np.zeros(grid)
+    if len(obs):
+        rec0 = frame_rain_inputs(obs, interval_s)[1][-1]
+    if n_simulated:
+        acc0 = frame_rain_inputs(obs[len(obs) - int(n_simulated) :], interval_s)[0][-1]
+    acc = acc0 + np.cumsum(fc * interval_s / 3600.0, axis=1)
+    rec = np.empty_like(fc)
+    for k in range(fc.shape[1]):
+        rec[:, k] = advance_recent(rec0 if k == 0 else rec[:, k - 1], fc[:, k], interval_s)
+    return acc0, rec0, acc, rec
