@@ -80,13 +80,12 @@ def main() -> None:
         )
         xs, ch_cpu, _ = clock(
             lambda g=g, c=c: np.stack(
-                [
-                    g.channels(h, r, q)
-                    for h, r, q in zip(c["depth"], acc, recent, strict=True)
-                ]
+                [g.channels(h, r, q) for h, r, q in zip(c["depth"], acc, recent, strict=True)]
             )
         )
-        _, ch1_cpu, _ = clock(lambda g=g, c=c: g.channels(c["depth"][-1], acc[-1], recent[-1]), a.repeat)
+        _, ch1_cpu, _ = clock(
+            lambda g=g, c=c: g.channels(c["depth"][-1], acc[-1], recent[-1]), a.repeat
+        )
         x = torch.from_numpy(xs)
         for w in a.widths:
             cfg = DownscaleTrainConfig(data="", out="", factor=f, width=w)
