@@ -146,37 +146,52 @@ class TestLiteUnet(ModelTester):
     kwargs: ClassVar[dict] = {"decoder_channels": 8}
 
 
+class TestSubpixelUnet(ModelTester):
+    name = "subpixel_unet"
+    kwargs: ClassVar[dict] = {"decoder_channels": 8, "encoder_depth": 4}
+
+
 def test_lite_unet_costs_a_third_of_small_unet():
     """Multiply-adds of the convolutions on 256 x 256, 11 channels, width 8, 3 levels:
     the half-resolution core must make the lite model >= 2.5x cheaper (measured 714 M
     multiply-adds for small_unet, 266 M for lite_unet; by hand, the full-resolution
     layers alone cost small_unet 240 M)."""
 
-    def macs(name: str) -> int:
-        model = build_model(name, in_channels=11, decoder_channels=8, encoder_depth=3).eval()
-        total = [0]
-
-        def hook(mod, inp, out):
-            total[0] += (
-                out.numel()
-                * mod.in_channels
-                * mod.kernel_size[0]
-                * mod.kernel_size[1]
-                // mod.groups
-            )
-
-        hs = [
-            m.register_forward_hook(hook) for m in model.modules() if isinstance(m, torch.nn.Conv2d)
-        ]
-        with torch.no_grad():
-            model(torch.zeros(1, 11, 256, 256))
-        for h in hs:
-            h.remove()
-        return total[0]
-
-    small, lite = macs("small_unet"), macs("lite_unet")
+    small, lite = conv_macs("small_unet"), conv_macs("lite_unet")
     assert 6.5e8 < small < 7.5e8, small
     assert small / lite >= 2.5, (small, lite)
+
+
+def test_subpixel_unet_costs_a_fifth_of_small_unet():
+    """The sub-pixel model runs every 3x3 convolution on the 4x coarser grid: on 256 x 256,
+    11 channels, width 8, one level more than small_unet's 3 (a deeper reach), it costs
+    under a fourth. By hand (M multiply-adds): 1x1 stem 176 -> 16 on 64^2 11.5; encoder
+    18.9 + 14.2 + 14.2; decoder 37.7 + 37.7; expansion 16 -> 128 on 64^2 8.4; the two heads
+    8 -> 2 + 1 on 256^2 1.6: 144.1 (the hook counts 143.65, no bias terms)."""
+    small = conv_macs("small_unet")
+    sub = conv_macs("subpixel_unet", encoder_depth=4)
+    assert 1.43e8 < sub < 1.445e8, sub
+    assert small / sub >= 4.5, (small, sub)
+
+
+def conv_macs(name: str, encoder_depth: int = 3) -> int:
+    """Multiply-adds of a model's convolutions on one 11-channel 256 x 256 input, width 8."""
+    model = build_model(
+        name, in_channels=11, decoder_channels=8, encoder_depth=encoder_depth
+    ).eval()
+    total = [0]
+
+    def hook(mod, inp, out):
+        total[0] += (
+            out.numel() * mod.in_channels * mod.kernel_size[0] * mod.kernel_size[1] // mod.groups
+        )
+
+    hs = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    with torch.no_grad():
+        model(torch.zeros(1, 11, 256, 256))
+    for h in hs:
+        h.remove()
+    return total[0]
 
 
 # --- registry ---------------------------------------------------------------------------
@@ -194,6 +209,7 @@ def test_registry_names():
         "small_unet",
         "tiny",
         "lite_unet",
+        "subpixel_unet",
     ):
         assert name in MODELS
     assert ModelConfig().name == "deeplabv3plus"
@@ -324,7 +340,8 @@ def test_default_depth_models(name, encoder):
 
 
 @pytest.mark.parametrize(
-    ("name", "classes"), [("small_unet", 2), ("small_unet", 1), ("lite_unet", 2)]
+    ("name", "classes"),
+    [("small_unet", 2), ("small_unet", 1), ("lite_unet", 2), ("subpixel_unet", 2)],
 )
 def test_untrained_prior_model_is_its_channel_thresholded(name, classes):
     # the head starts at zero, so the wet logit is exactly scale x (channel - offset):

@@ -69,3 +69,59 @@ def lite_unet(cfg: ModelConfig) -> Parts:
         output_stride=2 ** (levels + 1),
         head_kernel=1,
     )
+
+
+# --- sub-pixel U-Net ----------------------------------------------------------------------
+
+#: The sub-pixel model's space-to-depth factor: its whole network runs on cells of 4 x 4.
+SUBPIXEL_FACTOR = 4
+
+
+class SubpixelEncoder(nn.Module):
+    """Space-to-depth by 4 (each 4 x 4 patch's channels side by side), a 1x1 stem, then small
+    U-Net stages, all on the 16x smaller grid."""
+
+    def __init__(self, in_channels: int, widths: list[int]):
+        super().__init__()
+        s = SUBPIXEL_FACTOR
+        self.unshuffle = nn.PixelUnshuffle(s)
+        self.stem = conv_bn_relu(in_channels * s * s, widths[0], k=1)
+        self.core = SmallUNetEncoder(widths[0], widths)
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        return self.core(self.stem(self.unshuffle(x)))
+
+
+class SubpixelDecoder(nn.Module):
+    """Small U-Net decoder on the 4x smaller grid, then a 1x1 conv to ``out`` x 16 channels
+    rearranged onto the full grid (PixelShuffle): every fine cell its own features."""
+
+    def __init__(self, widths: list[int], out: int):
+        super().__init__()
+        s = SUBPIXEL_FACTOR
+        self.core = SmallUNetDecoder(widths)
+        self.expand = nn.Conv2d(widths[0], out * s * s, 1)
+        self.shuffle = nn.PixelShuffle(s)
+
+    def forward(self, features: list[Tensor]) -> Tensor:
+        return torch.relu(self.shuffle(self.expand(self.core(features))))
+
+
+@register("subpixel_unet")
+def subpixel_unet(cfg: ModelConfig) -> Parts:
+    """Sub-pixel U-Net (ESPCN's space-to-depth and PixelShuffle, Shi et al. 2016, around a
+    small U-Net): every convolution runs on the grid 4x coarser, so on a CPU it costs a
+    fraction of ``small_unet`` at full resolution; made for downscaling, where the fine-cell
+    detail comes from the per-cell inputs (a prior channel, the fine DEM) and the network
+    corrects it. Poolings max(encoder_depth - 2, 0) (the 4x counts as two), core widths
+    2 x ``decoder_channels`` (8) x 2^i, ``decoder_channels`` features per fine cell."""
+    levels = max(min(cfg.encoder_depth, 6) - 2, 0)
+    out = cfg.decoder_channels or 8
+    widths = [2 * out * 2**i for i in range(levels + 1)]
+    return Parts(
+        encoder=SubpixelEncoder(cfg.in_channels, widths),
+        decoder=SubpixelDecoder(widths, out),
+        feature_channels=out,
+        output_stride=SUBPIXEL_FACTOR * 2**levels,
+        head_kernel=1,
+    )
