@@ -14,6 +14,7 @@ not depend on the weights. Both solves run through ``Simulation.advance`` (the c
 step loop where the code has it).
 
     PYTHONPATH=src python benchmarks/profile_downscale.py --widths 8 4
+    PYTHONPATH=src python benchmarks/profile_downscale.py --widths 8 --models small_unet:3 subpixel_unet:4
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--factors", type=int, nargs="+", default=[4, 8])
     ap.add_argument("--widths", type=int, nargs="+", default=[8, 4])
+    ap.add_argument(
+        "--models",
+        nargs="+",
+        default=["small_unet:3"],
+        help="registry models as NAME:ENCODER_DEPTH, each at every --widths",
+    )
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument(
         "--size", type=int, default=128, help="crop side (cells); 128 = the held-out crop"
@@ -87,8 +94,11 @@ def main() -> None:
             lambda g=g, c=c: g.channels(c["depth"][-1], acc[-1], recent[-1]), a.repeat
         )
         x = torch.from_numpy(xs)
-        for w in a.widths:
-            cfg = DownscaleTrainConfig(data="", out="", factor=f, width=w)
+        for spec, w in ((m, w) for m in a.models for w in a.widths):
+            name, depth = spec.split(":") if ":" in spec else (spec, "3")
+            cfg = DownscaleTrainConfig(
+                data="", out="", factor=f, width=w, model=name, encoder_depth=int(depth)
+            )
             model = build_model(model_config(cfg), seed=0).eval()
             with torch.inference_mode():
                 model(x[:1])
@@ -97,7 +107,7 @@ def main() -> None:
             total = g_cpu + c_cpu + ch_cpu + m_cpu
             one = g_cpu + c_cpu + ch1_cpu + m1_cpu
             print(
-                f"x{f} width {w}: FineGrid {g_cpu * 1e3:.1f} ms + coarse solve {c_cpu * 1e3:.1f} ms "
+                f"x{f} {name} depth {depth} width {w}: FineGrid {g_cpu * 1e3:.1f} ms + coarse solve {c_cpu * 1e3:.1f} ms "
                 f"({c['steps']} steps) + channels {ch_cpu * 1e3:.1f} ms + model {m_cpu * 1e3:.1f} ms "
                 f"({m_cpu / len(x) * 1e3:.2f} ms/map; wall {m_wall * 1e3:.1f} ms) = "
                 f"{total * 1e3:.1f} ms CPU -> fine / emulator {f_cpu / total:.1f}x "
