@@ -107,7 +107,8 @@ def main() -> None:
             total = g_cpu + c_cpu + ch_cpu + m_cpu
             one = g_cpu + c_cpu + ch1_cpu + m1_cpu
             print(
-                f"x{f} {name} depth {depth} width {w}: FineGrid {g_cpu * 1e3:.1f} ms + coarse solve {c_cpu * 1e3:.1f} ms "
+                f"x{f} {name} depth {depth} width {w}: FineGrid {g_cpu * 1e3:.1f} ms + "
+                f"coarse solve {c_cpu * 1e3:.1f} ms "
                 f"({c['steps']} steps) + channels {ch_cpu * 1e3:.1f} ms + model {m_cpu * 1e3:.1f} ms "
                 f"({m_cpu / len(x) * 1e3:.2f} ms/map; wall {m_wall * 1e3:.1f} ms) = "
                 f"{total * 1e3:.1f} ms CPU -> fine / emulator {f_cpu / total:.1f}x "
