@@ -47,6 +47,7 @@ from floodcast.data.downscale_dem import (
     check_coarse_method,
     check_subgrid_version,
     coarse_method,
+    event_group_attr,
     group_name,
     read_coarse_dem,
     write_coarse_dem,
@@ -90,21 +91,14 @@ def _exists(path: Path, eid: str, group: str) -> bool:
     return (path / "events" / eid / group / "zarr.json").exists()
 
 
-def _stored_tail(path: Path, eid: str, group: str) -> int:
-    return int(
-        zarr.open_group(str(path / "events" / eid / group), mode="r").attrs.get(
-            "dry_tail_frames", 0
-        )
-    )
-
-
 def _check_tail(path: Path, events, facs, tail: int) -> None:
     """Refuse (before any run) a store whose finished pairs have another dry tail."""
     if int(tail) != tail or tail < 0:
         raise InputError(f"--dry-tail {tail!r}: must be an integer >= 0 (frames)")
     for e in events:
         for g in [group_name(f) for f in facs] + ([TAIL_GROUP] if tail else []):
-            if _exists(path, e, g) and (n := _stored_tail(path, e, g)) != tail:
+            n = event_group_attr(path, e, g, "dry_tail_frames", 0)
+            if n is not None and int(n) != tail:
                 raise InputError(
                     f"{path}: event {e} {g} was built with --dry-tail {n}, not {tail}; "
                     f"pass --dry-tail {n} or delete the store's coarse<F>/ and {TAIL_GROUP}/ "

@@ -38,6 +38,15 @@ def check_coarse_method(path: Path, dems, facs, method: str) -> None:
                     )
 
 
+def event_group_attr(path: Path, eid: str, group: str, key: str, default):
+    """Attribute ``key`` of ``events/<eid>/<group>`` (``default`` where it is unset); None
+    where the group does not exist (not built yet)."""
+    g = path / "events" / eid / group
+    if not (g / "zarr.json").exists():
+        return None
+    return zarr.open_group(str(g), mode="r").attrs.get(key, default)
+
+
 def check_subgrid_version(path: Path, events, facs, method: str) -> None:
     """Refuse (before any run) sub-grid pairs of another sub-grid solver version than this
     floodcast's (``physics.subgrid_run.SUBGRID_VERSION``; runs before the record: 1)."""
@@ -47,11 +56,8 @@ def check_subgrid_version(path: Path, events, facs, method: str) -> None:
         return
     for e in events:
         for f in facs:
-            g = path / "events" / e / group_name(f)
-            if not (g / "zarr.json").exists():
-                continue
-            have = int(zarr.open_group(str(g), mode="r").attrs.get("subgrid_version", 1))
-            if have != SUBGRID_VERSION:
+            have = event_group_attr(path, e, group_name(f), "subgrid_version", 1)
+            if have is not None and int(have) != SUBGRID_VERSION:
                 raise InputError(
                     f"{path}: event {e} x{f} was run by sub-grid solver version {have}, this "
                     f"floodcast's is {SUBGRID_VERSION}; delete the store's coarse{f}/ groups "

@@ -82,12 +82,11 @@ def lead_rain_inputs(
     rain every frame. Returns (acc0, recent0 [...], acc, recent [M, K, ...])."""
     fc = np.nan_to_num(np.asarray(forecast_mmh, np.float64))
     grid = fc.shape[2:]
-    obs = np.asarray(observed_mmh, np.float64).reshape((-1,) + grid)
-    acc0, rec0 = np.zeros(grid), np.zeros(grid)
-    if len(obs):
-        rec0 = frame_rain_inputs(obs, interval_s)[1][-1]
-    if n_simulated:
-        acc0 = frame_rain_inputs(obs[len(obs) - int(n_simulated) :], interval_s)[0][-1]
+    obs = np.nan_to_num(np.asarray(observed_mmh, np.float64).reshape((-1,) + grid))
+    acc0 = obs[len(obs) - int(n_simulated) :].sum(0) * interval_s / 3600.0  # 0 frames: zeros
+    rec0 = np.zeros(grid)
+    for frame in obs:  # the same recursion as the leads below
+        rec0 = advance_recent(rec0, frame, interval_s)
     acc = acc0 + np.cumsum(fc * interval_s / 3600.0, axis=1)
     rec = np.empty_like(fc)
     for k in range(fc.shape[1]):
