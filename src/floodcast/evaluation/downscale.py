@@ -8,7 +8,8 @@ Methods (each: a pair + its ``FineGrid`` -> fine depth [t, y, x]):
 * ``bathtub``: coarse water surface (bilinear) minus the fine DEM, where positive and
   connected to the coarse wet area (``simulation.downscale.bathtub_depth``);
 * ``volume_fill``: each coarse cell's water volume poured into its own fine cells, lowest
-  first (an extra baseline beyond the issue's three; also a model input channel);
+  first (an extra baseline beyond the issue's three; also a model input channel; on
+  sub-grid runs their depression storage into its pits first, ``FineGrid.volume_fill``);
 * any model, through ``predict.downscale.map_fine``.
 
 Scores at every saved time and on the max-depth map (the maximum over the saved times,
@@ -31,7 +32,6 @@ from floodcast.simulation.downscale import (
     FineGrid,
     upsample_bilinear,
     upsample_nearest,
-    volume_fill_depth,
 )
 from floodcast.simulation.downscale_rain import frame_rain_inputs
 
@@ -56,7 +56,7 @@ def bathtub(pair: dict, grid: FineGrid) -> np.ndarray:
 
 
 def volume_fill(pair: dict, grid: FineGrid) -> np.ndarray:
-    return np.stack([volume_fill_depth(grid.z, h, grid.factor) for h in pair["coarse_depth"]])
+    return np.stack([grid.volume_fill(h) for h in pair["coarse_depth"]])
 
 
 def all_dry(pair: dict, grid: FineGrid) -> np.ndarray:

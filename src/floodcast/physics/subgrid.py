@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from floodcast.errors import InputError
+from floodcast.physics.subgrid_pits import leaky_pits
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class SubgridTerrain:
     levels: np.ndarray  # [yc, xc, F*F] sorted fine elevations (inf past the valid ones)
     vol_at: np.ndarray  # [yc, xc, F*F] volume (m3) with the level at levels[..., m]
     nvalid: np.ndarray  # [yc, xc] valid fine cells (0: a wall block)
+    dead: np.ndarray  # [yc, xc] depression storage (m3): water held in closed fine pits
     sill_x: np.ndarray  # [yc, xc + 1, F] x-faces incl. the W and E edges
     sill_y: np.ndarray  # [yc + 1, xc, F] y-faces incl. the N and S edges
 
@@ -61,14 +63,22 @@ class SubgridTerrain:
         return self.nvalid * 2 < self.factor**2
 
 
-def subgrid_terrain(z: np.ndarray, factor: int, cell_fine: float) -> SubgridTerrain:
-    """Fold the fine DEM ``z`` [y, x] (NaN = no data) into blocks of ``factor``."""
+def subgrid_terrain(
+    z: np.ndarray, factor: int, cell_fine: float, depressions: bool = True
+) -> SubgridTerrain:
+    """Fold the fine DEM ``z`` [y, x] (NaN = no data) into blocks of ``factor``.
+
+    ``depressions``: the closed pits a block would drain (``physics.subgrid_pits``) are its
+    depression storage ``dead``, filled first and never drained, and the hypsometry and sills
+    are those of the DEM with them filled (False: none, the solver of version 2)."""
     f = int(factor)
     ny, nx = z.shape
     if ny % f or nx % f:
         raise InputError(f"sub-grid terrain: grid {ny}x{nx} is not divisible by {f}")
     yc, xc = ny // f, nx // f
     zz = np.asarray(z, np.float64)
+    pits = leaky_pits(zz, f) if depressions else np.zeros_like(zz)
+    zz = zz + pits  # NaN stays NaN
     blocks = zz.reshape(yc, f, xc, f).transpose(0, 2, 1, 3).reshape(yc, xc, f * f)
     nvalid = np.isfinite(blocks).sum(-1)
     wall = nvalid * 2 < f * f
@@ -80,7 +90,9 @@ def subgrid_terrain(z: np.ndarray, factor: int, cell_fine: float) -> SubgridTerr
     lv = np.where(fin, levels, 0.0)
     m = np.arange(f * f)
     vol_at = a * (m * lv - (np.cumsum(lv, -1) - lv))  # a * sum_{k<m} (s_m - s_k)
-    vol_at = np.where(fin, vol_at, np.inf)
+    dead = a * pits.reshape(yc, f, xc, f).sum((1, 3))
+    dead[wall] = 0.0
+    vol_at = np.where(fin, vol_at + dead[..., None], np.inf)
     zw = np.where(np.repeat(np.repeat(wall, f, 0), f, 1), np.nan, zz)  # wall blocks: no data
     sill_x = np.full((yc, xc + 1, f), np.inf)
     sill_y = np.full((yc + 1, xc, f), np.inf)
@@ -94,7 +106,7 @@ def subgrid_terrain(z: np.ndarray, factor: int, cell_fine: float) -> SubgridTerr
     sill_y[1:-1] = pair_y.reshape(yc - 1, xc, f)
     sill_y[0] = np.where(np.isfinite(zw[0]), zw[0], np.inf).reshape(xc, f)
     sill_y[-1] = np.where(np.isfinite(zw[-1]), zw[-1], np.inf).reshape(xc, f)
-    return SubgridTerrain(f, float(cell_fine), levels, vol_at, nvalid, sill_x, sill_y)
+    return SubgridTerrain(f, float(cell_fine), levels, vol_at, nvalid, dead, sill_x, sill_y)
 
 
 def segments(frame_starts: np.ndarray, frame_end: float, save_times: np.ndarray):

@@ -38,7 +38,9 @@ def block_levels(V, levels, vol_at, nvalid, af, idx, eta, area):
             while m > 0 and vol_at[i, j, m] > v:
                 m -= 1
             idx[i, j] = m
-            eta[i, j] = levels[i, j, m] + (v - vol_at[i, j, m]) / ((m + 1) * af)
+            # below vol_at[0] (the block's depression storage, ``SubgridTerrain.dead``) the
+            # water is held in closed pits: the level stays at the block's filled minimum
+            eta[i, j] = levels[i, j, m] + max(v - vol_at[i, j, m], 0.0) / ((m + 1) * af)
             area[i, j] = (m + 1) * af
 
 
@@ -193,15 +195,15 @@ def _outflow(qx, qy, i, j, xc, yc):
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
-def continuity(V, qx, qy, rain_ms, vrain, dxf, dt, fac):
-    """Strict limiter (outflow <= the block's volume) then V += dt (in - out) + rain;
-    the limited discharges are kept. Returns the volume that left through the edges."""
+def continuity(V, qx, qy, rain_ms, vrain, dxf, dt, fac, dead):
+    """Strict limiter (outflow <= the block's volume above its depression storage ``dead``),
+    then V += dt (in - out) + rain; the limited discharges are kept. Returns the volume that left through the edges."""
     yc, xc = V.shape
     f = qx.shape[2]
     for i in range(yc):
         for j in range(xc):
             out = _outflow(qx, qy, i, j, xc, yc) * dxf * dt
-            fac[i, j] = min(1.0, V[i, j] / out) if out > 0.0 else 1.0
+            fac[i, j] = min(1.0, max(V[i, j] - dead[i, j], 0.0) / out) if out > 0.0 else 1.0
     for i in range(yc):
         for j in range(xc + 1):
             fw = fac[i, j - 1] if j > 0 else 1.0  # the factor of the block the water leaves
@@ -243,6 +245,7 @@ def run_segments(
     seg_save,
     levels,
     vol_at,
+    dead,
     nvalid,
     sill_x,
     sill_y,
@@ -282,7 +285,7 @@ def run_segments(
             else:
                 dt = end - t
             momentum(eta, qx, qy, sill_x, sill_y, n2, free, dxc, dt, thr)
-            lost += continuity(V, qx, qy, r, vrain, dxf, dt, fac)
+            lost += continuity(V, qx, qy, r, vrain, dxf, dt, fac, dead)
             t = t + dt if dt < end - t else end
             steps += 1
         if seg_save[s]:

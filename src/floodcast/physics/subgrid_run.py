@@ -30,8 +30,9 @@ from .subgrid import SubgridTerrain, segments
 EDGES = ("north", "south", "east", "west")  # the kernel's order of the edge kinds
 #: The sub-grid scheme's version, recorded with every stored sub-grid run (downscaling pairs)
 #: so pairs of another version are not mixed in: 1 = semi-implicit friction with the slope
-#: term in the step (to 2026-12-02), 2 = fully implicit friction, no slope term (2026-12-03).
-SUBGRID_VERSION = 2
+#: term in the step (to 2026-12-02), 2 = fully implicit friction, no slope term (2026-12-03),
+#: 3 = depression storage in the pits a block would drain (``subgrid_pits``, 2026-12-07).
+SUBGRID_VERSION = 3
 
 
 @dataclass
@@ -155,7 +156,7 @@ def advance_subgrid(
     for k, b in enumerate(np.flatnonzero(saved)):  # one kernel call per save: progress, ledger
         vols, steps, out, lo, hi = SK.run_segments(
             V, qx, qy, rate, ends[a : b + 1] - t_prev, frames[a : b + 1], saved[a : b + 1],
-            terrain.levels, terrain.vol_at, terrain.nvalid, terrain.sill_x, terrain.sill_y,
+            terrain.levels, terrain.vol_at, terrain.dead, terrain.nvalid, terrain.sill_x, terrain.sill_y,
             n2, free, f * terrain.cell_fine, terrain.cell_fine, float(config.cfl),
             float(config.max_step), float(config.depth_threshold),
         )  # fmt: skip

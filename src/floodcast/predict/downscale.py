@@ -28,7 +28,7 @@ from floodcast.simulation.downscale import (
     coarse_grid,
     coarse_rule,
 )
-from floodcast.simulation.downscale_fields import fill_from_tables, fill_tables
+from floodcast.simulation.downscale_fields import VolumeFill
 from floodcast.simulation.downscale_rain import rain_inputs
 
 CELL_TOL = 0.01  # relative cell-size difference accepted between the run and the model
@@ -230,8 +230,8 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
     t_solve = time.perf_counter() - t0
     t1 = time.perf_counter()
     if ds.model is None:  # volume fill: no model, no fine-grid channels
-        tables = fill_tables(dem.elevation, f)
-        depth = np.stack([fill_from_tables(tables, h) for h in res.depth]).astype(np.float32)
+        fill = VolumeFill(dem.elevation, f, rule)
+        depth = np.stack([fill(h) for h in res.depth]).astype(np.float32)
     else:
         grid = FineGrid(
             dem.elevation, dem.cell_size, f, req.threshold_m, f"DEM {dem.source}", coarse_dem=rule

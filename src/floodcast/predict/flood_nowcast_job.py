@@ -111,6 +111,7 @@ def run_nowcast(
     (when stderr is a terminal; see :func:`floodcast.progress.count_progress`)."""
     from floodcast.io.atomic import check_writable
     from floodcast.io.named_inputs import load_dems
+    from floodcast.physics.subgrid_run import SUBGRID_VERSION
     from floodcast.progress import count_progress
     from floodcast.simulation.hotstart import fingerprint
 
@@ -152,7 +153,8 @@ def run_nowcast(
         dsn.check_subgrid_nowcast(req, config, boundaries)
     sdem = dsn.solver_dem(ds, dem)  # the state fingerprint is of the grid the members run on
     if sub:  # a sub-grid state depends on the fine DEM inside each block (storage and sills)
-        fp = fingerprint(dem.elevation, dem.cell_size, config, boundaries, f"subgrid:x{ds.factor}")
+        tag = f"subgrid{SUBGRID_VERSION}:x{ds.factor}"  # another scheme's state is refused
+        fp = fingerprint(dem.elevation, dem.cell_size, config, boundaries, tag)
     else:
         fp = fingerprint(sdem.elevation, sdem.cell_size, config, boundaries)
     mapper = None

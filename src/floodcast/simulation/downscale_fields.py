@@ -10,6 +10,7 @@ From the coarse depth ``h_c`` and the fine DEM ``z``:
   (4-neighbour) to the coarse wet area (``h_c`` > the wet threshold) - ``bathtub_depth``;
 * ``volume_fill_depth``: each coarse cell's water volume poured into its own fine cells,
   lowest first (mass-conserving; water gathers in the block's channel or pond);
+  ``VolumeFill`` for a rule (sub-grid runs: their depression storage into its pits first);
 * ``FineGrid.channels``: the model inputs on the fine grid (``CHANNELS``; the two rain
   inputs from ``floodcast.simulation.downscale_rain``).
 
@@ -214,6 +215,34 @@ def fill_from_tables(t: dict[str, np.ndarray], hc: np.ndarray) -> np.ndarray:
     return np.clip(d, 0, None).astype(np.float32)
 
 
+class VolumeFill:
+    """``volume_fill_depth`` on one fine DEM for one coarse rule, its tables made once. For
+    ``SUBGRID`` the run's depth holds each block's depression storage (``physics.subgrid_pits``):
+    that water (up to the block's storage) fills the block's own leaky pits lowest first, the
+    rest is poured on the DEM with them filled, as the sub-grid solver stores it."""
+
+    def __init__(self, z: np.ndarray, factor: int, rule: str = DOWNSCALE_COARSE_DEM):
+        from floodcast.physics.subgrid_pits import leaky_pits
+
+        f = int(factor)
+        z = np.asarray(z, np.float64)
+        self.dead: np.ndarray | None = None  # storage (m, per block area) of each block
+        pits = leaky_pits(z, f) if rule == SUBGRID else None
+        if pits is not None and pits.any():
+            ny, nx = z.shape
+            self.dead = pits.reshape(ny // f, f, nx // f, f).sum((1, 3)) / f**2
+            self._pits = fill_tables(np.where(pits > 0, z, np.nan), f)
+            z = z + pits
+        self._main = fill_tables(z, f)
+
+    def __call__(self, hc: np.ndarray) -> np.ndarray:
+        if self.dead is None:
+            return fill_from_tables(self._main, hc)
+        h = np.nan_to_num(np.asarray(hc, np.float64))
+        dead = np.minimum(h, self.dead)
+        return fill_from_tables(self._pits, dead) + fill_from_tables(self._main, h - dead)
+
+
 def volume_fill_depth(z: np.ndarray, hc: np.ndarray, factor: int) -> np.ndarray:
     """Each coarse cell's water volume poured into its own F x F fine cells, lowest first,
     up to the level that holds it (mass-conserving per block; walls take no water)."""
@@ -253,7 +282,7 @@ class FineGrid:
         self.zc = coarse_grid(self.z, f, coarse_dem)
         self._walls = _nearest_valid(~np.isfinite(self.zc))  # coarse walls take a neighbour's WSE
         self._wy, self._wx = (bilinear_weights(n, f) for n in self.zc.shape)
-        self._fill = fill_tables(self.z, f)
+        self._fill = VolumeFill(self.z, f, coarse_dem)
         z0 = float(np.nanmean(self.z))
         dem = np.where(self.valid, (self.z - z0) / DEM_SCALE_M, 0.0)
         detail = np.where(self.valid, self.z - upsample_nearest(_fill_nan(self.zc), f), 0.0)
@@ -272,7 +301,7 @@ class FineGrid:
         return _bathtub(self.z, w, hc, self.factor, self.threshold_m)
 
     def volume_fill(self, hc: np.ndarray) -> np.ndarray:
-        return fill_from_tables(self._fill, hc)
+        return self._fill(hc)
 
     def channels(
         self, hc: np.ndarray, rain_mm: np.ndarray | float, recent_mmh: np.ndarray | float

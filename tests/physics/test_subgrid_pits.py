@@ -1,0 +1,77 @@
+"""Depression storage of the sub-grid solver (``physics.subgrid_pits``): which pits a block
+would drain, by hand; the storage in the terrain and the level; rain below the storage kept
+in its block (and run off without it); and the volume fill that reads it."""
+
+import numpy as np
+import pytest
+
+from floodcast.io.dem_tools import depression_depth
+from floodcast.physics import subgrid_kernels as SK
+from floodcast.physics.subgrid import subgrid_terrain
+from floodcast.physics.subgrid_pits import leaky_pits
+from floodcast.physics.subgrid_run import simulate_subgrid
+from floodcast.simulation.downscale_fields import VolumeFill
+
+
+def slope_with_two_pits() -> np.ndarray:
+    """8 x 8 cells falling 0.5 m per column to the east (blocks of 4: 2 x 2 blocks), with a
+    pit 0.2 m deep at (1, 1), above its block's lowest cells (8.5 m, column 3), and a pit
+    0.5 m deep at (5, 6), the lowest cell of its block."""
+    z = 10.0 - 0.5 * np.arange(8)[None, :].repeat(8, 0)
+    z[1, 1], z[5, 6] = 8.8, 6.0  # spill levels 9.0 (column 2) and 6.5 (column 7)
+    return z
+
+
+def test_only_the_pit_a_block_would_drain_is_storage():
+    z = slope_with_two_pits()
+    dd = depression_depth(z)
+    assert dd[1, 1] == pytest.approx(0.2) and dd[5, 6] == pytest.approx(0.5)
+    pits = leaky_pits(z, 4)
+    want = np.zeros_like(z)
+    want[1, 1] = 0.2  # the pit at (5, 6) holds its block's lowest cell: it keeps its water
+    np.testing.assert_allclose(pits, want, atol=1e-12)
+
+
+def test_storage_in_the_terrain_by_hand():
+    t = subgrid_terrain(slope_with_two_pits(), 4, 2.0)
+    np.testing.assert_allclose(t.dead, [[4.0 * 0.2, 0.0], [0.0, 0.0]])  # 4 m2 x 0.2 m
+    assert t.vol_at[0, 0, 0] == pytest.approx(0.8)  # the level leaves the bottom past 0.8 m3
+    assert 9.0 in t.levels[0, 0] and 8.8 not in t.levels[0, 0]  # the pit filled to its spill
+    plain = subgrid_terrain(slope_with_two_pits(), 4, 2.0, depressions=False)
+    assert plain.dead.sum() == 0.0 and plain.vol_at[0, 0, 0] == 0.0
+    eta, area = np.empty((2, 2)), np.empty((2, 2))
+    idx = np.zeros((2, 2), np.int64)
+    vol = np.array([[0.5, 0.0], [0.0, 0.0]])  # less than the storage: no level above the bottom
+    SK.block_levels(vol, t.levels, t.vol_at, t.nvalid, 4.0, idx, eta, area)
+    assert eta[0, 0] == pytest.approx(8.5)  # the block's lowest cell, dry
+
+
+def test_rain_below_the_storage_stays_in_its_block():
+    z = slope_with_two_pits()[:4]  # 4 x 8 cells: the pit's block and its lower neighbour
+    # 6 mm on the pit's block only: 0.384 m3 < its 0.8 m3 of storage, which keeps it all
+    rain = np.array([[[72.0, 0.0]]])  # mm/h over one 5-min frame
+    kept = simulate_subgrid(subgrid_terrain(z, 4, 2.0), rain, 300.0, 0.035, "closed")
+    np.testing.assert_allclose(kept["depth"][-1], [[0.006, 0.0]], atol=1e-12)
+    plain = subgrid_terrain(z, 4, 2.0, depressions=False)
+    lost = simulate_subgrid(plain, rain, 300.0, 0.035, "closed")
+    # one level per block: the water stands at 8.5 m above the 8.5 m sill and runs east
+    assert lost["depth"][-1][0, 1] > 0.001
+    assert abs(lost["mass_relative_error"]) < 1e-12
+
+
+def test_volume_fill_puts_the_storage_in_its_pit():
+    z = slope_with_two_pits()
+    fill = VolumeFill(z, 4, "subgrid")
+    hc = np.zeros((2, 2))
+    hc[0, 0] = 0.4 / 64.0  # half the block's storage (m3 per block area)
+    d = fill(hc)
+    want = np.zeros_like(z)
+    want[1, 1] = 0.1  # 0.4 m3 on one 4 m2 cell
+    np.testing.assert_allclose(d, want, atol=1e-6)
+    plain = VolumeFill(z, 4, "min")(hc)  # the plain rule: the block's lowest cells
+    np.testing.assert_allclose(plain[:4, 3], 0.025, atol=1e-6)
+    hc[0, 0] = 1.6 / 64.0  # storage full, 0.8 m3 more on the filled block: 4 cells at 8.5 m
+    d = fill(hc)
+    assert d[1, 1] == pytest.approx(0.2, abs=1e-6)
+    np.testing.assert_allclose(d[:4, 3], 0.05, atol=1e-6)
+    assert d.sum() * 4.0 == pytest.approx(1.6, rel=1e-5)  # mass per block
