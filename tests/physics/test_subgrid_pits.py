@@ -14,27 +14,30 @@ from floodcast.simulation.downscale_fields import VolumeFill
 
 
 def slope_with_two_pits() -> np.ndarray:
-    """8 x 8 cells falling 0.5 m per column to the east (blocks of 4: 2 x 2 blocks), with a
-    pit 0.2 m deep at (1, 1), above its block's lowest cells (8.5 m, column 3), and a pit
-    0.5 m deep at (5, 6), the lowest cell of its block."""
+    """8 x 8 cells falling 0.5 m per column to the east (blocks of 4: 2 x 2 blocks), with
+    pits at (1, 1) (8.8 m, spill 9.0 m: above its block's lowest cells, 8.5 m in column 3),
+    (5, 1) (8.3 m, spill 9.0 m: its block's lowest cell, but the block has 8.5 m cells below
+    the spill) and (5, 6) (6.0 m, spill 6.5 m: no cell of its block below the spill)."""
     z = 10.0 - 0.5 * np.arange(8)[None, :].repeat(8, 0)
-    z[1, 1], z[5, 6] = 8.8, 6.0  # spill levels 9.0 (column 2) and 6.5 (column 7)
+    z[1, 1], z[5, 1], z[5, 6] = 8.8, 8.3, 6.0
     return z
 
 
 def test_only_the_pit_a_block_would_drain_is_storage():
     z = slope_with_two_pits()
     dd = depression_depth(z)
-    assert dd[1, 1] == pytest.approx(0.2) and dd[5, 6] == pytest.approx(0.5)
+    assert dd[1, 1] == pytest.approx(0.2) and dd[5, 1] == pytest.approx(0.7)
+    assert dd[5, 6] == pytest.approx(0.5)
     pits = leaky_pits(z, 4)
     want = np.zeros_like(z)
-    want[1, 1] = 0.2  # the pit at (5, 6) holds its block's lowest cell: it keeps its water
+    want[1, 1], want[5, 1] = 0.2, 0.7  # one level would run over the 8.5 m cells first
+    # the pit at (5, 6) fills to 6.5 m before its block's level reaches another cell: live
     np.testing.assert_allclose(pits, want, atol=1e-12)
 
 
 def test_storage_in_the_terrain_by_hand():
     t = subgrid_terrain(slope_with_two_pits(), 4, 2.0)
-    np.testing.assert_allclose(t.dead, [[4.0 * 0.2, 0.0], [0.0, 0.0]])  # 4 m2 x 0.2 m
+    np.testing.assert_allclose(t.dead, [[4.0 * 0.2, 0.0], [4.0 * 0.7, 0.0]])  # 4 m2 x depth
     assert t.vol_at[0, 0, 0] == pytest.approx(0.8)  # the level leaves the bottom past 0.8 m3
     assert 9.0 in t.levels[0, 0] and 8.8 not in t.levels[0, 0]  # the pit filled to its spill
     plain = subgrid_terrain(slope_with_two_pits(), 4, 2.0, depressions=False)
