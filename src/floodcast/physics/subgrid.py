@@ -23,6 +23,11 @@ its neighbour's level. Measured on the downscaling benchmark's held-out events (
 CSI (0.727 against 0.726). The drying limiter is the strict one (outflow capped by the volume
 in the cell): volumes never go negative, mass is conserved to round-off.
 
+Depression storage (``physics.subgrid_pits``) keeps the fine pits one level per block
+would drain; a film roughness (Manning n up to ``defaults.SUBGRID_FILM_ROUGHNESS`` times
+larger on sub-faces shallower than ``SUBGRID_FILM_DEPTH_M``) slows the water one level
+pools from a hillslope's film, which the fine run drains as millimetres, not centimetres.
+
 Edges: ``closed`` or ``free`` (LISFLOOD-FP's FREE outflow on every edge sub-face, slope from
 the edge cell to its inward neighbour); ``level`` edges, losses and point inflows are not
 supported. Depth out is the block's volume per block area, as a plain coarse run's.

@@ -123,6 +123,14 @@ def _implicit(b, h, gdt, n2):
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")
+def _film(n2, h, fk, fh):
+    """n^2 of a sub-face at depth ``h``: ``fk`` times n for a film (h -> 0), back to n at
+    ``fh`` and deeper (``fk`` = 1: n at every depth)."""
+    m = 1.0 + (fk - 1.0) * max(0.0, 1.0 - h / fh)
+    return n2 * m * m
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
 def _inertial(q, h, s, gdt, n2):
     """Local-inertial unit discharge update (Bates et al. 2010) with implicit friction."""
     return _implicit(q - gdt * h * s, h, gdt, n2)
@@ -135,27 +143,30 @@ def _free(qold, h, s, gdt, n2):
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")
-def _subfaces(q, sills, e, s, gdt, n2, thr):
+def _subfaces(q, sills, e, s, gdt, n2, thr, fk, fh):
     """New discharge of the sub-faces of one interior face at level ``e`` and slope ``s``
     (no flow where the depth is at or below ``thr``; branch-free, so it vectorises)."""
     for k in range(sills.shape[0]):
         h = e - sills[k]
-        qn = _inertial(q[k], max(h, thr), s, gdt, n2)
+        hh = max(h, thr)
+        qn = _inertial(q[k], hh, s, gdt, _film(n2, hh, fk, fh))
         q[k] = qn if h > thr else 0.0
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")
-def _edge(q, sills, e, s, sign, ok, gdt, n2, thr):
+def _edge(q, sills, e, s, sign, ok, gdt, n2, thr, fk, fh):
     """Discharge of the sub-faces of one edge face of a block at level ``e``: free outflow
     (towards ``sign``) where the edge is free and the depth exceeds ``thr``, else none."""
     for k in range(sills.shape[0]):
         h = e - sills[k]
-        q[k] = sign * _free(q[k], h, s, gdt, n2) if ok and h > thr else 0.0
+        hh = max(h, thr)
+        q[k] = sign * _free(q[k], hh, s, gdt, _film(n2, hh, fk, fh)) if ok and h > thr else 0.0
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
-def momentum(eta, qx, qy, sill_x, sill_y, n2, free, dxc, dt, thr):
-    """New unit discharge of every sub-face (edge sub-faces: free outflow or none)."""
+def momentum(eta, qx, qy, sill_x, sill_y, n2, free, dxc, dt, thr, fk=1.0, fh=0.1):
+    """New unit discharge of every sub-face (edge sub-faces: free outflow or none); the film
+    roughness ``fk``, ``fh`` as ``_film`` (``defaults.SUBGRID_FILM_ROUGHNESS``)."""
     yc, xc = eta.shape
     gdt = G * dt
     for i in range(yc):
@@ -163,25 +174,29 @@ def momentum(eta, qx, qy, sill_x, sill_y, n2, free, dxc, dt, thr):
             if 0 < j < xc:
                 e0, e1 = eta[i, j - 1], eta[i, j]
                 nn = 0.5 * (n2[i, j - 1] + n2[i, j])
-                _subfaces(qx[i, j], sill_x[i, j], max(e0, e1), (e1 - e0) / dxc, gdt, nn, thr)
+                _subfaces(
+                    qx[i, j], sill_x[i, j], max(e0, e1), (e1 - e0) / dxc, gdt, nn, thr, fk, fh
+                )
             else:
                 b, sign = (0, -1.0) if j == 0 else (xc - 1, 1.0)
                 inn = b + 1 if j == 0 else b - 1
                 s = (eta[i, b] - eta[i, inn]) / dxc if 0 <= inn < xc else 0.0
                 ok = free[3] if j == 0 else free[2]
-                _edge(qx[i, j], sill_x[i, j], eta[i, b], s, sign, ok, gdt, n2[i, b], thr)
+                _edge(qx[i, j], sill_x[i, j], eta[i, b], s, sign, ok, gdt, n2[i, b], thr, fk, fh)
     for i in range(yc + 1):
         for j in range(xc):
             if 0 < i < yc:
                 e0, e1 = eta[i - 1, j], eta[i, j]
                 nn = 0.5 * (n2[i - 1, j] + n2[i, j])
-                _subfaces(qy[i, j], sill_y[i, j], max(e0, e1), (e1 - e0) / dxc, gdt, nn, thr)
+                _subfaces(
+                    qy[i, j], sill_y[i, j], max(e0, e1), (e1 - e0) / dxc, gdt, nn, thr, fk, fh
+                )
             else:
                 b, sign = (0, -1.0) if i == 0 else (yc - 1, 1.0)
                 inn = b + 1 if i == 0 else b - 1
                 s = (eta[b, j] - eta[inn, j]) / dxc if 0 <= inn < yc else 0.0
                 ok = free[0] if i == 0 else free[1]
-                _edge(qy[i, j], sill_y[i, j], eta[b, j], s, sign, ok, gdt, n2[b, j], thr)
+                _edge(qy[i, j], sill_y[i, j], eta[b, j], s, sign, ok, gdt, n2[b, j], thr, fk, fh)
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
@@ -256,6 +271,8 @@ def run_segments(
     cfl,
     max_step,
     thr,
+    fk=1.0,
+    fh=0.1,
 ):
     """Advance from t = 0 through segments ending at ``seg_end`` [S] (s), each under rain
     frame ``seg_frame`` [S] of ``rain`` [NF, yc, xc] (m/s; -1: no rain); the block volumes
@@ -284,7 +301,7 @@ def run_segments(
                 dt_min, dt_max = min(dt_min, dt), max(dt_max, dt)
             else:
                 dt = end - t
-            momentum(eta, qx, qy, sill_x, sill_y, n2, free, dxc, dt, thr)
+            momentum(eta, qx, qy, sill_x, sill_y, n2, free, dxc, dt, thr, fk, fh)
             lost += continuity(V, qx, qy, r, vrain, dxf, dt, fac, dead)
             t = t + dt if dt < end - t else end
             steps += 1

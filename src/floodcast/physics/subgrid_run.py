@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from floodcast.defaults import SUBGRID_FILM_DEPTH_M, SUBGRID_FILM_ROUGHNESS
 from floodcast.errors import InputError
 from floodcast.io.rain import RainSeries
 
@@ -31,7 +32,8 @@ EDGES = ("north", "south", "east", "west")  # the kernel's order of the edge kin
 #: The sub-grid scheme's version, recorded with every stored sub-grid run (downscaling pairs)
 #: so pairs of another version are not mixed in: 1 = semi-implicit friction with the slope
 #: term in the step (to 2026-12-02), 2 = fully implicit friction, no slope term (2026-12-03),
-#: 3 = depression storage in the pits a block would drain (``subgrid_pits``, 2026-12-07).
+#: 3 = depression storage in the pits a block would drain (``subgrid_pits``) and the film
+#: roughness (``defaults.SUBGRID_FILM_ROUGHNESS``), 2026-12-07.
 SUBGRID_VERSION = 3
 
 
@@ -83,11 +85,13 @@ def run_subgrid(
     save_every_s: float,
     progress: Callable[[Clock], None] | None = None,
     save_times_s: list[float] | None = None,
+    film_roughness: float = SUBGRID_FILM_ROUGHNESS,
 ) -> SimulationResult:
     """Run from dry for ``duration_s``, saving every ``save_every_s`` (or at ``save_times_s``)."""
     return advance_subgrid(
-        terrain, rain, config, boundaries, duration_s, save_every_s, None, progress, save_times_s
-    )[0]
+        terrain, rain, config, boundaries, duration_s, save_every_s, None, progress,
+        save_times_s, film_roughness,
+    )[0]  # fmt: skip
 
 
 def subgrid_state(terrain: SubgridTerrain, t: float, V, qx, qy) -> dict:
@@ -107,11 +111,13 @@ def advance_subgrid(
     state: dict | None = None,
     progress: Callable[[Clock], None] | None = None,
     save_times_s: list[float] | None = None,
+    film_roughness: float = SUBGRID_FILM_ROUGHNESS,
 ) -> tuple[SimulationResult, dict]:
     """``run_subgrid`` from ``state`` (``subgrid_state``; None: dry at t = 0) for
     ``duration_s`` more: (the result, with times on the state's clock, and the new state).
     ``rain`` times are on that clock too; ``save_times_s`` are seconds after the state's
-    time (the last ends the run)."""
+    time (the last ends the run). ``film_roughness``: K of ``defaults.SUBGRID_FILM_ROUGHNESS``
+    (1: Manning n at every depth)."""
     from . import subgrid_kernels as SK
 
     free = check_subgrid(config, boundaries)
@@ -159,6 +165,7 @@ def advance_subgrid(
             terrain.levels, terrain.vol_at, terrain.dead, terrain.nvalid, terrain.sill_x, terrain.sill_y,
             n2, free, f * terrain.cell_fine, terrain.cell_fine, float(config.cfl),
             float(config.max_step), float(config.depth_threshold),
+            float(film_roughness), SUBGRID_FILM_DEPTH_M,
         )  # fmt: skip
         depth[k] = vols[0] / (f * terrain.cell_fine) ** 2
         lost, clock.steps, clock.t = lost + out, clock.steps + steps, t0 + float(ends[b])
@@ -195,6 +202,7 @@ def simulate_subgrid(
     cfl: float = 0.7,
     max_step: float = 10.0,
     save_times_s: np.ndarray | None = None,
+    film_roughness: float = SUBGRID_FILM_ROUGHNESS,
 ) -> dict:
     """Run from dry under block rain ``rain_mmh`` [T, yc, xc] (mm/h), one frame every
     ``interval_s`` (no rain after the last); depth at the end of every frame, or at
@@ -214,7 +222,9 @@ def simulate_subgrid(
     )  # fmt: skip
     saves = np.arange(1, nt + 1) * float(interval_s) if save_times_s is None else save_times_s
     cfg = SolverConfig(manning=manning, cfl=cfl, max_step=max_step, max_mass_error=np.inf)
-    res = run_subgrid(terrain, series, cfg, edges, float(saves[-1]), 1.0, None, list(saves))
+    res = run_subgrid(
+        terrain, series, cfg, edges, float(saves[-1]), 1.0, None, list(saves), film_roughness
+    )
     last = res.mass[-1]
     return {
         "depth": res.depth,
