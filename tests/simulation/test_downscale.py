@@ -168,4 +168,8 @@ def test_fine_grid_channels_match_the_direct_fields():
     np.testing.assert_allclose(
         x[3], np.log1p(volume_fill_depth(z, hc, 4) / 0.05) * g.valid, atol=1e-5
     )
-    assert np.allclose(x[7][g.valid], 12.0 / 20.0) and (x[:, ~g.valid] == 0).all()
+    assert np.allclose(x[8][g.valid], 12.0 / 20.0) and (x[:, ~g.valid] == 0).all()
+    from floodcast.io.dem_tools import depression_depth
+
+    pits = np.log1p(depression_depth(z) / 0.1) / 2  # the pit_depth channel
+    np.testing.assert_allclose(x[CHANNELS.index("pit_depth")], pits * g.valid, atol=1e-6)

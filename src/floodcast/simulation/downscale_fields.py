@@ -46,12 +46,14 @@ CHANNELS = (
     "dem",
     "dem_detail",
     "flow_accumulation",
+    "pit_depth",
     "rain_accum",
     "rain_recent",
 )
 DEM_SCALE_M = 5.0  # (z - DEM mean) / 5 m: a fixed scale keeps slopes comparable across DEMs
 RAIN_SCALE_MM = 20.0  # rain since the start / 20 mm
 RAIN_RATE_SCALE_MMH = 20.0  # recent rain rate / 20 mm/h (simulation.downscale_rain)
+PIT_SCALE_M = 0.1  # log1p(pit depth / 0.1 m) / 2, as data.terrain.DEPRESSION_SCALE_M
 
 
 def check_factor(shape: tuple[int, int], factor: int, what: str) -> int:
@@ -271,7 +273,7 @@ class FineGrid:
         what: str = "DEM",
         coarse_dem: str = DOWNSCALE_COARSE_DEM,
     ):
-        from floodcast.io.dem_tools import contributing_area
+        from floodcast.io.dem_tools import contributing_area, depression_depth
 
         self.factor = f = check_factor(np.shape(elevation), factor, what)
         self.z = np.asarray(elevation, np.float32)
@@ -288,7 +290,10 @@ class FineGrid:
         detail = np.where(self.valid, self.z - upsample_nearest(_fill_nan(self.zc), f), 0.0)
         area = contributing_area(self.z, self.cell_size) * self.cell_size**2
         flow = np.where(self.valid, (np.log10(area) - 4.0) / 2.0, 0.0)
-        self.static = np.stack([dem, detail, flow]).astype(np.float32)  # dem, dem_detail, flow
+        # depth below the spill level of a closed pit, as data.terrain's depression channel:
+        # where the fine run's water stands in a pit, lowest first (volume fill) is right
+        pits = np.log1p(depression_depth(self.z) / PIT_SCALE_M) / 2.0
+        self.static = np.stack([dem, detail, flow, pits]).astype(np.float32)
 
     def wse(self, hc: np.ndarray) -> np.ndarray:
         """``coarse_wse_fine(self.zc, hc)`` from the precomputed weights and walls."""
@@ -316,8 +321,8 @@ class FineGrid:
         out[1] = np.sign(wse_rel) * _depth_code(np.abs(wse_rel))
         out[2] = _depth_code(self.bathtub(hc, wse))
         out[3] = _depth_code(self.volume_fill(hc))
-        out[4:7] = self.static
-        out[7] = np.asarray(rain_mm, np.float64) / RAIN_SCALE_MM
-        out[8] = np.asarray(recent_mmh, np.float64) / RAIN_RATE_SCALE_MMH
+        out[4:8] = self.static
+        out[8] = np.asarray(rain_mm, np.float64) / RAIN_SCALE_MM
+        out[9] = np.asarray(recent_mmh, np.float64) / RAIN_RATE_SCALE_MMH
         out[:, ~self.valid] = 0.0
         return out
