@@ -69,7 +69,7 @@ def timing(store: Path, factor: int, model_path: Path, events: list[str]) -> lis
         simulate_coarse,
         simulate_coarse_rule,
     )
-    from floodcast.simulation.downscale_fields import VolumeFill
+    from floodcast.simulation.downscale_fields import SUBGRID, VolumeFill
     from floodcast.simulation.downscale_rain import frame_rain_inputs
 
     torch.set_num_threads(1)
@@ -108,7 +108,7 @@ def timing(store: Path, factor: int, model_path: Path, events: list[str]) -> lis
         total = time.perf_counter() - t0
         emu_cpu = time.process_time() - c0
         t2 = time.perf_counter()  # no model: the coarse run's volume poured into each block
-        fill = VolumeFill(p["fine_dem"], factor, p["coarse_method"])
+        fill = VolumeFill(p["fine_dem"], factor, storage=p["coarse_method"] == SUBGRID)
         [fill(h) for h in coarse["depth"]]
         t_fill = time.perf_counter() - t2
         if n == 0:

@@ -48,7 +48,7 @@ def ablate(store: str, factor: int, split: str, film: list[float]) -> dict:
         grid = FineGrid(z, cell, factor, coarse_dem="subgrid")
         oracle = block_mean_grid(p["fine_depth"], factor)
         for dep, k in variants:
-            fill = VolumeFill(z, factor, "subgrid" if dep else "min")
+            fill = VolumeFill(z, factor, storage=dep)
             terrain = subgrid_terrain(z, factor, cell, depressions=dep)
             res = run_subgrid(terrain, series, cfg, edges, n * dt, dt, film_roughness=k)
             t = tallies[(dep, k)]

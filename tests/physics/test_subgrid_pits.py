@@ -11,7 +11,7 @@ from floodcast.physics import subgrid_kernels as SK
 from floodcast.physics.subgrid import subgrid_terrain
 from floodcast.physics.subgrid_pits import leaky_pits
 from floodcast.physics.subgrid_run import simulate_subgrid
-from floodcast.simulation.downscale_fields import VolumeFill
+from floodcast.simulation.volume_fill import VolumeFill
 
 
 def slope_with_two_pits() -> np.ndarray:
@@ -65,14 +65,14 @@ def test_rain_below_the_storage_stays_in_its_block():
 
 def test_volume_fill_puts_the_storage_in_its_pit():
     z = slope_with_two_pits()
-    fill = VolumeFill(z, 4, "subgrid")
+    fill = VolumeFill(z, 4, storage=True)
     hc = np.zeros((2, 2))
     hc[0, 0] = 0.4 / 64.0  # half the block's storage (m3 per block area)
     d = fill(hc)
     want = np.zeros_like(z)
     want[1, 1] = 0.1  # 0.4 m3 on one 4 m2 cell
     np.testing.assert_allclose(d, want, atol=1e-6)
-    plain = VolumeFill(z, 4, "min")(hc)  # the plain rule: the block's lowest cells
+    plain = VolumeFill(z, 4)(hc)  # no storage (plain coarse rules): the lowest cells
     np.testing.assert_allclose(plain[:4, 3], 0.025, atol=1e-6)
     hc[0, 0] = 1.6 / 64.0  # storage full, 0.8 m3 more on the filled block: 4 cells at 8.5 m
     d = fill(hc)

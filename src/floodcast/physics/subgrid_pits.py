@@ -32,15 +32,17 @@ def block_index(shape: tuple[int, int], factor: int) -> np.ndarray:
     return (np.arange(ny)[:, None] // f) * (nx // f) + np.arange(nx)[None, :] // f
 
 
-def leaky_pits(z: np.ndarray, factor: int) -> np.ndarray:
+def leaky_pits(z: np.ndarray, factor: int, depth: np.ndarray | None = None) -> np.ndarray:
     """[y, x] depth (m) below the spill level on the cells of the fine DEM ``z`` (NaN: no
-    data) that are each block's depression storage (module docstring); 0 elsewhere."""
+    data) that are each block's depression storage (module docstring); 0 elsewhere.
+    ``depth``: ``io.dem_tools.depression_depth(z)`` if the caller has it (it is most of
+    the cost: a priority flood)."""
     from floodcast.io.dem_tools import depression_depth
 
     zz = np.asarray(z, np.float64)
     if not np.isfinite(zz).any():
         return np.zeros(zz.shape)
-    depth = depression_depth(zz)
+    depth = depression_depth(zz) if depth is None else np.asarray(depth, np.float64)
     pit = depth > 0
     lab, n = ndimage.label(pit)
     if n == 0:

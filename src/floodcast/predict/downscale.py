@@ -28,8 +28,8 @@ from floodcast.simulation.downscale import (
     coarse_grid,
     coarse_rule,
 )
-from floodcast.simulation.downscale_fields import VolumeFill
 from floodcast.simulation.downscale_rain import rain_inputs
+from floodcast.simulation.volume_fill import VolumeFill
 
 CELL_TOL = 0.01  # relative cell-size difference accepted between the run and the model
 #: ``--downscale`` without a model: the sub-grid coarse run's volume poured into each block.
@@ -230,7 +230,7 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
     t_solve = time.perf_counter() - t0
     t1 = time.perf_counter()
     if ds.model is None:  # volume fill: no model, no fine-grid channels
-        fill = VolumeFill(dem.elevation, f, rule)
+        fill = VolumeFill(dem.elevation, f, storage=rule == SUBGRID)
         depth = np.stack([fill(h) for h in res.depth]).astype(np.float32)
     else:
         grid = FineGrid(

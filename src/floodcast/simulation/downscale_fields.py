@@ -36,6 +36,13 @@ from scipy import ndimage
 
 from floodcast.defaults import DEPTH_SCALE_M, DOWNSCALE_COARSE_DEM, WET_THRESHOLD_M
 from floodcast.errors import InputError
+from floodcast.simulation.volume_fill import (  # noqa: F401 (re-exported: one import site)
+    VolumeFill,
+    fill_from_tables,
+    fill_tables,
+    upsample_nearest,
+    volume_fill_depth,
+)
 
 #: Model input channels on the fine grid, in order (depths as log1p(d / 5 cm); see ``channels``).
 CHANNELS = (
@@ -122,11 +129,6 @@ def coarse_grid(elevation: np.ndarray, factor: int, method: str = DOWNSCALE_COAR
     return COARSE_DEMS[coarse_rule(method)](elevation, factor)
 
 
-def upsample_nearest(a: np.ndarray, factor: int) -> np.ndarray:
-    """Each coarse cell's value on its ``factor`` x ``factor`` fine cells ([..., y, x])."""
-    return np.repeat(np.repeat(np.asarray(a), factor, axis=-2), factor, axis=-1)
-
-
 def _nearest_valid(bad: np.ndarray) -> tuple[np.ndarray, ...] | None:
     """Index of each cell's nearest valid cell (None when all or none are valid)."""
     if not bad.any() or bad.all():
@@ -185,72 +187,6 @@ def bathtub_depth(
     return _bathtub(z, coarse_wse_fine(zc, hc, factor), hc, factor, threshold_m)
 
 
-def fill_tables(z: np.ndarray, factor: int) -> dict[str, np.ndarray]:
-    """The static part of ``volume_fill_depth``: every block's elevations sorted (walls last,
-    never filled), their running sums and the next elevation up."""
-    f = int(factor)
-    ny, nx = np.shape(z)
-    blocks = np.asarray(z, np.float64).reshape(ny // f, f, nx // f, f).transpose(0, 2, 1, 3)
-    zs = np.sort(np.where(np.isfinite(blocks), blocks, np.inf).reshape(-1, f * f), axis=1)
-    k = np.arange(1, f * f + 1)
-    return {
-        "csum": np.cumsum(np.where(np.isfinite(zs), zs, 0.0), 1),
-        "nxt": np.concatenate([zs[:, 1:], np.full((len(zs), 1), np.inf)], 1),
-        "k": k,
-        "usable": k[None, :] <= np.maximum(np.isfinite(zs).sum(1), 1)[:, None],
-        "z": np.asarray(z, np.float64),
-        "factor": np.asarray(f),
-    }
-
-
-def fill_from_tables(t: dict[str, np.ndarray], hc: np.ndarray) -> np.ndarray:
-    """``volume_fill_depth`` of coarse depth ``hc`` from ``fill_tables`` of the fine DEM."""
-    f, z = int(t["factor"]), t["z"]
-    ny, nx = z.shape
-    vol = np.nan_to_num(np.asarray(hc, np.float64)).reshape(-1) * f * f  # m x fine cells
-    with np.errstate(invalid="ignore"):
-        level = (vol[:, None] + t["csum"]) / t["k"]
-    fits = (level <= t["nxt"]) & t["usable"]
-    first = np.argmax(fits, axis=1)  # the fewest lowest cells whose common level holds the volume
-    lv = np.where(vol > 0, level[np.arange(len(level)), first], -np.inf)
-    d = np.where(np.isfinite(z), upsample_nearest(lv.reshape(ny // f, nx // f), f) - z, 0.0)
-    return np.clip(d, 0, None).astype(np.float32)
-
-
-class VolumeFill:
-    """``volume_fill_depth`` on one fine DEM for one coarse rule, its tables made once. For
-    ``SUBGRID`` the run's depth holds each block's depression storage (``physics.subgrid_pits``):
-    that water (up to the block's storage) fills the block's own leaky pits lowest first, the
-    rest is poured on the DEM with them filled, as the sub-grid solver stores it."""
-
-    def __init__(self, z: np.ndarray, factor: int, rule: str = DOWNSCALE_COARSE_DEM):
-        from floodcast.physics.subgrid_pits import leaky_pits
-
-        f = int(factor)
-        z = np.asarray(z, np.float64)
-        self.dead: np.ndarray | None = None  # storage (m, per block area) of each block
-        pits = leaky_pits(z, f) if rule == SUBGRID else None
-        if pits is not None and pits.any():
-            ny, nx = z.shape
-            self.dead = pits.reshape(ny // f, f, nx // f, f).sum((1, 3)) / f**2
-            self._pits = fill_tables(np.where(pits > 0, z, np.nan), f)
-            z = z + pits
-        self._main = fill_tables(z, f)
-
-    def __call__(self, hc: np.ndarray) -> np.ndarray:
-        if self.dead is None:
-            return fill_from_tables(self._main, hc)
-        h = np.nan_to_num(np.asarray(hc, np.float64))
-        dead = np.minimum(h, self.dead)
-        return fill_from_tables(self._pits, dead) + fill_from_tables(self._main, h - dead)
-
-
-def volume_fill_depth(z: np.ndarray, hc: np.ndarray, factor: int) -> np.ndarray:
-    """Each coarse cell's water volume poured into its own F x F fine cells, lowest first,
-    up to the level that holds it (mass-conserving per block; walls take no water)."""
-    return fill_from_tables(fill_tables(z, factor), hc)
-
-
 def _depth_code(d: np.ndarray) -> np.ndarray:
     return np.log1p(np.clip(d, 0, None) / DEPTH_SCALE_M)
 
@@ -284,7 +220,8 @@ class FineGrid:
         self.zc = coarse_grid(self.z, f, coarse_dem)
         self._walls = _nearest_valid(~np.isfinite(self.zc))  # coarse walls take a neighbour's WSE
         self._wy, self._wx = (bilinear_weights(n, f) for n in self.zc.shape)
-        self._fill = VolumeFill(self.z, f, coarse_dem)
+        depression = depression_depth(self.z)  # one priority flood: the fill and a channel
+        self._fill = VolumeFill(self.z, f, coarse_dem == SUBGRID, depression)
         z0 = float(np.nanmean(self.z))
         dem = np.where(self.valid, (self.z - z0) / DEM_SCALE_M, 0.0)
         detail = np.where(self.valid, self.z - upsample_nearest(_fill_nan(self.zc), f), 0.0)
@@ -292,7 +229,7 @@ class FineGrid:
         flow = np.where(self.valid, (np.log10(area) - 4.0) / 2.0, 0.0)
         # depth below the spill level of a closed pit, as data.terrain's depression channel:
         # where the fine run's water stands in a pit, lowest first (volume fill) is right
-        pits = np.log1p(depression_depth(self.z) / PIT_SCALE_M) / 2.0
+        pits = np.log1p(depression / PIT_SCALE_M) / 2.0
         self.static = np.stack([dem, detail, flow, pits]).astype(np.float32)
 
     def wse(self, hc: np.ndarray) -> np.ndarray:
