@@ -93,6 +93,7 @@ def timing(store: Path, factor: int, model_path: Path, events: list[str]) -> lis
             p["interval_s"],
             solver,
             coarse=grid.zc,
+            depression=grid.depression,
         )
         t_solve = coarse["wall_time_s"]
         t1 = time.perf_counter()

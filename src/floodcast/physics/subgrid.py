@@ -69,20 +69,25 @@ class SubgridTerrain:
 
 
 def subgrid_terrain(
-    z: np.ndarray, factor: int, cell_fine: float, depressions: bool = True
+    z: np.ndarray,
+    factor: int,
+    cell_fine: float,
+    depressions: bool = True,
+    depression: np.ndarray | None = None,
 ) -> SubgridTerrain:
     """Fold the fine DEM ``z`` [y, x] (NaN = no data) into blocks of ``factor``.
 
     ``depressions``: the closed pits a block would drain (``physics.subgrid_pits``) are its
     depression storage ``dead``, filled first and never drained, and the hypsometry and sills
-    are those of the DEM with them filled (False: none, the solver of version 2)."""
+    are those of the DEM with them filled (False: none, the solver of version 2).
+    ``depression``: ``io.dem_tools.depression_depth(z)`` if the caller has it."""
     f = int(factor)
     ny, nx = z.shape
     if ny % f or nx % f:
         raise InputError(f"sub-grid terrain: grid {ny}x{nx} is not divisible by {f}")
     yc, xc = ny // f, nx // f
     zz = np.asarray(z, np.float64)
-    pits = leaky_pits(zz, f) if depressions else np.zeros_like(zz)
+    pits = leaky_pits(zz, f, depression) if depressions else np.zeros_like(zz)
     zz = zz + pits  # NaN stays NaN
     blocks = zz.reshape(yc, f, xc, f).transpose(0, 2, 1, 3).reshape(yc, xc, f * f)
     nvalid = np.isfinite(blocks).sum(-1)

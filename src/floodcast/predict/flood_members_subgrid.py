@@ -26,7 +26,8 @@ from floodcast.predict.flood_nowcast import FloodNowcast, lead_rain_mean, leads_
 def terrain_of(ds) -> SubgridTerrain:
     """The sub-grid terrain of a ``NowcastDownscaler``'s fine DEM (built once, kept on it)."""
     if ds.terrain is None:
-        ds.terrain = subgrid_terrain(ds.grid.z, ds.factor, ds.grid.cell_size)
+        g = ds.grid  # its priority flood serves the terrain's depression storage too
+        ds.terrain = subgrid_terrain(g.z, ds.factor, g.cell_size, depression=g.depression)
     return ds.terrain
 
 

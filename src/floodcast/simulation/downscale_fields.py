@@ -220,7 +220,8 @@ class FineGrid:
         self.zc = coarse_grid(self.z, f, coarse_dem)
         self._walls = _nearest_valid(~np.isfinite(self.zc))  # coarse walls take a neighbour's WSE
         self._wy, self._wx = (bilinear_weights(n, f) for n in self.zc.shape)
-        depression = depression_depth(self.z)  # one priority flood: the fill and a channel
+        # one priority flood for the fill, the pit channel and the sub-grid terrain
+        self.depression = depression = depression_depth(self.z)
         self._fill = VolumeFill(self.z, f, coarse_dem == SUBGRID, depression)
         z0 = float(np.nanmean(self.z))
         dem = np.where(self.valid, (self.z - z0) / DEM_SCALE_M, 0.0)
