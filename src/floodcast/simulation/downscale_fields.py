@@ -208,6 +208,7 @@ class FineGrid:
         threshold_m: float = WET_THRESHOLD_M,
         what: str = "DEM",
         coarse_dem: str = DOWNSCALE_COARSE_DEM,
+        depression: np.ndarray | None = None,
     ):
         from floodcast.io.dem_tools import contributing_area, depression_depth
 
@@ -221,7 +222,9 @@ class FineGrid:
         self._walls = _nearest_valid(~np.isfinite(self.zc))  # coarse walls take a neighbour's WSE
         self._wy, self._wx = (bilinear_weights(n, f) for n in self.zc.shape)
         # one priority flood for the fill, the pit channel and the sub-grid terrain
-        self.depression = depression = depression_depth(self.z)
+        if depression is None:  # the caller's, if it has it (``io.dem_tools.depression_depth``)
+            depression = depression_depth(self.z)
+        self.depression = depression
         self._fill = VolumeFill(self.z, f, coarse_dem == SUBGRID, depression)
         z0 = float(np.nanmean(self.z))
         dem = np.where(self.valid, (self.z - z0) / DEM_SCALE_M, 0.0)
