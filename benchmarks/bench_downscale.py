@@ -62,6 +62,7 @@ def timing(store: Path, factor: int, model_path: Path, events: list[str]) -> lis
 
     from floodcast.data import store as st
     from floodcast.data.downscale import read_pair
+    from floodcast.physics.subgrid_pits import leaky_pits
     from floodcast.predict.downscale import load_downscaler, map_fine
     from floodcast.simulation.downscale import (
         FineGrid,
@@ -93,7 +94,7 @@ def timing(store: Path, factor: int, model_path: Path, events: list[str]) -> lis
             p["interval_s"],
             solver,
             coarse=grid.zc,
-            depression=grid.depression,
+            pits=grid.pits,
         )
         t_solve = coarse["wall_time_s"]
         t1 = time.perf_counter()
@@ -109,7 +110,8 @@ def timing(store: Path, factor: int, model_path: Path, events: list[str]) -> lis
         total = time.perf_counter() - t0
         emu_cpu = time.process_time() - c0
         t2 = time.perf_counter()  # no model: the coarse run's volume poured into each block
-        fill = VolumeFill(p["fine_dem"], factor, storage=p["coarse_method"] == SUBGRID)
+        sub = p["coarse_method"] == SUBGRID  # the no-model path finds its own storage pits
+        fill = VolumeFill(p["fine_dem"], factor, leaky_pits(p["fine_dem"], factor) if sub else None)
         [fill(h) for h in coarse["depth"]]
         t_fill = time.perf_counter() - t2
         if n == 0:

@@ -28,9 +28,10 @@ def ablate(store: str, factor: int, split: str, film: list[float]) -> dict:
     from floodcast.physics.boundaries import Boundaries
     from floodcast.physics.solver import SolverConfig
     from floodcast.physics.subgrid import subgrid_terrain
+    from floodcast.physics.subgrid_pits import leaky_pits
     from floodcast.physics.subgrid_run import run_subgrid
-    from floodcast.simulation.downscale import FineGrid, block_mean_grid
-    from floodcast.simulation.downscale_fields import VolumeFill
+    from floodcast.simulation.downscale import block_mean_grid
+    from floodcast.simulation.volume_fill import VolumeFill
 
     variants = [(d, k) for d in (False, True) for k in film]
     tallies = {v: {p: Tally((0.1,)) for p in ("times", "rain", "tail", "oracle")} for v in variants}
@@ -45,18 +46,20 @@ def ablate(store: str, factor: int, split: str, film: list[float]) -> dict:
         cfg = SolverConfig(manning=float(solver["manning"]), max_step=solver["max_step"])
         edges = Boundaries.parse(solver["boundary"])
         z, cell = p["fine_dem"], p["cell_size"]
-        grid = FineGrid(z, cell, factor, coarse_dem="subgrid")
+        valid = np.isfinite(z)
         oracle = block_mean_grid(p["fine_depth"], factor)
+        pits = leaky_pits(z, factor)  # once per event: both the terrain and the fill read it
+        fills = {dep: VolumeFill(z, factor, pits if dep else None) for dep in (False, True)}
         for dep, k in variants:
-            fill = VolumeFill(z, factor, storage=dep)
-            terrain = subgrid_terrain(z, factor, cell, depressions=dep)
+            fill = fills[dep]
+            terrain = subgrid_terrain(z, factor, cell, depressions=dep, pits=pits)
             res = run_subgrid(terrain, series, cfg, edges, n * dt, dt, film_roughness=k)
             t = tallies[(dep, k)]
             for i, (hc, truth) in enumerate(zip(res.depth, p["fine_depth"], strict=True)):
                 d = fill(hc)
-                t["times"].add(d, truth, grid.valid)
-                t["rain" if i < p["rain_frames"] else "tail"].add(d, truth, grid.valid)
-                t["oracle"].add(fill(oracle[i]), truth, grid.valid)
+                t["times"].add(d, truth, valid)
+                t["rain" if i < p["rain_frames"] else "tail"].add(d, truth, valid)
+                t["oracle"].add(fill(oracle[i]), truth, valid)
             kept[(dep, k)].append(
                 float(res.depth[-1].mean() / max(p["fine_depth"][-1].mean(), 1e-12))
             )

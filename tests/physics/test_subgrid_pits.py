@@ -65,7 +65,7 @@ def test_rain_below_the_storage_stays_in_its_block():
 
 def test_volume_fill_puts_the_storage_in_its_pit():
     z = slope_with_two_pits()
-    fill = VolumeFill(z, 4, storage=True)
+    fill = VolumeFill(z, 4, leaky_pits(z, 4))
     hc = np.zeros((2, 2))
     hc[0, 0] = 0.4 / 64.0  # half the block's storage (m3 per block area)
     d = fill(hc)

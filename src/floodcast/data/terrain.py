@@ -14,7 +14,6 @@ from floodcast.data.channels import DERIVED_CHANNELS, depth_channel
 from floodcast.errors import InputError
 
 UPSLOPE_RAIN_LOG_SCALE = 4.0  # log10(1 + m3) / 4: 1e4 m3 upstream -> 1.0
-DEPRESSION_SCALE_M = 0.1  # log1p(d / 0.1 m) / 2: 0.1 m deep -> 0.35, 1 m -> 1.2, 10 m -> 2.3
 
 
 class DemRouting:
@@ -60,10 +59,9 @@ class DemRouting:
     def depression_channel(self) -> np.ndarray:
         """log1p(depth below the spill level / 0.1 m) / 2 (0 outside closed depressions)."""
         if self._pits is None:
-            from floodcast.io.dem_tools import depression_depth
+            from floodcast.io.dem_tools import depression_code, depression_depth
 
-            d = depression_depth(self.elevation)
-            self._pits = (np.log1p(d / DEPRESSION_SCALE_M) / 2.0).astype(np.float32)
+            self._pits = depression_code(depression_depth(self.elevation))
         return self._pits
 
     def rain_channel(self, accum_mm: np.ndarray) -> np.ndarray:

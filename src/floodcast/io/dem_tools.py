@@ -218,6 +218,14 @@ def depression_depth(elevation: np.ndarray) -> np.ndarray:
     return np.where(valid, np.maximum(filled - z, 0.0), 0.0)
 
 
+DEPRESSION_SCALE_M = 0.1  # log1p(d / 0.1 m) / 2: 0.1 m deep -> 0.35, 1 m -> 1.2, 10 m -> 2.3
+
+
+def depression_code(depth: np.ndarray) -> np.ndarray:
+    """A ``depression_depth`` as a model input: log1p(d / ``DEPRESSION_SCALE_M``) / 2."""
+    return (np.log1p(np.asarray(depth) / DEPRESSION_SCALE_M) / 2.0).astype(np.float32)
+
+
 def contributing_area(elevation: np.ndarray, cell_size: float) -> np.ndarray:
     """Upslope contributing area (cells, >= 1) by D8 steepest descent on the raw DEM.
 

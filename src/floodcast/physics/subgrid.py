@@ -73,21 +73,24 @@ def subgrid_terrain(
     factor: int,
     cell_fine: float,
     depressions: bool = True,
-    depression: np.ndarray | None = None,
+    pits: np.ndarray | None = None,
 ) -> SubgridTerrain:
     """Fold the fine DEM ``z`` [y, x] (NaN = no data) into blocks of ``factor``.
 
     ``depressions``: the closed pits a block would drain (``physics.subgrid_pits``) are its
     depression storage ``dead``, filled first and never drained, and the hypsometry and sills
     are those of the DEM with them filled (False: none, the solver of version 2).
-    ``depression``: ``io.dem_tools.depression_depth(z)`` if the caller has it."""
+    ``pits``: ``leaky_pits(z, factor)`` if the caller has it (e.g. ``FineGrid.pits``)."""
     f = int(factor)
     ny, nx = z.shape
     if ny % f or nx % f:
         raise InputError(f"sub-grid terrain: grid {ny}x{nx} is not divisible by {f}")
     yc, xc = ny // f, nx // f
     zz = np.asarray(z, np.float64)
-    pits = leaky_pits(zz, f, depression) if depressions else np.zeros_like(zz)
+    if not depressions:
+        pits = np.zeros_like(zz)
+    elif pits is None:
+        pits = leaky_pits(zz, f)
     zz = zz + pits  # NaN stays NaN
     blocks = zz.reshape(yc, f, xc, f).transpose(0, 2, 1, 3).reshape(yc, xc, f * f)
     nvalid = np.isfinite(blocks).sum(-1)

@@ -164,7 +164,7 @@ def _edge(q, sills, e, s, sign, ok, gdt, n2, thr, fk, fh):
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
-def momentum(eta, qx, qy, sill_x, sill_y, n2, free, dxc, dt, thr, fk=1.0, fh=0.1):
+def momentum(eta, qx, qy, sill_x, sill_y, n2, free, dxc, dt, thr, fk, fh):
     """New unit discharge of every sub-face (edge sub-faces: free outflow or none); the film
     roughness ``fk``, ``fh`` as ``_film`` (``defaults.SUBGRID_FILM_ROUGHNESS``)."""
     yc, xc = eta.shape
@@ -212,7 +212,8 @@ def _outflow(qx, qy, i, j, xc, yc):
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def continuity(V, qx, qy, rain_ms, vrain, dxf, dt, fac, dead):
     """Strict limiter (outflow <= the block's volume above its depression storage ``dead``),
-    then V += dt (in - out) + rain; the limited discharges are kept. Returns the volume that left through the edges."""
+    then V += dt (in - out) + rain; the limited discharges are kept. Returns the volume that
+    left through the edges."""
     yc, xc = V.shape
     f = qx.shape[2]
     for i in range(yc):
@@ -271,8 +272,8 @@ def run_segments(
     cfl,
     max_step,
     thr,
-    fk=1.0,
-    fh=0.1,
+    fk,
+    fh,
 ):
     """Advance from t = 0 through segments ending at ``seg_end`` [S] (s), each under rain
     frame ``seg_frame`` [S] of ``rain`` [NF, yc, xc] (m/s; -1: no rain); the block volumes

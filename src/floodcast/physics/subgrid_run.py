@@ -162,7 +162,8 @@ def advance_subgrid(
     for k, b in enumerate(np.flatnonzero(saved)):  # one kernel call per save: progress, ledger
         vols, steps, out, lo, hi = SK.run_segments(
             V, qx, qy, rate, ends[a : b + 1] - t_prev, frames[a : b + 1], saved[a : b + 1],
-            terrain.levels, terrain.vol_at, terrain.dead, terrain.nvalid, terrain.sill_x, terrain.sill_y,
+            terrain.levels, terrain.vol_at, terrain.dead, terrain.nvalid, terrain.sill_x,
+            terrain.sill_y,
             n2, free, f * terrain.cell_fine, terrain.cell_fine, float(config.cfl),
             float(config.max_step), float(config.depth_threshold),
             float(film_roughness), SUBGRID_FILM_DEPTH_M,

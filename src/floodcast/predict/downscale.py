@@ -212,16 +212,18 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
     rain = job.rain
     rain_c = rain if rain.uniform else replace(rain, rates_mmh=block_mean_grid(rain.rates_mmh, f))
     config = coarse_config(job.config, dem.shape, f)
-    depression = None  # one priority flood for the terrain's storage, the fill and the grid
+    depression = pits = None  # one priority flood: the terrain's storage, fill and grid
     t0 = time.perf_counter()
     with keep_torch_threads():
         if rule == SUBGRID:
             from floodcast.io.dem_tools import depression_depth
             from floodcast.physics.subgrid import subgrid_terrain
+            from floodcast.physics.subgrid_pits import leaky_pits
             from floodcast.physics.subgrid_run import run_subgrid
 
             depression = depression_depth(dem.elevation)
-            terrain = subgrid_terrain(dem.elevation, f, dem.cell_size, depression=depression)
+            pits = leaky_pits(dem.elevation, f, depression)
+            terrain = subgrid_terrain(dem.elevation, f, dem.cell_size, pits=pits)
             res = run_subgrid(
                 terrain, rain_c, config, job.boundaries, float(req.duration_s),
                 float(req.save_every_s), progress,
@@ -233,7 +235,7 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
     t_solve = time.perf_counter() - t0
     t1 = time.perf_counter()
     if ds.model is None:  # volume fill: no model, no fine-grid channels
-        fill = VolumeFill(dem.elevation, f, rule == SUBGRID, depression)
+        fill = VolumeFill(dem.elevation, f, pits)
         depth = np.stack([fill(h) for h in res.depth]).astype(np.float32)
     else:
         grid = FineGrid(

@@ -26,8 +26,8 @@ from floodcast.predict.flood_nowcast import FloodNowcast, lead_rain_mean, leads_
 def terrain_of(ds) -> SubgridTerrain:
     """The sub-grid terrain of a ``NowcastDownscaler``'s fine DEM (built once, kept on it)."""
     if ds.terrain is None:
-        g = ds.grid  # its priority flood serves the terrain's depression storage too
-        ds.terrain = subgrid_terrain(g.z, ds.factor, g.cell_size, depression=g.depression)
+        g = ds.grid  # its storage pits are the terrain's (one priority flood per DEM)
+        ds.terrain = subgrid_terrain(g.z, ds.factor, g.cell_size, pits=g.pits)
     return ds.terrain
 
 

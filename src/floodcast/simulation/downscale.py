@@ -153,16 +153,16 @@ def simulate_coarse_rule(
     solver: dict,
     source: str = "",
     coarse: np.ndarray | None = None,
-    depression: np.ndarray | None = None,
+    pits: np.ndarray | None = None,
 ) -> dict:
     """The coarse run of rule ``method`` for the fine DEM ``elevation`` (cell ``cell`` m):
     ``simulate_coarse`` on the coarse DEM (``coarse``, else made here) or, for ``SUBGRID``,
-    on the sub-grid terrain of the fine DEM's blocks (``depression``: the DEM's
-    ``depression_depth`` if the caller has it, e.g. ``FineGrid.depression``)."""
+    on the sub-grid terrain of the fine DEM's blocks (``pits``: its depression storage,
+    ``physics.subgrid_pits.leaky_pits``, if the caller has it, e.g. ``FineGrid.pits``)."""
     if method == SUBGRID:
         from floodcast.physics.subgrid import subgrid_terrain
 
-        terrain = subgrid_terrain(elevation, factor, cell, depression=depression)
+        terrain = subgrid_terrain(elevation, factor, cell, pits=pits)
         return simulate_coarse(
             None, cell * factor, rain_c, interval_s, solver, source, None, terrain
         )

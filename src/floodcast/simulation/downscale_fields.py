@@ -10,7 +10,7 @@ From the coarse depth ``h_c`` and the fine DEM ``z``:
   (4-neighbour) to the coarse wet area (``h_c`` > the wet threshold) - ``bathtub_depth``;
 * ``volume_fill_depth``: each coarse cell's water volume poured into its own fine cells,
   lowest first (mass-conserving; water gathers in the block's channel or pond);
-  ``VolumeFill`` for a rule (sub-grid runs: their depression storage into its pits first);
+  ``VolumeFill`` (sub-grid runs: their depression storage into its pits first);
 * ``FineGrid.channels``: the model inputs on the fine grid (``CHANNELS``; the two rain
   inputs from ``floodcast.simulation.downscale_rain``).
 
@@ -38,8 +38,6 @@ from floodcast.defaults import DEPTH_SCALE_M, DOWNSCALE_COARSE_DEM, WET_THRESHOL
 from floodcast.errors import InputError
 from floodcast.simulation.volume_fill import (  # noqa: F401 (re-exported: one import site)
     VolumeFill,
-    fill_from_tables,
-    fill_tables,
     upsample_nearest,
     volume_fill_depth,
 )
@@ -60,7 +58,6 @@ CHANNELS = (
 DEM_SCALE_M = 5.0  # (z - DEM mean) / 5 m: a fixed scale keeps slopes comparable across DEMs
 RAIN_SCALE_MM = 20.0  # rain since the start / 20 mm
 RAIN_RATE_SCALE_MMH = 20.0  # recent rain rate / 20 mm/h (simulation.downscale_rain)
-PIT_SCALE_M = 0.1  # log1p(pit depth / 0.1 m) / 2, as data.terrain.DEPRESSION_SCALE_M
 
 
 def check_factor(shape: tuple[int, int], factor: int, what: str) -> int:
@@ -210,7 +207,8 @@ class FineGrid:
         coarse_dem: str = DOWNSCALE_COARSE_DEM,
         depression: np.ndarray | None = None,
     ):
-        from floodcast.io.dem_tools import contributing_area, depression_depth
+        from floodcast.io.dem_tools import contributing_area, depression_code, depression_depth
+        from floodcast.physics.subgrid_pits import leaky_pits
 
         self.factor = f = check_factor(np.shape(elevation), factor, what)
         self.z = np.asarray(elevation, np.float32)
@@ -221,11 +219,12 @@ class FineGrid:
         self.zc = coarse_grid(self.z, f, coarse_dem)
         self._walls = _nearest_valid(~np.isfinite(self.zc))  # coarse walls take a neighbour's WSE
         self._wy, self._wx = (bilinear_weights(n, f) for n in self.zc.shape)
-        # one priority flood for the fill, the pit channel and the sub-grid terrain
+        # one priority flood for the pit channel and, on sub-grid runs, the storage pits
+        # that the fill and the sub-grid terrain share (``pits``: None for the other rules)
         if depression is None:  # the caller's, if it has it (``io.dem_tools.depression_depth``)
             depression = depression_depth(self.z)
-        self.depression = depression
-        self._fill = VolumeFill(self.z, f, coarse_dem == SUBGRID, depression)
+        self.pits = leaky_pits(self.z, f, depression) if coarse_dem == SUBGRID else None
+        self._fill = VolumeFill(self.z, f, self.pits)
         z0 = float(np.nanmean(self.z))
         dem = np.where(self.valid, (self.z - z0) / DEM_SCALE_M, 0.0)
         detail = np.where(self.valid, self.z - upsample_nearest(_fill_nan(self.zc), f), 0.0)
@@ -233,8 +232,7 @@ class FineGrid:
         flow = np.where(self.valid, (np.log10(area) - 4.0) / 2.0, 0.0)
         # depth below the spill level of a closed pit, as data.terrain's depression channel:
         # where the fine run's water stands in a pit, lowest first (volume fill) is right
-        pits = np.log1p(depression / PIT_SCALE_M) / 2.0
-        self.static = np.stack([dem, detail, flow, pits]).astype(np.float32)
+        self.static = np.stack([dem, detail, flow, depression_code(depression)]).astype(np.float32)
 
     def wse(self, hc: np.ndarray) -> np.ndarray:
         """``coarse_wse_fine(self.zc, hc)`` from the precomputed weights and walls."""

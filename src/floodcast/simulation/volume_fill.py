@@ -51,26 +51,16 @@ def fill_from_tables(t: dict[str, np.ndarray], hc: np.ndarray) -> np.ndarray:
 
 
 class VolumeFill:
-    """``volume_fill_depth`` on one fine DEM, its tables made once. ``storage`` (runs of the
-    sub-grid solver, coarse rule "subgrid"): the run's depth holds each block's depression
-    storage (``physics.subgrid_pits``); that water (up to the block's storage) fills the
-    block's own leaky pits lowest first, the rest is poured on the DEM with them filled, as
-    the sub-grid solver stores it. ``depression``: ``io.dem_tools.depression_depth(z)`` if
-    the caller has it."""
+    """``volume_fill_depth`` on one fine DEM, its tables made once. ``pits`` (runs of the
+    sub-grid solver: its depression storage, ``physics.subgrid_pits.leaky_pits``): the run's
+    depth holds that storage; each block's water up to it fills the block's own pits lowest
+    first, the rest is poured on the DEM with them filled, as the sub-grid solver stores it.
+    None: no storage (the plain coarse rules)."""
 
-    def __init__(
-        self,
-        z: np.ndarray,
-        factor: int,
-        storage: bool = False,
-        depression: np.ndarray | None = None,
-    ):
-        from floodcast.physics.subgrid_pits import leaky_pits
-
+    def __init__(self, z: np.ndarray, factor: int, pits: np.ndarray | None = None):
         f = int(factor)
         z = np.asarray(z, np.float64)
         self.dead: np.ndarray | None = None  # storage (m, per block area) of each block
-        pits = leaky_pits(z, f, depression) if storage else None
         if pits is not None and pits.any():
             ny, nx = z.shape
             self.dead = pits.reshape(ny // f, f, nx // f, f).sum((1, 3)) / f**2
