@@ -84,27 +84,31 @@ class SubpixelEncoder(nn.Module):
     def __init__(self, in_channels: int, widths: list[int]):
         super().__init__()
         s = SUBPIXEL_FACTOR
-        self.unshuffle = nn.PixelUnshuffle(s)
         self.stem = conv_bn_relu(in_channels * s * s, widths[0], k=1)
         self.core = SmallUNetEncoder(widths[0], widths)
 
     def forward(self, x: Tensor) -> list[Tensor]:
-        return self.core(self.stem(self.unshuffle(x)))
+        # PixelUnshuffle then a 1x1 conv is a 4 x 4 conv of stride 4 with the same weights
+        # (unshuffled channel c*16 + 4i + j is pixel (i, j) of channel c): one call, and no
+        # copy of the input into the unshuffled layout (the costliest op of the model)
+        conv, s = self.stem[0], SUBPIXEL_FACTOR
+        w = conv.weight.view(conv.out_channels, -1, s, s)
+        return self.core(self.stem[1:](F.conv2d(x, w, conv.bias, stride=s)))
 
 
 class SubpixelDecoder(nn.Module):
-    """Small U-Net decoder on the 4x smaller grid, then a 1x1 conv to ``out`` x 16 channels
-    rearranged onto the full grid (PixelShuffle): every fine cell its own features."""
+    """Small U-Net decoder on the 4x smaller grid, then a 1x1 conv to ``out`` x 16 channels:
+    every fine cell its own features, left in space-to-depth layout (``Parts.subpixel``:
+    the model's heads run there and only their outputs go onto the fine grid)."""
 
     def __init__(self, widths: list[int], out: int):
         super().__init__()
         s = SUBPIXEL_FACTOR
         self.core = SmallUNetDecoder(widths)
         self.expand = nn.Conv2d(widths[0], out * s * s, 1)
-        self.shuffle = nn.PixelShuffle(s)
 
     def forward(self, features: list[Tensor]) -> Tensor:
-        return torch.relu(self.shuffle(self.expand(self.core(features))))
+        return torch.relu_(self.expand(self.core(features)))
 
 
 @register("subpixel_unet")
@@ -124,4 +128,5 @@ def subpixel_unet(cfg: ModelConfig) -> Parts:
         feature_channels=out,
         output_stride=SUBPIXEL_FACTOR * 2**levels,
         head_kernel=1,
+        subpixel=SUBPIXEL_FACTOR,
     )
