@@ -10,8 +10,10 @@ For F = 4 and 8, on every test event of a pairs store (every event on a held-out
   thin films);
 * whole-map wall time on one thread, measured side by side per event: the fine solve vs
   the coarse solve + the model (fine-grid channels, flow accumulation included); target
-  ratio >= 20; also as CPU seconds of this process (on a shared machine the wall clock
-  also counts the other processes' load).
+  ratio >= 20; also without the once-per-DEM set-up (``FineGrid``: the priority flood,
+  flow accumulation, storage pits), which a nowcast's members share; also as CPU
+  seconds of this process (on a shared machine the wall clock also counts the other
+  processes' load).
 
     PYTHONPATH=src python benchmarks/downscale_data.py --work /tmp/fds
     PYTHONPATH=src python -m floodcast.cli downscale train /tmp/fds/store.zarr --coarsen 4 --out /tmp/fds/m4
@@ -85,6 +87,7 @@ def timing(store: Path, factor: int, model_path: Path, events: list[str]) -> lis
         c0 = time.process_time()
         t0 = time.perf_counter()
         grid = FineGrid(p["fine_dem"], p["cell_size"], factor, coarse_dem=p["coarse_method"])
+        t_setup = time.perf_counter() - t0  # once per DEM: a nowcast's members share it
         coarse = simulate_coarse_rule(  # the store's rule: block mean/min or the sub-grid solver
             p["coarse_method"],
             p["fine_dem"],
@@ -125,7 +128,9 @@ def timing(store: Path, factor: int, model_path: Path, events: list[str]) -> lis
                 "coarse_s": t_solve,
                 "coarse_steps": coarse["steps"],
                 "model_s": t_model,
+                "setup_s": t_setup,
                 "emulator_total_s": total,
+                "ratio_prepared": fine["wall_time_s"] / (total - t_setup),
                 "ratio": fine["wall_time_s"] / total,
                 "fine_cpu_s": fine_cpu,
                 "emulator_cpu_s": emu_cpu,
@@ -240,7 +245,8 @@ def main() -> None:
             print(
                 f"  time {r['event']} {r['dem']}: fine {r['fine_s']:.2f} s ({r['fine_steps']} "
                 f"steps) vs coarse {r['coarse_s']:.3f} s + model {r['model_s']:.3f} s = "
-                f"{r['emulator_total_s']:.3f} s -> {r['ratio']:.1f}x wall; CPU "
+                f"{r['emulator_total_s']:.3f} s (with the DEM set-up {r['setup_s']:.3f} s) -> "
+                f"{r['ratio']:.1f}x wall ({r['ratio_prepared']:.1f}x set up once); CPU "
                 f"{r['fine_cpu_s']:.2f} s vs {r['emulator_cpu_s']:.3f} s -> {r['ratio_cpu']:.1f}x; "
                 f"no model (coarse + volume fill {r['volume_fill_s']:.3f} s) "
                 f"{r['ratio_volume_fill']:.1f}x wall"
@@ -248,6 +254,7 @@ def main() -> None:
         ratio_vf = statistics.median(r["ratio_volume_fill"] for r in rows)
         ratio = statistics.median(r["ratio"] for r in rows)
         ratio_cpu = statistics.median(r["ratio_cpu"] for r in rows)
+        ratio_prep = statistics.median(r["ratio_prepared"] for r in rows)
         print(
             f"x{f} RESULT: model CSI@0.1 {csi:.3f} (target >= {TARGET_CSI}: "
             f"{'met' if csi >= TARGET_CSI else 'MISSED'}); best baseline {best} {bcsi:.3f}, "
@@ -255,7 +262,8 @@ def main() -> None:
             f"{'met' if csi - bcsi >= TARGET_MARGIN else 'MISSED'}); vs volume_fill {vcsi:.3f}: "
             f"{csi - vcsi:+.3f}; speed-up median "
             f"{ratio:.1f}x wall, {ratio_cpu:.1f}x CPU (target >= {TARGET_SPEEDUP:g}: "
-            f"{'met' if ratio >= TARGET_SPEEDUP else 'MISSED'}); volume fill alone "
+            f"{'met' if ratio >= TARGET_SPEEDUP else 'MISSED'}), {ratio_prep:.1f}x with the DEM "
+            f"set up once; volume fill alone "
             f"{ratio_vf:.1f}x wall for CSI@0.1 {vcsi:.3f}"
         )
         if a.figures:
@@ -269,6 +277,7 @@ def main() -> None:
             "timing": rows,
             "speedup_median": ratio,
             "speedup_cpu_median": ratio_cpu,
+            "speedup_prepared_median": ratio_prep,
             "speedup_volume_fill_median": ratio_vf,
             "best_baseline": best,
         }

@@ -43,6 +43,11 @@ ZSW3_TEST = [(32, 0), (160, 64)]
 # above, and the one fully valid zSW3 crop clear of the held-out ones (zSW3's valid cells are
 # a diagonal band; every other NaN-free crop overlaps a held-out crop): more pairs
 ZSW3_EXTRA = [(316, 140)]
+# --pond-train (2026-12-07): more of zSW3's ponded terrain for training, crops that may reach
+# into the held-out crops' squares but hold none of their cells: those (and a margin of
+# POND_MARGIN cells around them) are nodata, so no held-out cell is ever seen
+ZSW3_POND = [(0, 128), (256, 0), (256, 128), (324, 64), (324, 172)]
+POND_MARGIN = 16
 FRAMES = 8  # 40 min of 5-min radar frames
 MIN_RAIN = 15.0  # mm/h window mean: >= 10 mm in 40 min, enough to pond at 2 m cells
 MAX_TRIES = 20000
@@ -65,7 +70,17 @@ def greenriver_extra(shape: tuple[int, int]) -> list[tuple[int, int]]:
     return out
 
 
-def write_crops(work: Path, extra: bool = False) -> tuple[list[Path], list[str]]:
+def pond_dem(zs: np.ndarray) -> np.ndarray:
+    """zSW3 with the held-out crops and a margin of ``POND_MARGIN`` cells blanked (NaN)."""
+    z, m = np.array(zs, np.float32), POND_MARGIN
+    for r, c in ZSW3_TEST:
+        z[max(r - m, 0) : r + PATCH + m, max(c - m, 0) : c + PATCH + m] = np.nan
+    return z
+
+
+def write_crops(
+    work: Path, extra: bool = False, pond: bool = False
+) -> tuple[list[Path], list[str]]:
     """Write the crops as .npz DEMs into ``work/dems``; returns (paths, held-out ids)."""
     from floodcast.io.dem import read_dem
     from floodcast.io.dem_tools import block_mean
@@ -82,11 +97,14 @@ def write_crops(work: Path, extra: bool = False) -> tuple[list[Path], list[str]]
     ]
     if extra:
         sets += [("gr", gr, greenriver_extra(gr.shape), False), ("zsw3", zs, ZSW3_EXTRA, False)]
+    if pond:
+        sets += [("zsw3p", pond_dem(zs), ZSW3_POND, False)]
     for name, z, origins, held in sets:
         for r, c in origins:
             did = f"{name}_r{r}_c{c}"
             crop = np.asarray(z[r : r + PATCH, c : c + PATCH], np.float32)
-            assert crop.shape == (PATCH, PATCH) and np.isfinite(crop).all(), did
+            ok = np.isfinite(crop).mean() >= 0.5 if name == "zsw3p" else np.isfinite(crop).all()
+            assert crop.shape == (PATCH, PATCH) and ok, did
             np.savez(out / f"{did}.npz", elevation=crop, cell_size=2.0)
             paths.append(out / f"{did}.npz")
             if held:
@@ -130,6 +148,11 @@ def main() -> None:
         "--extra-train", action="store_true", help="add the extra training crops (2026-12-02)"
     )
     ap.add_argument(
+        "--pond-train",
+        action="store_true",
+        help="add zSW3 training crops with the held-out crops blanked (2026-12-07)",
+    )
+    ap.add_argument(
         "--dry-tail",
         type=int,
         default=DOWNSCALE_DRY_TAIL_FRAMES,
@@ -142,7 +165,7 @@ def main() -> None:
         help="the coarse DEM rule of the pairs (block mean or block minimum)",
     )
     a = ap.parse_args()
-    paths, test = write_crops(a.work, a.extra_train)
+    paths, test = write_crops(a.work, a.extra_train, a.pond_train)
     build(a.work, paths, test, a.events, a.workers)
     pairs = [
         sys.executable,
