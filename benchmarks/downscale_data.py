@@ -6,6 +6,9 @@ followed by a dry tail (``--dry-tail`` frames of zero rain, the pair builder's d
 Green River (Utah, 1 m lidar, block mean to 2 m) gives eight training crops and one
 held-out crop; landlab's zSW3 (2 m lidar, other terrain) gives two held-out crops. Every
 event on a held-out DEM is test (``--test-dem``), so scores are on unseen terrain.
+``--extra-train`` adds the other Green River crops and one zSW3 crop; ``--pond-train`` adds
+five zSW3 crops in which the held-out crops (and a margin) are nodata, so that ponded
+terrain is in the training set in proportion.
 
     PYTHONPATH=src python benchmarks/downscale_data.py --work /tmp/fds
 """
