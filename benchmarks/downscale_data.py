@@ -93,20 +93,24 @@ def write_crops(
     gr = block_mean(read_dem(SHARED / "dem/topotoolbox/greenriver.tif"), 2.0).elevation
     zs = read_dem(SHARED / "dem/landlab/zSW3.asc").elevation
     paths, test = [], []
+    # (name, DEM, crop origins, held out, the least share of valid cells a crop may have)
     sets = [
-        ("gr", gr, GREENRIVER_TRAIN, False),
-        ("gr", gr, GREENRIVER_TEST, True),
-        ("zsw3", zs, ZSW3_TEST, True),
+        ("gr", gr, GREENRIVER_TRAIN, False, 1.0),
+        ("gr", gr, GREENRIVER_TEST, True, 1.0),
+        ("zsw3", zs, ZSW3_TEST, True, 1.0),
     ]
     if extra:
-        sets += [("gr", gr, greenriver_extra(gr.shape), False), ("zsw3", zs, ZSW3_EXTRA, False)]
+        sets += [
+            ("gr", gr, greenriver_extra(gr.shape), False, 1.0),
+            ("zsw3", zs, ZSW3_EXTRA, False, 1.0),
+        ]
     if pond:
-        sets += [("zsw3p", pond_dem(zs), ZSW3_POND, False)]
-    for name, z, origins, held in sets:
+        sets += [("zsw3p", pond_dem(zs), ZSW3_POND, False, 0.5)]
+    for name, z, origins, held, min_valid in sets:
         for r, c in origins:
             did = f"{name}_r{r}_c{c}"
             crop = np.asarray(z[r : r + PATCH, c : c + PATCH], np.float32)
-            ok = np.isfinite(crop).mean() >= 0.5 if name == "zsw3p" else np.isfinite(crop).all()
+            ok = np.isfinite(crop).mean() >= min_valid
             assert crop.shape == (PATCH, PATCH) and ok, did
             np.savez(out / f"{did}.npz", elevation=crop, cell_size=2.0)
             paths.append(out / f"{did}.npz")

@@ -205,7 +205,6 @@ class FineGrid:
         threshold_m: float = WET_THRESHOLD_M,
         what: str = "DEM",
         coarse_dem: str = DOWNSCALE_COARSE_DEM,
-        depression: np.ndarray | None = None,
     ):
         from floodcast.io.dem_tools import contributing_area, depression_code, depression_depth
         from floodcast.physics.subgrid_pits import leaky_pits
@@ -221,8 +220,7 @@ class FineGrid:
         self._wy, self._wx = (bilinear_weights(n, f) for n in self.zc.shape)
         # one priority flood for the pit channel and, on sub-grid runs, the storage pits
         # that the fill and the sub-grid terrain share (``pits``: None for the other rules)
-        if depression is None:  # the caller's, if it has it (``io.dem_tools.depression_depth``)
-            depression = depression_depth(self.z)
+        depression = depression_depth(self.z)
         self.pits = leaky_pits(self.z, f, depression) if coarse_dem == SUBGRID else None
         self._fill = VolumeFill(self.z, f, self.pits)
         z0 = float(np.nanmean(self.z))
