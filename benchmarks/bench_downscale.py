@@ -64,8 +64,29 @@ def timing(store: Path, factor: int, model_path: Path, events: list[str]) -> lis
 
     from floodcast.data import store as st
     from floodcast.data.downscale import read_pair
+    from floodcast.predict.downscale import load_downscaler
+
+    torch.set_num_threads(1)
+    model, info = load_downscaler(model_path, factor, None)
+    rows = []
+    for n, eid in enumerate(events[:1] + events):  # the first event twice: the compile untimed
+        p = read_pair(store, eid, factor)
+        solver = {**st.read_event_attrs(store, eid)["solver"], "threads": 1}
+        row = time_pair(
+            model, info, factor, p["fine_dem"], p["cell_size"], p["rain"], p["interval_s"],
+            solver, p["coarse_method"],
+        )  # fmt: skip
+        if n:
+            rows.append({"event": eid, "dem": p["dem_id"], **row})
+    return rows
+
+
+def time_pair(model, info, factor, dem, cell, rain, interval_s, solver, coarse_method) -> dict:
+    """One fine solve against the coarse solve + ``model`` on fine DEM ``dem`` under fine
+    rain ``rain`` [T, y, x] (mm/h, one frame every ``interval_s``), one thread; wall and CPU
+    seconds of each part and their ratios (also the coarse run + volume fill, no model)."""
     from floodcast.physics.subgrid_pits import leaky_pits
-    from floodcast.predict.downscale import load_downscaler, map_fine
+    from floodcast.predict.downscale import map_fine
     from floodcast.simulation.downscale import (
         FineGrid,
         block_mean_grid,
@@ -75,71 +96,47 @@ def timing(store: Path, factor: int, model_path: Path, events: list[str]) -> lis
     from floodcast.simulation.downscale_fields import SUBGRID, VolumeFill
     from floodcast.simulation.downscale_rain import frame_rain_inputs
 
-    torch.set_num_threads(1)
-    model, info = load_downscaler(model_path, factor, None)
-    rows = []
-    for n, eid in enumerate(events[:1] + events):  # the first event twice: the compile untimed
-        p = read_pair(store, eid, factor)
-        solver = {**st.read_event_attrs(store, eid)["solver"], "threads": 1}
-        c0 = time.process_time()  # CPU of this process: the machine is shared, wall is not ours
-        fine = simulate_coarse(p["fine_dem"], p["cell_size"], p["rain"], p["interval_s"], solver)
-        fine_cpu = time.process_time() - c0
-        c0 = time.process_time()
-        t0 = time.perf_counter()
-        grid = FineGrid(p["fine_dem"], p["cell_size"], factor, coarse_dem=p["coarse_method"])
-        t_setup = time.perf_counter() - t0  # once per DEM: a nowcast's members share it
-        coarse = simulate_coarse_rule(  # the store's rule: block mean/min or the sub-grid solver
-            p["coarse_method"],
-            p["fine_dem"],
-            p["cell_size"],
-            factor,
-            block_mean_grid(p["rain"], factor),
-            p["interval_s"],
-            solver,
-            coarse=grid.zc,
-            pits=grid.pits,
-        )
-        t_solve = coarse["wall_time_s"]
-        t1 = time.perf_counter()
-        map_fine(
-            model,
-            grid,
-            coarse["depth"],
-            *frame_rain_inputs(p["rain"], p["interval_s"]),
-            float(info["threshold_m"]),
-            float(info.get("cut", 0.5)),
-        )
-        t_model = time.perf_counter() - t1
-        total = time.perf_counter() - t0
-        emu_cpu = time.process_time() - c0
-        t2 = time.perf_counter()  # no model: the coarse run's volume poured into each block
-        sub = p["coarse_method"] == SUBGRID  # the no-model path finds its own storage pits
-        fill = VolumeFill(p["fine_dem"], factor, leaky_pits(p["fine_dem"], factor) if sub else None)
-        [fill(h) for h in coarse["depth"]]
-        t_fill = time.perf_counter() - t2
-        if n == 0:
-            continue
-        rows.append(
-            {
-                "event": eid,
-                "dem": p["dem_id"],
-                "fine_s": fine["wall_time_s"],
-                "fine_steps": fine["steps"],
-                "coarse_s": t_solve,
-                "coarse_steps": coarse["steps"],
-                "model_s": t_model,
-                "setup_s": t_setup,
-                "emulator_total_s": total,
-                "ratio_prepared": fine["wall_time_s"] / (total - t_setup),
-                "ratio": fine["wall_time_s"] / total,
-                "fine_cpu_s": fine_cpu,
-                "emulator_cpu_s": emu_cpu,
-                "ratio_cpu": fine_cpu / emu_cpu,
-                "volume_fill_s": t_fill,
-                "ratio_volume_fill": fine["wall_time_s"] / (t_solve + t_fill),
-            }
-        )
-    return rows
+    c0 = time.process_time()  # CPU of this process: the machine is shared, wall is not ours
+    fine = simulate_coarse(dem, cell, rain, interval_s, solver)
+    fine_cpu = time.process_time() - c0
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    grid = FineGrid(dem, cell, factor, coarse_dem=coarse_method)
+    t_setup = time.perf_counter() - t0  # once per DEM: a nowcast's members share it
+    coarse = simulate_coarse_rule(  # the store's rule: block mean/min or the sub-grid solver
+        coarse_method, dem, cell, factor, block_mean_grid(rain, factor), interval_s, solver,
+        coarse=grid.zc, pits=grid.pits,
+    )  # fmt: skip
+    t_solve = coarse["wall_time_s"]
+    t1 = time.perf_counter()
+    map_fine(
+        model, grid, coarse["depth"], *frame_rain_inputs(rain, interval_s),
+        float(info["threshold_m"]), float(info.get("cut", 0.5)),
+    )  # fmt: skip
+    t_model = time.perf_counter() - t1
+    total = time.perf_counter() - t0
+    emu_cpu = time.process_time() - c0
+    t2 = time.perf_counter()  # no model: the coarse run's volume poured into each block
+    sub = coarse_method == SUBGRID  # the no-model path finds its own storage pits
+    fill = VolumeFill(dem, factor, leaky_pits(dem, factor) if sub else None)
+    [fill(h) for h in coarse["depth"]]
+    t_fill = time.perf_counter() - t2
+    return {
+        "fine_s": fine["wall_time_s"],
+        "fine_steps": fine["steps"],
+        "coarse_s": t_solve,
+        "coarse_steps": coarse["steps"],
+        "model_s": t_model,
+        "setup_s": t_setup,
+        "emulator_total_s": total,
+        "ratio_prepared": fine["wall_time_s"] / (total - t_setup),
+        "ratio": fine["wall_time_s"] / total,
+        "fine_cpu_s": fine_cpu,
+        "emulator_cpu_s": emu_cpu,
+        "ratio_cpu": fine_cpu / emu_cpu,
+        "volume_fill_s": t_fill,
+        "ratio_volume_fill": fine["wall_time_s"] / (t_solve + t_fill),
+    }
 
 
 def figure(maps: dict, eid: str, factor: int, out: Path) -> Path:

@@ -92,6 +92,13 @@ DOWNSCALE_DEPTH_FIT_M = 0.3
 DOWNSCALE_TRAIN_EPOCHS = 90
 DOWNSCALE_TRAIN_MINUTES = 60.0
 
+#: Fine cells per model pass when a downscaler maps many saved times (``map_fine``): maps are
+#: batched up to this many cells. On one CPU thread a pass costs ~100 ns per cell from 64k
+#: to 256k cells, but a batch of eight 496 x 1000 maps cost 3.7x more per map than one at a
+#: time (cache), and single 128 x 128 maps 1.5x more than eight together (2026-12-07,
+#: docs/results/2026-12-07-downscaling-whole-map-speed.md).
+DOWNSCALE_BATCH_CELLS = 2**17
+
 #: Flood nowcast (issue #22): STEPS members (0 = deterministic extrapolation), lead and its
 #: cap (min), and the depth thresholds (m) of its probabilities.
 NOWCAST_MEMBERS = 20

@@ -171,3 +171,29 @@ def test_volume_fill_needs_no_model(tmp_path):
     r = _simulate(dem, tmp_path / "bad", "--downscale", "volume-fill")
     assert r.exit_code == 1 and "needs --coarsen F" in " ".join(r.output.split())
     assert not (tmp_path / "bad").exists()
+
+
+def test_map_fine_is_the_same_at_any_batch(tmp_path):
+    """Maps batched by cells (``defaults.DOWNSCALE_BATCH_CELLS``) into one reused input
+    buffer: the same fine maps as one pass per map, and channels into ``out`` are a new
+    array's."""
+    import torch
+
+    from floodcast.models.checkpoint import load_model
+    from floodcast.predict.downscale import map_fine
+    from floodcast.simulation.downscale import FineGrid
+
+    torch.set_num_threads(1)
+    model = load_model(_model(tmp_path))[0].eval()
+    z = np.load(_dem(tmp_path))["elevation"]
+    grid = FineGrid(z, 10.0, 4)
+    rng = np.random.default_rng(0)
+    hc = np.abs(rng.normal(0.0, 0.3, (5, 8, 8)))
+    rain, recent = np.full((5, 32, 32), 12.0), np.full((5, 32, 32), 30.0)
+    maps = [map_fine(model, grid, hc, rain, recent, 0.1, batch=b) for b in (None, 1, 3)]
+    assert maps[0].shape == (5, 32, 32) and maps[0].max() > 0
+    for m in maps[1:]:
+        np.testing.assert_allclose(m, maps[0], atol=1e-5)
+    buf = np.full((len(CHANNELS), 32, 32), np.nan, np.float32)
+    grid.channels(hc[2], 12.0, 30.0, out=buf)
+    np.testing.assert_array_equal(buf, grid.channels(hc[2], 12.0, 30.0))

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from floodcast.defaults import DOWNSCALE_BATCH_CELLS
 from floodcast.errors import InputError
 from floodcast.models.downscale_head import combine, fine_depth, model_depth_source
 from floodcast.simulation.downscale import (
@@ -111,7 +112,7 @@ def map_fine(
     recent_mmh: np.ndarray,
     threshold_m: float,
     cut: float = 0.5,
-    batch: int = 8,
+    batch: int | None = None,
     depth_source: str = "head",
 ) -> np.ndarray:
     """Fine depth [t, y, x] (m) from coarse depth [t, y/F, x/F], the rain since the start and
@@ -120,24 +121,20 @@ def map_fine(
     depth of wet cells from ``depth_source`` (``DEPTH_SOURCES``: the model's depth head or
     the volume-fill channel).
 
-    One model pass per map given (the caller passes the saved times only), under
+    Each map given once (the caller passes the saved times only), ``batch`` maps per model
+    pass (None: as many as fit ``defaults.DOWNSCALE_BATCH_CELLS``), under
     ``torch.inference_mode`` (no autograd records); ``grid`` holds the static channels."""
     import torch
 
+    batch = batch or max(1, DOWNSCALE_BATCH_CELLS // grid.z.size)
+    buf = np.empty((min(batch, len(coarse_depth)), len(CHANNELS)) + grid.z.shape, np.float32)
     out = []
     with torch.inference_mode():
         for i in range(0, len(coarse_depth), batch):
-            x = np.stack(
-                [
-                    grid.channels(h, r, q)
-                    for h, r, q in zip(
-                        coarse_depth[i : i + batch],
-                        rain_mm[i : i + batch],
-                        recent_mmh[i : i + batch],
-                        strict=False,
-                    )
-                ]
-            )
+            n = min(batch, len(coarse_depth) - i)
+            for k in range(n):  # into one buffer, reused: no new input array per pass
+                grid.channels(coarse_depth[i + k], rain_mm[i + k], recent_mmh[i + k], buf[k])
+            x = buf[:n]
             o = model(torch.from_numpy(x))
             wet = (torch.softmax(o["logits"], 1)[:, 1] > cut).numpy()
             out.append(combine(wet, fine_depth(o, x, depth_source), threshold_m))
