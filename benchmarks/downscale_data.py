@@ -81,17 +81,28 @@ def pond_dem(zs: np.ndarray) -> np.ndarray:
     return z
 
 
+def source_dems() -> dict[str, np.ndarray]:
+    """The whole DEMs the crops are cut from, all at 2 m: ``greenriver`` (the 1 m lidar
+    block-meaned to 2 m) and ``zsw3`` (landlab's 2 m lidar)."""
+    from floodcast.io.dem import read_dem
+    from floodcast.io.dem_tools import block_mean
+
+    return {
+        "greenriver": block_mean(
+            read_dem(SHARED / "dem/topotoolbox/greenriver.tif"), 2.0
+        ).elevation,
+        "zsw3": read_dem(SHARED / "dem/landlab/zSW3.asc").elevation,
+    }
+
+
 def write_crops(
     work: Path, extra: bool = False, pond: bool = False
 ) -> tuple[list[Path], list[str]]:
     """Write the crops as .npz DEMs into ``work/dems``; returns (paths, held-out ids)."""
-    from floodcast.io.dem import read_dem
-    from floodcast.io.dem_tools import block_mean
-
     out = work / "dems"
     out.mkdir(parents=True, exist_ok=True)
-    gr = block_mean(read_dem(SHARED / "dem/topotoolbox/greenriver.tif"), 2.0).elevation
-    zs = read_dem(SHARED / "dem/landlab/zSW3.asc").elevation
+    dems = source_dems()
+    gr, zs = dems["greenriver"], dems["zsw3"]
     paths, test = [], []
     # (name, DEM, crop origins, held out, the least share of valid cells a crop may have)
     sets = [
