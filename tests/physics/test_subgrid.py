@@ -18,11 +18,12 @@ def test_terrain_by_hand():
     np.testing.assert_array_equal(t.levels[0, 0], [0, 1, 2, 3])
     # volume with the level at 2: a * ((2-0) + (2-1)) = 4 * 3
     np.testing.assert_allclose(t.vol_at[0, 0], [0, 4 * 1, 4 * 3, 4 * 6])
-    # the face between the blocks: rows 0 and 1, max(1, 5) and max(2, 6)
-    np.testing.assert_array_equal(t.sill_x[0, 1], [5, 6])
-    np.testing.assert_array_equal(t.sill_x[0, 0], [3, 0])  # west edge: the edge cells
-    np.testing.assert_array_equal(t.sill_y[0, 0], [3, 1])  # north edge
-    np.testing.assert_array_equal(t.sill_y[1, 1], [6, 7])  # south edge of block 1
+    # the face between the blocks: rows 0 and 1, max(1, 5) and max(2, 6); the sills of a
+    # face are stored lowest first, as layers [F, ...] of faces
+    np.testing.assert_array_equal(t.sill_x[:, 0, 1], [5, 6])
+    np.testing.assert_array_equal(t.sill_x[:, 0, 0], [0, 3])  # west edge: the edge cells
+    np.testing.assert_array_equal(t.sill_y[:, 0, 0], [1, 3])  # north edge
+    np.testing.assert_array_equal(t.sill_y[:, 1, 1], [6, 7])  # south edge of block 1
 
 
 def test_level_from_volume_by_hand():
@@ -66,7 +67,7 @@ def test_a_sill_holds_the_pond_back_until_the_level_tops_it():
     z[:, 3] = 1.0
     z[2, 3] = 0.3
     t = subgrid_terrain(z, 4, 1.0)
-    assert t.sill_x[0, 1].tolist() == [1.0, 1.0, 0.3, 1.0]
+    assert t.sill_x[:, 0, 1].tolist() == [0.3, 1.0, 1.0, 1.0]
 
     def west_only(mm):  # mm of rain in the first 600 s frame, as mm/h; then a dry frame
         return np.array([[[mm * 3600.0 / 600.0, 0.0]], [[0.0, 0.0]]])
@@ -112,15 +113,44 @@ def test_flat_blocks_give_the_plain_coarse_solver():
 
 
 def test_implicit_friction_reaches_the_manning_flux_by_hand():
-    """q (1 + a|q|) = b at dt -> inf from rest: q = -h^(5/3) sqrt(S) / n (h 0.2 m, S 0.01,
-    n 0.03: 0.2^(5/3) * 0.1 / 0.03 = 0.2279 m2/s); at a small step the frictionless update
-    -g dt h S; and a long step never exceeds the flux (the semi-implicit form from rest
-    gives g dt h S = 1.96 m2/s at dt 100 s)."""
-    manning_q = 0.2 ** (5 / 3) * 0.1 / 0.03
-    assert SK._inertial(0.0, 0.2, 0.01, 9.81 * 1e9, 0.03**2) == pytest.approx(-manning_q, rel=1e-4)
-    assert SK._inertial(0.0, 0.2, 0.01, 9.81 * 1e-4, 0.03**2) == pytest.approx(-9.81e-4 * 0.002)
-    assert abs(SK._inertial(0.0, 0.2, 0.01, 9.81 * 100, 0.03**2)) < manning_q
-    assert SK._free(0.0, 0.2, 0.01, 9.81 * 1e9, 0.03**2) == pytest.approx(manning_q, rel=1e-4)
+    """q (1 + c|q|) = b, c = g dt n^2 A / K^2, at dt -> inf from rest: q = -K sqrt(S) / n.
+    One sub-face (h 0.2 m, S 0.01, n 0.03; A = h, K = h^(5/3)): 0.2^(5/3) * 0.1 / 0.03 =
+    0.2279 m2/s; at a small step the frictionless update -g dt h S; a long step never
+    exceeds the flux (the semi-implicit form from rest gives g dt h S = 1.96 m2/s at
+    dt 100 s). Two sub-faces of 0.2 and 0.05 m on one face: the sum of their own fluxes."""
+    h, s, n2 = 0.2, 0.01, 0.03**2
+
+    def q(a, k, gdt):
+        return SK._discharge(-gdt * a * s, a, k, gdt, n2)
+
+    manning_q = h ** (5 / 3) * 0.1 / 0.03
+    assert q(h, h ** (5 / 3), 9.81 * 1e9) == pytest.approx(-manning_q, rel=1e-4)
+    assert q(h, h ** (5 / 3), 9.81 * 1e-4) == pytest.approx(-9.81e-4 * h * s, rel=1e-6)
+    assert abs(q(h, h ** (5 / 3), 9.81 * 100)) < manning_q
+    two = (0.2 ** (5 / 3) + 0.05 ** (5 / 3)) * 0.1 / 0.03
+    assert q(0.25, 0.2 ** (5 / 3) + 0.05 ** (5 / 3), 9.81 * 1e9) == pytest.approx(-two, rel=1e-4)
+    assert SK._discharge(1.0, 0.0, 0.0, 9.81, n2) == 0.0  # no wet sub-face: no flow
+
+
+def test_face_area_and_conveyance_by_hand():
+    # one x-face of 4 sub-faces with sills 0, 0.1, 0.3, 2 at level 0.5 (thr 1 mm, no film):
+    # A = 0.5 + 0.4 + 0.2 = 1.1 m, K = 0.5^(5/3) + 0.4^(5/3) + 0.2^(5/3); with the film
+    # (K x3 at h -> 0, x1 from 0.1 m) every sub-face here is deeper than 0.1 m: the same K
+    eta = np.array([[0.5, 0.2]])
+    sill_x = np.full((4, 1, 3), np.inf)
+    sill_x[:, 0, 1] = [0.0, 0.1, 0.3, 2.0]
+    sill_y = np.full((4, 2, 2), np.inf)
+    free = np.zeros(4, np.int64)
+    ex, ax, kx = np.empty((1, 3)), np.empty((1, 3)), np.empty((1, 3), np.float32)
+    ey, ay, ky = np.empty((2, 2)), np.empty((2, 2)), np.empty((2, 2), np.float32)
+    want_k = 0.5 ** (5 / 3) + 0.4 ** (5 / 3) + 0.2 ** (5 / 3)
+    for fk in (1.0, 3.0):
+        SK.faces(eta, sill_x, sill_y, free, 1e-3, fk, 0.1, ex, ey, ax, kx, ay, ky)
+        assert ex[0, 1] == 0.5 and ax[0, 1] == pytest.approx(1.1, rel=1e-6)
+        assert kx[0, 1] == pytest.approx(want_k, rel=1e-6)
+        assert ax[0, 0] == 0.0 and ax[0, 2] == 0.0 and (ay == 0.0).all()  # closed, inf sills
+    SK.faces(eta - 0.45, sill_x, sill_y, free, 1e-3, 3.0, 0.1, ex, ey, ax, kx, ay, ky)
+    assert kx[0, 1] == pytest.approx(0.05 ** (5 / 3) / 2.0, rel=1e-6)  # a film: n x 2
 
 
 def test_segments_split_at_frame_changes_and_saves():

@@ -82,10 +82,10 @@ def test_volume_fill_puts_the_storage_in_its_pit():
 
 
 def test_film_roughness_by_hand():
-    n2 = 0.035**2
+    f32 = np.float32
     for h, m in ((0.0, 3.0), (0.05, 2.0), (0.1, 1.0), (0.4, 1.0)):  # K = 3, H = 0.1 m
-        assert SK._film(n2, h, 3.0, 0.1) == pytest.approx(n2 * m * m)
-    assert SK._film(n2, 0.0, 1.0, 0.1) == n2  # K = 1: n at every depth
+        assert SK._film_factor(f32(h), 3.0, 0.1) == pytest.approx(m, rel=1e-6)
+    assert SK._film_factor(f32(0.0), 1.0, 0.1) == 1.0  # K = 1: n at every depth
 
 
 def test_film_roughness_slows_a_film_not_a_deep_flow():

@@ -4,19 +4,27 @@ Each coarse cell (a block of F x F fine cells) holds a water volume V and one le
 found from the block's own hypsometry: V(eta) = a_f * sum_k max(eta - z_k, 0) over its fine
 cells (a_f the fine cell area), so water at a given volume stands in the block's channel or
 pond at the level the fine DEM gives it, not spread over the block. Every coarse face is F
-fine sub-faces, each with its own sill (the higher of the two fine cells it joins) and its
-own unit discharge by the local-inertial equation (Bates et al. 2010) driven by the coarse
-levels: a 2 m channel crossing a block face conveys through its own sill, as in the fine run,
-instead of through the block's mean or lowest elevation. This is the sub-grid topography
-idea of Casulli (2009) and Volp et al. (2013) in the explicit local-inertial scheme.
+fine sub-faces, each with its own sill (the higher of the two fine cells it joins). At the
+face's level (the higher block's) its wet sub-faces give a flow area A = sum_k h_k and a
+conveyance K = sum_k h_k^(5/3) / m_k (m_k the film factor below), and the face carries one
+discharge by the local-inertial equation (Bates et al. 2010) on A, with the friction of K:
+q (1 + g dt n^2 A / K^2 |q|) = q_old - g dt A S. At steady flow that is the sum of the
+sub-faces' own Manning fluxes, K sqrt(S) / n: a 2 m channel crossing a block face conveys
+through its own sill, as in the fine run, instead of through the block's mean or lowest
+elevation. This is the sub-grid topography of Casulli (2009) and Volp et al. (2013) (a
+face's conveyance from its sub-grid depths) in the explicit local-inertial scheme. Version 3
+gave every sub-face its own discharge; one per face gave the same depths on the benchmark's
+events (volumes within 1 %) at 2.6-3.2x less time per run (2026-12-07 results page): the
+per-sub-face work is now only the sum of A and K, vectorised along the faces.
 
-Friction is fully implicit (q (1 + a|q|) = q_old - g dt h S, solved in closed form) rather
-than the main solver's semi-implicit form: a step of any length cannot push a sub-face past
-the Manning flux of its level gradient. So the step needs no slope term (the main solver's
-g|S| dt^2 <= cfl dx, which on steep ground makes dt grow only as sqrt(dx), not as dx):
-dt = min(max_step, cfl dx_c / max(|u| + sqrt(g h)) over every wet sub-face,
-2 cfl sqrt(A_w dx_c / (g dx_f sum_k h_k)) over every cell with wet area A_w and sub-face
-depths h_k). The gravity wave of a narrow channel in a wide block travels at sqrt(g h) along
+Friction is fully implicit (solved in closed form) rather than the main solver's
+semi-implicit form: a step of any length cannot push a face past the Manning flux of its
+level gradient. So the step needs no slope term (the main solver's g|S| dt^2 <= cfl dx,
+which on steep ground makes dt grow only as sqrt(dx), not as dx):
+dt = min(max_step, cfl dx_c / max(|u| + sqrt(g h_max)) over every wet face (|u| that of the
+deepest sub-face at the Manning split of q, |q| h_max^(2/3) / K),
+2 cfl sqrt(A_w dx_c / (g dx_f sum A)) over every block with wet area A_w, the sum over its
+faces). The gravity wave of a narrow channel in a wide block travels at sqrt(g h) along
 the channel; the last bound keeps a block whose wet area is small (a pit) from overshooting
 its neighbour's level. Measured on the downscaling benchmark's held-out events (2026-12-03):
 2-3.9x fewer steps at x4 than with the main solver's bound and friction, the same volume-fill
@@ -28,7 +36,7 @@ would drain; a film roughness (Manning n up to ``defaults.SUBGRID_FILM_ROUGHNESS
 larger on sub-faces shallower than ``SUBGRID_FILM_DEPTH_M``) slows the water one level
 pools from a hillslope's film, which the fine run drains as millimetres, not centimetres.
 
-Edges: ``closed`` or ``free`` (LISFLOOD-FP's FREE outflow on every edge sub-face, slope from
+Edges: ``closed`` or ``free`` (LISFLOOD-FP's FREE outflow through every edge face, slope from
 the edge cell to its inward neighbour); ``level`` edges, losses and point inflows are not
 supported. Depth out is the block's volume per block area, as a plain coarse run's.
 The run itself (forcing, saves, mass ledger) is ``floodcast.physics.subgrid_run``.
@@ -47,7 +55,8 @@ from floodcast.physics.subgrid_pits import leaky_pits
 @dataclass(frozen=True)
 class SubgridTerrain:
     """The fine DEM folded into a coarse grid: per block the sorted fine elevations and the
-    volume at each, per coarse face the sills of its F sub-faces (inf: no flow)."""
+    volume at each, per coarse face the sills of its F sub-faces (inf: no flow), sorted and
+    stored as F layers of faces (the kernel's conveyance runs along the faces)."""
 
     factor: int
     cell_fine: float
@@ -55,8 +64,8 @@ class SubgridTerrain:
     vol_at: np.ndarray  # [yc, xc, F*F] volume (m3) with the level at levels[..., m]
     nvalid: np.ndarray  # [yc, xc] valid fine cells (0: a wall block)
     dead: np.ndarray  # [yc, xc] depression storage (m3): water held in closed fine pits
-    sill_x: np.ndarray  # [yc, xc + 1, F] x-faces incl. the W and E edges
-    sill_y: np.ndarray  # [yc + 1, xc, F] y-faces incl. the N and S edges
+    sill_x: np.ndarray  # [F, yc, xc + 1] x-faces incl. the W and E edges, lowest first
+    sill_y: np.ndarray  # [F, yc + 1, xc] y-faces incl. the N and S edges, lowest first
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -119,6 +128,9 @@ def subgrid_terrain(
     sill_y[1:-1] = pair_y.reshape(yc - 1, xc, f)
     sill_y[0] = np.where(np.isfinite(zw[0]), zw[0], np.inf).reshape(xc, f)
     sill_y[-1] = np.where(np.isfinite(zw[-1]), zw[-1], np.inf).reshape(xc, f)
+    sill_x, sill_y = (
+        np.ascontiguousarray(np.moveaxis(np.sort(s, -1), -1, 0)) for s in (sill_x, sill_y)
+    )
     return SubgridTerrain(f, float(cell_fine), levels, vol_at, nvalid, dead, sill_x, sill_y)
 
 

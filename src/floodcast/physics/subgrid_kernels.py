@@ -1,11 +1,15 @@
 """Compiled loop of the sub-grid solver (``floodcast.physics.subgrid``): levels from volumes,
-the step bound, the sub-face discharges, the strict limiter and continuity, in float64.
+each face's flow area and conveyance at its level, the step bound, one discharge per face,
+the strict limiter and continuity, in float64 (the conveyance sums in float32).
 
 Arrays: ``levels``/``vol_at`` [yc, xc, F*F] (block hypsometry), ``nvalid`` [yc, xc],
-``sill_x`` [yc, xc+1, F] and ``sill_y`` [yc+1, xc, F] (edges at index 0 and -1), unit
-discharges ``qx``/``qy`` of the same shapes as the sills (m2/s, + towards +x / +y = east /
-south), ``n2`` [yc, xc] Manning n squared, ``rain`` [T, yc, xc] (m/s), ``free`` the edge
-kinds (N, S, E, W; 1 = free, 0 = closed).
+``sill_x`` [F, yc, xc+1] and ``sill_y`` [F, yc+1, xc] (the sub-face sills of each face as
+layers, lowest first; edges at index 0 and -1 of the face axes), unit discharges ``qx`` /
+``qy`` [yc, xc+1] / [yc+1, xc] (m2/s summed over a face's sub-faces, so a face passes
+``q * dx_fine`` m3/s; + towards +x / +y = east / south), ``n2`` [yc, xc] Manning n squared,
+``rain`` [T, yc, xc] (m/s), ``free`` the edge kinds (N, S, E, W; 1 = free, 0 = closed).
+Per step the face loops are O(faces), the conveyance O(sub-faces) as F layers of
+contiguous faces (vectorised along the faces).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from numba import njit
 from .kernels import rcbrt
 
 G = 9.81
-NOWHERE = -1e300  # the level of a wall block: below every sill, so no face of it is wet
+NOWHERE = -1e300  # the level of a wall block (or a closed edge): below every sill
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
@@ -45,168 +49,141 @@ def block_levels(V, levels, vol_at, nvalid, af, idx, eta, area):
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")
-def _speed(umax, hmax):
-    """The face's speed max|u| + sqrt(g max h) over its wet sub-faces: never below any
-    sub-face's own |u| + sqrt(g h), so the bound holds for each. No slope term (the main
-    solver's g|S| dt^2): with the fully implicit friction of ``_inertial`` a step cannot
-    accelerate water past the Manning flux of its level gradient, however long it is."""
-    return umax + np.sqrt(G * hmax)
+def _film_factor(h, fk, fh):
+    """Manning n multiplier of a sub-face at depth ``h`` (float32): ``fk`` for a film
+    (h -> 0), back to 1 at ``fh`` and deeper (``fk`` = 1: n at every depth)."""
+    one = np.float32(1.0)
+    return one + np.float32(fk - 1.0) * max(np.float32(0.0), one - h * np.float32(1.0 / fh))
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")
-def _face_stats(e, sills, q, thr):
-    """(sum, max) of the depths and max |u| over the sub-faces of one face at level ``e``
-    that are wet or about to wet (depth > thr / 2); branch-free. A sub-face dried since its
-    last discharge still counts |q| / thr: a shorter step, never a longer one."""
-    hs, hm, um = 0.0, 0.0, 0.0
-    for k in range(sills.shape[0]):
-        h = e - sills[k]
-        w = h if h > 0.5 * thr else 0.0
-        hm = max(hm, w)
-        um = max(um, abs(q[k]) / max(h, thr))
-        hs += w
-    return hs, hm, um
+def _layer(e, sills, thr, fk, fh, a, k):
+    """Add one layer of sub-faces (``sills`` [n, m], one per face at level ``e``) to the
+    faces' flow area ``a`` (sum of wet depths, m) and conveyance ``k`` (sum of
+    h^(5/3) / film factor, float32: rcbrt in 3 multiply-only Newton steps); a sub-face is
+    wet above ``thr``. Branch-free, contiguous along the faces: it vectorises."""
+    t32 = np.float32(thr)
+    zero = np.float32(0.0)
+    for i in range(e.shape[0]):
+        for j in range(e.shape[1]):
+            h = e[i, j] - sills[i, j]
+            w = np.float32(h) if h > thr else zero
+            ww = max(w, t32)
+            a[i, j] += w
+            k[i, j] += w * w * rcbrt(ww) / _film_factor(ww, fk, fh)
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
-def step_bound(eta, area, qx, qy, sill_x, sill_y, free, dxc, dxf, cfl, thr, hsum):
-    """Largest stable step (s) for the current state; ``hsum`` is scratch [yc, xc]."""
+def faces(eta, sill_x, sill_y, free, thr, fk, fh, ex, ey, ax, kx, ay, ky):
+    """Level ``ex``/``ey`` of every face (the higher block's; an edge face the edge block's,
+    NOWHERE where the edge is closed), its flow area ``ax``/``ay`` and conveyance
+    ``kx``/``ky`` there."""
     yc, xc = eta.shape
+    for i in range(yc):
+        for j in range(xc + 1):
+            ex[i, j] = max(eta[i, max(j - 1, 0)], eta[i, min(j, xc - 1)])
+        ex[i, 0] = ex[i, 0] if free[3] else NOWHERE
+        ex[i, xc] = ex[i, xc] if free[2] else NOWHERE
+    for i in range(yc + 1):
+        a, b = max(i - 1, 0), min(i, yc - 1)
+        for j in range(xc):
+            ey[i, j] = max(eta[a, j], eta[b, j])
+    if not free[0]:
+        ey[0, :] = NOWHERE
+    if not free[1]:
+        ey[yc, :] = NOWHERE
+    ax[:, :], kx[:, :], ay[:, :], ky[:, :] = 0.0, 0.0, 0.0, 0.0
+    for m in range(sill_x.shape[0]):
+        _layer(ex, sill_x[m], thr, fk, fh, ax, kx)
+        _layer(ey, sill_y[m], thr, fk, fh, ay, ky)
+
+
+@njit(inline="always", fastmath=True, error_model="numpy")
+def _speed(q, k, hm, thr):
+    """max |u| + sqrt(g h) over the wet sub-faces of a face. At the Manning split of its
+    discharge (q_j = q h_j^(5/3) / (m_j K)) the deepest sub-face (depth ``hm``) is the
+    fastest: |u| <= |q| hm^(2/3) / K. No slope term (the main solver's g|S| dt^2): with the
+    fully implicit friction of ``_discharge`` a step cannot accelerate water past the
+    Manning flux of its level gradient, however long it is."""
+    h = max(hm, thr)
+    return abs(q) * h * float(rcbrt(np.float32(h))) / k + np.sqrt(G * h)
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def step_bound(area, qx, qy, ex, ey, ax, kx, ay, ky, sill_x, sill_y, dxc, dxf, cfl, thr, hsum):
+    """Largest stable step (s) for the current faces (``faces``); ``hsum`` is scratch."""
+    yc, xc = area.shape
     vmax = 0.0
     hsum[:, :] = 0.0
     for i in range(yc):
         for j in range(xc + 1):
-            a = j - 1 if j > 0 else 0
-            b = j if j < xc else xc - 1
-            if (j == 0 and free[3] == 0) or (j == xc and free[2] == 0):
-                continue
-            e = max(eta[i, a], eta[i, b])
-            hs, hm, um = _face_stats(e, sill_x[i, j], qx[i, j], thr)
-            if hs > 0.0:
-                vmax = max(vmax, _speed(um, max(hm, thr)))
-                hsum[i, a] += hs
-                if b != a:
-                    hsum[i, b] += hs
+            if ax[i, j] > 0.0:
+                hm = ex[i, j] - sill_x[0, i, j]
+                vmax = max(vmax, _speed(qx[i, j], float(kx[i, j]), hm, thr))
+                if j > 0:
+                    hsum[i, j - 1] += ax[i, j]
+                if j < xc:
+                    hsum[i, j] += ax[i, j]
     for i in range(yc + 1):
-        a0 = i - 1 if i > 0 else 0
-        b0 = i if i < yc else yc - 1
-        if (i == 0 and free[0] == 0) or (i == yc and free[1] == 0):
-            continue
         for j in range(xc):
-            e = max(eta[a0, j], eta[b0, j])
-            hs, hm, um = _face_stats(e, sill_y[i, j], qy[i, j], thr)
-            if hs > 0.0:
-                vmax = max(vmax, _speed(um, max(hm, thr)))
-                hsum[a0, j] += hs
-                if b0 != a0:
-                    hsum[b0, j] += hs
-    dt = 1e300
-    if vmax > 0.0:
-        dt = cfl * dxc / vmax
+            if ay[i, j] > 0.0:
+                hm = ey[i, j] - sill_y[0, i, j]
+                vmax = max(vmax, _speed(qy[i, j], float(ky[i, j]), hm, thr))
+                if i > 0:
+                    hsum[i - 1, j] += ay[i, j]
+                if i < yc:
+                    hsum[i, j] += ay[i, j]
+    r = np.inf  # the pit bound below: min over the blocks of area / hsum, one sqrt
     for i in range(yc):
         for j in range(xc):
             if hsum[i, j] > 0.0:
-                dt = min(dt, 2.0 * cfl * np.sqrt(area[i, j] * dxc / (G * dxf * hsum[i, j])))
+                r = min(r, area[i, j] / hsum[i, j])
+    dt = cfl * dxc / vmax if vmax > 0.0 else 1e300
+    if r < np.inf:
+        dt = min(dt, 2.0 * cfl * np.sqrt(r * dxc / (G * dxf)))
     return dt
 
 
 @njit(inline="always", fastmath=True, error_model="numpy")
-def _implicit(b, h, gdt, n2):
-    """q solving q (1 + a |q|) = b, a = g dt n^2 / h^(7/3): Manning friction taken at the
-    new discharge (fully implicit), in the form without cancellation. As dt grows, q tends
-    to the Manning flux h^(5/3) sqrt(|S|) / n of the driving slope, never past it.
-    h^(-7/3) from the main solver's libm-free ``rcbrt`` (the loops stay vectorisable)."""
-    y = rcbrt(h)
-    r = y * y * y  # 1 / h
-    a = gdt * n2 * (r * r * y)
-    return 2.0 * b / (1.0 + np.sqrt(1.0 + 4.0 * a * abs(b)))
-
-
-@njit(inline="always", fastmath=True, error_model="numpy")
-def _film(n2, h, fk, fh):
-    """n^2 of a sub-face at depth ``h``: ``fk`` times n for a film (h -> 0), back to n at
-    ``fh`` and deeper (``fk`` = 1: n at every depth)."""
-    m = 1.0 + (fk - 1.0) * max(0.0, 1.0 - h / fh)
-    return n2 * m * m
-
-
-@njit(inline="always", fastmath=True, error_model="numpy")
-def _inertial(q, h, s, gdt, n2):
-    """Local-inertial unit discharge update (Bates et al. 2010) with implicit friction."""
-    return _implicit(q - gdt * h * s, h, gdt, n2)
-
-
-@njit(inline="always", fastmath=True, error_model="numpy")
-def _free(qold, h, s, gdt, n2):
-    """LISFLOOD-FP FREE outflow magnitude (>= 0) through an edge sub-face."""
-    return _implicit(abs(qold) + gdt * h * abs(s), h, gdt, n2)
-
-
-@njit(inline="always", fastmath=True, error_model="numpy")
-def _subfaces(q, sills, e, s, gdt, n2, thr, fk, fh):
-    """New discharge of the sub-faces of one interior face at level ``e`` and slope ``s``
-    (no flow where the depth is at or below ``thr``; branch-free, so it vectorises)."""
-    for k in range(sills.shape[0]):
-        h = e - sills[k]
-        hh = max(h, thr)
-        qn = _inertial(q[k], hh, s, gdt, _film(n2, hh, fk, fh))
-        q[k] = qn if h > thr else 0.0
-
-
-@njit(inline="always", fastmath=True, error_model="numpy")
-def _edge(q, sills, e, s, sign, ok, gdt, n2, thr, fk, fh):
-    """Discharge of the sub-faces of one edge face of a block at level ``e``: free outflow
-    (towards ``sign``) where the edge is free and the depth exceeds ``thr``, else none."""
-    for k in range(sills.shape[0]):
-        h = e - sills[k]
-        hh = max(h, thr)
-        q[k] = sign * _free(q[k], hh, s, gdt, _film(n2, hh, fk, fh)) if ok and h > thr else 0.0
+def _discharge(b, a, k, gdt, n2):
+    """q solving q (1 + c |q|) = b, c = g dt n^2 A / K^2: the face's Manning friction taken
+    at the new discharge (fully implicit), in the form without cancellation. As dt grows,
+    q tends to K sqrt(|S|) / n (b = q_old - g dt A S), the sum of its sub-faces' Manning
+    fluxes, never past it; no flow where no sub-face is wet (A = 0)."""
+    if a <= 0.0:
+        return 0.0
+    c = gdt * n2 * a / (k * k)
+    return 2.0 * b / (1.0 + np.sqrt(1.0 + 4.0 * c * abs(b)))
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
-def momentum(eta, qx, qy, sill_x, sill_y, n2, free, dxc, dt, thr, fk, fh):
-    """New unit discharge of every sub-face (edge sub-faces: free outflow or none); the film
-    roughness ``fk``, ``fh`` as ``_film`` (``defaults.SUBGRID_FILM_ROUGHNESS``)."""
+def momentum(eta, qx, qy, ax, kx, ay, ky, n2, free, dxc, dt):
+    """New discharge of every face by the local-inertial equation (Bates et al. 2010) on
+    its flow area and conveyance; an edge face: LISFLOOD-FP's FREE outflow (slope from the
+    edge block to its inward neighbour), or none where closed (A = 0 there)."""
     yc, xc = eta.shape
     gdt = G * dt
     for i in range(yc):
-        for j in range(xc + 1):
-            if 0 < j < xc:
-                e0, e1 = eta[i, j - 1], eta[i, j]
-                nn = 0.5 * (n2[i, j - 1] + n2[i, j])
-                _subfaces(
-                    qx[i, j], sill_x[i, j], max(e0, e1), (e1 - e0) / dxc, gdt, nn, thr, fk, fh
-                )
-            else:
-                b, sign = (0, -1.0) if j == 0 else (xc - 1, 1.0)
-                inn = b + 1 if j == 0 else b - 1
-                s = (eta[i, b] - eta[i, inn]) / dxc if 0 <= inn < xc else 0.0
-                ok = free[3] if j == 0 else free[2]
-                _edge(qx[i, j], sill_x[i, j], eta[i, b], s, sign, ok, gdt, n2[i, b], thr, fk, fh)
-    for i in range(yc + 1):
+        for j in range(1, xc):
+            s = (eta[i, j] - eta[i, j - 1]) / dxc
+            nn = 0.5 * (n2[i, j - 1] + n2[i, j])
+            a, k = ax[i, j], float(kx[i, j])
+            qx[i, j] = _discharge(qx[i, j] - gdt * a * s, a, k, gdt, nn)
+        for j, b, inn, sign in ((0, 0, 1, -1.0), (xc, xc - 1, xc - 2, 1.0)):
+            s = abs(eta[i, b] - eta[i, inn]) / dxc if 0 <= inn < xc else 0.0
+            a, k = ax[i, j], float(kx[i, j])
+            qx[i, j] = sign * _discharge(abs(qx[i, j]) + gdt * a * s, a, k, gdt, n2[i, b])
+    for i in range(1, yc):
         for j in range(xc):
-            if 0 < i < yc:
-                e0, e1 = eta[i - 1, j], eta[i, j]
-                nn = 0.5 * (n2[i - 1, j] + n2[i, j])
-                _subfaces(
-                    qy[i, j], sill_y[i, j], max(e0, e1), (e1 - e0) / dxc, gdt, nn, thr, fk, fh
-                )
-            else:
-                b, sign = (0, -1.0) if i == 0 else (yc - 1, 1.0)
-                inn = b + 1 if i == 0 else b - 1
-                s = (eta[b, j] - eta[inn, j]) / dxc if 0 <= inn < yc else 0.0
-                ok = free[0] if i == 0 else free[1]
-                _edge(qy[i, j], sill_y[i, j], eta[b, j], s, sign, ok, gdt, n2[b, j], thr, fk, fh)
-
-
-@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
-def _outflow(qx, qy, i, j, xc, yc):
-    """Sum of the discharges (m2/s) leaving block (i, j) over its four faces."""
-    out = 0.0
-    for k in range(qx.shape[2]):
-        out += max(-qx[i, j, k], 0.0) + max(qx[i, j + 1, k], 0.0)
-        out += max(-qy[i, j, k], 0.0) + max(qy[i + 1, j, k], 0.0)
-    return out
+            s = (eta[i, j] - eta[i - 1, j]) / dxc
+            nn = 0.5 * (n2[i - 1, j] + n2[i, j])
+            a, k = ay[i, j], float(ky[i, j])
+            qy[i, j] = _discharge(qy[i, j] - gdt * a * s, a, k, gdt, nn)
+    for i, b, inn, sign in ((0, 0, 1, -1.0), (yc, yc - 1, yc - 2, 1.0)):
+        for j in range(xc):
+            s = abs(eta[b, j] - eta[inn, j]) / dxc if 0 <= inn < yc else 0.0
+            a, k = ay[i, j], float(ky[i, j])
+            qy[i, j] = sign * _discharge(abs(qy[i, j]) + gdt * a * s, a, k, gdt, n2[b, j])
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
@@ -215,38 +192,36 @@ def continuity(V, qx, qy, rain_ms, vrain, dxf, dt, fac, dead):
     then V += dt (in - out) + rain; the limited discharges are kept. Returns the volume that
     left through the edges."""
     yc, xc = V.shape
-    f = qx.shape[2]
-    for i in range(yc):
-        for j in range(xc):
-            out = _outflow(qx, qy, i, j, xc, yc) * dxf * dt
-            fac[i, j] = min(1.0, max(V[i, j] - dead[i, j], 0.0) / out) if out > 0.0 else 1.0
-    for i in range(yc):
-        for j in range(xc + 1):
-            fw = fac[i, j - 1] if j > 0 else 1.0  # the factor of the block the water leaves
-            fe = fac[i, j] if j < xc else 1.0
-            for k in range(f):
-                q = qx[i, j, k]
-                qx[i, j, k] = q * (fw if q > 0.0 else fe)
-    for i in range(yc + 1):
-        for j in range(xc):
-            fn = fac[i - 1, j] if i > 0 else 1.0
-            fs = fac[i, j] if i < yc else 1.0
-            for k in range(f):
-                q = qy[i, j, k]
-                qy[i, j, k] = q * (fn if q > 0.0 else fs)
-    lost = 0.0
     w = dxf * dt
     for i in range(yc):
         for j in range(xc):
-            net = 0.0
-            for k in range(f):
-                net += qx[i, j, k] - qx[i, j + 1, k] + qy[i, j, k] - qy[i + 1, j, k]
+            out = max(-qx[i, j], 0.0) + max(qx[i, j + 1], 0.0)
+            out = (out + max(-qy[i, j], 0.0) + max(qy[i + 1, j], 0.0)) * w
+            fac[i, j] = min(1.0, max(V[i, j] - dead[i, j], 0.0) / out) if out > 0.0 else 1.0
+    for i in range(yc):
+        for j in range(xc + 1):
+            q = qx[i, j]  # scaled by the factor of the block the water leaves
+            qx[i, j] = (
+                q * (fac[i, j - 1] if j > 0 else 1.0)
+                if q > 0.0
+                else q * (fac[i, j] if j < xc else 1.0)
+            )
+    for i in range(yc + 1):
+        for j in range(xc):
+            q = qy[i, j]
+            qy[i, j] = (
+                q * (fac[i - 1, j] if i > 0 else 1.0)
+                if q > 0.0
+                else q * (fac[i, j] if i < yc else 1.0)
+            )
+    lost = 0.0
+    for i in range(yc):
+        for j in range(xc):
+            net = qx[i, j] - qx[i, j + 1] + qy[i, j] - qy[i + 1, j]
             V[i, j] = max(V[i, j] + net * w + rain_ms[i, j] * vrain[i, j] * dt, 0.0)
-        for k in range(f):
-            lost += (max(-qx[i, 0, k], 0.0) + max(qx[i, xc, k], 0.0)) * w
+        lost += (max(-qx[i, 0], 0.0) + max(qx[i, xc], 0.0)) * w
     for j in range(xc):
-        for k in range(f):
-            lost += (max(-qy[0, j, k], 0.0) + max(qy[yc, j, k], 0.0)) * w
+        lost += (max(-qy[0, j], 0.0) + max(qy[yc, j], 0.0)) * w
     return lost
 
 
@@ -287,6 +262,8 @@ def run_segments(
     area = np.empty((yc, xc))
     hsum = np.empty((yc, xc))
     fac = np.empty((yc, xc))
+    ex, ax, kx = np.empty(qx.shape), np.empty(qx.shape), np.empty(qx.shape, np.float32)
+    ey, ay, ky = np.empty(qy.shape), np.empty(qy.shape), np.empty(qy.shape, np.float32)
     dry = np.zeros((yc, xc))
     vrain = nvalid * af  # the rain falls on the valid fine cells of a block
     steps, lost, t, k = 0, 0.0, 0.0, 0
@@ -296,13 +273,16 @@ def run_segments(
         r = rain[seg_frame[s]] if seg_frame[s] >= 0 else dry
         while t < end - 1e-9:
             block_levels(V, levels, vol_at, nvalid, af, idx, eta, area)
-            dt = step_bound(eta, area, qx, qy, sill_x, sill_y, free, dxc, dxf, cfl, thr, hsum)
+            faces(eta, sill_x, sill_y, free, thr, fk, fh, ex, ey, ax, kx, ay, ky)
+            dt = step_bound(
+                area, qx, qy, ex, ey, ax, kx, ay, ky, sill_x, sill_y, dxc, dxf, cfl, thr, hsum
+            )
             dt = min(dt, max_step)
             if dt < end - t:
                 dt_min, dt_max = min(dt_min, dt), max(dt_max, dt)
             else:
                 dt = end - t
-            momentum(eta, qx, qy, sill_x, sill_y, n2, free, dxc, dt, thr, fk, fh)
+            momentum(eta, qx, qy, ax, kx, ay, ky, n2, free, dxc, dt)
             lost += continuity(V, qx, qy, r, vrain, dxf, dt, fac, dead)
             t = t + dt if dt < end - t else end
             steps += 1

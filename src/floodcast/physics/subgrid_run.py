@@ -33,8 +33,9 @@ EDGES = ("north", "south", "east", "west")  # the kernel's order of the edge kin
 #: so pairs of another version are not mixed in: 1 = semi-implicit friction with the slope
 #: term in the step (to 2026-12-02), 2 = fully implicit friction, no slope term (2026-12-03),
 #: 3 = depression storage in the pits a block would drain (``subgrid_pits``) and the film
-#: roughness (``defaults.SUBGRID_FILM_ROUGHNESS``), 2026-12-07.
-SUBGRID_VERSION = 3
+#: roughness (``defaults.SUBGRID_FILM_ROUGHNESS``), 2026-12-07; 4 = one discharge per coarse
+#: face on its sub-faces' flow area and conveyance, not one per sub-face (2026-12-07).
+SUBGRID_VERSION = 4
 
 
 @dataclass
@@ -148,7 +149,7 @@ def advance_subgrid(
     dur = np.diff(np.concatenate([[0.0], ends]))
     rained = np.cumsum(np.where(frames >= 0, dur * per_s[np.maximum(frames, 0)], 0.0))
     V = np.zeros((yc, xc))
-    qx, qy = np.zeros(terrain.sill_x.shape), np.zeros(terrain.sill_y.shape)
+    qx, qy = np.zeros(terrain.sill_x.shape[1:]), np.zeros(terrain.sill_y.shape[1:])
     if state is not None:
         if state.get("solver") != "subgrid" or np.shape(state["qx"]) != qx.shape:
             raise InputError("sub-grid run: the state is not a sub-grid state of this grid")
