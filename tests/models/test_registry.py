@@ -151,6 +151,11 @@ class TestSubpixelUnet(ModelTester):
     kwargs: ClassVar[dict] = {"decoder_channels": 8, "encoder_depth": 4}
 
 
+class TestSubpixel8Unet(ModelTester):
+    name = "subpixel8_unet"
+    kwargs: ClassVar[dict] = {"decoder_channels": 8, "encoder_depth": 5}
+
+
 def test_lite_unet_costs_a_third_of_small_unet():
     """Multiply-adds of the convolutions on 256 x 256, 11 channels, width 8, 3 levels:
     the half-resolution core must make the lite model >= 2.5x cheaper (measured 714 M
@@ -175,19 +180,40 @@ def test_subpixel_unet_costs_a_fourth_of_small_unet():
     assert small / sub >= 4.4, (small, sub)
 
 
-def test_subpixel_heads_equal_the_heads_on_the_shuffled_features():
+@pytest.mark.parametrize(("name", "s"), [("subpixel_unet", 4), ("subpixel8_unet", 8)])
+def test_subpixel_heads_equal_the_heads_on_the_shuffled_features(name, s):
     """The heads run on the space-to-depth features and only their outputs are shuffled:
     the same numbers as shuffling every feature and running the 1x1 heads on the fine grid."""
     torch.manual_seed(0)
-    model = build_model("subpixel_unet", in_channels=3, depth_head=True, encoder_depth=3).eval()
+    model = build_model(name, in_channels=3, depth_head=True, encoder_depth=4).eval()
     x = torch.randn(2, 3, 32, 48)
     with torch.no_grad():
         out = model(x)
-        feats = torch.nn.functional.pixel_shuffle(model.decoder(model.encoder(x)), 4)
+        feats = torch.nn.functional.pixel_shuffle(model.decoder(model.encoder(x)), s)
         assert feats.shape == (2, 8, 32, 48)
         torch.testing.assert_close(out["logits"], model.segmentation_head(feats))
         depth = torch.nn.functional.softplus(model.depth_head(feats))
         torch.testing.assert_close(out["depth"], depth)
+
+
+@pytest.mark.parametrize(
+    ("name", "classes", "prior"),
+    [("subpixel_unet", 2, 1), ("subpixel_unet", 2, None), ("small_unet", 1, 1)],
+)
+def test_wet_margin_is_the_logit_difference(name, classes, prior):
+    """``wet_margin``: the wet-minus-dry logit of ``forward`` (prior included), the single
+    logit of a one-class model, without running the depth head."""
+    torch.manual_seed(0)
+    model = build_model(
+        name, in_channels=3, num_classes=classes, prior_channel=prior, depth_head=True,
+        encoder_depth=3, seed=0,
+    ).eval()  # fmt: skip
+    torch.nn.init.normal_(model.segmentation_head.weight, std=0.5)  # not the zero start
+    x = torch.randn(2, 3, 20, 28)
+    with torch.no_grad():
+        logits = model(x)["logits"]
+        want = logits[:, 1] - logits[:, 0] if classes == 2 else logits[:, 0]
+        torch.testing.assert_close(model.wet_margin(x), want, atol=1e-5, rtol=1e-5)
 
 
 def conv_macs(name: str, encoder_depth: int = 3) -> int:
@@ -219,6 +245,7 @@ def test_registry_names():
         "tiny",
         "lite_unet",
         "subpixel_unet",
+        "subpixel8_unet",
     ):
         assert name in MODELS
     assert ModelConfig().name == "deeplabv3plus"

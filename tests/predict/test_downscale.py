@@ -197,3 +197,34 @@ def test_map_fine_is_the_same_at_any_batch(tmp_path):
     buf = np.full((len(CHANNELS), 32, 32), np.nan, np.float32)
     grid.channels(hc[2], 12.0, 30.0, out=buf)
     np.testing.assert_array_equal(buf, grid.channels(hc[2], 12.0, 30.0))
+
+
+def test_map_fine_wet_margin_path_is_the_softmax_path(tmp_path):
+    """With the depth from volume fill, map_fine thresholds ``Model.wet_margin`` (one head
+    row, no depth head) at log(cut / (1 - cut)): the same maps as the softmax of the whole
+    forward pass, at any cut."""
+    import torch
+
+    from floodcast.models.checkpoint import load_model
+    from floodcast.models.downscale_head import combine, fine_depth
+    from floodcast.predict.downscale import map_fine
+    from floodcast.simulation.downscale import FineGrid
+
+    torch.set_num_threads(1)
+    model = load_model(_model(tmp_path))[0].eval()
+    torch.manual_seed(0)  # a head that is not the untrained zero: the margin is not the prior
+    torch.nn.init.normal_(model.segmentation_head.weight, std=0.5)
+    grid = FineGrid(np.load(_dem(tmp_path))["elevation"], 10.0, 4)
+    hc = np.abs(np.random.default_rng(1).normal(0.0, 0.3, (3, 8, 8)))
+    rain, recent = np.full((3, 32, 32), 12.0), np.full((3, 32, 32), 30.0)
+    x = np.stack([grid.channels(h, 12.0, 30.0) for h in hc])
+    with torch.inference_mode():
+        o = model(torch.from_numpy(x))
+        prob = torch.softmax(o["logits"], 1)[:, 1].numpy()
+        margin = model.wet_margin(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(margin, (o["logits"][:, 1] - o["logits"][:, 0]).numpy(), atol=1e-5)
+    for cut in (0.0, 0.3, 0.5, 0.8, 1.0):
+        got = map_fine(model, grid, hc, rain, recent, 0.1, cut, depth_source="volume_fill")
+        want = combine(prob > cut, fine_depth(o, x, "volume_fill"), 0.1)
+        want = np.where(grid.valid, want, 0.0)
+        assert (got != want).mean() < 1e-3, cut  # only cells at the cut to round-off

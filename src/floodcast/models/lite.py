@@ -73,42 +73,59 @@ def lite_unet(cfg: ModelConfig) -> Parts:
 
 # --- sub-pixel U-Net ----------------------------------------------------------------------
 
-#: The sub-pixel model's space-to-depth factor: its whole network runs on cells of 4 x 4.
+#: The sub-pixel models' space-to-depth factors: ``subpixel_unet`` runs its whole network on
+#: cells of 4 x 4, ``subpixel8_unet`` on cells of 8 x 8 (for x8 downscaling, where the coarse
+#: inputs are constant over 8 x 8 anyway: a quarter of the network's grid).
 SUBPIXEL_FACTOR = 4
+SUBPIXEL8_FACTOR = 8
 
 
 class SubpixelEncoder(nn.Module):
-    """Space-to-depth by 4 (each 4 x 4 patch's channels side by side), a 1x1 stem, then small
-    U-Net stages, all on the 16x smaller grid."""
+    """Space-to-depth by ``s`` (each s x s patch's channels side by side), a 1x1 stem, then
+    small U-Net stages, all on the s^2 times smaller grid."""
 
-    def __init__(self, in_channels: int, widths: list[int]):
+    def __init__(self, in_channels: int, widths: list[int], s: int = SUBPIXEL_FACTOR):
         super().__init__()
-        s = SUBPIXEL_FACTOR
+        self.s = s
         self.stem = conv_bn_relu(in_channels * s * s, widths[0], k=1)
         self.core = SmallUNetEncoder(widths[0], widths)
 
     def forward(self, x: Tensor) -> list[Tensor]:
-        # PixelUnshuffle then a 1x1 conv is a 4 x 4 conv of stride 4 with the same weights
-        # (unshuffled channel c*16 + 4i + j is pixel (i, j) of channel c): one call, and no
+        # PixelUnshuffle then a 1x1 conv is an s x s conv of stride s with the same weights
+        # (unshuffled channel c*s^2 + s*i + j is pixel (i, j) of channel c): one call, and no
         # copy of the input into the unshuffled layout (the costliest op of the model)
-        conv, s = self.stem[0], SUBPIXEL_FACTOR
+        conv, s = self.stem[0], self.s
         w = conv.weight.view(conv.out_channels, -1, s, s)
         return self.core(self.stem[1:](F.conv2d(x, w, conv.bias, stride=s)))
 
 
 class SubpixelDecoder(nn.Module):
-    """Small U-Net decoder on the 4x smaller grid, then a 1x1 conv to ``out`` x 16 channels:
-    every fine cell its own features, left in space-to-depth layout (``Parts.subpixel``:
-    the model's heads run there and only their outputs go onto the fine grid)."""
+    """Small U-Net decoder on the s times smaller grid, then a 1x1 conv to ``out`` x s^2
+    channels: every fine cell its own features, left in space-to-depth layout
+    (``Parts.subpixel``: the model's heads run there and only their outputs go onto the
+    fine grid)."""
 
-    def __init__(self, widths: list[int], out: int):
+    def __init__(self, widths: list[int], out: int, s: int = SUBPIXEL_FACTOR):
         super().__init__()
-        s = SUBPIXEL_FACTOR
         self.core = SmallUNetDecoder(widths)
         self.expand = nn.Conv2d(widths[0], out * s * s, 1)
 
     def forward(self, features: list[Tensor]) -> Tensor:
         return torch.relu_(self.expand(self.core(features)))
+
+
+def _subpixel(cfg: ModelConfig, s: int) -> Parts:
+    levels = max(min(cfg.encoder_depth, 6) - s.bit_length() + 1, 0)  # s counts as log2(s)
+    out = cfg.decoder_channels or 8
+    widths = [2 * out * 2**i for i in range(levels + 1)]
+    return Parts(
+        encoder=SubpixelEncoder(cfg.in_channels, widths, s),
+        decoder=SubpixelDecoder(widths, out, s),
+        feature_channels=out,
+        output_stride=s * 2**levels,
+        head_kernel=1,
+        subpixel=s,
+    )
 
 
 @register("subpixel_unet")
@@ -119,14 +136,11 @@ def subpixel_unet(cfg: ModelConfig) -> Parts:
     detail comes from the per-cell inputs (a prior channel, the fine DEM) and the network
     corrects it. Poolings max(encoder_depth - 2, 0) (the 4x counts as two), core widths
     2 x ``decoder_channels`` (8) x 2^i, ``decoder_channels`` features per fine cell."""
-    levels = max(min(cfg.encoder_depth, 6) - 2, 0)
-    out = cfg.decoder_channels or 8
-    widths = [2 * out * 2**i for i in range(levels + 1)]
-    return Parts(
-        encoder=SubpixelEncoder(cfg.in_channels, widths),
-        decoder=SubpixelDecoder(widths, out),
-        feature_channels=out,
-        output_stride=SUBPIXEL_FACTOR * 2**levels,
-        head_kernel=1,
-        subpixel=SUBPIXEL_FACTOR,
-    )
+    return _subpixel(cfg, SUBPIXEL_FACTOR)
+
+
+@register("subpixel8_unet")
+def subpixel8_unet(cfg: ModelConfig) -> Parts:
+    """``subpixel_unet`` on the grid 8x coarser (the 8x counts as three poolings, so
+    max(encoder_depth - 3, 0)): a quarter of its cells, for x8 downscaling."""
+    return _subpixel(cfg, SUBPIXEL8_FACTOR)

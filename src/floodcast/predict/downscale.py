@@ -9,6 +9,7 @@ one model pass per saved time, the simulate outputs written atomically by
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -127,6 +128,8 @@ def map_fine(
     import torch
 
     batch = batch or max(1, DOWNSCALE_BATCH_CELLS // grid.z.size)
+    # softmax[:, 1] > cut where the wet-minus-dry logit exceeds log(cut / (1 - cut))
+    margin = -math.inf if cut <= 0.0 else math.inf if cut >= 1.0 else math.log(cut / (1 - cut))
     buf = np.empty((min(batch, len(coarse_depth)), len(CHANNELS)) + grid.z.shape, np.float32)
     out = []
     with torch.inference_mode():
@@ -135,8 +138,11 @@ def map_fine(
             for k in range(n):  # into one buffer, reused: no new input array per pass
                 grid.channels(coarse_depth[i + k], rain_mm[i + k], recent_mmh[i + k], buf[k])
             x = buf[:n]
-            o = model(torch.from_numpy(x))
-            wet = (torch.softmax(o["logits"], 1)[:, 1] > cut).numpy()
+            if depth_source == "head":
+                o = model(torch.from_numpy(x))
+                wet = (torch.softmax(o["logits"], 1)[:, 1] > cut).numpy()
+            else:  # the wet test only: one head row, no depth head (Model.wet_margin)
+                o, wet = {}, (model.wet_margin(torch.from_numpy(x)) > margin).numpy()
             out.append(combine(wet, fine_depth(o, x, depth_source), threshold_m))
     if not out:
         return np.zeros((0,) + grid.z.shape, np.float32)
