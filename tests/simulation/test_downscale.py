@@ -81,6 +81,25 @@ def test_bathtub_by_hand():
     np.testing.assert_allclose(d, want, atol=1e-6)
     # nothing wet on the coarse grid: nothing wet on the fine grid either
     assert bathtub_depth(Z, block_mean_grid(Z, 2), HC * 0.05, 2, 0.1).max() == 0
+    # a float32 coarse depth of exactly the threshold is not wet (compared in float32, as
+    # NumPy compares a float32 array with a Python float): no seed, no water
+    at = np.where(HC > 0.1, np.float32(0.1), 0.0).astype(np.float32)
+    assert bathtub_depth(Z, block_mean_grid(Z, 2), at, 2, 0.1).max() == 0
+
+
+def test_bathtub_region_reaches_round_corners_and_stops_at_dry_cells():
+    # a U-shaped trough (4-connected through the bottom row) under a flat WSE of 1 m: the
+    # seed block at the top left floods the whole U, not the isolated hole at the right
+    z = np.full((6, 6), 5.0, np.float32)
+    z[0:6, 0] = z[5, 0:4] = z[0:6, 3] = 0.0
+    z[2, 5] = 0.0  # isolated: only diagonal to nothing, no 4-neighbour below 1 m
+    hc = np.zeros((3, 3), np.float32)
+    hc[0, 0] = 0.5  # the one wet coarse cell
+    zc = 1.0 - hc  # coarse WSE zc + hc = 1 m everywhere
+    d = bathtub_depth(z, zc, hc, 2, 0.1)
+    want = np.where(z == 0.0, 1.0, 0.0)
+    want[2, 5] = 0.0
+    np.testing.assert_allclose(d, want)
 
 
 def test_volume_fill_by_hand():

@@ -16,9 +16,11 @@ From the coarse depth ``h_c`` and the fine DEM ``z``:
 
 ``FineGrid`` computes everything static once per DEM - flow accumulation, the bilinear
 weights, the walls' nearest valid cells, the sorted elevations of every block - so a map
-costs two small matrix products, one labelling and one pass over the blocks (profiled
-2026-12-02: the per-map ``map_coordinates``, distance transform and block sort were half of
-the channel time, the water surface was interpolated twice).
+costs two small matrix products, one flood fill and one pass over the blocks, the last two
+compiled (profiled 2026-12-02: the per-map ``map_coordinates``, distance transform and
+block sort were half of the channel time, the water surface was interpolated twice;
+2026-12-07: the bathtub's ``ndimage.label`` and volume fill's NumPy passes were half of
+what was left, 0.61 -> 0.29 ms per 128 x 128 map, the same channels bit for bit).
 
 The coarse DEM is the fine one's block mean or block minimum (``COARSE_DEMS``): a block
 mean smooths a 2 m channel into its hillslopes, so the coarse run drains slower and puts
@@ -32,6 +34,7 @@ A factor that does not divide the grid is refused (``check_factor``), never padd
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from scipy import ndimage
 
 from floodcast.defaults import DEPTH_SCALE_M, DOWNSCALE_COARSE_DEM, WET_THRESHOLD_M
@@ -166,14 +169,42 @@ def coarse_wse_fine(zc: np.ndarray, hc: np.ndarray, factor: int) -> np.ndarray:
 
 
 def _bathtub(z: np.ndarray, wse: np.ndarray, hc: np.ndarray, factor: int, thr: float):
-    d = wse - np.asarray(z, np.float64)
-    pos = np.isfinite(d) & (d > 0)
-    lab, n = ndimage.label(pos)
-    seed = upsample_nearest(np.nan_to_num(hc) > thr, factor) & pos
-    keep = np.zeros(n + 1, bool)
-    keep[np.unique(lab[seed])] = True
-    keep[0] = False
-    return np.where(keep[lab], d, 0.0).astype(np.float32)
+    out = np.zeros(np.shape(z), np.float32)
+    h = np.asarray(hc)
+    t = h.dtype.type(thr) if h.dtype.kind == "f" else thr  # compared in h's precision
+    _connected_depth(np.asarray(z), np.asarray(wse, np.float64), h, int(factor), t, out)
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _connected_depth(z, wse, hc, f, thr, out):
+    """``out`` = wse - z on the cells where it is positive, in the 4-connected regions of
+    such cells that hold a cell of a wet coarse cell (``hc`` > ``thr``); a flood fill from
+    those cells, each cell visited once (compiled: 5x less time than labelling every
+    region with ``ndimage.label`` and keeping the seeded ones)."""
+    ny, nx = z.shape
+    seen = np.zeros((ny, nx), np.bool_)
+    stack = np.empty(ny * nx, np.int64)
+    for i0 in range(ny):
+        for j0 in range(nx):
+            d0 = wse[i0, j0] - np.float64(z[i0, j0])
+            if seen[i0, j0] or not (d0 > 0.0 and np.isfinite(d0)):
+                continue
+            if not hc[i0 // f, j0 // f] > thr:
+                continue
+            seen[i0, j0] = True
+            stack[0], top = i0 * nx + j0, 1
+            while top:
+                top -= 1
+                i, j = divmod(stack[top], nx)
+                out[i, j] = np.float32(wse[i, j] - np.float64(z[i, j]))
+                for a, b in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1)):
+                    if 0 <= a < ny and 0 <= b < nx and not seen[a, b]:
+                        d = wse[a, b] - np.float64(z[a, b])
+                        if d > 0.0 and np.isfinite(d):
+                            seen[a, b] = True
+                            stack[top] = a * nx + b
+                            top += 1
 
 
 def bathtub_depth(
