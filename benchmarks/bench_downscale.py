@@ -35,11 +35,11 @@ TARGET_CSI, TARGET_MARGIN, TARGET_SPEEDUP = 0.90, 0.05, 20.0
 ISSUE_BASELINES = ("nearest", "bilinear", "bathtub")
 
 
-def accuracy(store: Path, factor: int, model_path: Path) -> dict:
+def accuracy(store: Path, factor: int, model_path: Path, precision: str = "float32") -> dict:
     from floodcast.evaluation.downscale import BASELINES, evaluate, where_errors
     from floodcast.predict.downscale import model_method
 
-    methods = {**BASELINES, "model": model_method(model_path, factor)}
+    methods = {**BASELINES, "model": model_method(model_path, factor, precision)}
     where: dict[str, dict] = {}
     maps: dict[str, dict] = {}
 
@@ -58,7 +58,9 @@ def accuracy(store: Path, factor: int, model_path: Path) -> dict:
     return rep, maps
 
 
-def timing(store: Path, factor: int, model_path: Path, events: list[str]) -> list[dict]:
+def timing(
+    store: Path, factor: int, model_path: Path, events: list[str], precision: str = "float32"
+) -> list[dict]:
     """Fine solve vs coarse solve + model, one thread, per event (fine first, then coarse)."""
     import torch
 
@@ -74,17 +76,21 @@ def timing(store: Path, factor: int, model_path: Path, events: list[str]) -> lis
         solver = {**st.read_event_attrs(store, eid)["solver"], "threads": 1}
         row = time_pair(
             model, info, factor, p["fine_dem"], p["cell_size"], p["rain"], p["interval_s"],
-            solver, p["coarse_method"],
+            solver, p["coarse_method"], precision,
         )  # fmt: skip
         if n:
             rows.append({"event": eid, "dem": p["dem_id"], **row})
     return rows
 
 
-def time_pair(model, info, factor, dem, cell, rain, interval_s, solver, coarse_method) -> dict:
-    """One fine solve against the coarse solve + ``model`` on fine DEM ``dem`` under fine
-    rain ``rain`` [T, y, x] (mm/h, one frame every ``interval_s``), one thread; wall and CPU
-    seconds of each part and their ratios (also the coarse run + volume fill, no model)."""
+def time_pair(
+    model, info, factor, dem, cell, rain, interval_s, solver, coarse_method, precision="float32"
+) -> dict:
+    """One fine solve against the coarse solve + ``model`` (its arithmetic ``precision``) on
+    fine DEM ``dem`` under fine rain ``rain`` [T, y, x] (mm/h, one frame every
+    ``interval_s``), one thread; wall and CPU seconds of each part and their ratios (also
+    the coarse run + volume fill, no model)."""
+    from floodcast.models.downscale_head import model_depth_source
     from floodcast.physics.subgrid_pits import leaky_pits
     from floodcast.predict.downscale import map_fine
     from floodcast.simulation.downscale import (
@@ -112,6 +118,7 @@ def time_pair(model, info, factor, dem, cell, rain, interval_s, solver, coarse_m
     map_fine(
         model, grid, coarse["depth"], *frame_rain_inputs(rain, interval_s),
         float(info["threshold_m"]), float(info.get("cut", 0.5)),
+        depth_source=model_depth_source(info), precision=precision,
     )  # fmt: skip
     t_model = time.perf_counter() - t1
     total = time.perf_counter() - t0
@@ -173,6 +180,7 @@ def main() -> None:
     ap.add_argument(
         "--model-pattern", default="m{f}", help="model folder under --work, {f} = the factor"
     )
+    ap.add_argument("--precision", choices=("float32", "bfloat16"), default="float32")
     a = ap.parse_args()
     from floodcast.physics.solver import set_threads
 
@@ -180,7 +188,9 @@ def main() -> None:
     store = a.work / "store.zarr"
     report = {}
     for f in a.factors:
-        rep, maps = accuracy(store, f, a.work / a.model_pattern.format(f=f) / "model.pt")
+        rep, maps = accuracy(
+            store, f, a.work / a.model_pattern.format(f=f) / "model.pt", a.precision
+        )
         o = rep["overall"]
         print(f"\n== x{f} ({2 * f} m solver -> 2 m map), {len(rep['events'])} held-out events ==")
         print(
@@ -237,6 +247,7 @@ def main() -> None:
             f,
             a.work / a.model_pattern.format(f=f) / "model.pt",
             rep["events"][: a.timing_events],
+            a.precision,
         )
         for r in rows:
             print(

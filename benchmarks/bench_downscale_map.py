@@ -45,6 +45,7 @@ def main() -> None:
     ap.add_argument("--event", default=None, help="store event whose rain is used (the wettest)")
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per factor (median)")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--precision", choices=("float32", "bfloat16"), default="float32")
     a = ap.parse_args()
     import torch
 
@@ -71,7 +72,9 @@ def main() -> None:
     report = {}
     for f in a.factors:
         model, info = load_downscaler(a.work / a.model_pattern.format(f=f) / "model.pt", f, cell)
-        args = (model, info, f, z, cell, rain, p["interval_s"], solver, p["coarse_method"])
+        args = (
+            model, info, f, z, cell, rain, p["interval_s"], solver, p["coarse_method"], a.precision
+        )  # fmt: skip
         # the compile untimed, on a corner of the map (the same types: a whole fine solve
         # would only add a minute)
         time_pair(*args[:3], z[:128, :128], cell, rain[:, :128, :128], *args[6:])

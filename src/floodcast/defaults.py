@@ -98,6 +98,12 @@ DOWNSCALE_TRAIN_MINUTES = 60.0
 #: time (cache), and single 128 x 128 maps 1.5x more than eight together (2026-12-07,
 #: docs/results/2026-12-07-downscaling-whole-map-speed.md).
 DOWNSCALE_BATCH_CELLS = 2**17
+#: The downscaling model's arithmetic: "float32", or "bfloat16" (torch CPU autocast: on a
+#: CPU with AVX512-BF16 the model pass took half the time, and the held-out x8 CSI@0.1 was
+#: 0.7394 against 0.7391; on a CPU without it, slower). float32 by default: the same maps on
+#: every machine (2026-12-07, docs/results/2026-12-07-downscaling-one-discharge-per-face.md).
+DOWNSCALE_PRECISION = "float32"
+DOWNSCALE_PRECISIONS = ("float32", "bfloat16")
 
 #: Flood nowcast (issue #22): STEPS members (0 = deterministic extrapolation), lead and its
 #: cap (min), and the depth thresholds (m) of its probabilities.

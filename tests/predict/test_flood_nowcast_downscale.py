@@ -93,6 +93,8 @@ def test_nowcast_cli_downscaled_is_flagged_emulated(tmp_path):
         ([], 3, 50.0, "not divisible by --coarsen 3"),
         ([], 2, 10.0, "trained on 10 m cells"),
         (["--engine", "model", "--model", "m.pt"], 2, 50.0, "--engine model has none"),
+        (["--downscale-precision", "bfloat16"], None, None, "needs --downscale MODEL.pt"),
+        (["--downscale-precision", "fp8"], 2, 50.0, "choose one of float32, bfloat16"),
     ],
 )
 def test_bad_downscaled_nowcast_writes_nothing(tmp_path, extra, factor, cell, match):

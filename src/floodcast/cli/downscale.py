@@ -13,6 +13,7 @@ import typer
 from floodcast.defaults import (
     DOWNSCALE_COARSE_DEM,
     DOWNSCALE_DRY_TAIL_FRAMES,
+    DOWNSCALE_PRECISION,
     DOWNSCALE_TRAIN_EPOCHS,
     DOWNSCALE_TRAIN_MINUTES,
 )
@@ -167,6 +168,9 @@ def register(app: typer.Typer) -> None:
         ),
         split: str = typer.Option("test", help="Split of events to score (test = held-out DEMs)."),
         json_out: Path | None = typer.Option(None, "--json", help="Write the full report here."),
+        precision: str = typer.Option(
+            DOWNSCALE_PRECISION, help="The model's arithmetic: float32 or bfloat16."
+        ),
     ) -> None:
         """Score the baselines (and a model) against the fine solver, per event and overall."""
         from floodcast.evaluation.downscale import BASELINES, evaluate
@@ -177,7 +181,7 @@ def register(app: typer.Typer) -> None:
             if model is not None:
                 from floodcast.predict.downscale import model_method
 
-                methods["model"] = model_method(model, coarsen)
+                methods["model"] = model_method(model, coarsen, precision)
             rep = evaluate(store_path, coarsen, methods, split)
         typer.echo(f"x{coarsen}, {split}: {len(rep['events'])} events")
         typer.echo(

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from floodcast.defaults import DOWNSCALE_BATCH_CELLS
+from floodcast.defaults import DOWNSCALE_BATCH_CELLS, DOWNSCALE_PRECISION
+from floodcast.defaults import DOWNSCALE_PRECISIONS as PRECISIONS
 from floodcast.errors import InputError
 from floodcast.models.downscale_head import combine, fine_depth, model_depth_source
 from floodcast.simulation.downscale import (
@@ -71,6 +72,13 @@ def model_coarse_dem(info: dict) -> str:
     return str(info.get("coarse_dem", "mean"))
 
 
+def check_precision(precision: str, what: str = "--downscale-precision") -> str:
+    """``precision`` if it is one of ``PRECISIONS``, else an InputError naming ``what``."""
+    if precision not in PRECISIONS:
+        raise InputError(f"{what} {precision!r}: choose one of {', '.join(PRECISIONS)}")
+    return precision
+
+
 def check_cell(path: str | Path, info: dict, cell_size: float) -> None:
     fine = float(info["fine_cell_size_m"])
     if abs(cell_size - fine) > CELL_TOL * fine:
@@ -80,8 +88,10 @@ def check_cell(path: str | Path, info: dict, cell_size: float) -> None:
         )
 
 
-def model_method(path: str | Path, factor: int):
-    """A ``evaluation.downscale`` method (pair, FineGrid) -> fine depth [t, y, x] of a model."""
+def model_method(path: str | Path, factor: int, precision: str = DOWNSCALE_PRECISION):
+    """A ``evaluation.downscale`` method (pair, FineGrid) -> fine depth [t, y, x] of a model
+    (its arithmetic ``precision``, ``PRECISIONS``)."""
+    check_precision(precision, "--precision")
     model, info = load_downscaler(path, factor, None)
 
     def method(pair: dict, grid: FineGrid) -> np.ndarray:
@@ -100,6 +110,7 @@ def model_method(path: str | Path, factor: int):
             float(info["threshold_m"]),
             float(info.get("cut", 0.5)),
             depth_source=model_depth_source(info),
+            precision=precision,
         )
 
     return method
@@ -115,6 +126,7 @@ def map_fine(
     cut: float = 0.5,
     batch: int | None = None,
     depth_source: str = "head",
+    precision: str = DOWNSCALE_PRECISION,
 ) -> np.ndarray:
     """Fine depth [t, y, x] (m) from coarse depth [t, y/F, x/F], the rain since the start and
     the recent rain rate [t, ...] (``simulation.downscale_rain.rain_inputs``);
@@ -124,25 +136,30 @@ def map_fine(
 
     Each map given once (the caller passes the saved times only), ``batch`` maps per model
     pass (None: as many as fit ``defaults.DOWNSCALE_BATCH_CELLS``), under
-    ``torch.inference_mode`` (no autograd records); ``grid`` holds the static channels."""
+    ``torch.inference_mode`` (no autograd records) and, for ``precision`` "bfloat16", CPU
+    autocast (``defaults.DOWNSCALE_PRECISION``); ``grid`` holds the static channels."""
+    import contextlib
+
     import torch
 
+    bf16 = check_precision(precision) == "bfloat16"
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
     batch = batch or max(1, DOWNSCALE_BATCH_CELLS // grid.z.size)
     # softmax[:, 1] > cut where the wet-minus-dry logit exceeds log(cut / (1 - cut))
     margin = -math.inf if cut <= 0.0 else math.inf if cut >= 1.0 else math.log(cut / (1 - cut))
     buf = np.empty((min(batch, len(coarse_depth)), len(CHANNELS)) + grid.z.shape, np.float32)
     out = []
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast:
         for i in range(0, len(coarse_depth), batch):
             n = min(batch, len(coarse_depth) - i)
             for k in range(n):  # into one buffer, reused: no new input array per pass
                 grid.channels(coarse_depth[i + k], rain_mm[i + k], recent_mmh[i + k], buf[k])
             x = buf[:n]
             if depth_source == "head":
-                o = model(torch.from_numpy(x))
+                o = {k: v.float() for k, v in model(torch.from_numpy(x)).items()}
                 wet = (torch.softmax(o["logits"], 1)[:, 1] > cut).numpy()
             else:  # the wet test only: one head row, no depth head (Model.wet_margin)
-                o, wet = {}, (model.wet_margin(torch.from_numpy(x)) > margin).numpy()
+                o, wet = {}, (model.wet_margin(torch.from_numpy(x)).float() > margin).numpy()
             out.append(combine(wet, fine_depth(o, x, depth_source), threshold_m))
     if not out:
         return np.zeros((0,) + grid.z.shape, np.float32)
@@ -157,6 +174,7 @@ class DownscaledJob:
     info: dict
     factor: int
     model_path: str
+    precision: str = DOWNSCALE_PRECISION  # the model's arithmetic (PRECISIONS)
 
     @property
     def mapper(self) -> str:
@@ -164,9 +182,12 @@ class DownscaledJob:
         return self.model.config.name if self.model is not None else "volume_fill"
 
 
-def prepare_downscaled(job, model_path: str | Path | None, factor: int | None) -> DownscaledJob:
+def prepare_downscaled(
+    job, model_path: str | Path | None, factor: int | None, precision: str = DOWNSCALE_PRECISION
+) -> DownscaledJob:
     """Check everything about a downscaled run of a prepared simulate job (nothing computed)."""
     dem = job.dem
+    check_precision(precision)
     if model_path is None:
         raise InputError("--coarsen needs --downscale MODEL.pt (the model that draws the fine map)")
     if job.inflows:
@@ -188,7 +209,7 @@ def prepare_downscaled(job, model_path: str | Path | None, factor: int | None) -
         from floodcast.physics.subgrid_run import check_subgrid
 
         check_subgrid(config, job.boundaries, f"{model_path} (sub-grid coarse runs)")
-    ds = DownscaledJob(job, model, info, f, str(model_path))
+    ds = DownscaledJob(job, model, info, f, str(model_path), precision)
     how = "sub-grid" if model_coarse_dem(info) == SUBGRID else f"block {model_coarse_dem(info)}"
     job.notes.append(
         f"downscaled run: solver on {dem.shape[0] // f} x {dem.shape[1] // f} cells of "
@@ -255,6 +276,7 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
             req.threshold_m,
             float(ds.info.get("cut", 0.5)),
             depth_source=model_depth_source(ds.info),
+            precision=ds.precision,
         )
     t_model = t_grid + time.perf_counter() - t1
     max_depth = depth.max(0) if len(depth) else np.zeros(dem.shape, np.float32)
@@ -269,6 +291,7 @@ def execute_downscaled(ds: DownscaledJob, progress=None):
             "coarse_cell_size_m": dem.cell_size * f,
             "coarse_dem": rule,
             "depth_source": model_depth_source(ds.info) if ds.model else "volume_fill",
+            "precision": ds.precision if ds.model else None,
             "fine_cell_size_m": dem.cell_size,
             "max_depth": "maximum over the saved times (the model maps saved times only)",
             "mass_balance": "of the coarse run",

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from floodcast.defaults import WET_THRESHOLD_M
+from floodcast.defaults import DOWNSCALE_PRECISION, WET_THRESHOLD_M
 from floodcast.errors import InputError
 from floodcast.models.downscale_head import model_depth_source
 from floodcast.predict.downscale import (
@@ -46,6 +46,7 @@ class NowcastDownscaler:
     grid: FineGrid
     path: str
     terrain: object = None  # the sub-grid terrain, built once (flood_members_subgrid)
+    precision: str = DOWNSCALE_PRECISION  # the model's arithmetic (defaults.DOWNSCALE_PRECISIONS)
 
     @property
     def cut(self) -> float:
@@ -71,6 +72,7 @@ class NowcastDownscaler:
             "depth_source": model_depth_source(self.info) if self.model else "volume_fill",
             "fine_cell_size_m": self.grid.cell_size,
             "cut": self.cut if self.model is not None else None,
+            "precision": self.precision if self.model is not None else None,
             "probability_within": "over the leads (fine maps exist at the leads only)",
             "state": "of the coarse run",
             "rain_since_start": "frames simulated in this run plus the forecast",
@@ -79,8 +81,11 @@ class NowcastDownscaler:
         }
 
 
-def load_nowcast_downscaler(path: Path, factor: int | None, dem) -> NowcastDownscaler:
-    """Check the model against the DEM (factor, cell size, divisibility) before any run."""
+def load_nowcast_downscaler(
+    path: Path, factor: int | None, dem, precision: str = DOWNSCALE_PRECISION
+) -> NowcastDownscaler:
+    """Check the model against the DEM (factor, cell size, divisibility) before any run;
+    ``precision``: the model's arithmetic (``defaults.DOWNSCALE_PRECISIONS``)."""
     if str(path) == VOLUME_FILL:  # no model: the sub-grid members' volumes poured per block
         if not factor:
             raise InputError(
@@ -102,7 +107,7 @@ def load_nowcast_downscaler(path: Path, factor: int | None, dem) -> NowcastDowns
         dem.source,
         coarse_dem=model_coarse_dem(info),
     )
-    return NowcastDownscaler(model, info, f, grid, str(path))
+    return NowcastDownscaler(model, info, f, grid, str(path), precision=precision)
 
 
 def _mapped(
@@ -120,6 +125,7 @@ def _mapped(
         float(ds.info["threshold_m"]),
         ds.cut,
         depth_source=model_depth_source(ds.info),
+        precision=ds.precision,
     )
 
 

@@ -147,7 +147,11 @@ def run_nowcast(
             "coarse solve has no rule yet to carry a raster of n or losses to its grid"
         )
     config, boundaries = solver_setup(surface=fields)
-    ds = dsn.load_nowcast_downscaler(req.downscale, req.coarsen, dem) if req.downscale else None
+    ds = (
+        dsn.load_nowcast_downscaler(req.downscale, req.coarsen, dem, req.downscale_precision)
+        if req.downscale
+        else None
+    )
     sub = ds is not None and ds.grid.coarse_dem == SUBGRID  # members on the sub-grid solver
     if sub:
         dsn.check_subgrid_nowcast(req, config, boundaries)
