@@ -133,6 +133,24 @@ def test_depression_depth_is_the_fill_above_the_ground():
         depression_depth(np.full((3, 3), np.nan))
 
 
+def test_depression_depth_is_the_reconstruction_fill():
+    """pyflwdir's priority flood from ``fill_sinks``'s outlets gives the scikit-image
+    reconstruction's depths: a rough float32 DEM with a nodata collar (outlets beside it)
+    and an interior nodata hole (a wall), seeded."""
+    from floodcast.io.dem_tools import _fill_skimage, depression_depth
+
+    rng = np.random.default_rng(3)
+    z = (rng.normal(0, 0.3, (60, 80)).cumsum(1) + rng.normal(0, 0.5, (60, 80))).astype(np.float32)
+    z[:, :6] = np.nan  # a collar on the west edge
+    z[20:26, 30:37] = np.nan  # a hole inside
+    z = z.astype(np.float64)
+    valid = np.isfinite(z)
+    want = np.where(valid, np.maximum(_fill_skimage(z, valid) - z, 0.0), 0.0)
+    got = depression_depth(z)
+    assert want.max() > 0.5 and (want > 0).sum() > 100  # many pits, some deep
+    np.testing.assert_array_equal(got, want)
+
+
 def _coastal_bowl(sea: float) -> Dem:
     """A 7 x 7 plateau at 5 m with an inner sea (3 x 3 at ``sea``, not touching the border)
     and a coastal depression at 1 m beside it: it spills into the sea, not over the 5 m."""

@@ -3,7 +3,8 @@ and D8 upslope contributing area.
 
 Raw SRTM has spurious pits several metres deep that would trap water in a flood run;
 ``fill_sinks`` raises every closed depression to its spill level with a library's
-priority-flood / morphological reconstruction, never a hand-written loop.
+priority-flood / morphological reconstruction, never a hand-written loop
+(``depression_depth``: pyflwdir's priority flood).
 
 NaN (nodata) handling, the same for all methods as far as the library allows:
 NaN cells stay NaN. NaN regions touching the grid border (a nodata collar around a
@@ -209,12 +210,21 @@ def block_mean(dem: Dem, cell_size: float, *, min_valid: float = 0.5) -> Dem:
 def depression_depth(elevation: np.ndarray) -> np.ndarray:
     """Depth (m) of every cell below the spill level of its closed depression (0 elsewhere
     and at nodata): the priority-flood fill minus the DEM, water draining off the grid
-    edges and into the nodata collar."""
+    edges and into the nodata collar (the outlets of ``fill_sinks``'s scikit-image method;
+    interior nodata holes are walls).
+
+    The fill is pyflwdir's priority flood (Wang & Liu 2006) from those outlets: the same
+    depths as the scikit-image reconstruction on the 28 benchmark crops and two whole DEMs
+    at 2 m, in half the time (a downscaler's per-DEM set-up, 2026-12-07). Its queue orders
+    cells by float32 elevation: exact for float32 DEMs."""
+    from pyflwdir.dem import fill_depressions
+
     z = np.asarray(elevation, np.float64)
     valid = np.isfinite(z)
     if not valid.any():
         raise InputError("all cells are nodata; no depressions to measure")
-    filled = _fill_skimage(z, valid)  # NaN cells become walls or outlets there
+    outlets = np.flatnonzero(_outlets(valid))
+    filled, _ = fill_depressions(np.where(valid, z, np.nan), idxs_pit=outlets, nodata=np.nan)
     return np.where(valid, np.maximum(filled - z, 0.0), 0.0)
 
 
