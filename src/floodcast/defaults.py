@@ -99,7 +99,7 @@ DOWNSCALE_TRAIN_MINUTES = 60.0
 #: docs/results/2026-12-07-downscaling-whole-map-speed.md).
 DOWNSCALE_BATCH_CELLS = 2**17
 #: The downscaling model's arithmetic: "float32", or "bfloat16" (torch CPU autocast: on a
-#: CPU with AVX512-BF16 the model pass took half the time, and the held-out x8 CSI@0.1 was
+#: CPU with AVX512-BF16 the model's time on a whole map fell ~20 %, and the held-out x8 CSI@0.1 was
 #: 0.7394 against 0.7391; on a CPU without it, slower). float32 by default: the same maps on
 #: every machine (2026-12-07, docs/results/2026-12-07-downscaling-one-discharge-per-face.md).
 DOWNSCALE_PRECISION = "float32"

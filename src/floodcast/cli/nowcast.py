@@ -113,7 +113,7 @@ def nowcast_cmd(
     downscale_precision: str = typer.Option(
         DOWNSCALE_PRECISION,
         help="With --downscale MODEL.pt: the model's arithmetic, float32 or bfloat16 (CPU "
-        "autocast: about half the model time on a CPU with AVX512-BF16).",
+        "autocast: about 20 % less model time on a CPU with AVX512-BF16).",
     ),
     scheduler: str = typer.Option(
         NOWCAST_SCHEDULER,

@@ -207,7 +207,7 @@ def simulate(
         str,
         typer.Option(
             help="The --downscale model's arithmetic: float32, or bfloat16 (CPU autocast: "
-            "about half the model time on a CPU with AVX512-BF16, slower without; maps "
+            "about 20 % less model time on a CPU with AVX512-BF16, slower without; maps "
             "differ from float32 in a few cells at the wet cut).",
         ),
     ] = DOWNSCALE_PRECISION,
