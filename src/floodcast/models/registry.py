@@ -225,18 +225,20 @@ class FloodModel(nn.Module):
         # two classes: the wet-minus-dry logit (what softmax thresholds) moves by p
         return logits + torch.stack([-p / 2, p / 2], 1)
 
-    def _head(self, weight: Tensor, bias: Tensor, feats: Tensor, s: int) -> Tensor:
-        """A 1x1 head (``weight`` [O, C, k, k], ``bias`` [O]) on the decoder's features; on
-        sub-pixel features (``s`` > 1) it is the same 1x1 conv for each of the s x s
-        sub-cells (its weight Kronecker the identity), and only its few outputs are
-        rearranged onto the fine grid, not all the features: more multiply-adds (the zeros),
-        less memory moved, faster on a CPU (1.1x, measured)."""
+    def _head(self, head: nn.Conv2d | tuple[Tensor, Tensor], feats: Tensor, s: int) -> Tensor:
+        """A 1x1 head (the module, or its (weight, bias)) on the decoder's features. On fine
+        features (``s`` = 1) a module is called as itself, so forward hooks see it
+        (``diagnostics.graph``). On sub-pixel features (``s`` > 1) it is the same 1x1 conv
+        for each of the s x s sub-cells (its weight Kronecker the identity), and only its
+        few outputs are rearranged onto the fine grid, not all the features: more
+        multiply-adds (the zeros), less memory moved, faster on a CPU (1.1x, measured)."""
+        if s == 1 and isinstance(head, nn.Module):
+            return head(feats)
+        w, b = (head.weight, head.bias) if isinstance(head, nn.Module) else head
         if s == 1:
-            k = weight.shape[-1]
-            return F.conv2d(feats, weight, bias, padding=k // 2)
-        w = torch.kron(weight[:, :, 0, 0], torch.eye(s * s, dtype=feats.dtype))
-        b = bias.repeat_interleave(s * s)
-        return F.pixel_shuffle(F.conv2d(feats, w[:, :, None, None], b), s)
+            return F.conv2d(feats, w, b, padding=w.shape[-1] // 2)
+        w = torch.kron(w[:, :, 0, 0], torch.eye(s * s, dtype=feats.dtype))
+        return F.pixel_shuffle(F.conv2d(feats, w[:, :, None, None], b.repeat_interleave(s * s)), s)
 
     def _features(self, x: Tensor) -> tuple[Tensor, int, Callable[[Tensor], Tensor]]:
         """(decoder features, their space-to-depth factor, a function putting a head's
@@ -265,10 +267,9 @@ class FloodModel(nn.Module):
 
     def forward(self, x: Tensor) -> dict[str, Tensor]:
         feats, s, to_grid = self._features(x)
-        seg, dep = self.segmentation_head, self.depth_head
-        out = {"logits": to_grid(self._head(seg.weight, seg.bias, feats, s))}
-        if dep is not None:
-            out["depth"] = to_grid(self._head(dep.weight, dep.bias, feats, s))
+        out = {"logits": to_grid(self._head(self.segmentation_head, feats, s))}
+        if self.depth_head is not None:
+            out["depth"] = to_grid(self._head(self.depth_head, feats, s))
         out["logits"] = self._prior(out["logits"], x)
         if "depth" in out and not self.config.depth_residual:
             out["depth"] = F.softplus(out["depth"])
@@ -284,7 +285,7 @@ class FloodModel(nn.Module):
         w, b = self.segmentation_head.weight, self.segmentation_head.bias
         if w.shape[0] == 2:
             w, b = w[1:] - w[:1], b[1:] - b[:1]
-        m = to_grid(self._head(w, b, feats, s))[:, 0]
+        m = to_grid(self._head((w, b), feats, s))[:, 0]
         if self.prior_scale is None:
             return m
         return m + self.prior_scale * (x[:, self.config.prior_channel] - self.config.prior_offset)
