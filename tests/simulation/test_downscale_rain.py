@@ -73,3 +73,25 @@ def test_lead_inputs_equal_the_whole_series():
     zero = lead_rain_inputs(np.zeros((0, 2, 3)), 0, fc, 300.0)
     assert not zero[0].any() and not zero[1].any()
     np.testing.assert_allclose(zero[3][:, 0], fc[:, 0] * (1 - math.exp(-1 / 3)))
+
+
+def test_the_sweep_equals_the_integrals_at_unsorted_times():
+    """The one-pass sweep against the integrals written out per time (each frame's rate
+    times its overlap with [0, t], and times its weight e^-(t-b)/tau - e^-(t-a)/tau):
+    unsorted times, before the first frame, inside frames and past ``end_s``, NaN frames."""
+    rng = np.random.default_rng(4)
+    r = rng.uniform(0, 40, (5, 2, 3))
+    r[1, 0, 0] = np.nan
+    a = np.array([100.0, 400.0, 700.0, 1000.0, 1300.0])
+    end = 1500.0
+    t = np.array([1234.0, 50.0, 400.0, 9000.0, 1500.0, 701.0])
+    acc, rec = rain_inputs(r, a, end, t, TAU)
+    b_end = np.append(a[1:], end)
+    rr = np.nan_to_num(r)
+    for q, tq in enumerate(t):
+        b = np.clip(np.minimum(b_end, tq), a, None)
+        dur = np.where(a < tq, b - a, 0.0)
+        w = np.where(a < tq, np.exp(-(tq - b) / TAU) - np.exp(-np.clip(tq - a, 0, None) / TAU), 0)
+        np.testing.assert_allclose(acc[q], np.tensordot(dur / 3600.0, rr, 1), rtol=1e-12)
+        np.testing.assert_allclose(rec[q], np.tensordot(w, rr, 1), rtol=1e-10, atol=1e-14)
+    assert (acc[1] == 0).all() and (rec[1] == 0).all()  # before the first frame
