@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from floodcast import defaults
-from floodcast.defaults import DOWNSCALE_PRECISION, DOWNSCALE_PRECISIONS, NOWCAST_SCHEDULER
+from floodcast.defaults import DOWNSCALE_PRECISION, NOWCAST_SCHEDULER
 from floodcast.errors import InputError
 from floodcast.predict.flood_nowcast import NOWCAST_LEAD_MIN, NOWCAST_MEMBERS, NOWCAST_THRESHOLDS_M
 from floodcast.predict.nowcast import check_ensemble_method
@@ -92,11 +92,10 @@ def check(req: NowcastRequest) -> None:
         raise InputError("--coarsen needs --downscale MODEL.pt (the model that maps it fine)")
     if req.downscale_precision != DOWNSCALE_PRECISION and req.downscale is None:
         raise InputError("--downscale-precision needs --downscale MODEL.pt")
-    if req.downscale_precision not in DOWNSCALE_PRECISIONS:
-        raise InputError(
-            f"--downscale-precision {req.downscale_precision!r}: choose one of "
-            + ", ".join(DOWNSCALE_PRECISIONS)
-        )
+    if req.downscale is not None:
+        from floodcast.predict.downscale import check_precision
+
+        check_precision(req.downscale_precision)
     if req.downscale is not None and eng == "model":
         raise InputError("--downscale maps the physics members; --engine model has none")
     from floodcast.predict.flood_members_dask import parse_scheduler
