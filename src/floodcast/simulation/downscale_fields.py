@@ -171,6 +171,11 @@ def coarse_wse_fine(zc: np.ndarray, hc: np.ndarray, factor: int) -> np.ndarray:
 def _bathtub(z: np.ndarray, wse: np.ndarray, hc: np.ndarray, factor: int, thr: float):
     out = np.zeros(np.shape(z), np.float32)
     h = np.asarray(hc)
+    if np.shape(wse) != out.shape or h.shape != (out.shape[0] // factor, out.shape[1] // factor):
+        raise ValueError(
+            f"bathtub: coarse depth {h.shape} and water surface {np.shape(wse)} do not fit "
+            f"the DEM {out.shape} at factor {factor}"
+        )
     t = h.dtype.type(thr) if h.dtype.kind == "f" else thr  # compared in h's precision
     _connected_depth(np.asarray(z), np.asarray(wse, np.float64), h, int(factor), t, out)
     return out
