@@ -31,11 +31,15 @@ from pathlib import Path
 
 import numpy as np
 
+from floodcast.defaults import DOWNSCALE_PRECISION, DOWNSCALE_PRECISIONS
+
 TARGET_CSI, TARGET_MARGIN, TARGET_SPEEDUP = 0.90, 0.05, 20.0
 ISSUE_BASELINES = ("nearest", "bilinear", "bathtub")
 
 
-def accuracy(store: Path, factor: int, model_path: Path, precision: str = "float32") -> dict:
+def accuracy(
+    store: Path, factor: int, model_path: Path, precision: str = DOWNSCALE_PRECISION
+) -> dict:
     from floodcast.evaluation.downscale import BASELINES, evaluate, where_errors
     from floodcast.predict.downscale import model_method
 
@@ -59,7 +63,11 @@ def accuracy(store: Path, factor: int, model_path: Path, precision: str = "float
 
 
 def timing(
-    store: Path, factor: int, model_path: Path, events: list[str], precision: str = "float32"
+    store: Path,
+    factor: int,
+    model_path: Path,
+    events: list[str],
+    precision: str = DOWNSCALE_PRECISION,
 ) -> list[dict]:
     """Fine solve vs coarse solve + model, one thread, per event (fine first, then coarse)."""
     import torch
@@ -84,7 +92,16 @@ def timing(
 
 
 def time_pair(
-    model, info, factor, dem, cell, rain, interval_s, solver, coarse_method, precision="float32"
+    model,
+    info,
+    factor,
+    dem,
+    cell,
+    rain,
+    interval_s,
+    solver,
+    coarse_method,
+    precision=DOWNSCALE_PRECISION,
 ) -> dict:
     """One fine solve against the coarse solve + ``model`` (its arithmetic ``precision``) on
     fine DEM ``dem`` under fine rain ``rain`` [T, y, x] (mm/h, one frame every
@@ -180,7 +197,7 @@ def main() -> None:
     ap.add_argument(
         "--model-pattern", default="m{f}", help="model folder under --work, {f} = the factor"
     )
-    ap.add_argument("--precision", choices=("float32", "bfloat16"), default="float32")
+    ap.add_argument("--precision", choices=DOWNSCALE_PRECISIONS, default=DOWNSCALE_PRECISION)
     a = ap.parse_args()
     from floodcast.physics.solver import set_threads
 

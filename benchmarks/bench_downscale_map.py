@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from floodcast.defaults import DOWNSCALE_PRECISION, DOWNSCALE_PRECISIONS
+
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_downscale import TARGET_SPEEDUP, time_pair  # noqa: E402 (the same timing as the crops)
 from downscale_data import source_dems  # noqa: E402 (the DEMs the crops are cut from)
@@ -45,7 +47,7 @@ def main() -> None:
     ap.add_argument("--event", default=None, help="store event whose rain is used (the wettest)")
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per factor (median)")
     ap.add_argument("--json", type=Path, default=None)
-    ap.add_argument("--precision", choices=("float32", "bfloat16"), default="float32")
+    ap.add_argument("--precision", choices=DOWNSCALE_PRECISIONS, default=DOWNSCALE_PRECISION)
     a = ap.parse_args()
     import torch
 

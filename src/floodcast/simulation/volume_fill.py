@@ -37,12 +37,15 @@ def fill_tables(z: np.ndarray, factor: int) -> dict[str, np.ndarray]:
     }
 
 
-def fill_from_tables(t: dict[str, np.ndarray], hc: np.ndarray) -> np.ndarray:
-    """``volume_fill_depth`` of coarse depth ``hc`` from ``fill_tables`` of the fine DEM."""
+def fill_from_tables(
+    t: dict[str, np.ndarray], hc: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """``volume_fill_depth`` of coarse depth ``hc`` from ``fill_tables`` of the fine DEM,
+    added to ``out`` (float32 [y, x]) if given."""
     f, z = int(t["factor"]), t["z"]
     ny, nx = z.shape
     h = np.asarray(hc, np.float64).reshape(ny // f, nx // f)
-    out = np.zeros(z.shape, np.float32)
+    out = np.zeros(z.shape, np.float32) if out is None else out
     _pour(h, f, t["csum"], t["nxt"], t["k"], t["usable"], z, out)
     return out
 
@@ -96,10 +99,7 @@ class VolumeFill:
             return fill_from_tables(self._main, hc)
         h = np.nan_to_num(np.asarray(hc, np.float64))
         dead = np.minimum(h, self.dead)
-        out = fill_from_tables(self._pits, dead)
-        t = self._main
-        _pour(h - dead, int(t["factor"]), t["csum"], t["nxt"], t["k"], t["usable"], t["z"], out)
-        return out
+        return fill_from_tables(self._main, h - dead, fill_from_tables(self._pits, dead))
 
 
 def volume_fill_depth(z: np.ndarray, hc: np.ndarray, factor: int) -> np.ndarray:
